@@ -1,0 +1,3 @@
+from sipas_scan.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""Command line: argument parsing only. Exceptions become exit codes here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sipas_scan.errors import ExitCode, SipasError, SurveyDefinitionError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Print, scan, review and score SIPAS paper surveys.")
+survey_app = typer.Typer(no_args_is_help=True, help="Survey definitions: check and inspect.")
+app.add_typer(survey_app, name="survey")
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+DEFAULT_LEDGER = "sipas-ledger.sqlite"
+
+SecretOption = Annotated[str | None, typer.Option(
+    "--secret", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.",
+    show_default=False)]
+LedgerOption = Annotated[Path, typer.Option(
+    "--ledger", envvar="SIPAS_LEDGER",
+    help="The issued-serials ledger shared by all print runs of a round.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message)
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command("print")
+def print_command(
+    survey: Annotated[str, typer.Argument(help="Survey definition file, or its name in forms/.")],
+    households: Annotated[Path, typer.Option("--households", help="Households CSV (see README).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for forms.pdf, layout.json and delivery lists.")],
+    secret: SecretOption = None,
+    ledger: LedgerOption = Path(DEFAULT_LEDGER),
+    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+) -> None:
+    """Print one numbered questionnaire per household, with delivery lists per village."""
+    from sipas_scan.printing.batch import print_batch
+    from sipas_scan.printing.codes import load_secret
+
+    summary = print_batch(survey, households, out, load_secret(secret), ledger, workers=workers or None)
+    _say(f"Printed {summary.forms} forms ({summary.pages} pages, {summary.pages_per_form} per form), "
+         f"serials {summary.first_serial}..{summary.last_serial}, in {summary.seconds:.1f} s "
+         f"({summary.pages / summary.seconds:.0f} pages/s)")
+    _say(f"  forms:          {summary.pdf} ({summary.pdf_bytes / 1e6:.1f} MB)")
+    _say(f"  layout:         {out / 'layout.json'}")
+    _say(f"  delivery lists: {out / 'delivery'} ({summary.villages} villages), manifest {out / 'manifest.csv'}")
+    _say(f"  ledger:         {summary.ledger}")
+
+
+@app.command("sample")
+def sample_command(
+    register: Annotated[Path, typer.Argument(help="Household register CSV (same columns as the households CSV).")],
+    out: Annotated[Path, typer.Option("--out", help="Households CSV to write.")],
+    per_village: Annotated[int, typer.Option("--per-village", help="Households to draw in each village.")] = 27,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same draw.")] = 1,
+) -> None:
+    """Draw a reproducible random sample of households per village."""
+    from sipas_scan.printing.sample import sample_register
+
+    summary = sample_register(register, per_village, seed, out)
+    _say(f"Drew {summary.drawn} households in {summary.villages} villages (seed {seed}) -> {out}")
+    for village, count in summary.short_villages:
+        _say(f"  note: {village} has only {count} households; all are taken")
+
+
+@survey_app.command("check")
+def survey_check(survey: Annotated[str, typer.Argument(help="Survey definition file or name.")]) -> None:
+    """Validate a survey definition and list every problem with its line."""
+    from sipas_scan.layout import layout_survey
+    from sipas_scan.survey import load_survey
+
+    try:
+        loaded = load_survey(survey)
+    except SurveyDefinitionError as exc:
+        for line in exc.errors:
+            typer.echo(line, err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    layout = layout_survey(loaded)
+    criteria = len(loaded.index.all_criteria()) if loaded.index else 0
+    _say(f"{loaded.source_path}: survey '{loaded.id}' version {loaded.version}: {len(loaded.fields())} fields, "
+         f"{criteria} criteria in the index, {layout.page_count} pages: OK")
+
+
+@survey_app.command("layout")
+def survey_layout(
+    survey: Annotated[str, typer.Argument(help="Survey definition file or name.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write layout.json.")],
+) -> None:
+    """Write a survey's layout.json without printing forms."""
+    from sipas_scan.layout import layout_survey
+    from sipas_scan.survey import load_survey
+
+    layout_survey(load_survey(survey)).write_json(out)
+    _say(f"Wrote {out}")
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="Results folder (replaced).")] = Path("output/demo"),
+    per_village: Annotated[int, typer.Option("--per-village")] = 8,
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+) -> None:
+    """The chain on bundled sample data: sample households, print forms."""
+    from sipas_scan.printing.batch import print_batch
+    from sipas_scan.printing.codes import load_secret
+    from sipas_scan.printing.sample import sample_register
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    # The demo makes its own throw-away secret, kept beside its results
+    # (readable by the owner only) so later steps can verify its forms.
+    secret_file = out / ".secret"
+    secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    os.chmod(secret_file, 0o600)
+    households = out / "households.csv"
+    summary = sample_register(PACKAGE_DATA / "sample_register.csv", per_village, seed, households)
+    _say(f"1. sample: {summary.drawn} households in {summary.villages} villages -> {households}")
+    printed = print_batch(None, households, out / "print", load_secret(secret_file.read_text(encoding="utf-8")),
+                          out / "ledger.sqlite")
+    _say(f"2. print:  {printed.forms} forms, {printed.pages} pages in {printed.seconds:.1f} s "
+         f"({printed.pages / printed.seconds:.0f} pages/s) -> {printed.pdf}")
+    _say(f"           layout {out / 'print' / 'layout.json'}, delivery lists {out / 'print' / 'delivery'}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SipasError as exc:
+        typer.echo(f"sipas-scan: error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("sipas-scan: aborted", err=True)
+        sys.exit(int(ExitCode.other_error))
+    except KeyboardInterrupt:
+        typer.echo("sipas-scan: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the CLI edge: one line, not a traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        typer.echo(f"sipas-scan: error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(int(ExitCode.other_error))

@@ -1,0 +1,78 @@
+"""Constants with units, in one place.
+
+Lengths are millimetres measured from the top-left corner of an A4 page
+unless the name says otherwise; font sizes are points.
+"""
+
+from __future__ import annotations
+
+MM_PER_INCH = 25.4
+PT_PER_MM = 72 / MM_PER_INCH
+
+PAGE_WIDTH_MM = 210.0
+PAGE_HEIGHT_MM = 297.0
+
+# Fiducial markers: ArUco 4x4 dictionary, ids 0..3 clockwise from top-left,
+# so the ids alone tell a page's orientation.
+ARUCO_DICTIONARY = "DICT_4X4_50"
+MARKER_IDS = (0, 1, 2, 3)  # top-left, top-right, bottom-right, bottom-left
+MARKER_SIZE_MM = 10.0
+# Scanners crop a few millimetres off the edge; keep markers well inside.
+MARKER_MARGIN_MM = 8.0
+
+# The QR code with the signed page code, top right, beside the marker.
+QR_SIZE_MM = 20.0
+QR_X_MM = PAGE_WIDTH_MM - MARKER_MARGIN_MM - MARKER_SIZE_MM - 5.0 - QR_SIZE_MM
+QR_Y_MM = 6.0
+QR_ERROR_LEVEL = "Q"  # survives ~25 % damage: dust, pen strokes, folds
+
+# Content area between the header band and the footer.
+CONTENT_LEFT_MM = 15.0
+CONTENT_RIGHT_MM = PAGE_WIDTH_MM - 15.0
+CONTENT_TOP_MM = 31.0
+CONTENT_BOTTOM_MM = PAGE_HEIGHT_MM - 22.0
+HEADER_TEXT_X_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
+FOOTER_BASELINE_MM = PAGE_HEIGHT_MM - 10.5
+# Header and footer text stays clear of the markers.
+FOOTER_LEFT_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
+FOOTER_RIGHT_MM = PAGE_WIDTH_MM - MARKER_MARGIN_MM - MARKER_SIZE_MM - 4.0
+
+# Checkboxes: big enough for a pen tick, far enough apart that a sloppy mark
+# in one box does not reach the next.
+BOX_SIZE_MM = 5.0
+BOX_LINE_WIDTH_PT = 0.9
+BOX_LABEL_GAP_MM = 1.8
+OPTION_ROW_GAP_MM = 2.6
+OPTION_COLUMN_GAP_MM = 4.0
+
+# Grids (many rows sharing one scale).
+GRID_MIN_ROW_HEIGHT_MM = 8.0
+GRID_CELL_PADDING_MM = 1.2
+GRID_LINE_WIDTH_PT = 0.35
+GRID_LINE_GREY = 0.55
+
+# Handwritten comment boxes.
+TEXT_LINE_PITCH_MM = 8.0
+TEXT_BOX_LINE_WIDTH_PT = 0.8
+TEXT_RULE_GREY = 0.7
+
+# Typography.
+FONT_SIZE_BODY_PT = 9.5
+FONT_SIZE_SMALL_PT = 7.5
+FONT_SIZE_HEADING_PT = 11.0
+FONT_SIZE_TITLE_PT = 13.0
+FONT_SIZE_HEADER_PT = 9.0
+LEADING_FACTOR = 1.25
+PARAGRAPH_GAP_MM = 1.6
+QUESTION_GAP_MM = 4.0
+SECTION_GAP_MM = 5.0
+
+# Signed page codes.
+CODE_PREFIX = "SIPAS1"
+SIGNATURE_BYTES = 10  # 80 bits of HMAC-SHA256, base32: 16 characters
+MIN_SECRET_LENGTH = 16
+SECRET_ENV_VAR = "SIPAS_SECRET"
+
+# Serials: six digits and a Luhn check digit, so a serial typed by hand
+# (e.g. from a page whose QR is torn) can be checked.
+SERIAL_DIGITS = 6

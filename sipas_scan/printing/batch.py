@@ -1,0 +1,119 @@
+"""A print run: survey + households -> forms.pdf, layout.json, delivery lists.
+
+The story: lay the survey out once, allocate serials in the ledger, render
+chunks of forms in parallel worker processes, join them into one PDF, write
+the layout and the per-village lists, and only then commit the serials and
+move the files into place. A failed run issues no serials and leaves no
+half-written output.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+from sipas_scan.errors import OutputFileError
+from sipas_scan.layout import FormLayout, layout_survey
+from sipas_scan.printing.codes import Secret
+from sipas_scan.printing.delivery import write_delivery_lists, write_manifest
+from sipas_scan.printing.households import read_households
+from sipas_scan.printing.ledger import IssuedForm, Ledger
+from sipas_scan.printing.render import FormRenderer
+from sipas_scan.progress import progress_bar
+from sipas_scan.survey import Survey, load_survey
+
+log = logging.getLogger(__name__)
+
+FORMS_PER_CHUNK = 50
+
+
+@dataclass(frozen=True)
+class PrintSummary:
+    survey_id: str
+    forms: int
+    pages: int
+    pages_per_form: int
+    first_serial: str
+    last_serial: str
+    seconds: float
+    pdf: Path
+    pdf_bytes: int
+    villages: int
+    ledger: Path
+
+
+def _render_chunk(layout: FormLayout, secret: Secret, forms: list[IssuedForm], path: Path) -> int:
+    return FormRenderer(layout, secret).render(path, forms)
+
+
+def render_forms(layout: FormLayout, secret: Secret, forms: list[IssuedForm], pdf: Path,
+                 *, workers: int | None = None) -> int:
+    """Render ``forms`` in order into ``pdf`` using ``workers`` processes."""
+    workers = workers or os.cpu_count() or 1
+    chunks = [forms[i:i + FORMS_PER_CHUNK] for i in range(0, len(forms), FORMS_PER_CHUNK)]
+    if workers == 1 or len(chunks) == 1:
+        with progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
+            return FormRenderer(layout, secret).render(pdf, forms, on_page=advance)
+    parts = [pdf.with_name(f"{pdf.stem}.part{i:05d}.pdf") for i in range(len(chunks))]
+    pages = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool, \
+            progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
+        futures = {pool.submit(_render_chunk, layout, secret, chunk, part): part
+                   for chunk, part in zip(chunks, parts, strict=True)}
+        for future in as_completed(futures):
+            n = future.result()
+            pages += n
+            advance(n)
+    merged = pdfium.PdfDocument.new()
+    for part in parts:
+        source = pdfium.PdfDocument(part)
+        merged.import_pages(source)
+        source.close()
+        part.unlink()
+    merged.save(pdf)
+    merged.close()
+    return pages
+
+
+def print_batch(survey_source: Survey | str | Path | None, households_csv: Path, out_dir: Path,
+                secret: Secret, ledger_path: Path, *, workers: int | None = None) -> PrintSummary:
+    started = time.perf_counter()
+    survey = survey_source if isinstance(survey_source, Survey) else load_survey(survey_source)
+    households = read_households(households_csv)
+    layout = layout_survey(survey)
+    out_dir = Path(out_dir)
+    pdf_path = out_dir / "forms.pdf"
+    if pdf_path.exists():
+        raise OutputFileError(f"{pdf_path} already exists: a new print run issues new serials; choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=out_dir))
+    try:
+        with Ledger(ledger_path) as ledger, \
+                ledger.issuing(survey.id, survey.version, households, out_dir.resolve()) as run:
+            pages = render_forms(layout, secret, run.forms, staging / "forms.pdf", workers=workers)
+            layout.write_json(staging / "layout.json")
+            write_manifest(staging / "manifest.csv", run.forms)
+            villages = write_delivery_lists(staging / "delivery", survey.short_title, run.forms)
+        # Serials are committed: from here on the files only move into place.
+        for item in staging.iterdir():
+            target = out_dir / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            item.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("printed %d forms (%s..%s) to %s", len(run.forms), run.forms[0].serial, run.forms[-1].serial, pdf_path)
+    return PrintSummary(
+        survey_id=survey.id, forms=len(run.forms), pages=pages, pages_per_form=layout.page_count,
+        first_serial=run.forms[0].serial, last_serial=run.forms[-1].serial,
+        seconds=time.perf_counter() - started, pdf=pdf_path, pdf_bytes=pdf_path.stat().st_size,
+        villages=len(villages), ledger=Path(ledger_path),
+    )
