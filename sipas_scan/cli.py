@@ -140,25 +140,17 @@ def demo_command(
 
 
 def main() -> None:
+    # Typer (standalone mode) handles usage errors and exits itself; our own
+    # errors arrive here as exceptions carrying their exit code.
     try:
-        app(standalone_mode=False)
+        app()
     except SipasError as exc:
         typer.echo(f"sipas-scan: error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("sipas-scan: aborted", err=True)
-        sys.exit(int(ExitCode.other_error))
     except KeyboardInterrupt:
         typer.echo("sipas-scan: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI edge: one line, not a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
         typer.echo(f"sipas-scan: error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(int(ExitCode.other_error))

@@ -260,11 +260,13 @@ class _Layouter:
 
     def question_head(self, label: str, text: str, note: str) -> _Block:
         size = defs.FONT_SIZE_BODY_PT
-        runs, height = _paragraph(self.left + self.indent, self.width - self.indent, text, size)
-        drawing: list[Drawing] = [TextRun(self.left, runs[0].y, f"{label}.".replace("..", "."), size, bold=True)]
+        label = f"{label}.".replace("..", ".")
+        indent = max(self.indent, text_width_mm(label, size, bold=True) + 1.5)
+        runs, height = _paragraph(self.left + indent, self.width - indent, text, size)
+        drawing: list[Drawing] = [TextRun(self.left, runs[0].y, label, size, bold=True)]
         drawing.extend(runs)
         if note:
-            note_runs, note_h = _paragraph(self.left + self.indent, self.width - self.indent, note,
+            note_runs, note_h = _paragraph(self.left + indent, self.width - indent, note,
                                            defs.FONT_SIZE_SMALL_PT, y0=height)
             drawing.extend(note_runs)
             height += note_h
@@ -331,12 +333,12 @@ class _Layouter:
         when a grid continues on the next page."""
         n = len(grid.options)
         col_w = min(18.0, (self.width * 0.45) / n)
-        number_w = 9.0
+        pad = defs.GRID_CELL_PADDING_MM
+        body = defs.FONT_SIZE_BODY_PT
+        number_w = max(9.0, max(text_width_mm(r.label, body, bold=True) for r in grid.rows) + 2 * pad)
         text_w = self.width - n * col_w
         grid_x = self.left
-        pad = defs.GRID_CELL_PADDING_MM
         small = defs.FONT_SIZE_SMALL_PT
-        body = defs.FONT_SIZE_BODY_PT
         grey, lw = defs.GRID_LINE_GREY, defs.GRID_LINE_WIDTH_PT
         right = grid_x + self.width
 

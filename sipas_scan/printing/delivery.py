@@ -67,9 +67,7 @@ def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) 
         Paragraph("DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT", styles["title"]),
         Paragraph(survey_title, styles["head"]),
         Spacer(1, 4 * mm),
-        Paragraph(f"Tỉnh: <b>{h.province}</b> &nbsp; Huyện: <b>{h.district}</b> &nbsp; "
-                  f"Xã: <b>{h.commune}</b> &nbsp; Thôn: <b>{h.village}</b> &nbsp; Số phiếu: <b>{len(forms)}</b>",
-                  styles["body"]),
+        Paragraph(f"{h.village} · {h.commune} · {h.district} · {h.province} — {len(forms)} phiếu", styles["body"]),
         Spacer(1, 3 * mm),
     ]
     header = ["STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Ngày phát", "Ký nhận phiếu",
@@ -79,7 +77,7 @@ def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) 
         hh = form.household
         rows.append([str(i), form.serial, Paragraph(hh.household_code, styles["cell"]),
                      Paragraph(hh.head_name, styles["cell"]), Paragraph(hh.address, styles["cell"]), "", "", "", ""])
-    widths = [10 * mm, 20 * mm, 25 * mm, 40 * mm, 60 * mm, 20 * mm, 32 * mm, 20 * mm, 32 * mm]
+    widths = [12 * mm, 20 * mm, 25 * mm, 40 * mm, 58 * mm, 20 * mm, 32 * mm, 20 * mm, 32 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1, rowHeights=[None] + [10 * mm] * len(forms))
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 9),

@@ -136,7 +136,7 @@ class FormRenderer:
     def render(self, path: Path, forms: Iterable[IssuedForm],
                on_page: Callable[[], None] | None = None) -> int:
         """Write every form, its pages in order, to ``path``; returns pages written."""
-        canvas = Canvas(str(path), pagesize=A4, pageCompression=1, invariant=1)
+        canvas = Canvas(str(path), pagesize=A4, pageCompression=1, invariant=1, initialFontName=fonts.REGULAR)
         canvas.setTitle(self.layout.survey_id)
         canvas.setCreator("sipas-scan")
         self._define_static_pages(canvas)

@@ -99,6 +99,7 @@ class _Validator:
         self.errors: list[str] = []
         self.ids: dict[str, int] = {}
         self.fields: dict[str, Question] = {}
+        self.declared_ids: set[str] = set()  # every id in the file, to tell "later" from "unknown"
 
     def error(self, where: Any, reason: str) -> None:
         line = getattr(where, "line", where if isinstance(where, int) else 0)
@@ -190,7 +191,7 @@ class _Validator:
         codes = tuple(str(code) for code in codes)
         question = self.fields.get(target)
         if question is None:
-            where = "a later question" if target in self.ids else "an unknown question"
+            where = "a later question" if target in self.declared_ids else "an unknown question"
             self.error(raw, f"skip rule names {where} '{target}' (it must be asked earlier in the survey)")
             return None
         if question.kind == "text":
@@ -365,6 +366,13 @@ class _Validator:
         survey_id = str(top.get("survey", ""))
         if not re.match(r"^[a-z0-9][a-z0-9-]{1,31}$", survey_id):
             self.error(top, f"'survey' id {survey_id!r} must be 2-32 lower-case letters, digits or '-'")
+        for section in top.get("sections") or []:
+            for question in (section.get("questions") or []) if isinstance(section, dict) else []:
+                if isinstance(question, dict):
+                    self.declared_ids.add(str(question.get("id")))
+                    for row in question.get("rows") or []:
+                        if isinstance(row, dict):
+                            self.declared_ids.add(str(row.get("id")))
         scales = self.scales(top.get("scales"), top)
         sections = self.sections(top.get("sections"), top, scales)
         index = self.index(top.get("index"), top)

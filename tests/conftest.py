@@ -1,0 +1,59 @@
+import csv
+import subprocess
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sipas_scan.printing.codes import Secret
+
+TEST_SECRET = "tests-own-secret-not-for-production"  # each test run makes its own; never a real key
+
+
+@pytest.fixture(scope="session")
+def secret() -> Secret:
+    return Secret(TEST_SECRET.encode())
+
+
+def write_households(path: Path, rows: list[dict]) -> Path:
+    columns = ["province", "district", "commune", "village", "household_code", "head_name", "address"]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+    return path
+
+
+def make_households(n: int, villages: int = 2) -> list[dict]:
+    return [
+        {"province": "Lạng Sơn", "district": "Huyện Cao Lộc", "commune": "Xã Hợp Thành",
+         "village": f"Thôn Bản Vằn {v + 1}", "household_code": f"HGD{i:04d}",
+         "head_name": f"Hoàng Thị Ước {i}", "address": f"Số {i}, đường Lê Lợi"}
+        for i in range(n) for v in [i % villages]
+    ]
+
+
+@pytest.fixture(scope="session")
+def printed(tmp_path_factory, secret):
+    """A small batch of the standard household form, printed once per session."""
+    from sipas_scan.printing.batch import print_batch
+
+    root = tmp_path_factory.mktemp("printed")
+    households = write_households(root / "households.csv", make_households(3))
+    summary = print_batch(None, households, root / "print", secret, root / "ledger.sqlite", workers=1)
+    return summary, root / "print"
+
+
+def rasterize(pdf: Path, dpi: int, first: int | None = None, last: int | None = None) -> list[np.ndarray]:
+    """Pages of a PDF as greyscale arrays, via poppler's pdftoppm."""
+    out = Path(tempfile.mkdtemp(prefix=f"raster-{dpi}-", dir=pdf.parent))
+    command = ["pdftoppm", "-r", str(dpi), "-gray", "-png"]
+    if first:
+        command += ["-f", str(first)]
+    if last:
+        command += ["-l", str(last)]
+    subprocess.run([*command, str(pdf), str(out / "p")], check=True)
+    return [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(out.glob("p-*.png"))]

@@ -1,0 +1,84 @@
+"""The command line as a user runs it: exit codes, one-line errors, outputs."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TEST_SECRET, make_households, write_households
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path, env_secret: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
+    if env_secret:
+        env["SIPAS_SECRET"] = env_secret
+    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_print_refuses_without_a_secret_in_one_line(tmp_path):
+    households = write_households(tmp_path / "h.csv", make_households(1))
+    result = run("print", "sipas-household", "--households", str(households), "--out", "out", cwd=tmp_path)
+    assert result.returncode == 6
+    assert result.stderr.strip().count("\n") == 0
+    assert "no signing secret" in result.stderr
+    assert not (tmp_path / "out" / "forms.pdf").exists()
+
+
+def test_print_sample_and_check_end_to_end_without_showing_the_secret(tmp_path):
+    register = ROOT / "sipas_scan" / "data" / "sample_register.csv"
+    result = run("sample", str(register), "--per-village", "1", "--seed", "3", "--out", "h.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Drew 18 households in 18 villages" in result.stdout
+    result = run("print", str(ROOT / "forms" / "sipas-household.yaml"), "--households", "h.csv", "--out", "batch",
+                 "--ledger", "ledger.sqlite", cwd=tmp_path, env_secret=TEST_SECRET)
+    assert result.returncode == 0, result.stderr
+    assert "Printed 18 forms (72 pages" in result.stdout
+    assert TEST_SECRET not in result.stdout + result.stderr
+    for name in ("forms.pdf", "layout.json", "manifest.csv"):
+        assert (tmp_path / "batch" / name).is_file()
+    assert len(list((tmp_path / "batch" / "delivery").glob("*.pdf"))) == 18
+    assert TEST_SECRET.encode() not in (tmp_path / "batch" / "forms.pdf").read_bytes()
+    assert TEST_SECRET.encode() not in (tmp_path / "ledger.sqlite").read_bytes()
+    # Printing into the same folder again is refused, not silently re-issued.
+    again = run("print", "sipas-household", "--households", "h.csv", "--out", "batch", "--ledger", "ledger.sqlite",
+                cwd=tmp_path, env_secret=TEST_SECRET)
+    assert again.returncode == 8 and "already exists" in again.stderr
+
+
+def test_bad_inputs_give_one_line_errors_and_distinct_exit_codes(tmp_path):
+    (tmp_path / "h.csv").write_text("province,village\nP,V\n", encoding="utf-8")
+    result = run("print", "sipas-household", "--households", "h.csv", "--out", "o", cwd=tmp_path,
+                 env_secret=TEST_SECRET)
+    assert result.returncode == 3 and "missing column(s) district, commune, household_code" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    result = run("print", "nope.yaml", "--households", "h.csv", "--out", "o", cwd=tmp_path, env_secret=TEST_SECRET)
+    assert result.returncode == 5 and "no such survey definition file" in result.stderr
+    result = run("print", "sipas-household", "--households", "h.csv", "--out", "o", "--secret", "short",
+                 cwd=tmp_path)
+    assert result.returncode == 6 and "too short" in result.stderr and "short\n" not in result.stderr
+
+
+def test_survey_check_lists_every_problem(tmp_path):
+    (tmp_path / "s.yaml").write_text(
+        "survey: tt\ntitle: x\nsections:\n  - id: A\n    title: A\n    questions:\n"
+        "      - {id: q1, kind: single, text: A}\n      - {id: q1, kind: blob, text: B}\n", encoding="utf-8")
+    result = run("survey", "check", "s.yaml", cwd=tmp_path)
+    assert result.returncode == 5
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["s.yaml:7: choice question 'q1' has no options (give 'options' or 'scale')",
+                     "s.yaml:8: unknown kind 'blob' (expected one of single, multi, text, grid)"]
+    ok = run("survey", "check", "sipas-national-2023", cwd=tmp_path)
+    assert ok.returncode == 0 and "33 criteria" in ok.stdout
+
+
+def test_demo_runs_and_can_run_twice(tmp_path):
+    for _ in range(2):
+        result = run("demo", "--per-village", "1", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "output" / "demo" / "print" / "forms.pdf").is_file()
+    secret_file = tmp_path / "output" / "demo" / ".secret"
+    assert secret_file.stat().st_mode & 0o077 == 0
+    assert secret_file.read_text() not in result.stdout
