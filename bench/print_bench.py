@@ -25,7 +25,10 @@ def write_households(path: Path, n: int) -> None:
         writer = csv.writer(f)
         writer.writerow(["province", "district", "commune", "village", "household_code"])
         for i in range(n):
-            writer.writerow(["Lạng Sơn", f"Huyện {i % 11}", f"Xã {i % 55}", f"Thôn Nà Làng {i % 180}", f"HGD{i:06d}"])
+            village = i // 27  # 27 households a village, 3 villages a commune, 5 communes a district
+            commune, district = village // 3, village // 15
+            writer.writerow(["Lạng Sơn", f"Huyện {district}", f"Xã Hợp Thành {commune}", f"Thôn Nà Làng {village}",
+                             f"HGD{i:06d}"])
 
 
 def main() -> None:
@@ -43,7 +46,8 @@ def main() -> None:
             summary = print_batch(None, root / "h.csv", root / f"out{workers}", secret, root / "ledger.sqlite",
                                   workers=workers)
             seconds = time.perf_counter() - started
-            print(f"workers={workers}: {summary.pages} pages in {seconds:.1f} s = {summary.pages / seconds:.0f} pages/s "
+            rate = summary.pages / seconds
+            print(f"workers={workers}: {summary.pages} pages in {seconds:.1f} s = {rate:.0f} pages/s "
                   f"(incl. delivery lists for {summary.villages} villages); forms.pdf {summary.pdf_bytes / 1e6:.1f} MB "
                   f"= {summary.pdf_bytes / summary.pages / 1e3:.1f} kB/page")
 

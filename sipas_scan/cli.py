@@ -35,7 +35,9 @@ def _say(message: str) -> None:
 
 
 @app.callback()
-def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False) -> None:
+def _setup(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -127,8 +129,8 @@ def demo_command(
     # The demo makes its own throw-away secret, kept beside its results
     # (readable by the owner only) so later steps can verify its forms.
     secret_file = out / ".secret"
-    secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-    os.chmod(secret_file, 0o600)
+    with os.fdopen(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(secrets.token_urlsafe(32))
     households = out / "households.csv"
     summary = sample_register(PACKAGE_DATA / "sample_register.csv", per_village, seed, households)
     _say(f"1. sample: {summary.drawn} households in {summary.villages} villages -> {households}")

@@ -351,7 +351,7 @@ class _Layouter:
             lines_per_label = [wrap(o.label, col_w - 2 * pad, small) for o in grid.options]
             lead = leading_mm(small)
             h = max(len(lines) for lines in lines_per_label) * lead + 2 * pad + 0.6
-            for i, (option, lines) in enumerate(zip(grid.options, lines_per_label, strict=True)):
+            for i, lines in enumerate(lines_per_label):
                 cx = grid_x + text_w + (i + 0.5) * col_w
                 top = (h - len(lines) * lead) / 2
                 for j, line in enumerate(lines):

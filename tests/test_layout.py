@@ -38,8 +38,8 @@ def test_boxes_are_pen_sized_separated_and_inside_the_content_area(survey_and_la
         boxes = [o.box for f in page.fields for o in f.options]
         for x, y, w, h in boxes:
             assert w >= 4.0 and h >= 4.0
-            assert defs.CONTENT_LEFT_MM <= x and x + w <= defs.CONTENT_RIGHT_MM
-            assert defs.CONTENT_TOP_MM <= y and y + h <= defs.CONTENT_BOTTOM_MM
+            assert x >= defs.CONTENT_LEFT_MM and x + w <= defs.CONTENT_RIGHT_MM
+            assert y >= defs.CONTENT_TOP_MM and y + h <= defs.CONTENT_BOTTOM_MM
         for a, b in itertools.combinations(boxes, 2):
             assert not _overlap(a, b, margin=2.0), (page.number, a, b)
 
@@ -52,7 +52,7 @@ def test_text_boxes_and_regions_stay_on_the_page(survey_and_layout):
                 x, y, w, h = fld.box
                 assert h >= 3 * defs.TEXT_LINE_PITCH_MM and y + h <= defs.CONTENT_BOTTOM_MM
             rx, ry, rw, rh = fld.region
-            assert 0 <= rx and rx + rw <= defs.PAGE_WIDTH_MM and 0 <= ry and ry + rh <= defs.PAGE_HEIGHT_MM
+            assert rx >= 0 and rx + rw <= defs.PAGE_WIDTH_MM and ry >= 0 and ry + rh <= defs.PAGE_HEIGHT_MM
 
 
 def test_markers_and_qr_do_not_touch_the_content(survey_and_layout):

@@ -82,7 +82,8 @@ def verify(payload: str, secret: Secret, *, survey: str | None = None) -> PageCo
     """
     code, sig = parse(payload)
     if not hmac.compare_digest(sig, signature(code, secret)):
-        raise CodeError("forged-code", f"the code of form {code.serial} page {code.page} does not verify (forged, altered or signed with another secret)")
+        raise CodeError("forged-code", f"the code of form {code.serial} page {code.page} does not verify"
+                                       " (forged, altered or signed with another secret)")
     if survey is not None and code.survey != survey:
         raise CodeError("other-survey", f"the page belongs to survey '{code.survey}', not '{survey}'")
     return code
