@@ -81,6 +81,24 @@ def sample_command(
         _say(f"  note: {village} has only {count} households; all are taken")
 
 
+@app.command("simulate")
+def simulate_command(
+    print_dir: Annotated[Path, typer.Argument(help="Folder written by 'sipas-scan print'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for scans/, truth.csv and anomalies.csv.")],
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same bytes.")] = 1,
+    profile: Annotated[str, typer.Option("--profile", help="clean | office | hard")] = "office",
+    fmt: Annotated[str, typer.Option("--format", help="pdf | tiff | png | jpeg")] = "pdf",
+    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+) -> None:
+    """Fill in printed forms as households would and scan them as a clerk would, with the truth."""
+    from sipas_scan.simulate.stacks import simulate_returns
+
+    summary = simulate_returns(print_dir, out, seed=seed, profile=profile, fmt=fmt, workers=workers or None)
+    _say(f"Simulated {summary.forms_returned} of {summary.forms_issued} forms returned: {summary.pages} pages "
+         f"in {len(summary.stacks)} stacks ({profile}, seed {seed}) -> {out / 'scans'}")
+    _say(f"  truth: {summary.truth}; {summary.anomalies} deliberate anomalies: {summary.anomalies_file}")
+
+
 @survey_app.command("check")
 def survey_check(survey: Annotated[str, typer.Argument(help="Survey definition file or name.")]) -> None:
     """Validate a survey definition and list every problem with its line."""

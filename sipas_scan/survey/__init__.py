@@ -1,6 +1,6 @@
 """Survey definitions: the model and its validating loader."""
 
-from sipas_scan.survey.loader import default_survey_path, load_survey
+from sipas_scan.survey.loader import default_survey_path, find_survey, load_survey
 from sipas_scan.survey.model import (
     Condition,
     Grid,
@@ -22,5 +22,6 @@ __all__ = [
     "Section",
     "Survey",
     "default_survey_path",
+    "find_survey",
     "load_survey",
 ]

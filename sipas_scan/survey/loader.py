@@ -410,3 +410,15 @@ def load_survey(path: str | Path | None = None) -> Survey:
                     resolved = candidate
                     break
     return _Validator(resolved).survey(_parse_yaml(resolved))
+
+
+def find_survey(survey_id: str) -> Survey:
+    """The survey definition in forms/ whose id is ``survey_id``."""
+    for path in sorted(FORMS_DIR.glob("*.yaml")):
+        try:
+            survey = load_survey(path)
+        except SurveyDefinitionError:
+            continue
+        if survey.id == survey_id:
+            return survey
+    raise SurveyDefinitionError([f"{FORMS_DIR}: no survey definition with id '{survey_id}'"])

@@ -1,0 +1,28 @@
+"""Comments households write in the free-text box (Vietnamese, as people write them)."""
+
+COMMENTS = (
+    "Cán bộ một cửa nhiệt tình, hướng dẫn rõ ràng.",
+    "Đề nghị rút ngắn thời gian giải quyết hồ sơ đất đai.",
+    "Phòng chờ chật, mùa hè rất nóng, cần thêm quạt.",
+    "Nên có thêm chỗ để xe cho người dân đến làm thủ tục.",
+    "Tôi phải đi lại ba lần mới xong, mong được hướng dẫn một lần cho đủ.",
+    "Dịch vụ công trực tuyến còn khó dùng với người lớn tuổi.",
+    "Cảm ơn cán bộ xã đã giúp đỡ gia đình tôi.",
+    "Cần niêm yết phí, lệ phí ở chỗ dễ thấy hơn.",
+    "Kết quả trả đúng hẹn, tôi rất hài lòng.",
+    "Mong cán bộ giải thích kỹ hơn khi hồ sơ bị trả lại.",
+    "Máy tra cứu hay bị hỏng, nên sửa chữa.",
+    "Thủ tục chứng thực còn rườm rà, nên đơn giản hóa.",
+    "Giờ làm việc nên kéo dài đến chiều thứ Bảy.",
+    "Đường vào ủy ban xã xuống cấp, đi lại khó khăn.",
+    "Tôi chưa biết nơi nào để gửi góp ý, phản ánh.",
+    "Cần có người hướng dẫn bằng tiếng dân tộc cho bà con.",
+    "Hồ sơ nộp qua bưu điện rất tiện, không phải đi xa.",
+    "Nên nhắn tin báo khi có kết quả để người dân đến nhận.",
+    "Thái độ một số cán bộ còn chưa đúng mực.",
+    "Không có ý kiến gì thêm.",
+    "Mong nhà nước tiếp tục cải cách thủ tục hành chính.",
+    "Cần thêm ghế ngồi chờ cho người già và phụ nữ có con nhỏ.",
+    "Lệ phí cấp giấy chứng nhận quyền sử dụng đất còn cao.",
+    "Cán bộ trả lời điện thoại nhanh, thân thiện.",
+)

@@ -1,0 +1,140 @@
+"""What an office scanner does to a page: pure functions on numpy images.
+
+Input pages are RGB uint8 (H, W, 3) rasters of A4 at ``dpi``; output is RGB
+(colour mode), greyscale uint8 (H, W) or bilevel uint8 0/255 (bw mode), the
+same size. Parameters are drawn once per page from a ScannerProfile into a
+ScanSettings record, so a page's degradation can be reported and replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sipas_scan.simulate.profiles import ScannerProfile
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    dpi: int
+    mode: str                   # colour | gray | bw
+    rotation_deg: float
+    perspective_px: tuple[tuple[float, float], ...]  # corner offsets, 4 x (dx, dy)
+    shift_px: tuple[float, float]
+    blur_sigma_px: float
+    noise_sigma: float
+    jpeg_quality: int
+    lighting: tuple[float, float, float]   # amplitude, direction angle (rad), unused
+    shadow_edge: int            # -1 none, else 0 top, 1 right, 2 bottom, 3 left
+    dust_specks: int
+    paper_tint: float
+    bw_threshold: int
+    upside_down: bool = False
+
+
+def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.Generator) -> ScanSettings:
+    px_per_mm = dpi / 25.4
+    corners = tuple((float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm),
+                     float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm)) for _ in range(4))
+    return ScanSettings(
+        dpi=dpi, mode=mode,
+        rotation_deg=float(rng.uniform(-1, 1) * profile.max_rotation_deg),
+        perspective_px=corners,
+        shift_px=(float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm),
+                  float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm)),
+        blur_sigma_px=float(rng.uniform(*profile.blur_sigma_px)),
+        noise_sigma=float(rng.uniform(*profile.noise_sigma)),
+        jpeg_quality=int(rng.integers(profile.jpeg_quality[0], profile.jpeg_quality[1] + 1)),
+        lighting=(float(rng.uniform(0, profile.lighting_amplitude)), float(rng.uniform(0, 2 * np.pi)), 0.0),
+        shadow_edge=int(rng.integers(4)) if rng.random() < profile.shadow_edge_rate else -1,
+        dust_specks=int(rng.integers(profile.dust_specks[0], profile.dust_specks[1] + 1)),
+        paper_tint=float(rng.uniform(0, profile.paper_tint)),
+        bw_threshold=int(rng.integers(profile.bw_threshold[0], profile.bw_threshold[1] + 1)),
+    )
+
+
+def _geometry(image: np.ndarray, s: ScanSettings, fill: tuple[int, ...]) -> np.ndarray:
+    """Rotate, shift and slightly warp the page as it feeds crookedly."""
+    h, w = image.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    centre = np.float32([w / 2, h / 2])
+    angle = np.deg2rad(s.rotation_deg)
+    rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = (src - centre) @ rotation.T + centre + np.float32(s.shift_px) + np.float32(s.perspective_px)
+    matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=fill)
+
+
+def _lighting_gain(shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
+    """Brightness gain (H, W) float32: a ramp across the page and an optional
+    shadow along one edge. Smooth, so it is computed small and scaled up."""
+    h, w = shape
+    small_h, small_w = max(2, h // 16), max(2, w // 16)
+    amplitude, direction, _ = s.lighting
+    ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
+    ys, xs = ys * (h / small_h), xs * (w / small_w)
+    ramp = (xs / w - 0.5) * np.cos(direction) + (ys / h - 0.5) * np.sin(direction)
+    gain = 1.0 - amplitude * (ramp + 0.5)
+    if s.shadow_edge >= 0:
+        distance = [ys, w - 1 - xs, h - 1 - ys, xs][s.shadow_edge]
+        gain *= 1.0 - 0.55 * np.exp(-distance / (0.03 * min(h, w)))
+    return cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _dust(image: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> None:
+    h, w = image.shape[:2]
+    px_per_mm = s.dpi / 25.4
+    for _ in range(s.dust_specks):
+        x, y = int(rng.integers(w)), int(rng.integers(h))
+        level = float(rng.uniform(30, 140))
+        colour = (level,) * (3 if image.ndim == 3 else 1)
+        if rng.random() < 0.8:
+            cv2.circle(image, (x, y), max(1, int(rng.uniform(0.05, 0.25) * px_per_mm)), colour, -1)
+        else:  # a hair
+            length = rng.uniform(1, 6) * px_per_mm
+            t = np.linspace(0, 1, 12)
+            angle = rng.uniform(0, np.pi)
+            bend = rng.normal(0, 0.2 * length)
+            pts = np.stack([x + t * length * np.cos(angle) + bend * np.sin(np.pi * t) * -np.sin(angle),
+                            y + t * length * np.sin(angle) + bend * np.sin(np.pi * t) * np.cos(angle)], axis=1)
+            cv2.polylines(image, [pts.astype(np.int32).reshape(-1, 1, 2)], False, colour, 1, cv2.LINE_AA)
+
+
+def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.ndarray:
+    """Degrade one page as the scanner with settings ``s`` would."""
+    if s.mode == "colour":
+        image = page_rgb.astype(np.float32)
+        if s.paper_tint:
+            image *= np.float32([1.0, 1.0 - 0.3 * s.paper_tint, 1.0 - s.paper_tint])
+    else:
+        # A grey scanner sees one channel: convert first, it is a third of the work.
+        image = cv2.cvtColor(page_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if s.paper_tint:
+            image *= np.float32(1.0 - 0.5 * s.paper_tint)
+    image = _geometry(image, s, fill=(255.0, 255.0, 255.0))
+    if s.upside_down:
+        image = cv2.rotate(image, cv2.ROTATE_180)
+    if s.lighting[0] > 0 or s.shadow_edge >= 0:
+        gain = _lighting_gain(image.shape[:2], s)
+        image = image * (gain[..., None] if image.ndim == 3 else gain)
+    if s.blur_sigma_px > 0.05:
+        image = cv2.GaussianBlur(image, (0, 0), s.blur_sigma_px)
+    if s.noise_sigma > 0:
+        noise = rng.standard_normal(image.shape[:2], dtype=np.float32) * np.float32(s.noise_sigma)
+        image += noise[..., None] if image.ndim == 3 else noise
+    _dust(image, s, rng)
+    out = np.clip(image, 0, 255).astype(np.uint8)
+    if s.mode == "bw":
+        out = np.where(out >= s.bw_threshold, 255, 0).astype(np.uint8)
+    return out
+
+
+def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The JPEG artefacts a scanner's compression leaves (for lossless outputs)."""
+    ok, data = cv2.imencode(".jpg", image if image.ndim == 2 else image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return decoded if decoded.ndim == 2 else decoded[..., ::-1]

@@ -1,0 +1,429 @@
+"""Simulated returns: printed batch in, scanned stacks + truth out.
+
+The story: read the printed batch (forms.pdf, layout.json, manifest.csv);
+decide which households return their form and what each answered; plan one
+stack per village as a clerk would scan it, with the deliberate stack faults
+(upside-down pages, swaps, a page twice, blank backs, a missing page, stray
+pages, a photocopied form, a forged one); then render every planned sheet,
+degrade it as the stack's scanner would, and write the stacks, truth.csv and
+anomalies.csv. Stacks are rendered in parallel, each from its own seed, so the
+same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from pathlib import Path
+
+import img2pdf
+import numpy as np
+from PIL import Image
+
+from sipas_scan.errors import BadArgsError, InputFileError
+from sipas_scan.layout import FormLayout, layout_survey
+from sipas_scan.printing.codes import make_serial
+from sipas_scan.printing.delivery import slug
+from sipas_scan.progress import progress_bar
+from sipas_scan.simulate.paper import Ink, blank_page, forge_code, ink_page, printed_page, stray_page
+from sipas_scan.simulate.pen import BLACK_INK, BLUE_INK, PENCIL, Pen
+from sipas_scan.simulate.profiles import PROFILES, Profile
+from sipas_scan.simulate.respondents import FilledForm, fill_form
+from sipas_scan.simulate.scanner import ScanSettings, draw_settings, jpeg_round_trip, scan
+from sipas_scan.survey import Survey, find_survey
+
+FORMATS = ("pdf", "tiff", "png", "jpeg")
+TRUTH_PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
+ANOMALY_COLUMNS = ("kind", "stack", "position", "serial", "page", "field", "detail")
+FORGED_SERIAL_BASE = 900000  # made-up serials far above any issued one
+
+# Seed purposes, so every random choice has its own independent stream.
+_RESPONDENT, _PEN, _INK, _SCAN, _STACK, _RUN, _EXTRA = range(7)
+
+
+def _rng(seed: int, *keys: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *keys])
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    serial: str
+    household_code: str
+    province: str
+    district: str
+    commune: str
+    village: str
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet through the scanner."""
+
+    kind: str                     # form | blank | stray
+    form_index: int = -1          # index into the manifest (forms only)
+    page: int = 0                 # 1-based page of the form
+    ink: Ink | None = None
+    upside_down: bool = False
+    forged_number: int = 0        # > 0: the page's code is altered to this serial number
+    copy: int = 0                 # > 0: the k-th photocopy of an issued form
+    scan_seed: int = 0
+
+
+@dataclass
+class StackPlan:
+    name: str
+    dpi: int
+    mode: str
+    sheets: list[Sheet] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    stacks: list[Path]
+    pages: int
+    forms_returned: int
+    forms_issued: int
+    anomalies: int
+    truth: Path
+    anomalies_file: Path
+
+
+@dataclass
+class _Context:
+    survey: Survey
+    layout: FormLayout
+    forms_pdf: Path
+    issued: list[IssuedRow]
+    profile: Profile
+    seed: int
+
+
+def read_printed_batch(print_dir: Path) -> tuple[Survey, FormLayout, list[IssuedRow]]:
+    layout_path, manifest_path, pdf_path = (print_dir / n for n in ("layout.json", "manifest.csv", "forms.pdf"))
+    for path in (layout_path, manifest_path, pdf_path):
+        if not path.is_file():
+            raise InputFileError(f"{path}: missing; give the folder written by 'sipas-scan print'")
+    doc = json.loads(layout_path.read_text(encoding="utf-8"))
+    survey = find_survey(doc["survey"])
+    layout = layout_survey(survey)
+    if layout.to_contract() != doc:
+        raise InputFileError(f"{layout_path}: does not match forms/ survey '{survey.id}' version {survey.version}")
+    with manifest_path.open(encoding="utf-8") as f:
+        issued = [IssuedRow(r["serial"], r["household_code"], r["province"], r["district"], r["commune"], r["village"])
+                  for r in csv.DictReader(f)]
+    return survey, layout, issued
+
+
+def _pen_for(profile: Profile, rng: np.random.Generator) -> tuple[Pen, float]:
+    p = profile.pen
+    if rng.random() < p.pencil_rate:
+        colour, opacity = PENCIL, float(rng.uniform(0.35, 0.6))
+    else:
+        colour, opacity = (BLACK_INK if rng.random() < p.black_ink_rate else BLUE_INK), float(rng.uniform(0.85, 1.0))
+    pen = Pen(colour=colour, opacity=opacity, stroke_mm=float(rng.uniform(*p.stroke_mm)),
+              size=float(rng.uniform(*p.size_range)), cross=bool(rng.random() < p.cross_rate),
+              offset_mm=p.offset_mm, overflow_rate=p.overflow_rate)
+    return pen, p.stray_dot_rate
+
+
+def _respondent(ctx: _Context, key: int) -> tuple[FilledForm, Pen, float]:
+    filled = fill_form(ctx.survey, ctx.profile.respondent, _rng(ctx.seed, _RESPONDENT, key))
+    pen, dots = _pen_for(ctx.profile, _rng(ctx.seed, _PEN, key))
+    return filled, pen, dots
+
+
+def _pages_of(layout: FormLayout, field_id: str) -> int:
+    return layout.field(field_id).page
+
+
+def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[int, set[int]], list[dict]]:
+    """Decide every sheet of every stack. Returns the stacks, the answers of
+    each returned form (by manifest index), the pages missing per form, and
+    the stack-level anomalies."""
+    stack_profile, scanner = ctx.profile.stack, ctx.profile.scanner
+    n_pages = ctx.layout.page_count
+    run_rng = _rng(ctx.seed, _RUN)
+    returned: dict[int, FilledForm] = {}
+    missing: dict[int, set[int]] = {}
+    anomalies: list[dict] = []
+    stacks: list[StackPlan] = []
+    villages = groupby(enumerate(ctx.issued), key=lambda item: (item[1].district, item[1].commune, item[1].village))
+    for stack_index, (village_key, members) in enumerate(villages):
+        rng = _rng(ctx.seed, _STACK, stack_index)
+        stack = StackPlan(name=f"stack-{stack_index + 1:03d}-{slug(village_key[2])}",
+                          dpi=int(rng.choice(scanner.dpi_choices)), mode=str(rng.choice(scanner.mode_choices)))
+        for form_index, row in members:
+            if rng.random() >= stack_profile.return_rate:
+                anomalies.append({"kind": "not-returned", "serial": row.serial, "detail": "household did not return the form"})
+                continue
+            filled, pen, dots = _respondent(ctx, form_index)
+            returned[form_index] = filled
+            pages = list(range(1, n_pages + 1))
+            if n_pages > 1 and rng.random() < stack_profile.missing_page_rate:
+                lost = int(rng.integers(1, n_pages + 1))
+                pages.remove(lost)
+                missing[form_index] = {lost}
+                anomalies.append({"kind": "missing-page", "serial": row.serial, "page": lost,
+                                  "detail": f"page {lost} never reached the scanner"})
+            for page in pages:
+                ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _INK, form_index, page).integers(2**31)),
+                          stray_dot_rate=dots)
+                stack.sheets.append(Sheet("form", form_index, page, ink))
+                if rng.random() < stack_profile.blank_back_rate / n_pages:
+                    stack.sheets.append(Sheet("blank"))
+            if rng.random() < stack_profile.duplicate_page_rate:
+                page = int(rng.choice(pages))
+                original = next(s for s in stack.sheets if s.form_index == form_index and s.page == page)
+                stack.sheets.append(replace(original))
+                anomalies.append({"kind": "duplicate-page", "serial": row.serial, "page": page,
+                                  "detail": "the same page scanned twice"})
+        _swap_neighbours(stack, rng, stack_profile.swaps)
+        stacks.append(stack)
+    if not stacks:
+        raise InputFileError("the printed batch has no forms")
+    _add_run_extras(ctx, stacks, run_rng, returned, anomalies)
+    for stack in stacks:
+        rng = _rng(ctx.seed, _STACK, 10_000 + stacks.index(stack))
+        stack.sheets = [replace(s, upside_down=bool(rng.random() < stack_profile.upside_down_rate),
+                                scan_seed=int(rng.integers(2**31))) for s in stack.sheets]
+    return stacks, returned, missing, anomalies
+
+
+def _swap_neighbours(stack: StackPlan, rng: np.random.Generator, rate: float) -> None:
+    i = 0
+    while i < len(stack.sheets) - 1:
+        if rng.random() < rate:
+            stack.sheets[i], stack.sheets[i + 1] = stack.sheets[i + 1], stack.sheets[i]
+            i += 2
+        else:
+            i += 1
+
+
+def _add_run_extras(ctx: _Context, stacks: list[StackPlan], rng: np.random.Generator,
+                    returned: dict[int, FilledForm], anomalies: list[dict]) -> None:
+    """Stray pages, photocopied forms and forged forms, spread over the stacks."""
+    stack_profile = ctx.profile.stack
+    n_pages = ctx.layout.page_count
+    for _ in range(stack_profile.stray_pages):
+        stack = stacks[int(rng.integers(len(stacks)))]
+        stack.sheets.insert(int(rng.integers(len(stack.sheets) + 1)), Sheet("stray"))
+    sources = sorted(returned)
+    for k in range(min(stack_profile.photocopies, len(sources))):
+        form_index = int(rng.choice(sources))
+        filled, pen, dots = _respondent(ctx, 1_000_000 + k)
+        home = _stack_of(stacks, form_index)
+        others = [s for s in stacks if s is not home]
+        target = others[int(rng.integers(len(others)))] if others else home
+        for page in range(1, n_pages + 1):
+            ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _EXTRA, k, page).integers(2**31)), stray_dot_rate=dots)
+            target.sheets.append(Sheet("form", form_index, page, ink, copy=k + 1))
+        anomalies.append({"kind": "photocopy", "serial": ctx.issued[form_index].serial, "stack": target.name,
+                          "detail": "a second, differently filled copy of an issued form"})
+    for k in range(stack_profile.forged_forms):
+        form_index = int(rng.integers(len(ctx.issued)))
+        filled, pen, dots = _respondent(ctx, 2_000_000 + k)
+        target = stacks[int(rng.integers(len(stacks)))]
+        fake_number = FORGED_SERIAL_BASE + k + 1
+        for page in range(1, n_pages + 1):
+            ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _EXTRA, 100 + k, page).integers(2**31)), stray_dot_rate=dots)
+            target.sheets.append(Sheet("form", form_index, page, ink, forged_number=fake_number))
+        anomalies.append({"kind": "forged", "serial": make_serial(fake_number), "stack": target.name,
+                          "detail": f"copy of form {ctx.issued[form_index].serial} with its serial altered"})
+
+
+def _stack_of(stacks: list[StackPlan], form_index: int) -> StackPlan:
+    return next(s for s in stacks if any(sh.form_index == form_index for sh in s.sheets))
+
+
+# ---- rendering (in worker processes) ---------------------------------------
+
+def render_sheet(ctx: _Context, stack: StackPlan, sheet: Sheet) -> tuple[np.ndarray, str | None]:
+    """The sheet as paper (before the scanner); also the forged serial if any."""
+    forged = None
+    if sheet.kind == "blank":
+        return blank_page(stack.dpi), None
+    if sheet.kind == "stray":
+        return stray_page(stack.dpi, _rng(sheet.scan_seed, _EXTRA)), None
+    page_index = sheet.form_index * ctx.layout.page_count + sheet.page - 1
+    image = printed_page(ctx.forms_pdf, page_index, stack.dpi)
+    if sheet.forged_number:
+        image, forged = forge_code(image, ctx.layout, stack.dpi, sheet.forged_number)
+    assert sheet.ink is not None
+    return ink_page(image, ctx.layout, sheet.page, sheet.ink, stack.dpi), forged
+
+
+def _encode(image: np.ndarray, settings: ScanSettings, fmt: str) -> bytes:
+    """One scanned page as a scanner stores it: JPEG for grey and colour,
+    CCITT G4 (in TIFF) for black-and-white, PNG when asked for loose PNGs."""
+    buffer = io.BytesIO()
+    dpi = (settings.dpi, settings.dpi)
+    if settings.mode == "bw":
+        picture = Image.fromarray(image).convert("1")
+        if fmt == "png":
+            picture.save(buffer, "PNG", dpi=dpi)
+        else:
+            picture.save(buffer, "TIFF", compression="group4", dpi=dpi)
+        return buffer.getvalue()
+    picture = Image.fromarray(image)
+    if fmt == "png":
+        picture = Image.fromarray(jpeg_round_trip(image, settings.jpeg_quality))
+        picture.save(buffer, "PNG", dpi=dpi)
+    else:
+        picture.save(buffer, "JPEG", quality=settings.jpeg_quality, dpi=dpi)
+    return buffer.getvalue()
+
+
+def _render_stack(ctx: _Context, stack: StackPlan, fmt: str, out_dir: Path) -> tuple[Path, int]:
+    encoded: list[bytes] = []
+    for sheet in stack.sheets:
+        rng = _rng(sheet.scan_seed, _SCAN)
+        settings = replace(draw_settings(ctx.profile.scanner, stack.dpi, stack.mode, rng), upside_down=sheet.upside_down)
+        paper, _ = render_sheet(ctx, stack, sheet)
+        encoded.append(_encode(scan(paper, settings, rng), settings, fmt))
+    if fmt == "pdf":
+        path = out_dir / f"{stack.name}.pdf"
+        path.write_bytes(img2pdf.convert(encoded, nodate=True))
+    elif fmt == "tiff":
+        path = out_dir / f"{stack.name}.tif"
+        frames = [Image.open(io.BytesIO(data)) for data in encoded]
+        compression = "group4" if stack.mode == "bw" else "tiff_deflate"
+        frames[0].save(path, "TIFF", save_all=True, append_images=frames[1:], compression=compression,
+                       dpi=(stack.dpi, stack.dpi))
+    else:
+        path = out_dir / stack.name
+        path.mkdir(exist_ok=True)
+        suffix = "png" if fmt == "png" else "jpg"
+        for position, data in enumerate(encoded, start=1):
+            target = path / f"page-{position:04d}.{suffix}"
+            if fmt == "jpeg" and stack.mode == "bw":  # a bilevel page saved as JPEG, as some scanners do
+                Image.open(io.BytesIO(data)).convert("L").save(target, "JPEG", quality=90, dpi=(stack.dpi,) * 2)
+            else:
+                target.write_bytes(data)
+    return path, len(encoded)
+
+
+def _truth_rows(ctx: _Context, returned: dict[int, FilledForm], missing: dict[int, set[int]],
+                doubtful_serials: set[str]) -> list[list[str]]:
+    field_ids = ctx.survey.field_ids()
+    rows = []
+    for form_index in sorted(returned):
+        filled = returned[form_index]
+        row = ctx.issued[form_index]
+        lost_pages = missing.get(form_index, set())
+        values = ["" if _pages_of(ctx.layout, f) in lost_pages else filled.truth.get(f, "") for f in field_ids]
+        needs_review = bool(filled.anomalies) or bool(lost_pages) or row.serial in doubtful_serials
+        rows.append([row.serial, row.household_code, row.province, row.district, row.commune, row.village,
+                     "needs_review" if needs_review else "accepted", *values])
+    return rows
+
+
+def _locate(stacks: list[StackPlan], form_index: int, page: int | None = None) -> tuple[str, list[int]]:
+    """The stack holding a form's genuine pages and the positions of ``page``
+    there (of any page, if None)."""
+    for stack in stacks:
+        positions = [position for position, sheet in enumerate(stack.sheets, start=1)
+                     if sheet.kind == "form" and sheet.form_index == form_index and not sheet.forged_number
+                     and not sheet.copy and (page is None or sheet.page == page)]
+        if positions:
+            return stack.name, positions
+    return "", []
+
+
+def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: str = "office", fmt: str = "pdf",
+                     workers: int | None = None) -> SimulationSummary:
+    if profile not in PROFILES:
+        raise BadArgsError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
+    if fmt not in FORMATS:
+        raise BadArgsError(f"unknown format '{fmt}' (choose {', '.join(FORMATS)})")
+    survey, layout, issued = read_printed_batch(Path(print_dir))
+    ctx = _Context(survey, layout, Path(print_dir) / "forms.pdf", issued, PROFILES[profile], seed)
+    stacks, returned, missing, anomalies = plan(ctx)
+
+    scans_dir = Path(out_dir) / "scans"
+    scans_dir.mkdir(parents=True, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+    paths: list[Path] = []
+    pages = 0
+    with progress_bar("Simulating scans", sum(len(s.sheets) for s in stacks)) as advance:
+        if workers == 1:
+            results = (_render_stack(ctx, stack, fmt, scans_dir) for stack in stacks)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            results = pool.map(_render_stack, [ctx] * len(stacks), stacks, [fmt] * len(stacks), [scans_dir] * len(stacks))
+        for path, n in results:
+            paths.append(path)
+            pages += n
+            advance(n)
+        if workers != 1:
+            pool.shutdown()
+
+    # Where each respondent anomaly and each stack fault can be seen.
+    for form_index, filled in returned.items():
+        for anomaly in filled.anomalies:
+            page = _pages_of(layout, anomaly.field_id)
+            stack_name, positions = _locate(stacks, form_index, page)
+            anomalies.append({"kind": anomaly.kind, "serial": issued[form_index].serial, "page": page,
+                              "field": anomaly.field_id, "detail": anomaly.detail, "stack": stack_name,
+                              "position": positions[0] if positions else ""})
+    for stack in stacks:
+        seen_pages: dict[tuple[int, int], list[int]] = {}
+        for position, sheet in enumerate(stack.sheets, start=1):
+            serial = issued[sheet.form_index].serial if sheet.kind == "form" else ""
+            if sheet.upside_down:
+                anomalies.append({"kind": "upside-down", "stack": stack.name, "position": position, "serial": serial,
+                                  "page": sheet.page or ""})
+            if sheet.kind in ("blank", "stray"):
+                anomalies.append({"kind": f"{sheet.kind}-page", "stack": stack.name, "position": position})
+            if sheet.kind == "form" and not sheet.forged_number:
+                seen_pages.setdefault((sheet.form_index, sheet.copy), []).append(position)
+        # A form whose pages do not come in ascending order (first copies only).
+        for (form_index, _), positions in seen_pages.items():
+            order: list[int] = []
+            for position in positions:
+                page = stack.sheets[position - 1].page
+                if page not in order:
+                    order.append(page)
+            if order != sorted(order):
+                anomalies.append({"kind": "out-of-order", "stack": stack.name, "serial": issued[form_index].serial,
+                                  "position": ";".join(map(str, positions)),
+                                  "detail": "pages in the order " + " ".join(map(str, order))})
+    for entry in anomalies:
+        if entry["kind"] in ("photocopy", "forged"):
+            stack = next(st for st in stacks if st.name == entry["stack"])
+            entry["position"] = ";".join(
+                str(p) for p, sh in enumerate(stack.sheets, start=1)
+                if (sh.copy and entry["kind"] == "photocopy" and issued[sh.form_index].serial == entry["serial"])
+                or (sh.forged_number and make_serial(sh.forged_number) == entry["serial"]))
+        if entry["kind"] in ("missing-page", "duplicate-page"):
+            form_index = next(i for i, r in enumerate(issued) if r.serial == entry["serial"])
+            page = entry["page"] if entry["kind"] == "duplicate-page" else None
+            entry["stack"], positions = _locate(stacks, form_index, page)
+            if entry["kind"] == "duplicate-page":
+                entry["position"] = ";".join(map(str, positions))
+    doubtful = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
+    truth = Path(out_dir) / "truth.csv"
+    with truth.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*TRUTH_PREFIX, *survey.field_ids()])
+        writer.writerows(_truth_rows(ctx, returned, missing, doubtful))
+    anomalies_file = Path(out_dir) / "anomalies.csv"
+    with anomalies_file.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=ANOMALY_COLUMNS)
+        writer.writeheader()
+        order = {k: i for i, k in enumerate(("not-returned", "missing-page", "duplicate-page", "photocopy", "forged",
+                                             "stray-page", "blank-page", "upside-down", "out-of-order"))}
+        def first_position(entry: dict) -> int:
+            return int(str(entry.get("position") or 0).split(";")[0])
+
+        for entry in sorted(anomalies, key=lambda a: (order.get(a["kind"], 99), a["kind"], str(a.get("stack", "")),
+                                                      first_position(a), str(a.get("serial", "")))):
+            writer.writerow({k: entry.get(k, "") for k in ANOMALY_COLUMNS})
+    return SimulationSummary(paths, pages, len(returned), len(issued), len(anomalies), truth, anomalies_file)
+
+
+
