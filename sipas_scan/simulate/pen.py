@@ -126,8 +126,9 @@ def draw_circle(layer: np.ndarray, box_px, pen: Pen, rng: np.random.Generator, p
     """A ring drawn around the box instead of a mark inside it."""
     x, y, w, h = box_px
     centre = np.array([x + w / 2, y + h / 2]) + rng.normal(0, 0.3 * px_per_mm, 2)
-    radius_x = w / 2 + rng.uniform(1.3, 2.5) * px_per_mm
-    radius_y = h / 2 + rng.uniform(1.0, 2.0) * px_per_mm
+    # Big enough to go round the box's corners, as a ring drawn around an option does.
+    radius_x = w / 2 * np.sqrt(2) + rng.uniform(0.8, 2.0) * px_per_mm
+    radius_y = h / 2 * np.sqrt(2) + rng.uniform(0.6, 1.3) * px_per_mm
     start = rng.uniform(0, 2 * np.pi)
     sweep = rng.uniform(1.85, 2.1) * np.pi
     t = np.linspace(start, start + sweep, 48)

@@ -18,7 +18,6 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from itertools import groupby
 from pathlib import Path
 
 import img2pdf
@@ -152,8 +151,10 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
     missing: dict[int, set[int]] = {}
     anomalies: list[dict] = []
     stacks: list[StackPlan] = []
-    villages = groupby(enumerate(ctx.issued), key=lambda item: (item[1].district, item[1].commune, item[1].village))
-    for stack_index, (village_key, members) in enumerate(villages):
+    villages: dict[tuple[str, str, str], list[tuple[int, IssuedRow]]] = {}
+    for item in enumerate(ctx.issued):
+        villages.setdefault((item[1].district, item[1].commune, item[1].village), []).append(item)
+    for stack_index, (village_key, members) in enumerate(villages.items()):
         rng = _rng(ctx.seed, _STACK, stack_index)
         stack = StackPlan(name=f"stack-{stack_index + 1:03d}-{slug(village_key[2])}",
                           dpi=int(rng.choice(scanner.dpi_choices)), mode=str(rng.choice(scanner.mode_choices)))
@@ -287,7 +288,7 @@ def _render_stack(ctx: _Context, stack: StackPlan, fmt: str, out_dir: Path) -> t
         encoded.append(_encode(scan(paper, settings, rng), settings, fmt))
     if fmt == "pdf":
         path = out_dir / f"{stack.name}.pdf"
-        path.write_bytes(img2pdf.convert(encoded, nodate=True))
+        path.write_bytes(img2pdf.convert(encoded, nodate=True, engine=img2pdf.Engine.internal))
     elif fmt == "tiff":
         path = out_dir / f"{stack.name}.tif"
         frames = [Image.open(io.BytesIO(data)) for data in encoded]
@@ -374,7 +375,7 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
         seen_pages: dict[tuple[int, int], list[int]] = {}
         for position, sheet in enumerate(stack.sheets, start=1):
             serial = issued[sheet.form_index].serial if sheet.kind == "form" else ""
-            if sheet.upside_down:
+            if sheet.upside_down and sheet.kind == "form":
                 anomalies.append({"kind": "upside-down", "stack": stack.name, "position": position, "serial": serial,
                                   "page": sheet.page or ""})
             if sheet.kind in ("blank", "stray"):

@@ -1,0 +1,255 @@
+"""Simulated returns: the truth must match the paper, the rules must hold,
+every listed anomaly must be there, and a seed must fix every byte."""
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import zxingcpp
+from PIL import Image
+
+from conftest import make_households, write_households
+from sipas_scan import defs
+from sipas_scan.printing.batch import print_batch
+from sipas_scan.printing.codes import CodeError, parse, verify
+from sipas_scan.simulate import stacks as sim
+from sipas_scan.simulate.paper import printed_page
+from sipas_scan.simulate.profiles import HARD, OFFICE, PROFILES
+from sipas_scan.simulate.respondents import fill_form
+from sipas_scan.survey import load_survey
+
+DPI = 150
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, secret):
+    root = tmp_path_factory.mktemp("sim")
+    households = write_households(root / "h.csv", make_households(6, villages=2))
+    print_batch(None, households, root / "print", secret, root / "ledger.sqlite", workers=1)
+    return root / "print"
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _ink_in(paper: np.ndarray, blank: np.ndarray, rect_mm, inset_mm: float) -> float:
+    """Share of pixels inside a box (inset from its border) darkened by ink."""
+    s = DPI / defs.MM_PER_INCH
+    x, y, w, h = rect_mm
+    x0, y0 = int((x + inset_mm) * s), int((y + inset_mm) * s)
+    x1, y1 = int((x + w - inset_mm) * s), int((y + h - inset_mm) * s)
+    diff = blank[y0:y1, x0:x1].astype(int).min(axis=2) - paper[y0:y1, x0:x1].astype(int).min(axis=2)
+    return float((diff > 40).mean())
+
+
+def _ring_ink(paper, blank, rect_mm) -> float:
+    s = DPI / defs.MM_PER_INCH
+    x, y, w, h = rect_mm
+    outer = (x - 3.2, y - 3.2, w + 6.4, h + 6.4)
+    ox0, oy0, ox1, oy1 = (int(v * s) for v in (outer[0], outer[1], outer[0] + outer[2], outer[1] + outer[3]))
+    diff = blank[oy0:oy1, ox0:ox1].astype(int).min(axis=2) - paper[oy0:oy1, ox0:ox1].astype(int).min(axis=2)
+    inner = np.zeros(diff.shape, bool)
+    m = int(3.7 * s)
+    inner[m:-m, m:-m] = True
+    return float(((diff > 40) & ~inner).mean())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_truth_matches_the_ink_on_the_paper(batch, seed):
+    """Re-render every page without the scanner and measure the ink in each box."""
+    survey, layout, issued = sim.read_printed_batch(batch)
+    ctx = sim._Context(survey, layout, batch / "forms.pdf", issued, HARD, seed)
+    stacks, returned, missing, _ = sim.plan(ctx)
+    checked = Counter()
+    for stack in stacks:
+        stack = sim.StackPlan(stack.name, DPI, "gray", stack.sheets)
+        done = set()
+        for sheet in stack.sheets:
+            if sheet.kind != "form" or sheet.copy or sheet.forged_number or (sheet.form_index, sheet.page) in done:
+                continue
+            done.add((sheet.form_index, sheet.page))
+            paper, _ = sim.render_sheet(ctx, stack, sheet)
+            blank = printed_page(batch / "forms.pdf", sheet.form_index * layout.page_count + sheet.page - 1, DPI)
+            filled = returned[sheet.form_index]
+            kinds = {a.field_id: a for a in filled.anomalies}
+            for fld in layout.pages[sheet.page - 1].fields:
+                truth = filled.truth.get(fld.id, "")
+                if fld.kind == "text":
+                    inked = _ink_in(paper, blank, fld.box, 1.0) > 0.002
+                    assert inked == bool(truth), (fld.id, truth)
+                    checked["text"] += 1
+                    continue
+                expected = set(truth.split(";")) - {""}
+                anomaly = kinds.get(fld.id)
+                if anomaly and anomaly.kind == "cancelled":
+                    expected.add(anomaly.code)
+                    box = next(o.box for o in fld.options if o.code == anomaly.code)
+                    assert _ink_in(paper, blank, box, 0.6) > 0.85, "a cancelled box is filled in completely"
+                circled = anomaly is not None and anomaly.kind == "circled"
+                inked = {o.code for o in fld.options if _ink_in(paper, blank, o.box, 0.6) > 0.03}
+                if circled:
+                    assert inked == set(), (fld.id, truth)
+                    box = next(o.box for o in fld.options if o.code == truth)
+                    assert _ring_ink(paper, blank, box) > 0.02
+                else:
+                    assert inked == expected, (fld.id, truth, inked)
+                checked["box"] += 1
+    assert checked["box"] > 50 and checked["text"] >= 1
+
+
+def test_skip_rule_and_at_most_three_hold_unless_broken_on_purpose():
+    survey = load_survey()
+    rng = np.random.default_rng(11)
+    broken = Counter()
+    for _ in range(400):
+        form = fill_form(survey, HARD.respondent, rng)
+        listed = {(a.kind, a.field_id) for a in form.anomalies}
+        for field_id in ("c5_1", "c5_2", "c5_3", "c5_4"):
+            if form.truth.get(field_id) and not survey.field(field_id).applies_if.holds(form.truth.get("a5")):
+                assert ("skip-rule", field_id) in listed
+                broken["skip"] += 1
+        e1 = [c for c in form.truth.get("e1", "").split(";") if c]
+        if len(e1) > 3:
+            assert ("over-max", "e1") in listed
+            broken["over"] += 1
+        for question in survey.fields():
+            values = [c for c in form.truth.get(question.id, "").split(";") if c]
+            if question.kind == "single" and len(values) > 1:
+                assert ("multiple", question.id) in listed
+            assert set(values) <= set(question.codes) or question.kind == "text"
+    assert broken["skip"] and broken["over"]  # the hard profile does break them sometimes
+
+
+def test_clean_respondents_never_break_the_rules():
+    survey = load_survey()
+    rng = np.random.default_rng(5)
+    positive = total = 0
+    for _ in range(300):
+        form = fill_form(survey, PROFILES["clean"].respondent, rng)
+        assert form.anomalies == []
+        assert all(v for k, v in form.truth.items())  # nothing left blank
+        for criterion in survey.index.all_criteria():
+            if form.truth.get(criterion):
+                total += 1
+                positive += form.truth[criterion] in ("4", "5")
+    assert 0.7 < positive / total < 0.92  # most criteria rated 4 or 5, some 1-3
+
+
+def _decode(image: np.ndarray) -> str | None:
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return found[0].text if found else None
+
+
+def _pages(stack_pdf: Path) -> list[np.ndarray]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(stack_pdf)
+    pages = [document[i].render(scale=DPI / 72, grayscale=True).to_numpy() for i in range(len(document))]
+    return [np.ascontiguousarray(p[..., 0] if p.ndim == 3 else p) for p in pages]
+
+
+def _upside_down(image: np.ndarray) -> bool:
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, defs.ARUCO_DICTIONARY))
+    corners, ids, _ = cv2.aruco.ArucoDetector(dictionary).detectMarkers(image)
+    found = {int(i): c.reshape(4, 2).mean(axis=0) for i, c in zip(ids.ravel(), corners, strict=True)}
+    assert 0 in found or 2 in found
+    marker = found.get(0, found.get(2))
+    top_left = marker[1] < image.shape[0] / 2 and marker[0] < image.shape[1] / 2
+    return top_left != (0 in found)
+
+
+def test_every_listed_anomaly_is_in_the_scans(batch, tmp_path, secret):
+    summary = sim.simulate_returns(batch, tmp_path, seed=7, profile="office", fmt="pdf", workers=2)
+    anomalies = _read_csv(summary.anomalies_file)
+    kinds = Counter(a["kind"] for a in anomalies)
+    for kind in ("photocopy", "forged", "stray-page", "upside-down"):
+        assert kinds[kind] >= 1, kind
+    stacks = {p.stem: _pages(p) for p in summary.stacks}
+    codes = {name: [_decode(page) for page in pages] for name, pages in stacks.items()}
+    assert sum(len(p) for p in stacks.values()) == summary.pages
+    for a in anomalies:
+        positions = [int(p) for p in a["position"].split(";") if p]
+        pages = stacks.get(a["stack"], [])
+        found = [codes[a["stack"]][p - 1] for p in positions] if positions else []
+        if a["kind"] == "upside-down":
+            assert _upside_down(pages[positions[0] - 1])
+        elif a["kind"] in ("blank-page", "stray-page"):
+            assert found == [None]
+            if a["kind"] == "blank-page":
+                assert (pages[positions[0] - 1] < 100).mean() < 0.01
+        elif a["kind"] == "duplicate-page":
+            assert len(found) == 2 and found[0] == found[1] and found[0] is not None
+            assert parse(found[0])[0].page == int(a["page"])
+        elif a["kind"] == "photocopy":
+            assert {parse(c)[0].serial for c in found} == {a["serial"]}
+            everywhere = [c for cs in codes.values() for c in cs if c and parse(c)[0].serial == a["serial"]]
+            assert len(everywhere) >= 2 * len(found) - (1 if kinds["missing-page"] else 0)
+        elif a["kind"] == "forged":
+            assert len(found) == 4
+            for code in found:
+                assert parse(code)[0].serial == a["serial"]
+                with pytest.raises(CodeError):
+                    verify(code, secret)
+        elif a["kind"] == "missing-page":
+            for code in (c for cs in codes.values() for c in cs if c):
+                parsed = parse(code)[0]
+                if parsed.serial == a["serial"] and parsed.page == int(a["page"]):
+                    raise AssertionError(f"page {a['page']} of {a['serial']} should be missing")
+        elif a["kind"] == "out-of-order":
+            pages_in_order = [parse(codes[a["stack"]][p - 1])[0].page for p in positions]
+            assert pages_in_order != sorted(pages_in_order)
+        elif a["kind"] in ("multiple", "over-max", "cancelled", "circled", "skip-rule"):
+            assert parse(found[0])[0].serial == a["serial"] and parse(found[0])[0].page == int(a["page"])
+    truth = _read_csv(summary.truth)
+    flagged = {a["serial"] for a in anomalies if a["kind"] in ("multiple", "over-max", "cancelled", "circled",
+                                                               "skip-rule", "missing-page", "photocopy")}
+    for row in truth:
+        assert row["status"] == ("needs_review" if row["form_id"] in flagged else "accepted")
+    assert list(truth[0])[:7] == list(sim.TRUTH_PREFIX)
+    assert list(truth[0])[7:] == load_survey().field_ids()
+
+
+def test_the_same_seed_gives_the_same_bytes(batch, tmp_path):
+    first = sim.simulate_returns(batch, tmp_path / "a", seed=3, profile="hard", workers=2)
+    second = sim.simulate_returns(batch, tmp_path / "b", seed=3, profile="hard", workers=1)
+    other = sim.simulate_returns(batch, tmp_path / "c", seed=4, profile="hard", workers=2)
+    for name in ("truth.csv", "anomalies.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert [p.read_bytes() for p in first.stacks] == [p.read_bytes() for p in second.stacks]
+    assert [p.read_bytes() for p in first.stacks] != [p.read_bytes() for p in other.stacks]
+
+
+@pytest.mark.parametrize("fmt", ["tiff", "png", "jpeg"])
+def test_other_output_formats(batch, tmp_path, fmt):
+    summary = sim.simulate_returns(batch, tmp_path, seed=2, profile="clean", fmt=fmt, workers=1)
+    if fmt == "tiff":
+        frames = 0
+        for path in summary.stacks:
+            with Image.open(path) as tiff:
+                frames += tiff.n_frames
+        assert frames == summary.pages and all(p.suffix == ".tif" for p in summary.stacks)
+    else:
+        files = [f for p in summary.stacks for f in sorted(p.iterdir())]
+        assert len(files) == summary.pages
+        assert all(f.suffix == (".png" if fmt == "png" else ".jpg") for f in files)
+        with Image.open(files[0]) as picture:
+            image = np.asarray(picture.convert("L"))
+        assert _decode(image) is not None
+
+
+def test_clean_profile_returns_every_form_cleanly(batch, tmp_path):
+    summary = sim.simulate_returns(batch, tmp_path, seed=1, profile="clean", workers=1)
+    truth = _read_csv(summary.truth)
+    assert len(truth) == 6 and {r["status"] for r in truth} == {"accepted"}
+    assert _read_csv(summary.anomalies_file) == []
+    assert summary.pages == 24
+
+
+def test_office_profile_is_messier_than_clean_but_kinder_than_hard():
+    assert OFFICE.scanner.max_rotation_deg < HARD.scanner.max_rotation_deg
+    assert OFFICE.respondent.double_mark_rate < HARD.respondent.double_mark_rate
