@@ -145,12 +145,21 @@ def _decode(image: np.ndarray) -> str | None:
     return found[0].text if found else None
 
 
-def _pages(stack_pdf: Path) -> list[np.ndarray]:
+def _render(document, index: int, dpi: int) -> np.ndarray:
+    page = document[index].render(scale=dpi / 72, grayscale=True).to_numpy()
+    return np.ascontiguousarray(page[..., 0] if page.ndim == 3 else page)
+
+
+def _pages_and_codes(stack_pdf: Path) -> tuple[list[np.ndarray], list[str | None]]:
+    """Each page (at 150 dpi) and its QR text, looked for at 200 then 300 dpi."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(stack_pdf)
-    pages = [document[i].render(scale=DPI / 72, grayscale=True).to_numpy() for i in range(len(document))]
-    return [np.ascontiguousarray(p[..., 0] if p.ndim == 3 else p) for p in pages]
+    pages, codes = [], []
+    for i in range(len(document)):
+        pages.append(_render(document, i, DPI))
+        codes.append(_decode(_render(document, i, 200)) or _decode(_render(document, i, 300)))
+    return pages, codes
 
 
 def _upside_down(image: np.ndarray) -> bool:
@@ -169,8 +178,9 @@ def test_every_listed_anomaly_is_in_the_scans(batch, tmp_path, secret):
     kinds = Counter(a["kind"] for a in anomalies)
     for kind in ("photocopy", "forged", "stray-page", "upside-down"):
         assert kinds[kind] >= 1, kind
-    stacks = {p.stem: _pages(p) for p in summary.stacks}
-    codes = {name: [_decode(page) for page in pages] for name, pages in stacks.items()}
+    stacks, codes = {}, {}
+    for path in summary.stacks:
+        stacks[path.stem], codes[path.stem] = _pages_and_codes(path)
     assert sum(len(p) for p in stacks.values()) == summary.pages
     for a in anomalies:
         positions = [int(p) for p in a["position"].split(";") if p]

@@ -43,8 +43,11 @@ def printed_page(forms_pdf: Path, index: int, dpi: int) -> np.ndarray:
     bitmap = page.render(scale=dpi / 72, rev_byteorder=True)
     image = bitmap.to_numpy()[..., :3]
     width, height = page_size_px(dpi)
+    # pdfium rounds the page size its own way: pad or crop the odd pixel.
+    image = image[:height, :width]
     if image.shape[:2] != (height, width):
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        image = cv2.copyMakeBorder(image, 0, height - image.shape[0], 0, width - image.shape[1],
+                                   cv2.BORDER_CONSTANT, value=(255, 255, 255))
     return np.ascontiguousarray(image)
 
 

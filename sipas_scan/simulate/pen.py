@@ -156,10 +156,11 @@ def draw_mark(layer: np.ndarray, style: str, box_px, pen: Pen, rng: np.random.Ge
 
 
 def apply_ink(page_rgb: np.ndarray, layer: np.ndarray, pen: Pen) -> np.ndarray:
-    """Lay the ink layer onto an RGB uint8 page (multiplicative, as ink on paper)."""
-    out = page_rgb.copy()
-    inked = np.nonzero(layer)  # ink covers a few percent of a page: touch only those pixels
-    alpha = (layer[inked] * pen.opacity)[:, None]
-    ink = np.asarray(pen.colour, dtype=np.float32) / 255.0
-    out[inked] = np.clip(page_rgb[inked].astype(np.float32) * (1.0 - alpha * (1.0 - ink)), 0, 255).astype(np.uint8)
-    return out
+    """Lay the ink layer onto an RGB uint8 page, multiplicatively as ink on
+    paper: each channel keeps (1 - coverage * (1 - ink colour)) of its light."""
+    coverage = cv2.convertScaleAbs(layer, alpha=255.0 * pen.opacity)
+    channels = []
+    for value, channel in zip(pen.colour, cv2.split(page_rgb), strict=True):
+        kept = cv2.convertScaleAbs(coverage, alpha=-(1.0 - value / 255.0), beta=255)
+        channels.append(cv2.multiply(channel, kept, scale=1 / 255))
+    return cv2.merge(channels)
