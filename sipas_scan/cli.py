@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sipas_scan.errors import ExitCode, SipasError, SurveyDefinitionError
+from sipas_scan.errors import ExitCode, InputFileError, SipasError, SurveyDefinitionError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Print, scan, review and score SIPAS paper surveys.")
@@ -97,6 +97,58 @@ def simulate_command(
     _say(f"Simulated {summary.forms_returned} of {summary.forms_issued} forms returned: {summary.pages} pages "
          f"in {len(summary.stacks)} stacks ({profile}, seed {seed}) -> {out / 'scans'}")
     _say(f"  truth: {summary.truth}; {summary.anomalies} deliberate anomalies: {summary.anomalies_file}")
+
+
+@app.command("scan")
+def scan_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Scanned files or folders (PDF, TIFF, PNG, JPEG).")],
+    db: Annotated[Path, typer.Option("--db", help="The results database (SQLite; created if new).")],
+    secret: SecretOption = None,
+    ledger: Annotated[Path | None, typer.Option("--ledger", envvar="SIPAS_LEDGER",
+                                                help="Issued-serials ledger, to catch forms never issued.")] = None,
+    survey: Annotated[str | None, typer.Option("--survey", help="Accept only this survey id.")] = None,
+    no_ocr: Annotated[bool, typer.Option("--no-ocr", help="Send every comment to review instead of OCR.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+) -> None:
+    """Read scanned returns into the database; running it again adds nothing twice."""
+    from sipas_scan.printing.codes import load_secret
+    from sipas_scan.reading.page import ReadOptions
+    from sipas_scan.reading.pipeline import scan_inputs
+
+    if ledger is None and Path(DEFAULT_LEDGER).is_file():
+        ledger = Path(DEFAULT_LEDGER)
+    if ledger is None:
+        typer.echo("sipas-scan: warning: no --ledger: forms never issued cannot be told apart", err=True)
+    options = ReadOptions(load_secret(secret), survey=survey, run_ocr=not no_ocr)
+    summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger)
+    rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
+    _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped} files "
+         f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)")
+    forms = summary.forms
+    _say(f"  forms: {sum(forms.values())} ({forms['accepted']} accepted, {forms['needs_review']} to review, "
+         f"{forms['resolved']} resolved, {forms['rejected']} rejected)")
+    if summary.quarantined:
+        _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
+    for path, reason in summary.failed_files:
+        _say(f"  not read: {reason}" if reason.startswith(path) else f"  not read: {path}: {reason}")
+
+
+@app.command("export")
+def export_command(
+    db: Annotated[Path, typer.Option("--db", help="The results database.")],
+    out: Annotated[Path, typer.Option("--out", help="Records CSV to write.")],
+    flags: Annotated[Path | None, typer.Option("--flags", help="Also write one row per flag here.")] = None,
+    survey: Annotated[str | None, typer.Option("--survey", help="Survey id, if the database holds several.")] = None,
+) -> None:
+    """Write the records CSV (one row per form) and, optionally, the flags."""
+    from sipas_scan.export import export_flags, export_records
+
+    if not db.is_file():
+        raise InputFileError(f"{db}: no such database")
+    count = export_records(db, out, survey)
+    _say(f"Wrote {count} forms to {out}")
+    if flags:
+        _say(f"Wrote {export_flags(db, flags)} flags to {flags}")
 
 
 @survey_app.command("check")

@@ -76,3 +76,10 @@ SECRET_ENV_VAR = "SIPAS_SECRET"
 # Serials: six digits and a Luhn check digit, so a serial typed by hand
 # (e.g. from a page whose QR is torn) can be checked.
 SERIAL_DIGITS = 6
+
+# Reading: every page is warped onto the layout at this resolution, so all
+# measurements are in one pixel grid (8 px/mm = 203 dpi).
+READ_PX_PER_MM = 8.0
+MARKER_DETECT_MAX_SIDE_PX = 1800   # markers are looked for on a page scaled down to this
+MAX_ALIGNMENT_RESIDUAL_MM = 0.8    # worse than this, the page is flagged, not guessed
+BOX_SEARCH_MM = 1.0                # how far a printed box may sit from where the layout says

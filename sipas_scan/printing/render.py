@@ -152,3 +152,22 @@ class FormRenderer:
                     on_page()
         canvas.save()
         return pages
+
+
+def render_blank_pages(layout: FormLayout) -> bytes:
+    """A PDF of the layout's pages with only what every form shares (no QR,
+    serial or place): the reference a reader compares scans against."""
+    import io
+
+    fonts.register_fonts()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1, initialFontName=fonts.REGULAR)
+    for page in layout.pages:
+        for marker in layout.markers:
+            x, y, size, _ = marker.rect
+            _fill_cells(canvas, marker_cells(marker.id), x, y, size)
+        for item in page.drawing:
+            _draw(canvas, item)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()

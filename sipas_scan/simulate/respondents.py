@@ -16,6 +16,7 @@ import numpy as np
 from sipas_scan.simulate.comments import COMMENTS
 from sipas_scan.simulate.profiles import RespondentProfile
 from sipas_scan.survey import Question, Survey
+from sipas_scan.survey.model import join_codes
 
 # What the respondent means by a mark; the pen decides whether a "mark" is a
 # tick or a cross.
@@ -43,15 +44,6 @@ class FilledForm:
     comments: dict[str, str] = field(default_factory=dict)
     truth: dict[str, str] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
-
-
-def sort_codes(codes: list[str] | set[str]) -> list[str]:
-    """Ascending, numerically where the codes are numbers (CONTRACT: '1;2;10')."""
-    return sorted(codes, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
-
-
-def join_codes(codes: list[str] | set[str]) -> str:
-    return ";".join(sort_codes(codes))
 
 
 def _filter_targets(survey: Survey) -> set[str]:

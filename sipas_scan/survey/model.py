@@ -14,6 +14,16 @@ from typing import Literal
 QuestionKind = Literal["single", "multi", "text"]
 
 
+def sort_codes(codes: list[str] | set[str] | tuple[str, ...]) -> list[str]:
+    """Ascending, numerically where the codes are numbers (CONTRACT: '1;2;10')."""
+    return sorted(codes, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
+
+
+def join_codes(codes: list[str] | set[str] | tuple[str, ...]) -> str:
+    """Codes as a records-CSV value: ascending, joined by ';'."""
+    return ";".join(sort_codes(codes))
+
+
 @dataclass(frozen=True)
 class Option:
     code: str

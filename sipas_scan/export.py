@@ -1,0 +1,68 @@
+"""Records CSV (shared/spec/CONTRACT.md) and the flags CSV, from the store.
+
+Review decisions override machine readings; nothing else changes a value.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sipas_scan.errors import BadArgsError
+from sipas_scan.reading.page import survey_and_layout
+from sipas_scan.store.db import Store
+
+PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
+FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image")
+
+
+def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> int:
+    """Write the records CSV; returns the number of forms written."""
+    with Store(db_path) as store:
+        surveys = [r[0] for r in store.db.execute("SELECT DISTINCT survey FROM forms ORDER BY survey")]
+        if survey_id:
+            surveys = [s for s in surveys if s == survey_id]
+        if len(surveys) > 1:
+            raise BadArgsError(f"the database holds several surveys ({', '.join(surveys)}): choose one with --survey")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not surveys:
+            with out.open("w", encoding="utf-8", newline="") as f:
+                csv.writer(f).writerow(PREFIX)
+            return 0
+        survey, _ = survey_and_layout(surveys[0])
+        field_ids = survey.field_ids()
+        answers: dict[str, dict[str, str]] = {}
+        for serial, field_id, value in store.db.execute(
+                "SELECT serial, field_id, value FROM answers WHERE survey = ?", (survey.id,)):
+            answers.setdefault(serial, {})[field_id] = value
+        for _, serial, field_id, value, *_ in store.decisions():
+            if field_id:
+                answers.setdefault(serial, {})[field_id] = value or ""
+        rows = store.db.execute(
+            "SELECT serial, household_code, province, district, commune, village, status FROM forms"
+            " WHERE survey = ? ORDER BY serial", (survey.id,)).fetchall()
+        with out.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow([*PREFIX, *field_ids])
+            for row in rows:
+                values = answers.get(row[0], {})
+                writer.writerow([*row, *(values.get(fid, "") for fid in field_ids)])
+        return len(rows)
+
+
+def export_flags(db_path: Path, out: Path) -> int:
+    with Store(db_path) as store:
+        rows = store.db.execute(
+            "SELECT f.survey, f.serial, f.field_id, f.reason, f.confidence, f.detail, s.path, p.page_index + 1,"
+            " p.image_path FROM flags f LEFT JOIN pages p ON p.id = f.page_id LEFT JOIN sources s ON s.id = p.source_id"
+            " WHERE f.blocking = 1 ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
+        quarantined = store.db.execute(
+            "SELECT p.survey, p.serial, '', 'quarantined:' || p.reason, 0, p.detail, s.path, p.page_index + 1,"
+            " p.image_path FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"
+            " ORDER BY s.path, p.page_index").fetchall()
+        with out.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(FLAG_COLUMNS)
+            writer.writerows(rows)
+            writer.writerows(quarantined)
+        return len(rows) + len(quarantined)

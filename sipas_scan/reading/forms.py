@@ -1,0 +1,125 @@
+"""Pages -> forms: group by serial, find missing and doubled pages, apply
+the skip rules, settle each form's status.
+
+Pure: page records in, FormRecords out. Nothing is dropped: a page scanned
+twice is kept once and recorded; two different scans of a page, a serial in
+two stacks, a missing page, a serial never issued are flags.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sipas_scan.survey import Survey
+
+BLOCKING = True
+
+
+@dataclass(frozen=True)
+class Flag:
+    field_id: str            # '' for the whole form
+    reason: str
+    confidence: float = 0.0
+    detail: str = ""
+    page_id: int | None = None
+    blocking: bool = True
+
+
+@dataclass
+class FormRecord:
+    survey: str
+    serial: str
+    status: str = "accepted"
+    issued: dict | None = None       # household and place from the ledger
+    answers: dict[str, tuple[str, float, int | None]] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What forms need of a stored page."""
+
+    id: int
+    source_id: int
+    survey: str
+    serial: str
+    page_no: int
+    fields: list[dict]
+    comments: list[dict]
+
+
+def _values(page: PageRecord) -> dict[str, str]:
+    values = {f["field_id"]: f["value"] for f in page.fields}
+    values.update({c["field_id"]: c["text"] if c["has_writing"] else "" for c in page.comments})
+    return values
+
+
+def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
+             issued: dict[tuple[str, str], dict] | None, decisions: dict[tuple[str, str, str], str]) -> list[FormRecord]:
+    groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
+    for page in pages:
+        groups[(page.survey, page.serial)].append(page)
+    forms = []
+    for (survey_id, serial), members in sorted(groups.items()):
+        survey = surveys[survey_id]
+        form = FormRecord(survey_id, serial)
+        by_number: dict[int, list[PageRecord]] = defaultdict(list)
+        for page in members:
+            by_number[page.page_no].append(page)
+        if len({p.source_id for p in members}) > 1:
+            form.flags.append(Flag("", "two-stacks", detail="pages of this serial came in more than one scanned file",
+                                   blocking=False))
+        for number in range(1, page_counts[survey_id] + 1):
+            copies = by_number.get(number, [])
+            if not copies:
+                form.flags.append(Flag("", "missing-page", detail=f"page {number} was not scanned"))
+                continue
+            first = copies[0]
+            first_values = _values(first)
+            for other in copies[1:]:
+                other_values = _values(other)
+                differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
+                if not differing:
+                    form.flags.append(Flag("", "duplicate-page", 1.0, f"page {number} scanned twice, same marks",
+                                           other.id, blocking=False))
+                for field_id in differing:
+                    form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
+                                           f"page {number} scanned twice: '{first_values[field_id]}' and "
+                                           f"'{other_values.get(field_id, '')}'", other.id))
+            for reading in first.fields:
+                form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
+                for reason in reading["flags"]:
+                    form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=first.id))
+            for comment in first.comments:
+                text = comment["text"] if comment["has_writing"] else ""
+                confidence = comment["mean_confidence"] / 100
+                form.answers[comment["field_id"]] = (text, confidence, first.id)
+                for reason in comment["flags"]:
+                    form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id))
+        for question in survey.fields():
+            condition = question.applies_if
+            value = form.answers.get(question.id, ("", 1.0, None))[0]
+            if condition and value and not condition.holds(form.answers.get(condition.question, ("",))[0]):
+                form.flags.append(Flag(question.id, "skip-rule", 0.0,
+                                       f"answered although {condition.question} says it does not apply",
+                                       form.answers[question.id][2]))
+        if issued is not None:
+            form.issued = issued.get((survey_id, serial))
+            if form.issued is None:
+                form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger"))
+        form.status = settle(form, decisions)
+        forms.append(form)
+    return forms
+
+
+def settle(form: FormRecord, decisions: dict[tuple[str, str, str], str]) -> str:
+    """accepted / needs_review / resolved / rejected from the flags and the review decisions."""
+    form_decision = decisions.get((form.survey, form.serial, ""))
+    if form_decision == "rejected":
+        return "rejected"
+    blocking = [f for f in form.flags if f.blocking]
+    if not blocking:
+        return "accepted"
+    settled = all((form.survey, form.serial, f.field_id) in decisions for f in blocking)
+    return "resolved" if settled else "needs_review"

@@ -1,0 +1,175 @@
+"""Checkboxes: measure the ink in each box and decide what it says.
+
+Pure functions on the aligned page's darkness map (8 px/mm). A box decision
+is a record: its state, a confidence from the measurement's margin to the
+nearest threshold, and the metrics behind it (SDAPS style). Thresholds adapt
+to the page (the noise floor of its empty boxes) and live in one dataclass a
+scanner calibration profile can adjust.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from sipas_scan import defs
+from sipas_scan.layout import FieldLayout, Rect
+from sipas_scan.survey.model import join_codes
+
+BoxState = Literal["empty", "marked", "filled", "doubtful"]
+INK_LEVEL = 0.2          # a pixel is ink when this much darker than its paper
+INSET_MM = 0.6           # measured inside the printed border by this much
+RING_INNER_MM = 1.0      # an answer circled around the box: ink between these
+RING_OUTER_MM = 3.2      # distances outside the border
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Coverage (share of inked pixels inside a box) limits."""
+
+    empty: float = 0.025      # below: empty
+    marked: float = 0.06      # from here: marked
+    fill_doubt: float = 0.80  # from here to ``filled``: a heavy cross or a fill (thick crosses reach 0.77)
+    filled: float = 0.92      # from here: filled in completely (a cancelled answer)
+    ring: float = 0.035       # ink around a box (after removing the print) that suggests a circle
+    noise_margin: float = 0.015  # the empty limit sits this far above the page's noise floor
+
+    def for_page(self, coverages: list[float]) -> Thresholds:
+        """Raise the empty/marked limits above this page's noise floor."""
+        if not coverages:
+            return self
+        floor = float(np.median(coverages))
+        empty = max(self.empty, floor + self.noise_margin)
+        return Thresholds(empty=empty, marked=max(self.marked, empty + 0.03), fill_doubt=self.fill_doubt,
+                          filled=self.filled, ring=self.ring, noise_margin=self.noise_margin)
+
+
+@dataclass(frozen=True)
+class BoxReading:
+    code: str
+    state: BoxState
+    confidence: float
+    coverage: float
+    ring: float
+    offset_mm: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    field_id: str
+    value: str
+    confidence: float
+    flags: tuple[str, ...] = ()
+    boxes: tuple[BoxReading, ...] = field(default_factory=tuple)
+
+
+def _px(value_mm: float) -> int:
+    return int(round(value_mm * defs.READ_PX_PER_MM))
+
+
+@functools.cache
+def _frame_kernel() -> np.ndarray:
+    """A box's printed outline, to find where the box really is."""
+    size = _px(defs.BOX_SIZE_MM)
+    kernel = np.zeros((size + 1, size + 1), np.float32)
+    cv2.rectangle(kernel, (0, 0), (size, size), 1.0, thickness=2)
+    return kernel - kernel.mean()
+
+
+def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
+    """The box's top-left (x, y) in px after a local search for its printed
+    outline, and its side in px."""
+    x, y = _px(box[0]), _px(box[1])
+    side = _px(defs.BOX_SIZE_MM)
+    search = _px(defs.BOX_SEARCH_MM)
+    y0, x0 = max(0, y - search), max(0, x - search)
+    window = dark[y0:y + side + search + 1, x0:x + side + search + 1]
+    kernel = _frame_kernel()
+    if window.shape[0] < kernel.shape[0] or window.shape[1] < kernel.shape[1]:
+        return x, y, side
+    scores = cv2.matchTemplate(window, kernel, cv2.TM_CCORR)
+    _, _, _, best = cv2.minMaxLoc(scores)
+    return x0 + best[0], y0 + best[1], side
+
+
+def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect) -> tuple[float, float, tuple[float, float]]:
+    """(coverage inside the box, ink share in the ring around it, offset of the
+    found box from the layout in mm)."""
+    x, y, side = locate_box(dark, box)
+    inset = _px(INSET_MM)
+    inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
+    coverage = float((inside > INK_LEVEL).mean()) if inside.size else 0.0
+    r_in, r_out = _px(RING_INNER_MM), _px(RING_OUTER_MM)
+    wy0, wx0 = max(0, y - r_out), max(0, x - r_out)
+    ring = added[wy0:y + side + r_out + 1, wx0:x + side + r_out + 1]
+    mask = np.ones(ring.shape, bool)
+    mask[max(0, y - r_in - wy0):y + side + r_in + 1 - wy0, max(0, x - r_in - wx0):x + side + r_in + 1 - wx0] = False
+    ring_share = float((ring[mask] > INK_LEVEL).mean()) if mask.any() else 0.0
+    offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
+              (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
+    return coverage, ring_share, offset
+
+
+def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
+    """State and confidence (0..1, from the distance to the nearest limit)."""
+    def margin(distance: float, scale: float) -> float:
+        return float(np.clip(distance / scale, 0.0, 1.0))
+
+    if coverage < t.empty:
+        return "empty", margin(t.empty - coverage, t.empty)
+    if coverage < t.marked:
+        return "doubtful", 0.0
+    if coverage < t.fill_doubt:
+        return "marked", margin(min(coverage - t.marked, t.fill_doubt - coverage), 0.04)
+    if coverage < t.filled:
+        return "doubtful", 0.0
+    return "filled", margin(coverage - t.filled, 0.1)
+
+
+def read_boxes(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
+               thresholds: Thresholds) -> dict[str, list[BoxReading]]:
+    """Measure every box of the page's choice fields, then classify against
+    thresholds adapted to this page's empty boxes."""
+    measured = {f.id: [(o.code, *measure_box(dark, added, o.box)) for o in f.options]
+                for f in fields if f.kind != "text"}
+    page_t = thresholds.for_page([m[1] for boxes in measured.values() for m in boxes])
+    readings: dict[str, list[BoxReading]] = {}
+    for field_id, boxes in measured.items():
+        readings[field_id] = []
+        for code, coverage, ring, offset in boxes:
+            state, confidence = classify(coverage, page_t)
+            readings[field_id].append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
+                                                 (round(offset[0], 2), round(offset[1], 2))))
+    return readings
+
+
+def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) -> FieldReading:
+    """What a choice question says, with the reasons for any doubt."""
+    marked = [b for b in boxes if b.state == "marked"]
+    filled = [b for b in boxes if b.state == "filled"]
+    doubtful = [b for b in boxes if b.state == "doubtful"]
+    flags: list[str] = []
+    confidence = min((b.confidence for b in boxes), default=1.0)
+    if doubtful:
+        faint = [b for b in doubtful if b.coverage < thresholds.fill_doubt]
+        flags.append("faint" if faint else "unclear-fill")
+    if filled:
+        flags.append("cancelled")
+    live = marked + [b for b in doubtful if b.coverage >= thresholds.marked]
+    value = join_codes([b.code for b in marked])
+    if fld.kind == "single" and len(marked) > 1:
+        flags.append("multiple")
+    if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
+        flags.append("over-max")
+    if not live and not filled and not doubtful:
+        rings = [b for b in boxes if b.ring >= thresholds.ring]
+        if len(rings) == 1:
+            flags.append("outside-box")
+            value = rings[0].code
+    if flags:
+        confidence = 0.0
+    return FieldReading(fld.id, value, round(confidence, 3), tuple(flags), tuple(boxes))

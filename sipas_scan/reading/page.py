@@ -1,0 +1,133 @@
+"""One scanned page, start to finish: identify, register, read.
+
+``read_page`` is the per-page task the pipeline runs in worker processes:
+pure apart from OCR, it returns a PageResult that crosses back to the single
+writer. A page that cannot be trusted is returned quarantined with a reason
+code, never raised.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from sipas_scan import defs
+from sipas_scan.layout import FormLayout, layout_survey
+from sipas_scan.printing.codes import Secret
+from sipas_scan.reading.comments import CommentReading, read_comment
+from sipas_scan.reading.identify import find_payloads, identify
+from sipas_scan.reading.marks import FieldReading, Thresholds, decide, read_boxes
+from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
+from sipas_scan.reading.register import Failed, detect_markers, register, warp_to_layout
+from sipas_scan.survey import Survey, find_survey
+from sipas_scan.survey.loader import SurveyDefinitionError
+
+STORED_JPEG_QUALITY = 80
+BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    secret: Secret
+    survey: str | None = None          # only accept this survey's forms
+    thresholds: Thresholds = Thresholds()
+    run_ocr: bool = True
+
+
+@dataclass
+class PageResult:
+    status: str                        # ok | quarantined
+    reason: str = ""
+    detail: str = ""
+    survey: str = ""
+    serial: str = ""
+    page_no: int = 0
+    orientation: int = 0
+    residual_mm: float = 0.0
+    markers: tuple[int, ...] = ()
+    dpi: float = 0.0
+    fields: list[FieldReading] = field(default_factory=list)
+    comments: list[CommentReading] = field(default_factory=list)
+    image_jpeg: bytes = b""
+
+
+@functools.lru_cache(maxsize=8)
+def survey_and_layout(survey_id: str) -> tuple[Survey, FormLayout]:
+    survey = find_survey(survey_id)
+    return survey, layout_survey(survey)
+
+
+def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
+    if max_side and max(gray.shape) > max_side:
+        scale = max_side / max(gray.shape)
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, STORED_JPEG_QUALITY])
+    return data.tobytes() if ok else b""
+
+
+def _is_blank(gray: np.ndarray) -> bool:
+    small = cv2.resize(gray, (gray.shape[1] // 4, gray.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    paper = np.percentile(small, 90)
+    return float((small < paper * 0.6).mean()) < BLANK_INK_SHARE
+
+
+def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
+    if _is_blank(gray):
+        return PageResult("quarantined", "blank-page", "the page is blank (a back side?)", dpi=dpi,
+                          image_jpeg=_jpeg(gray, 1200))
+    markers = detect_markers(gray)
+    payloads = find_payloads(gray)
+    if not payloads and len(markers) >= 3:
+        # Try again where a known layout would put the code.
+        for survey_id in ([options.survey] if options.survey else []):
+            registration = register(markers, survey_and_layout(survey_id)[1])
+            if registration:
+                qr = survey_and_layout(survey_id)[1].qr
+                corners = np.float32([[[qr[0], qr[1]]], [[qr[0] + qr[2], qr[1]]], [[qr[0] + qr[2], qr[1] + qr[3]]],
+                                      [[qr[0], qr[1] + qr[3]]]])
+                payloads = find_payloads(gray, cv2.perspectiveTransform(corners, registration.homography).reshape(4, 2))
+    identified = identify(payloads, options.secret, options.survey)
+    if not identified:
+        reason = identified.reason
+        if reason == "no-code" and len(markers) < 3:
+            reason, detail = "not-a-form", "no form code and no corner markers: not a page of a form"
+        else:
+            detail = identified.detail
+        return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
+                          image_jpeg=_jpeg(gray, 1600))
+    code = identified.code
+    try:
+        survey, layout = survey_and_layout(code.survey)
+    except SurveyDefinitionError:
+        return PageResult("quarantined", "unknown-survey", f"no survey definition '{code.survey}' in forms/",
+                          survey=code.survey, serial=code.serial, page_no=code.page, dpi=dpi,
+                          image_jpeg=_jpeg(gray, 1600))
+    base = PageResult("ok", survey=code.survey, serial=code.serial, page_no=code.page, markers=tuple(sorted(markers)),
+                      dpi=dpi)
+    if not 1 <= code.page <= layout.page_count:
+        base.status, base.reason = "quarantined", "unknown-page"
+        base.detail = f"page {code.page} of a {layout.page_count}-page form"
+        return base
+    registration = register(markers, layout)
+    if isinstance(registration, Failed):
+        base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
+        base.image_jpeg = _jpeg(gray, 1600)
+        return base
+    base.orientation, base.residual_mm = registration.orientation, round(registration.residual_mm, 3)
+    aligned = warp_to_layout(gray, registration)
+    base.image_jpeg = _jpeg(aligned)
+    if registration.residual_mm > defs.MAX_ALIGNMENT_RESIDUAL_MM:
+        base.status, base.reason = "quarantined", "poor-alignment"
+        base.detail = f"markers disagree by {registration.residual_mm:.2f} mm (page bent or torn?)"
+        return base
+    dark = darkness(aligned)
+    added = added_ink(dark, printed_darkness(layout, code.page))
+    page = layout.pages[code.page - 1]
+    boxes = read_boxes(dark, added, list(page.fields), options.thresholds)
+    page_thresholds = options.thresholds.for_page([b.coverage for bs in boxes.values() for b in bs])
+    base.fields = [decide(f, boxes[f.id], page_thresholds) for f in page.fields if f.kind != "text"]
+    base.comments = [read_comment(f, added, run_ocr=options.run_ocr) for f in page.fields if f.kind == "text"]
+    return base

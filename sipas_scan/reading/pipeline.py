@@ -1,0 +1,143 @@
+"""The scan story: find the files, skip what is stored, read the new pages in
+worker processes, store each page as it comes (one writer), then rebuild the
+forms.
+
+Parallelism lives here only: one executor runs ``_read_task`` per page; the
+parent consumes results in order, writes them and moves the progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipas_scan.printing.ledger import Ledger
+from sipas_scan.progress import progress_bar
+from sipas_scan.reading.forms import PageRecord, assemble
+from sipas_scan.reading.page import PageResult, ReadOptions, read_page, survey_and_layout
+from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source
+from sipas_scan.reading.sources import read_page as read_source_page
+from sipas_scan.store.db import Store, rebuild_forms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    files_skipped: int = 0
+    failed_files: list[tuple[str, str]] = field(default_factory=list)
+    pages_read: int = 0
+    quarantined: Counter = field(default_factory=Counter)
+    forms: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+_OPTIONS: ReadOptions | None = None
+
+
+def _init_worker(options: ReadOptions) -> None:
+    global _OPTIONS
+    _OPTIONS = options
+
+
+def _read_task(task: tuple[Source, int, int]) -> tuple[int, int, PageResult]:
+    """Read one page in a worker; any failure becomes a quarantined page."""
+    source, source_id, index = task
+    assert _OPTIONS is not None
+    try:
+        image = read_source_page(source, index)
+        result = read_page(image.gray, image.dpi, _OPTIONS)
+    except SourceError as exc:
+        result = PageResult("quarantined", exc.reason, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bad page must never take the batch down
+        log.exception("page %d of %s", index + 1, source.path)
+        result = PageResult("quarantined", "read-error", f"{type(exc).__name__}: {exc}")
+    return source_id, index, result
+
+
+def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers: int) -> Iterator:
+    if workers <= 1:
+        _init_worker(options)
+        yield from map(_read_task, tasks)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options,)) as pool:
+        yield from pool.map(_read_task, tasks, chunksize=2)
+
+
+def _issued(ledger_path: Path | None) -> dict[tuple[str, str], dict] | None:
+    if ledger_path is None or not Path(ledger_path).is_file():
+        return None
+    with Ledger(ledger_path) as ledger:
+        rows = ledger.db.execute(
+            "SELECT survey_id, serial, household_code, province, district, commune, village FROM issued")
+        return {(r[0], r[1]): dict(zip(("household_code", "province", "district", "commune", "village"), r[2:],
+                                       strict=True)) for r in rows}
+
+
+def rebuild(store: Store, ledger_path: Path | None) -> Counter:
+    """Derive forms from every stored page; returns the count per status."""
+    pages = []
+    for row in store.pages("ok"):
+        readings = json.loads(row["readings"])
+        pages.append(PageRecord(row["id"], row["source_id"], row["survey"], row["serial"], row["page_no"],
+                                readings["fields"], readings["comments"]))
+    surveys, counts = {}, {}
+    for survey_id in {p.survey for p in pages}:
+        survey, layout = survey_and_layout(survey_id)
+        surveys[survey_id], counts[survey_id] = survey, layout.page_count
+    decisions = {(s, serial, f): v for s, serial, f, v, *_ in store.decisions()}
+    forms = assemble(pages, surveys, counts, _issued(ledger_path), decisions)
+    rebuild_forms(store, forms)
+    return Counter(f.status for f in forms)
+
+
+def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,
+                ledger_path: Path | None = None) -> ScanSummary:
+    started = time.perf_counter()
+    summary = ScanSummary()
+    files, missing = find_sources(inputs)
+    with Store(db_path) as store:
+        for path, reason in missing:
+            summary.failed_files.append((str(path), reason))
+        tasks: list[tuple[Source, int, int]] = []
+        remaining: dict[int, int] = {}
+        for path in files:
+            summary.files += 1
+            try:
+                source, count = open_source(path)
+            except SourceError as exc:
+                store.record_source_failure(path, exc.reason, str(exc))
+                summary.failed_files.append((str(path), str(exc)))
+                continue
+            state = store.source_state(source.sha256)
+            if state and state[1] == "done":
+                summary.files_skipped += 1
+                continue
+            source_id = state[0] if state else store.add_source(path, source.sha256, source.size, source.kind, count)
+            stored = state[2] if state else set()
+            todo = [i for i in range(count) if i not in stored]
+            remaining[source_id] = len(todo)
+            tasks.extend((source, source_id, i) for i in todo)
+            if not todo:
+                store.finish_source(source_id)
+        with progress_bar("Reading pages", len(tasks)) as advance:
+            for source_id, index, result in _results(tasks, options, workers or os.cpu_count() or 1):
+                store.add_page(source_id, index, result)
+                summary.pages_read += 1
+                if result.status != "ok":
+                    summary.quarantined[result.reason] += 1
+                remaining[source_id] -= 1
+                if remaining[source_id] == 0:
+                    store.finish_source(source_id)
+                advance()
+        summary.forms = rebuild(store, ledger_path)
+    summary.seconds = time.perf_counter() - started
+    return summary

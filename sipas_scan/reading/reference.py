@@ -1,0 +1,68 @@
+"""What an unfilled page looks like on the reading grid, and how dark the
+scan is against it.
+
+The reference pages are rendered once per survey layout (per process) from
+the same drawing the printer used. Ink "added" by a respondent is where the
+scan is darker than the reference, after the reference's printed strokes are
+widened a little to absorb residual misalignment.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+
+from sipas_scan import defs
+from sipas_scan.layout import FormLayout
+from sipas_scan.printing.render import render_blank_pages
+
+PRINT_TOLERANCE_PX = 5  # printed strokes widened by this (0.6 mm at 8 px/mm)
+
+
+_CACHE: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+
+
+def _reference_pages(layout: FormLayout) -> tuple[np.ndarray, ...]:
+    key = (layout.survey_id, layout.survey_version)
+    if key not in _CACHE:
+        _CACHE[key] = _render_reference(layout)
+    return _CACHE[key]
+
+
+def _render_reference(layout: FormLayout) -> tuple[np.ndarray, ...]:
+    document = pdfium.PdfDocument(render_blank_pages(layout))
+    scale = defs.READ_PX_PER_MM * defs.MM_PER_INCH / 72
+    size = (int(round(defs.PAGE_WIDTH_MM * defs.READ_PX_PER_MM)), int(round(defs.PAGE_HEIGHT_MM * defs.READ_PX_PER_MM)))
+    pages = []
+    for page in document:
+        image = page.render(scale=scale, grayscale=True).to_numpy()
+        image = image[..., 0] if image.ndim == 3 else image
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if image.shape[::-1] != size else image
+        darkness = 1.0 - image.astype(np.float32) / 255.0
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PRINT_TOLERANCE_PX + 1,) * 2)
+        pages.append(cv2.dilate(darkness, kernel))
+    return tuple(pages)
+
+
+def printed_darkness(layout: FormLayout, page_number: int) -> np.ndarray:
+    """(H, W) float32 0..1: printed ink of the blank page, widened."""
+    return _reference_pages(layout)[page_number - 1]
+
+
+def darkness(aligned: np.ndarray) -> np.ndarray:
+    """(H, W) float32 0..1 of an aligned scan, relative to its local paper
+    colour, so uneven lighting, tinted paper and grey scanner settings do not
+    read as ink."""
+    h, w = aligned.shape
+    small = cv2.resize(aligned, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+    # Paper level: the brightest nearby values (marks and text are thin).
+    paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
+    paper = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), 3)
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(1.0 - aligned.astype(np.float32) / np.maximum(paper, 40.0), 0.0, 1.0)
+
+
+def added_ink(dark: np.ndarray, printed: np.ndarray) -> np.ndarray:
+    """Darkness the printer did not put there."""
+    return np.clip(dark - printed, 0.0, 1.0)

@@ -1,0 +1,105 @@
+"""Markers -> homography from layout millimetres to page pixels.
+
+Pure functions. A page aligns from four markers, or from three when one is
+covered (each marker gives four corners, so three give twelve points). The
+reprojection residual in mm is kept with the result; a page that does not
+align is a falsy Failed value carrying its reason, not an exception.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sipas_scan import defs
+from sipas_scan.layout import FormLayout
+
+
+@dataclass(frozen=True)
+class Registration:
+    homography: np.ndarray      # (3, 3): layout mm -> image px
+    markers_found: tuple[int, ...]
+    residual_mm: float
+    orientation: int            # degrees the page was turned (0, 90, 180, 270)
+    px_per_mm: float
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    detail: str = ""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+@functools.cache
+def _detector() -> cv2.aruco.ArucoDetector:
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, defs.ARUCO_DICTIONARY))
+    parameters = cv2.aruco.DetectorParameters()
+    parameters.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    return cv2.aruco.ArucoDetector(dictionary, parameters)
+
+
+def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
+    """Marker id -> its 4 corners (4, 2) in image px, found on a scaled copy
+    for speed and refined at full resolution."""
+    scale = min(1.0, defs.MARKER_DETECT_MAX_SIDE_PX / max(gray.shape))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    corners, ids, _ = _detector().detectMarkers(small)
+    if ids is None:
+        return {}
+    found: dict[int, np.ndarray] = {}
+    for marker_id, quad in zip(ids.ravel(), corners, strict=True):
+        if int(marker_id) in defs.MARKER_IDS and int(marker_id) not in found:
+            points = quad.reshape(4, 2).astype(np.float32) / scale
+            if scale < 1:
+                window = max(3, int(round(2 / scale)))
+                points = cv2.cornerSubPix(gray, points.reshape(-1, 1, 2), (window, window), (-1, -1),
+                                          (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05)).reshape(4, 2)
+            found[int(marker_id)] = points
+    return found
+
+
+def _layout_corners(rect: tuple[float, float, float, float]) -> np.ndarray:
+    x, y, w, h = rect
+    return np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+
+
+def register(markers: dict[int, np.ndarray], layout: FormLayout) -> Registration | Failed:
+    if len(markers) < 3:
+        return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3")
+    src, dst = [], []
+    for marker in layout.markers:
+        if marker.id in markers:
+            src.append(_layout_corners(marker.rect))
+            dst.append(markers[marker.id])
+    src_points, dst_points = np.concatenate(src), np.concatenate(dst)
+    homography, _ = cv2.findHomography(src_points, dst_points, 0)
+    if homography is None:
+        return Failed("markers-not-found", "the markers do not define a page")
+    projected = cv2.perspectiveTransform(src_points.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    # Scale: image px per layout mm, from the projected page diagonal.
+    page = cv2.perspectiveTransform(np.float32([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]]), homography)
+    px_per_mm = float(np.linalg.norm(page[1] - page[0]) / np.hypot(defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM))
+    residual = float(np.sqrt(np.mean(np.sum((projected - dst_points) ** 2, axis=1)))) / px_per_mm
+    # Orientation: where the page's "up" vector points in the image.
+    up = cv2.perspectiveTransform(np.float32([[[105, 200]], [[105, 100]]]), homography).reshape(2, 2)
+    dx, dy = up[1] - up[0]
+    orientation = int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
+    return Registration(homography, tuple(sorted(markers)), residual, orientation, px_per_mm)
+
+
+def warp_to_layout(gray: np.ndarray, registration: Registration,
+                   px_per_mm: float = defs.READ_PX_PER_MM) -> np.ndarray:
+    """The page resampled onto the layout's grid: (297*s, 210*s) uint8."""
+    to_canonical = np.diag([px_per_mm, px_per_mm, 1.0]) @ np.linalg.inv(registration.homography)
+    size = (int(round(defs.PAGE_WIDTH_MM * px_per_mm)), int(round(defs.PAGE_HEIGHT_MM * px_per_mm)))
+    return cv2.warpPerspective(gray, to_canonical, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=255)

@@ -1,0 +1,187 @@
+"""Input files -> page images, one page at a time.
+
+A scanner's PDF holds one image per page: that image is taken out (decoded
+by pdfium) rather than rendered again; pages without a single image are
+rendered at 200 dpi. Multi-page TIFFs are read frame by frame, PNG and JPEG
+as one page. Nothing here holds more than one page's pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from sipas_scan.errors import InputFileError
+
+PDF_SUFFIXES = {".pdf"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+SUFFIXES = PDF_SUFFIXES | TIFF_SUFFIXES | IMAGE_SUFFIXES
+RENDER_DPI = 200
+MAX_PIXELS = 120_000_000  # ~ A3 at 600 dpi in colour: anything bigger is not a scan of a form
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class SourceError(InputFileError):
+    """A file or one of its pages that cannot be read; ``reason`` is a short code."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    sha256: str
+    size: int
+    kind: str  # pdf | tiff | image
+
+
+@dataclass(frozen=True)
+class PageImage:
+    gray: np.ndarray  # (H, W) uint8
+    dpi: float        # as the file says, or estimated from the page size
+
+
+def find_sources(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to read (folders searched recursively, in name order) and the
+    inputs that are not there."""
+    found: list[Path] = []
+    missing: list[tuple[Path, str]] = []
+    for item in inputs:
+        if item.is_dir():
+            found.extend(sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+        elif item.is_file():
+            found.append(item)
+        else:
+            missing.append((item, "no such file or folder"))
+    return found, missing
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_source(path: Path) -> tuple[Source, int]:
+    """Identify a file and count its pages; raises SourceError with a reason."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SourceError("unreadable", f"{path}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise SourceError("empty-file", f"{path}: empty file (0 bytes)")
+    sha = file_sha256(path)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    suffix = path.suffix.lower()
+    if head.startswith(b"%PDF") or suffix in PDF_SUFFIXES:
+        return Source(path, sha, size, "pdf"), _pdf_page_count(path)
+    if head[:4] in (b"II*\x00", b"MM\x00*") or suffix in TIFF_SUFFIXES:
+        return Source(path, sha, size, "tiff"), _tiff_page_count(path)
+    if suffix in IMAGE_SUFFIXES or head.startswith((b"\x89PNG", b"\xff\xd8")):
+        return Source(path, sha, size, "image"), 1
+    raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file")
+
+
+@functools.lru_cache(maxsize=2)
+def _pdf(path: str) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        text = str(exc).lower()
+        if "password" in text:
+            raise SourceError("password-protected", f"{path}: the PDF is password-protected") from None
+        raise SourceError("corrupt-pdf", f"{path}: not a readable PDF ({exc})") from None
+
+
+def _pdf_page_count(path: Path) -> int:
+    count = len(_pdf(str(path)))
+    if count == 0:
+        raise SourceError("corrupt-pdf", f"{path}: the PDF has no pages")
+    return count
+
+
+def _tiff_page_count(path: Path) -> int:
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise SourceError("corrupt-image", f"{path}: not a readable TIFF ({exc})") from None
+
+
+def _to_gray(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array if array.dtype == np.uint8 else (array > 0).astype(np.uint8) * 255
+    if array.shape[2] == 4:
+        return cv2.cvtColor(array, cv2.COLOR_RGBA2GRAY)
+    return cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+
+
+def _estimate_dpi(shape: tuple[int, int]) -> float:
+    """From an A4-ish page's longer side (297 mm)."""
+    return max(shape) / (297 / 25.4)
+
+
+def _check_size(width: int, height: int, where: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise SourceError("image-too-large", f"{where}: image of {width}x{height} pixels is too large for a scanned page")
+
+
+def read_page(source: Source, index: int) -> PageImage:
+    """Page ``index`` (0-based) of a source as greyscale."""
+    where = f"{source.path} page {index + 1}"
+    try:
+        if source.kind == "pdf":
+            page = _pdf(str(source.path))[index]
+            images = [o for o in page.get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]
+            width_pt = page.get_width()
+            if len(images) == 1:
+                image_object = images[0]
+                px_w, px_h = image_object.get_px_size()
+                _check_size(px_w, px_h, where)
+                bitmap = image_object.get_bitmap(render=False)
+                # pdfium hands colour as BGR; for paper and ink the grey conversion barely differs.
+                gray = _to_gray(np.asarray(bitmap.to_numpy()))
+                dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi(gray.shape)
+                return PageImage(np.ascontiguousarray(gray), dpi)
+            _check_size(int(width_pt / 72 * RENDER_DPI), int(page.get_height() / 72 * RENDER_DPI), where)
+            rendered = page.render(scale=RENDER_DPI / 72, grayscale=True).to_numpy()
+            gray = rendered[..., 0] if rendered.ndim == 3 else rendered
+            return PageImage(np.ascontiguousarray(gray), RENDER_DPI)
+        if source.kind == "tiff":
+            with Image.open(source.path) as image:
+                frame = next(f for i, f in enumerate(ImageSequence.Iterator(image)) if i == index)
+                _check_size(*frame.size, where)
+                dpi = float(frame.info.get("dpi", (0, 0))[0] or 0)
+                gray = np.asarray(frame.convert("L"))
+            return PageImage(gray, dpi or _estimate_dpi(gray.shape))
+        with Image.open(source.path) as image:
+            _check_size(*image.size, where)
+            dpi = float(image.info.get("dpi", (0, 0))[0] or 0)
+            gray = np.asarray(image.convert("L"))
+        return PageImage(gray, dpi or _estimate_dpi(gray.shape))
+    except SourceError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, pdfium.PdfiumError, StopIteration) as exc:
+        raise SourceError("unreadable-page", f"{where}: cannot decode the image ({type(exc).__name__}: {exc})") from None
+
+
+def iter_pages(source: Source, count: int, start: int = 0) -> Iterator[tuple[int, PageImage | SourceError]]:
+    for index in range(start, count):
+        try:
+            yield index, read_page(source, index)
+        except SourceError as exc:
+            yield index, exc

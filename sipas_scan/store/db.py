@@ -1,0 +1,244 @@
+"""SQLite store of sources, pages, forms, answers, flags and review decisions.
+
+One file (WAL), one writer. Raw page readings are stored as they come, each
+page in its own transaction, so an interrupted run loses nothing and a re-run
+skips what is stored. Forms, answers and flags are derived from the pages
+(and the review decisions) and rebuilt in one transaction after each run.
+Review decisions are append-only and never touched by a rebuild. The schema
+is versioned by PRAGMA user_version and migrated forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from sipas_scan.errors import SipasError
+from sipas_scan.reading.page import PageResult
+
+
+class StoreError(SipasError):
+    pass
+
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        pages INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,            -- reading | done | failed
+        reason TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE source_failures (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        page_index INTEGER NOT NULL,
+        status TEXT NOT NULL,            -- ok | quarantined
+        reason TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        survey TEXT NOT NULL DEFAULT '',
+        serial TEXT NOT NULL DEFAULT '',
+        page_no INTEGER NOT NULL DEFAULT 0,
+        orientation INTEGER NOT NULL DEFAULT 0,
+        residual_mm REAL NOT NULL DEFAULT 0,
+        dpi REAL NOT NULL DEFAULT 0,
+        image_path TEXT NOT NULL DEFAULT '',
+        readings TEXT NOT NULL DEFAULT '{}',
+        read_at TEXT NOT NULL,
+        UNIQUE (source_id, page_index)
+    );
+    CREATE INDEX pages_serial ON pages (survey, serial, page_no);
+    CREATE TABLE forms (
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        status TEXT NOT NULL,            -- accepted | needs_review | resolved | rejected
+        household_code TEXT NOT NULL DEFAULT '',
+        province TEXT NOT NULL DEFAULT '',
+        district TEXT NOT NULL DEFAULT '',
+        commune TEXT NOT NULL DEFAULT '',
+        village TEXT NOT NULL DEFAULT '',
+        issued INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (survey, serial)
+    );
+    CREATE TABLE answers (
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        field_id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        page_id INTEGER,
+        PRIMARY KEY (survey, serial, field_id)
+    );
+    CREATE TABLE flags (
+        id INTEGER PRIMARY KEY,
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        field_id TEXT NOT NULL DEFAULT '',  -- '' for a form-level flag
+        reason TEXT NOT NULL,
+        confidence REAL NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '',
+        page_id INTEGER,
+        blocking INTEGER NOT NULL DEFAULT 1  -- 0: recorded for the record, needs no review
+    );
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        field_id TEXT NOT NULL DEFAULT '',
+        old_value TEXT,
+        new_value TEXT,
+        reviewer TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    """,
+]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.images_dir = self.path.with_name(self.path.name + ".pages")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a sipas-scan database ({exc})") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: written by a newer sipas-scan (schema {version})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ---- sources and pages --------------------------------------------------
+    def source_state(self, sha256: str) -> tuple[int, str, set[int]] | None:
+        """(source id, status, page indexes stored) of a known file."""
+        row = self.db.execute("SELECT id, status FROM sources WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            return None
+        stored = {r[0] for r in self.db.execute("SELECT page_index FROM pages WHERE source_id = ?", (row[0],))}
+        return row[0], row[1], stored
+
+    def add_source(self, path: Path, sha256: str, size: int, kind: str, pages: int) -> int:
+        with self.transaction() as db:
+            return db.execute(
+                "INSERT INTO sources (path, sha256, size, kind, pages, status, added_at) VALUES (?, ?, ?, ?, ?, 'reading', ?)",
+                (str(path), sha256, size, kind, pages, now())).lastrowid
+
+    def finish_source(self, source_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE sources SET status = 'done' WHERE id = ?", (source_id,))
+
+    def record_source_failure(self, path: Path, reason: str, detail: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO source_failures (path, reason, detail, at) VALUES (?, ?, ?, ?)",
+                       (str(path), reason, detail, now()))
+
+    def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
+        """Store one page's reading and its image; a page already stored is kept."""
+        image_path = ""
+        if result.image_jpeg:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+            target = self.images_dir / f"{source_id:05d}-{page_index + 1:05d}.jpg"
+            temporary = target.with_suffix(".tmp")
+            temporary.write_bytes(result.image_jpeg)
+            temporary.replace(target)
+            image_path = str(target.relative_to(self.path.parent))
+        readings = {"fields": [asdict(f) for f in result.fields], "comments": [asdict(c) for c in result.comments],
+                    "markers": list(result.markers)}
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no,"
+                " orientation, residual_mm, dpi, image_path, readings, read_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (source_id, page_index, result.status, result.reason, result.detail, result.survey, result.serial,
+                 result.page_no, result.orientation, result.residual_mm, result.dpi, image_path,
+                 json.dumps(readings, ensure_ascii=False), now()))
+            return cursor.lastrowid if cursor.rowcount else None
+
+    def pages(self, status: str | None = None) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            query = ("SELECT p.*, s.path AS source_path FROM pages p JOIN sources s ON s.id = p.source_id"
+                     + (" WHERE p.status = ?" if status else "") + " ORDER BY p.source_id, p.page_index")
+            return list(self.db.execute(query, (status,) if status else ()))
+        finally:
+            self.db.row_factory = None
+
+    def decisions(self) -> list[tuple]:
+        return list(self.db.execute(
+            "SELECT survey, serial, field_id, new_value, reviewer, at FROM decisions ORDER BY id"))
+
+
+def rebuild_forms(store: Store, forms: list) -> None:
+    """Replace the derived tables with ``forms`` (FormRecords) in one transaction."""
+    with store.transaction() as db:
+        db.execute("DELETE FROM flags")
+        db.execute("DELETE FROM answers")
+        db.execute("DELETE FROM forms")
+        for form in forms:
+            place = form.issued or {}
+            db.execute(
+                "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village, issued)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form.survey, form.serial, form.status, place.get("household_code", ""), place.get("province", ""),
+                 place.get("district", ""), place.get("commune", ""), place.get("village", ""), int(bool(form.issued))))
+            db.executemany(
+                "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
+                [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
+            db.executemany(
+                "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking))
+                 for f in form.flags])
