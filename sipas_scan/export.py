@@ -55,7 +55,7 @@ def export_flags(db_path: Path, out: Path) -> int:
         rows = store.db.execute(
             "SELECT f.survey, f.serial, f.field_id, f.reason, f.confidence, f.detail, s.path, p.page_index + 1,"
             " p.image_path FROM flags f LEFT JOIN pages p ON p.id = f.page_id LEFT JOIN sources s ON s.id = p.source_id"
-            " WHERE f.blocking = 1 ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
+            " WHERE f.blocking = 1 OR f.reason = 'ocr-review' ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
         quarantined = store.db.execute(
             "SELECT p.survey, p.serial, '', 'quarantined:' || p.reason, 0, p.detail, s.path, p.page_index + 1,"
             " p.image_path FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"

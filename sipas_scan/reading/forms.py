@@ -87,6 +87,10 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
                                            f"page {number} scanned twice: '{first_values[field_id]}' and "
                                            f"'{other_values.get(field_id, '')}'", other.id))
+            if first.fields and not any(r["value"] or r["flags"] for r in first.fields):
+                # Nobody skips a whole page; marks too light for the scanner (pencil
+                # scanned in black-and-white) look exactly like this.
+                form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id))
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
                 for reason in reading["flags"]:
@@ -96,7 +100,10 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 confidence = comment["mean_confidence"] / 100
                 form.answers[comment["field_id"]] = (text, confidence, first.id)
                 for reason in comment["flags"]:
-                    form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id))
+                    # A comment to transcribe is review work, but it does not hold
+                    # the form's answers back from scoring.
+                    form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
+                                           blocking=reason != "ocr-review"))
         for question in survey.fields():
             condition = question.applies_if
             value = form.answers.get(question.id, ("", 1.0, None))[0]

@@ -1,0 +1,148 @@
+"""Reading accuracy and speed on simulated stacks, per profile.
+
+Prints, for each profile: silent errors (answers accepted but wrong) per
+10,000 answers, forms sent to review among forms without deliberate
+anomalies, and how many deliberate anomalies were caught.
+
+    .venv/bin/python bench/read_accuracy.py [--forms N] [--profiles clean,office,hard] [--no-ocr]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import secrets
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from print_bench import write_households  # noqa: E402
+
+from sipas_scan.layout import layout_survey  # noqa: E402
+from sipas_scan.printing.batch import print_batch  # noqa: E402
+from sipas_scan.printing.codes import Secret  # noqa: E402
+from sipas_scan.reading.page import ReadOptions  # noqa: E402
+from sipas_scan.reading.pipeline import scan_inputs  # noqa: E402
+from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
+from sipas_scan.survey import find_survey  # noqa: E402
+
+FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"}, "cancelled": {"cancelled"},
+                   "circled": {"outside-box", "faint"}, "skip-rule": {"skip-rule"}}
+
+
+def evaluate(sim_dir: Path, db: Path) -> dict:
+    truth = {r["form_id"]: r for r in csv.DictReader((sim_dir / "truth.csv").open(encoding="utf-8"))}
+    anomalies = list(csv.DictReader((sim_dir / "anomalies.csv").open(encoding="utf-8")))
+    con = sqlite3.connect(db)
+    answers = {(s, f): v for s, f, v in con.execute("SELECT serial, field_id, value FROM answers")}
+    flags: dict[tuple[str, str], set[str]] = {}
+    for serial, field_id, reason, _blocking in con.execute("SELECT serial, field_id, reason, blocking FROM flags"):
+        flags.setdefault((serial, field_id), set()).add(reason)
+    status = dict(con.execute("SELECT serial, status FROM forms"))
+    # Form-level flags that send a whole page to review (no marks, missing, ...).
+    page_flagged: set[tuple[str, int]] = set()
+    for serial, detail in con.execute("SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1"):
+        match = re.match(r"page (\d+)", detail)
+        if match:
+            page_flagged.add((serial, int(match.group(1))))
+    survey = find_survey(con.execute("SELECT survey FROM forms LIMIT 1").fetchone()[0])
+    page_of = {f.id: f.page for p in layout_survey(survey).pages for f in p.fields}
+    pages = con.execute("SELECT s.path, p.page_index, p.status, p.reason, p.serial, p.orientation FROM pages p"
+                        " JOIN sources s ON s.id = p.source_id").fetchall()
+    by_position = {(Path(path).stem, index + 1): (st, reason, serial, orient)
+                   for path, index, st, reason, serial, orient in pages}
+    field_ids = [c for c in next(iter(truth.values())) if c not in
+                 ("form_id", "household_code", "province", "district", "commune", "village", "status")]
+    out = Counter()
+    wrong_examples = []
+    for serial, row in truth.items():
+        if serial not in status:
+            out["forms_lost"] += 1
+            continue
+        for field_id in field_ids:
+            expected, got = row[field_id], answers.get((serial, field_id), "")
+            flagged = bool(flags.get((serial, field_id))) or (serial, page_of[field_id]) in page_flagged
+            if field_id == "t1":
+                if expected or got:
+                    out["comments"] += 1
+                    out["comments_accepted_wrong"] += (not flagged and got != expected)
+                continue
+            out["answers"] += 1
+            if got != expected and not flagged:
+                out["silent"] += 1
+                wrong_examples.append((serial, field_id, expected, got))
+        if row["status"] == "accepted":
+            out["clean_forms"] += 1
+            out["clean_to_review"] += status[serial] != "accepted"
+    for a in anomalies:
+        kind = a["kind"]
+        if kind == "not-returned":
+            continue
+        out[f"anomaly:{kind}"] += 1
+        caught = False
+        positions = [int(p) for p in a["position"].split(";") if p]
+        if kind in FIELD_ANOMALIES:
+            caught = bool(flags.get((a["serial"], a["field"]), set()) & FIELD_ANOMALIES[kind])
+        elif kind == "missing-page":
+            caught = "missing-page" in flags.get((a["serial"], ""), set())
+        elif kind == "duplicate-page":
+            caught = "duplicate-page" in flags.get((a["serial"], ""), set()) or any(
+                r in ("duplicate-conflict",) for fs in [flags.get((a["serial"], f), set()) for f in field_ids] for r in fs)
+        elif kind == "photocopy":
+            caught = any("duplicate-conflict" in flags.get((a["serial"], f), set()) for f in field_ids) or \
+                "two-stacks" in flags.get((a["serial"], ""), set())
+        elif kind == "forged":
+            caught = all(by_position.get((a["stack"], p), ("",))[1] == "forged-code" for p in positions)
+        elif kind in ("stray-page", "blank-page"):
+            st = by_position.get((a["stack"], positions[0]))
+            caught = st is not None and st[0] == "quarantined"
+        elif kind == "upside-down":
+            st = by_position.get((a["stack"], positions[0]))
+            caught = st is not None and st[0] == "ok" and st[3] == 180
+        elif kind == "out-of-order":
+            caught = status.get(a["serial"]) is not None and "missing-page" not in flags.get((a["serial"], ""), set())
+        out[f"caught:{kind}"] += caught
+    out["examples"] = wrong_examples[:8]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--forms", type=int, default=108)
+    parser.add_argument("--profiles", default="clean,office,hard")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-ocr", action="store_true")
+    args = parser.parse_args()
+    secret = Secret(secrets.token_bytes(32))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_households(root / "h.csv", args.forms)
+        print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
+        for profile in args.profiles.split(","):
+            sim = root / f"sim-{profile}"
+            simulate_returns(root / "print", sim, seed=args.seed, profile=profile)
+            started = time.perf_counter()
+            summary = scan_inputs([sim / "scans"], root / f"{profile}.db", ReadOptions(secret, run_ocr=not args.no_ocr),
+                                  ledger_path=root / "ledger.sqlite")
+            seconds = time.perf_counter() - started
+            r = evaluate(sim, root / f"{profile}.db")
+            print(f"== {profile}: {summary.pages_read} pages in {seconds:.1f} s ({summary.pages_read / seconds:.1f} pages/s)")
+            print(f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
+                  f" per 10,000; comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}")
+            print(f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
+                  f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; forms lost: {r['forms_lost']}")
+            kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
+            caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
+            print(f"   anomalies caught: {caught or 'none deliberate'}")
+            for example in r["examples"]:
+                print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'")
+
+
+if __name__ == "__main__":
+    main()
