@@ -67,6 +67,9 @@ class FieldReading:
     boxes: tuple[BoxReading, ...] = field(default_factory=tuple)
 
 
+_OPENING = np.ones((2, 2), np.uint8)
+
+
 def _px(value_mm: float) -> int:
     return int(round(value_mm * defs.READ_PX_PER_MM))
 
@@ -102,7 +105,9 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect) -> tuple[float, 
     x, y, side = locate_box(dark, box)
     inset = _px(INSET_MM)
     inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
-    coverage = float((inside > INK_LEVEL).mean()) if inside.size else 0.0
+    # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
+    inked = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    coverage = float(inked.mean()) if inked.size else 0.0
     r_in, r_out = _px(RING_INNER_MM), _px(RING_OUTER_MM)
     wy0, wx0 = max(0, y - r_out), max(0, x - r_out)
     ring = added[wy0:y + side + r_out + 1, wx0:x + side + r_out + 1]

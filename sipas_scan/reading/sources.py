@@ -92,6 +92,11 @@ def open_source(path: Path) -> tuple[Source, int]:
     if head[:4] in (b"II*\x00", b"MM\x00*") or suffix in TIFF_SUFFIXES:
         return Source(path, sha, size, "tiff"), _tiff_page_count(path)
     if suffix in IMAGE_SUFFIXES or head.startswith((b"\x89PNG", b"\xff\xd8")):
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file ({exc})") from None
         return Source(path, sha, size, "image"), 1
     raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file")
 

@@ -1,0 +1,231 @@
+"""Reading scanned returns end to end: print, simulate, scan, export, compare
+with the truth; bad input; re-runs and interruptions."""
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image
+
+from conftest import make_households, write_households
+from sipas_scan.export import export_flags, export_records
+from sipas_scan.printing.batch import print_batch
+from sipas_scan.printing.codes import Secret
+from sipas_scan.reading import pipeline
+from sipas_scan.reading.marks import Thresholds, classify
+from sipas_scan.reading.page import ReadOptions, read_page
+from sipas_scan.reading.pipeline import scan_inputs
+from sipas_scan.simulate.paper import printed_page
+from sipas_scan.simulate.stacks import simulate_returns
+from sipas_scan.store.db import Store
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory, secret):
+    root = tmp_path_factory.mktemp("scan")
+    households = write_households(root / "h.csv", make_households(6, villages=2))
+    print_batch(None, households, root / "print", secret, root / "ledger.sqlite", workers=1)
+    return root
+
+
+def _rows(path: Path) -> dict[str, dict]:
+    with path.open(encoding="utf-8") as f:
+        return {r["form_id"]: r for r in csv.DictReader(f)}
+
+
+def _scan(printed, secret, inputs, db, **kwargs):
+    return scan_inputs(inputs, db, ReadOptions(secret, **kwargs), workers=1, ledger_path=printed / "ledger.sqlite")
+
+
+def test_clean_returns_export_exactly_the_truth(printed, secret, tmp_path):
+    simulate_returns(printed / "print", tmp_path / "sim", seed=5, profile="clean", workers=1)
+    summary = _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db")
+    assert summary.pages_read == 24 and not summary.quarantined
+    export_records(tmp_path / "r.db", tmp_path / "records.csv")
+    truth, read = _rows(tmp_path / "sim" / "truth.csv"), _rows(tmp_path / "records.csv")
+    assert list(read) == list(truth)
+    with (tmp_path / "records.csv").open(encoding="utf-8") as f:
+        assert next(csv.reader(f)) == list(next(iter(truth.values())))
+    for serial, row in truth.items():
+        for column, value in row.items():
+            if column == "t1":
+                assert bool(read[serial][column]) == bool(value)  # OCR text: to transcribe in review
+            else:
+                assert read[serial][column] == value, (serial, column)
+
+
+def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secret, tmp_path):
+    simulate_returns(printed / "print", tmp_path / "sim", seed=7, profile="office", workers=1)
+    summary = _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
+    export_records(tmp_path / "r.db", tmp_path / "records.csv")
+    export_flags(tmp_path / "r.db", tmp_path / "flags.csv")
+    truth, read = _rows(tmp_path / "sim" / "truth.csv"), _rows(tmp_path / "records.csv")
+    with (tmp_path / "flags.csv").open(encoding="utf-8") as f:
+        flags = list(csv.DictReader(f))
+    flagged = {(f["form_id"], f["field"]) for f in flags}
+    whole_form = {f["form_id"] for f in flags if not f["field"]}
+    for serial, row in truth.items():
+        assert read[serial]["status"] == ("accepted" if row["status"] == "accepted" and serial not in whole_form
+                                          else "needs_review"), serial
+        for column in row:
+            if column not in ("t1", "status") and read[serial][column] != row[column]:
+                assert (serial, column) in flagged or serial in whole_form, (serial, column)
+    with (tmp_path / "sim" / "anomalies.csv").open(encoding="utf-8") as f:
+        anomalies = list(csv.DictReader(f))
+    expected = {"multiple": "multiple", "over-max": "over-max", "cancelled": "cancelled", "skip-rule": "skip-rule"}
+    for a in anomalies:
+        if a["kind"] in expected:
+            assert any(f["form_id"] == a["serial"] and f["field"] == a["field"] and f["reason"] == expected[a["kind"]]
+                       for f in flags), a
+        if a["kind"] == "forged":
+            assert summary.quarantined["forged-code"] == 4
+        if a["kind"] == "stray-page":
+            assert summary.quarantined["not-a-form"] + summary.quarantined["no-code"] >= 1
+        if a["kind"] == "missing-page":
+            assert any(f["form_id"] == a["serial"] and f["reason"] == "missing-page" for f in flags)
+        if a["kind"] == "photocopy":
+            assert any(f["form_id"] == a["serial"] and f["reason"] == "duplicate-conflict" for f in flags)
+
+
+def test_rescanning_adds_nothing_and_an_interrupted_run_resumes(printed, secret, tmp_path, monkeypatch):
+    simulate_returns(printed / "print", tmp_path / "sim", seed=3, profile="clean", workers=1)
+    db = tmp_path / "r.db"
+    real_add_page = Store.add_page
+    calls = {"n": 0}
+
+    def add_page_then_die(self, *args, **kwargs):
+        if calls["n"] == 7:
+            raise KeyboardInterrupt  # the clerk closes the window mid-run
+        calls["n"] += 1
+        return real_add_page(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "add_page", add_page_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        _scan(printed, secret, [tmp_path / "sim" / "scans"], db, run_ocr=False)
+    monkeypatch.undo()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 7  # what was stored stays stored
+    con.close()
+    resumed = _scan(printed, secret, [tmp_path / "sim" / "scans"], db, run_ocr=False)
+    assert resumed.pages_read == 24 - 7
+    again = _scan(printed, secret, [tmp_path / "sim" / "scans", tmp_path / "sim" / "scans"], db, run_ocr=False)
+    assert again.pages_read == 0 and again.files_skipped == again.files
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 24
+    assert con.execute("SELECT COUNT(*) FROM forms").fetchone()[0] == 6
+    assert con.execute("SELECT COUNT(*) FROM (SELECT source_id, page_index FROM pages GROUP BY 1, 2"
+                       " HAVING COUNT(*) > 1)").fetchone()[0] == 0
+
+
+def _png(image: np.ndarray, path: Path) -> Path:
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, secret, tmp_path):
+    good = printed_page(printed / "print" / "forms.pdf", 0, 200)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    _png(cv2.cvtColor(good, cv2.COLOR_RGB2GRAY), inputs / "01-good.png")
+    (inputs / "02-empty.pdf").write_bytes(b"")
+    (inputs / "03-truncated.pdf").write_bytes((printed / "print" / "forms.pdf").read_bytes()[:5000])
+    with pikepdf.open(printed / "print" / "forms.pdf") as pdf:
+        pdf.save(inputs / "04-locked.pdf", encryption=pikepdf.Encryption(owner="o", user="secret-user"))
+    (inputs / "05-notes.png").write_text("not an image", encoding="utf-8")
+    photo = np.dstack([np.tile(np.linspace(60, 220, 800, dtype=np.uint8), (1100, 1))] * 3)
+    for centre, radius, colour in (((300, 400), 180, (30, 80, 40)), ((600, 800), 120, (20, 20, 90))):
+        cv2.circle(photo, centre, radius, colour, -1)
+    _png(photo, inputs / "06-photo.png")
+    _png(np.full((2339, 1654), 250, np.uint8), inputs / "07-blank.png")
+    tampered = cv2.cvtColor(good, cv2.COLOR_RGB2GRAY)
+    # Another secret signs a code on an otherwise genuine page: a forged form.
+    other = tmp_path / "other"
+    print_batch(None, write_households(tmp_path / "h.csv", make_households(1)), other, Secret(b"another-secret-1234"),
+                tmp_path / "other-ledger.sqlite", workers=1)
+    _png(cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY), inputs / "08-forged.png")
+    covered = tampered.copy()
+    covered[1600:2339, 1300:1654] = 255  # bottom-right marker hidden
+    _png(covered, inputs / "09-marker-covered.png")
+    _png(cv2.rotate(cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY),
+                    cv2.ROTATE_90_CLOCKWISE), inputs / "10-sideways.png")
+    summary = _scan(printed, secret, [inputs, tmp_path / "does-not-exist"], tmp_path / "r.db", run_ocr=False)
+    failures = dict(summary.failed_files)
+    reasons = " ".join(failures.values())
+    for expected in ("empty file (0 bytes)", "password-protected", "not a PDF, TIFF, PNG or JPEG", "no such file"):
+        assert expected in reasons, (expected, failures)
+    assert any("03-truncated" in k for k in failures)
+    assert all("\n" not in v for v in failures.values())
+    assert summary.quarantined == {"not-a-form": 1, "blank-page": 1, "forged-code": 1}
+    con = sqlite3.connect(tmp_path / "r.db")
+    ok = con.execute("SELECT serial, page_no, orientation, readings FROM pages WHERE status = 'ok'"
+                     " ORDER BY page_no, orientation").fetchall()
+    assert [(r[0], r[1], r[2]) for r in ok] == [("0000018", 1, 0), ("0000018", 1, 0), ("0000018", 2, 90)]
+    assert json.loads(ok[1][3])["markers"] in ([0, 1, 3], [0, 1, 2, 3])
+    assert con.execute("SELECT COUNT(*) FROM source_failures").fetchone()[0] == 4
+
+
+def test_pages_of_another_survey_are_quarantined(printed, secret, tmp_path):
+    other = tmp_path / "national"
+    print_batch("sipas-national-2023", write_households(tmp_path / "h.csv", make_households(1)), other, secret,
+                tmp_path / "l.sqlite", workers=1)
+    image = cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY)
+    result = read_page(image, 200, ReadOptions(secret, survey="sipas-household", run_ocr=False))
+    assert (result.status, result.reason) == ("quarantined", "other-survey")
+    accepted = read_page(image, 200, ReadOptions(secret, run_ocr=False))
+    assert accepted.status == "ok" and accepted.survey == "sipas-national-2023"
+
+
+@pytest.mark.parametrize(("coverage", "state"), [
+    (0.0, "empty"), (0.02, "empty"), (0.04, "doubtful"), (0.2, "marked"), (0.7, "marked"),
+    (0.85, "doubtful"), (0.97, "filled"),
+])
+def test_box_states_by_coverage(coverage, state):
+    assert classify(coverage, Thresholds())[0] == state
+
+
+def test_thresholds_rise_above_a_noisy_page_floor():
+    noisy = Thresholds().for_page([0.03] * 50 + [0.3] * 10)
+    assert noisy.empty > 0.03 and noisy.marked > noisy.empty
+    assert Thresholds().for_page([0.0] * 60) == Thresholds()
+
+
+def test_formats_tiff_and_jpeg_are_read(printed, secret, tmp_path):
+    simulate_returns(printed / "print", tmp_path / "tif", seed=2, profile="clean", fmt="tiff", workers=1)
+    simulate_returns(printed / "print", tmp_path / "jpg", seed=2, profile="clean", fmt="jpeg", workers=1)
+    a = _scan(printed, secret, [tmp_path / "tif" / "scans"], tmp_path / "a.db", run_ocr=False)
+    b = _scan(printed, secret, [tmp_path / "jpg" / "scans"], tmp_path / "b.db", run_ocr=False)
+    assert a.pages_read == b.pages_read == 24 and not a.quarantined and not b.quarantined
+    assert a.forms["accepted"] == b.forms["accepted"] == 6
+
+
+def test_page_images_are_stored_next_to_the_database(printed, secret, tmp_path):
+    simulate_returns(printed / "print", tmp_path / "sim", seed=4, profile="clean", workers=1)
+    _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
+    con = sqlite3.connect(tmp_path / "r.db")
+    paths = [r[0] for r in con.execute("SELECT image_path FROM pages")]
+    assert len(paths) == 24 and all((tmp_path / p).is_file() for p in paths)
+    with Image.open(io.BytesIO((tmp_path / paths[0]).read_bytes())) as image:
+        assert image.size == (1680, 2376)  # the page on the layout grid, 8 px/mm
+
+
+def test_a_crashing_page_reader_quarantines_the_page_not_the_batch(printed, secret, tmp_path, monkeypatch):
+    simulate_returns(printed / "print", tmp_path / "sim", seed=4, profile="clean", workers=1)
+    real = pipeline.read_page
+    count = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == 3:
+            raise RuntimeError("simulated decoder crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_page", flaky)
+    summary = _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
+    assert summary.pages_read == 24 and summary.quarantined == {"read-error": 1}
+    assert summary.forms["needs_review"] == 1  # the form with the lost page: missing-page
