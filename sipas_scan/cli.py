@@ -185,13 +185,18 @@ def survey_layout(
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Results folder (replaced).")] = Path("output/demo"),
-    per_village: Annotated[int, typer.Option("--per-village")] = 8,
+    per_village: Annotated[int, typer.Option("--per-village")] = 4,
     seed: Annotated[int, typer.Option("--seed")] = 2024,
+    profile: Annotated[str, typer.Option("--profile", help="Simulated returns: clean | office | hard")] = "office",
 ) -> None:
-    """The chain on bundled sample data: sample households, print forms."""
+    """The chain on bundled sample data: sample, print, simulate returns, scan, export."""
+    from sipas_scan.export import export_flags, export_records
     from sipas_scan.printing.batch import print_batch
     from sipas_scan.printing.codes import load_secret
     from sipas_scan.printing.sample import sample_register
+    from sipas_scan.reading.page import ReadOptions
+    from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.simulate.stacks import simulate_returns
 
     if out.exists():
         shutil.rmtree(out)
@@ -201,14 +206,26 @@ def demo_command(
     secret_file = out / ".secret"
     with os.fdopen(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
         handle.write(secrets.token_urlsafe(32))
+    secret = load_secret(secret_file.read_text(encoding="utf-8"))
     households = out / "households.csv"
     summary = sample_register(PACKAGE_DATA / "sample_register.csv", per_village, seed, households)
-    _say(f"1. sample: {summary.drawn} households in {summary.villages} villages -> {households}")
-    printed = print_batch(None, households, out / "print", load_secret(secret_file.read_text(encoding="utf-8")),
-                          out / "ledger.sqlite")
-    _say(f"2. print:  {printed.forms} forms, {printed.pages} pages in {printed.seconds:.1f} s "
-         f"({printed.pages / printed.seconds:.0f} pages/s) -> {printed.pdf}")
-    _say(f"           layout {out / 'print' / 'layout.json'}, delivery lists {out / 'print' / 'delivery'}")
+    _say(f"1. sample:   {summary.drawn} households in {summary.villages} villages -> {households}")
+    printed = print_batch(None, households, out / "print", secret, out / "ledger.sqlite")
+    _say(f"2. print:    {printed.forms} forms, {printed.pages} pages in {printed.seconds:.1f} s "
+         f"({printed.pages / printed.seconds:.0f} pages/s) -> {printed.pdf}, delivery lists in {out / 'print' / 'delivery'}")
+    simulated = simulate_returns(out / "print", out / "returns", seed=seed, profile=profile)
+    _say(f"3. simulate: {simulated.forms_returned} of {simulated.forms_issued} forms returned, {simulated.pages} scanned "
+         f"pages ({profile}) -> {out / 'returns' / 'scans'}; truth {simulated.truth}")
+    scanned = scan_inputs([out / "returns" / "scans"], out / "results.sqlite", ReadOptions(secret),
+                          ledger_path=out / "ledger.sqlite")
+    forms = scanned.forms
+    _say(f"4. scan:     {scanned.pages_read} pages in {scanned.seconds:.1f} s "
+         f"({scanned.pages_read / scanned.seconds:.1f} pages/s): {forms['accepted']} forms accepted, "
+         f"{forms['needs_review']} to review; {sum(scanned.quarantined.values())} pages quarantined "
+         f"({', '.join(f'{n} {r}' for r, n in scanned.quarantined.most_common())})")
+    export_records(out / "results.sqlite", out / "records.csv")
+    export_flags(out / "results.sqlite", out / "flags.csv")
+    _say(f"5. export:   {out / 'records.csv'} (records), {out / 'flags.csv'} (what reviewers will see)")
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The command line as a user runs it: exit codes, one-line errors, outputs."""
 
+import csv
 import os
 import subprocess
 import sys
@@ -76,9 +77,40 @@ def test_survey_check_lists_every_problem(tmp_path):
 
 def test_demo_runs_and_can_run_twice(tmp_path):
     for _ in range(2):
-        result = run("demo", "--per-village", "1", cwd=tmp_path)
+        result = run("demo", "--per-village", "1", "--profile", "office", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "output" / "demo" / "print" / "forms.pdf").is_file()
+    assert "5. export" in result.stdout
+    with (tmp_path / "output" / "demo" / "records.csv").open(encoding="utf-8") as f:
+        records = list(csv.DictReader(f))
+    with (tmp_path / "output" / "demo" / "returns" / "truth.csv").open(encoding="utf-8") as f:
+        truth = {r["form_id"]: r for r in csv.DictReader(f)}
+    assert {r["form_id"] for r in records} == set(truth)
+    for row in records:  # what the machine accepted agrees with the truth
+        if row["status"] == "accepted":
+            assert {k: v for k, v in row.items() if k not in ("t1", "status")} == \
+                {k: v for k, v in truth[row["form_id"]].items() if k not in ("t1", "status")}
     secret_file = tmp_path / "output" / "demo" / ".secret"
     assert secret_file.stat().st_mode & 0o077 == 0
     assert secret_file.read_text() not in result.stdout
+
+
+def test_scan_and_export_from_the_command_line(tmp_path):
+    households = write_households(tmp_path / "h.csv", make_households(2))
+    assert run("print", "sipas-household", "--households", "h.csv", "--out", "p", "--ledger", "l.sqlite",
+               cwd=tmp_path, env_secret=TEST_SECRET).returncode == 0
+    assert run("simulate", "p", "--out", "sim", "--profile", "clean", cwd=tmp_path).returncode == 0
+    no_secret = run("scan", "sim/scans", "--db", "r.db", cwd=tmp_path)
+    assert no_secret.returncode == 6 and "no signing secret" in no_secret.stderr
+    result = run("scan", "sim/scans", "--db", "r.db", "--ledger", "l.sqlite", cwd=tmp_path, env_secret=TEST_SECRET)
+    assert result.returncode == 0, result.stderr
+    assert "Read 8 pages" in result.stdout and "2 accepted" in result.stdout
+    assert TEST_SECRET not in result.stdout + result.stderr
+    again = run("scan", "sim/scans", "--db", "r.db", "--ledger", "l.sqlite", cwd=tmp_path, env_secret=TEST_SECRET)
+    assert "Read 0 pages" in again.stdout and "already read" in again.stdout
+    exported = run("export", "--db", "r.db", "--out", "records.csv", "--flags", "flags.csv", cwd=tmp_path)
+    assert exported.returncode == 0 and "Wrote 2 forms" in exported.stdout
+    with (tmp_path / "records.csv").open(encoding="utf-8") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["accepted", "accepted"]
+    missing = run("export", "--db", "nope.db", "--out", "x.csv", cwd=tmp_path)
+    assert missing.returncode == 3 and "no such database" in missing.stderr
