@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 from sipas_scan.printing.ledger import Ledger
@@ -82,21 +83,37 @@ def _issued(ledger_path: Path | None) -> dict[tuple[str, str], dict] | None:
                                        strict=True)) for r in rows}
 
 
+def _page_records(store: Store) -> Iterator[PageRecord]:
+    """Readable pages ordered by form, with only what forms need (no box
+    metrics), streamed from the database so memory stays flat."""
+    rows = store.db.execute(
+        "SELECT id, source_id, survey, serial, page_no, readings FROM pages WHERE status = 'ok'"
+        " ORDER BY survey, serial, page_no, id")
+    for page_id, source_id, survey, serial, page_no, raw in rows:
+        readings = json.loads(raw)
+        fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings["fields"]]
+        comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
+                    for c in readings["comments"]]
+        yield PageRecord(page_id, source_id, survey, serial, page_no, fields, comments)
+
+
 def rebuild(store: Store, ledger_path: Path | None) -> Counter:
-    """Derive forms from every stored page; returns the count per status."""
-    pages = []
-    for row in store.pages("ok"):
-        readings = json.loads(row["readings"])
-        pages.append(PageRecord(row["id"], row["source_id"], row["survey"], row["serial"], row["page_no"],
-                                readings["fields"], readings["comments"]))
-    surveys, counts = {}, {}
-    for survey_id in {p.survey for p in pages}:
-        survey, layout = survey_and_layout(survey_id)
-        surveys[survey_id], counts[survey_id] = survey, layout.page_count
+    """Derive forms from every stored page, one form at a time; returns the
+    count per status."""
+    issued = _issued(ledger_path)
     decisions = {(s, serial, f): v for s, serial, f, v, *_ in store.decisions()}
-    forms = assemble(pages, surveys, counts, _issued(ledger_path), decisions)
+    surveys, counts = {}, {}
+    statuses: Counter = Counter()
+    forms = []
+    for (survey_id, _), group in groupby(_page_records(store), key=lambda p: (p.survey, p.serial)):
+        if survey_id not in surveys:
+            survey, layout = survey_and_layout(survey_id)
+            surveys[survey_id], counts[survey_id] = survey, layout.page_count
+        for form in assemble(list(group), surveys, counts, issued, decisions):
+            statuses[form.status] += 1
+            forms.append(form)
     rebuild_forms(store, forms)
-    return Counter(f.status for f in forms)
+    return statuses
 
 
 def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,

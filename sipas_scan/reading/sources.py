@@ -151,21 +151,10 @@ def read_page(source: Source, index: int) -> PageImage:
     try:
         if source.kind == "pdf":
             page = _pdf(str(source.path))[index]
-            images = [o for o in page.get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]
-            width_pt = page.get_width()
-            if len(images) == 1:
-                image_object = images[0]
-                px_w, px_h = image_object.get_px_size()
-                _check_size(px_w, px_h, where)
-                bitmap = image_object.get_bitmap(render=False)
-                # pdfium hands colour as BGR; for paper and ink the grey conversion barely differs.
-                gray = _to_gray(np.asarray(bitmap.to_numpy()))
-                dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi(gray.shape)
-                return PageImage(np.ascontiguousarray(gray), dpi)
-            _check_size(int(width_pt / 72 * RENDER_DPI), int(page.get_height() / 72 * RENDER_DPI), where)
-            rendered = page.render(scale=RENDER_DPI / 72, grayscale=True).to_numpy()
-            gray = rendered[..., 0] if rendered.ndim == 3 else rendered
-            return PageImage(np.ascontiguousarray(gray), RENDER_DPI)
+            try:
+                return _pdf_page_image(page, where)
+            finally:
+                page.close()  # pdfium keeps a page parsed until closed: memory would grow with the file
         if source.kind == "tiff":
             with Image.open(source.path) as image:
                 frame = next(f for i, f in enumerate(ImageSequence.Iterator(image)) if i == index)
@@ -182,6 +171,22 @@ def read_page(source: Source, index: int) -> PageImage:
         raise
     except (UnidentifiedImageError, OSError, ValueError, pdfium.PdfiumError, StopIteration) as exc:
         raise SourceError("unreadable-page", f"{where}: cannot decode the image ({type(exc).__name__}: {exc})") from None
+
+
+def _pdf_page_image(page: pdfium.PdfPage, where: str) -> PageImage:
+    images = [o for o in page.get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]
+    width_pt = page.get_width()
+    if len(images) == 1:
+        px_w, px_h = images[0].get_px_size()
+        _check_size(px_w, px_h, where)
+        # pdfium hands colour as BGR; for paper and ink the grey conversion barely differs.
+        gray = _to_gray(np.asarray(images[0].get_bitmap(render=False).to_numpy()))
+        dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi(gray.shape)
+        return PageImage(np.ascontiguousarray(gray), dpi)
+    _check_size(int(width_pt / 72 * RENDER_DPI), int(page.get_height() / 72 * RENDER_DPI), where)
+    rendered = page.render(scale=RENDER_DPI / 72, grayscale=True).to_numpy()
+    gray = rendered[..., 0] if rendered.ndim == 3 else rendered
+    return PageImage(np.ascontiguousarray(gray), RENDER_DPI)
 
 
 def iter_pages(source: Source, count: int, start: int = 0) -> Iterator[tuple[int, PageImage | SourceError]]:

@@ -336,13 +336,17 @@ def _locate(stacks: list[StackPlan], form_index: int, page: int | None = None) -
 
 
 def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: str = "office", fmt: str = "pdf",
-                     workers: int | None = None) -> SimulationSummary:
+                     workers: int | None = None, dpi: int | None = None) -> SimulationSummary:
+    """``dpi`` fixes every stack's resolution (default: drawn from the profile)."""
     if profile not in PROFILES:
         raise BadArgsError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
     if fmt not in FORMATS:
         raise BadArgsError(f"unknown format '{fmt}' (choose {', '.join(FORMATS)})")
     survey, layout, issued = read_printed_batch(Path(print_dir))
-    ctx = _Context(survey, layout, Path(print_dir) / "forms.pdf", issued, PROFILES[profile], seed)
+    chosen = PROFILES[profile]
+    if dpi:
+        chosen = replace(chosen, scanner=replace(chosen.scanner, dpi_choices=(dpi,)))
+    ctx = _Context(survey, layout, Path(print_dir) / "forms.pdf", issued, chosen, seed)
     stacks, returned, missing, anomalies = plan(ctx)
 
     scans_dir = Path(out_dir) / "scans"
