@@ -96,7 +96,7 @@ def test_demo_runs_and_can_run_twice(tmp_path):
 
 
 def test_scan_and_export_from_the_command_line(tmp_path):
-    households = write_households(tmp_path / "h.csv", make_households(2))
+    write_households(tmp_path / "h.csv", make_households(2))
     assert run("print", "sipas-household", "--households", "h.csv", "--out", "p", "--ledger", "l.sqlite",
                cwd=tmp_path, env_secret=TEST_SECRET).returncode == 0
     assert run("simulate", "p", "--out", "sim", "--profile", "clean", cwd=tmp_path).returncode == 0
