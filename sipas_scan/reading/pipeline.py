@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -69,8 +69,17 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
         _init_worker(options)
         yield from map(_read_task, tasks)
         return
+    # A bounded window of pages in flight: results wait for the single writer,
+    # and an unbounded map would let a 2,000-page file pile up in memory.
+    window = workers * 4
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options,)) as pool:
-        yield from pool.map(_read_task, tasks, chunksize=2)
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(pool.submit(_read_task, task))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _issued(ledger_path: Path | None) -> dict[tuple[str, str], dict] | None:
