@@ -27,6 +27,15 @@ class SipasError(Exception):
     exit_code = ExitCode.other_error
 
 
+class ReasonedError(SipasError):
+    """An error that also carries a short reason code ('forged-code',
+    'empty-file', ...) for the database and the review queue."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
 class BadArgsError(SipasError):
     exit_code = ExitCode.bad_args
 

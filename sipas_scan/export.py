@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sipas_scan.errors import BadArgsError
 from sipas_scan.reading.page import survey_and_layout
+from sipas_scan.records import write_records
 from sipas_scan.store.db import Store
 
-PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
 FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image")
 
 
@@ -24,11 +24,8 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
             surveys = [s for s in surveys if s == survey_id]
         if len(surveys) > 1:
             raise BadArgsError(f"the database holds several surveys ({', '.join(surveys)}): choose one with --survey")
-        out.parent.mkdir(parents=True, exist_ok=True)
         if not surveys:
-            with out.open("w", encoding="utf-8", newline="") as f:
-                csv.writer(f).writerow(PREFIX)
-            return 0
+            return write_records(out, (), ())
         survey, _ = survey_and_layout(surveys[0])
         field_ids = survey.field_ids()
         answers: dict[str, dict[str, str]] = {}
@@ -41,13 +38,8 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
         rows = store.db.execute(
             "SELECT serial, household_code, province, district, commune, village, status FROM forms"
             " WHERE survey = ? ORDER BY serial", (survey.id,)).fetchall()
-        with out.open("w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow([*PREFIX, *field_ids])
-            for row in rows:
-                values = answers.get(row[0], {})
-                writer.writerow([*row, *(values.get(fid, "") for fid in field_ids)])
-        return len(rows)
+        return write_records(out, field_ids,
+                             ([*row, *(answers.get(row[0], {}).get(fid, "") for fid in field_ids)] for row in rows))
 
 
 def export_flags(db_path: Path, out: Path) -> int:

@@ -9,7 +9,7 @@ baselines.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -151,20 +151,26 @@ def leading_mm(size_pt: float) -> float:
     return size_pt * defs.LEADING_FACTOR / defs.PT_PER_MM
 
 
-def wrap(text: str, width_mm: float, size_pt: float, *, bold: bool = False) -> list[str]:
-    """Greedy word wrap to ``width_mm``; a word longer than the width stands alone."""
+def wrap_words(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy word wrap: lines whose ``measure`` stays within ``width`` (any
+    unit); a word longer than the width stands alone."""
     lines: list[str] = []
     current = ""
     for word in text.split():
         candidate = f"{current} {word}" if current else word
-        if current and text_width_mm(candidate, size_pt, bold=bold) > width_mm:
+        if current and measure(candidate) > width:
             lines.append(current)
             current = word
         else:
             current = candidate
     if current:
         lines.append(current)
-    return lines or [""]
+    return lines
+
+
+def wrap(text: str, width_mm: float, size_pt: float, *, bold: bool = False) -> list[str]:
+    """Printed text wrapped to ``width_mm``; at least one (possibly empty) line."""
+    return wrap_words(text, width_mm, lambda line: text_width_mm(line, size_pt, bold=bold)) or [""]
 
 
 def marker_rects() -> tuple[Marker, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[callable]:
+def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
     """Yields ``advance(n=1)``; draws a bar only when stderr is a terminal."""
     console = Console(stderr=True)
     if not sys.stderr.isatty():

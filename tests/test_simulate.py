@@ -15,6 +15,7 @@ from conftest import make_households, write_households
 from sipas_scan import defs
 from sipas_scan.printing.batch import print_batch
 from sipas_scan.printing.codes import CodeError, parse, verify
+from sipas_scan.records import PREFIX
 from sipas_scan.simulate import stacks as sim
 from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.profiles import HARD, OFFICE, PROFILES
@@ -73,7 +74,7 @@ def test_truth_matches_the_ink_on_the_paper(batch, seed):
             if sheet.kind != "form" or sheet.copy or sheet.forged_number or (sheet.form_index, sheet.page) in done:
                 continue
             done.add((sheet.form_index, sheet.page))
-            paper, _ = sim.render_sheet(ctx, stack, sheet)
+            paper = sim.render_sheet(ctx, stack, sheet)
             blank = printed_page(batch / "forms.pdf", sheet.form_index * layout.page_count + sheet.page - 1, DPI)
             filled = returned[sheet.form_index]
             kinds = {a.field_id: a for a in filled.anomalies}
@@ -220,7 +221,7 @@ def test_every_listed_anomaly_is_in_the_scans(batch, tmp_path, secret):
                                                                "skip-rule", "missing-page", "photocopy")}
     for row in truth:
         assert row["status"] == ("needs_review" if row["form_id"] in flagged else "accepted")
-    assert list(truth[0])[:7] == list(sim.TRUTH_PREFIX)
+    assert list(truth[0])[:7] == list(PREFIX)
     assert list(truth[0])[7:] == load_survey().field_ids()
 
 

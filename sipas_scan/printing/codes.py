@@ -15,15 +15,11 @@ import os
 from dataclasses import dataclass
 
 from sipas_scan import defs
-from sipas_scan.errors import SecretError, SipasError
+from sipas_scan.errors import ReasonedError, SecretError
 
 
-class CodeError(SipasError):
-    """A page code that cannot be trusted; ``reason`` is a short code."""
-
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        super().__init__(message)
+class CodeError(ReasonedError):
+    """A page code that cannot be trusted."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +56,13 @@ def signature(code: PageCode, secret: Secret) -> str:
     return base64.b32encode(digest).decode("ascii").rstrip("=")
 
 
+def format_payload(code: PageCode, signature_text: str) -> str:
+    """The QR text for a code and a signature (verify() decides if they match)."""
+    return f"{defs.CODE_PREFIX}|{code.survey}|{code.serial}|{code.page}|{signature_text}"
+
+
 def encode(code: PageCode, secret: Secret) -> str:
-    return f"{defs.CODE_PREFIX}|{code.survey}|{code.serial}|{code.page}|{signature(code, secret)}"
+    return format_payload(code, signature(code, secret))
 
 
 def parse(payload: str) -> tuple[PageCode, str]:

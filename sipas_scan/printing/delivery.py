@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from sipas_scan import fonts
+from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import IssuedForm
 
 MANIFEST_COLUMNS = ("serial", "province", "district", "commune", "village", "household_code", "head_name", "address")
@@ -46,6 +47,13 @@ def write_manifest(path: Path, forms: Iterable[IssuedForm]) -> None:
         for form in forms:
             h = form.household
             writer.writerow((form.serial, *h.village_key, h.household_code, h.head_name, h.address))
+
+
+def read_manifest(path: Path) -> list[IssuedForm]:
+    """The forms of a manifest written by ``write_manifest``, in order."""
+    with path.open(encoding="utf-8") as handle:
+        return [IssuedForm(row["serial"], Household(**{k: row[k] for k in MANIFEST_COLUMNS[1:]}))
+                for row in csv.DictReader(handle)]
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -28,7 +28,7 @@ class Household:
         return (self.province, self.district, self.commune, self.village)
 
 
-def read_csv_rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a UTF-8 CSV (BOM allowed) with their line numbers; checks the header."""
     try:
         raw = path.read_bytes()
@@ -52,12 +52,12 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], lis
         if None in row:
             raise InputFileError(f"{path}:{reader.line_num}: more values than columns")
         rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
-    return header, rows
+    return rows
 
 
 def read_households(path: Path) -> list[Household]:
     """Households in file order. Rejects blank codes and duplicate households."""
-    _, rows = read_csv_rows(path, REQUIRED_COLUMNS)
+    rows = read_csv_rows(path, REQUIRED_COLUMNS)
     households = []
     seen: dict[tuple[str, ...], int] = {}
     for line, row in rows:

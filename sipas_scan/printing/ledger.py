@@ -8,19 +8,18 @@ tell an issued form from one that never was.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import LedgerError
 from sipas_scan.printing.codes import make_serial
 from sipas_scan.printing.households import Household
 
-SCHEMA_VERSION = 1
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS print_runs (
+CREATE TABLE print_runs (
     id INTEGER PRIMARY KEY,
     survey_id TEXT NOT NULL,
     survey_version TEXT NOT NULL,
@@ -28,7 +27,7 @@ CREATE TABLE IF NOT EXISTS print_runs (
     out_dir TEXT NOT NULL,
     forms INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS issued (
+CREATE TABLE issued (
     survey_id TEXT NOT NULL,
     serial TEXT NOT NULL,
     number INTEGER NOT NULL,
@@ -58,29 +57,10 @@ class PrintRun:
     forms: list[IssuedForm]
 
 
-class Ledger:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise LedgerError(f"{self.path}: ledger written by a newer sipas-scan (schema {version})")
-            self.db.executescript(_SCHEMA)
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: not a usable ledger ({exc})") from None
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+class Ledger(SqliteFile):
+    MIGRATIONS = [_SCHEMA]
+    ERROR = LedgerError
+    WHAT = "ledger"
 
     @contextmanager
     def issuing(self, survey_id: str, survey_version: str, households: list[Household],
@@ -91,33 +71,33 @@ class Ledger:
         a failed run issues nothing. The write lock is held meanwhile, so two
         print runs cannot hand out the same serial.
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            last = self.db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?",
-                                   (survey_id,)).fetchone()[0]
+        with self.transaction() as db:
+            last = db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?",
+                              (survey_id,)).fetchone()[0]
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            run_id = self.db.execute(
+            run_id = db.execute(
                 "INSERT INTO print_runs (survey_id, survey_version, created_at, out_dir, forms) VALUES (?, ?, ?, ?, ?)",
                 (survey_id, survey_version, now, str(out_dir), len(households)),
             ).lastrowid
             forms = [IssuedForm(make_serial(last + i), h) for i, h in enumerate(households, start=1)]
-            self.db.executemany(
+            db.executemany(
                 "INSERT INTO issued (survey_id, serial, number, run_id, province, district, commune, village,"
                 " household_code, head_name, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(survey_id, f.serial, last + i, run_id, *f.household.village_key, f.household.household_code,
                   f.household.head_name, f.household.address) for i, f in enumerate(forms, start=1)],
             )
             yield PrintRun(run_id, forms)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     def issued(self, survey_id: str) -> dict[str, IssuedForm]:
+        """Every serial issued for one survey, in issue order."""
+        return {serial: form for (survey, serial), form in self.all_issued().items() if survey == survey_id}
+
+    def all_issued(self) -> dict[tuple[str, str], IssuedForm]:
+        """(survey id, serial) -> the issued form, for every survey."""
         rows = self.db.execute(
-            "SELECT serial, province, district, commune, village, household_code, head_name, address"
-            " FROM issued WHERE survey_id = ? ORDER BY number", (survey_id,))
-        return {r[0]: IssuedForm(r[0], Household(*r[1:])) for r in rows}
+            "SELECT survey_id, serial, province, district, commune, village, household_code, head_name, address"
+            " FROM issued ORDER BY survey_id, number")
+        return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
 
     def is_issued(self, survey_id: str, serial: str) -> bool:
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?",

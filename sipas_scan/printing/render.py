@@ -8,6 +8,7 @@ small and renders fast; only the QR code, serial and place differ per page.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from sipas_scan import defs, fonts
-from sipas_scan.layout import Drawing, FormLayout, Frame, Rule, TextRun
+from sipas_scan.layout import Drawing, FormLayout, Frame, PageLayout, Rule, TextRun
 from sipas_scan.printing.codes import PageCode, Secret, encode
 from sipas_scan.printing.ledger import IssuedForm
 
@@ -85,6 +86,20 @@ def _draw(canvas: Canvas, item: Drawing) -> None:
         canvas.rect(_pt(item.x), _y(item.y + item.h), _pt(item.w), _pt(item.h), stroke=1, fill=0)
 
 
+def _draw_static_page(canvas: Canvas, layout: FormLayout, page: PageLayout) -> None:
+    """What every form's page shares: the markers and the page's drawing."""
+    for marker in layout.markers:
+        x, y, size, _ = marker.rect
+        _fill_cells(canvas, marker_cells(marker.id), x, y, size)
+    for item in page.drawing:
+        _draw(canvas, item)
+
+
+def _new_canvas(target: str | io.BytesIO) -> Canvas:
+    # invariant=1: the same input gives the same bytes (no dates, fixed ids).
+    return Canvas(target, pagesize=A4, pageCompression=1, invariant=1, initialFontName=fonts.REGULAR)
+
+
 def place_line(form: IssuedForm) -> str:
     h = form.household
     return f"{h.village} · {h.commune} · {h.district} · {h.province}"
@@ -101,11 +116,7 @@ class FormRenderer:
     def _define_static_pages(self, canvas: Canvas) -> None:
         for page in self.layout.pages:
             canvas.beginForm(f"page{page.number}")
-            for marker in self.layout.markers:
-                x, y, size, _ = marker.rect
-                _fill_cells(canvas, marker_cells(marker.id), x, y, size)
-            for item in page.drawing:
-                _draw(canvas, item)
+            _draw_static_page(canvas, self.layout, page)
             canvas.endForm()
 
     def _draw_page_code(self, canvas: Canvas, code: PageCode) -> None:
@@ -136,7 +147,7 @@ class FormRenderer:
     def render(self, path: Path, forms: Iterable[IssuedForm],
                on_page: Callable[[], None] | None = None) -> int:
         """Write every form, its pages in order, to ``path``; returns pages written."""
-        canvas = Canvas(str(path), pagesize=A4, pageCompression=1, invariant=1, initialFontName=fonts.REGULAR)
+        canvas = _new_canvas(str(path))
         canvas.setTitle(self.layout.survey_id)
         canvas.setCreator("sipas-scan")
         self._define_static_pages(canvas)
@@ -157,17 +168,11 @@ class FormRenderer:
 def render_blank_pages(layout: FormLayout) -> bytes:
     """A PDF of the layout's pages with only what every form shares (no QR,
     serial or place): the reference a reader compares scans against."""
-    import io
-
     fonts.register_fonts()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1, initialFontName=fonts.REGULAR)
+    canvas = _new_canvas(buffer)
     for page in layout.pages:
-        for marker in layout.markers:
-            x, y, size, _ = marker.rect
-            _fill_cells(canvas, marker_cells(marker.id), x, y, size)
-        for item in page.drawing:
-            _draw(canvas, item)
+        _draw_static_page(canvas, layout, page)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from sipas_scan.printing.households import Household
 from sipas_scan.survey import Survey
-
-BLOCKING = True
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class FormRecord:
     survey: str
     serial: str
     status: str = "accepted"
-    issued: dict | None = None       # household and place from the ledger
+    issued: Household | None = None  # household and place from the ledger
     answers: dict[str, tuple[str, float, int | None]] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
 
@@ -56,7 +55,7 @@ def _values(page: PageRecord) -> dict[str, str]:
 
 
 def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
-             issued: dict[tuple[str, str], dict] | None, decisions: dict[tuple[str, str, str], str]) -> list[FormRecord]:
+             issued: dict[tuple[str, str], Household] | None, decisions: dict[tuple[str, str, str], str]) -> list[FormRecord]:
     groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
     for page in pages:
         groups[(page.survey, page.serial)].append(page)

@@ -24,9 +24,6 @@ class Identified:
     code: PageCode
     payload: str
 
-    def __bool__(self) -> bool:
-        return True
-
 
 def _read(gray: np.ndarray) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(gray, formats=FORMATS, try_rotate=True, try_downscale=True)]

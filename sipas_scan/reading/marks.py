@@ -135,20 +135,23 @@ def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
     return "filled", margin(coverage - t.filled, 0.1)
 
 
-def read_boxes(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
-               thresholds: Thresholds) -> dict[str, list[BoxReading]]:
-    """Measure every box of the page's choice fields, then classify against
-    thresholds adapted to this page's empty boxes."""
+def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
+                thresholds: Thresholds) -> list[FieldReading]:
+    """Measure every box of the page's choice fields, classify them against
+    thresholds adapted to this page's empty boxes, and decide each field."""
     measured = {f.id: [(o.code, *measure_box(dark, added, o.box)) for o in f.options]
                 for f in fields if f.kind != "text"}
     page_t = thresholds.for_page([m[1] for boxes in measured.values() for m in boxes])
-    readings: dict[str, list[BoxReading]] = {}
-    for field_id, boxes in measured.items():
-        readings[field_id] = []
-        for code, coverage, ring, offset in boxes:
+    readings = []
+    for fld in fields:
+        if fld.kind == "text":
+            continue
+        boxes = []
+        for code, coverage, ring, offset in measured[fld.id]:
             state, confidence = classify(coverage, page_t)
-            readings[field_id].append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
-                                                 (round(offset[0], 2), round(offset[1], 2))))
+            boxes.append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
+                                    (round(offset[0], 2), round(offset[1], 2))))
+        readings.append(decide(fld, boxes, page_t))
     return readings
 
 

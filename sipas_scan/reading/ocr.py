@@ -50,6 +50,7 @@ def _tesserocr_api():
     return tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=LANGUAGE, psm=tesserocr.PSM.SINGLE_BLOCK)
 
 
+@functools.cache
 def _engine() -> str:
     try:
         import tesserocr  # noqa: F401

@@ -19,9 +19,9 @@ from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_payloads, identify
-from sipas_scan.reading.marks import FieldReading, Thresholds, decide, read_boxes
+from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
-from sipas_scan.reading.register import Failed, detect_markers, register, warp_to_layout
+from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
 from sipas_scan.survey import Survey, find_survey
 from sipas_scan.survey.loader import SurveyDefinitionError
 
@@ -80,15 +80,12 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                           image_jpeg=_jpeg(gray, 1200))
     markers = detect_markers(gray)
     payloads = find_payloads(gray)
-    if not payloads and len(markers) >= 3:
-        # Try again where a known layout would put the code.
-        for survey_id in ([options.survey] if options.survey else []):
-            registration = register(markers, survey_and_layout(survey_id)[1])
-            if registration:
-                qr = survey_and_layout(survey_id)[1].qr
-                corners = np.float32([[[qr[0], qr[1]]], [[qr[0] + qr[2], qr[1]]], [[qr[0] + qr[2], qr[1] + qr[3]]],
-                                      [[qr[0], qr[1] + qr[3]]]])
-                payloads = find_payloads(gray, cv2.perspectiveTransform(corners, registration.homography).reshape(4, 2))
+    if not payloads and options.survey and len(markers) >= 3:
+        # Look again where the expected survey's layout puts the code.
+        expected_layout = survey_and_layout(options.survey)[1]
+        registration = register(markers, expected_layout)
+        if registration:
+            payloads = find_payloads(gray, project(rect_corners(expected_layout.qr), registration))
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
@@ -126,8 +123,6 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     dark = darkness(aligned)
     added = added_ink(dark, printed_darkness(layout, code.page))
     page = layout.pages[code.page - 1]
-    boxes = read_boxes(dark, added, list(page.fields), options.thresholds)
-    page_thresholds = options.thresholds.for_page([b.coverage for bs in boxes.values() for b in bs])
-    base.fields = [decide(f, boxes[f.id], page_thresholds) for f in page.fields if f.kind != "text"]
+    base.fields = read_fields(dark, added, list(page.fields), options.thresholds)
     base.comments = [read_comment(f, added, run_ocr=options.run_ocr) for f in page.fields if f.kind == "text"]
     return base

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.forms import PageRecord, assemble
 from sipas_scan.reading.page import PageResult, ReadOptions, read_page, survey_and_layout
-from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source
-from sipas_scan.reading.sources import read_page as read_source_page
+from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source
 from sipas_scan.store.db import Store, rebuild_forms
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _read_task(task: tuple[Source, int, int]) -> tuple[int, int, PageResult]:
     source, source_id, index = task
     assert _OPTIONS is not None
     try:
-        image = read_source_page(source, index)
+        image = load_page(source, index)
         result = read_page(image.gray, image.dpi, _OPTIONS)
     except SourceError as exc:
         result = PageResult("quarantined", exc.reason, str(exc))
@@ -82,14 +82,11 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
             yield pending.popleft().result()
 
 
-def _issued(ledger_path: Path | None) -> dict[tuple[str, str], dict] | None:
+def _issued(ledger_path: Path | None) -> dict[tuple[str, str], Household] | None:
     if ledger_path is None or not Path(ledger_path).is_file():
         return None
     with Ledger(ledger_path) as ledger:
-        rows = ledger.db.execute(
-            "SELECT survey_id, serial, household_code, province, district, commune, village FROM issued")
-        return {(r[0], r[1]): dict(zip(("household_code", "province", "district", "commune", "village"), r[2:],
-                                       strict=True)) for r in rows}
+        return {key: form.household for key, form in ledger.all_issued().items()}
 
 
 def _page_records(store: Store) -> Iterator[PageRecord]:

@@ -26,9 +26,6 @@ class Registration:
     orientation: int            # degrees the page was turned (0, 90, 180, 270)
     px_per_mm: float
 
-    def __bool__(self) -> bool:
-        return True
-
 
 @dataclass(frozen=True)
 class Failed:
@@ -67,9 +64,15 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     return found
 
 
-def _layout_corners(rect: tuple[float, float, float, float]) -> np.ndarray:
+def rect_corners(rect: tuple[float, float, float, float]) -> np.ndarray:
+    """(4, 2) corners of an [x, y, w, h] rectangle, clockwise from top-left."""
     x, y, w, h = rect
     return np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+
+
+def project(points_mm: np.ndarray, registration: Registration) -> np.ndarray:
+    """Layout points (N, 2) in mm to image pixels."""
+    return cv2.perspectiveTransform(points_mm.reshape(-1, 1, 2).astype(np.float32), registration.homography).reshape(-1, 2)
 
 
 def register(markers: dict[int, np.ndarray], layout: FormLayout) -> Registration | Failed:
@@ -78,7 +81,7 @@ def register(markers: dict[int, np.ndarray], layout: FormLayout) -> Registration
     src, dst = [], []
     for marker in layout.markers:
         if marker.id in markers:
-            src.append(_layout_corners(marker.rect))
+            src.append(rect_corners(marker.rect))
             dst.append(markers[marker.id])
     src_points, dst_points = np.concatenate(src), np.concatenate(dst)
     homography, _ = cv2.findHomography(src_points, dst_points, 0)

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from sipas_scan.errors import InputFileError
+from sipas_scan.errors import InputFileError, ReasonedError
 
 PDF_SUFFIXES = {".pdf"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -30,12 +29,8 @@ MAX_PIXELS = 120_000_000  # ~ A3 at 600 dpi in colour: anything bigger is not a 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-class SourceError(InputFileError):
-    """A file or one of its pages that cannot be read; ``reason`` is a short code."""
-
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        super().__init__(message)
+class SourceError(ReasonedError, InputFileError):
+    """A file or one of its pages that cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,7 @@ def _check_size(width: int, height: int, where: str) -> None:
         raise SourceError("image-too-large", f"{where}: image of {width}x{height} pixels is too large for a scanned page")
 
 
-def read_page(source: Source, index: int) -> PageImage:
+def load_page(source: Source, index: int) -> PageImage:
     """Page ``index`` (0-based) of a source as greyscale."""
     where = f"{source.path} page {index + 1}"
     try:
@@ -156,8 +151,8 @@ def read_page(source: Source, index: int) -> PageImage:
             finally:
                 page.close()  # pdfium keeps a page parsed until closed: memory would grow with the file
         if source.kind == "tiff":
-            with Image.open(source.path) as image:
-                frame = next(f for i, f in enumerate(ImageSequence.Iterator(image)) if i == index)
+            with Image.open(source.path) as frame:
+                frame.seek(index)  # straight to the frame: walking the sequence is O(pages) per page
                 _check_size(*frame.size, where)
                 dpi = float(frame.info.get("dpi", (0, 0))[0] or 0)
                 gray = np.asarray(frame.convert("L"))
@@ -169,7 +164,7 @@ def read_page(source: Source, index: int) -> PageImage:
         return PageImage(gray, dpi or _estimate_dpi(gray.shape))
     except SourceError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, pdfium.PdfiumError, StopIteration) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, EOFError, pdfium.PdfiumError) as exc:
         raise SourceError("unreadable-page", f"{where}: cannot decode the image ({type(exc).__name__}: {exc})") from None
 
 
@@ -187,11 +182,3 @@ def _pdf_page_image(page: pdfium.PdfPage, where: str) -> PageImage:
     rendered = page.render(scale=RENDER_DPI / 72, grayscale=True).to_numpy()
     gray = rendered[..., 0] if rendered.ndim == 3 else rendered
     return PageImage(np.ascontiguousarray(gray), RENDER_DPI)
-
-
-def iter_pages(source: Source, count: int, start: int = 0) -> Iterator[tuple[int, PageImage | SourceError]]:
-    for index in range(start, count):
-        try:
-            yield index, read_page(source, index)
-        except SourceError as exc:
-            yield index, exc

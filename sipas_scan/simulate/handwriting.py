@@ -18,6 +18,7 @@ from PIL import ImageFont
 from skimage.morphology import skeletonize
 
 from sipas_scan.fonts import find_font_files
+from sipas_scan.layout import wrap_words
 
 GLYPH_EM_PX = 64  # skeletons are made once at this size and scaled per use
 X_HEIGHT_MM = (2.0, 2.8)
@@ -115,16 +116,8 @@ def write_in_box(layer: np.ndarray, text: str, box_px: tuple[float, float, float
     x_height = rng.uniform(*X_HEIGHT_MM) * px_per_mm
     margin = rng.uniform(2.0, 5.0) * px_per_mm
     width = w - margin - 3 * px_per_mm
-    lines, current = [], ""
-    for word in text.split():
-        candidate = f"{current} {word}".strip()
-        if current and text_width_px(candidate, x_height) * 1.05 > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
+    # 5 % slack: letters are drawn a little wider than the font's advance on average.
+    lines = wrap_words(text, width, lambda line: text_width_px(line, x_height) * 1.05)
     n_rules = int((h - (first_rule_px - y)) // line_pitch_px) + 1
     for i, line in enumerate(lines[:n_rules]):
         baseline = first_rule_px + i * line_pitch_px - rng.uniform(0.3, 0.9) * px_per_mm

@@ -7,7 +7,7 @@ All images are RGB uint8 (H, W, 3) rasters of A4 at ``dpi``.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sipas_scan import defs
 from sipas_scan.fonts import find_font_files
 from sipas_scan.layout import FormLayout
-from sipas_scan.printing.codes import make_serial, parse
+from sipas_scan.printing.codes import format_payload, make_serial, parse
 from sipas_scan.simulate.handwriting import write_in_box
 from sipas_scan.simulate.pen import Pen, apply_ink, draw_dot, draw_mark, new_ink_layer
 from sipas_scan.simulate.respondents import FilledForm
@@ -152,15 +152,14 @@ def stray_page(dpi: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(photo, 0, 255).astype(np.uint8)
 
 
-def forge_code(image: np.ndarray, layout: FormLayout, dpi: int, fake_number: int) -> tuple[np.ndarray, str]:
+def forge_code(image: np.ndarray, layout: FormLayout, dpi: int, fake_number: int) -> np.ndarray:
     """Replace a page's serial with ``fake_number``'s, keeping the old
-    signature: what a forger without the secret can do. Returns the image and
-    the fake serial."""
+    signature: what a forger without the secret can do."""
     px_per_mm = dpi / defs.MM_PER_INCH
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     code, signature = parse(found[0].text)
     fake = make_serial(fake_number)
-    payload = f"{defs.CODE_PREFIX}|{code.survey}|{fake}|{code.page}|{signature}"
+    payload = format_payload(replace(code, serial=fake), signature)
     qr = segno.make(payload, error=defs.QR_ERROR_LEVEL.lower(), micro=False)
     cells = np.pad(np.array(qr.matrix, dtype=bool), 2)
     x, y, size, _ = (v * px_per_mm for v in layout.qr)
@@ -179,4 +178,4 @@ def forge_code(image: np.ndarray, layout: FormLayout, dpi: int, fake_number: int
     fy = defs.FOOTER_BASELINE_MM * px_per_mm
     draw.rectangle((fx - 35 * px_per_mm, fy - 3.5 * px_per_mm, fx, fy + 1 * px_per_mm), fill="white")
     draw.text((fx, fy), f"Số phiếu {fake}", fill="black", font=_font(int(3.2 * px_per_mm), True), anchor="rs")
-    return np.asarray(canvas), fake
+    return np.asarray(canvas)

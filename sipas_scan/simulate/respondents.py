@@ -70,12 +70,10 @@ def _rating(rng: np.random.Generator, question: Question, satisfied: float) -> s
     return _pick(rng, tuple(others), weights)
 
 
-def fill_form(survey: Survey, profile: RespondentProfile, rng: np.random.Generator,
-              *, filter_pass_rate: float | None = None) -> FilledForm:
+def fill_form(survey: Survey, profile: RespondentProfile, rng: np.random.Generator) -> FilledForm:
     """Answers of one respondent, honouring the skip rules and the maximums
     except where the profile makes them break them on purpose."""
     form = FilledForm()
-    pass_rate = profile.feedback_rate if filter_pass_rate is None else filter_pass_rate
     satisfied = float(np.clip(rng.beta(8 * profile.satisfied_rate, 8 * (1 - profile.satisfied_rate)), 0, 1))
     targets = _filter_targets(survey)
     violate_skip = rng.random() < profile.skip_violation_rate
@@ -106,7 +104,7 @@ def fill_form(survey: Survey, profile: RespondentProfile, rng: np.random.Generat
                         for c in q.applies_if.codes}
             inside = [c for c in question.codes if c in enabling]
             outside = [c for c in question.codes if c not in enabling]
-            pool = inside if (rng.random() < pass_rate or not outside) else outside
+            pool = inside if (rng.random() < profile.feedback_rate or not outside) else outside
             answers[question.id] = [_pick(rng, tuple(pool))]
         elif question.positive:
             answers[question.id] = [_rating(rng, question, satisfied)]

@@ -26,7 +26,8 @@ class ScanSettings:
     blur_sigma_px: float
     noise_sigma: float
     jpeg_quality: int
-    lighting: tuple[float, float, float]   # amplitude, direction angle (rad), unused
+    lighting_amplitude: float   # brightness lost across the page, 0..1
+    lighting_direction: float   # angle of the ramp, radians
     shadow_edge: int            # -1 none, else 0 top, 1 right, 2 bottom, 3 left
     dust_specks: int
     paper_tint: float
@@ -47,7 +48,8 @@ def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.G
         blur_sigma_px=float(rng.uniform(*profile.blur_sigma_px)),
         noise_sigma=float(rng.uniform(*profile.noise_sigma)),
         jpeg_quality=int(rng.integers(profile.jpeg_quality[0], profile.jpeg_quality[1] + 1)),
-        lighting=(float(rng.uniform(0, profile.lighting_amplitude)), float(rng.uniform(0, 2 * np.pi)), 0.0),
+        lighting_amplitude=float(rng.uniform(0, profile.lighting_amplitude)),
+        lighting_direction=float(rng.uniform(0, 2 * np.pi)),
         shadow_edge=int(rng.integers(4)) if rng.random() < profile.shadow_edge_rate else -1,
         dust_specks=int(rng.integers(profile.dust_specks[0], profile.dust_specks[1] + 1)),
         paper_tint=float(rng.uniform(0, profile.paper_tint)),
@@ -73,7 +75,7 @@ def _lighting_gain(shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
     shadow along one edge. Smooth, so it is computed small and scaled up."""
     h, w = shape
     small_h, small_w = max(2, h // 16), max(2, w // 16)
-    amplitude, direction, _ = s.lighting
+    amplitude, direction = s.lighting_amplitude, s.lighting_direction
     ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
     ys, xs = ys * (h / small_h), xs * (w / small_w)
     ramp = (xs / w - 0.5) * np.cos(direction) + (ys / h - 0.5) * np.sin(direction)
@@ -134,7 +136,7 @@ def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.
     image = _geometry(image, s, fill=(255, 255, 255))
     if s.upside_down:
         image = cv2.rotate(image, cv2.ROTATE_180)
-    if s.lighting[0] > 0 or s.shadow_edge >= 0:
+    if s.lighting_amplitude > 0 or s.shadow_edge >= 0:
         gain = np.clip(np.round(_lighting_gain(image.shape[:2], s) * 255), 0, 255).astype(np.uint8)
         if image.ndim == 3:
             gain = cv2.merge([gain, gain, gain])

@@ -27,8 +27,10 @@ from PIL import Image
 from sipas_scan.errors import BadArgsError, InputFileError
 from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import make_serial
-from sipas_scan.printing.delivery import slug
+from sipas_scan.printing.delivery import read_manifest, slug
+from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.progress import progress_bar
+from sipas_scan.records import write_records
 from sipas_scan.simulate.paper import Ink, blank_page, forge_code, ink_page, printed_page, stray_page
 from sipas_scan.simulate.pen import BLACK_INK, BLUE_INK, PENCIL, Pen
 from sipas_scan.simulate.profiles import PROFILES, Profile
@@ -37,7 +39,6 @@ from sipas_scan.simulate.scanner import ScanSettings, draw_settings, jpeg_round_
 from sipas_scan.survey import Survey, find_survey
 
 FORMATS = ("pdf", "tiff", "png", "jpeg")
-TRUTH_PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
 ANOMALY_COLUMNS = ("kind", "stack", "position", "serial", "page", "field", "detail")
 FORGED_SERIAL_BASE = 900000  # made-up serials far above any issued one
 
@@ -47,16 +48,6 @@ _RESPONDENT, _PEN, _INK, _SCAN, _STACK, _RUN, _EXTRA = range(7)
 
 def _rng(seed: int, *keys: int) -> np.random.Generator:
     return np.random.default_rng([seed, *keys])
-
-
-@dataclass(frozen=True)
-class IssuedRow:
-    serial: str
-    household_code: str
-    province: str
-    district: str
-    commune: str
-    village: str
 
 
 @dataclass(frozen=True)
@@ -97,12 +88,12 @@ class _Context:
     survey: Survey
     layout: FormLayout
     forms_pdf: Path
-    issued: list[IssuedRow]
+    issued: list[IssuedForm]
     profile: Profile
     seed: int
 
 
-def read_printed_batch(print_dir: Path) -> tuple[Survey, FormLayout, list[IssuedRow]]:
+def read_printed_batch(print_dir: Path) -> tuple[Survey, FormLayout, list[IssuedForm]]:
     layout_path, manifest_path, pdf_path = (print_dir / n for n in ("layout.json", "manifest.csv", "forms.pdf"))
     for path in (layout_path, manifest_path, pdf_path):
         if not path.is_file():
@@ -112,10 +103,7 @@ def read_printed_batch(print_dir: Path) -> tuple[Survey, FormLayout, list[Issued
     layout = layout_survey(survey)
     if layout.to_contract() != doc:
         raise InputFileError(f"{layout_path}: does not match forms/ survey '{survey.id}' version {survey.version}")
-    with manifest_path.open(encoding="utf-8") as f:
-        issued = [IssuedRow(r["serial"], r["household_code"], r["province"], r["district"], r["commune"], r["village"])
-                  for r in csv.DictReader(f)]
-    return survey, layout, issued
+    return survey, layout, read_manifest(manifest_path)
 
 
 def _pen_for(profile: Profile, rng: np.random.Generator) -> tuple[Pen, float]:
@@ -136,10 +124,6 @@ def _respondent(ctx: _Context, key: int) -> tuple[FilledForm, Pen, float]:
     return filled, pen, dots
 
 
-def _pages_of(layout: FormLayout, field_id: str) -> int:
-    return layout.field(field_id).page
-
-
 def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[int, set[int]], list[dict]]:
     """Decide every sheet of every stack. Returns the stacks, the answers of
     each returned form (by manifest index), the pages missing per form, and
@@ -151,9 +135,9 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
     missing: dict[int, set[int]] = {}
     anomalies: list[dict] = []
     stacks: list[StackPlan] = []
-    villages: dict[tuple[str, str, str], list[tuple[int, IssuedRow]]] = {}
+    villages: dict[tuple[str, str, str], list[tuple[int, IssuedForm]]] = {}
     for item in enumerate(ctx.issued):
-        villages.setdefault((item[1].district, item[1].commune, item[1].village), []).append(item)
+        villages.setdefault(item[1].household.village_key[1:], []).append(item)
     for stack_index, (village_key, members) in enumerate(villages.items()):
         rng = _rng(ctx.seed, _STACK, stack_index)
         stack = StackPlan(name=f"stack-{stack_index + 1:03d}-{slug(village_key[2])}",
@@ -243,19 +227,18 @@ def _stack_of(stacks: list[StackPlan], form_index: int) -> StackPlan:
 
 # ---- rendering (in worker processes) ---------------------------------------
 
-def render_sheet(ctx: _Context, stack: StackPlan, sheet: Sheet) -> tuple[np.ndarray, str | None]:
-    """The sheet as paper (before the scanner); also the forged serial if any."""
-    forged = None
+def render_sheet(ctx: _Context, stack: StackPlan, sheet: Sheet) -> np.ndarray:
+    """The sheet as paper, before the scanner."""
     if sheet.kind == "blank":
-        return blank_page(stack.dpi), None
+        return blank_page(stack.dpi)
     if sheet.kind == "stray":
-        return stray_page(stack.dpi, _rng(sheet.scan_seed, _EXTRA)), None
+        return stray_page(stack.dpi, _rng(sheet.scan_seed, _EXTRA))
     page_index = sheet.form_index * ctx.layout.page_count + sheet.page - 1
     image = printed_page(ctx.forms_pdf, page_index, stack.dpi)
     if sheet.forged_number:
-        image, forged = forge_code(image, ctx.layout, stack.dpi, sheet.forged_number)
+        image = forge_code(image, ctx.layout, stack.dpi, sheet.forged_number)
     assert sheet.ink is not None
-    return ink_page(image, ctx.layout, sheet.page, sheet.ink, stack.dpi), forged
+    return ink_page(image, ctx.layout, sheet.page, sheet.ink, stack.dpi)
 
 
 def _encode(image: np.ndarray, settings: ScanSettings, fmt: str) -> bytes:
@@ -284,7 +267,7 @@ def _render_stack(ctx: _Context, stack: StackPlan, fmt: str, out_dir: Path) -> t
     for sheet in stack.sheets:
         rng = _rng(sheet.scan_seed, _SCAN)
         settings = replace(draw_settings(ctx.profile.scanner, stack.dpi, stack.mode, rng), upside_down=sheet.upside_down)
-        paper, _ = render_sheet(ctx, stack, sheet)
+        paper = render_sheet(ctx, stack, sheet)
         encoded.append(_encode(scan(paper, settings, rng), settings, fmt))
     if fmt == "pdf":
         path = out_dir / f"{stack.name}.pdf"
@@ -316,9 +299,9 @@ def _truth_rows(ctx: _Context, returned: dict[int, FilledForm], missing: dict[in
         filled = returned[form_index]
         row = ctx.issued[form_index]
         lost_pages = missing.get(form_index, set())
-        values = ["" if _pages_of(ctx.layout, f) in lost_pages else filled.truth.get(f, "") for f in field_ids]
+        values = ["" if ctx.layout.field(f).page in lost_pages else filled.truth.get(f, "") for f in field_ids]
         needs_review = bool(filled.anomalies) or bool(lost_pages) or row.serial in doubtful_serials
-        rows.append([row.serial, row.household_code, row.province, row.district, row.commune, row.village,
+        rows.append([row.serial, row.household.household_code, *row.household.village_key,
                      "needs_review" if needs_review else "accepted", *values])
     return rows
 
@@ -370,7 +353,7 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
     # Where each respondent anomaly and each stack fault can be seen.
     for form_index, filled in returned.items():
         for anomaly in filled.anomalies:
-            page = _pages_of(layout, anomaly.field_id)
+            page = layout.field(anomaly.field_id).page
             stack_name, positions = _locate(stacks, form_index, page)
             anomalies.append({"kind": anomaly.kind, "serial": issued[form_index].serial, "page": page,
                               "field": anomaly.field_id, "detail": anomaly.detail, "stack": stack_name,
@@ -412,10 +395,7 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
                 entry["position"] = ";".join(map(str, positions))
     doubtful = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
     truth = Path(out_dir) / "truth.csv"
-    with truth.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([*TRUTH_PREFIX, *survey.field_ids()])
-        writer.writerows(_truth_rows(ctx, returned, missing, doubtful))
+    write_records(truth, survey.field_ids(), _truth_rows(ctx, returned, missing, doubtful))
     anomalies_file = Path(out_dir) / "anomalies.csv"
     with anomalies_file.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=ANOMALY_COLUMNS)

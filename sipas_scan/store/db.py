@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import SipasError
 from sipas_scan.reading.page import PageResult
 
@@ -118,48 +116,14 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class Store:
+class Store(SqliteFile):
+    MIGRATIONS = MIGRATIONS
+    ERROR = StoreError
+    WHAT = "database"
+
     def __init__(self, path: Path):
-        self.path = Path(path)
+        super().__init__(path)
         self.images_dir = self.path.with_name(self.path.name + ".pages")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a sipas-scan database ({exc})") from None
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path}: written by a newer sipas-scan (schema {version})")
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version={number}")
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     # ---- sources and pages --------------------------------------------------
     def source_state(self, sha256: str) -> tuple[int, str, set[int]] | None:
@@ -207,15 +171,6 @@ class Store:
                  json.dumps(readings, ensure_ascii=False), now()))
             return cursor.lastrowid if cursor.rowcount else None
 
-    def pages(self, status: str | None = None) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
-        try:
-            query = ("SELECT p.*, s.path AS source_path FROM pages p JOIN sources s ON s.id = p.source_id"
-                     + (" WHERE p.status = ?" if status else "") + " ORDER BY p.source_id, p.page_index")
-            return list(self.db.execute(query, (status,) if status else ()))
-        finally:
-            self.db.row_factory = None
-
     def decisions(self) -> list[tuple]:
         return list(self.db.execute(
             "SELECT survey, serial, field_id, new_value, reviewer, at FROM decisions ORDER BY id"))
@@ -228,12 +183,10 @@ def rebuild_forms(store: Store, forms: list) -> None:
         db.execute("DELETE FROM answers")
         db.execute("DELETE FROM forms")
         for form in forms:
-            place = form.issued or {}
+            place = (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5
             db.execute(
                 "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village, issued)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (form.survey, form.serial, form.status, place.get("household_code", ""), place.get("province", ""),
-                 place.get("district", ""), place.get("commune", ""), place.get("village", ""), int(bool(form.issued))))
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (form.survey, form.serial, form.status, *place, int(bool(form.issued))))
             db.executemany(
                 "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
                 [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
