@@ -8,7 +8,6 @@ as one page. Nothing here holds more than one page's pixels.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,8 +95,28 @@ def open_source(path: Path) -> tuple[Source, int]:
     raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file")
 
 
-@functools.lru_cache(maxsize=2)
+PAGES_PER_OPEN = 32
+_open_pdf: dict[str, tuple[pdfium.PdfDocument, int]] = {}
+
+
 def _pdf(path: str) -> pdfium.PdfDocument:
+    """The open document, reopened every PAGES_PER_OPEN pages: pdfium keeps
+    the image streams it has parsed for as long as the document is open, so a
+    2,000-page scan would otherwise end up in memory."""
+    document, uses = _open_pdf.get(path, (None, 0))
+    if document is None or uses >= PAGES_PER_OPEN:
+        if document is not None:
+            document.close()
+        for other, (stale, _) in list(_open_pdf.items()):
+            if other != path:
+                stale.close()
+                del _open_pdf[other]
+        document, uses = _open(path), 0
+    _open_pdf[path] = (document, uses + 1)
+    return document
+
+
+def _open(path: str) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
@@ -108,7 +127,9 @@ def _pdf(path: str) -> pdfium.PdfDocument:
 
 
 def _pdf_page_count(path: Path) -> int:
-    count = len(_pdf(str(path)))
+    document = _open(str(path))
+    count = len(document)
+    document.close()
     if count == 0:
         raise SourceError("corrupt-pdf", f"{path}: the PDF has no pages")
     return count
