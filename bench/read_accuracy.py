@@ -13,6 +13,7 @@ import argparse
 import csv
 import re
 import secrets
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -61,6 +62,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                  ("form_id", "household_code", "province", "district", "commune", "village", "status")]
     out = Counter()
     wrong_examples = []
+    clean_examples: list[tuple[str, str, str]] = []
     for serial, row in truth.items():
         if serial not in status:
             out["forms_lost"] += 1
@@ -80,6 +82,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         if row["status"] == "accepted":
             out["clean_forms"] += 1
             out["clean_to_review"] += status[serial] != "accepted"
+            if status[serial] != "accepted":
+                for (flag_serial, field_id), reasons in flags.items():
+                    if flag_serial == serial:
+                        for reason in reasons:
+                            out[f"clean_reason:{reason}"] += 1
+                            clean_examples.append((serial, field_id, reason))
     for a in anomalies:
         kind = a["kind"]
         if kind == "not-returned":
@@ -109,6 +117,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             caught = status.get(a["serial"]) is not None and "missing-page" not in flags.get((a["serial"], ""), set())
         out[f"caught:{kind}"] += caught
     out["examples"] = wrong_examples[:8]
+    out["clean_examples"] = clean_examples[:12]
     return out
 
 
@@ -118,15 +127,25 @@ def main() -> None:
     parser.add_argument("--profiles", default="clean,office,hard")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-ocr", action="store_true")
+    parser.add_argument("--keep", type=Path, help="Keep printed forms and simulated stacks here and reuse them.")
     args = parser.parse_args()
-    secret = Secret(secrets.token_bytes(32))
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_households(root / "h.csv", args.forms)
-        print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        secret_file = root / ".secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            secret_file.chmod(0o600)
+        secret = Secret(secret_file.read_text(encoding="utf-8").encode())
+        if not (root / "print" / "forms.pdf").exists():
+            write_households(root / "h.csv", args.forms)
+            print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
         for profile in args.profiles.split(","):
             sim = root / f"sim-{profile}"
-            simulate_returns(root / "print", sim, seed=args.seed, profile=profile)
+            if not (sim / "truth.csv").exists():
+                simulate_returns(root / "print", sim, seed=args.seed, profile=profile)
+            for stale in root.glob(f"{profile}.db*"):
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
             started = time.perf_counter()
             summary = scan_inputs([sim / "scans"], root / f"{profile}.db", ReadOptions(secret, run_ocr=not args.no_ocr),
                                   ledger_path=root / "ledger.sqlite")
@@ -140,6 +159,11 @@ def main() -> None:
             kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
             caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
             print(f"   anomalies caught: {caught or 'none deliberate'}")
+            reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("clean_reason:"))
+            if reasons:
+                print(f"   flags on those forms: {', '.join(f'{k} {n}' for k, n in reasons)}")
+            for example in r["clean_examples"]:
+                print(f"   flagged clean form {example[0]} {example[1] or '(form)'}: {example[2]}")
             for example in r["examples"]:
                 print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'")
 

@@ -81,5 +81,6 @@ SERIAL_DIGITS = 6
 # measurements are in one pixel grid (8 px/mm = 203 dpi).
 READ_PX_PER_MM = 8.0
 MARKER_DETECT_MAX_SIDE_PX = 1800   # markers are looked for on a page scaled down to this
+MARKER_WINDOW_MM = 50.0            # corner windows searched first: marker, margin and a generous feed shift
 MAX_ALIGNMENT_RESIDUAL_MM = 0.8    # worse than this, the page is flagged, not guessed
 BOX_SEARCH_MM = 1.0                # how far a printed box may sit from where the layout says

@@ -14,9 +14,10 @@ import numpy as np
 from sipas_scan import defs
 from sipas_scan.layout import FieldLayout
 from sipas_scan.reading import ocr
+from sipas_scan.reading.reference import darkness_level
 
 WRITING_MIN_INK = 0.003     # share of the box's pixels that must be ink to count as writing
-INK_LEVEL = 0.25
+INK_LEVEL = darkness_level(0.25)
 OCR_SCALE = 1.5             # 8 px/mm -> 12 px/mm (~300 dpi), where Tesseract reads best
 ACCEPT_MEAN_CONFIDENCE = 90
 ACCEPT_MIN_WORD_CONFIDENCE = 80
@@ -45,7 +46,7 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
     if not run_ocr:
         return CommentReading(fld.id, True, round(share, 4), "", 0.0, (), ("ocr-review",))
     # Dark writing on white, without the print, scaled up for Tesseract.
-    picture = np.clip(255 - crop * 255 * 1.4, 0, 255).astype(np.uint8)
+    picture = np.clip(255 - crop.astype(np.float32) * 1.4, 0, 255).astype(np.uint8)
     picture = cv2.resize(picture, None, fx=OCR_SCALE, fy=OCR_SCALE, interpolation=cv2.INTER_CUBIC)
     result = ocr.recognise(picture)
     confident = (result.text and result.mean_confidence >= ACCEPT_MEAN_CONFIDENCE

@@ -18,10 +18,11 @@ import numpy as np
 
 from sipas_scan import defs
 from sipas_scan.layout import FieldLayout, Rect
+from sipas_scan.reading.reference import darkness_level
 from sipas_scan.survey.model import join_codes
 
 BoxState = Literal["empty", "marked", "filled", "doubtful"]
-INK_LEVEL = 0.2          # a pixel is ink when this much darker than its paper
+INK_LEVEL = darkness_level(0.2)  # a pixel is ink when this much darker than its paper
 INSET_MM = 0.6           # measured inside the printed border by this much
 RING_INNER_MM = 1.0      # an answer circled around the box: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
@@ -94,7 +95,7 @@ def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
     kernel = _frame_kernel()
     if window.shape[0] < kernel.shape[0] or window.shape[1] < kernel.shape[1]:
         return x, y, side
-    scores = cv2.matchTemplate(window, kernel, cv2.TM_CCORR)
+    scores = cv2.matchTemplate(window.astype(np.float32), kernel, cv2.TM_CCORR)
     _, _, _, best = cv2.minMaxLoc(scores)
     return x0 + best[0], y0 + best[1], side
 
@@ -122,7 +123,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect) -> tuple[float, 
 def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
     """State and confidence (0..1, from the distance to the nearest limit)."""
     def margin(distance: float, scale: float) -> float:
-        return float(np.clip(distance / scale, 0.0, 1.0))
+        return min(1.0, max(0.0, distance / scale))
 
     if coverage < t.empty:
         return "empty", margin(t.empty - coverage, t.empty)

@@ -69,7 +69,7 @@ def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
 
 
 def _is_blank(gray: np.ndarray) -> bool:
-    small = cv2.resize(gray, (gray.shape[1] // 4, gray.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    small = gray[::4, ::4]  # every 16th pixel is plenty to tell a blank page
     paper = np.percentile(small, 90)
     return float((small < paper * 0.6).mean()) < BLANK_INK_SHARE
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+import cv2
+
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
@@ -44,9 +46,12 @@ class ScanSummary:
 _OPTIONS: ReadOptions | None = None
 
 
-def _init_worker(options: ReadOptions) -> None:
+def _init_worker(options: ReadOptions, single_threaded: bool = False) -> None:
     global _OPTIONS
     _OPTIONS = options
+    if single_threaded:
+        # One process per core already; OpenCV's own threads would only fight them.
+        cv2.setNumThreads(1)
 
 
 def _read_task(task: tuple[Source, int, int]) -> tuple[int, int, PageResult]:
@@ -72,7 +77,7 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
     # A bounded window of pages in flight: results wait for the single writer,
     # and an unbounded map would let a 2,000-page file pile up in memory.
     window = workers * 4
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options, True)) as pool:
         pending: deque = deque()
         for task in tasks:
             pending.append(pool.submit(_read_task, task))

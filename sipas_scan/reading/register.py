@@ -44,23 +44,48 @@ def _detector() -> cv2.aruco.ArucoDetector:
     return cv2.aruco.ArucoDetector(dictionary, parameters)
 
 
+def _detect(gray: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[tuple[int, np.ndarray]]:
+    corners, ids, _ = _detector().detectMarkers(gray)
+    if ids is None:
+        return []
+    return [(int(i), quad.reshape(4, 2).astype(np.float32) + np.float32(offset)) for i, quad in zip(ids.ravel(), corners, strict=True)]
+
+
+def _corner_windows(shape: tuple[int, int], side_px: int) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1) of the four corner windows where the markers are printed."""
+    h, w = shape
+    side_x, side_y = min(side_px, w // 2), min(side_px, h // 2)
+    return [(0, 0, side_x, side_y), (w - side_x, 0, w, side_y), (w - side_x, h - side_y, w, h), (0, h - side_y, side_x, h)]
+
+
 def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
-    """Marker id -> its 4 corners (4, 2) in image px, found on a scaled copy
-    for speed and refined at full resolution."""
+    """Marker id -> its 4 corners (4, 2) in image px.
+
+    The markers sit in the page's corners whichever way it was fed, so they
+    are looked for in four corner windows first (an eighth of the page's
+    pixels); only when fewer than three turn up is the whole page searched,
+    on a scaled copy, and the corners refined at full resolution."""
+    # The scan's scale from its long side (an A4 page, whichever way it lies),
+    # not from a dpi the file may not state.
+    side_px = int(defs.MARKER_WINDOW_MM * max(gray.shape) / defs.PAGE_HEIGHT_MM)
+    found: dict[int, np.ndarray] = {}
+    for x0, y0, x1, y1 in _corner_windows(gray.shape, side_px):
+        for marker_id, points in _detect(gray[y0:y1, x0:x1], (x0, y0)):
+            if marker_id in defs.MARKER_IDS and marker_id not in found:
+                found[marker_id] = points
+    if len(found) >= 3:
+        return found
     scale = min(1.0, defs.MARKER_DETECT_MAX_SIDE_PX / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    corners, ids, _ = _detector().detectMarkers(small)
-    if ids is None:
-        return {}
-    found: dict[int, np.ndarray] = {}
-    for marker_id, quad in zip(ids.ravel(), corners, strict=True):
-        if int(marker_id) in defs.MARKER_IDS and int(marker_id) not in found:
-            points = quad.reshape(4, 2).astype(np.float32) / scale
+    found = {}
+    for marker_id, quad in _detect(small):
+        if marker_id in defs.MARKER_IDS and marker_id not in found:
+            points = quad / scale
             if scale < 1:
                 window = max(3, int(round(2 / scale)))
                 points = cv2.cornerSubPix(gray, points.reshape(-1, 1, 2), (window, window), (-1, -1),
                                           (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05)).reshape(4, 2)
-            found[int(marker_id)] = points
+            found[marker_id] = points
     return found
 
 
