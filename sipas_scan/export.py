@@ -12,6 +12,7 @@ from sipas_scan.errors import BadArgsError
 from sipas_scan.reading.page import survey_and_layout
 from sipas_scan.records import write_records
 from sipas_scan.store.db import Store
+from sipas_scan.store.decisions import is_answer_key
 
 FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image")
 
@@ -32,9 +33,9 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
         for serial, field_id, value in store.db.execute(
                 "SELECT serial, field_id, value FROM answers WHERE survey = ?", (survey.id,)):
             answers.setdefault(serial, {})[field_id] = value
-        for _, serial, field_id, value, *_ in store.decisions():
-            if field_id:
-                answers.setdefault(serial, {})[field_id] = value or ""
+        for (decided_survey, serial, key), value in store.decisions().items():
+            if decided_survey == survey.id and is_answer_key(key):
+                answers.setdefault(serial, {})[key] = value
         rows = store.db.execute(
             "SELECT serial, household_code, province, district, commune, village, status FROM forms"
             " WHERE survey = ? ORDER BY serial", (survey.id,)).fetchall()

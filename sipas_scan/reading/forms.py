@@ -12,7 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sipas_scan.printing.households import Household
+from sipas_scan.store import decisions as keys
 from sipas_scan.survey import Survey
+
+Decisions = dict[tuple[str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,12 @@ class Flag:
     detail: str = ""
     page_id: int | None = None
     blocking: bool = True
+    page_no: int = 0
+    item: str = ""           # the review decision key that settles it; default: field_id
+
+    @property
+    def key(self) -> str:
+        return self.item or self.field_id
 
 
 @dataclass
@@ -55,7 +64,7 @@ def _values(page: PageRecord) -> dict[str, str]:
 
 
 def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
-             issued: dict[tuple[str, str], Household] | None, decisions: dict[tuple[str, str, str], str]) -> list[FormRecord]:
+             issued: dict[tuple[str, str], Household] | None, decisions: Decisions) -> list[FormRecord]:
     groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
     for page in pages:
         groups[(page.survey, page.serial)].append(page)
@@ -71,9 +80,15 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                                    blocking=False))
         for number in range(1, page_counts[survey_id] + 1):
             copies = by_number.get(number, [])
+            page_item = keys.page_key(number)
             if not copies:
-                form.flags.append(Flag("", "missing-page", detail=f"page {number} was not scanned"))
+                form.flags.append(Flag("", "missing-page", detail=f"page {number} was not scanned", page_no=number,
+                                       item=page_item))
                 continue
+            chosen = decisions.get((survey_id, serial, page_item), "")
+            if chosen.startswith(keys.USE):
+                # A reviewer chose which scan of this page counts.
+                copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
             first = copies[0]
             first_values = _values(first)
             for other in copies[1:]:
@@ -81,19 +96,23 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
                 if not differing:
                     form.flags.append(Flag("", "duplicate-page", 1.0, f"page {number} scanned twice, same marks",
-                                           other.id, blocking=False))
+                                           other.id, blocking=False, page_no=number, item=page_item))
                 for field_id in differing:
+                    # Settled by choosing the scan that counts, for the whole page.
                     form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
                                            f"page {number} scanned twice: '{first_values[field_id]}' and "
-                                           f"'{other_values.get(field_id, '')}'", other.id))
+                                           f"'{other_values.get(field_id, '')}'", other.id, page_no=number,
+                                           item=page_item))
             if first.fields and not any(r["value"] or r["flags"] for r in first.fields):
                 # Nobody skips a whole page; marks too light for the scanner (pencil
                 # scanned in black-and-white) look exactly like this.
-                form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id))
+                form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id,
+                                       page_no=number, item=page_item))
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
                 for reason in reading["flags"]:
-                    form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=first.id))
+                    form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=first.id,
+                                           page_no=number))
             for comment in first.comments:
                 text = comment["text"] if comment["has_writing"] else ""
                 confidence = comment["mean_confidence"] / 100
@@ -102,7 +121,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     # A comment to transcribe is review work, but it does not hold
                     # the form's answers back from scoring.
                     form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
-                                           blocking=reason != "ocr-review"))
+                                           blocking=reason != "ocr-review", page_no=number))
         for question in survey.fields():
             condition = question.applies_if
             value = form.answers.get(question.id, ("", 1.0, None))[0]
@@ -113,19 +132,19 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         if issued is not None:
             form.issued = issued.get((survey_id, serial))
             if form.issued is None:
-                form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger"))
+                form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger",
+                                       item=keys.FORM))
         form.status = settle(form, decisions)
         forms.append(form)
     return forms
 
 
-def settle(form: FormRecord, decisions: dict[tuple[str, str, str], str]) -> str:
+def settle(form: FormRecord, decisions: Decisions) -> str:
     """accepted / needs_review / resolved / rejected from the flags and the review decisions."""
-    form_decision = decisions.get((form.survey, form.serial, ""))
-    if form_decision == "rejected":
+    if decisions.get((form.survey, form.serial, keys.FORM)) == keys.REJECTED:
         return "rejected"
     blocking = [f for f in form.flags if f.blocking]
     if not blocking:
         return "accepted"
-    settled = all((form.survey, form.serial, f.field_id) in decisions for f in blocking)
+    settled = all((form.survey, form.serial, f.key) in decisions for f in blocking)
     return "resolved" if settled else "needs_review"

@@ -94,12 +94,13 @@ def _issued(ledger_path: Path | None) -> dict[tuple[str, str], Household] | None
         return {key: form.household for key, form in ledger.all_issued().items()}
 
 
-def _page_records(store: Store) -> Iterator[PageRecord]:
+def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
     """Readable pages ordered by form, with only what forms need (no box
     metrics), streamed from the database so memory stays flat."""
+    where, args = (" AND survey = ? AND serial = ?", only) if only else ("", ())
     rows = store.db.execute(
-        "SELECT id, source_id, survey, serial, page_no, readings FROM pages WHERE status = 'ok'"
-        " ORDER BY survey, serial, page_no, id")
+        f"SELECT id, source_id, survey, serial, page_no, readings FROM pages WHERE status = 'ok'{where}"
+        " ORDER BY survey, serial, page_no, id", args)
     for page_id, source_id, survey, serial, page_no, raw in rows:
         readings = json.loads(raw)
         fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings["fields"]]
@@ -112,7 +113,7 @@ def rebuild(store: Store, ledger_path: Path | None) -> Counter:
     """Derive forms from every stored page, one form at a time; returns the
     count per status."""
     issued = _issued(ledger_path)
-    decisions = {(s, serial, f): v for s, serial, f, v, *_ in store.decisions()}
+    decisions = store.decisions()
     surveys, counts = {}, {}
     statuses: Counter = Counter()
     forms = []
@@ -125,6 +126,28 @@ def rebuild(store: Store, ledger_path: Path | None) -> Counter:
             forms.append(form)
     rebuild_forms(store, forms)
     return statuses
+
+
+def rebuild_form(store: Store, survey_id: str, serial: str) -> str:
+    """Derive one form again after a review decision; returns its status.
+
+    Whether it was issued, and to which household, is taken from its
+    current row, so the ledger is not needed here."""
+    row = store.db.execute("SELECT household_code, province, district, commune, village, issued FROM forms"
+                           " WHERE survey = ? AND serial = ?", (survey_id, serial)).fetchone()
+    not_issued = store.db.execute("SELECT 1 FROM flags WHERE survey = ? AND serial = ? AND reason = 'not-issued'",
+                                  (survey_id, serial)).fetchone()
+    issued: dict[tuple[str, str], Household] | None = None
+    if row and row[5]:
+        code, province, district, commune, village, _ = row
+        issued = {(survey_id, serial): Household(province, district, commune, village, code)}
+    elif not_issued:
+        issued = {}
+    survey, layout = survey_and_layout(survey_id)
+    pages = list(_page_records(store, (survey_id, serial)))
+    forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued, store.decisions())
+    rebuild_forms(store, forms, only=(survey_id, serial))
+    return forms[0].status if forms else ""
 
 
 def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import SipasError
 from sipas_scan.reading.page import PageResult
+from sipas_scan.store.decisions import in_force
 
 
 class StoreError(SipasError):
@@ -109,6 +110,48 @@ MIGRATIONS: list[str] = [
         reason TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: review - what settles each flag, reviewers, leases, blind re-entry
+    """
+    ALTER TABLE flags ADD COLUMN page_no INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE flags ADD COLUMN item TEXT NOT NULL DEFAULT '';
+    CREATE INDEX flags_form ON flags (survey, serial);
+    CREATE INDEX decisions_key ON decisions (survey, serial, field_id);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,                  -- reviewer | supervisor
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        item TEXT PRIMARY KEY,               -- survey|serial|key
+        reviewer TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE qc_samples (
+        id INTEGER PRIMARY KEY,
+        drawn_by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        seed INTEGER NOT NULL
+    );
+    CREATE TABLE qc_forms (
+        sample_id INTEGER NOT NULL REFERENCES qc_samples(id),
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        PRIMARY KEY (sample_id, survey, serial)
+    );
+    CREATE TABLE qc_entries (
+        id INTEGER PRIMARY KEY,
+        sample_id INTEGER NOT NULL REFERENCES qc_samples(id),
+        survey TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        field_id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        machine_value TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        at TEXT NOT NULL,
+        UNIQUE (sample_id, survey, serial, field_id)
+    );
+    """,
 ]
 
 
@@ -171,17 +214,24 @@ class Store(SqliteFile):
                  json.dumps(readings, ensure_ascii=False), now()))
             return cursor.lastrowid if cursor.rowcount else None
 
-    def decisions(self) -> list[tuple]:
-        return list(self.db.execute(
-            "SELECT survey, serial, field_id, new_value, reviewer, at FROM decisions ORDER BY id"))
+    def decisions(self) -> dict[tuple[str, str, str], str]:
+        """(survey, serial, key) -> the decision in force."""
+        return in_force(self.db.execute("SELECT survey, serial, field_id, new_value FROM decisions ORDER BY id"))
+
+    def add_decision(self, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None,
+                     reviewer: str, reason: str = "") -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (survey, serial, key, old_value, new_value, reviewer, now(), reason))
 
 
-def rebuild_forms(store: Store, forms: list) -> None:
-    """Replace the derived tables with ``forms`` (FormRecords) in one transaction."""
+def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None) -> None:
+    """Replace the derived tables with ``forms`` (FormRecords) in one
+    transaction: all of them, or only those of one (survey, serial)."""
+    where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
     with store.transaction() as db:
-        db.execute("DELETE FROM flags")
-        db.execute("DELETE FROM answers")
-        db.execute("DELETE FROM forms")
+        for table in ("flags", "answers", "forms"):
+            db.execute(f"DELETE FROM {table}{where}", args)
         for form in forms:
             place = (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5
             db.execute(
@@ -191,7 +241,7 @@ def rebuild_forms(store: Store, forms: list) -> None:
                 "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
                 [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
             db.executemany(
-                "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking))
-                 for f in form.flags])
+                "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking, page_no, item)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking),
+                  f.page_no, f.key) for f in form.flags])

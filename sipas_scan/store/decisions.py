@@ -1,0 +1,44 @@
+"""What a review decision is about, and what it says.
+
+A decision is an append-only event keyed by (survey, serial, key). The key
+is a question id for an answer, or one of the '#'-prefixed keys below for
+what concerns a page or the whole form (question ids never start with '#').
+The latest event for a key is in force; an event with no value (a
+supervisor reopening it) leaves the key undecided again.
+"""
+
+from __future__ import annotations
+
+FORM = "#form"                     # the whole form: REJECTED or KEPT
+QUARANTINE = "#quarantine"         # a quarantined page, with survey = serial = ''
+
+# Values
+REJECTED = "rejected"              # the form (or the quarantined page) does not count
+KEPT = "kept"                      # a form the ledger does not know is kept all the same
+NOT_RETURNED = "not-returned"      # a missing page is recorded as not returned
+CONFIRMED = "confirmed"            # a page with no marks really is unanswered
+USE = "use:"                       # use:<page id> - which of two scans of a page counts
+ASSIGN = "assign:"                 # assign:<survey>|<serial>|<page> - a quarantined page's identity
+
+
+def page_key(page_no: int) -> str:
+    return f"#page:{page_no}"
+
+
+def quarantine_key(page_id: int) -> str:
+    return f"{QUARANTINE}:{page_id}"
+
+
+def is_answer_key(key: str) -> bool:
+    return bool(key) and not key.startswith("#")
+
+
+def in_force(events: list[tuple[str, str, str, str | None]]) -> dict[tuple[str, str, str], str]:
+    """(survey, serial, key, value) events in order -> the values in force."""
+    current: dict[tuple[str, str, str], str] = {}
+    for survey, serial, key, value in events:
+        if value is None:
+            current.pop((survey, serial, key), None)
+        else:
+            current[(survey, serial, key)] = value
+    return current
