@@ -228,6 +228,108 @@ def demo_command(
     _say(f"5. export:   {out / 'records.csv'} (records), {out / 'flags.csv'} (what reviewers will see)")
 
 
+calibrate_app = typer.Typer(no_args_is_help=True, help="Scanner calibration: print the sheet, measure its scan.")
+app.add_typer(calibrate_app, name="calibrate")
+
+
+@calibrate_app.command("print")
+def calibrate_print(
+    out: Annotated[Path, typer.Option("--out", help="Calibration sheet PDF to write.")] = Path("calibration-sheet.pdf"),
+) -> None:
+    """Write the calibration sheet: print it at 100 %, then scan it as the forms will be scanned."""
+    from sipas_scan.calibration.render import write_sheet
+
+    write_sheet(out)
+    _say(f"Wrote {out}: print at 100 % (actual size), scan with the forms' settings, then "
+         "'sipas-scan calibrate read SCAN --name SCANNER'")
+
+
+@calibrate_app.command("read")
+def calibrate_read(
+    scan: Annotated[Path, typer.Argument(help="The scanned calibration sheet (PDF, TIFF, PNG or JPEG; first page).")],
+    name: Annotated[str, typer.Option("--name", help="Name of the scanner and setting, e.g. canon-200-grey.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Folder of scanner profiles.")] = Path("calibration"),
+    dpi: Annotated[float | None, typer.Option("--dpi", help="Resolution the scanner was set to (default: as the file says).",
+                                              show_default=False)] = None,
+) -> None:
+    """Measure a scanned calibration sheet, say whether the setting is fit for reading, save the profile."""
+    from sipas_scan.calibration.calibrate import calibrate_scan, describe
+
+    profile, path = calibrate_scan(scan, name, directory, dpi=dpi)
+    for line in describe(profile):
+        _say(f"  {line}")
+    for warning in profile.warnings:
+        _say(f"  warning: {warning}")
+    _say(profile.summary())
+    _say(f"Saved {path}")
+
+
+@app.command("returns")
+def returns_command(
+    db: Annotated[Path, typer.Option("--db", help="The results database.")],
+    ledger: LedgerOption = Path(DEFAULT_LEDGER),
+    out: Annotated[Path, typer.Option("--out", help="Folder for returns.csv, missing.csv, not_issued.csv and "
+                                                    "per-village collection lists.")] = Path("returns"),
+    survey: Annotated[str | None, typer.Option("--survey", help="Only this survey id.")] = None,
+) -> None:
+    """Forms printed, received, accepted, to review and missing per village, and whom to visit again."""
+    from sipas_scan.returns import write_returns
+
+    summary = write_returns(db, ledger, out, survey=survey)
+    t = summary.report.total
+    _say(f"Returns: {t.printed} printed, {t.received} received ({t.return_rate:.1f} %): {t.accepted} accepted, "
+         f"{t.to_review} to review, {t.rejected} rejected; {t.missing} missing, {t.incomplete} with pages missing; "
+         f"{len(summary.report.not_issued)} never issued")
+    _say(f"  per village and commune: {summary.returns_csv}")
+    _say(f"  households to visit again: {summary.missing_csv} and {len(summary.village_pdfs)} collection lists "
+         f"in {out / 'villages'}")
+    if summary.report.not_issued:
+        _say(f"  forms never issued (not in the ledger): {summary.not_issued_csv}")
+
+
+@app.command("score")
+def score_command(
+    records: Annotated[Path, typer.Argument(help="Records CSV written by 'sipas-scan export'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for indices.csv and the report (PDF and HTML).")],
+    survey: Annotated[str | None, typer.Option(
+        "--survey", help="Survey definition file or name in forms/ (default: the standard household survey).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Also score each value of this column (district, commune, village, a1, a2, ...).")] = None,
+    compare_with: Annotated[Path | None, typer.Option(
+        "--compare", help="Last round's indices.csv: the change per index and unit goes to compare.csv.")] = None,
+    combine: Annotated[str, typer.Option(
+        "--combine", help="How units make the whole: pooled (all respondents at once) | mean (mean of unit indices).")]
+        = "pooled",
+    year: Annotated[int | None, typer.Option("--year", help="Survey year in the report title (default: this year).")]
+        = None,
+) -> None:
+    """Compute the SIPAS indices (indices.csv) and write the report (PDF and HTML)."""
+    from sipas_scan.report.pipeline import ScoreOptions, score_records
+    from sipas_scan.scoring.intervals import MIN_RESPONDENTS
+    from sipas_scan.survey import load_survey
+
+    summary = score_records(records, load_survey(survey), out,
+                            ScoreOptions(by=by, combine=combine, compare_with=compare_with, year=year))
+    everyone = summary.scores.all
+    root = summary.scores.survey.index.id
+    value, interval = everyone.indices[root], everyone.intervals[root]
+    excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
+    _say(f"Scored {len(summary.records.counted)} of {summary.records.total} forms (excluded: {excluded})")
+    if value.value is None:
+        _say(f"  {root}: no respondent answered the satisfaction questions")
+    else:
+        _say(f"  {root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, "
+             f"n = {value.n}, {summary.scores.combine})")
+    _say(f"  indices: {summary.indices}")
+    _say(f"  report:  {summary.pdf} and {summary.html}")
+    if summary.compare:
+        _say(f"  change from {compare_with}: {summary.compare}")
+    if summary.small_units:
+        shown = ", ".join(summary.small_units[:5]) + (" ..." if len(summary.small_units) > 5 else "")
+        typer.echo(f"sipas-scan: warning: {len(summary.small_units)} unit(s) have fewer than {MIN_RESPONDENTS} "
+                   f"respondents, not for publication: {shown}", err=True)
+
+
 def main() -> None:
     # Typer (standalone mode) handles usage errors and exits itself; our own
     # errors arrive here as exceptions carrying their exit code.
