@@ -65,6 +65,11 @@ class RecordSet:
     spoiled: Counter[str] = field(default_factory=Counter)
     total: int = 0
     header: tuple[str, ...] = ()
+    # Records per place and status, counted or not: the returns per village.
+    returns: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    # Every household code and form id in the file, counted or not, so a
+    # report can make sure none of them leaks through a comment.
+    identifiers: frozenset[str] = frozenset()
 
 
 def spoiled_answer(question: Question, codes: list[str]) -> bool:
@@ -143,6 +148,8 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
         excluded: Counter[str] = Counter()
         spoiled: Counter[str] = Counter()
         total = 0
+        returns: Counter[tuple[str, str, str, str]] = Counter()
+        identifiers: set[str] = set()
         for cells in reader:
             row = reader.line_num
             if not any(cell.strip() for cell in cells):
@@ -159,6 +166,9 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
                 _check_value(path, row, question, value)
                 answers[question.id] = value
             total += 1
+            returns[tuple(cells[positions[name]].strip() for name in ("district", "commune", "village"))
+                    + (status,)] += 1
+            identifiers.update(cells[positions[name]].strip() for name in ("form_id", "household_code"))
             if status not in COUNTED_STATUSES:
                 excluded[status] += 1
                 continue
@@ -172,4 +182,4 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
     except csv.Error as exc:
         raise CsvInputError(path, f"not a valid CSV ({exc})", row=reader.line_num) from None
     return RecordSet(survey=survey, path=path, counted=counted, excluded=excluded, spoiled=spoiled, total=total,
-                     header=tuple(header))
+                     header=tuple(header), returns=returns, identifiers=frozenset(identifiers - {""}))

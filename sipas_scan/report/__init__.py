@@ -1,0 +1,1 @@
+"""The SIPAS report: one content model, rendered as PDF (ReportLab) and HTML."""

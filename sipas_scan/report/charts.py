@@ -1,0 +1,177 @@
+"""The report's charts as PNG bytes (matplotlib, Agg, DejaVu Sans).
+
+Each function takes plain numbers and labels and returns PNG bytes, so the
+PDF and the HTML embed the very same image. Figures are built with the
+object API (no pyplot state), on the Agg canvas, in DejaVu Sans, the font
+matplotlib ships, which has every Vietnamese letter; a missing glyph would
+raise under the tests' warnings-as-errors.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import rc_context  # noqa: E402 - the backend must be chosen first
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+FONT = "DejaVu Sans"
+DPI = 150
+WIDTH_IN = 7.0
+BAR = "#2f6c9f"
+BAR_LIGHT = "#a9c4dc"
+BAR_PREVIOUS = "#b0b0b0"
+GOOD = "#3b8b4b"
+BAD = "#b5473a"
+_STYLE = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
+          "svg.fonttype": "none"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    faint: bool = False  # too few respondents to publish
+
+
+def _wrap(label: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _errors(bars: Sequence[Bar]) -> list[list[float]] | None:
+    if not any(b.low is not None for b in bars):
+        return None
+    return [[b.value - b.low if b.low is not None else 0 for b in bars],
+            [b.high - b.value if b.high is not None else 0 for b in bars]]
+
+
+def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float | None = None,
+                    reference_label: str = "", label_width: int = 48, xmax: float = 100) -> bytes:
+    """One bar per item, top to bottom in the given order, value written at
+    the end of each bar; ``reference`` draws a vertical line (e.g. ALL)."""
+    with rc_context(_STYLE):
+        height = 0.9 + 0.32 * len(bars) + 0.1 * sum(_wrap(b.label, label_width).count("\n") for b in bars)
+        figure = Figure(figsize=(WIDTH_IN, height), layout="constrained")
+        axes = figure.add_subplot()
+        positions = list(range(len(bars)))[::-1]
+        axes.barh(positions, [b.value for b in bars], color=[BAR_LIGHT if b.faint else BAR for b in bars],
+                  xerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 2, "elinewidth": 0.8}, height=0.65)
+        for y, bar in zip(positions, bars, strict=True):
+            end = bar.high if bar.high is not None else bar.value
+            axes.text(min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5)
+        axes.set_yticks(positions, [_wrap(b.label, label_width) for b in bars])
+        axes.set_xlim(0, xmax * 1.1)
+        axes.set_xlabel(xlabel)
+        axes.set_ylim(-0.7, len(bars) - 0.3)
+        if reference is not None:
+            axes.axvline(reference, color=BAD, linewidth=1, linestyle="--")
+            if reference_label:
+                axes.text(reference, len(bars) - 0.45, f" {reference_label}", color=BAD, fontsize=7.5, va="bottom")
+        return _png(figure)
+
+
+def vertical_bars(bars: Sequence[Bar], *, ylabel: str = "%", reference: float | None = None,
+                  reference_label: str = "", label_width: int = 16) -> bytes:
+    """Few bars side by side (the factors), with their intervals."""
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(WIDTH_IN, 3.4), layout="constrained")
+        axes = figure.add_subplot()
+        positions = range(len(bars))
+        axes.bar(positions, [b.value for b in bars], color=[BAR_LIGHT if b.faint else BAR for b in bars],
+                 yerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 3, "elinewidth": 0.8}, width=0.6)
+        for x, bar in zip(positions, bars, strict=True):
+            top = bar.high if bar.high is not None else bar.value
+            axes.text(x, top + 1.5, f"{bar.value:.2f}".replace(".", ","), ha="center", fontsize=7.5)
+        axes.set_xticks(list(positions), [_wrap(b.label, label_width) for b in bars], fontsize=7.5)
+        axes.set_ylim(0, 110)
+        axes.set_ylabel(ylabel)
+        if reference is not None:
+            axes.axhline(reference, color=BAD, linewidth=1, linestyle="--")
+            if reference_label:
+                axes.text(-0.45, reference + 1, reference_label, color=BAD, fontsize=7.5, ha="left")
+        return _png(figure)
+
+
+def stacked_shares(rows: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, label_width: int = 44) -> bytes:
+    """Each row a 100 % bar split into the options' shares (a grid of
+    priorities: one row per item, one colour per level)."""
+    colours = ["#d9e4ef", "#8fb2d1", "#2f6c9f", "#1c4466", "#0e2233"]
+    with rc_context(_STYLE):
+        height = 1.2 + 0.34 * len(rows)
+        figure = Figure(figsize=(WIDTH_IN, height), layout="constrained")
+        axes = figure.add_subplot()
+        positions = list(range(len(rows)))[::-1]
+        left = [0.0] * len(rows)
+        for index, (name, values) in enumerate(series):
+            colour = colours[index % len(colours)]
+            axes.barh(positions, values, left=left, color=colour, height=0.65, label=name)
+            for y, start, value in zip(positions, left, values, strict=True):
+                if value >= 8:
+                    dark = index >= 2
+                    axes.text(start + value / 2, y, f"{value:.0f}", ha="center", va="center", fontsize=7,
+                              color="white" if dark else "black")
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        axes.set_yticks(positions, [_wrap(r, label_width) for r in rows])
+        axes.set_xlim(0, 100)
+        axes.set_xlabel("%")
+        figure.legend(loc="outside lower center", ncols=min(len(series), 4), frameon=False, fontsize=7.5)
+        return _png(figure)
+
+
+def grouped_change(labels: Sequence[str], previous: Sequence[float | None], current: Sequence[float | None],
+                   *, previous_label: str, current_label: str) -> bytes:
+    """Last year's and this year's value side by side, per index."""
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(WIDTH_IN, 3.2), layout="constrained")
+        axes = figure.add_subplot()
+        width = 0.38
+        xs = range(len(labels))
+        before = [v if v is not None else 0 for v in previous]
+        now = [v if v is not None else 0 for v in current]
+        axes.bar([x - width / 2 for x in xs], before, width, color=BAR_PREVIOUS, label=previous_label)
+        axes.bar([x + width / 2 for x in xs], now, width, color=BAR, label=current_label)
+        for x, old, new in zip(xs, previous, current, strict=True):
+            if old is not None and new is not None:
+                delta = new - old
+                axes.text(x, max(old, new) + 2, f"{delta:+.2f}".replace(".", ","), ha="center", fontsize=7.5,
+                          color=GOOD if delta >= 0 else BAD)
+        axes.set_xticks(list(xs), list(labels))
+        axes.set_ylim(0, 112)
+        axes.set_ylabel("%")
+        axes.legend(loc="lower right", fontsize=7.5)
+        return _png(figure)
+
+
+def returns_bars(labels: Sequence[str], counted: Sequence[int], excluded: Sequence[int], *,
+                 counted_label: str, excluded_label: str) -> bytes:
+    """Forms returned per village: those scored and those left out."""
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(WIDTH_IN, 1.2 + 0.26 * len(labels)), layout="constrained")
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))[::-1]
+        axes.barh(positions, counted, color=BAR, height=0.65, label=counted_label)
+        axes.barh(positions, excluded, left=counted, color=BAR_PREVIOUS, height=0.65, label=excluded_label)
+        for y, a, b in zip(positions, counted, excluded, strict=True):
+            axes.text(a + b + 0.2, y, str(a + b), va="center", fontsize=7)
+        axes.set_yticks(positions, [_wrap(label, 40) for label in labels])
+        axes.set_xlim(0, max((a + b for a, b in zip(counted, excluded, strict=True)), default=1) * 1.12 + 1)
+        axes.set_ylim(-0.7, len(labels) - 0.3)
+        axes.set_xlabel("số phiếu")
+        figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=7.5)
+        return _png(figure)
