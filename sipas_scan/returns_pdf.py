@@ -50,7 +50,7 @@ def write_collection_list(path: Path, village: VillageReturns) -> None:
         Spacer(1, 4 * mm),
         Paragraph(f"{name} · {commune} · {district} · {province}", styles["body"]),
         Paragraph(f"Đã phát {t.printed} phiếu · đã nhận {t.received} · chưa nộp {t.missing}"
-                  f" · thiếu trang {t.incomplete}", styles["body"]),
+                  f" · nhận thiếu trang: {t.incomplete} phiếu", styles["body"]),
         Spacer(1, 3 * mm),
     ]
     rows = [[Paragraph(text, styles["head"]) for text in HEADER]]
