@@ -163,3 +163,29 @@ def test_calibrate_read_saves_a_profile_that_loads(rendered, tmp_path):
     Image.fromarray(np.full((2339, 1654), 255, np.uint8)).save(blank, dpi=(200, 200))
     with pytest.raises(InputFileError, match="markers"):
         calibrate_scan(blank, "x", tmp_path)
+
+
+def test_upside_down_sheet_is_measured_the_same(rendered):
+    page = rendered[200]
+    s = replace(settings(page, 200, rotation=-1.0), upside_down=True)
+    profile = profile_of(scanned(page, s), 200)
+    assert profile.orientation == 180 and abs(profile.skew_deg + 1.0) < 0.1
+    assert abs(profile.measured_dpi - 200) < 1 and profile.fit
+
+
+def test_calibrate_commands(rendered, tmp_path):
+    from typer.testing import CliRunner
+
+    from sipas_scan.cli import app
+
+    runner = CliRunner()
+    printed = runner.invoke(app, ["calibrate", "print", "--out", str(tmp_path / "sheet.pdf")])
+    assert printed.exit_code == 0 and (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF")
+    page = rendered[150]
+    Image.fromarray(scanned(page, settings(page, 150, mode="bw"))).save(tmp_path / "scan.png", dpi=(150, 150))
+    result = runner.invoke(app, ["calibrate", "read", str(tmp_path / "scan.png"), "--name", "post-office",
+                                 "--dir", str(tmp_path / "profiles")])
+    assert result.exit_code == 0, result.output
+    assert "post-office: NOT FIT for reading: 200 dpi grey or better needed; this scan is 150 dpi black-and-white" \
+        in result.output
+    assert (tmp_path / "profiles" / "post-office.json").is_file()
