@@ -139,12 +139,13 @@ def assess(m: SheetMeasurement, mode: str, lightest: float | None, resolved: flo
         problems.append(f"too little contrast: black print comes out only {_pct(black)} dark (raise the contrast)")
     if m.residual_mm > MAX_ALIGNMENT_RESIDUAL_MM:
         problems.append(f"the page is distorted: the markers disagree by {m.residual_mm:.2f} mm (feed slipping?)")
-    for axis, px in (("across", m.px_per_mm_x), ("down", m.px_per_mm_y)):
-        error = px / (m.nominal_dpi / MM_PER_INCH) - 1
-        if abs(error) > SCALE_WARNING:
-            warnings.append(f"scale {axis} the page is off by {error * 100:+.1f} % ({px * MM_PER_INCH:.0f} dpi "
-                            f"measured, {m.nominal_dpi:.0f} dpi stated): the markers correct it, but check the "
-                            "scanner's resolution and paper-size settings, and that the sheet was printed at 100 %")
+    errors = {axis: px / (m.nominal_dpi / MM_PER_INCH) - 1 for axis, px in (("across", m.px_per_mm_x),
+                                                                              ("down", m.px_per_mm_y))}
+    if any(abs(e) > SCALE_WARNING for e in errors.values()):
+        warnings.append(f"scale is off by {errors['across'] * 100:+.1f} % across and {errors['down'] * 100:+.1f} % "
+                        f"down the page ({dpi:.0f} dpi measured, {m.nominal_dpi:.0f} dpi stated): the markers correct "
+                        "it, but check the scanner's resolution and paper-size settings, and that the sheet was "
+                        "printed at 100 %")
     if abs(m.skew_deg) > SKEW_WARNING_DEG:
         warnings.append(f"the sheet went in {m.skew_deg:+.1f}° skewed: set the feed guides")
     if mode != "bw" and noise > NOISE_WARNING:
