@@ -58,8 +58,11 @@ class PageRecord:
 
 
 def _values(page: PageRecord) -> dict[str, str]:
+    """What two scans of a page must agree on: the answers, and whether each
+    comment box holds writing (OCR of two scans of one hand rarely matches
+    letter for letter, and the text goes to review anyway)."""
     values = {f["field_id"]: f["value"] for f in page.fields}
-    values.update({c["field_id"]: c["text"] if c["has_writing"] else "" for c in page.comments})
+    values.update({c["field_id"]: "writing" if c["has_writing"] else "" for c in page.comments})
     return values
 
 

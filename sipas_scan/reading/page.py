@@ -23,7 +23,7 @@ from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
 from sipas_scan.survey import Survey, find_survey
-from sipas_scan.survey.loader import SurveyDefinitionError
+from sipas_scan.survey.loader import SurveyDefinitionError, default_survey_path, load_survey
 
 STORED_JPEG_QUALITY = 80
 BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
@@ -60,6 +60,11 @@ def survey_and_layout(survey_id: str) -> tuple[Survey, FormLayout]:
     return survey, layout_survey(survey)
 
 
+@functools.cache
+def _default_survey_id() -> str:
+    return load_survey(default_survey_path()).id
+
+
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
     if max_side and max(gray.shape) > max_side:
         scale = max_side / max(gray.shape)
@@ -80,12 +85,13 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                           image_jpeg=_jpeg(gray, 1200))
     markers = detect_markers(gray)
     payloads = find_payloads(gray)
-    if not payloads and options.survey and len(markers) >= 3:
-        # Look again where the expected survey's layout puts the code.
-        expected_layout = survey_and_layout(options.survey)[1]
-        registration = register(markers, expected_layout)
+    if not payloads and len(markers) >= 3:
+        # Look again where the layout puts the code: markers and code sit in
+        # the same place on every survey's pages, so any layout will do.
+        frame = survey_and_layout(options.survey or _default_survey_id())[1]
+        registration = register(markers, frame)
         if registration:
-            payloads = find_payloads(gray, project(rect_corners(expected_layout.qr), registration))
+            payloads = find_payloads(gray, project(rect_corners(frame.qr), registration))
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
