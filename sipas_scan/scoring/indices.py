@@ -18,6 +18,7 @@ Answers arrive as the raw records-CSV strings, keyed by question id.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -113,7 +114,8 @@ def respondent_shares(survey: Survey, node: IndexNode, respondents: Sequence[Ans
 
 
 def mean_or_none(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    # fsum is exactly rounded, so the order of the records cannot move the last digit.
+    return math.fsum(values) / len(values) if values else None
 
 
 def node_index(survey: Survey, node: IndexNode, respondents: Sequence[Answers]) -> IndexValue:
