@@ -30,6 +30,7 @@ BAR_LIGHT = "#a9c4dc"
 BAR_PREVIOUS = "#b0b0b0"
 GOOD = "#3b8b4b"
 BAD = "#b5473a"
+LONG_LIST = 20
 _STYLE = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
           "svg.fonttype": "none"}
 
@@ -45,6 +46,10 @@ class Bar:
 
 def _wrap(label: str, width: int) -> str:
     return "\n".join(textwrap.wrap(label, width)) or label
+
+
+def _one_line(label: str, width: int) -> str:
+    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
 
 
 def _png(figure: Figure) -> bytes:
@@ -65,8 +70,12 @@ def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float 
                     reference_label: str = "", label_width: int = 48, xmax: float = 100) -> bytes:
     """One bar per item, top to bottom in the given order, value written at
     the end of each bar; ``reference`` draws a vertical line (e.g. ALL)."""
+    # A long ranking (the 33 national criteria) gets one line per bar, so it
+    # still fits a page at a readable size.
+    compact = len(bars) > LONG_LIST
+    labels = [_one_line(b.label, label_width + 20) if compact else _wrap(b.label, label_width) for b in bars]
     with rc_context(_STYLE):
-        height = 0.9 + 0.32 * len(bars) + 0.1 * sum(_wrap(b.label, label_width).count("\n") for b in bars)
+        height = 0.9 + (0.2 if compact else 0.32) * len(bars) + 0.1 * sum(label.count("\n") for label in labels)
         figure = Figure(figsize=(WIDTH_IN, height), layout="constrained")
         axes = figure.add_subplot()
         positions = list(range(len(bars)))[::-1]
@@ -75,7 +84,7 @@ def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float 
         for y, bar in zip(positions, bars, strict=True):
             end = bar.high if bar.high is not None else bar.value
             axes.text(min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5)
-        axes.set_yticks(positions, [_wrap(b.label, label_width) for b in bars])
+        axes.set_yticks(positions, labels, fontsize=7 if compact else None)
         axes.set_xlim(0, xmax * 1.1)
         axes.set_xlabel(xlabel)
         axes.set_ylim(-0.7, len(bars) - 0.3)
@@ -154,7 +163,7 @@ def grouped_change(labels: Sequence[str], previous: Sequence[float | None], curr
         axes.set_xticks(list(xs), list(labels))
         axes.set_ylim(0, 112)
         axes.set_ylabel("%")
-        axes.legend(loc="lower right", fontsize=7.5)
+        figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=7.5)
         return _png(figure)
 
 

@@ -367,7 +367,7 @@ def _units_blocks(data: ReportInput) -> list[Block]:
                      interval_text(u.intervals[root]), *(pct(u.indices[f].value) for f in shown),
                      _publish_note(u.respondents))
                     for u in scores.units),
-              widths=(3, 0.8, 1.1, 1.9, *(1,) * len(shown), 1.8), numeric=tuple(range(1, 4 + len(shown)))),
+              widths=(2, 0.8, 1.2, 2.2, *(1.15,) * len(shown), 1.6), numeric=tuple(range(1, 4 + len(shown)))),
     ]
     if small:
         blocks.append(Paragraph(f"{len(small)} trong {len(scores.groups)} đơn vị có dưới {MIN_RESPONDENTS} người trả lời; "
@@ -431,7 +431,8 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
         Table(("Chỉ số", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
               tuple((i, pct(all_rows[i].previous), pct(all_rows[i].value),
                      "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","))
-                    for i in [*shown, *(c for c in survey.index.all_criteria() if c in all_rows)]),
+                    for i in [*shown, *(c for c in survey.index.all_criteria()
+                                        if c in all_rows and all_rows[c].previous is not None)]),
               widths=(2, 1.5, 1.5, 1.5), numeric=(1, 2, 3), caption="Toàn bộ mẫu"),
     ]
     root = survey.index.id
@@ -473,15 +474,20 @@ def _top_expectations(data: ReportInput) -> list[str]:
     return [f"{label} ({pct(value, 1)}%)" for value, label in sorted(found, key=lambda f: -f[0])[:3]]
 
 
+def _reliable(items: list[tuple]) -> list[tuple]:
+    """Items with a value, highest first; those with at least MIN_RESPONDENTS
+    answers only, unless none has that many (a judgement on 4 answers is noise)."""
+    present = [item for item in items if item[1].value is not None]
+    enough = [item for item in present if item[1].n >= MIN_RESPONDENTS] or present
+    return sorted(enough, key=lambda item: -item[1].value)
+
+
 def _assessment(data: ReportInput) -> list[Block]:
     survey = data.scores.survey
     unit = data.scores.all
     root = unit.indices[survey.index.id]
-    factors = [(node, unit.indices[node.id]) for node in _nodes(survey)
-               if node.criteria and unit.indices[node.id].value is not None]
-    factors.sort(key=lambda f: -(f[1].value or 0))
-    criteria = sorted(((c, unit.indices[c]) for c in survey.index.all_criteria() if unit.indices[c].value is not None),
-                      key=lambda c: -(c[1].value or 0))
+    factors = _reliable([(node, unit.indices[node.id]) for node in _nodes(survey) if node.criteria])
+    criteria = _reliable([(c, unit.indices[c]) for c in survey.index.all_criteria()])
     strengths, weaknesses, advice = [], [], []
     summary = "–"
     if root.value is not None:

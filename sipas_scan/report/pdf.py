@@ -77,6 +77,8 @@ def _table(table: model.Table, styles: dict[str, ParagraphStyle]) -> list:
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
     if table.caption:
@@ -111,8 +113,8 @@ def _block_flowables(block: model.Block, styles: dict[str, ParagraphStyle]) -> l
     if isinstance(block, model.Chart):
         return _chart(block, styles)
     if isinstance(block, model.Figure):
-        return [Paragraph(_text(block.label), styles["caption"]), Paragraph(_text(block.value), styles["big"]),
-                Paragraph(_text(block.detail), styles["caption"])]
+        return [KeepTogether([Paragraph(_text(block.label), styles["caption"]), Paragraph(_text(block.value), styles["big"]),
+                              Paragraph(_text(block.detail), styles["caption"])])]
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
