@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sipas_scan.errors import ExitCode, InputFileError, SipasError, SurveyDefinitionError
+from sipas_scan.errors import BadArgsError, ExitCode, InputFileError, SipasError, SurveyDefinitionError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Print, scan, review and score SIPAS paper surveys.")
@@ -108,18 +108,33 @@ def scan_command(
                                                 help="Issued-serials ledger, to catch forms never issued.")] = None,
     survey: Annotated[str | None, typer.Option("--survey", help="Accept only this survey id.")] = None,
     no_ocr: Annotated[bool, typer.Option("--no-ocr", help="Send every comment to review instead of OCR.")] = False,
+    calibration: Annotated[str | None, typer.Option(
+        "--calibration", help="Scanner profile (name in --calibration-dir, or a .json file) made by "
+                              "'sipas-scan calibrate read': the box thresholds are set for that scanner.",
+        show_default=False)] = None,
+    calibration_dir: Annotated[Path, typer.Option("--calibration-dir", help="Folder of scanner profiles.")]
+        = Path("calibration"),
     workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
 ) -> None:
     """Read scanned returns into the database; running it again adds nothing twice."""
+    from sipas_scan.calibration.profile import load_profile, thresholds_for_profile
     from sipas_scan.printing.codes import load_secret
+    from sipas_scan.reading.marks import Thresholds
     from sipas_scan.reading.page import ReadOptions
     from sipas_scan.reading.pipeline import scan_inputs
 
+    profile = load_profile(calibration, calibration_dir) if calibration else None
+    thresholds = thresholds_for_profile(profile) if profile else Thresholds()
     if ledger is None and Path(DEFAULT_LEDGER).is_file():
         ledger = Path(DEFAULT_LEDGER)
     if ledger is None:
         typer.echo("sipas-scan: warning: no --ledger: forms never issued cannot be told apart", err=True)
-    options = ReadOptions(load_secret(secret), survey=survey, run_ocr=not no_ocr)
+    if profile and not profile.fit:
+        typer.echo(f"sipas-scan: warning: scanner profile {profile.summary()}", err=True)
+    options = ReadOptions(load_secret(secret), survey=survey, thresholds=thresholds, run_ocr=not no_ocr)
+    if profile:
+        _say(f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
+             f"marked from {thresholds.marked * 100:.1f} %")
     summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger)
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
     _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped} files "
@@ -185,19 +200,27 @@ def survey_layout(
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Results folder (replaced).")] = Path("output/demo"),
-    per_village: Annotated[int, typer.Option("--per-village")] = 4,
+    per_village: Annotated[int, typer.Option("--per-village", help="Households drawn in each village.")] = 4,
+    villages: Annotated[int, typer.Option("--villages", help="Use only the register's first N villages (0: all).")]
+        = 0,
     seed: Annotated[int, typer.Option("--seed")] = 2024,
     profile: Annotated[str, typer.Option("--profile", help="Simulated returns: clean | office | hard")] = "office",
 ) -> None:
-    """The chain on bundled sample data: sample, print, simulate returns, scan, export."""
+    """The whole chain on bundled sample data: sample, print, simulate returns, scan, export, score, returns."""
     from sipas_scan.export import export_flags, export_records
     from sipas_scan.printing.batch import print_batch
     from sipas_scan.printing.codes import load_secret
-    from sipas_scan.printing.sample import sample_register
+    from sipas_scan.printing.households import read_households
+    from sipas_scan.printing.sample import draw_sample, write_households
     from sipas_scan.reading.page import ReadOptions
     from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.report.pipeline import ScoreOptions, score_records
+    from sipas_scan.returns import write_returns
     from sipas_scan.simulate.stacks import simulate_returns
+    from sipas_scan.survey import load_survey
 
+    if villages < 0:
+        raise BadArgsError("--villages must be 0 (all) or more")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -207,8 +230,13 @@ def demo_command(
     with os.fdopen(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
         handle.write(secrets.token_urlsafe(32))
     secret = load_secret(secret_file.read_text(encoding="utf-8"))
+    register = read_households(PACKAGE_DATA / "sample_register.csv")
+    if villages:
+        kept = set(list(dict.fromkeys(h.village_key for h in register))[:villages])
+        register = [h for h in register if h.village_key in kept]
+    drawn, summary = draw_sample(register, per_village, seed)
     households = out / "households.csv"
-    summary = sample_register(PACKAGE_DATA / "sample_register.csv", per_village, seed, households)
+    write_households(households, drawn)
     _say(f"1. sample:   {summary.drawn} households in {summary.villages} villages -> {households}")
     printed = print_batch(None, households, out / "print", secret, out / "ledger.sqlite")
     _say(f"2. print:    {printed.forms} forms, {printed.pages} pages in {printed.seconds:.1f} s "
@@ -219,13 +247,44 @@ def demo_command(
     scanned = scan_inputs([out / "returns" / "scans"], out / "results.sqlite", ReadOptions(secret),
                           ledger_path=out / "ledger.sqlite")
     forms = scanned.forms
+    pages_per_second = scanned.pages_read / scanned.seconds if scanned.seconds else 0.0
     _say(f"4. scan:     {scanned.pages_read} pages in {scanned.seconds:.1f} s "
-         f"({scanned.pages_read / scanned.seconds:.1f} pages/s): {forms['accepted']} forms accepted, "
-         f"{forms['needs_review']} to review; {sum(scanned.quarantined.values())} pages quarantined "
-         f"({', '.join(f'{n} {r}' for r, n in scanned.quarantined.most_common())})")
+         f"({pages_per_second:.1f} pages/s): {forms['accepted']} forms accepted, "
+         f"{forms['needs_review']} to review; {sum(scanned.quarantined.values())} pages quarantined"
+         + (f" ({', '.join(f'{n} {r}' for r, n in scanned.quarantined.most_common())})" if scanned.quarantined else ""))
     export_records(out / "results.sqlite", out / "records.csv")
     export_flags(out / "results.sqlite", out / "flags.csv")
     _say(f"5. export:   {out / 'records.csv'} (records), {out / 'flags.csv'} (what reviewers will see)")
+    # Scored before review, as an analyst would see it: forms still to review are left out.
+    scored = score_records(out / "records.csv", load_survey(None), out / "results", ScoreOptions())
+    root = scored.scores.survey.index.id
+    value, interval = scored.scores.all.indices[root], scored.scores.all.intervals[root]
+    if value.value is None:
+        sipas = f"{root}: no respondent answered the satisfaction questions"
+    elif interval.low is None:
+        sipas = f"{root} = {value.value:.2f} % (n = {value.n}, no interval)"
+    else:
+        sipas = f"{root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, n = {value.n})"
+    _say(f"6. score:    {len(scored.records.counted)} of {scored.records.total} forms scored (the others await review): "
+         f"{sipas} -> {out / 'results'}")
+    returned = write_returns(out / "results.sqlite", out / "ledger.sqlite", out / "returns-report")
+    t = returned.report.total
+    _say(f"7. returns:  {t.received} of {t.printed} forms received ({t.return_rate:.1f} %), {t.missing} missing, "
+         f"{t.incomplete} with pages missing, {len(returned.village_pdfs)} villages to visit again "
+         f"-> {returned.returns_csv.parent}")
+    _say("")
+    _say(f"Results in {out}:")
+    for name, what in (("print/forms.pdf", "the numbered forms; delivery lists in print/delivery/"),
+                       ("returns/scans/", "the simulated scans; returns/truth.csv holds what was really ticked"),
+                       ("results.sqlite", "the results database (page images in results.sqlite.pages/)"),
+                       ("records.csv", "one row per form; flags.csv: the doubts reviewers will settle"),
+                       ("results/indices.csv", "SIPAS, factor and criterion indices; intervals.csv, other_indices.csv"),
+                       ("results/report.pdf", "the SIPAS report (also report.html)"),
+                       ("returns-report/returns.csv", "received per village and commune; missing.csv: households "
+                                                      "to visit again, villages/*.pdf: collection lists")):
+        _say(f"  {name:<27} {what}")
+    _say(f"Summary: {scanned.pages_read} pages read at {pages_per_second:.1f} pages/s; {forms['accepted']} forms "
+         f"accepted, {forms['needs_review']} to review; {sipas}")
 
 
 calibrate_app = typer.Typer(no_args_is_help=True, help="Scanner calibration: print the sheet, measure its scan.")
@@ -328,6 +387,66 @@ def score_command(
         shown = ", ".join(summary.small_units[:5]) + (" ..." if len(summary.small_units) > 5 else "")
         typer.echo(f"sipas-scan: warning: {len(summary.small_units)} unit(s) have fewer than {MIN_RESPONDENTS} "
                    f"respondents, not for publication: {shown}", err=True)
+
+
+users_app = typer.Typer(no_args_is_help=True, help="Reviewer accounts (kept in the results database).")
+app.add_typer(users_app, name="users")
+DbOption = Annotated[Path, typer.Option("--db", help="Results database (SQLite).")]
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    db: DbOption,
+    role: Annotated[str, typer.Option("--role", help="reviewer | supervisor")] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Add a reviewer or supervisor, or set a new password or role."""
+    from sipas_scan.review.accounts import add_user
+    from sipas_scan.store.db import Store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with Store(db) as store:
+        add_user(store, name, role, password)
+    _say(f"User {name} ({role}) saved in {db}")
+
+
+@users_app.command("list")
+def users_list(db: DbOption) -> None:
+    """List the accounts."""
+    from sipas_scan.review.accounts import list_users
+    from sipas_scan.store.db import Store
+
+    with Store(db) as store:
+        for name, role, created in list_users(store):
+            _say(f"{name}\t{role}\t{created}")
+
+
+@app.command("review")
+def review_command(
+    db: DbOption,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8750,
+    ledger: Annotated[Path | None, typer.Option("--ledger", help="Issued-serials ledger, for return rates.")] = None,
+    threads: Annotated[int, typer.Option("--threads")] = 8,
+) -> None:
+    """The reviewers' web app: settle what the scanner doubted."""
+    import waitress
+
+    from sipas_scan.review.accounts import list_users
+    from sipas_scan.review.app import create_app
+    from sipas_scan.store.db import Store
+
+    if not db.is_file():
+        raise InputFileError(f"{db}: no such database (run 'sipas-scan scan' first)")
+    with Store(db) as store:
+        if not list_users(store):
+            raise BadArgsError(f"no accounts yet: add one with 'sipas-scan users add NAME --role supervisor --db {db}'")
+    _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
+    waitress.serve(create_app(db, ledger), host=host, port=port, threads=threads, ident="sipas-scan")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from sipas_scan import defs
 from sipas_scan.layout import FormLayout, layout_survey
-from sipas_scan.printing.codes import Secret
+from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_payloads, identify
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
@@ -101,9 +101,15 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
             detail = identified.detail
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
                           image_jpeg=_jpeg(gray, 1600))
-    code = identified.code
+    return read_identified_page(gray, dpi, identified.code, markers, options)
+
+
+def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: dict[int, np.ndarray],
+                         options: ReadOptions) -> PageResult:
+    """Read a page whose identity is known: from its verified code, or from a
+    reviewer who read the serial off a page whose code was damaged."""
     try:
-        survey, layout = survey_and_layout(code.survey)
+        _, layout = survey_and_layout(code.survey)
     except SurveyDefinitionError:
         return PageResult("quarantined", "unknown-survey", f"no survey definition '{code.survey}' in forms/",
                           survey=code.survey, serial=code.serial, page_no=code.page, dpi=dpi,

@@ -192,27 +192,54 @@ class Store(SqliteFile):
             db.execute("INSERT INTO source_failures (path, reason, detail, at) VALUES (?, ?, ?, ?)",
                        (str(path), reason, detail, now()))
 
+    def _store_image(self, name: str, jpeg: bytes) -> str:
+        if not jpeg:
+            return ""
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        target = self.images_dir / name
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(jpeg)
+        temporary.replace(target)
+        return str(target.relative_to(self.path.parent))
+
+    @staticmethod
+    def _readings(result: PageResult) -> str:
+        return json.dumps({"fields": [asdict(f) for f in result.fields], "comments": [asdict(c) for c in result.comments],
+                           "markers": list(result.markers)}, ensure_ascii=False)
+
     def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
         """Store one page's reading and its image; a page already stored is kept."""
-        image_path = ""
-        if result.image_jpeg:
-            self.images_dir.mkdir(parents=True, exist_ok=True)
-            target = self.images_dir / f"{source_id:05d}-{page_index + 1:05d}.jpg"
-            temporary = target.with_suffix(".tmp")
-            temporary.write_bytes(result.image_jpeg)
-            temporary.replace(target)
-            image_path = str(target.relative_to(self.path.parent))
-        readings = {"fields": [asdict(f) for f in result.fields], "comments": [asdict(c) for c in result.comments],
-                    "markers": list(result.markers)}
+        image_path = self._store_image(f"{source_id:05d}-{page_index + 1:05d}.jpg", result.image_jpeg)
+        readings = self._readings(result)
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no,"
                 " orientation, residual_mm, dpi, image_path, readings, read_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (source_id, page_index, result.status, result.reason, result.detail, result.survey, result.serial,
-                 result.page_no, result.orientation, result.residual_mm, result.dpi, image_path,
-                 json.dumps(readings, ensure_ascii=False), now()))
+                 result.page_no, result.orientation, result.residual_mm, result.dpi, image_path, readings, now()))
             return cursor.lastrowid if cursor.rowcount else None
+
+    def assign_page(self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str]) -> None:
+        """A quarantined page read again under the identity a reviewer gave
+        it; the page and the decision that made it are stored together. The
+        quarantine reason stays in the page's detail."""
+        key, old_value, new_value, reviewer = decision
+        image_path = self._store_image(f"assigned-{page_id:06d}.jpg", result.image_jpeg)
+        with self.transaction() as db:
+            reason, detail = db.execute("SELECT reason, detail FROM pages WHERE id = ?", (page_id,)).fetchone()
+            db.execute(
+                "UPDATE pages SET status = 'ok', reason = 'assigned', detail = ?, survey = ?, serial = ?, page_no = ?,"
+                " orientation = ?, residual_mm = ?, image_path = ?, readings = ? WHERE id = ?",
+                (f"assigned by {reviewer}; was quarantined: {reason}: {detail}", result.survey, result.serial,
+                 result.page_no, result.orientation, result.residual_mm, image_path, self._readings(result), page_id))
+            db.execute("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
+                       " VALUES ('', '', ?, ?, ?, ?, ?, '')", (key, old_value, new_value, reviewer, now()))
+
+    def source_of(self, page_id: int) -> tuple[str, int]:
+        """(file path, page index) a stored page was read from."""
+        return self.db.execute("SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = p.source_id"
+                               " WHERE p.id = ?", (page_id,)).fetchone()
 
     def decisions(self) -> dict[tuple[str, str, str], str]:
         """(survey, serial, key) -> the decision in force."""

@@ -1,0 +1,128 @@
+"""Every word the review app shows, in Vietnamese (default) and English.
+
+One place, so a label is translated once and templates never hold prose.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+LABELS: dict[str, dict[str, str]] = {
+    "app_title": {"vi": "SIPAS – Duyệt phiếu", "en": "SIPAS – Review"},
+    "login": {"vi": "Đăng nhập", "en": "Log in"},
+    "logout": {"vi": "Đăng xuất", "en": "Log out"},
+    "user_name": {"vi": "Tên đăng nhập", "en": "User name"},
+    "password": {"vi": "Mật khẩu", "en": "Password"},
+    "bad_login": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong user name or password."},
+    "overview": {"vi": "Tổng quan", "en": "Overview"},
+    "queue": {"vi": "Hàng đợi", "en": "Queue"},
+    "next_item": {"vi": "Mục tiếp theo", "en": "Next item"},
+    "start_review": {"vi": "Bắt đầu duyệt (phím N)", "en": "Start reviewing (key N)"},
+    "queue_empty": {"vi": "Không còn mục nào cần duyệt.", "en": "Nothing left to review."},
+    "open_items": {"vi": "Mục chờ duyệt", "en": "Items waiting"},
+    "status": {"vi": "Trạng thái", "en": "Status"},
+    "accepted": {"vi": "Chấp nhận", "en": "Accepted"},
+    "needs_review": {"vi": "Cần duyệt", "en": "To review"},
+    "resolved": {"vi": "Đã duyệt", "en": "Resolved"},
+    "rejected": {"vi": "Loại bỏ", "en": "Rejected"},
+    "quarantined_pages": {"vi": "Trang bị cách ly", "en": "Quarantined pages"},
+    "by_batch": {"vi": "Theo tệp quét", "en": "By scanned batch"},
+    "by_village": {"vi": "Theo thôn/bản", "en": "By village"},
+    "batch": {"vi": "Tệp quét", "en": "Batch"},
+    "village": {"vi": "Thôn/bản", "en": "Village"},
+    "commune": {"vi": "Xã/phường", "en": "Commune"},
+    "printed": {"vi": "Đã in", "en": "Printed"},
+    "received": {"vi": "Đã nhận", "en": "Received"},
+    "return_rate": {"vi": "Tỷ lệ thu hồi", "en": "Return rate"},
+    "throughput": {"vi": "Năng suất người duyệt", "en": "Reviewers' throughput"},
+    "reviewer": {"vi": "Người duyệt", "en": "Reviewer"},
+    "decisions": {"vi": "Quyết định", "en": "Decisions"},
+    "per_hour": {"vi": "mục/giờ", "en": "items/hour"},
+    "form": {"vi": "Phiếu", "en": "Form"},
+    "page": {"vi": "Trang", "en": "Page"},
+    "question": {"vi": "Câu hỏi", "en": "Question"},
+    "machine_read": {"vi": "Máy đọc được", "en": "The machine read"},
+    "confidence": {"vi": "Độ tin cậy", "en": "Confidence"},
+    "reasons": {"vi": "Lý do nghi ngờ", "en": "Why in doubt"},
+    "blank": {"vi": "Để trống", "en": "Blank"},
+    "confirm": {"vi": "Xác nhận (Enter)", "en": "Confirm (Enter)"},
+    "skip": {"vi": "Bỏ qua (→)", "en": "Skip (→)"},
+    "previous": {"vi": "Mục trước (←)", "en": "Previous (←)"},
+    "whole_page": {"vi": "Xem cả trang (P)", "en": "Whole page (P)"},
+    "keys_help": {"vi": "Phím: số chọn phương án, 0 = để trống, Enter xác nhận, ← → chuyển mục, P xem cả trang.",
+                  "en": "Keys: digits pick an option, 0 = blank, Enter confirms, ← → move, P opens the whole page."},
+    "comment_help": {"vi": "Sửa nội dung cho đúng chữ viết tay rồi nhấn Enter (Shift+Enter xuống dòng).",
+                     "en": "Correct the text to match the handwriting, then press Enter (Shift+Enter for a new line)."},
+    "ocr_text": {"vi": "Văn bản nhận dạng", "en": "Recognised text"},
+    "reason_optional": {"vi": "Ghi chú (không bắt buộc)", "en": "Note (optional)"},
+    "leased_by": {"vi": "Mục này đang được {who} duyệt.", "en": "{who} is reviewing this item."},
+    "already_decided": {"vi": "Mục này đã được quyết định.", "en": "This item has been decided."},
+    "missing_page": {"vi": "Thiếu trang {page}: trang này không có trong các tệp quét.",
+                     "en": "Page {page} is missing: it is in none of the scans."},
+    "not_returned": {"vi": "Ghi nhận: không được gửi lại", "en": "Record as not returned"},
+    "reject_form": {"vi": "Loại bỏ cả phiếu", "en": "Reject the whole form"},
+    "conflict": {"vi": "Trang {page} được quét hai lần với nội dung khác nhau. Chọn bản được tính.",
+                 "en": "Page {page} was scanned twice with different marks. Choose the scan that counts."},
+    "use_left": {"vi": "Dùng bản trái", "en": "Use the left scan"},
+    "use_right": {"vi": "Dùng bản phải", "en": "Use the right scan"},
+    "no_marks": {"vi": "Trang {page} không có dấu nào. Kiểm tra trang (bút chì quá nhạt?).",
+                 "en": "Page {page} has no marks at all. Check the page (pencil too light?)."},
+    "confirm_blank": {"vi": "Xác nhận trang để trống", "en": "Confirm the page is unanswered"},
+    "not_issued": {"vi": "Mã phiếu hợp lệ nhưng số phiếu không có trong sổ phát phiếu.",
+                   "en": "A valid code, but the serial is not in the ledger of issued forms."},
+    "keep_form": {"vi": "Giữ phiếu", "en": "Keep the form"},
+    "quarantined": {"vi": "Trang bị cách ly: {reason}", "en": "Quarantined page: {reason}"},
+    "reject_page": {"vi": "Loại bỏ trang", "en": "Reject the page"},
+    "assign_page": {"vi": "Gán cho phiếu (đọc số phiếu trên trang)", "en": "Assign to a form (serial read off the page)"},
+    "serial": {"vi": "Số phiếu", "en": "Serial"},
+    "survey": {"vi": "Bộ phiếu", "en": "Survey"},
+    "assign_failed": {"vi": "Không gán được: {why}", "en": "Could not assign: {why}"},
+    "qc": {"vi": "Kiểm tra chất lượng", "en": "Quality control"},
+    "qc_help": {"vi": "Nhập lại mù: người duyệt chỉ thấy ảnh, không thấy kết quả máy đọc.",
+                "en": "Blind re-entry: the reviewer sees the image, not the machine's reading."},
+    "qc_draw": {"vi": "Rút mẫu", "en": "Draw a sample"},
+    "qc_forms": {"vi": "Số phiếu trong mẫu", "en": "Forms in the sample"},
+    "qc_enter": {"vi": "Nhập lại", "en": "Re-enter"},
+    "qc_entered": {"vi": "Câu đã nhập lại", "en": "Answers re-entered"},
+    "qc_disagree": {"vi": "Khác với máy", "en": "Disagree with the machine"},
+    "qc_rate": {"vi": "Tỷ lệ sai khác (KTC 95 %)", "en": "Disagreement rate (95 % CI)"},
+    "qc_done": {"vi": "Đã nhập lại hết mẫu.", "en": "The sample is fully re-entered."},
+    "decision_log": {"vi": "Nhật ký quyết định", "en": "Decision log"},
+    "when": {"vi": "Thời điểm", "en": "When"},
+    "old_value": {"vi": "Giá trị cũ", "en": "Old value"},
+    "new_value": {"vi": "Giá trị mới", "en": "New value"},
+    "note": {"vi": "Ghi chú", "en": "Note"},
+    "reopen": {"vi": "Mở lại", "en": "Reopen"},
+    "change": {"vi": "Sửa", "en": "Change"},
+    "reopened": {"vi": "(mở lại)", "en": "(reopened)"},
+    "forbidden": {"vi": "Chỉ giám sát viên được làm việc này.", "en": "Only a supervisor may do this."},
+    "language": {"vi": "English", "en": "Tiếng Việt"},
+    "total": {"vi": "Tổng", "en": "Total"},
+    "pages": {"vi": "Trang", "en": "Pages"},
+    "forms": {"vi": "Phiếu", "en": "Forms"},
+}
+
+REASONS: dict[str, dict[str, str]] = {
+    "faint": {"vi": "dấu mờ", "en": "faint mark"},
+    "unclear-fill": {"vi": "ô tô chưa rõ", "en": "unclear fill"},
+    "cancelled": {"vi": "ô tô kín (hủy)", "en": "box filled in (cancelled)"},
+    "multiple": {"vi": "nhiều hơn một dấu", "en": "more than one mark"},
+    "over-max": {"vi": "chọn quá số cho phép", "en": "more options than allowed"},
+    "outside-box": {"vi": "khoanh ngoài ô", "en": "circled outside the box"},
+    "skip-rule": {"vi": "trả lời câu không áp dụng", "en": "answered a question that does not apply"},
+    "duplicate-conflict": {"vi": "hai bản quét khác nhau", "en": "two scans disagree"},
+    "ocr-review": {"vi": "cần chép lại ý kiến", "en": "comment to transcribe"},
+    "missing-page": {"vi": "thiếu trang", "en": "missing page"},
+    "no-marks": {"vi": "trang không có dấu", "en": "page without marks"},
+    "not-issued": {"vi": "số phiếu chưa phát", "en": "serial never issued"},
+}
+
+
+def label(key: str, language: str, **values: str) -> str:
+    text = LABELS[key].get(language) or LABELS[key][DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text
+
+
+def reason_label(reason: str, language: str) -> str:
+    return REASONS.get(reason, {}).get(language, reason)

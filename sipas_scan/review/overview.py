@@ -1,0 +1,61 @@
+"""Counts for the overview page: forms by status, per batch and per village,
+returns against what was printed, reviewers' throughput."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipas_scan.printing.ledger import Ledger
+from sipas_scan.store.db import Store
+
+STATUSES = ("accepted", "needs_review", "resolved", "rejected")
+
+
+@dataclass
+class Overview:
+    statuses: Counter = field(default_factory=Counter)
+    quarantined: Counter = field(default_factory=Counter)
+    batches: dict[str, Counter] = field(default_factory=dict)
+    villages: dict[tuple[str, str], Counter] = field(default_factory=dict)   # (commune, village) -> counts
+    throughput: list[tuple[str, int, float]] = field(default_factory=list)  # reviewer, decisions, per hour
+
+
+def _hours_between(first: str, last: str) -> float:
+    span = dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)
+    # One decision alone still took a reviewer some time: count at least a minute.
+    return max(span.total_seconds(), 60.0) / 3600
+
+
+def overview(store: Store, ledger_path: Path | None = None) -> Overview:
+    result = Overview()
+    result.statuses.update(dict(store.db.execute("SELECT status, count(*) FROM forms GROUP BY status")))
+    result.quarantined.update(dict(store.db.execute(
+        "SELECT reason, count(*) FROM pages WHERE status = 'quarantined' GROUP BY reason")))
+    batches: dict[str, Counter] = defaultdict(Counter)
+    for path, status, forms in store.db.execute(
+            "SELECT s.path, f.status, count(DISTINCT f.serial) FROM pages p JOIN sources s ON s.id = p.source_id"
+            " JOIN forms f ON f.survey = p.survey AND f.serial = p.serial GROUP BY s.path, f.status"):
+        batches[Path(path).name][status] += forms
+    for path, quarantined in store.db.execute(
+            "SELECT s.path, count(*) FROM pages p JOIN sources s ON s.id = p.source_id"
+            " WHERE p.status = 'quarantined' GROUP BY s.path"):
+        batches[Path(path).name]["quarantined"] += quarantined
+    result.batches = dict(sorted(batches.items()))
+    villages: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for commune, village, status, forms in store.db.execute(
+            "SELECT commune, village, status, count(*) FROM forms GROUP BY commune, village, status"):
+        villages[(commune, village)][status] += forms
+        villages[(commune, village)]["received"] += forms
+    if ledger_path is not None and Path(ledger_path).is_file():
+        with Ledger(ledger_path) as ledger:
+            for issued in ledger.all_issued().values():
+                household = issued.household
+                villages[(household.commune, household.village)]["printed"] += 1
+    result.villages = dict(sorted(villages.items()))
+    for reviewer, count, first, last in store.db.execute(
+            "SELECT reviewer, count(*), min(at), max(at) FROM decisions GROUP BY reviewer ORDER BY reviewer"):
+        result.throughput.append((reviewer, count, count / _hours_between(first, last)))
+    return result

@@ -1,0 +1,66 @@
+// Keyboard review: digits pick an option (0 = blank; Shift+digit adds one), Enter confirms,
+// arrows move between items, P opens the whole page, N starts the queue.
+(function () {
+  "use strict";
+  const form = document.getElementById("decision");
+  const value = document.getElementById("value");
+  const item = document.getElementById("item");
+  const multi = form && form.dataset.multi === "1";
+  const mustChoose = form && form.dataset.choose === "1";
+
+  function chosen() {
+    return Array.from(document.querySelectorAll(".option.chosen")).map((b) => b.dataset.value).filter((v) => v);
+  }
+
+  function pick(button, add) {
+    if (!button) return;
+    const buttons = document.querySelectorAll(".option");
+    if (button.dataset.value === "" || (!multi && !add)) {
+      buttons.forEach((b) => b.classList.remove("chosen"));
+      button.classList.add("chosen");
+    } else {
+      document.querySelector('.option[data-value=""]')?.classList.remove("chosen");
+      button.classList.toggle("chosen");
+    }
+    value.value = chosen().join(";");
+  }
+
+  document.querySelectorAll(".option").forEach((b) => b.addEventListener("click", () => pick(b)));
+
+  function submit() {
+    if (!form) return;
+    if (mustChoose && !value.value) return;
+    form.submit();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const active = document.activeElement;
+    const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
+    if (active && active.id === "comment") {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
+      return;
+    }
+    if (typing) {
+      if (event.key === "Enter" && active.id === "note") { event.preventDefault(); submit(); }
+      return;
+    }
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    const digit = /^(Digit|Numpad)([0-9])$/.exec(event.code || "");
+    if (digit && value) {
+      // Shift+digit adds a second mark to a single-choice answer (recorded as spoiled).
+      event.preventDefault();
+      pick(document.querySelector(`.option[data-key="${digit[2]}"]`), event.shiftKey);
+    } else if (event.key === "Enter" && form) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === "ArrowRight" && item && item.dataset.next) {
+      window.location = item.dataset.next;
+    } else if (event.key === "ArrowLeft" && item && item.dataset.prev) {
+      window.location = item.dataset.prev;
+    } else if ((event.key === "p" || event.key === "P") && item && item.dataset.page) {
+      window.open(item.dataset.page, "_blank");
+    } else if ((event.key === "n" || event.key === "N") && document.getElementById("start")) {
+      window.location = document.getElementById("start").href;
+    }
+  });
+})();
