@@ -57,3 +57,33 @@ def rasterize(pdf: Path, dpi: int, first: int | None = None, last: int | None = 
         command += ["-l", str(last)]
     subprocess.run([*command, str(pdf), str(out / "p")], check=True)
     return [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(out.glob("p-*.png"))]
+
+
+@pytest.fixture(scope="session")
+def office_scan(tmp_path_factory, secret):
+    """Eight printed forms, returned as an office scans them (seed 8: a
+    photocopy, a forged form, a stray page, a missing page, pages out of
+    order, two marks, too many marks, comments), scanned once per session.
+    Tests copy the database before changing it."""
+    from sipas_scan.printing.batch import print_batch
+    from sipas_scan.reading.page import ReadOptions
+    from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.simulate.stacks import simulate_returns
+
+    root = tmp_path_factory.mktemp("office")
+    households = write_households(root / "households.csv", make_households(8))
+    print_batch(None, households, root / "print", secret, root / "ledger.sqlite", workers=1)
+    simulate_returns(root / "print", root / "sim", seed=8, profile="office", workers=1)
+    scan_inputs([root / "sim" / "scans"], root / "results.sqlite", ReadOptions(secret, run_ocr=False), workers=1,
+                ledger_path=root / "ledger.sqlite")
+    return root
+
+
+def copy_database(source: Path, target_dir: Path) -> Path:
+    """A private copy of a results database and its page images."""
+    import shutil
+
+    target = target_dir / source.name
+    shutil.copy(source, target)
+    shutil.copytree(source.with_name(source.name + ".pages"), target.with_name(target.name + ".pages"))
+    return target

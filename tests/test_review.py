@@ -1,0 +1,260 @@
+"""The review app over HTTP: authorisation on every route, leases, decisions
+as append-only events, forms settling, reopen, blind re-entry, overview."""
+
+import csv
+import re
+import sqlite3
+from urllib.parse import quote, unquote
+
+import pytest
+
+from conftest import copy_database
+from sipas_scan.export import export_records
+from sipas_scan.review import accounts, qc
+from sipas_scan.review.app import create_app
+from sipas_scan.review.queue import open_items
+from sipas_scan.store import decisions as keys
+from sipas_scan.store.db import Store
+
+PASSWORDS = {"lan": "reviewer-pass-1", "minh": "reviewer-pass-2", "boss": "supervisor-pass"}
+
+
+@pytest.fixture
+def db(office_scan, tmp_path):
+    path = copy_database(office_scan / "results.sqlite", tmp_path)
+    with Store(path) as store:
+        accounts.add_user(store, "lan", "reviewer", PASSWORDS["lan"])
+        accounts.add_user(store, "minh", "reviewer", PASSWORDS["minh"])
+        accounts.add_user(store, "boss", "supervisor", PASSWORDS["boss"])
+    return path
+
+
+@pytest.fixture
+def app(db, office_scan):
+    return create_app(db, office_scan / "ledger.sqlite")
+
+
+def token(client, path="/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def logged_in(app, name):
+    client = app.test_client()
+    response = client.post("/login", data={"name": name, "password": PASSWORDS[name], "csrf_token": token(client)})
+    assert response.status_code == 302
+    return client
+
+
+def post(client, path, data, page="/"):
+    return client.post(path, data={**data, "csrf_token": token(client, page)})
+
+
+def item_url(item) -> str:
+    return f"/item?id={quote(item.ident)}"
+
+
+def first_item(db, kind=None, reason=None):
+    with Store(db) as store:
+        return next(i for i in open_items(store) if (kind is None or i.kind == kind)
+                    and (reason is None or reason in i.reasons))
+
+
+ROUTES_GET = ["/", "/next", "/item?id=x", "/image/field/1/c1_1.jpg", "/image/page/1.jpg", "/page/1", "/qc", "/qc/next",
+              "/log"]
+ROUTES_POST = ["/logout", "/decide", "/qc/draw", "/qc/enter", "/reopen"]
+
+
+@pytest.mark.parametrize("route", ROUTES_GET)
+def test_anonymous_get_shows_nothing(app, route):
+    response = app.test_client().get(route)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("route", ROUTES_POST)
+def test_anonymous_post_is_refused(app, route):
+    client = app.test_client()
+    response = client.post(route, data={"csrf_token": token(client)})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert client.post(route).status_code == 400  # and without the CSRF token, not even that
+
+
+@pytest.mark.parametrize("route, method", [("/log", "get"), ("/reopen", "post"), ("/qc/draw", "post")])
+def test_reviewer_cannot_do_a_supervisors_work(app, route, method):
+    client = logged_in(app, "lan")
+    response = client.get(route) if method == "get" else post(client, route, {"survey": "", "serial": "", "key": "x"})
+    assert response.status_code == 403
+
+
+def test_wrong_password_and_csrf(app):
+    client = app.test_client()
+    response = client.post("/login", data={"name": "lan", "password": "wrong-one", "csrf_token": token(client)})
+    assert response.status_code == 401 and "Sai tên đăng nhập" in response.text
+    assert client.get("/").status_code == 302
+    assert client.post("/login", data={"name": "lan", "password": PASSWORDS["lan"]}).status_code == 400
+
+
+def test_idle_session_expires(app):
+    client = logged_in(app, "lan")
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["seen"] = 0
+    assert client.get("/").status_code == 302
+
+
+def test_every_page_renders_for_the_right_people(app, db):
+    reviewer, supervisor = logged_in(app, "lan"), logged_in(app, "boss")
+    home = reviewer.get("/")
+    assert home.status_code == 200 and "Tổng quan" in home.text and "Thôn Bản Vằn 1" in home.text
+    assert "HGD0" not in home.text  # no household codes on the overview
+    item = first_item(db, "answer")
+    page = reviewer.get(item_url(item))
+    assert page.status_code == 200 and item.serial in page.text
+    image = reviewer.get(f"/image/field/{item.page_ids[0]}/{item.key}.jpg")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data[:2] == b"\xff\xd8"
+    assert reviewer.get(f"/image/page/{item.page_ids[0]}.jpg").data[:2] == b"\xff\xd8"
+    assert reviewer.get(f"/page/{item.page_ids[0]}").status_code == 200
+    assert reviewer.get("/qc").status_code == 200
+    assert supervisor.get("/log").status_code == 200
+    english = reviewer.get("/lang/en", headers={"Referer": "http://localhost/"})
+    assert english.status_code == 302 and "Overview" in reviewer.get("/").text
+
+
+def test_two_reviewers_never_hold_one_item(app, db):
+    lan, minh = logged_in(app, "lan"), logged_in(app, "minh")
+    first = lan.get("/next").headers["Location"]
+    assert lan.get(first).status_code == 200
+    assert minh.get(first).status_code == 409  # leased to lan
+    assert minh.get("/next").headers["Location"] != first
+    ident = re.search(r"id=([^&]+)", first).group(1)
+    response = post(minh, "/decide", {"id": unquote(ident), "value": ""})
+    assert "error=" in response.headers["Location"]  # refused: lan holds it
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_decisions_settle_a_form_and_change_the_export(app, db, tmp_path):
+    item = first_item(db, "answer", "over-max")
+    client = logged_in(app, "lan")
+    client.get(item_url(item))
+    with Store(db) as store:
+        machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
+                                   (item.serial, item.key)).fetchone()[0]
+        others = [i for i in open_items(store) if i.serial == item.serial and i.ident != item.ident]
+    response = post(client, "/decide", {"id": item.ident, "value": "2", "note": "checked the paper"})
+    assert response.status_code == 302 and "/next" in response.headers["Location"]
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT serial, field_id, old_value, new_value, reviewer, reason FROM decisions").fetchall() == [
+            (item.serial, item.key, machine, "2", "lan", "checked the paper")]
+        status = con.execute("SELECT status FROM forms WHERE serial = ?", (item.serial,)).fetchone()[0]
+        # The machine's reading is still there, untouched.
+        stored = con.execute("SELECT readings FROM pages WHERE id = ?", (item.page_ids[0],)).fetchone()[0]
+    assert f'"{item.key}"' in stored
+    assert status == ("needs_review" if any(i.kind != "comment" for i in others) else "resolved")
+    export_records(db, tmp_path / "records.csv")
+    with (tmp_path / "records.csv").open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["form_id"] == item.serial)
+    assert row[item.key] == "2"
+    with Store(db) as store:
+        assert item.ident not in {i.ident for i in open_items(store)}
+
+
+def test_unknown_code_is_refused_with_a_message(app, db):
+    item = first_item(db, "answer")
+    client = logged_in(app, "lan")
+    response = post(client, "/decide", {"id": item.ident, "value": "99"})
+    assert "error=" in response.headers["Location"]
+    assert "is not an answer" in client.get(response.headers["Location"]).text
+
+
+def test_supervisor_reopens_a_decision(app, db, tmp_path):
+    item = first_item(db, "answer")
+    post(logged_in(app, "lan"), "/decide", {"id": item.ident, "value": ""})
+    boss = logged_in(app, "boss")
+    assert item.serial in boss.get("/log").text
+    response = post(boss, "/reopen", {"survey": item.survey, "serial": item.serial, "key": item.key}, page="/log")
+    assert response.status_code == 302 and "/item" in response.headers["Location"]  # straight back to change it
+    with Store(db) as store:
+        assert item.ident in {i.ident for i in open_items(store)}
+        assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (item.serial,)).fetchone()[0] == "needs_review"
+        events = store.db.execute("SELECT new_value, reviewer FROM decisions ORDER BY id").fetchall()
+    assert events == [("", "lan"), (None, "boss")]
+
+
+def test_conflicting_scans_choose_one_page(app, db):
+    item = first_item(db, "page", "duplicate-conflict")
+    assert len(item.page_ids) == 2
+    client = logged_in(app, "lan")
+    page = client.get(item_url(item)).text
+    assert all(f"/image/page/{p}.jpg" in page for p in item.page_ids)  # side by side
+    post(client, "/decide", {"id": item.ident, "value": f"{keys.USE}{item.page_ids[1]}"})
+    with Store(db) as store:
+        used = {r[0] for r in store.db.execute("SELECT page_id FROM answers WHERE serial = ? AND page_id IN (?, ?)",
+                                               (item.serial, *item.page_ids))}
+        assert used == {item.page_ids[1]}
+        assert item.ident not in {i.ident for i in open_items(store)}
+
+
+def test_missing_page_recorded_as_not_returned(app, db):
+    item = first_item(db, "page", "missing-page")
+    post(logged_in(app, "lan"), "/decide", {"id": item.ident, "value": keys.NOT_RETURNED})
+    with Store(db) as store:
+        assert store.decisions()[(item.survey, item.serial, item.key)] == keys.NOT_RETURNED
+
+
+def test_quarantined_page_rejected_or_assigned(app, db):
+    stray = first_item(db, "quarantine", "not-a-form")
+    forged = first_item(db, "quarantine", "forged-code")
+    client = logged_in(app, "lan")
+    post(client, "/decide", {"id": stray.ident, "value": keys.REJECTED})
+    with Store(db) as store:
+        serial = store.db.execute("SELECT serial FROM forms WHERE status = 'accepted' LIMIT 1").fetchone()[0]
+    response = post(client, "/decide", {"id": forged.ident, "assign_survey": "sipas-household", "assign_serial": serial,
+                                        "assign_page": "1"})
+    assert "error" not in response.headers["Location"]
+    with Store(db) as store:
+        status, reason, detail, page_serial = store.db.execute(
+            "SELECT status, reason, detail, serial FROM pages WHERE id = ?", (forged.page_ids[0],)).fetchone()
+        assert (status, reason, page_serial) == ("ok", "assigned", serial)
+        assert "was quarantined: forged-code" in detail and "lan" in detail
+        # The form now has two different scans of page 1: a reviewer must choose.
+        assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (serial,)).fetchone()[0] == "needs_review"
+        remaining = {i.ident for i in open_items(store)}
+    assert stray.ident not in remaining and forged.ident not in remaining
+
+
+def test_blind_re_entry_measures_disagreement(app, db):
+    boss, lan = logged_in(app, "boss"), logged_in(app, "lan")
+    post(boss, "/qc/draw", {"forms": "2"}, page="/qc")
+    task_page = lan.get("/qc/next").text
+    assert "Máy đọc được" not in task_page  # blind: the machine's reading is not shown
+    with Store(db) as store:
+        tasks = []
+        task = qc.next_task(store)
+        while task is not None and len(tasks) < 6:
+            tasks.append(task)
+            machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
+                                       (task.serial, task.field_id)).fetchone()[0]
+            # Agree on all but the first answer.
+            value = machine if len(tasks) > 1 else ("1" if machine != "1" else "2")
+            post(lan, "/qc/enter", {"id": task.ident, "value": value}, page="/qc")
+            task = qc.next_task(store)
+        summary = qc.summary(store)
+    assert (summary.forms, summary.entered, summary.disagreements) == (2, 6, 1)
+    assert summary.low < 1 / 6 < summary.high
+    assert "16.67 %" in lan.get("/qc").text
+
+
+def test_wilson_interval():
+    assert qc.wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = qc.wilson_interval(1, 1000)
+    assert 0.0001 < low < 0.001 < high < 0.006
+    assert qc.wilson_interval(0, 100)[0] == 0.0
+
+
+def test_overview_counts_and_return_rates(app, db, office_scan):
+    client = logged_in(app, "lan")
+    html = client.get("/").text
+    with sqlite3.connect(db) as con:
+        accepted = con.execute("SELECT count(*) FROM forms WHERE status = 'accepted'").fetchone()[0]
+    assert f'id="count-accepted">{accepted}<' in html
+    assert html.count("%</td>") + html.count(" %</td>") >= 2  # a return rate per village
