@@ -80,6 +80,12 @@ def login_required(role: str | None = None) -> Callable:
     return wrap
 
 
+def option_key(position: int) -> str:
+    """The key that picks the option at ``position`` (1-based): digits 1-9,
+    then letters a, b, c... for long lists (0 is blank)."""
+    return str(position) if position < 10 else "abcdefghijklm"[position - 10]
+
+
 def _question_text(survey_id: str, field_id: str) -> tuple[str, str]:
     survey, _ = survey_and_layout(survey_id)
     question = survey.field(field_id)
@@ -130,7 +136,7 @@ def _routes(app: Flask) -> None:
     @app.context_processor
     def _helpers() -> dict:
         lang = _language()
-        return {"t": lambda key, **values: label(key, lang, **values), "lang": lang,
+        return {"t": lambda key, **values: label(key, lang, **values), "lang": lang, "option_key": option_key,
                 "reason": lambda r: reason_label(r, lang), "user": session.get("user"), "role": session.get("role")}
 
     @app.after_request

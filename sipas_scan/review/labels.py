@@ -50,10 +50,12 @@ LABELS: dict[str, dict[str, str]] = {
     "skip": {"vi": "Bỏ qua (→)", "en": "Skip (→)"},
     "previous": {"vi": "Mục trước (←)", "en": "Previous (←)"},
     "whole_page": {"vi": "Xem cả trang (P)", "en": "Whole page (P)"},
-    "keys_help": {"vi": "Phím: số chọn phương án, 0 = để trống, Enter xác nhận, ← → chuyển mục, P xem cả trang.",
-                  "en": "Keys: digits pick an option, 0 = blank, Enter confirms, ← → move, P opens the whole page."},
-    "comment_help": {"vi": "Sửa nội dung cho đúng chữ viết tay rồi nhấn Enter (Shift+Enter xuống dòng).",
-                     "en": "Correct the text to match the handwriting, then press Enter (Shift+Enter for a new line)."},
+    "keys_help": {"vi": "Phím: số (rồi a, b, c…) chọn phương án, Shift thêm một dấu, 0 = để trống, Enter xác nhận, "
+                        "← → chuyển mục, P xem cả trang.",
+                  "en": "Keys: digits (then a, b, c…) pick an option, Shift adds a mark, 0 = blank, Enter confirms, "
+                        "← → move, P opens the whole page."},
+    "comment_help": {"vi": "Sửa nội dung cho đúng chữ viết tay rồi nhấn Enter (Shift+Enter xuống dòng, Esc để dùng phím chuyển mục).",
+                     "en": "Correct the text to match the handwriting, then press Enter (Shift+Enter: new line; Esc: item keys)."},
     "ocr_text": {"vi": "Văn bản nhận dạng", "en": "Recognised text"},
     "reason_optional": {"vi": "Ghi chú (không bắt buộc)", "en": "Note (optional)"},
     "leased_by": {"vi": "Mục này đang được {who} duyệt.", "en": "{who} is reviewing this item."},
@@ -116,6 +118,15 @@ REASONS: dict[str, dict[str, str]] = {
     "missing-page": {"vi": "thiếu trang", "en": "missing page"},
     "no-marks": {"vi": "trang không có dấu", "en": "page without marks"},
     "not-issued": {"vi": "số phiếu chưa phát", "en": "serial never issued"},
+    "forged-code": {"vi": "mã QR không hợp lệ (giả mạo?)", "en": "code does not verify (forged?)"},
+    "no-code": {"vi": "không đọc được mã QR", "en": "no readable code"},
+    "not-a-form": {"vi": "không phải trang phiếu", "en": "not a page of a form"},
+    "markers-not-found": {"vi": "không thấy dấu định vị góc", "en": "corner markers not found"},
+    "poor-alignment": {"vi": "trang bị cong, lệch", "en": "page bent or torn"},
+    "other-survey": {"vi": "phiếu của cuộc khảo sát khác", "en": "a form of another survey"},
+    "unknown-survey": {"vi": "không có định nghĩa phiếu", "en": "no such survey definition"},
+    "unknown-page": {"vi": "số trang không có", "en": "no such page number"},
+    "read-error": {"vi": "lỗi khi đọc trang", "en": "error reading the page"},
 }
 
 

@@ -37,7 +37,9 @@
     const active = document.activeElement;
     const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
     if (active && active.id === "comment") {
+      // In the comment box keys type text; Escape leaves it for the item keys.
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
+      if (event.key === "Escape") active.blur();
       return;
     }
     if (typing) {
@@ -45,11 +47,13 @@
       return;
     }
     if (event.ctrlKey || event.altKey || event.metaKey) return;
-    const digit = /^(Digit|Numpad)([0-9])$/.exec(event.code || "");
-    if (digit && value) {
-      // Shift+digit adds a second mark to a single-choice answer (recorded as spoiled).
+    // Options 1-9 by digit, 10 on by letter (a = 10); Shift adds a second
+    // mark to a single-choice answer (recorded as read, scored as spoiled).
+    const code = /^(?:Digit|Numpad|Key)([0-9A-M])$/.exec(event.code || "");
+    const option = code && document.querySelector(`.option[data-key="${code[1].toLowerCase()}"]`);
+    if (option && value) {
       event.preventDefault();
-      pick(document.querySelector(`.option[data-key="${digit[2]}"]`), event.shiftKey);
+      pick(option, event.shiftKey);
     } else if (event.key === "Enter" && form) {
       event.preventDefault();
       submit();
