@@ -56,7 +56,8 @@ def read_manifest(path: Path) -> list[IssuedForm]:
                 for row in csv.DictReader(handle)]
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def list_styles() -> dict[str, ParagraphStyle]:
+    """Paragraph styles of the lists postal workers carry."""
     fonts.register_fonts()
     base = ParagraphStyle("cell", fontName=fonts.REGULAR, fontSize=9, leading=11)
     return {
@@ -67,26 +68,14 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) -> None:
-    """One landscape PDF for one village's forms."""
-    styles = _styles()
-    h = forms[0].household
-    story = [
-        Paragraph("DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT", styles["title"]),
-        Paragraph(survey_title, styles["head"]),
-        Spacer(1, 4 * mm),
-        Paragraph(f"{h.village} · {h.commune} · {h.district} · {h.province} — {len(forms)} phiếu", styles["body"]),
-        Spacer(1, 3 * mm),
-    ]
-    header = ["STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Ngày phát", "Ký nhận phiếu",
-              "Ngày thu", "Ký khi thu phiếu"]
-    rows = [[Paragraph(text, styles["head"]) for text in header]]
-    for i, form in enumerate(forms, start=1):
-        hh = form.household
-        rows.append([str(i), form.serial, Paragraph(hh.household_code, styles["cell"]),
-                     Paragraph(hh.head_name, styles["cell"]), Paragraph(hh.address, styles["cell"]), "", "", "", ""])
-    widths = [12 * mm, 20 * mm, 25 * mm, 40 * mm, 58 * mm, 20 * mm, 32 * mm, 20 * mm, 32 * mm]
-    table = Table(rows, colWidths=widths, repeatRows=1, rowHeights=[None] + [10 * mm] * len(forms))
+def write_household_list(path: Path, *, title: str, heading: list, header: tuple[str, ...], rows: list[list],
+                         widths_mm: tuple[float, ...], row_height_mm: float, closing: list, footer: str) -> None:
+    """A landscape A4 list of households (delivery or collection): heading
+    paragraphs, a ruled table with room to sign, closing paragraphs, and a
+    footer naming the village and page on every page."""
+    styles = list_styles()
+    table = Table([[Paragraph(text, styles["head"]) for text in header], *rows], colWidths=[w * mm for w in widths_mm],
+                  repeatRows=1, rowHeights=[None] + [row_height_mm * mm] * len(rows))
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 9),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
@@ -94,19 +83,42 @@ def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) 
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (0, 1), (1, -1), "CENTER"),
     ]))
-    story += [table, Spacer(1, 8 * mm),
-              Paragraph("Nhân viên bưu điện phát phiếu (ký, ghi rõ họ tên) &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
-                        "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
-                        "Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)", styles["body"])]
 
-    def footer(canvas, doc) -> None:
+    def draw_footer(canvas, doc) -> None:
         canvas.setFont(fonts.REGULAR, 8)
-        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 8 * mm, f"{h.village} · {h.commune} — trang {doc.page}")
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 8 * mm, f"{footer} — trang {doc.page}")
 
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=14 * mm, title=f"Danh sách phát phiếu {h.village}",
-                            invariant=1)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+                            topMargin=12 * mm, bottomMargin=14 * mm, title=title, invariant=1)
+    doc.build([*heading, table, *closing], onFirstPage=draw_footer, onLaterPages=draw_footer)
+
+
+DELIVERY_HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Ngày phát", "Ký nhận phiếu", "Ngày thu",
+                   "Ký khi thu phiếu")
+DELIVERY_WIDTHS_MM = (12, 20, 25, 40, 58, 20, 32, 20, 32)
+
+
+def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) -> None:
+    """One landscape PDF for one village's forms."""
+    styles = list_styles()
+    h = forms[0].household
+    heading = [
+        Paragraph("DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT", styles["title"]),
+        Paragraph(survey_title, styles["head"]),
+        Spacer(1, 4 * mm),
+        Paragraph(f"{h.village} · {h.commune} · {h.district} · {h.province} — {len(forms)} phiếu", styles["body"]),
+        Spacer(1, 3 * mm),
+    ]
+    rows = [[str(i), form.serial, Paragraph(form.household.household_code, styles["cell"]),
+             Paragraph(form.household.head_name, styles["cell"]), Paragraph(form.household.address, styles["cell"]),
+             "", "", "", ""] for i, form in enumerate(forms, start=1)]
+    closing = [Spacer(1, 8 * mm),
+               Paragraph("Nhân viên bưu điện phát phiếu (ký, ghi rõ họ tên) &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
+                         "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
+                         "Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)", styles["body"])]
+    write_household_list(path, title=f"Danh sách phát phiếu {h.village}", heading=heading, header=DELIVERY_HEADER,
+                         rows=rows, widths_mm=DELIVERY_WIDTHS_MM, row_height_mm=10, closing=closing,
+                         footer=f"{h.village} · {h.commune}")
 
 
 def write_delivery_lists(folder: Path, survey_title: str, forms: list[IssuedForm]) -> list[Path]:
