@@ -52,6 +52,8 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         match = re.match(r"page (\d+)", detail)
         if match:
             page_flagged.add((serial, int(match.group(1))))
+        else:  # the whole form is checked (pages in two files, serial never issued)
+            page_flagged.update((serial, n) for n in range(1, 20))
     survey = find_survey(con.execute("SELECT survey FROM forms LIMIT 1").fetchone()[0])
     page_of = {f.id: f.page for p in layout_survey(survey).pages for f in p.fields}
     pages = con.execute("SELECT s.path, p.page_index, p.status, p.reason, p.serial, p.orientation FROM pages p"

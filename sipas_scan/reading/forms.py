@@ -49,7 +49,7 @@ class PageRecord:
     """What forms need of a stored page."""
 
     id: int
-    source_id: int
+    stack: str               # the scanned file, or the folder of single-page images
     survey: str
     serial: str
     page_no: int
@@ -78,9 +78,13 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         by_number: dict[int, list[PageRecord]] = defaultdict(list)
         for page in members:
             by_number[page.page_no].append(page)
-        if len({p.source_id for p in members}) > 1:
+        if len({p.stack for p in members}) > 1:
+            # One form's pages in two scanned files: a page scanned again later,
+            # or a photocopy filled in by someone else. Whichever pages differ get
+            # their own conflict; a person confirms the form as a whole, because
+            # a photocopied page whose original was lost would otherwise pass.
             form.flags.append(Flag("", "two-stacks", detail="pages of this serial came in more than one scanned file",
-                                   blocking=False))
+                                   item=keys.FORM))
         for number in range(1, page_counts[survey_id] + 1):
             copies = by_number.get(number, [])
             page_item = keys.page_key(number)

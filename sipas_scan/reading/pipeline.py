@@ -97,16 +97,19 @@ def _issued(ledger_path: Path | None) -> dict[tuple[str, str], Household] | None
 def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
     """Readable pages ordered by form, with only what forms need (no box
     metrics), streamed from the database so memory stays flat."""
-    where, args = (" AND survey = ? AND serial = ?", only) if only else ("", ())
+    where, args = (" AND p.survey = ? AND p.serial = ?", only) if only else ("", ())
     rows = store.db.execute(
-        f"SELECT id, source_id, survey, serial, page_no, readings FROM pages WHERE status = 'ok'{where}"
-        " ORDER BY survey, serial, page_no, id", args)
-    for page_id, source_id, survey, serial, page_no, raw in rows:
+        "SELECT p.id, s.path, s.kind, p.survey, p.serial, p.page_no, p.readings FROM pages p"
+        f" JOIN sources s ON s.id = p.source_id WHERE p.status = 'ok'{where}"
+        " ORDER BY p.survey, p.serial, p.page_no, p.id", args)
+    for page_id, path, kind, survey, serial, page_no, raw in rows:
+        # A scanned stack is a multi-page file, or a folder of single-page images.
+        stack = str(Path(path).parent) if kind == "image" else path
         readings = json.loads(raw)
         fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings["fields"]]
         comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
                     for c in readings["comments"]]
-        yield PageRecord(page_id, source_id, survey, serial, page_no, fields, comments)
+        yield PageRecord(page_id, stack, survey, serial, page_no, fields, comments)
 
 
 def rebuild(store: Store, ledger_path: Path | None) -> Counter:
