@@ -10,6 +10,7 @@ of a reviewer's few seconds per item.
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import secrets
 import sys
@@ -49,7 +50,7 @@ def main() -> None:
         client = create_app(db, root / "ledger.sqlite").test_client()
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"name": "bench", "password": "bench-password", "csrf_token": token})
-        timings = []
+        timings, seen = [], set()
         while True:
             started = time.perf_counter()
             response = client.get("/next")
@@ -58,12 +59,18 @@ def main() -> None:
             page = client.get(response.headers["Location"]).text
             for image in re.findall(r'src="(/image/[^"]+)"', page):
                 client.get(image.replace("&amp;", "&"))
-            ident = re.search(r'data-ident="([^"]+)"', page).group(1)
+            ident = html.unescape(re.search(r'data-ident="([^"]+)"', page).group(1))
+            if ident in seen:
+                raise SystemExit(f"item {ident} came back after a decision")
+            seen.add(ident)
             kind = re.search(r'data-kind="([^"]+)"', page).group(1)
             value = {"answer": "", "comment": "", "quarantine": keys.REJECTED, "form": keys.KEPT}.get(kind)
             if value is None:
                 value = re.search(r'class="option" data-key="1" data-value="([^"]*)"', page).group(1)
-            client.post("/decide", data={"id": ident.replace("&#34;", '"'), "value": value, "csrf_token": token})
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # the session's, after login
+            done = client.post("/decide", data={"id": ident, "value": html.unescape(value), "csrf_token": token})
+            if done.status_code != 302 or "error=" in done.headers.get("Location", ""):
+                raise SystemExit(f"{ident}: {value}: {done.status_code} {done.headers.get('Location')}")
             timings.append(time.perf_counter() - started)
         total = sum(timings)
         print(f"{len(timings)} items settled in {total:.1f} s: {1000 * total / max(1, len(timings)):.0f} ms per item"
