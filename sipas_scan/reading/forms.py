@@ -16,6 +16,7 @@ from sipas_scan.store import decisions as keys
 from sipas_scan.survey import Survey
 
 Decisions = dict[tuple[str, str, str], str]
+MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         survey = surveys[survey_id]
         form = FormRecord(survey_id, serial)
         by_number: dict[int, list[PageRecord]] = defaultdict(list)
+        page_numbers: dict[int, int] = {}
         for page in members:
             by_number[page.page_no].append(page)
         if len({p.stack for p in members}) > 1:
@@ -97,6 +99,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 # A reviewer chose which scan of this page counts.
                 copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
             first = copies[0]
+            page_numbers[first.id] = number
             first_values = _values(first)
             for other in copies[1:]:
                 other_values = _values(other)
@@ -129,6 +132,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     # the form's answers back from scoring.
                     form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
                                            blocking=reason != "ocr-review", page_no=number))
+        _flag_blank_grids(form, survey, page_numbers)
         for question in survey.fields():
             condition = question.applies_if
             value = form.answers.get(question.id, ("", 1.0, None))[0]
@@ -144,6 +148,25 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         form.status = settle(form, decisions)
         forms.append(form)
     return forms
+
+
+def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int]) -> None:
+    """A whole grid left blank where it applies. Respondents skip a row, rarely
+    a whole grid; light pencil scanned in black and white looks just like it."""
+    grids: dict[str, list] = defaultdict(list)
+    for question in survey.fields():
+        if question.grid:
+            grids[question.grid].append(question)
+    for grid_id, rows in grids.items():
+        read = [form.answers.get(q.id) for q in rows]
+        if len(rows) < MIN_GRID_ROWS or any(r is None or r[0] for r in read):
+            continue
+        conditions = {q.applies_if for q in rows if q.applies_if}
+        if any(not c.holds(form.answers.get(c.question, ("",))[0]) for c in conditions):
+            continue
+        page_no = page_numbers.get(read[0][2], 0)
+        form.flags.append(Flag("", "no-marks", 0.0, f"page {page_no}: grid {grid_id} has no marks at all", read[0][2],
+                               page_no=page_no, item=keys.page_key(page_no)))
 
 
 def settle(form: FormRecord, decisions: Decisions) -> str:

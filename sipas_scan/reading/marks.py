@@ -10,7 +10,7 @@ scanner calibration profile can adjust.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import cv2
@@ -26,6 +26,8 @@ INK_LEVEL = darkness_level(0.2)  # a pixel is ink when this much darker than its
 INSET_MM = 0.6           # measured inside the printed border by this much
 RING_INNER_MM = 1.0      # an answer circled around the box: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
+OVERFLOW_CONFIDENCE = 0.5
+CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Thresholds:
     marked: float = 0.06      # from here: marked
     fill_doubt: float = 0.80  # from here to ``filled``: a heavy cross or a fill (thick crosses reach 0.77)
     filled: float = 0.92      # from here: filled in completely (a cancelled answer)
-    ring: float = 0.035       # ink around a box (after removing the print) that suggests a circle
+    ring: float = 0.04        # ink around an empty box (after removing the print) that suggests a circle
+    overflow_ring: float = 0.025  # a little ink inside and this much around: a tick that overflowed its box
     noise_margin: float = 0.015  # the empty limit sits this far above the page's noise floor
 
     def for_page(self, coverages: list[float]) -> Thresholds:
@@ -45,8 +48,7 @@ class Thresholds:
             return self
         floor = float(np.median(coverages))
         empty = max(self.empty, floor + self.noise_margin)
-        return Thresholds(empty=empty, marked=max(self.marked, empty + 0.03), fill_doubt=self.fill_doubt,
-                          filled=self.filled, ring=self.ring, noise_margin=self.noise_margin)
+        return replace(self, empty=empty, marked=max(self.marked, empty + 0.03))
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,10 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         boxes = []
         for code, coverage, ring, offset in measured[fld.id]:
             state, confidence = classify(coverage, page_t)
+            if state != "marked" and page_t.empty / 2 <= coverage < page_t.marked and ring >= page_t.overflow_ring:
+                # Ink inside the box that carries on past its border: a tick
+                # drawn too big, which a reader takes as a mark.
+                state, confidence = "marked", OVERFLOW_CONFIDENCE
             boxes.append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
                                     (round(offset[0], 2), round(offset[1], 2))))
         readings.append(decide(fld, boxes, page_t))
@@ -161,6 +167,10 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
+    if any(b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked for b in marked):
+        # Beside a clear mark, a speck under half the marked limit is a
+        # slip of the pen or dust, not a second answer.
+        doubtful = [b for b in doubtful if b.coverage >= thresholds.marked / 2 or b.coverage >= thresholds.fill_doubt]
     flags: list[str] = []
     confidence = min((b.confidence for b in boxes), default=1.0)
     if doubtful:
