@@ -28,6 +28,8 @@ RING_INNER_MM = 1.0      # an answer circled around the box: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
 OVERFLOW_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
+RING_DOMINANCE = 2.0     # one circle this much inkier than the next is the one meant
+OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,17 @@ def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
     return "filled", margin(coverage - t.filled, 0.1)
 
 
+def _overflow(state: BoxState, confidence: float, coverage: float, ring: float,
+              t: Thresholds) -> tuple[BoxState, float]:
+    """Ink inside the box that carries on past its border is a tick drawn too
+    big: a mark when there is enough of both, doubt when there is a little."""
+    if coverage >= t.empty / 2 and ring >= t.overflow_ring:
+        return "marked", OVERFLOW_CONFIDENCE
+    if coverage >= OVERFLOW_TRACE and ring >= t.overflow_ring * 0.6:
+        return "doubtful", 0.0
+    return state, confidence
+
+
 def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
                 thresholds: Thresholds) -> list[FieldReading]:
     """Measure every box of the page's choice fields, classify them against
@@ -152,10 +165,8 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         boxes = []
         for code, coverage, ring, offset in measured[fld.id]:
             state, confidence = classify(coverage, page_t)
-            if state != "marked" and page_t.empty / 2 <= coverage < page_t.marked and ring >= page_t.overflow_ring:
-                # Ink inside the box that carries on past its border: a tick
-                # drawn too big, which a reader takes as a mark.
-                state, confidence = "marked", OVERFLOW_CONFIDENCE
+            if state != "marked" and coverage < page_t.marked:
+                state, confidence = _overflow(state, confidence, coverage, ring, page_t)
             boxes.append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
                                     (round(offset[0], 2), round(offset[1], 2))))
         readings.append(decide(fld, boxes, page_t))
@@ -185,10 +196,13 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
     if not live and not filled and not doubtful:
-        rings = [b for b in boxes if b.ring >= thresholds.ring]
-        if len(rings) == 1:
+        rings = sorted((b for b in boxes if b.ring >= thresholds.ring), key=lambda b: b.ring, reverse=True)
+        if rings:
+            # Ink around a box and none inside: a circled answer. A reviewer
+            # confirms it; where one ring clearly dominates it is proposed.
             flags.append("outside-box")
-            value = rings[0].code
+            if len(rings) == 1 or rings[0].ring >= RING_DOMINANCE * rings[1].ring:
+                value = rings[0].code
     if flags:
         confidence = 0.0
     return FieldReading(fld.id, value, round(confidence, 3), tuple(flags), tuple(boxes))
