@@ -1,0 +1,78 @@
+"""`sipas-scan users` and `sipas-scan review` from the command line: accounts
+with hashed passwords, and a server that listens on loopback and shows
+nothing without a login."""
+
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from conftest import copy_database
+
+CLI = [sys.executable, "-m", "sipas_scan"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_users_are_stored_with_hashed_passwords(tmp_path):
+    db = tmp_path / "results.sqlite"
+    added = subprocess.run([*CLI, "users", "add", "lan", "--role", "reviewer", "--db", str(db), "--password-stdin"],
+                           input="a-long-password\n", capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    assert "a-long-password" not in added.stdout + added.stderr
+    stored = sqlite3.connect(db).execute("SELECT name, role, password_hash FROM users").fetchall()
+    assert stored[0][:2] == ("lan", "reviewer") and stored[0][2].startswith("scrypt:")
+    listed = subprocess.run([*CLI, "users", "list", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    assert listed.stdout.startswith("lan\treviewer")
+    short = subprocess.run([*CLI, "users", "add", "x", "--db", str(db), "--password-stdin"], input="short\n",
+                           capture_output=True, text=True, timeout=60)
+    assert short.returncode == 2 and len(short.stderr.strip().splitlines()) == 1
+    bad_role = subprocess.run([*CLI, "users", "add", "y", "--role", "boss", "--db", str(db), "--password-stdin"],
+                              input="a-long-password\n", capture_output=True, text=True, timeout=60)
+    assert bad_role.returncode == 2 and "role must be one of" in bad_role.stderr
+
+
+def test_review_needs_an_account_first(office_scan, tmp_path):
+    db = copy_database(office_scan / "results.sqlite", tmp_path)
+    result = subprocess.run([*CLI, "review", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "users add" in result.stderr
+    missing = subprocess.run([*CLI, "review", "--db", str(tmp_path / "none.sqlite")], capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 3 and "no such database" in missing.stderr
+
+
+def test_review_serves_on_loopback_behind_a_login(office_scan, tmp_path):
+    db = copy_database(office_scan / "results.sqlite", tmp_path)
+    subprocess.run([*CLI, "users", "add", "lan", "--db", str(db), "--password-stdin"], input="a-long-password\n",
+                   check=True, capture_output=True, text=True, timeout=60)
+    port = free_port()
+    server = subprocess.Popen([*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200 and "Đăng nhập" in response.read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and server.poll() is None, "the review app did not start"
+                time.sleep(0.3)
+        # Anonymous: the overview and a page image both send to the login page.
+        for path in ("/", "/image/page/1.jpg"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                assert response.url.startswith(f"http://127.0.0.1:{port}/login")
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if listening:  # where ss exists: bound to loopback only
+            local_addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()}
+            assert local_addresses == {"127.0.0.1"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
