@@ -53,8 +53,8 @@ def test_review_serves_on_loopback_behind_a_login(office_scan, tmp_path):
     subprocess.run([*CLI, "users", "add", "lan", "--db", str(db), "--password-stdin"], input="a-long-password\n",
                    check=True, capture_output=True, text=True, timeout=60)
     port = free_port()
-    server = subprocess.Popen([*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while True:
