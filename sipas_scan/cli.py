@@ -285,6 +285,8 @@ def demo_command(
         _say(f"  {name:<27} {what}")
     _say(f"Summary: {scanned.pages_read} pages read at {pages_per_second:.1f} pages/s; {forms['accepted']} forms "
          f"accepted, {forms['needs_review']} to review; {sipas}")
+    _say(f"To settle the doubts: sipas-scan users add NAME --role supervisor --db {out / 'results.sqlite'}, then "
+         f"sipas-scan review --db {out / 'results.sqlite'} --ledger {out / 'ledger.sqlite'} (http://127.0.0.1:8750/)")
 
 
 calibrate_app = typer.Typer(no_args_is_help=True, help="Scanner calibration: print the sheet, measure its scan.")
