@@ -29,6 +29,8 @@ RING_OUTER_MM = 3.2      # distances outside the border
 OVERFLOW_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 RING_DOMINANCE = 2.0     # one circle this much inkier than the next is the one meant
+STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
+STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
 
@@ -178,12 +180,20 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
-    if any(b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked for b in marked):
-        # Beside a clear mark, a speck under half the marked limit is a
-        # slip of the pen or dust, not a second answer.
-        doubtful = [b for b in doubtful if b.coverage >= thresholds.marked / 2 or b.coverage >= thresholds.fill_doubt]
+    strays: list[BoxReading] = []
+    clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
+    if fld.kind == "single" and clearest:
+        # Beside a clear mark, a light touch (a speck, a pen resting) is not
+        # a second answer: two real marks differ in ink by less than 1.5x.
+        # Only for single choice: there a second answer is void anyway.
+        strays = [b for b in doubtful + marked if b.coverage < clearest and (
+            b.coverage < thresholds.marked / 2
+            or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
+        doubtful = [b for b in doubtful if b not in strays]
+        marked = [b for b in marked if b not in strays]
     flags: list[str] = []
-    confidence = min((b.confidence for b in boxes), default=1.0)
+    confidence = min([b.confidence for b in boxes if b not in strays] + ([STRAY_CONFIDENCE] if strays else []),
+                     default=1.0)
     if doubtful:
         faint = [b for b in doubtful if b.coverage < thresholds.fill_doubt]
         flags.append("faint" if faint else "unclear-fill")
