@@ -31,6 +31,7 @@ CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clea
 RING_DOMINANCE = 2.0     # one circle this much inkier than the next is the one meant
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
+MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
 
@@ -213,6 +214,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
             flags.append("outside-box")
             if len(rings) == 1 or rings[0].ring >= RING_DOMINANCE * rings[1].ring:
                 value = rings[0].code
+    if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
+        # A printed box found only at the edge of its search window: this part
+        # of the page is not where the markers say (curled or creased paper),
+        # so what was measured may be a neighbour's box.
+        flags.append("misaligned")
     if flags:
         confidence = 0.0
     return FieldReading(fld.id, value, round(confidence, 3), tuple(flags), tuple(boxes))

@@ -115,6 +115,7 @@ REASONS: dict[str, dict[str, str]] = {
     "over-max": {"vi": "chọn quá số cho phép", "en": "more options than allowed"},
     "outside-box": {"vi": "khoanh ngoài ô", "en": "circled outside the box"},
     "skip-rule": {"vi": "trả lời câu không áp dụng", "en": "answered a question that does not apply"},
+    "misaligned": {"vi": "ô in lệch chỗ (giấy cong?)", "en": "boxes not where expected (paper curled?)"},
     "duplicate-conflict": {"vi": "hai bản quét khác nhau", "en": "two scans disagree"},
     "ocr-review": {"vi": "cần chép lại ý kiến", "en": "comment to transcribe"},
     "missing-page": {"vi": "thiếu trang", "en": "missing page"},
