@@ -229,3 +229,21 @@ def test_a_crashing_page_reader_quarantines_the_page_not_the_batch(printed, secr
     summary = _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
     assert summary.pages_read == 24 and summary.quarantined == {"read-error": 1}
     assert summary.forms["needs_review"] == 1  # the form with the lost page: missing-page
+
+
+def test_two_markers_lost_align_with_the_code_only_when_they_span_the_page(printed, secret):
+    """Markers cut off by the scanner: two on different sides plus the code pin
+    the page and read as the clean page does; two along one edge do not."""
+    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY)
+    options = ReadOptions(secret, run_ocr=False)
+    clean = read_page(page, 200, options)
+    diagonal = page.copy()
+    diagonal[:200, :200] = 255         # top-left marker gone
+    diagonal[-200:, -200:] = 255       # bottom-right marker gone
+    result = read_page(diagonal, 200, options)
+    assert result.status == "ok" and result.markers == (1, 3) and result.residual_mm < 0.5
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+    top_only = page.copy()
+    top_only[-200:, :] = 255           # both bottom markers gone
+    result = read_page(top_only, 200, options)
+    assert (result.status, result.reason) == ("quarantined", "markers-not-found")

@@ -18,7 +18,7 @@ from sipas_scan import defs
 from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
-from sipas_scan.reading.identify import find_payloads, identify
+from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
@@ -84,14 +84,14 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
         return PageResult("quarantined", "blank-page", "the page is blank (a back side?)", dpi=dpi,
                           image_jpeg=_jpeg(gray, 1200))
     markers = detect_markers(gray)
-    payloads = find_payloads(gray)
+    payloads = find_codes(gray)
     if not payloads and len(markers) >= 3:
         # Look again where the layout puts the code: markers and code sit in
         # the same place on every survey's pages, so any layout will do.
         frame = survey_and_layout(options.survey or _default_survey_id())[1]
         registration = register(markers, frame)
         if registration:
-            payloads = find_payloads(gray, project(rect_corners(frame.qr), registration))
+            payloads = find_codes(gray, project(rect_corners(frame.qr), registration))
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
@@ -101,11 +101,15 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
             detail = identified.detail
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
                           image_jpeg=_jpeg(gray, 1600))
-    return read_identified_page(gray, dpi, identified.code, markers, options)
+    code_corners = None
+    if identified.corners is not None:
+        layout_qr = survey_and_layout(options.survey or _default_survey_id())[1].qr
+        code_corners = (rect_corners(symbol_rect_mm(identified.payload, layout_qr)), identified.corners)
+    return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
 
 
 def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: dict[int, np.ndarray],
-                         options: ReadOptions) -> PageResult:
+                         options: ReadOptions, code_corners: tuple[np.ndarray, np.ndarray] | None = None) -> PageResult:
     """Read a page whose identity is known: from its verified code, or from a
     reviewer who read the serial off a page whose code was damaged."""
     try:
@@ -120,7 +124,7 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
         return base
-    registration = register(markers, layout)
+    registration = register(markers, layout, code_corners)
     if isinstance(registration, Failed):
         base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
         base.image_jpeg = _jpeg(gray, 1600)

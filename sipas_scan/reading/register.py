@@ -100,14 +100,29 @@ def project(points_mm: np.ndarray, registration: Registration) -> np.ndarray:
     return cv2.perspectiveTransform(points_mm.reshape(-1, 1, 2).astype(np.float32), registration.homography).reshape(-1, 2)
 
 
-def register(markers: dict[int, np.ndarray], layout: FormLayout) -> Registration | Failed:
-    if len(markers) < 3:
-        return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3")
+def _spans_page(found: set[int]) -> bool:
+    """Two markers plus the code (top right) pin the whole page only when one
+    marker is on the left and one at the bottom; two along one edge would
+    leave the far side to extrapolation."""
+    return bool(found & {0, 3}) and bool(found & {2, 3}) and len(found) >= 2
+
+
+def register(markers: dict[int, np.ndarray], layout: FormLayout,
+             code: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+    """``code``: the QR symbol's corners in mm and in image px, used when a
+    marker or two are lost (cut off by the scanner, covered)."""
+    usable_code = code is not None and len(markers) < 3 and _spans_page(set(markers))
+    if len(markers) < 3 and not usable_code:
+        return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3, "
+                      "or 2 on different sides with a readable code")
     src, dst = [], []
     for marker in layout.markers:
         if marker.id in markers:
             src.append(rect_corners(marker.rect))
             dst.append(markers[marker.id])
+    if usable_code:
+        src.append(code[0].astype(np.float32))
+        dst.append(code[1].astype(np.float32))
     src_points, dst_points = np.concatenate(src), np.concatenate(dst)
     homography, _ = cv2.findHomography(src_points, dst_points, 0)
     if homography is None:
