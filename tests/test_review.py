@@ -93,6 +93,16 @@ def test_wrong_password_and_csrf(app):
     assert client.post("/login", data={"name": "lan", "password": PASSWORDS["lan"]}).status_code == 400
 
 
+def test_repeated_wrong_passwords_lock_the_name(app):
+    client = app.test_client()
+    for _ in range(5):
+        response = client.post("/login", data={"name": "minh", "password": "guess", "csrf_token": token(client)})
+        assert response.status_code == 401
+    response = client.post("/login", data={"name": "minh", "password": PASSWORDS["minh"], "csrf_token": token(client)})
+    assert response.status_code == 429 and "15" in response.text  # even the right password, for a while
+    logged_in(app, "lan")  # other names are not affected
+
+
 def test_idle_session_expires(app):
     client = logged_in(app, "lan")
     assert client.get("/").status_code == 200

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from sipas_scan.survey.model import join_codes
 
 SESSION_HOURS = 8           # a login lasts a working day at most
 SESSION_IDLE_MINUTES = 30   # and lapses after half an hour without a request
+MAX_LOGIN_FAILURES = 5      # wrong passwords for one name before it is refused
+LOGIN_LOCK_MINUTES = 15     # for this long
 
 
 def create_app(db_path: Path, ledger_path: Path | None = None, *, session_key: bytes | None = None) -> Flask:
@@ -122,7 +126,29 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
     return [(str(n), value, text) for n, (value, text) in enumerate(values, start=1)]
 
 
+class LoginFailures:
+    """Failed logins per user name in this process: after a few, the name is
+    refused for a while, so passwords cannot be guessed at speed."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        return [t for t in self._times.get(name, []) if now - t < LOGIN_LOCK_MINUTES * 60]
+
+    def locked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name, time.monotonic())) >= MAX_LOGIN_FAILURES
+
+    def record(self, name: str, success: bool) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._times[name] = [] if success else [*self._recent(name, now), now]
+
+
 def _routes(app: Flask) -> None:
+    failures = LoginFailures()
     @app.before_request
     def _open() -> None:
         g.db_path = app.config["DB_PATH"]
@@ -151,7 +177,10 @@ def _routes(app: Flask) -> None:
         error = ""
         if request.method == "POST":
             name = request.form.get("name", "").strip()
+            if failures.locked(name):
+                return render_template("login.html", error=label("locked", _language())), 429
             role = accounts.check_login(_store(), name, request.form.get("password", ""))
+            failures.record(name, success=bool(role))
             if role:
                 session.clear()
                 session.permanent = True

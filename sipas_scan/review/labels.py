@@ -15,6 +15,8 @@ LABELS: dict[str, dict[str, str]] = {
     "user_name": {"vi": "Tên đăng nhập", "en": "User name"},
     "password": {"vi": "Mật khẩu", "en": "Password"},
     "bad_login": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong user name or password."},
+    "locked": {"vi": "Sai mật khẩu quá nhiều lần. Hãy thử lại sau 15 phút.",
+               "en": "Too many wrong passwords. Try again in 15 minutes."},
     "overview": {"vi": "Tổng quan", "en": "Overview"},
     "queue": {"vi": "Hàng đợi", "en": "Queue"},
     "next_item": {"vi": "Mục tiếp theo", "en": "Next item"},
