@@ -2,6 +2,7 @@
 as append-only events, forms settling, reopen, blind re-entry, overview."""
 
 import csv
+import json
 import re
 import sqlite3
 from urllib.parse import quote, unquote
@@ -268,3 +269,33 @@ def test_overview_counts_and_return_rates(app, db, office_scan):
         accepted = con.execute("SELECT count(*) FROM forms WHERE status = 'accepted'").fetchone()[0]
     assert f'id="count-accepted">{accepted}<' in html
     assert html.count("%</td>") + html.count(" %</td>") >= 2  # a return rate per village
+
+
+def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, db, tmp_path):
+    from sipas_scan.reading.pipeline import rebuild_form
+
+    with Store(db) as store:
+        serial, page_id, raw = store.db.execute(
+            "SELECT p.serial, p.id, p.readings FROM pages p JOIN forms f ON f.serial = p.serial"
+            " WHERE f.status = 'accepted' AND p.page_no = 1 AND p.status = 'ok' LIMIT 1").fetchone()
+        readings = json.loads(raw)
+        for field in readings["fields"]:  # pencil gone in a black-and-white scan
+            field.update(value="", flags=[], confidence=1.0)
+        with store.transaction() as con:
+            con.execute("UPDATE pages SET readings = ? WHERE id = ?", (json.dumps(readings), page_id))
+        rebuild_form(store, "sipas-household", serial)
+        page_item = next(i for i in open_items(store) if i.serial == serial and i.key == "#page:1")
+    client = logged_in(app, "lan")
+    assert "nhập từng câu" in client.get(item_url(page_item)).text
+    post(client, "/decide", {"id": page_item.ident, "value": keys.ANSWER_EACH})
+    with Store(db) as store:
+        questions = [i for i in open_items(store) if i.serial == serial and i.kind == "answer"]
+    assert {i.key for i in questions} == {f["field_id"] for f in readings["fields"]}
+    for question in questions:
+        post(client, "/decide", {"id": question.ident, "value": "1"})
+    with Store(db) as store:
+        assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (serial,)).fetchone()[0] == "resolved"
+    export_records(db, tmp_path / "records.csv")
+    with (tmp_path / "records.csv").open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["form_id"] == serial)
+    assert all(row[i.key] == "1" for i in questions)

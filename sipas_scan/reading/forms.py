@@ -118,6 +118,8 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 # scanned in black-and-white) look exactly like this.
                 form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id,
                                        page_no=number, item=page_item))
+                if decisions.get((survey_id, serial, page_item)) == keys.ANSWER_EACH:
+                    form.flags.extend(_answer_each([r["field_id"] for r in first.fields], first.id, number))
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
                 for reason in reading["flags"]:
@@ -132,7 +134,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     # the form's answers back from scoring.
                     form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
                                            blocking=reason != "ocr-review", page_no=number))
-        _flag_blank_grids(form, survey, page_numbers)
+        _flag_blank_grids(form, survey, page_numbers, decisions)
         for question in survey.fields():
             condition = question.applies_if
             value = form.answers.get(question.id, ("", 1.0, None))[0]
@@ -150,7 +152,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
     return forms
 
 
-def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int]) -> None:
+def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """A whole grid left blank where it applies. Respondents skip a row, rarely
     a whole grid; light pencil scanned in black and white looks just like it."""
     grids: dict[str, list] = defaultdict(list)
@@ -167,6 +169,14 @@ def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, 
         page_no = page_numbers.get(read[0][2], 0)
         form.flags.append(Flag("", "no-marks", 0.0, f"page {page_no}: grid {grid_id} has no marks at all", read[0][2],
                                page_no=page_no, item=keys.page_key(page_no)))
+        if decisions.get((form.survey, form.serial, keys.page_key(page_no))) == keys.ANSWER_EACH:
+            form.flags.extend(_answer_each([q.id for q in rows], read[0][2], page_no))
+
+
+def _answer_each(field_ids: list[str], page_id: int | None, page_no: int) -> list[Flag]:
+    """A reviewer sees marks the scan lost: each question becomes an item to answer."""
+    return [Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id, page_no=page_no)
+            for field_id in field_ids]
 
 
 def settle(form: FormRecord, decisions: Decisions) -> str:

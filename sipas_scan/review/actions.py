@@ -44,7 +44,7 @@ def allowed_values(item: ReviewItem) -> set[str] | None:
         return {keys.KEPT, keys.REJECTED}
     if item.kind == "quarantine":
         return {keys.REJECTED}  # or assign:..., checked separately
-    values = {keys.REJECTED, keys.NOT_RETURNED, keys.CONFIRMED}
+    values = {keys.REJECTED, keys.NOT_RETURNED, keys.CONFIRMED, keys.ANSWER_EACH}
     return values | {f"{keys.USE}{page_id}" for page_id in item.page_ids}
 
 

@@ -122,7 +122,8 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
     elif "missing-page" in item.reasons:
         values = [(keys.NOT_RETURNED, label("not_returned", lang)), (keys.REJECTED, label("reject_form", lang))]
     else:
-        values = [(keys.CONFIRMED, label("confirm_blank", lang)), (keys.REJECTED, label("reject_form", lang))]
+        values = [(keys.CONFIRMED, label("confirm_blank", lang)), (keys.ANSWER_EACH, label("answer_each", lang)),
+                  (keys.REJECTED, label("reject_form", lang))]
     return [(str(n), value, text) for n, (value, text) in enumerate(values, start=1)]
 
 

@@ -72,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
     "use_right": {"vi": "Dùng bản phải", "en": "Use the right scan"},
     "no_marks": {"vi": "Trang {page} không có dấu nào. Kiểm tra trang (bút chì quá nhạt?).",
                  "en": "Page {page} has no marks at all. Check the page (pencil too light?)."},
+    "answer_each": {"vi": "Trên giấy có đánh dấu: nhập từng câu", "en": "The paper has marks: answer each question"},
     "confirm_blank": {"vi": "Xác nhận trang để trống", "en": "Confirm the page is unanswered"},
     "not_issued": {"vi": "Mã phiếu hợp lệ nhưng số phiếu không có trong sổ phát phiếu.",
                    "en": "A valid code, but the serial is not in the ledger of issued forms."},
