@@ -95,7 +95,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
-        if reason == "no-code" and len(markers) < 3:
+        if reason == "no-code" and not markers:
             reason, detail = "not-a-form", "no form code and no corner markers: not a page of a form"
         else:
             detail = identified.detail
