@@ -284,7 +284,7 @@ def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, 
         with store.transaction() as con:
             con.execute("UPDATE pages SET readings = ? WHERE id = ?", (json.dumps(readings), page_id))
         rebuild_form(store, "sipas-household", serial)
-        page_item = next(i for i in open_items(store) if i.serial == serial and i.key == "#page:1")
+        page_item = next(i for i in open_items(store) if i.serial == serial and i.key == keys.marks_key(1))
     client = logged_in(app, "lan")
     assert "nhập từng câu" in client.get(item_url(page_item)).text
     post(client, "/decide", {"id": page_item.ident, "value": keys.ANSWER_EACH})
@@ -299,3 +299,55 @@ def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, 
     with (tmp_path / "records.csv").open(encoding="utf-8") as f:
         row = next(r for r in csv.DictReader(f) if r["form_id"] == serial)
     assert all(row[i.key] == "1" for i in questions)
+
+
+def test_rejecting_from_a_page_item_is_one_event_and_reopening_brings_everything_back(app, db):
+    item = first_item(db, "page", "missing-page")
+    client, boss = logged_in(app, "lan"), logged_in(app, "boss")
+    post(client, "/decide", {"id": item.ident, "value": keys.REJECTED})
+    with Store(db) as store:
+        assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (item.serial,)).fetchone()[0] == "rejected"
+        assert [r[0] for r in store.db.execute("SELECT field_id FROM decisions")] == [keys.FORM]
+        assert not [i for i in open_items(store) if i.serial == item.serial and i.kind != "comment"]
+    post(boss, "/reopen", {"survey": item.survey, "serial": item.serial, "key": keys.FORM}, page="/log")
+    with Store(db) as store:
+        assert item.ident in {i.ident for i in open_items(store)}
+
+
+def test_a_decision_submitted_twice_lands_once(app, db):
+    item = first_item(db, "answer")
+    client = logged_in(app, "lan")
+    post(client, "/decide", {"id": item.ident, "value": ""})
+    from sipas_scan.review import actions
+    with Store(db) as store, pytest.raises(actions.ReviewError, match="already decided"):
+        actions.decide(store, item, "", "lan")
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+
+
+def test_assigning_a_page_to_a_serial_never_issued_is_flagged(app, db):
+    forged = first_item(db, "quarantine", "forged-code")
+    post(logged_in(app, "lan"), "/decide", {"id": forged.ident, "assign_survey": "sipas-household",
+                                            "assign_serial": "0999994", "assign_page": "1"})
+    with Store(db) as store:
+        reasons = {r[0] for r in store.db.execute("SELECT reason FROM flags WHERE serial = '0999994'")}
+    assert "not-issued" in reasons
+
+
+def test_sessions_end_after_a_working_day_and_follow_role_changes(app, db):
+    client = logged_in(app, "boss")
+    assert client.get("/log").status_code == 200
+    with Store(db) as store:
+        accounts.add_user(store, "boss", "reviewer", PASSWORDS["boss"])
+    assert client.get("/log").status_code == 403  # demoted: at once, not at the next login
+    with client.session_transaction() as session:
+        session["login_at"] = 0
+    assert client.get("/").status_code == 302
+
+
+def test_blind_re_entry_refuses_what_is_not_in_the_sample(app, db):
+    boss = logged_in(app, "boss")
+    post(boss, "/qc/draw", {"forms": "1"}, page="/qc")
+    assert post(boss, "/qc/enter", {"id": "garbage", "value": "1"}, page="/qc").status_code == 400
+    assert post(boss, "/qc/enter", {"id": "1|sipas-household|0000000|a1", "value": "1"}, page="/qc").status_code == 400
+    assert post(boss, "/qc/draw", {"forms": "many"}, page="/qc").status_code == 400

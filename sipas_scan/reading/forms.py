@@ -16,6 +16,15 @@ from sipas_scan.store import decisions as keys
 from sipas_scan.survey import Survey
 
 Decisions = dict[tuple[str, str, str], str]
+# In the issued mapping: a serial read before any ledger was given (its
+# issue is not known, so it is not flagged), and the default for absent keys.
+UNKNOWN = object()
+NOT_ISSUED = None
+
+
+class PartlyKnown(dict):
+    """Issued households recorded earlier, without a ledger at hand: a serial
+    not listed is unknown, not unissued."""
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
 
 
@@ -92,7 +101,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
             page_item = keys.page_key(number)
             if not copies:
                 form.flags.append(Flag("", "missing-page", detail=f"page {number} was not scanned", page_no=number,
-                                       item=page_item))
+                                       item=keys.missing_key(number)))
                 continue
             chosen = decisions.get((survey_id, serial, page_item), "")
             if chosen.startswith(keys.USE):
@@ -117,8 +126,8 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 # Nobody skips a whole page; marks too light for the scanner (pencil
                 # scanned in black-and-white) look exactly like this.
                 form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id,
-                                       page_no=number, item=page_item))
-                if decisions.get((survey_id, serial, page_item)) == keys.ANSWER_EACH:
+                                       page_no=number, item=keys.marks_key(number)))
+                if decisions.get((survey_id, serial, keys.marks_key(number))) == keys.ANSWER_EACH:
                     form.flags.extend(_answer_each([r["field_id"] for r in first.fields], first.id, number))
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
@@ -142,8 +151,10 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 form.flags.append(Flag(question.id, "skip-rule", 0.0,
                                        f"answered although {condition.question} says it does not apply",
                                        form.answers[question.id][2]))
-        if issued is not None:
-            form.issued = issued.get((survey_id, serial))
+        entry = issued.get((survey_id, serial), UNKNOWN if isinstance(issued, PartlyKnown) else NOT_ISSUED) \
+            if issued is not None else UNKNOWN
+        if entry is not UNKNOWN:
+            form.issued = entry
             if form.issued is None:
                 form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger",
                                        item=keys.FORM))
@@ -168,8 +179,8 @@ def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, 
             continue
         page_no = page_numbers.get(read[0][2], 0)
         form.flags.append(Flag("", "no-marks", 0.0, f"page {page_no}: grid {grid_id} has no marks at all", read[0][2],
-                               page_no=page_no, item=keys.page_key(page_no)))
-        if decisions.get((form.survey, form.serial, keys.page_key(page_no))) == keys.ANSWER_EACH:
+                               page_no=page_no, item=keys.marks_key(page_no)))
+        if decisions.get((form.survey, form.serial, keys.marks_key(page_no))) == keys.ANSWER_EACH:
             form.flags.extend(_answer_each([q.id for q in rows], read[0][2], page_no))
 
 

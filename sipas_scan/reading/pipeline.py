@@ -24,7 +24,7 @@ import cv2
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
-from sipas_scan.reading.forms import PageRecord, assemble
+from sipas_scan.reading.forms import UNKNOWN, PageRecord, PartlyKnown, assemble
 from sipas_scan.reading.page import PageResult, ReadOptions, read_page, survey_and_layout
 from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source
 from sipas_scan.store.db import Store, rebuild_forms
@@ -87,11 +87,29 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
             yield pending.popleft().result()
 
 
-def _issued(ledger_path: Path | None) -> dict[tuple[str, str], Household] | None:
-    if ledger_path is None or not Path(ledger_path).is_file():
+def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None = None) -> dict | None:
+    """(survey, serial) -> the household the ledger issued it to. Without a
+    ledger, what the forms already record is kept: the household where one
+    was known, not-issued where it was flagged, unknown otherwise. None: no
+    ledger and nothing recorded, so nothing is checked."""
+    if ledger_path is not None and Path(ledger_path).is_file():
+        with Ledger(ledger_path) as ledger:
+            return {key: form.household for key, form in ledger.all_issued().items()
+                    if only is None or key == only}
+    where, args = (" WHERE f.survey = ? AND f.serial = ?", only) if only else ("", ())
+    rows = store.db.execute(
+        "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
+        " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
+        f" FROM forms f{where}", args).fetchall()
+    if not rows:
         return None
-    with Ledger(ledger_path) as ledger:
-        return {key: form.household for key, form in ledger.all_issued().items()}
+    issued = PartlyKnown()
+    for survey, serial, code, province, district, commune, village, was_issued, flagged in rows:
+        if was_issued:
+            issued[(survey, serial)] = Household(province, district, commune, village, code)
+        elif not flagged:
+            issued[(survey, serial)] = UNKNOWN
+    return issued
 
 
 def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
@@ -115,7 +133,7 @@ def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator
 def rebuild(store: Store, ledger_path: Path | None) -> Counter:
     """Derive forms from every stored page, one form at a time; returns the
     count per status."""
-    issued = _issued(ledger_path)
+    issued = _issued(ledger_path, store)
     decisions = store.decisions()
     surveys, counts = {}, {}
     statuses: Counter = Counter()
@@ -131,21 +149,9 @@ def rebuild(store: Store, ledger_path: Path | None) -> Counter:
     return statuses
 
 
-def rebuild_form(store: Store, survey_id: str, serial: str) -> str:
-    """Derive one form again after a review decision; returns its status.
-
-    Whether it was issued, and to which household, is taken from its
-    current row, so the ledger is not needed here."""
-    row = store.db.execute("SELECT household_code, province, district, commune, village, issued FROM forms"
-                           " WHERE survey = ? AND serial = ?", (survey_id, serial)).fetchone()
-    not_issued = store.db.execute("SELECT 1 FROM flags WHERE survey = ? AND serial = ? AND reason = 'not-issued'",
-                                  (survey_id, serial)).fetchone()
-    issued: dict[tuple[str, str], Household] | None = None
-    if row and row[5]:
-        code, province, district, commune, village, _ = row
-        issued = {(survey_id, serial): Household(province, district, commune, village, code)}
-    elif not_issued:
-        issued = {}
+def rebuild_form(store: Store, survey_id: str, serial: str, ledger_path: Path | None = None) -> str:
+    """Derive one form again after a review decision; returns its status."""
+    issued = _issued(ledger_path, store, (survey_id, serial))
     survey, layout = survey_and_layout(survey_id)
     pages = list(_page_records(store, (survey_id, serial)))
     forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued, store.decisions())

@@ -39,3 +39,8 @@ def check_login(store: Store, name: str, password: str) -> str | None:
         check_password_hash(generate_password_hash("x"), password)
         return None
     return row[0] if check_password_hash(row[1], password) else None
+
+
+def role_of(store: Store, name: str) -> str | None:
+    row = store.db.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else None

@@ -16,8 +16,12 @@ from sipas_scan.reading.register import detect_markers
 from sipas_scan.reading.sources import SourceError, load_page, open_source
 from sipas_scan.review.queue import ReviewItem, release_lease, take_lease
 from sipas_scan.store import decisions as keys
-from sipas_scan.store.db import Store
+from sipas_scan.store.db import Store, StoreError
 from sipas_scan.survey.model import join_codes
+
+# A page a reviewer assigns is read under the identity they gave; its code
+# is not verified, so the reading options need no real key.
+ASSIGNED_PAGE_SECRET = Secret(b"assigned-by-a-reviewer")
 
 
 class ReviewError(SipasError):
@@ -44,8 +48,11 @@ def allowed_values(item: ReviewItem) -> set[str] | None:
         return {keys.KEPT, keys.REJECTED}
     if item.kind == "quarantine":
         return {keys.REJECTED}  # or assign:..., checked separately
-    values = {keys.REJECTED, keys.NOT_RETURNED, keys.CONFIRMED, keys.ANSWER_EACH}
-    return values | {f"{keys.USE}{page_id}" for page_id in item.page_ids}
+    if item.key.startswith("#missing:"):
+        return {keys.NOT_RETURNED, keys.REJECTED}
+    if item.key.startswith("#marks:"):
+        return {keys.CONFIRMED, keys.ANSWER_EACH, keys.REJECTED}
+    return {keys.REJECTED} | {f"{keys.USE}{page_id}" for page_id in item.page_ids}
 
 
 def _check_answer(item: ReviewItem, value: str) -> None:
@@ -60,7 +67,7 @@ def _check_answer(item: ReviewItem, value: str) -> None:
 
 
 def decide(store: Store, item: ReviewItem, value: str, reviewer: str, note: str = "",
-           secret: Secret | None = None) -> str:
+           ledger_path: Path | None = None) -> str:
     """Record a reviewer's decision on an open item; returns the form's new status."""
     holder = take_lease(store, item.ident, reviewer)
     if holder:
@@ -70,21 +77,25 @@ def decide(store: Store, item: ReviewItem, value: str, reviewer: str, note: str 
         value = join_codes([c for c in value.split(";") if c])
     elif item.kind == "comment":
         value = value.strip()
-    elif item.kind == "quarantine" and value.startswith(keys.ASSIGN):
-        return _assign(store, item, value, reviewer, secret)
+    elif value.startswith(keys.ASSIGN):
+        if item.kind != "quarantine":
+            raise ReviewError("only a quarantined page can be assigned to a form")
+        return _assign(store, item, value, reviewer, ledger_path)
     elif value not in (allowed_values(item) or set()):
         raise ReviewError(f"'{value}' is not a decision for this item")
+    # Rejecting from a page item rejects the form: one event, so reopening it
+    # brings every item of the form back.
     key = keys.FORM if value == keys.REJECTED and item.kind in ("page", "form") else item.key
-    store.add_decision(item.survey, item.serial, key, current_value(store, item.survey, item.serial, key), value,
-                       reviewer, note)
-    if key != item.key:
-        # Rejecting the whole form from one of its page items settles that item too.
-        store.add_decision(item.survey, item.serial, item.key, None, value, reviewer, note)
+    try:
+        store.add_decision(item.survey, item.serial, key, current_value(store, item.survey, item.serial, key), value,
+                           reviewer, note, expect_open=True)
+    except StoreError as exc:
+        raise ReviewError(str(exc)) from None
     release_lease(store, item.ident, reviewer)
-    return rebuild_form(store, item.survey, item.serial) if item.survey else value
+    return rebuild_form(store, item.survey, item.serial, ledger_path) if item.survey else value
 
 
-def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, secret: Secret | None) -> str:
+def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, ledger_path: Path | None) -> str:
     try:
         survey, serial, page = value.removeprefix(keys.ASSIGN).split("|")
         code = PageCode(survey, serial.strip(), int(page))
@@ -102,17 +113,18 @@ def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, secret: S
     except (SourceError, OSError) as exc:
         raise ReviewError(f"cannot open the scan {path} again: {exc}") from None
     result = read_identified_page(image.gray, image.dpi, code, detect_markers(image.gray),
-                                  ReadOptions(secret or Secret(b"-" * 16)))
+                                  ReadOptions(ASSIGNED_PAGE_SECRET))
     if result.status != "ok":
         raise ReviewError(f"{result.reason}: {result.detail}")
     store.assign_page(page_id, result, (item.key, None, value, reviewer))
     release_lease(store, item.ident, reviewer)
-    return rebuild_form(store, code.survey, code.serial)
+    return rebuild_form(store, code.survey, code.serial, ledger_path)
 
 
-def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "") -> str:
+def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "",
+           ledger_path: Path | None = None) -> str:
     """Take a decision back (supervisors only): the item returns to the queue."""
     if key.startswith(keys.QUARANTINE) and (store.decisions().get((survey, serial, key)) or "").startswith(keys.ASSIGN):
         raise ReviewError("an assigned page is part of its form now; reject the form or change its answers instead")
     store.add_decision(survey, serial, key, current_value(store, survey, serial, key), None, supervisor, note or "reopened")
-    return rebuild_form(store, survey, serial) if survey else ""
+    return rebuild_form(store, survey, serial, ledger_path) if survey else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from sipas_scan.errors import SipasError
 from sipas_scan.reading.page import survey_and_layout
 from sipas_scan.reading.pipeline import rebuild
 from sipas_scan.review import accounts, actions, crops, qc
@@ -71,13 +72,16 @@ def login_required(role: str | None = None) -> Callable:
         @functools.wraps(view)
         def inner(*args, **kwargs):
             user = session.get("user")
-            seen = session.get("seen", 0)
             now = dt.datetime.now(dt.UTC).timestamp()
-            if not user or now - seen > SESSION_IDLE_MINUTES * 60:
+            expired = (now - session.get("seen", 0) > SESSION_IDLE_MINUTES * 60
+                       or now - session.get("login_at", 0) > SESSION_HOURS * 3600)
+            # The account as it is now: a removed user or a changed role counts at once.
+            current_role = accounts.role_of(_store(), user) if user and not expired else None
+            if current_role is None:
                 session.pop("user", None)
                 return redirect(url_for("login", next=request.full_path if request.method == "GET" else None))
-            session["seen"] = now
-            if role and session.get("role") != role:
+            session["seen"], session["role"] = now, current_role
+            if role and current_role != role:
                 abort(403)
             return view(*args, **kwargs)
         return inner
@@ -105,7 +109,10 @@ def _page_image(page_id: int) -> bytes:
     row = _store().db.execute("SELECT image_path FROM pages WHERE id = ?", (page_id,)).fetchone()
     if not row or not row[0]:
         abort(404)
-    return (g.db_path.parent / row[0]).read_bytes()
+    try:
+        return (g.db_path.parent / row[0]).read_bytes()
+    except OSError:
+        abort(404)
 
 
 def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
@@ -185,7 +192,8 @@ def _routes(app: Flask) -> None:
             if role:
                 session.clear()
                 session.permanent = True
-                session.update(user=name, role=role, seen=dt.datetime.now(dt.UTC).timestamp(), lang=_language())
+                moment = dt.datetime.now(dt.UTC).timestamp()
+                session.update(user=name, role=role, seen=moment, login_at=moment, lang=_language())
                 target = request.args.get("next") or ""
                 return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home"))
             error = label("bad_login", _language())
@@ -251,24 +259,31 @@ def _routes(app: Flask) -> None:
         if found is None:
             return render_template("empty.html", message=label("already_decided", _language())), 409
         value = request.form.get("value", "")
-        if request.form.get("assign_serial"):
+        if request.form.get("assign_serial") and found.kind == "quarantine":
             value = (f"{keys.ASSIGN}{request.form.get('assign_survey', '')}|{request.form['assign_serial'].strip()}|"
                      f"{request.form.get('assign_page', '')}")
         try:
-            actions.decide(_store(), found, value, session["user"], request.form.get("note", ""))
+            actions.decide(_store(), found, value, session["user"], request.form.get("note", ""),
+                           app.config["LEDGER_PATH"])
         except actions.ReviewError as exc:
             return redirect(url_for("item", id=ident, error=str(exc)))
         return redirect(url_for("next_item", after=ident))
+
+    @app.post("/lease")
+    @login_required()
+    def renew_lease():
+        holder = take_lease(_store(), request.form.get("id", ""), session["user"])
+        return ("", 409) if holder else ("", 204)
 
     @app.get("/image/field/<int:page_id>/<field_id>.jpg")
     @login_required()
     def field_image(page_id: int, field_id: str):
         survey = _store().db.execute("SELECT survey FROM pages WHERE id = ?", (page_id,)).fetchone()
-        if not survey:
+        if not survey or not survey[0]:
             abort(404)
         try:
             fld = _field_layout(survey[0], field_id)
-        except StopIteration:
+        except (StopIteration, SipasError):
             abort(404)
         return Response(crops.field_crop(_page_image(page_id), fld), mimetype="image/jpeg")
 
@@ -294,7 +309,10 @@ def _routes(app: Flask) -> None:
     @app.post("/qc/draw")
     @login_required("supervisor")
     def qc_draw():
-        forms = max(1, min(1000, int(request.form.get("forms", "20") or 20)))
+        try:
+            forms = max(1, min(1000, int(request.form.get("forms", "20") or 20)))
+        except ValueError:
+            abort(400)
         qc.draw_sample(_store(), forms, session["user"])
         return redirect(url_for("qc_home"))
 
@@ -310,11 +328,15 @@ def _routes(app: Flask) -> None:
     @app.post("/qc/enter")
     @login_required()
     def qc_enter():
-        sample_id, survey, serial, field_id = request.form.get("id", "").split("|")
-        answers = dict(_store().db.execute("SELECT field_id, page_id FROM answers WHERE survey = ? AND serial = ?",
-                                           (survey, serial)))
-        task = qc.QcTask(int(sample_id), survey, serial, field_id, answers.get(field_id, 0))
+        try:
+            sample_id, survey, serial, field_id = request.form.get("id", "").split("|")
+            task = qc.task_of(_store(), int(sample_id), survey, serial, field_id)
+        except (ValueError, LookupError):
+            abort(400)
+        known = {o.code for o in survey_and_layout(survey)[0].field(field_id).options}
         codes = [c for c in request.form.get("value", "").split(";") if c]
+        if any(c not in known for c in codes):
+            abort(400)
         qc.record_entry(_store(), task, join_codes(codes), session["user"])
         return redirect(url_for("qc_next"))
 
@@ -331,7 +353,8 @@ def _routes(app: Flask) -> None:
     def reopen():
         survey, serial, key = request.form["survey"], request.form["serial"], request.form["key"]
         try:
-            actions.reopen(_store(), survey, serial, key, session["user"], request.form.get("note", ""))
+            actions.reopen(_store(), survey, serial, key, session["user"], request.form.get("note", ""),
+                           app.config["LEDGER_PATH"])
         except actions.ReviewError as exc:
             abort(Response(str(exc), status=409))
         ident = f"{survey}|{serial}|{key}"

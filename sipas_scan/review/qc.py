@@ -83,6 +83,19 @@ def next_task(store: Store, after: str | None = None) -> QcTask | None:
     return None
 
 
+def task_of(store: Store, sample_id: int, survey: str, serial: str, field_id: str) -> QcTask:
+    """A task of a drawn sample; LookupError if the form is not in that sample
+    or has no such answer."""
+    if not store.db.execute("SELECT 1 FROM qc_forms WHERE sample_id = ? AND survey = ? AND serial = ?",
+                            (sample_id, survey, serial)).fetchone():
+        raise LookupError(f"{serial} is not in sample {sample_id}")
+    row = store.db.execute("SELECT page_id FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
+                           (survey, serial, field_id)).fetchone()
+    if row is None:
+        raise LookupError(f"{serial} has no answer {field_id}")
+    return QcTask(sample_id, survey, serial, field_id, row[0])
+
+
 def record_entry(store: Store, task: QcTask, value: str, reviewer: str) -> None:
     machine = store.db.execute("SELECT value FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
                                (task.survey, task.serial, task.field_id)).fetchone()

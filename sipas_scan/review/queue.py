@@ -45,7 +45,7 @@ def parse_ident(ident: str) -> tuple[str, str, str]:
 
 
 def _kind(survey_id: str, key: str) -> str:
-    if key.startswith("#page:"):
+    if key.startswith(keys.PAGE_KEYS):
         return "page"
     if key == keys.FORM:
         return "form"
@@ -123,6 +123,14 @@ def release_lease(store: Store, ident: str, reviewer: str) -> None:
         db.execute("DELETE FROM leases WHERE item = ? AND reviewer = ?", (ident, reviewer))
 
 
+def _rank(ident: str) -> tuple:
+    """Where an item stands in the queue's order (flags by form, then quarantined pages)."""
+    survey, serial, key = parse_ident(ident)
+    if key.startswith(keys.QUARANTINE):
+        return (1, "", "", keys.page_of(key))
+    return (0, survey, serial, key)
+
+
 def neighbour(store: Store, reviewer: str, ident: str | None, step: int = 1) -> ReviewItem | None:
     """The next (step 1) or previous (step -1) open item from ``ident`` that
     nobody else holds, wrapping around; the first one when ``ident`` is None."""
@@ -135,7 +143,7 @@ def neighbour(store: Store, reviewer: str, ident: str | None, step: int = 1) -> 
         return free[0] if step > 0 else free[-1]
     order = {item.ident: n for n, item in enumerate(items)}
     # A just-decided item has left the queue: continue from where it stood.
-    position = order[ident] if ident in order else sum(1 for other in order if other < ident) - 0.5
+    position = order[ident] if ident in order else sum(1 for other in order if _rank(other) < _rank(ident)) - 0.5
     ahead = sorted((i for i in free if (order[i.ident] - position) * step > 0), key=lambda i: order[i.ident] * step)
     behind = sorted((i for i in free if (order[i.ident] - position) * step < 0), key=lambda i: order[i.ident] * step)
     return next(iter(ahead + behind), None)

@@ -246,8 +246,16 @@ class Store(SqliteFile):
         return in_force(self.db.execute("SELECT survey, serial, field_id, new_value FROM decisions ORDER BY id"))
 
     def add_decision(self, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None,
-                     reviewer: str, reason: str = "") -> None:
+                     reviewer: str, reason: str = "", *, expect_open: bool = False) -> None:
+        """Append a decision event; with ``expect_open``, refuse (in the same
+        transaction) when a decision on the key is already in force, so two
+        submissions of one item cannot both land."""
         with self.transaction() as db:
+            if expect_open:
+                latest = db.execute("SELECT new_value FROM decisions WHERE survey = ? AND serial = ? AND field_id = ?"
+                                    " ORDER BY id DESC LIMIT 1", (survey, serial, key)).fetchone()
+                if latest is not None and latest[0] is not None:
+                    raise StoreError(f"{serial} {key}: already decided")
             db.execute("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (survey, serial, key, old_value, new_value, reviewer, now(), reason))
 

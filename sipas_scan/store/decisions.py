@@ -22,8 +22,27 @@ USE = "use:"                       # use:<page id> - which of two scans of a pag
 ASSIGN = "assign:"                 # assign:<survey>|<serial>|<page> - a quarantined page's identity
 
 
+PAGE_KEYS = ("#page:", "#missing:", "#marks:")
+
+
 def page_key(page_no: int) -> str:
+    """Which of two different scans of a page counts (``use:<page id>``)."""
     return f"#page:{page_no}"
+
+
+def missing_key(page_no: int) -> str:
+    """A page nobody scanned (``not-returned``)."""
+    return f"#missing:{page_no}"
+
+
+def marks_key(page_no: int) -> str:
+    """A page or grid without marks (``confirmed`` blank, or ``answer-each``)."""
+    return f"#marks:{page_no}"
+
+
+def page_of(key: str) -> int:
+    """The page number of a page key."""
+    return int(key.rsplit(":", 1)[1])
 
 
 def quarantine_key(page_id: int) -> str:

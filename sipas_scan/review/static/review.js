@@ -7,6 +7,7 @@
   const item = document.getElementById("item");
   const multi = form && form.dataset.multi === "1";
   const mustChoose = form && form.dataset.choose === "1";
+  const LEASE_RENEW_MS = 60 * 1000;
 
   function chosen() {
     return Array.from(document.querySelectorAll(".option.chosen")).map((b) => b.dataset.value).filter((v) => v);
@@ -23,14 +24,26 @@
       button.classList.toggle("chosen");
     }
     value.value = chosen().join(";");
+    form.dataset.picked = "1";
   }
 
   document.querySelectorAll(".option").forEach((b) => b.addEventListener("click", () => pick(b)));
 
   function submit() {
     if (!form) return;
-    if (mustChoose && !value.value) return;
+    if (mustChoose && form.dataset.picked !== "1") return;  // nothing chosen yet: Enter does nothing
     form.submit();
+  }
+
+  // Keep the item leased while it is open; a closed page lets the lease lapse.
+  const token = form && form.querySelector('input[name="csrf_token"]');
+  if (item && item.dataset.ident && token) {
+    setInterval(() => {
+      const body = new FormData();
+      body.append("id", item.dataset.ident);
+      body.append("csrf_token", token.value);
+      fetch(item.dataset.lease, {method: "POST", body: body, credentials: "same-origin"});
+    }, LEASE_RENEW_MS);
   }
 
   document.addEventListener("keydown", (event) => {
@@ -38,7 +51,7 @@
     const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
     if (active && active.id === "comment") {
       // In the comment box keys type text; Escape leaves it for the item keys.
-      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); if (!event.repeat) submit(); }
       if (event.key === "Escape") active.blur();
       return;
     }
@@ -56,7 +69,7 @@
       pick(option, event.shiftKey);
     } else if (event.key === "Enter" && form) {
       event.preventDefault();
-      submit();
+      if (!event.repeat) submit();  // a key held down must not confirm the next item too
     } else if (event.key === "ArrowRight" && item && item.dataset.next) {
       window.location = item.dataset.next;
     } else if (event.key === "ArrowLeft" && item && item.dataset.prev) {
