@@ -34,6 +34,17 @@ def _say(message: str) -> None:
     typer.echo(message)
 
 
+def _index_text(scores) -> str:
+    """The survey's top index over everyone, with its interval, in one line."""
+    root = scores.survey.index.id
+    value, interval = scores.all.indices[root], scores.all.intervals[root]
+    if value.value is None:
+        return f"{root}: no respondent answered the satisfaction questions"
+    if interval.low is None:
+        return f"{root} = {value.value:.2f} % (n = {value.n}, no interval)"
+    return f"{root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, n = {value.n})"
+
+
 @app.callback()
 def _setup(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
@@ -257,14 +268,7 @@ def demo_command(
     _say(f"5. export:   {out / 'records.csv'} (records), {out / 'flags.csv'} (what reviewers will see)")
     # Scored before review, as an analyst would see it: forms still to review are left out.
     scored = score_records(out / "records.csv", load_survey(None), out / "results", ScoreOptions())
-    root = scored.scores.survey.index.id
-    value, interval = scored.scores.all.indices[root], scored.scores.all.intervals[root]
-    if value.value is None:
-        sipas = f"{root}: no respondent answered the satisfaction questions"
-    elif interval.low is None:
-        sipas = f"{root} = {value.value:.2f} % (n = {value.n}, no interval)"
-    else:
-        sipas = f"{root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, n = {value.n})"
+    sipas = _index_text(scored.scores)
     _say(f"6. score:    {len(scored.records.counted)} of {scored.records.total} forms scored (the others await review): "
          f"{sipas} -> {out / 'results'}")
     returned = write_returns(out / "results.sqlite", out / "ledger.sqlite", out / "returns-report")
@@ -371,16 +375,9 @@ def score_command(
 
     summary = score_records(records, load_survey(survey), out,
                             ScoreOptions(by=by, combine=combine, compare_with=compare_with, year=year))
-    everyone = summary.scores.all
-    root = summary.scores.survey.index.id
-    value, interval = everyone.indices[root], everyone.intervals[root]
     excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
     _say(f"Scored {len(summary.records.counted)} of {summary.records.total} forms (excluded: {excluded})")
-    if value.value is None:
-        _say(f"  {root}: no respondent answered the satisfaction questions")
-    else:
-        _say(f"  {root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, "
-             f"n = {value.n}, {summary.scores.combine})")
+    _say(f"  {_index_text(summary.scores)}, {summary.scores.combine}")
     _say(f"  indices: {summary.indices}")
     _say(f"  report:  {summary.pdf} and {summary.html}")
     if summary.compare:

@@ -9,10 +9,10 @@ import csv
 from pathlib import Path
 
 from sipas_scan.errors import BadArgsError
-from sipas_scan.reading.page import survey_and_layout
 from sipas_scan.records import write_records
 from sipas_scan.store.db import Store
 from sipas_scan.store.decisions import is_answer_key
+from sipas_scan.survey import find_survey
 
 FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image")
 
@@ -27,7 +27,7 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
             raise BadArgsError(f"the database holds several surveys ({', '.join(surveys)}): choose one with --survey")
         if not surveys:
             return write_records(out, (), ())
-        survey, _ = survey_and_layout(surveys[0])
+        survey = find_survey(surveys[0])
         field_ids = survey.field_ids()
         answers: dict[str, dict[str, str]] = {}
         for serial, field_id, value in store.db.execute(

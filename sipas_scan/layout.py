@@ -180,6 +180,11 @@ def marker_rects() -> tuple[Marker, ...]:
     return tuple(Marker(id=i, rect=(x, y, s, s)) for i, (x, y) in zip(defs.MARKER_IDS, corners, strict=True))
 
 
+def qr_rect() -> Rect:
+    """Where every page's code is printed, whatever the survey."""
+    return (defs.QR_X_MM, defs.QR_Y_MM, defs.QR_SIZE_MM, defs.QR_SIZE_MM)
+
+
 # --------------------------------------------------------------------------
 # Blocks: a piece of page laid out from y = 0, placed later at the cursor.
 
@@ -448,8 +453,7 @@ class _Layouter:
 def layout_survey(survey: Survey) -> FormLayout:
     """Lay the survey out on A4 pages. Pure: same survey, same layout."""
     pages = _Layouter(survey).run()
-    qr = (defs.QR_X_MM, defs.QR_Y_MM, defs.QR_SIZE_MM, defs.QR_SIZE_MM)
-    return FormLayout(survey.id, survey.version, tuple(pages), marker_rects(), qr)
+    return FormLayout(survey.id, survey.version, tuple(pages), marker_rects(), qr_rect())
 
 
 def all_boxes(layout: FormLayout) -> Iterable[tuple[FieldLayout, OptionBox]]:

@@ -70,13 +70,10 @@ def write_collection_lists(folder: Path, villages: list[VillageReturns]) -> list
     """One PDF per village given; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    one_survey = len({v.survey for v in villages}) <= 1
     for village in villages:
         stem = village_file_stem(village.missing[0].form)
-        path = folder / (f"{stem}.pdf" if _single_survey(villages) else f"{village.survey}_{stem}.pdf")
+        path = folder / (f"{stem}.pdf" if one_survey else f"{village.survey}_{stem}.pdf")
         write_collection_list(path, village)
         written.append(path)
     return written
-
-
-def _single_survey(villages: list[VillageReturns]) -> bool:
-    return len({v.survey for v in villages}) <= 1

@@ -177,7 +177,7 @@ def measure_sheet(gray: np.ndarray, nominal_dpi: float) -> SheetMeasurement | Fa
         raise ValueError(f"nominal_dpi must be positive, got {nominal_dpi}")
     sheet = sheet_layout()
     found = detect_markers(gray)
-    registration = register(found, sheet.form_layout)
+    registration = register(found, sheet.form_layout.markers)
     if isinstance(registration, Failed):
         return registration
     qr_found = QR_PAYLOAD in find_payloads(gray, project(rect_corners(sheet.qr), registration))

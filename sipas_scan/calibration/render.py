@@ -8,22 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from sipas_scan import defs, fonts
 from sipas_scan.calibration import sheet as S
-from sipas_scan.printing.render import QR_QUIET_MODULES, _fill_cells, marker_cells
-
-
-def _pt(mm: float) -> float:
-    return mm * defs.PT_PER_MM
-
-
-def _y(mm: float) -> float:
-    return _pt(defs.PAGE_HEIGHT_MM - mm)
+from sipas_scan.printing.render import _fill_cells, _pt, _y, marker_cells, qr_cells
 
 
 def _fill(canvas: Canvas, rect: S.Rect, darkness: float) -> None:
@@ -97,9 +87,8 @@ def write_sheet(path: Path) -> Path:
     for marker in layout.markers:
         x, y, size, _ = marker.rect
         _fill_cells(canvas, marker_cells(marker.id), x, y, size)
-    qr = segno.make(S.QR_PAYLOAD, error=defs.QR_ERROR_LEVEL.lower(), micro=False)
     x, y, size, _ = layout.qr
-    _fill_cells(canvas, np.pad(np.array(qr.matrix, dtype=bool), QR_QUIET_MODULES), x, y, size)
+    _fill_cells(canvas, qr_cells(S.QR_PAYLOAD), x, y, size)
 
     left = defs.HEADER_TEXT_X_MM
     _text(canvas, left, 16.0, "TỜ HIỆU CHUẨN MÁY QUÉT", defs.FONT_SIZE_TITLE_PT, bold=True)

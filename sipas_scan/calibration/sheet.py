@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sipas_scan import defs
 from sipas_scan.layout import FormLayout, Marker, Rect, marker_rects
+from sipas_scan.reading.marks import INSET_MM
 
 SHEET_VERSION = "1"
 QR_PAYLOAD = f"SIPAS-CALIBRATION|{SHEET_VERSION}"
@@ -38,8 +39,7 @@ MARK_GRID_LEFT_MM = 36.0
 MARK_GRID_TOP_MM = 80.0
 MARK_COLUMN_PITCH_MM = 13.0
 MARK_ROW_PITCH_MM = 10.0
-# The reader measures inside the box's border, inset by this much (marks.INSET_MM).
-MARK_MEASURED_INSET_MM = 0.6
+
 
 # Line pairs: black and white bars, one pair per 1/f mm, across x and y.
 BAR_FREQUENCIES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)  # line pairs per mm
@@ -98,7 +98,7 @@ class SheetLayout:
 def _mark_rect(box: Rect, coverage: float) -> Rect | None:
     if coverage <= 0:
         return None
-    inner = box[2] - 2 * MARK_MEASURED_INSET_MM
+    inner = box[2] - 2 * INSET_MM
     side = inner * coverage ** 0.5
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     return (cx - side / 2, cy - side / 2, side, side)

@@ -24,6 +24,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sipas_scan import fonts
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import IssuedForm
+from sipas_scan.printing.render import place_line
 
 MANIFEST_COLUMNS = ("serial", "province", "district", "commune", "village", "household_code", "head_name", "address")
 
@@ -106,7 +107,7 @@ def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) 
         Paragraph("DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT", styles["title"]),
         Paragraph(survey_title, styles["head"]),
         Spacer(1, 4 * mm),
-        Paragraph(f"{h.village} · {h.commune} · {h.district} · {h.province} — {len(forms)} phiếu", styles["body"]),
+        Paragraph(f"{place_line(forms[0])} — {len(forms)} phiếu", styles["body"]),
         Spacer(1, 3 * mm),
     ]
     rows = [[str(i), form.serial, Paragraph(form.household.household_code, styles["cell"]),

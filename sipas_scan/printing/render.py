@@ -35,6 +35,13 @@ def _y(mm: float) -> float:
 
 
 @functools.cache
+def qr_cells(payload: str) -> np.ndarray:
+    """(n, n) bool modules of a page code, quiet zone included: what fills the
+    layout's QR square."""
+    matrix = segno.make(payload, error=defs.QR_ERROR_LEVEL.lower(), micro=False).matrix
+    return np.pad(np.array(matrix, dtype=bool), QR_QUIET_MODULES)
+
+
 def marker_cells(marker_id: int) -> np.ndarray:
     """The ArUco marker as a boolean grid, True = black, border included."""
     import cv2
@@ -120,11 +127,8 @@ class FormRenderer:
             canvas.endForm()
 
     def _draw_page_code(self, canvas: Canvas, code: PageCode) -> None:
-        qr = segno.make(encode(code, self.secret), error=defs.QR_ERROR_LEVEL.lower(), micro=False)
-        cells = np.array(qr.matrix, dtype=bool)
-        cells = np.pad(cells, QR_QUIET_MODULES)
         x, y, size, _ = self.layout.qr
-        _fill_cells(canvas, cells, x, y, size)
+        _fill_cells(canvas, qr_cells(encode(code, self.secret)), x, y, size)
 
     def _draw_form_details(self, canvas: Canvas, form: IssuedForm) -> None:
         size = defs.FONT_SIZE_HEADER_PT

@@ -16,15 +16,21 @@ from sipas_scan.store import decisions as keys
 from sipas_scan.survey import Survey
 
 Decisions = dict[tuple[str, str, str], str]
-# In the issued mapping: a serial read before any ledger was given (its
-# issue is not known, so it is not flagged), and the default for absent keys.
-UNKNOWN = object()
-NOT_ISSUED = None
+UNKNOWN = object()  # whether a serial was issued is not known (read before any ledger was given)
 
 
-class PartlyKnown(dict):
-    """Issued households recorded earlier, without a ledger at hand: a serial
-    not listed is unknown, not unissued."""
+@dataclass(frozen=True)
+class IssuedForms:
+    """Who each serial was issued to; ``default`` for a serial not listed:
+    None (not issued: flagged) with a ledger, UNKNOWN without one."""
+
+    households: dict[tuple[str, str], Household | object] = field(default_factory=dict)
+    default: object = UNKNOWN
+
+    def of(self, survey: str, serial: str) -> Household | object | None:
+        return self.households.get((survey, serial), self.default)
+
+
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
 
 
@@ -77,7 +83,7 @@ def _values(page: PageRecord) -> dict[str, str]:
 
 
 def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
-             issued: dict[tuple[str, str], Household] | None, decisions: Decisions) -> list[FormRecord]:
+             issued: IssuedForms, decisions: Decisions) -> list[FormRecord]:
     groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
     for page in pages:
         groups[(page.survey, page.serial)].append(page)
@@ -125,10 +131,8 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
             if first.fields and not any(r["value"] or r["flags"] for r in first.fields):
                 # Nobody skips a whole page; marks too light for the scanner (pencil
                 # scanned in black-and-white) look exactly like this.
-                form.flags.append(Flag("", "no-marks", 0.0, f"page {number} has no marks at all", first.id,
-                                       page_no=number, item=keys.marks_key(number)))
-                if decisions.get((survey_id, serial, keys.marks_key(number))) == keys.ANSWER_EACH:
-                    form.flags.extend(_answer_each([r["field_id"] for r in first.fields], first.id, number))
+                _flag_no_marks(form, f"page {number} has no marks at all", [r["field_id"] for r in first.fields],
+                               first.id, number, decisions)
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
                 for reason in reading["flags"]:
@@ -151,8 +155,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 form.flags.append(Flag(question.id, "skip-rule", 0.0,
                                        f"answered although {condition.question} says it does not apply",
                                        form.answers[question.id][2]))
-        entry = issued.get((survey_id, serial), UNKNOWN if isinstance(issued, PartlyKnown) else NOT_ISSUED) \
-            if issued is not None else UNKNOWN
+        entry = issued.of(survey_id, serial)
         if entry is not UNKNOWN:
             form.issued = entry
             if form.issued is None:
@@ -166,28 +169,28 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """A whole grid left blank where it applies. Respondents skip a row, rarely
     a whole grid; light pencil scanned in black and white looks just like it."""
-    grids: dict[str, list] = defaultdict(list)
-    for question in survey.fields():
-        if question.grid:
-            grids[question.grid].append(question)
-    for grid_id, rows in grids.items():
-        read = [form.answers.get(q.id) for q in rows]
-        if len(rows) < MIN_GRID_ROWS or any(r is None or r[0] for r in read):
+    for grid in survey.grids():
+        read = [form.answers.get(q.id) for q in grid.rows]
+        if len(grid.rows) < MIN_GRID_ROWS or any(r is None or r[0] for r in read):
             continue
-        conditions = {q.applies_if for q in rows if q.applies_if}
-        if any(not c.holds(form.answers.get(c.question, ("",))[0]) for c in conditions):
+        condition = grid.applies_if
+        if condition and not condition.holds(form.answers.get(condition.question, ("",))[0]):
             continue
-        page_no = page_numbers.get(read[0][2], 0)
-        form.flags.append(Flag("", "no-marks", 0.0, f"page {page_no}: grid {grid_id} has no marks at all", read[0][2],
-                               page_no=page_no, item=keys.marks_key(page_no)))
-        if decisions.get((form.survey, form.serial, keys.marks_key(page_no))) == keys.ANSWER_EACH:
-            form.flags.extend(_answer_each([q.id for q in rows], read[0][2], page_no))
+        page_id = read[0][2]
+        page_no = page_numbers.get(page_id, 0)
+        _flag_no_marks(form, f"page {page_no}: grid {grid.id} has no marks at all", [q.id for q in grid.rows],
+                       page_id, page_no, decisions)
 
 
-def _answer_each(field_ids: list[str], page_id: int | None, page_no: int) -> list[Flag]:
-    """A reviewer sees marks the scan lost: each question becomes an item to answer."""
-    return [Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id, page_no=page_no)
-            for field_id in field_ids]
+def _flag_no_marks(form: FormRecord, detail: str, field_ids: list[str], page_id: int | None, page_no: int,
+                   decisions: Decisions) -> None:
+    """Marks the scan may have lost; when a reviewer saw marks on the paper
+    (``answer-each``), each question becomes an item to answer."""
+    key = keys.marks_key(page_no)
+    form.flags.append(Flag("", "no-marks", 0.0, detail, page_id, page_no=page_no, item=key))
+    if decisions.get((form.survey, form.serial, key)) == keys.ANSWER_EACH:
+        form.flags.extend(Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id,
+                               page_no=page_no) for field_id in field_ids)
 
 
 def settle(form: FormRecord, decisions: Decisions) -> str:

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import segno
 import zxingcpp
 
-from sipas_scan import defs
 from sipas_scan.printing.codes import CodeError, PageCode, Secret, verify
-from sipas_scan.printing.render import QR_QUIET_MODULES
+from sipas_scan.printing.render import QR_QUIET_MODULES, qr_cells
 from sipas_scan.reading.register import Failed
 
 FORMATS = zxingcpp.BarcodeFormat.QRCode
@@ -93,7 +91,7 @@ def symbol_rect_mm(payload: str, qr_rect_mm: tuple[float, float, float, float]) 
     """Where the symbol itself (without its quiet zone) was printed: the
     printer drew the same payload's modules, quiet zone included, across the
     layout's QR square."""
-    modules = len(segno.make(payload, error=defs.QR_ERROR_LEVEL.lower(), micro=False).matrix)
+    modules = len(qr_cells(payload)) - 2 * QR_QUIET_MODULES
     x, y, size, _ = qr_rect_mm
     module = size / (modules + 2 * QR_QUIET_MODULES)
     inset = QR_QUIET_MODULES * module

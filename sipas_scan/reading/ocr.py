@@ -29,13 +29,13 @@ LANGUAGE = "vie"
 class OcrResult:
     text: str
     word_confidences: tuple[int, ...]
-    engine: str
 
     @property
     def mean_confidence(self) -> float:
         return float(np.mean(self.word_confidences)) if self.word_confidences else 0.0
 
 
+@functools.cache
 def tessdata_dir() -> str:
     for folder in TESSDATA_DIRS:
         if (Path(folder) / f"{LANGUAGE}.traineddata").is_file():
@@ -61,16 +61,6 @@ def _engine() -> str:
         return "pytesseract"
 
 
-def version() -> str:
-    if _engine() == "tesserocr":
-        import tesserocr
-
-        return tesserocr.tesseract_version().splitlines()[0]
-    import pytesseract
-
-    return f"tesseract {pytesseract.get_tesseract_version()}"
-
-
 def recognise(gray: np.ndarray) -> OcrResult:
     """Text and per-word confidences (0-100) of a greyscale crop (dark text on white)."""
     engine = _engine()
@@ -88,4 +78,4 @@ def recognise(gray: np.ndarray) -> OcrResult:
         words = [(w, int(float(c))) for w, c in zip(data["text"], data["conf"], strict=True) if w.strip()]
         text = " ".join(w for w, _ in words)
         confidences = tuple(c for _, c in words)
-    return OcrResult(" ".join(text.split()), confidences, engine)
+    return OcrResult(" ".join(text.split()), confidences)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FormLayout, layout_survey
+from sipas_scan.layout import FormLayout, layout_survey, marker_rects, qr_rect
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
@@ -23,7 +23,7 @@ from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
 from sipas_scan.survey import Survey, find_survey
-from sipas_scan.survey.loader import SurveyDefinitionError, default_survey_path, load_survey
+from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
 BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
@@ -60,11 +60,6 @@ def survey_and_layout(survey_id: str) -> tuple[Survey, FormLayout]:
     return survey, layout_survey(survey)
 
 
-@functools.cache
-def _default_survey_id() -> str:
-    return load_survey(default_survey_path()).id
-
-
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
     if max_side and max(gray.shape) > max_side:
         scale = max_side / max(gray.shape)
@@ -86,12 +81,11 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     markers = detect_markers(gray)
     payloads = find_codes(gray)
     if not payloads and len(markers) >= 3:
-        # Look again where the layout puts the code: markers and code sit in
-        # the same place on every survey's pages, so any layout will do.
-        frame = survey_and_layout(options.survey or _default_survey_id())[1]
-        registration = register(markers, frame)
+        # Look again where the code is printed: markers and code sit in the
+        # same place on every survey's pages.
+        registration = register(markers, marker_rects())
         if registration:
-            payloads = find_codes(gray, project(rect_corners(frame.qr), registration))
+            payloads = find_codes(gray, project(rect_corners(qr_rect()), registration))
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
@@ -103,8 +97,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                           image_jpeg=_jpeg(gray, 1600))
     code_corners = None
     if identified.corners is not None:
-        layout_qr = survey_and_layout(options.survey or _default_survey_id())[1].qr
-        code_corners = (rect_corners(symbol_rect_mm(identified.payload, layout_qr)), identified.corners)
+        code_corners = (rect_corners(symbol_rect_mm(identified.payload, qr_rect())), identified.corners)
     return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
 
 
@@ -124,7 +117,7 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
         return base
-    registration = register(markers, layout, code_corners)
+    registration = register(markers, layout.markers, code_corners)
     if isinstance(registration, Failed):
         base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
         base.image_jpeg = _jpeg(gray, 1600)

@@ -24,7 +24,7 @@ import cv2
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
-from sipas_scan.reading.forms import UNKNOWN, PageRecord, PartlyKnown, assemble
+from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
 from sipas_scan.reading.page import PageResult, ReadOptions, read_page, survey_and_layout
 from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source
 from sipas_scan.store.db import Store, rebuild_forms
@@ -87,29 +87,26 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
             yield pending.popleft().result()
 
 
-def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None = None) -> dict | None:
-    """(survey, serial) -> the household the ledger issued it to. Without a
-    ledger, what the forms already record is kept: the household where one
-    was known, not-issued where it was flagged, unknown otherwise. None: no
-    ledger and nothing recorded, so nothing is checked."""
+def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None = None) -> IssuedForms:
+    """Who each serial was issued to: from the ledger; without one, what the
+    forms already record (a household, or not-issued where it was flagged)
+    and unknown for the rest."""
     if ledger_path is not None and Path(ledger_path).is_file():
         with Ledger(ledger_path) as ledger:
-            return {key: form.household for key, form in ledger.all_issued().items()
-                    if only is None or key == only}
+            return IssuedForms({key: form.household for key, form in ledger.all_issued().items()
+                                if only is None or key == only}, default=None)
     where, args = (" WHERE f.survey = ? AND f.serial = ?", only) if only else ("", ())
     rows = store.db.execute(
         "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
         " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
         f" FROM forms f{where}", args).fetchall()
-    if not rows:
-        return None
-    issued = PartlyKnown()
+    households: dict = {}
     for survey, serial, code, province, district, commune, village, was_issued, flagged in rows:
         if was_issued:
-            issued[(survey, serial)] = Household(province, district, commune, village, code)
-        elif not flagged:
-            issued[(survey, serial)] = UNKNOWN
-    return issued
+            households[(survey, serial)] = Household(province, district, commune, village, code)
+        elif flagged:
+            households[(survey, serial)] = None
+    return IssuedForms(households)
 
 
 def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:

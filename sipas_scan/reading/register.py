@@ -9,13 +9,14 @@ align is a falsy Failed value carrying its reason, not an exception.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FormLayout
+from sipas_scan.layout import Marker
 
 
 @dataclass(frozen=True)
@@ -107,16 +108,17 @@ def _spans_page(found: set[int]) -> bool:
     return bool(found & {0, 3}) and bool(found & {2, 3}) and len(found) >= 2
 
 
-def register(markers: dict[int, np.ndarray], layout: FormLayout,
+def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
              code: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
-    """``code``: the QR symbol's corners in mm and in image px, used when a
+    """``printed``: where the markers are on the page (a layout's ``markers``).
+    ``code``: the QR symbol's corners in mm and in image px, used when a
     marker or two are lost (cut off by the scanner, covered)."""
     usable_code = code is not None and len(markers) < 3 and _spans_page(set(markers))
     if len(markers) < 3 and not usable_code:
         return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3, "
                       "or 2 on different sides with a readable code")
     src, dst = [], []
-    for marker in layout.markers:
+    for marker in printed:
         if marker.id in markers:
             src.append(rect_corners(marker.rect))
             dst.append(markers[marker.id])

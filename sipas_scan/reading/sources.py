@@ -17,6 +17,7 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, UnidentifiedImageError
 
+from sipas_scan import defs
 from sipas_scan.errors import InputFileError, ReasonedError
 
 PDF_SUFFIXES = {".pdf"}
@@ -153,7 +154,7 @@ def _to_gray(array: np.ndarray) -> np.ndarray:
 
 def _estimate_dpi(shape: tuple[int, int]) -> float:
     """From an A4-ish page's longer side (297 mm)."""
-    return max(shape) / (297 / 25.4)
+    return max(shape) / (defs.PAGE_HEIGHT_MM / defs.MM_PER_INCH)
 
 
 def _check_size(width: int, height: int, where: str) -> None:
@@ -171,14 +172,9 @@ def load_page(source: Source, index: int) -> PageImage:
                 return _pdf_page_image(page, where)
             finally:
                 page.close()  # pdfium keeps a page parsed until closed: memory would grow with the file
-        if source.kind == "tiff":
-            with Image.open(source.path) as frame:
-                frame.seek(index)  # straight to the frame: walking the sequence is O(pages) per page
-                _check_size(*frame.size, where)
-                dpi = float(frame.info.get("dpi", (0, 0))[0] or 0)
-                gray = np.asarray(frame.convert("L"))
-            return PageImage(gray, dpi or _estimate_dpi(gray.shape))
         with Image.open(source.path) as image:
+            if source.kind == "tiff":
+                image.seek(index)  # straight to the frame: walking the sequence is O(pages) per page
             _check_size(*image.size, where)
             dpi = float(image.info.get("dpi", (0, 0))[0] or 0)
             gray = np.asarray(image.convert("L"))

@@ -22,9 +22,10 @@ from flask_wtf.csrf import CSRFProtect
 from sipas_scan.errors import SipasError
 from sipas_scan.reading.page import survey_and_layout
 from sipas_scan.reading.pipeline import rebuild
+from sipas_scan.records import STATUSES
 from sipas_scan.review import accounts, actions, crops, qc
 from sipas_scan.review.labels import DEFAULT_LANGUAGE, LANGUAGES, label, reason_label
-from sipas_scan.review.overview import STATUSES, overview
+from sipas_scan.review.overview import overview
 from sipas_scan.review.queue import ReviewItem, find_item, neighbour, open_items, release_lease, take_lease
 from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store

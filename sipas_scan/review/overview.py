@@ -11,8 +11,6 @@ from pathlib import Path
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.store.db import Store
 
-STATUSES = ("accepted", "needs_review", "resolved", "rejected")
-
 
 @dataclass
 class Overview:

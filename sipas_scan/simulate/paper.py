@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
-import segno
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
@@ -21,6 +20,7 @@ from sipas_scan import defs
 from sipas_scan.fonts import find_font_files
 from sipas_scan.layout import FormLayout
 from sipas_scan.printing.codes import format_payload, make_serial, parse
+from sipas_scan.printing.render import qr_cells
 from sipas_scan.simulate.handwriting import write_in_box
 from sipas_scan.simulate.pen import Pen, apply_ink, draw_dot, draw_mark, new_ink_layer
 from sipas_scan.simulate.respondents import FilledForm
@@ -160,8 +160,7 @@ def forge_code(image: np.ndarray, layout: FormLayout, dpi: int, fake_number: int
     code, signature = parse(found[0].text)
     fake = make_serial(fake_number)
     payload = format_payload(replace(code, serial=fake), signature)
-    qr = segno.make(payload, error=defs.QR_ERROR_LEVEL.lower(), micro=False)
-    cells = np.pad(np.array(qr.matrix, dtype=bool), 2)
+    cells = qr_cells(payload)
     x, y, size, _ = (v * px_per_mm for v in layout.qr)
     pattern = np.where(cells, 0, 255).astype(np.uint8)
     pattern = cv2.resize(pattern, (int(round(size)), int(round(size))), interpolation=cv2.INTER_NEAREST)

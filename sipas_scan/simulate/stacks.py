@@ -172,8 +172,8 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
     if not stacks:
         raise InputFileError("the printed batch has no forms")
     _add_run_extras(ctx, stacks, run_rng, returned, anomalies)
-    for stack in stacks:
-        rng = _rng(ctx.seed, _STACK, 10_000 + stacks.index(stack))
+    for number, stack in enumerate(stacks):
+        rng = _rng(ctx.seed, _STACK, 10_000 + number)
         stack.sheets = [replace(s, upside_down=bool(rng.random() < stack_profile.upside_down_rate),
                                 scan_seed=int(rng.integers(2**31))) for s in stack.sheets]
     return stacks, returned, missing, anomalies

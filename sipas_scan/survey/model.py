@@ -161,6 +161,9 @@ class Survey:
                     found.append(item)
         return found
 
+    def grids(self) -> list[Grid]:
+        return [item for section in self.sections for item in section.items if isinstance(item, Grid)]
+
     def field(self, field_id: str) -> Question:
         return self._fields_by_id[field_id]
 
