@@ -152,6 +152,9 @@ def test_clear_the_queue_with_the_keyboard(server, browser, office_scan, tmp_pat
     export_records(db, tmp_path / "records.csv")
     with (tmp_path / "records.csv").open(encoding="utf-8") as f:
         exported = {row["form_id"]: row for row in csv.DictReader(f)}
+    with (office_scan / "sim" / "anomalies.csv").open(encoding="utf-8") as f:
+        not_returned = {a["serial"] for a in csv.DictReader(f) if a["kind"] == "not-returned"}
+    assert exported and set(truth) - set(exported) <= not_returned
     for serial, row in truth.items():
         if serial not in exported:
             continue  # a form nobody returned
