@@ -180,6 +180,11 @@ def marker_rects() -> tuple[Marker, ...]:
     return tuple(Marker(id=i, rect=(x, y, s, s)) for i, (x, y) in zip(defs.MARKER_IDS, corners, strict=True))
 
 
+def text_rule_offset_mm(line: int) -> float:
+    """Depth of a comment box's ruled line ``line`` (1-based) below the box's top."""
+    return 1.0 + line * defs.TEXT_LINE_PITCH_MM - 0.6
+
+
 def qr_rect() -> Rect:
     """Where every page's code is printed, whatever the survey."""
     return (defs.QR_X_MM, defs.QR_Y_MM, defs.QR_SIZE_MM, defs.QR_SIZE_MM)
@@ -333,7 +338,7 @@ class _Layouter:
         drawing = list(head.drawing)
         drawing.append(Frame(x, y, w, h, defs.TEXT_BOX_LINE_WIDTH_PT))
         for i in range(1, question.lines + 1):
-            ry = y + 1.0 + i * defs.TEXT_LINE_PITCH_MM - 0.6
+            ry = y + text_rule_offset_mm(i)
             drawing.append(Rule(x + 3.0, ry, x + w - 3.0, ry, 0.4, defs.TEXT_RULE_GREY, dashed=True))
         region = (self.left - 1.0, 0.0, self.width + 2.0, y + h + 1.0)
         fld = FieldLayout(question.id, "text", 0, (), (x, y, w, h), None, region)

@@ -92,11 +92,12 @@ class Ledger(SqliteFile):
         """Every serial issued for one survey, in issue order."""
         return {serial: form for (survey, serial), form in self.all_issued().items() if survey == survey_id}
 
-    def all_issued(self) -> dict[tuple[str, str], IssuedForm]:
-        """(survey id, serial) -> the issued form, for every survey."""
+    def all_issued(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str], IssuedForm]:
+        """(survey id, serial) -> the issued form, for every survey (or only one serial)."""
+        where, args = (" WHERE survey_id = ? AND serial = ?", only) if only else ("", ())
         rows = self.db.execute(
             "SELECT survey_id, serial, province, district, commune, village, household_code, head_name, address"
-            " FROM issued ORDER BY survey_id, number")
+            f" FROM issued{where} ORDER BY survey_id, number", args)
         return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
 
     def is_issued(self, survey_id: str, serial: str) -> bool:

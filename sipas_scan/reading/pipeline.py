@@ -93,8 +93,7 @@ def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None
     and unknown for the rest."""
     if ledger_path is not None and Path(ledger_path).is_file():
         with Ledger(ledger_path) as ledger:
-            return IssuedForms({key: form.household for key, form in ledger.all_issued().items()
-                                if only is None or key == only}, default=None)
+            return IssuedForms({key: form.household for key, form in ledger.all_issued(only).items()}, default=None)
     where, args = (" WHERE f.survey = ? AND f.serial = ?", only) if only else ("", ())
     rows = store.db.execute(
         "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
@@ -151,7 +150,8 @@ def rebuild_form(store: Store, survey_id: str, serial: str, ledger_path: Path | 
     issued = _issued(ledger_path, store, (survey_id, serial))
     survey, layout = survey_and_layout(survey_id)
     pages = list(_page_records(store, (survey_id, serial)))
-    forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued, store.decisions())
+    forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued,
+                     store.decisions((survey_id, serial)))
     rebuild_forms(store, forms, only=(survey_id, serial))
     return forms[0].status if forms else ""
 

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from sipas_scan import defs
 from sipas_scan.fonts import find_font_files
-from sipas_scan.layout import FormLayout
+from sipas_scan.layout import FormLayout, text_rule_offset_mm
 from sipas_scan.printing.codes import format_payload, make_serial, parse
 from sipas_scan.printing.render import qr_cells
 from sipas_scan.simulate.handwriting import write_in_box
@@ -83,7 +83,7 @@ def ink_page(image: np.ndarray, layout: FormLayout, page_number: int, ink: Ink, 
             continue
         x, y, w, h = (v * px_per_mm for v in fld.box)
         pitch = defs.TEXT_LINE_PITCH_MM * px_per_mm
-        first_rule = y + (1.0 + defs.TEXT_LINE_PITCH_MM - 0.6) * px_per_mm
+        first_rule = y + text_rule_offset_mm(1) * px_per_mm
         write_in_box(layer, text, (x, y, w, h), pitch, first_rule, px_per_mm, rng,
                      stroke_px=max(1.0, ink.pen.stroke_mm * 0.8 * px_per_mm))
     if rng.random() < ink.stray_dot_rate:

@@ -241,9 +241,11 @@ class Store(SqliteFile):
         return self.db.execute("SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = p.source_id"
                                " WHERE p.id = ?", (page_id,)).fetchone()
 
-    def decisions(self) -> dict[tuple[str, str, str], str]:
-        """(survey, serial, key) -> the decision in force."""
-        return in_force(self.db.execute("SELECT survey, serial, field_id, new_value FROM decisions ORDER BY id"))
+    def decisions(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str, str], str]:
+        """(survey, serial, key) -> the decision in force (for every form, or one)."""
+        where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
+        return in_force(self.db.execute(
+            f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", args))
 
     def add_decision(self, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None,
                      reviewer: str, reason: str = "", *, expect_open: bool = False) -> None:
