@@ -14,7 +14,9 @@ from sipas_scan.store.db import Store
 from sipas_scan.store.decisions import is_answer_key
 from sipas_scan.survey import find_survey
 
-FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image")
+# blocking: 1 holds the form for review; 0 records how an answer was given
+# (a cancellation done as the form says, a circled box) or a harmless rescan.
+FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", "source", "page", "image", "blocking")
 
 
 def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> int:
@@ -47,11 +49,11 @@ def export_flags(db_path: Path, out: Path) -> int:
     with Store(db_path) as store:
         rows = store.db.execute(
             "SELECT f.survey, f.serial, f.field_id, f.reason, f.confidence, f.detail, s.path, p.page_index + 1,"
-            " p.image_path FROM flags f LEFT JOIN pages p ON p.id = f.page_id LEFT JOIN sources s ON s.id = p.source_id"
-            " WHERE f.blocking = 1 OR f.reason = 'ocr-review' ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
+            " p.image_path, f.blocking FROM flags f LEFT JOIN pages p ON p.id = f.page_id"
+            " LEFT JOIN sources s ON s.id = p.source_id ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
         quarantined = store.db.execute(
             "SELECT p.survey, p.serial, '', 'quarantined:' || p.reason, 0, p.detail, s.path, p.page_index + 1,"
-            " p.image_path FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"
+            " p.image_path, 1 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"
             " ORDER BY s.path, p.page_index").fetchall()
         with out.open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)

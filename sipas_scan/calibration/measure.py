@@ -127,7 +127,7 @@ def measure_marks(gray: np.ndarray, registration: Registration, sheet: SheetLayo
     dark = darkness(warp_to_layout(gray, registration))
     points = []
     for mark in sheet.marks:
-        coverage, _, _ = measure_box(dark, dark, mark.box)
+        coverage = measure_box(dark, dark, mark.box).coverage
         points.append(MarkPoint(mark.darkness, mark.coverage, round(coverage, 4), classify(coverage, thresholds)[0]))
     return tuple(points)
 

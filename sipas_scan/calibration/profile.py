@@ -208,7 +208,7 @@ def thresholds_for_profile(profile: ScannerProfile, base: Thresholds | None = No
     empty = max(empty, profile.empty_box_coverage + base.noise_margin)
     marked = max(base.marked * gain, empty + (base.marked - base.empty) * gain)
     return Thresholds(empty=round(empty, 4), marked=round(marked, 4), fill_doubt=base.fill_doubt,
-                      filled=base.filled, ring=base.ring, noise_margin=base.noise_margin)
+                      filled=base.filled, noise_margin=base.noise_margin)
 
 
 # ---- files --------------------------------------------------------------

@@ -2,8 +2,10 @@
 the skip rules, settle each form's status.
 
 Pure: page records in, FormRecords out. Nothing is dropped: a page scanned
-twice is kept once and recorded; two different scans of a page, a serial in
-two stacks, a missing page, a serial never issued are flags.
+twice is kept once and recorded; two different scans of a page, a copy of a
+page that could not be read beside one that was, a missing page, a serial
+never issued are flags. A form's pages may come in several files (a page
+rescanned alone, a stack scanned in two jobs): that alone is no doubt.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sipas_scan.printing.households import Household
+from sipas_scan.reading.marks import NOTE_FLAGS
 from sipas_scan.store import decisions as keys
 from sipas_scan.survey import Survey
 
@@ -65,12 +68,18 @@ class PageRecord:
     """What forms need of a stored page."""
 
     id: int
-    stack: str               # the scanned file, or the folder of single-page images
+    origin: str              # where it was scanned: file name and page in the file, for people
     survey: str
     serial: str
     page_no: int
     fields: list[dict]
     comments: list[dict]
+    verified: bool = True    # identified by its signed code, not only by the serial printed on it
+    quarantined: str = ""    # why the page could not be read (its identity was): '' for a page read
+
+
+def _copies(pages: list[PageRecord]) -> str:
+    return ", ".join(p.origin for p in pages)
 
 
 def _values(page: PageRecord) -> dict[str, str]:
@@ -93,25 +102,30 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         form = FormRecord(survey_id, serial)
         by_number: dict[int, list[PageRecord]] = defaultdict(list)
         page_numbers: dict[int, int] = {}
+        quarantined: dict[int, list[PageRecord]] = defaultdict(list)
         for page in members:
-            by_number[page.page_no].append(page)
-        if len({p.stack for p in members}) > 1:
-            # One form's pages in two scanned files: a page scanned again later,
-            # or a photocopy filled in by someone else. Whichever pages differ get
-            # their own conflict; a person confirms the form as a whole, because
-            # a photocopied page whose original was lost would otherwise pass.
-            form.flags.append(Flag("", "two-stacks", detail="pages of this serial came in more than one scanned file",
-                                   item=keys.FORM))
+            (quarantined if page.quarantined else by_number)[page.page_no].append(page)
+        read = [p for p in members if not p.quarantined]
+        if read and not any(p.verified for p in read):
+            # Every page read was identified only by the serial printed on it:
+            # nothing on this form proves it was issued. A person confirms.
+            form.flags.append(Flag("", "unverified-code", detail="no page of this form has a readable signed code; "
+                                   f"identified from the printed serial ({_copies(read)})", item=keys.FORM))
         for number in range(1, page_counts[survey_id] + 1):
             copies = by_number.get(number, [])
             page_item = keys.page_key(number)
+            unread = quarantined.get(number, [])
             if not copies:
-                form.flags.append(Flag("", "missing-page", detail=f"page {number} was not scanned", page_no=number,
-                                       item=keys.missing_key(number)))
+                detail = f"page {number} was not scanned"
+                if unread:
+                    detail = f"page {number} could not be read ({_copies(unread)}: {unread[0].quarantined})"
+                form.flags.append(Flag("", "missing-page", detail=detail, page_id=unread[0].id if unread else None,
+                                       page_no=number, item=keys.missing_key(number)))
                 continue
+            # The signed copy first; then a reviewer's choice of the scan that counts.
+            copies.sort(key=lambda p: not p.verified)
             chosen = decisions.get((survey_id, serial, page_item), "")
             if chosen.startswith(keys.USE):
-                # A reviewer chose which scan of this page counts.
                 copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
             first = copies[0]
             page_numbers[first.id] = number
@@ -120,14 +134,21 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 other_values = _values(other)
                 differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
                 if not differing:
-                    form.flags.append(Flag("", "duplicate-page", 1.0, f"page {number} scanned twice, same marks",
+                    form.flags.append(Flag("", "duplicate-page", 1.0,
+                                           f"page {number} scanned twice, same marks ({first.origin}; {other.origin})",
                                            other.id, blocking=False, page_no=number, item=page_item))
                 for field_id in differing:
                     # Settled by choosing the scan that counts, for the whole page.
                     form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
-                                           f"page {number} scanned twice: '{first_values[field_id]}' and "
-                                           f"'{other_values.get(field_id, '')}'", other.id, page_no=number,
-                                           item=page_item))
+                                           f"page {number} scanned twice: '{first_values[field_id]}' ({first.origin})"
+                                           f" and '{other_values.get(field_id, '')}' ({other.origin})", other.id,
+                                           page_no=number, item=page_item))
+            for copy in unread:
+                # Another copy of a page that was read: a rescan that went
+                # wrong, or a photocopy whose original could not be checked.
+                form.flags.append(Flag("", "unread-copy", 0.0,
+                                       f"page {number} read from {first.origin}; another copy ({copy.origin}) could"
+                                       f" not be read: {copy.quarantined}", copy.id, page_no=number, item=page_item))
             if first.fields and not any(r["value"] or r["flags"] for r in first.fields):
                 # Nobody skips a whole page; marks too light for the scanner (pencil
                 # scanned in black-and-white) look exactly like this.
@@ -136,8 +157,10 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
             for reading in first.fields:
                 form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], first.id)
                 for reason in reading["flags"]:
+                    # A cancellation done as the form says, or a circled box,
+                    # is recorded with the answer but holds nothing back.
                     form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=first.id,
-                                           page_no=number))
+                                           blocking=reason not in NOTE_FLAGS, page_no=number))
             for comment in first.comments:
                 text = comment["text"] if comment["has_writing"] else ""
                 confidence = comment["mean_confidence"] / 100
@@ -147,6 +170,13 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     # the form's answers back from scoring.
                     form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
                                            blocking=reason != "ocr-review", page_no=number))
+        conflicting = sorted({f.detail.split(":")[0] for f in form.flags if f.reason == "duplicate-conflict"})
+        if conflicting:
+            # Two differently filled copies of one form (a photocopy filled in
+            # by someone else): a page that came in only once may be the
+            # copy's, so the whole form is looked at, not just the conflicts.
+            form.flags.append(Flag("", "two-copies", detail=f"{', '.join(conflicting)} with different marks; pages read: "
+                                   f"{_copies([p for p in members if not p.quarantined])}", item=keys.FORM))
         _flag_blank_grids(form, survey, page_numbers, decisions)
         for question in survey.fields():
             condition = question.applies_if

@@ -5,6 +5,17 @@ is a record: its state, a confidence from the measurement's margin to the
 nearest threshold, and the metrics behind it (SDAPS style). Thresholds adapt
 to the page (the noise floor of its empty boxes) and live in one dataclass a
 scanner calibration profile can adjust.
+
+Three kinds of evidence, because coverage alone cannot tell a light pencil
+tick from dust or a loop round a box from nothing:
+
+- coverage: the share of inked pixels inside the box;
+- stroke: how far the largest connected stroke inside the box reaches, traced
+  at a lighter ink level (a tick, cross, slash or dot is one connected stroke
+  across the box; dust, hairs and JPEG noise are specks);
+- ring: how many of 16 angular sectors around the box a stroke crosses (a
+  loop round the box crosses nearly all of them, a tick that overflowed or a
+  neighbour's mark only a few).
 """
 
 from __future__ import annotations
@@ -17,22 +28,40 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FieldLayout, Rect
+from sipas_scan.layout import FieldLayout, OptionBox, Rect
 from sipas_scan.reading.reference import darkness_level
 from sipas_scan.survey.model import join_codes
 
 BoxState = Literal["empty", "marked", "filled", "doubtful"]
-INK_LEVEL = darkness_level(0.2)  # a pixel is ink when this much darker than its paper
+INK_LEVEL = darkness_level(0.2)        # a pixel is ink when this much darker than its paper
+LIGHT_INK_LEVEL = darkness_level(0.1)  # strokes are traced down to this (light pencil, low ink)
+STROKE_CORE_LEVEL = darkness_level(0.25)  # a light stroke's darkest tenth reaches this; bleed-through does not
 INSET_MM = 0.6           # measured inside the printed border by this much
-RING_INNER_MM = 1.0      # an answer circled around the box: ink between these
+RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
+RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded)
+RING_NEAR_MM = 1.0       # up to here only the box's own outline is printed (labels start 1.8 mm away)
+RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
+OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
+RING_SECTORS = 16
+SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
+CIRCLE_SECTORS = 11      # a loop round the box: strokes all round but an opening of at most ~110 degrees
+RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
+STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
+STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
+HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
+HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
+LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
-RING_DOMINANCE = 2.0     # one circle this much inkier than the next is the one meant
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
+
+# Flags that record how an answer was given without doubting it: the answer
+# counts, the flag stays in the export for whoever checks the paper.
+NOTE_FLAGS = frozenset({"cancelled", "circled"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +72,6 @@ class Thresholds:
     marked: float = 0.06      # from here: marked
     fill_doubt: float = 0.80  # from here to ``filled``: a heavy cross or a fill (thick crosses reach 0.77)
     filled: float = 0.92      # from here: filled in completely (a cancelled answer)
-    ring: float = 0.04        # ink around an empty box (after removing the print) that suggests a circle
     overflow_ring: float = 0.025  # a little ink inside and this much around: a tick that overflowed its box
     noise_margin: float = 0.015  # the empty limit sits this far above the page's noise floor
 
@@ -57,6 +85,18 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class BoxMetrics:
+    """What was measured of one box. Shares are 0..1."""
+
+    coverage: float               # inked share of the box's inside
+    ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
+    ring_sectors: int = 0         # of RING_SECTORS angular sectors around it, those a stroke crosses
+    stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
+    stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
+    offset_mm: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True)
 class BoxReading:
     code: str
     state: BoxState
@@ -64,6 +104,9 @@ class BoxReading:
     coverage: float
     ring: float
     offset_mm: tuple[float, float] = (0.0, 0.0)
+    ring_sectors: int = 0
+    stroke: float = 0.0
+    circled: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +116,10 @@ class FieldReading:
     confidence: float
     flags: tuple[str, ...] = ()
     boxes: tuple[BoxReading, ...] = field(default_factory=tuple)
+
+    @property
+    def doubts(self) -> tuple[str, ...]:
+        return tuple(f for f in self.flags if f not in NOTE_FLAGS)
 
 
 _OPENING = np.ones((2, 2), np.uint8)
@@ -107,24 +154,74 @@ def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
     return x0 + best[0], y0 + best[1], side
 
 
-def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect) -> tuple[float, float, tuple[float, float]]:
-    """(coverage inside the box, ink share in the ring around it, offset of the
-    found box from the layout in mm)."""
-    x, y, side = locate_box(dark, box)
+@functools.cache
+def _ring_geometry(side: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """For a window of the box plus RING_REACH_MM all round: each pixel's
+    distance outside the box's border in mm (negative inside) and its angular
+    sector around the box's centre; and the window's margin in px."""
+    reach = _px(RING_REACH_MM)
+    coords = np.arange(-reach, side + reach + 1, dtype=np.float32)
+    ys, xs = np.meshgrid(coords, coords, indexing="ij")
+    centre = side / 2
+    outside = np.maximum(np.abs(xs - centre), np.abs(ys - centre)) - centre
+    sector = ((np.arctan2(ys - centre, xs - centre) + np.pi) / (2 * np.pi) * RING_SECTORS).astype(np.int32)
+    return outside / defs.READ_PX_PER_MM, np.minimum(sector, RING_SECTORS - 1), reach
+
+
+def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int]:
+    """Reach of the largest connected stroke traced at the light ink level
+    (share of the inside's side), and its darkest tenth's darkness."""
+    traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
+    if count <= 1:
+        return 0.0, 0
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    reach = max(stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]) / max(inside_dark.shape)
+    core = int(np.percentile(inside_dark[labels == largest], 90))
+    return float(reach), core
+
+
+def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, owner: np.ndarray | None = None,
+                label: int = 0, found: tuple[int, int, int] | None = None,
+                claimed: np.ndarray | None = None) -> BoxMetrics:
+    """Measure one box on the aligned page.
+
+    ``dark`` and ``added`` are (H, W) uint8 darkness maps of the page and of
+    the ink the printer did not put there. ``owner`` (H, W) int32 optionally
+    labels the pixels of every box's square (and a margin) with its number,
+    so the marks inside a neighbour (``!= label``) are not counted round this
+    box; ``claimed`` (H, W) bool marks ink already explained (a loop round a
+    neighbour)."""
+    x, y, side = found or locate_box(dark, box)
     inset = _px(INSET_MM)
     inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     coverage = float(inked.mean()) if inked.size else 0.0
-    r_in, r_out = _px(RING_INNER_MM), _px(RING_OUTER_MM)
-    wy0, wx0 = max(0, y - r_out), max(0, x - r_out)
-    ring = added[wy0:y + side + r_out + 1, wx0:x + side + r_out + 1]
-    mask = np.ones(ring.shape, bool)
-    mask[max(0, y - r_in - wy0):y + side + r_in + 1 - wy0, max(0, x - r_in - wx0):x + side + r_in + 1 - wx0] = False
-    ring_share = float((ring[mask] > INK_LEVEL).mean()) if mask.any() else 0.0
+    stroke, core = _stroke_reach(inside) if inside.size else (0.0, 0)
+    distance, sector, reach = _ring_geometry(side)
+    h, w = dark.shape
+    y0, x0, y1, x1 = y - reach, x - reach, y + side + reach + 1, x + side + reach + 1
+    cy0, cx0, cy1, cx1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
+    cut = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+    distance, sector = distance[cut], sector[cut]
+    # Near the border only the box's own outline is printed: read the scan
+    # itself there, so a loop drawn tight round the box is not taken for print.
+    near = (distance >= RING_GAP_MM) & (distance < RING_NEAR_MM)
+    ink = np.where(near, dark[cy0:cy1, cx0:cx1], added[cy0:cy1, cx0:cx1]) > INK_LEVEL
+    ink &= distance >= RING_GAP_MM
+    if owner is not None:
+        region = owner[cy0:cy1, cx0:cx1]
+        ink &= (region == 0) | (region == label)
+    if claimed is not None:
+        ink &= ~claimed[cy0:cy1, cx0:cx1]
+    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, _OPENING).astype(bool)
+    band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
+    ring_share = float(ink[band].mean()) if band.any() else 0.0
+    crossed = np.bincount(sector[ink & (distance < RING_REACH_MM)], minlength=RING_SECTORS)
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return coverage, ring_share, offset
+    return BoxMetrics(coverage, ring_share, int((crossed >= SECTOR_MIN_PX).sum()), stroke, core, offset)
 
 
 def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
@@ -143,41 +240,105 @@ def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
     return "filled", margin(coverage - t.filled, 0.1)
 
 
-def _overflow(state: BoxState, confidence: float, coverage: float, ring: float,
-              t: Thresholds) -> tuple[BoxState, float]:
-    """Ink inside the box that carries on past its border is a tick drawn too
-    big: a mark when there is enough of both, doubt when there is a little."""
-    if coverage >= t.empty / 2 and ring >= t.overflow_ring:
-        return "marked", OVERFLOW_CONFIDENCE
-    if coverage >= OVERFLOW_TRACE and ring >= t.overflow_ring * 0.6:
+def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) -> tuple[BoxState, float]:
+    """Settle a light box from the shape of its ink: a connected stroke
+    across the box is a mark however light the pen; specks are nothing; a
+    long but very pale trace (bleed-through, a pencil barely touching) is
+    for a person to see."""
+    if m.coverage >= t.marked:
+        return state, confidence
+    long_stroke = m.stroke >= STROKE_MARK_SPAN
+    if long_stroke and m.stroke_core >= STROKE_CORE_LEVEL and m.coverage >= t.empty / 2:
+        return "marked", LIGHT_STROKE_CONFIDENCE
+    if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN:
+        return "empty", 0.5
+    if state == "empty" and long_stroke and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
         return "doubtful", 0.0
     return state, confidence
+
+
+def _overflow(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) -> tuple[BoxState, float]:
+    """Ink inside the box that carries on past its border is a tick drawn too
+    big: a mark when there is enough of both, doubt when there is a little."""
+    if m.coverage >= t.empty / 2 and m.ring >= t.overflow_ring:
+        return "marked", OVERFLOW_CONFIDENCE
+    if m.coverage >= OVERFLOW_TRACE and m.ring >= t.overflow_ring * 0.6 and state == "empty":
+        return "doubtful", 0.0
+    return state, confidence
+
+
+def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
+    """One box's state from its metrics."""
+    state, confidence = classify(m.coverage, t)
+    if state != "filled" and m.ring_sectors >= CIRCLE_SECTORS:
+        # A loop round the box (whatever is inside it apart from a fill):
+        # the respondent's way of choosing this option.
+        return BoxReading(code, "marked", 1.0, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
+                          m.ring_sectors, round(m.stroke, 3), circled=True)
+    if state != "marked" and m.coverage < t.marked:
+        state, confidence = _overflow(state, confidence, m, t)
+        state, confidence = by_stroke(state, confidence, m, t)
+    return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
+                      m.ring_sectors, round(m.stroke, 3))
+
+
+def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
+    return round(offset[0], 2), round(offset[1], 2)
 
 
 def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
                 thresholds: Thresholds) -> list[FieldReading]:
     """Measure every box of the page's choice fields, classify them against
     thresholds adapted to this page's empty boxes, and decide each field."""
-    measured = {f.id: [(o.code, *measure_box(dark, added, o.box)) for o in f.options]
-                for f in fields if f.kind != "text"}
-    page_t = thresholds.for_page([m[1] for boxes in measured.values() for m in boxes])
-    readings = []
-    for fld in fields:
-        if fld.kind == "text":
-            continue
-        boxes = []
-        for code, coverage, ring, offset in measured[fld.id]:
-            state, confidence = classify(coverage, page_t)
-            if state != "marked" and coverage < page_t.marked:
-                state, confidence = _overflow(state, confidence, coverage, ring, page_t)
-            boxes.append(BoxReading(code, state, confidence, round(coverage, 4), round(ring, 4),
-                                    (round(offset[0], 2), round(offset[1], 2))))
-        readings.append(decide(fld, boxes, page_t))
-    return readings
+    choice = [f for f in fields if f.kind != "text"]
+    found = {(f.id, o.code): locate_box(dark, o.box) for f in choice for o in f.options}
+    # Each box owns its square and a margin round it, so a loop round one box
+    # is not confused with the marks inside its neighbours.
+    owner = np.zeros(dark.shape, np.int32)
+    labels = {key: n for n, key in enumerate(found, start=1)}
+    margin = _px(OTHER_BOX_MARGIN_MM)
+    for key, (x, y, side) in found.items():
+        owner[max(0, y - margin):y + side + margin + 1, max(0, x - margin):x + side + margin + 1] = labels[key]
+    def measure(fid: str, option: OptionBox, claimed: np.ndarray | None = None) -> BoxMetrics:
+        return measure_box(dark, added, option.box, owner=owner, label=labels[(fid, option.code)],
+                           found=found[(fid, option.code)], claimed=claimed)
+
+    measured = {f.id: [(o.code, measure(f.id, o)) for o in f.options] for f in choice}
+    # Ink round a circled box is explained: measure the boxes near it again
+    # without it, so a wide loop does not also count as half a loop round
+    # the neighbour it passes.
+    circled = {key for f in choice for key, m in ((( f.id, code), m) for code, m in measured[f.id])
+               if m.ring_sectors >= CIRCLE_SECTORS and m.coverage < thresholds.filled}
+    if circled:
+        reach = _px(RING_REACH_MM)
+        claimed = np.zeros(dark.shape, bool)
+        for key in circled:
+            x, y, side = found[key]
+            claimed[max(0, y - reach):y + side + reach + 1, max(0, x - reach):x + side + reach + 1] = True
+        measured = {f.id: [(o.code, m if (f.id, o.code) in circled or m.ring_sectors < RING_DOUBT_SECTORS
+                            else measure(f.id, o, claimed)) for o, (_, m) in zip(f.options, measured[f.id], strict=True)]
+                    for f in choice}
+    page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
+    boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
+    heavy = heavy_hand([b for items in boxes.values() for b in items])
+    return [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
 
 
-def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) -> FieldReading:
-    """What a choice question says, with the reasons for any doubt."""
+def heavy_hand(boxes: list[BoxReading]) -> bool:
+    """Whether this respondent answers by filling boxes in (blobs): then a
+    filled box alone is an answer, not a cancellation."""
+    inked = [b.coverage for b in boxes if b.state in ("marked", "filled") or b.coverage >= 0.5]
+    return len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median(inked)) >= HEAVY_HAND_COVERAGE
+
+
+def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
+           heavy_hand: bool = False) -> FieldReading:
+    """What a choice question says, with the reasons for any doubt.
+
+    Doubt flags send the answer to a person; note flags (``NOTE_FLAGS``)
+    record how a clear answer was given."""
+    if heavy_hand:
+        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
@@ -187,7 +348,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays = [b for b in doubtful + marked if b.coverage < clearest and (
+        strays = [b for b in doubtful + marked if not b.circled and b.coverage < clearest and (
             b.coverage < thresholds.marked / 2
             or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
         doubtful = [b for b in doubtful if b not in strays]
@@ -199,26 +360,33 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds) ->
         faint = [b for b in doubtful if b.coverage < thresholds.fill_doubt]
         flags.append("faint" if faint else "unclear-fill")
     if filled:
+        # The form's way to take an answer back: fill the box, tick another.
+        # Done so, the other mark is the answer; with no mark left, or with
+        # other doubt, a person decides.
         flags.append("cancelled")
-    live = marked + [b for b in doubtful if b.coverage >= thresholds.marked]
+        if not marked and not doubtful:
+            flags.append("unclear-cancel")
+    if any(b.circled for b in marked):
+        flags.append("circled")
     value = join_codes([b.code for b in marked])
     if fld.kind == "single" and len(marked) > 1:
         flags.append("multiple")
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
-    if not live and not filled and not doubtful:
-        rings = sorted((b for b in boxes if b.ring >= thresholds.ring), key=lambda b: b.ring, reverse=True)
-        if rings:
-            # Ink around a box and none inside: a circled answer. A reviewer
-            # confirms it; where one ring clearly dominates it is proposed.
-            flags.append("outside-box")
-            if len(rings) == 1 or rings[0].ring >= RING_DOMINANCE * rings[1].ring:
-                value = rings[0].code
+    rings = sorted((b for b in boxes if not b.circled and b.state in ("empty", "doubtful")
+                    and b.ring_sectors >= RING_DOUBT_SECTORS), key=lambda b: b.ring_sectors, reverse=True)
+    if rings:
+        # Ink half way round a box: a loop drawn loosely, or a neighbour's
+        # mark spilling over. A person looks; with nothing else in the
+        # question, the most circled box is proposed.
+        flags.append("outside-box")
+        if not marked and (len(rings) == 1 or rings[0].ring_sectors > rings[1].ring_sectors):
+            value = rings[0].code
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
         # of the page is not where the markers say (curled or creased paper),
         # so what was measured may be a neighbour's box.
         flags.append("misaligned")
-    if flags:
+    if any(f not in NOTE_FLAGS for f in flags):
         confidence = 0.0
     return FieldReading(fld.id, value, round(confidence, 3), tuple(flags), tuple(boxes))

@@ -27,6 +27,8 @@ from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
 BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
+# Quarantine reasons of a page whose code verified: its form knows of it.
+UNREADABLE_IDENTIFIED = ("markers-not-found", "poor-alignment")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
-from sipas_scan.reading.page import PageResult, ReadOptions, read_page, survey_and_layout
+from sipas_scan.reading.page import UNREADABLE_IDENTIFIED, PageResult, ReadOptions, read_page, survey_and_layout
 from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source
 from sipas_scan.store.db import Store, rebuild_forms
 
@@ -109,21 +109,25 @@ def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None
 
 
 def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
-    """Readable pages ordered by form, with only what forms need (no box
-    metrics), streamed from the database so memory stays flat."""
+    """Pages ordered by form, with only what forms need (no box metrics),
+    streamed from the database so memory stays flat: the pages read, and the
+    pages whose code verified but which could not be read (so a form knows
+    of its unreadable copies)."""
     where, args = (" AND p.survey = ? AND p.serial = ?", only) if only else ("", ())
+    unreadable = ", ".join(f"'{reason}'" for reason in UNREADABLE_IDENTIFIED)
     rows = store.db.execute(
-        "SELECT p.id, s.path, s.kind, p.survey, p.serial, p.page_no, p.readings FROM pages p"
-        f" JOIN sources s ON s.id = p.source_id WHERE p.status = 'ok'{where}"
+        "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.survey, p.serial, p.page_no, p.readings FROM pages p"
+        f" JOIN sources s ON s.id = p.source_id WHERE (p.status = 'ok' OR p.reason IN ({unreadable})){where}"
         " ORDER BY p.survey, p.serial, p.page_no, p.id", args)
-    for page_id, path, kind, survey, serial, page_no, raw in rows:
-        # A scanned stack is a multi-page file, or a folder of single-page images.
-        stack = str(Path(path).parent) if kind == "image" else path
+    for page_id, path, index, status, reason, survey, serial, page_no, raw in rows:
         readings = json.loads(raw)
-        fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings["fields"]]
+        fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]
         comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
-                    for c in readings["comments"]]
-        yield PageRecord(page_id, stack, survey, serial, page_no, fields, comments)
+                    for c in readings.get("comments", [])]
+        origin = f"{Path(path).name} p. {index + 1}"
+        yield PageRecord(page_id, origin, survey, serial, page_no, fields, comments,
+                         verified=readings.get("identified_by", "code") == "code",
+                         quarantined="" if status == "ok" else reason)
 
 
 def rebuild(store: Store, ledger_path: Path | None) -> Counter:

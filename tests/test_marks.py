@@ -1,0 +1,244 @@
+"""Checkbox decisions on hand-made pages: each rule of the reader, one case
+at a time, drawn at the reading grid (8 px/mm) with known strokes.
+
+The page is a small canvas with a row (or column) of printed boxes; marks
+are drawn with OpenCV in mm; darkness maps are built as the reader builds
+them (the printed boxes, widened, are the reference)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from sipas_scan import defs
+from sipas_scan.layout import FieldLayout, OptionBox
+from sipas_scan.reading.marks import (
+    NOTE_FLAGS,
+    Thresholds,
+    box_reading,
+    classify,
+    decide,
+    measure_box,
+    read_fields,
+)
+from sipas_scan.reading.reference import PRINT_TOLERANCE_PX
+
+S = defs.READ_PX_PER_MM
+BOX = defs.BOX_SIZE_MM
+CANVAS_MM = (60.0, 60.0)  # width, height
+
+
+def _pt(x_mm: float, y_mm: float) -> tuple[int, int]:
+    return int(round(x_mm * S * 16)), int(round(y_mm * S * 16))
+
+
+class Sheet:
+    """A canvas of printed boxes that marks are drawn onto (255 = paper)."""
+
+    def __init__(self, codes: str = "12345", *, vertical: bool = False, pitch_mm: float = 16.0):
+        w, h = (int(round(v * S)) for v in CANVAS_MM)
+        self.printed = np.full((h, w), 255, np.uint8)
+        self.options = []
+        for n, code in enumerate(codes):
+            x, y = (20.0, 6.0 + n * pitch_mm) if vertical else (4.0 + n * pitch_mm * 0.7, 25.0)
+            self.options.append(OptionBox(code, (x, y, BOX, BOX)))
+            cv2.rectangle(self.printed, _pt(x, y), _pt(x + BOX, y + BOX), 0, thickness=3, lineType=cv2.LINE_AA, shift=4)
+        self.ink = self.printed.copy()
+
+    def field(self, kind: str = "single", max_choices: int | None = None) -> FieldLayout:
+        return FieldLayout("q", kind, 1, tuple(self.options), max_choices=max_choices)
+
+    def centre(self, code: str) -> tuple[float, float]:
+        x, y, w, h = next(o.box for o in self.options if o.code == code)
+        return x + w / 2, y + h / 2
+
+    def line(self, points_mm: list[tuple[float, float]], width_mm: float = 0.5, grey: int = 30) -> Sheet:
+        pts = np.array([_pt(*p) for p in points_mm], np.int32).reshape(-1, 1, 2)
+        cv2.polylines(self.ink, [pts], False, grey, thickness=max(1, int(round(width_mm * S))), lineType=cv2.LINE_AA,
+                      shift=4)
+        return self
+
+    def tick(self, code: str, *, scale: float = 1.0, width_mm: float = 0.5, grey: int = 30) -> Sheet:
+        cx, cy = self.centre(code)
+        return self.line([(cx - 1.6 * scale, cy), (cx - 0.4 * scale, cy + 1.5 * scale), (cx + 1.8 * scale, cy - 1.8 * scale)],
+                         width_mm, grey)
+
+    def cross(self, code: str, grey: int = 30) -> Sheet:
+        cx, cy = self.centre(code)
+        self.line([(cx - 1.7, cy - 1.7), (cx + 1.7, cy + 1.7)], grey=grey)
+        return self.line([(cx + 1.7, cy - 1.7), (cx - 1.7, cy + 1.7)], grey=grey)
+
+    def slash(self, code: str, grey: int = 30) -> Sheet:
+        cx, cy = self.centre(code)
+        return self.line([(cx - 1.5, cy + 1.8), (cx + 1.5, cy - 1.8)], grey=grey)
+
+    def blob(self, code: str, radius_mm: float, grey: int = 30) -> Sheet:
+        cx, cy = self.centre(code)
+        cv2.circle(self.ink, _pt(cx, cy), int(round(radius_mm * S * 16)), grey, -1, lineType=cv2.LINE_AA, shift=4)
+        return self
+
+    def fill(self, code: str, share: float = 1.0) -> Sheet:
+        x, y, w, h = next(o.box for o in self.options if o.code == code)
+        cv2.rectangle(self.ink, _pt(x - 0.3, y - 0.3), _pt(x + w + 0.3, y - 0.3 + (h + 0.6) * share), 25, -1, shift=4)
+        return self
+
+    def loop(self, code: str, gap_mm: float, sweep_deg: float = 360.0, start_deg: float = 30.0, grey: int = 30,
+             width_mm: float = 0.45, squash: float = 1.0) -> Sheet:
+        """A loop round the box, ``gap_mm`` outside its corners."""
+        cx, cy = self.centre(code)
+        radius = BOX / 2 * np.sqrt(2) + gap_mm
+        t = np.deg2rad(np.linspace(start_deg, start_deg + sweep_deg, 72))
+        return self.line(list(zip(cx + radius * np.cos(t), cy + radius * squash * np.sin(t), strict=True)), width_mm, grey)
+
+    def specks(self, code: str, count: int, rng: np.random.Generator) -> Sheet:
+        cx, cy = self.centre(code)
+        for _ in range(count):
+            px, py = rng.uniform(-1.7, 1.7, 2)
+            cv2.circle(self.ink, _pt(cx + px, cy + py), int(0.12 * S * 16), 60, -1, shift=4)
+        return self
+
+    def maps(self) -> tuple[np.ndarray, np.ndarray]:
+        dark = 255 - self.ink
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PRINT_TOLERANCE_PX + 1,) * 2)
+        printed = cv2.dilate(255 - self.printed, kernel)
+        return dark, cv2.subtract(dark, printed)
+
+    def read(self, kind: str = "single", max_choices: int | None = None):
+        dark, added = self.maps()
+        return read_fields(dark, added, [self.field(kind, max_choices)], Thresholds())[0]
+
+
+def blocking(reading) -> bool:
+    return any(f not in NOTE_FLAGS for f in reading.flags)
+
+
+@pytest.mark.parametrize(("coverage", "state"), [(0.0, "empty"), (0.02, "empty"), (0.04, "doubtful"), (0.1, "marked"),
+                                                 (0.7, "marked"), (0.85, "doubtful"), (0.95, "filled")])
+def test_box_states_by_coverage(coverage, state):
+    assert classify(coverage, Thresholds())[0] == state
+
+
+@pytest.mark.parametrize("draw", ["tick", "cross", "slash"])
+def test_a_tick_a_cross_or_a_slash_is_the_answer(draw):
+    reading = getattr(Sheet(), draw)("3").read()
+    assert (reading.value, reading.flags) == ("3", ())
+
+
+@pytest.mark.parametrize("radius_mm", [0.8, 1.2, 1.8])
+def test_a_dot_or_blob_inside_the_box_is_the_answer(radius_mm):
+    reading = Sheet().blob("2", radius_mm).read()
+    assert (reading.value, reading.flags) == ("2", ())
+
+
+def test_blobs_that_fill_the_box_are_answers_for_a_heavy_hand():
+    # A respondent who answers every question with a blob covering the box:
+    # on such a page a filled box is an answer, not a cancellation.
+    sheet = Sheet("12345678", vertical=False, pitch_mm=9.0)
+    fields = []
+    for n, code in enumerate("1357"):
+        sheet.blob(code, 2.4)
+        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[int(code) - 1], sheet.options[int(code)])))
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, fields, Thresholds())
+    assert [(r.value, r.flags) for r in readings] == [(c, ()) for c in "1357"]
+
+
+def test_a_light_pencil_tick_is_a_mark_by_its_stroke():
+    # Light grey, thin: little coverage, but one stroke across the box.
+    reading = Sheet().tick("4", width_mm=0.3, grey=165).read()
+    assert reading.value == "4" and not blocking(reading)
+
+
+def test_dust_and_specks_inside_a_box_are_not_a_mark():
+    reading = Sheet().specks("2", 9, np.random.default_rng(3)).read()
+    assert reading.value == "" and "faint" not in reading.flags
+
+
+def test_bleed_through_is_not_read_as_a_mark():
+    # A tick showing faintly through the paper from the other side: stroke
+    # shaped but pale; never an answer, at most a doubt.
+    sheet = Sheet().tick("2", grey=225)
+    sheet.ink = cv2.GaussianBlur(sheet.ink, (0, 0), 1.2)
+    reading = sheet.read()
+    assert reading.value == ""
+
+
+def test_a_cancellation_done_as_the_form_says_is_the_other_answer():
+    reading = Sheet().fill("2").tick("4").read()
+    assert reading.value == "4" and reading.flags == ("cancelled",) and not blocking(reading)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.65, 0.7])
+def test_a_half_filled_box_beside_a_tick_goes_to_review(share):
+    reading = Sheet().fill("2", share=share).tick("4").read()
+    assert blocking(reading)
+
+
+def test_a_filled_box_and_no_other_mark_goes_to_review():
+    reading = Sheet().fill("2").read()
+    assert blocking(reading) and "cancelled" in reading.flags
+
+
+def test_a_filled_box_and_two_ticks_go_to_review():
+    reading = Sheet().fill("1").tick("3").tick("5").read()
+    assert blocking(reading) and "multiple" in reading.flags
+
+
+@pytest.mark.parametrize(("gap_mm", "sweep", "squash"), [(0.6, 360, 1.0), (1.5, 360, 1.0), (3.2, 360, 0.9),
+                                                         (1.2, 290, 1.0), (2.0, 300, 0.8), (0.0, 360, 1.0)])
+def test_a_loop_round_a_box_is_the_answer(gap_mm, sweep, squash):
+    reading = Sheet().loop("3", gap_mm, sweep, squash=squash).read()
+    assert reading.value == "3" and reading.flags == ("circled",), reading
+
+
+def test_a_loop_in_a_vertical_list_is_that_options_answer():
+    sheet = Sheet("1234", vertical=True, pitch_mm=7.6).loop("2", 1.6)
+    reading = sheet.read()
+    assert reading.value == "2" and not blocking(reading), reading
+
+
+def test_a_circled_option_counts_beside_ticks_in_a_multiple_choice_question():
+    reading = Sheet().tick("1").loop("4", 1.2).read("multi", 3)
+    assert reading.value == "1;4" and not blocking(reading)
+
+
+def test_ink_part_way_round_a_box_goes_to_review_never_blank():
+    reading = Sheet().loop("3", 1.5, 170).read()
+    assert blocking(reading) and "outside-box" in reading.flags
+
+
+def test_an_overflowing_tick_is_a_mark_not_a_circle():
+    reading = Sheet().tick("2", scale=1.9).read()
+    assert reading.value == "2" and "circled" not in reading.flags
+
+
+def test_a_clear_tick_beside_a_light_touch_is_the_answer():
+    sheet = Sheet().cross("4")
+    cx, cy = sheet.centre("2")
+    sheet.line([(cx - 0.3, cy), (cx + 0.3, cy + 0.2)], 0.4, 60)
+    reading = sheet.read()
+    assert reading.value == "4" and not blocking(reading)
+
+
+def test_two_ticks_on_a_single_choice_question_go_to_review():
+    reading = Sheet().tick("1").tick("4").read()
+    assert reading.flags == ("multiple",)
+
+
+def test_ring_sectors_count_a_loop_all_round_and_a_tick_only_where_it_spills():
+    sheet = Sheet().loop("1", 1.5).tick("4", scale=1.8)
+    dark, added = sheet.maps()
+    boxes = {o.code: measure_box(dark, added, o.box) for o in sheet.options}
+    assert boxes["1"].ring_sectors >= 14 and boxes["1"].coverage == 0.0
+    assert boxes["4"].ring_sectors <= 6
+    assert boxes["3"].ring_sectors == 0
+
+
+def test_decide_reports_only_note_flags_for_clear_answers():
+    t = Thresholds()
+    sheet = Sheet().fill("1").tick("2")
+    dark, added = sheet.maps()
+    readings = [box_reading(o.code, measure_box(dark, added, o.box), t) for o in sheet.options]
+    reading = decide(sheet.field(), readings, t)
+    assert reading.doubts == () and reading.confidence > 0
