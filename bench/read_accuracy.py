@@ -33,8 +33,14 @@ from sipas_scan.reading.pipeline import scan_inputs  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
 from sipas_scan.survey import find_survey  # noqa: E402
 
-FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"}, "cancelled": {"cancelled"},
-                   "circled": {"outside-box", "faint"}, "skip-rule": {"skip-rule"}}
+# A field anomaly is caught when one of these flags is on the field; a
+# cancellation done as the form says and a circled answer are also caught
+# when simply read right (the reader takes them as answers).
+FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"}, "cancelled": {"cancelled", "unclear-fill", "faint"},
+                   "circled": {"circled", "outside-box", "faint"}, "skip-rule": {"skip-rule"}}
+READ_RIGHT_CATCHES = {"cancelled", "circled"}
+# Quarantined on purpose: blank backs, pages that are not forms, forged codes.
+EXPECTED_QUARANTINE = {"blank-page", "not-a-form", "forged-code"}
 
 
 def evaluate(sim_dir: Path, db: Path) -> dict:
@@ -76,6 +82,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 if expected or got:
                     out["comments"] += 1
                     out["comments_accepted_wrong"] += (not flagged and got != expected)
+                    out["comments_invented"] += bool(got and not expected)
                 continue
             out["answers"] += 1
             if got != expected and not flagged:
@@ -84,6 +91,9 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         if row["status"] == "accepted":
             out["clean_forms"] += 1
             out["clean_to_review"] += status[serial] != "accepted"
+            if not row.get("t1"):
+                out["clean_forms_no_comment"] += 1
+                out["clean_no_comment_to_review"] += status[serial] != "accepted"
             if status[serial] != "accepted":
                 for (flag_serial, field_id), reasons in flags.items():
                     if flag_serial == serial:
@@ -99,6 +109,8 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         positions = [int(p) for p in a["position"].split(";") if p]
         if kind in FIELD_ANOMALIES:
             caught = bool(flags.get((a["serial"], a["field"]), set()) & FIELD_ANOMALIES[kind])
+            if kind in READ_RIGHT_CATCHES and a["serial"] in truth:
+                caught = caught or answers.get((a["serial"], a["field"]), "") == truth[a["serial"]][a["field"]]
         elif kind == "missing-page":
             caught = "missing-page" in flags.get((a["serial"], ""), set())
         elif kind == "duplicate-page":
@@ -106,7 +118,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 r in ("duplicate-conflict",) for fs in [flags.get((a["serial"], f), set()) for f in field_ids] for r in fs)
         elif kind == "photocopy":
             caught = any("duplicate-conflict" in flags.get((a["serial"], f), set()) for f in field_ids) or \
-                "two-stacks" in flags.get((a["serial"], ""), set())
+                bool({"two-copies", "unread-copy"} & flags.get((a["serial"], ""), set()))
         elif kind == "forged":
             caught = all(by_position.get((a["stack"], p), ("",))[1] == "forged-code" for p in positions)
         elif kind in ("stray-page", "blank-page"):
@@ -118,6 +130,10 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         elif kind == "out-of-order":
             caught = status.get(a["serial"]) is not None and "missing-page" not in flags.get((a["serial"], ""), set())
         out[f"caught:{kind}"] += caught
+    for (st, reason, _serial, _orient) in by_position.values():
+        if st == "quarantined":
+            out[f"quarantined:{reason}"] += 1
+    out["pages"] = len(by_position)
     out["examples"] = wrong_examples[:8]
     out["clean_examples"] = clean_examples[:12]
     return out
@@ -157,7 +173,17 @@ def main() -> None:
             print(f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
                   f" per 10,000; comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}")
             print(f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
-                  f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; forms lost: {r['forms_lost']}")
+                  f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
+                  f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
+                  f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
+                  f" forms lost: {r['forms_lost']}")
+            print(f"   comment text invented where nothing was written: {r['comments_invented']}")
+            quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
+            lost_form_pages = sum(n for k, n in quarantined if k not in EXPECTED_QUARANTINE)
+            print(f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
+                  f" = {100 * lost_form_pages / max(1, r['pages']):.2f} %")
+            print(f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
+                  f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})")
             kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
             caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
             print(f"   anomalies caught: {caught or 'none deliberate'}")

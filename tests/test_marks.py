@@ -22,7 +22,7 @@ from sipas_scan.reading.marks import (
     measure_box,
     read_fields,
 )
-from sipas_scan.reading.reference import PRINT_TOLERANCE_PX
+from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX
 
 S = defs.READ_PX_PER_MM
 BOX = defs.BOX_SIZE_MM
@@ -100,13 +100,15 @@ class Sheet:
 
     def maps(self) -> tuple[np.ndarray, np.ndarray]:
         dark = 255 - self.ink
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PRINT_TOLERANCE_PX + 1,) * 2)
-        printed = cv2.dilate(255 - self.printed, kernel)
-        return dark, cv2.subtract(dark, printed)
+        return dark, cv2.subtract(dark, self.printed_map(PRINT_TOLERANCE_PX))
+
+    def printed_map(self, tolerance_px: int = LOCAL_PRINT_TOLERANCE_PX) -> np.ndarray:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance_px + 1,) * 2)
+        return cv2.dilate(255 - self.printed, kernel)
 
     def read(self, kind: str = "single", max_choices: int | None = None):
         dark, added = self.maps()
-        return read_fields(dark, added, [self.field(kind, max_choices)], Thresholds())[0]
+        return read_fields(dark, added, [self.field(kind, max_choices)], Thresholds(), printed=self.printed_map())[0]
 
 
 def blocking(reading) -> bool:
@@ -140,7 +142,7 @@ def test_blobs_that_fill_the_box_are_answers_for_a_heavy_hand():
         sheet.blob(code, 2.4)
         fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[int(code) - 1], sheet.options[int(code)])))
     dark, added = sheet.maps()
-    readings = read_fields(dark, added, fields, Thresholds())
+    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
     assert [(r.value, r.flags) for r in readings] == [(c, ()) for c in "1357"]
 
 
@@ -229,7 +231,7 @@ def test_two_ticks_on_a_single_choice_question_go_to_review():
 def test_ring_sectors_count_a_loop_all_round_and_a_tick_only_where_it_spills():
     sheet = Sheet().loop("1", 1.5).tick("4", scale=1.8)
     dark, added = sheet.maps()
-    boxes = {o.code: measure_box(dark, added, o.box) for o in sheet.options}
+    boxes = {o.code: measure_box(dark, added, o.box, printed=sheet.printed_map()) for o in sheet.options}
     assert boxes["1"].ring_sectors >= 14 and boxes["1"].coverage == 0.0
     assert boxes["4"].ring_sectors <= 6
     assert boxes["3"].ring_sectors == 0
@@ -239,6 +241,48 @@ def test_decide_reports_only_note_flags_for_clear_answers():
     t = Thresholds()
     sheet = Sheet().fill("1").tick("2")
     dark, added = sheet.maps()
-    readings = [box_reading(o.code, measure_box(dark, added, o.box), t) for o in sheet.options]
+    readings = [box_reading(o.code, measure_box(dark, added, o.box, printed=sheet.printed_map()), t)
+                for o in sheet.options]
     reading = decide(sheet.field(), readings, t)
     assert reading.doubts == () and reading.confidence > 0
+
+
+def test_print_round_a_box_on_curled_paper_is_not_a_loop():
+    # Grid rules 2 mm above and below the boxes, the paper shifted 0.7 mm
+    # against the layout: the print must not read as ink round the boxes.
+    sheet = Sheet()
+    for y in (23.0, 32.0):
+        cv2.line(sheet.printed, _pt(0, y), _pt(CANVAS_MM[0], y), 0, 3, cv2.LINE_AA, shift=4)
+    sheet.ink = np.roll(sheet.printed, (6, 5), axis=(0, 1))
+    sheet.ink[:, :6] = 255
+    reading = sheet.tick("2").read()
+    assert (reading.value, reading.flags) == ("2", ())
+    assert all(b.ring_sectors == 0 for b in reading.boxes)
+
+
+def test_a_tick_running_on_into_the_next_box_is_not_a_loop_round_it():
+    # A tick started in box 2 whose long arm ends in box 3's surroundings.
+    sheet = Sheet()
+    cx, cy = sheet.centre("2")
+    sheet.line([(cx - 1.6, cy), (cx - 0.4, cy + 1.5), (cx + 5.0, cy - 4.0), (cx + 11.0, cy - 3.5)])
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("2", ())
+
+
+def test_a_short_stroke_in_a_corner_is_never_read_as_a_mark():
+    sheet = Sheet()
+    x, y, _, _ = sheet.options[4].box
+    sheet.line([(x + 1.0, y + 4.3), (x + 2.2, y + 3.9), (x + 3.6, y + 3.0)], 0.3, 120)
+    reading = sheet.read()
+    assert reading.value == ""
+
+
+def test_the_blank_page_reference_counts_grey_print_as_print(printed):
+    # Grey grid rules come out black on black-and-white scans: the reference
+    # holds every printed pixel at full darkness.
+    from sipas_scan.layout import layout_survey
+    from sipas_scan.reading.reference import printed_darkness
+    from sipas_scan.survey import find_survey
+
+    reference = printed_darkness(layout_survey(find_survey("sipas-household")), 2, LOCAL_PRINT_TOLERANCE_PX)
+    assert set(np.unique(reference)) == {0, 255}

@@ -40,7 +40,6 @@ INSET_MM = 0.6           # measured inside the printed border by this much
 RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
 RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded)
-RING_NEAR_MM = 1.0       # up to here only the box's own outline is printed (labels start 1.8 mm away)
 RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
@@ -49,6 +48,8 @@ CIRCLE_SECTORS = 11      # a loop round the box: strokes all round but an openin
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
+STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
+STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
@@ -93,6 +94,8 @@ class BoxMetrics:
     ring_sectors: int = 0         # of RING_SECTORS angular sectors around it, those a stroke crosses
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
+    stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
+    loose_sectors: int = 0        # ring_sectors without ink that runs on into another box (its mark spilling over)
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
@@ -107,6 +110,7 @@ class BoxReading:
     ring_sectors: int = 0
     stroke: float = 0.0
     circled: bool = False
+    loose_sectors: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,26 +172,36 @@ def _ring_geometry(side: int) -> tuple[np.ndarray, np.ndarray, int]:
     return outside / defs.READ_PX_PER_MM, np.minimum(sector, RING_SECTORS - 1), reach
 
 
-def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int]:
-    """Reach of the largest connected stroke traced at the light ink level
-    (share of the inside's side), and its darkest tenth's darkness."""
+def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
+    """The largest connected stroke traced at the light ink level: its reach
+    (share of the inside's side), its darkest tenth's darkness, and whether
+    it crosses the box (spreads both ways and passes near the centre, as a
+    tick, cross, slash or dot does; a hair along the border does not)."""
     traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     if count <= 1:
-        return 0.0, 0
+        return 0.0, 0, False
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    reach = max(stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]) / max(inside_dark.shape)
-    core = int(np.percentile(inside_dark[labels == largest], 90))
-    return float(reach), core
+    side = max(inside_dark.shape)
+    width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
+    ys, xs = np.nonzero(labels == largest)
+    centre = (np.array(inside_dark.shape) - 1) / 2
+    near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
+    crosses = min(width, height) >= STROKE_SPREAD_SHARE * side and near_centre
+    core = int(np.percentile(inside_dark[ys, xs], 90))
+    return max(width, height) / side, core, crosses
 
 
-def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, owner: np.ndarray | None = None,
-                label: int = 0, found: tuple[int, int, int] | None = None,
+def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.ndarray | None = None,
+                owner: np.ndarray | None = None, label: int = 0, found: tuple[int, int, int] | None = None,
                 claimed: np.ndarray | None = None) -> BoxMetrics:
     """Measure one box on the aligned page.
 
     ``dark`` and ``added`` are (H, W) uint8 darkness maps of the page and of
-    the ink the printer did not put there. ``owner`` (H, W) int32 optionally
+    the ink the printer did not put there. ``printed`` (H, W) uint8, the
+    blank page's print widened only a little: round the box it is moved to
+    where the box was found, so curled paper and a loop drawn tight round the
+    box are told apart from print (without it, ``added`` is used). ``owner`` (H, W) int32 optionally
     labels the pixels of every box's square (and a margin) with its number,
     so the marks inside a neighbour (``!= label``) are not counted round this
     box; ``claimed`` (H, W) bool marks ink already explained (a loop round a
@@ -198,30 +212,61 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, owner: np.nda
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     coverage = float(inked.mean()) if inked.size else 0.0
-    stroke, core = _stroke_reach(inside) if inside.size else (0.0, 0)
+    stroke, core, crosses = _stroke_reach(inside) if inside.size else (0.0, 0, False)
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
     y0, x0, y1, x1 = y - reach, x - reach, y + side + reach + 1, x + side + reach + 1
     cy0, cx0, cy1, cx1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
     cut = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
     distance, sector = distance[cut], sector[cut]
-    # Near the border only the box's own outline is printed: read the scan
-    # itself there, so a loop drawn tight round the box is not taken for print.
-    near = (distance >= RING_GAP_MM) & (distance < RING_NEAR_MM)
-    ink = np.where(near, dark[cy0:cy1, cx0:cx1], added[cy0:cy1, cx0:cx1]) > INK_LEVEL
-    ink &= distance >= RING_GAP_MM
+    if printed is None:
+        local_added = added[cy0:cy1, cx0:cx1]
+    else:
+        local_added = cv2.subtract(dark[cy0:cy1, cx0:cx1], _shifted(printed, (cy0, cy1, cx0, cx1),
+                                                                   (x - _px(box[0]), y - _px(box[1]))))
+    ink = (local_added > INK_LEVEL) & (distance >= RING_GAP_MM)
+    others = None
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
-        ink &= (region == 0) | (region == label)
+        others = (region != 0) & (region != label)
+        ink &= ~others
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
     ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, _OPENING).astype(bool)
     band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
     ring_share = float(ink[band].mean()) if band.any() else 0.0
-    crossed = np.bincount(sector[ink & (distance < RING_REACH_MM)], minlength=RING_SECTORS)
+    reach_mask = distance < RING_REACH_MM
+    sectors = _sectors(ink & reach_mask, sector)
+    loose = sectors
+    if others is not None and sectors >= RING_DOUBT_SECTORS:
+        # Strokes that run on into a neighbouring box are that box's mark
+        # spilling over (or a tick started in one box and ending in the next).
+        count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+        touching = np.unique(labels[cv2.dilate(others.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)])
+        spill = np.isin(labels, touching[touching > 0])
+        loose = _sectors(ink & reach_mask & ~spill, sector)
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, int((crossed >= SECTOR_MIN_PX).sum()), stroke, core, offset)
+    return BoxMetrics(coverage, ring_share, ring_sectors=sectors, stroke=stroke, stroke_core=core,
+                      stroke_crosses=crosses, loose_sectors=loose, offset_mm=offset)
+
+
+def _sectors(ink: np.ndarray, sector: np.ndarray) -> int:
+    """How many angular sectors hold a stroke's worth of ink."""
+    return int((np.bincount(sector[ink], minlength=RING_SECTORS) >= SECTOR_MIN_PX).sum())
+
+
+def _shifted(image: np.ndarray, window: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
+    """``image[y0:y1, x0:x1]`` as it lies when moved by ``shift`` (dx, dy) px;
+    white (0) where the move brings in nothing."""
+    y0, y1, x0, x1 = window
+    dx, dy = shift
+    out = np.zeros((y1 - y0, x1 - x0), image.dtype)
+    h, w = image.shape
+    sy0, sy1, sx0, sx1 = max(0, y0 - dy), min(h, y1 - dy), max(0, x0 - dx), min(w, x1 - dx)
+    if sy1 > sy0 and sx1 > sx0:
+        out[sy0 + dy - y0:sy1 + dy - y0, sx0 + dx - x0:sx1 + dx - x0] = image[sy0:sy1, sx0:sx1]
+    return out
 
 
 def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
@@ -248,8 +293,10 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
     if m.coverage >= t.marked:
         return state, confidence
     long_stroke = m.stroke >= STROKE_MARK_SPAN
-    if long_stroke and m.stroke_core >= STROKE_CORE_LEVEL and m.coverage >= t.empty / 2:
+    if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL and m.coverage >= t.empty / 2:
         return "marked", LIGHT_STROKE_CONFIDENCE
+    if long_stroke and state == "empty" and m.coverage >= t.empty / 2:
+        return "doubtful", 0.0
     if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN:
         return "empty", 0.5
     if state == "empty" and long_stroke and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
@@ -274,12 +321,16 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
         # A loop round the box (whatever is inside it apart from a fill):
         # the respondent's way of choosing this option.
         return BoxReading(code, "marked", 1.0, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                          m.ring_sectors, round(m.stroke, 3), circled=True)
+                          m.ring_sectors, round(m.stroke, 3), circled=True, loose_sectors=m.loose_sectors)
     if state != "marked" and m.coverage < t.marked:
         state, confidence = _overflow(state, confidence, m, t)
         state, confidence = by_stroke(state, confidence, m, t)
+    elif state == "marked" and m.coverage < CLEAR_MARK_FACTOR * t.marked and not m.stroke_crosses and m.ring < t.overflow_ring:
+        # A little ink off to one side of the box (a short stroke in a
+        # corner, a smudge): not the tick, cross or dot of an answer.
+        state, confidence = "doubtful", 0.0
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                      m.ring_sectors, round(m.stroke, 3))
+                      m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
@@ -287,9 +338,10 @@ def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
 
 
 def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
-                thresholds: Thresholds) -> list[FieldReading]:
+                thresholds: Thresholds, *, printed: np.ndarray | None = None) -> list[FieldReading]:
     """Measure every box of the page's choice fields, classify them against
-    thresholds adapted to this page's empty boxes, and decide each field."""
+    thresholds adapted to this page's empty boxes, and decide each field.
+    ``printed``: see ``measure_box``."""
     choice = [f for f in fields if f.kind != "text"]
     found = {(f.id, o.code): locate_box(dark, o.box) for f in choice for o in f.options}
     # Each box owns its square and a margin round it, so a loop round one box
@@ -300,7 +352,7 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     for key, (x, y, side) in found.items():
         owner[max(0, y - margin):y + side + margin + 1, max(0, x - margin):x + side + margin + 1] = labels[key]
     def measure(fid: str, option: OptionBox, claimed: np.ndarray | None = None) -> BoxMetrics:
-        return measure_box(dark, added, option.box, owner=owner, label=labels[(fid, option.code)],
+        return measure_box(dark, added, option.box, printed=printed, owner=owner, label=labels[(fid, option.code)],
                            found=found[(fid, option.code)], claimed=claimed)
 
     measured = {f.id: [(o.code, measure(f.id, o)) for o in f.options] for f in choice}
@@ -374,13 +426,13 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
     rings = sorted((b for b in boxes if not b.circled and b.state in ("empty", "doubtful")
-                    and b.ring_sectors >= RING_DOUBT_SECTORS), key=lambda b: b.ring_sectors, reverse=True)
+                    and b.loose_sectors >= RING_DOUBT_SECTORS), key=lambda b: b.loose_sectors, reverse=True)
     if rings:
         # Ink half way round a box: a loop drawn loosely, or a neighbour's
         # mark spilling over. A person looks; with nothing else in the
         # question, the most circled box is proposed.
         flags.append("outside-box")
-        if not marked and (len(rings) == 1 or rings[0].ring_sectors > rings[1].ring_sectors):
+        if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
             value = rings[0].code
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part

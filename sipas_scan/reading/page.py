@@ -20,7 +20,7 @@ from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
-from sipas_scan.reading.reference import added_ink, darkness, printed_darkness
+from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
 from sipas_scan.survey import Survey, find_survey
 from sipas_scan.survey.loader import SurveyDefinitionError
@@ -134,6 +134,7 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
     dark = darkness(aligned)
     added = added_ink(dark, printed_darkness(layout, code.page))
     page = layout.pages[code.page - 1]
-    base.fields = read_fields(dark, added, list(page.fields), options.thresholds)
+    base.fields = read_fields(dark, added, list(page.fields), options.thresholds,
+                              printed=printed_darkness(layout, code.page, LOCAL_PRINT_TOLERANCE_PX))
     base.comments = [read_comment(f, added, run_ocr=options.run_ocr) for f in page.fields if f.kind == "text"]
     return base

@@ -22,8 +22,12 @@ from sipas_scan.layout import FormLayout
 from sipas_scan.printing.render import render_blank_pages
 
 PRINT_TOLERANCE_PX = 5  # printed strokes widened by this (0.6 mm at 8 px/mm)
+# Round a box the print is matched to the box's own found place, so it is
+# widened only by the scanner's blur: a loop drawn tight round the box shows.
+LOCAL_PRINT_TOLERANCE_PX = 2
 DARKNESS_FULL = 255     # darkness map value of black
 PAPER_FLOOR = 40        # grey level below which a "paper" estimate is not believed
+PRINTED_LEVEL = 20      # darkness (0..255) from which a pixel of the blank page counts as printed
 
 
 def darkness_level(fraction: float) -> int:
@@ -31,17 +35,17 @@ def darkness_level(fraction: float) -> int:
     return int(round(fraction * DARKNESS_FULL))
 
 
-_CACHE: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+_CACHE: dict[tuple[str, str, int], tuple[np.ndarray, ...]] = {}
 
 
-def _reference_pages(layout: FormLayout) -> tuple[np.ndarray, ...]:
-    key = (layout.survey_id, layout.survey_version)
+def _reference_pages(layout: FormLayout, tolerance_px: int = PRINT_TOLERANCE_PX) -> tuple[np.ndarray, ...]:
+    key = (layout.survey_id, layout.survey_version, tolerance_px)
     if key not in _CACHE:
-        _CACHE[key] = _render_reference(layout)
+        _CACHE[key] = _render_reference(layout, tolerance_px)
     return _CACHE[key]
 
 
-def _render_reference(layout: FormLayout) -> tuple[np.ndarray, ...]:
+def _render_reference(layout: FormLayout, tolerance_px: int) -> tuple[np.ndarray, ...]:
     document = pdfium.PdfDocument(render_blank_pages(layout))
     scale = defs.READ_PX_PER_MM * defs.MM_PER_INCH / 72
     size = (int(round(defs.PAGE_WIDTH_MM * defs.READ_PX_PER_MM)), int(round(defs.PAGE_HEIGHT_MM * defs.READ_PX_PER_MM)))
@@ -50,15 +54,18 @@ def _render_reference(layout: FormLayout) -> tuple[np.ndarray, ...]:
         image = page.render(scale=scale, grayscale=True).to_numpy()
         image = image[..., 0] if image.ndim == 3 else image
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if image.shape[::-1] != size else image
-        darkness = 255 - image
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PRINT_TOLERANCE_PX + 1,) * 2)
+        # Any printed pixel counts as fully printed: grey rules come out black
+        # on a black-and-white scan and must not read as a respondent's ink.
+        darkness = np.where(image < 255 - PRINTED_LEVEL, DARKNESS_FULL, 0).astype(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance_px + 1,) * 2)
         pages.append(cv2.dilate(darkness, kernel))
     return tuple(pages)
 
 
-def printed_darkness(layout: FormLayout, page_number: int) -> np.ndarray:
-    """(H, W) uint8 darkness map: printed ink of the blank page, widened."""
-    return _reference_pages(layout)[page_number - 1]
+def printed_darkness(layout: FormLayout, page_number: int, tolerance_px: int = PRINT_TOLERANCE_PX) -> np.ndarray:
+    """(H, W) uint8 darkness map: printed ink of the blank page, widened by
+    ``tolerance_px``."""
+    return _reference_pages(layout, tolerance_px)[page_number - 1]
 
 
 def darkness(aligned: np.ndarray) -> np.ndarray:

@@ -127,6 +127,8 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
         values = [(f"{keys.USE}{item.page_ids[0]}", label("use_left", lang)),
                   (f"{keys.USE}{item.page_ids[1]}", label("use_right", lang)),
                   (keys.REJECTED, label("reject_form", lang))]
+    elif "unread-copy" in item.reasons and item.page_ids:
+        values = [(f"{keys.USE}{item.page_ids[0]}", label("use_read", lang)), (keys.REJECTED, label("reject_form", lang))]
     elif "missing-page" in item.reasons:
         values = [(keys.NOT_RETURNED, label("not_returned", lang)), (keys.REJECTED, label("reject_form", lang))]
     else:

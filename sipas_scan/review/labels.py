@@ -76,8 +76,17 @@ LABELS: dict[str, dict[str, str]] = {
     "confirm_blank": {"vi": "Xác nhận trang để trống", "en": "Confirm the page is unanswered"},
     "not_issued": {"vi": "Mã phiếu hợp lệ nhưng số phiếu không có trong sổ phát phiếu.",
                    "en": "A valid code, but the serial is not in the ledger of issued forms."},
-    "two_stacks": {"vi": "Các trang của phiếu này nằm trong hơn một tệp quét (bản photo?). Kiểm tra rồi giữ hoặc loại phiếu.",
-                   "en": "This form's pages came in more than one scanned file (a photocopy?). Check, then keep or reject it."},
+    "two_copies": {"vi": "Phiếu này có hai bản được điền khác nhau (bản photo?). Xem từng trang rồi giữ hoặc loại phiếu.",
+                   "en": "Two differently filled copies of this form came in (a photocopy?). Check each page, then keep or "
+                         "reject the form."},
+    "unverified_code": {"vi": "Không trang nào của phiếu có mã QR đọc được: phiếu được nhận theo số phiếu in trên trang. "
+                              "Đối chiếu số phiếu trên giấy rồi giữ hoặc loại phiếu.",
+                        "en": "No page of this form has a readable code: it was identified by the serial printed on "
+                              "it. Check the serial on the paper, then keep or reject the form."},
+    "unread_copy": {"vi": "Trang {page} có một bản quét khác không đọc được. So sánh hai ảnh rồi chọn bản được tính.",
+                    "en": "Page {page} has another scan that could not be read. Compare the two, then choose the "
+                          "one that counts."},
+    "use_read": {"vi": "Dùng bản đã đọc", "en": "Use the scan that was read"},
     "keep_form": {"vi": "Giữ phiếu", "en": "Keep the form"},
     "quarantined": {"vi": "Trang bị cách ly: {reason}", "en": "Quarantined page: {reason}"},
     "reject_page": {"vi": "Loại bỏ trang", "en": "Reject the page"},
@@ -124,7 +133,12 @@ REASONS: dict[str, dict[str, str]] = {
     "missing-page": {"vi": "thiếu trang", "en": "missing page"},
     "no-marks": {"vi": "trang không có dấu", "en": "page without marks"},
     "not-issued": {"vi": "số phiếu chưa phát", "en": "serial never issued"},
-    "two-stacks": {"vi": "phiếu nằm trong hai tệp quét", "en": "form in two scanned files"},
+    "two-copies": {"vi": "hai bản phiếu khác nhau", "en": "two different copies"},
+    "unverified-code": {"vi": "nhận theo số phiếu in", "en": "identified by the printed serial"},
+    "unread-copy": {"vi": "một bản quét không đọc được", "en": "a copy that could not be read"},
+    "unclear-cancel": {"vi": "ô tô kín nhưng không chọn ô khác", "en": "box filled in, no other mark"},
+    "circled": {"vi": "khoanh tròn ô", "en": "box circled"},
+    "structure-not-found": {"vi": "không căn chỉnh được trang", "en": "page could not be aligned"},
     "forged-code": {"vi": "mã QR không hợp lệ (giả mạo?)", "en": "code does not verify (forged?)"},
     "no-code": {"vi": "không đọc được mã QR", "en": "no readable code"},
     "not-a-form": {"vi": "không phải trang phiếu", "en": "not a page of a form"},

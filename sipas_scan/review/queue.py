@@ -77,7 +77,9 @@ def open_items(store: Store) -> list[ReviewItem]:
         kind = _kind(survey, key)
         page_no = max(r[7] for r in rows)
         if kind == "page":
-            page_ids = _copies(store, survey, serial, page_no)
+            # Every scan of the page: those read, and a copy that could not be.
+            page_ids = tuple(dict.fromkeys([*_copies(store, survey, serial, page_no),
+                                            *(r[6] for r in rows if r[6] is not None)]))
         else:
             page_ids = tuple(dict.fromkeys(r[6] for r in rows if r[6] is not None))
         items.append(ReviewItem(survey, serial, key, kind, tuple(dict.fromkeys(r[3] for r in rows)),
