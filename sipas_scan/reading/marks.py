@@ -39,7 +39,9 @@ STROKE_CORE_LEVEL = darkness_level(0.25)  # a light stroke's darkest tenth reach
 INSET_MM = 0.6           # measured inside the printed border by this much
 RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
-RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded)
+RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded) ...
+HALO_MM = 2.0            # ... or further, where this page's box borders bleed (black-and-white, ink spread)
+HALO_SHARE = 0.1         # the border's halo ends where the page's boxes typically have less ink than this
 RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
@@ -95,6 +97,7 @@ class BoxMetrics:
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
+    halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     loose_sectors: int = 0        # ring_sectors without ink that runs on into another box (its mark spilling over)
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
@@ -188,26 +191,28 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     centre = (np.array(inside_dark.shape) - 1) / 2
     near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
     crosses = min(width, height) >= STROKE_SPREAD_SHARE * side and near_centre
-    core = int(np.percentile(inside_dark[ys, xs], 90))
+    values = inside_dark[ys, xs]
+    core = int(np.partition(values, int(0.9 * (values.size - 1)))[int(0.9 * (values.size - 1))])
     return max(width, height) / side, core, crosses
 
 
 def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.ndarray | None = None,
                 owner: np.ndarray | None = None, label: int = 0, found: tuple[int, int, int] | None = None,
-                claimed: np.ndarray | None = None) -> BoxMetrics:
+                claimed: np.ndarray | None = None, ring_gap_mm: float = RING_GAP_MM) -> BoxMetrics:
     """Measure one box on the aligned page.
 
     ``dark`` and ``added`` are (H, W) uint8 darkness maps of the page and of
     the ink the printer did not put there. ``printed`` (H, W) uint8, the
     blank page's print widened only a little: round the box it is moved to
     where the box was found, so curled paper and a loop drawn tight round the
-    box are told apart from print (without it, ``added`` is used). ``owner`` (H, W) int32 optionally
+    box are told apart from print (without it, ``added`` is used). ``owner`` (H, W) uint16 optionally
     labels the pixels of every box's square (and a margin) with its number,
     so the marks inside a neighbour (``!= label``) are not counted round this
     box; ``claimed`` (H, W) bool marks ink already explained (a loop round a
     neighbour)."""
     x, y, side = found or locate_box(dark, box)
-    inset = _px(INSET_MM)
+    # A border that bled outwards bled inwards as much.
+    inset = _px(INSET_MM + ring_gap_mm - RING_GAP_MM)
     inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
@@ -224,7 +229,12 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     else:
         local_added = cv2.subtract(dark[cy0:cy1, cx0:cx1], _shifted(printed, (cy0, cy1, cx0, cx1),
                                                                    (x - _px(box[0]), y - _px(box[1]))))
-    ink = (local_added > INK_LEVEL) & (distance >= RING_GAP_MM)
+    inked = local_added > INK_LEVEL
+    near = (distance >= 0) & (distance < HALO_MM)
+    steps = (distance[near] * defs.READ_PX_PER_MM).astype(np.int32)
+    halo_px = _px(HALO_MM)
+    halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
+    ink = inked & (distance >= ring_gap_mm)
     others = None
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
@@ -248,7 +258,8 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
     return BoxMetrics(coverage, ring_share, ring_sectors=sectors, stroke=stroke, stroke_core=core,
-                      stroke_crosses=crosses, loose_sectors=loose, offset_mm=offset)
+                      stroke_crosses=crosses, loose_sectors=loose, offset_mm=offset,
+                      halo=tuple(float(v) for v in halo[:halo_px]))
 
 
 def _sectors(ink: np.ndarray, sector: np.ndarray) -> int:
@@ -325,10 +336,7 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     if state != "marked" and m.coverage < t.marked:
         state, confidence = _overflow(state, confidence, m, t)
         state, confidence = by_stroke(state, confidence, m, t)
-    elif state == "marked" and m.coverage < CLEAR_MARK_FACTOR * t.marked and not m.stroke_crosses and m.ring < t.overflow_ring:
-        # A little ink off to one side of the box (a short stroke in a
-        # corner, a smudge): not the tick, cross or dot of an answer.
-        state, confidence = "doubtful", 0.0
+
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
                       m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
 
@@ -346,16 +354,19 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     found = {(f.id, o.code): locate_box(dark, o.box) for f in choice for o in f.options}
     # Each box owns its square and a margin round it, so a loop round one box
     # is not confused with the marks inside its neighbours.
-    owner = np.zeros(dark.shape, np.int32)
+    owner = np.zeros(dark.shape, np.uint16)
     labels = {key: n for n, key in enumerate(found, start=1)}
     margin = _px(OTHER_BOX_MARGIN_MM)
     for key, (x, y, side) in found.items():
         owner[max(0, y - margin):y + side + margin + 1, max(0, x - margin):x + side + margin + 1] = labels[key]
-    def measure(fid: str, option: OptionBox, claimed: np.ndarray | None = None) -> BoxMetrics:
+    def measure(fid: str, option: OptionBox, claimed: np.ndarray | None = None, gap: float = RING_GAP_MM) -> BoxMetrics:
         return measure_box(dark, added, option.box, printed=printed, owner=owner, label=labels[(fid, option.code)],
-                           found=found[(fid, option.code)], claimed=claimed)
+                           found=found[(fid, option.code)], claimed=claimed, ring_gap_mm=gap)
 
     measured = {f.id: [(o.code, measure(f.id, o)) for o in f.options] for f in choice}
+    gap = ring_gap([m for items in measured.values() for _, m in items])
+    if gap > RING_GAP_MM:
+        measured = {f.id: [(o.code, measure(f.id, o, gap=gap)) for o in f.options] for f in choice}
     # Ink round a circled box is explained: measure the boxes near it again
     # without it, so a wide loop does not also count as half a loop round
     # the neighbour it passes.
@@ -368,12 +379,27 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
             x, y, side = found[key]
             claimed[max(0, y - reach):y + side + reach + 1, max(0, x - reach):x + side + reach + 1] = True
         measured = {f.id: [(o.code, m if (f.id, o.code) in circled or m.ring_sectors < RING_DOUBT_SECTORS
-                            else measure(f.id, o, claimed)) for o, (_, m) in zip(f.options, measured[f.id], strict=True)]
+                            else measure(f.id, o, claimed, gap)) for o, (_, m) in zip(f.options, measured[f.id], strict=True)]
                     for f in choice}
     page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
     boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
     heavy = heavy_hand([b for items in boxes.values() for b in items])
     return [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
+
+
+def ring_gap(metrics: list[BoxMetrics]) -> float:
+    """How far outside the border loops are traced on this page (mm): past
+    where the page's boxes typically still show ink, since a border that
+    bled on a black-and-white or low-ink scan would otherwise read as a loop
+    round every box."""
+    profiles = np.array([m.halo for m in metrics if m.halo])
+    if not profiles.size:
+        return RING_GAP_MM
+    typical = np.median(profiles, axis=0)
+    bled = np.nonzero(typical >= HALO_SHARE)[0]
+    if not bled.size:
+        return RING_GAP_MM
+    return max(RING_GAP_MM, (int(bled[-1]) + 1) / defs.READ_PX_PER_MM)
 
 
 def heavy_hand(boxes: list[BoxReading]) -> bool:

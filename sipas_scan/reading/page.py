@@ -9,7 +9,7 @@ code, never raised.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -21,7 +21,16 @@ from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
-from sipas_scan.reading.register import Failed, detect_markers, project, rect_corners, register, warp_to_layout
+from sipas_scan.reading.register import (
+    Failed,
+    Registration,
+    detect_markers,
+    project,
+    rect_corners,
+    register,
+    warp_to_layout,
+)
+from sipas_scan.reading.structure import align_from_structure, coarse_homography
 from sipas_scan.survey import Survey, find_survey
 from sipas_scan.survey.loader import SurveyDefinitionError
 
@@ -103,6 +112,24 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
 
 
+def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int, np.ndarray],
+          code_corners: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+    """The page's registration: from its corner markers (with the code's
+    corners when two are lost); where they are lost or disagree, from the
+    printed structure (boxes, rules) starting from whatever markers and code
+    corners were found. Only a page that aligns badly every way fails."""
+    registration = register(markers, layout.markers, code_corners)
+    if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
+        return registration
+    coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
+    if coarse is None:
+        return registration
+    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse)
+    if not refined:
+        return registration if registration else Failed(registration.reason, f"{registration.detail}; {refined.detail}")
+    return replace(refined, markers_found=tuple(sorted(markers)))
+
+
 def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: dict[int, np.ndarray],
                          options: ReadOptions, code_corners: tuple[np.ndarray, np.ndarray] | None = None) -> PageResult:
     """Read a page whose identity is known: from its verified code, or from a
@@ -119,7 +146,7 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
         return base
-    registration = register(markers, layout.markers, code_corners)
+    registration = align(gray, layout, code.page, markers, code_corners)
     if isinstance(registration, Failed):
         base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
         base.image_jpeg = _jpeg(gray, 1600)

@@ -1,0 +1,219 @@
+"""Aligning a page from its printed structure when its markers are gone.
+
+Pages of the printed batch are rasterised at 200 dpi, then turned, shifted
+and scaled by a known transform, so the true homography layout mm -> image px
+is known exactly; markers are painted over as a pen or a scanner's crop
+would lose them.
+"""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import rasterize
+from sipas_scan import defs
+from sipas_scan.layout import PageLayout, layout_survey, marker_rects, qr_rect
+from sipas_scan.reading.identify import find_codes, symbol_rect_mm
+from sipas_scan.reading.register import Failed, Registration, detect_markers, rect_corners, register
+from sipas_scan.reading.structure import align_from_structure, coarse_homography
+from sipas_scan.survey import find_survey
+
+DPI = 200
+ACCURACY_MM = 0.3  # the refined homography against the true one, at every box centre
+
+
+@pytest.fixture(scope="module")
+def form(printed):
+    """(layout, the first three pages at 200 dpi)."""
+    _, folder = printed
+    survey_id = json.loads((folder / "layout.json").read_text(encoding="utf-8"))["survey"]
+    layout = layout_survey(find_survey(survey_id))
+    return layout, rasterize(folder / "forms.pdf", DPI, first=1, last=3)
+
+
+def _raster_homography(dpi: float = DPI) -> np.ndarray:
+    """Layout mm -> px of an unmoved raster (pixel centres at half-pixels)."""
+    s = dpi / defs.MM_PER_INCH
+    return np.array([[s, 0, -0.5], [0, s, -0.5], [0, 0, 1.0]])
+
+
+def _project(points: np.ndarray, homography: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(np.asarray(points, np.float64).reshape(-1, 1, 2), homography).reshape(-1, 2)
+
+
+def _move(image: np.ndarray, degrees: float, shift_mm: tuple[float, float], scale: float, turn: int) -> tuple[np.ndarray, np.ndarray]:
+    """The page turned by ``turn`` + ``degrees`` about its centre, scaled and
+    shifted onto a canvas that holds it; and the true homography."""
+    h, w = image.shape
+    a = np.radians(turn + degrees)
+    rotation = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    corners = (np.array([[0, 0], [w, 0], [w, h], [0, h]]) - [w / 2, h / 2]) @ rotation.T
+    size = np.ceil(np.ptp(corners, axis=0)).astype(int) + 40
+    move = np.eye(3)
+    move[:2, :2] = rotation
+    move[:2, 2] = size / 2 + np.array(shift_mm) * DPI / defs.MM_PER_INCH * scale - rotation @ [w / 2, h / 2]
+    moved = cv2.warpPerspective(image, move, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR, borderValue=255)
+    return moved, move @ _raster_homography()
+
+
+def _erase_markers(image: np.ndarray, truth: np.ndarray, layout, ids: set[int]) -> np.ndarray:
+    """Paint over markers (2 mm beyond their edges)."""
+    out = image.copy()
+    for marker in layout.markers:
+        if marker.id in ids:
+            x, y, w, h = marker.rect
+            quad = _project(rect_corners((x - 2, y - 2, w + 4, h + 4)), truth)
+            cv2.fillConvexPoly(out, np.int32(np.round(quad)), 255)
+    return out
+
+
+def _mark_and_soil(image: np.ndarray, truth: np.ndarray, page: PageLayout, seed: int) -> np.ndarray:
+    """Ticks in a third of the boxes, one box blacked out, blur, noise and JPEG."""
+    rng = np.random.default_rng(seed)
+    out = image.copy()
+    s = DPI / defs.MM_PER_INCH
+    boxes = [o.box for f in page.fields for o in f.options]
+    for i, (x, y, _, _) in enumerate(boxes):
+        if i % 3 == 0:
+            tick = _project([[x + 1, y + 2.5], [x + 2.2, y + 4.2], [x + 5.5, y - 0.5]], truth)
+            cv2.polylines(out, [np.int32(np.round(tick))], False, 40, max(1, int(0.4 * s)), cv2.LINE_AA)
+    cv2.fillConvexPoly(out, np.int32(np.round(_project(rect_corners(boxes[1]), truth))), 30)
+    out = cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) + rng.normal(0, 6, out.shape).astype(np.float32)
+    _, data = cv2.imencode(".jpg", np.clip(out, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def _box_error_mm(homography: np.ndarray, truth: np.ndarray, page: PageLayout) -> float:
+    """Largest distance (mm) between where the two homographies put the page's box centres."""
+    centres = np.array([[x + w / 2, y + h / 2] for f in page.fields for x, y, w, h in (o.box for o in f.options)])
+    px_per_mm = np.linalg.norm(_project([[0, 0], [1, 0]], truth)[1] - _project([[0, 0]], truth)[0])
+    return float(np.linalg.norm(_project(centres, homography) - _project(centres, truth), axis=1).max() / px_per_mm)
+
+
+def _code_corners(image: np.ndarray):
+    payloads = find_codes(image)
+    assert payloads, "the QR code should still be readable"
+    return rect_corners(symbol_rect_mm(payloads[0].text, qr_rect())), payloads[0].corners
+
+
+def _rotation_about(degrees: float, centre_mm: tuple[float, float], shift_mm: tuple[float, float]) -> np.ndarray:
+    """Layout mm -> layout mm: a rotation about ``centre_mm``, then a shift."""
+    a = np.radians(degrees)
+    rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    out = np.eye(3)
+    out[:2, :2] = rotation
+    out[:2, 2] = np.array(centre_mm) - rotation @ centre_mm + shift_mm
+    return out
+
+
+@pytest.mark.parametrize(
+    ("page_no", "degrees", "shift_mm", "scale", "turn", "kept", "coarse_from", "soiled"),
+    [
+        (1, 3.0, (4.0, -2.0), 1.0, 0, set(), "code", False),
+        (2, -3.0, (-4.0, 3.0), 300 / 200, 180, {2}, "marker", False),
+        (3, 2.0, (4.0, 4.0), 1.0, 90, {1, 3}, "code", True),
+        (2, 1.0, (-3.0, -4.0), 150 / 200, 270, {0}, "marker", True),
+    ],
+)
+def test_a_moved_page_without_its_markers_aligns_on_its_boxes_and_rules(
+    form, page_no, degrees, shift_mm, scale, turn, kept, coarse_from, soiled
+):
+    layout, pages = form
+    page = layout.pages[page_no - 1]
+    image, truth = _move(pages[page_no - 1], degrees, shift_mm, scale, turn)
+    image = _erase_markers(image, truth, layout, {0, 1, 2, 3} - kept)
+    if soiled:
+        image = _mark_and_soil(image, truth, page, seed=page_no)
+    markers = detect_markers(image)
+    assert set(markers) == kept
+    assert not register(markers, layout.markers)  # the markers alone no longer align the page
+
+    if coarse_from == "code":
+        coarse = coarse_homography({}, layout.markers, _code_corners(image))
+    else:
+        coarse = coarse_homography(markers, layout.markers, None)
+    assert coarse is not None
+    result = align_from_structure(image, page, coarse)
+
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+    assert result.orientation == turn
+    assert result.px_per_mm == pytest.approx(DPI / defs.MM_PER_INCH * scale, rel=0.005)
+    assert result.residual_mm < 0.2
+    assert result.markers_found == ()
+
+
+@pytest.mark.parametrize(("page_no", "degrees", "shift_mm"), [(1, 2.0, (3.0, 0.0)), (2, -2.0, (0.0, 3.0)), (3, 2.0, (-2.1, 2.1))])
+def test_a_rough_homography_off_by_2_degrees_and_3_mm_still_converges(form, page_no, degrees, shift_mm):
+    """One marker left, its homography turned 2 degrees about that marker and
+    shifted 3 mm: 6-10 mm off at the boxes far from it, more than the rows
+    of boxes are apart, so they could be matched one box over."""
+    layout, pages = form
+    page = layout.pages[page_no - 1]
+    image, truth = _move(pages[page_no - 1], 2.5, (2.0, -3.0), 1.0, 0)
+    image = _erase_markers(image, truth, layout, {1, 2, 3})
+    markers = detect_markers(image)
+    assert set(markers) == {0}
+    x, y, w, h = layout.markers[0].rect
+    coarse = coarse_homography(markers, layout.markers, None) @ _rotation_about(degrees, (x + w / 2, y + h / 2), shift_mm)
+    assert _box_error_mm(coarse, truth, page) > 5.0
+
+    result = align_from_structure(image, page, coarse)
+
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+
+
+def test_the_coarse_homography_comes_from_one_marker_or_the_code_alone():
+    truth = np.array([[7.0, -0.4, 30.0], [0.4, 7.0, 12.0], [0, 0, 1]])  # a similarity
+    printed = marker_rects()
+    one_marker = {3: _project(rect_corners(printed[3].rect), truth)}
+    np.testing.assert_allclose(coarse_homography(one_marker, printed, None), truth, atol=1e-3)
+    code_mm = rect_corners((160.0, 8.0, 16.0, 16.0))
+    np.testing.assert_allclose(coarse_homography({}, printed, (code_mm, _project(code_mm, truth))), truth, atol=1e-3)
+    # Both: one corner of the code read 20 px off does not pull the fit.
+    code_px = _project(code_mm, truth)
+    code_px[2] += 20
+    np.testing.assert_allclose(coarse_homography(one_marker, printed, (code_mm, code_px)), truth, atol=1e-2)
+    assert coarse_homography({}, printed, None) is None
+    assert coarse_homography({9: one_marker[3]}, printed, None) is None  # not a marker of this layout
+
+
+def _random_text_page(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    page = np.full((2339, 1654), 255, np.uint8)
+    letters = np.array(list("abcdeghiklmnopqrstuvxyODQ0123456789 "))
+    for baseline in range(120, 2250, 34):
+        text = "".join(rng.choice(letters, 60))
+        cv2.putText(page, text, (120, baseline), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2, cv2.LINE_AA)
+    return page
+
+
+@pytest.mark.parametrize("kind", ["blank", "random text"])
+def test_a_page_without_the_forms_structure_fails_with_a_reason(form, kind):
+    layout, _ = form
+    image = np.full((2339, 1654), 255, np.uint8) if kind == "blank" else _random_text_page(seed=5)
+    for page in layout.pages[:3]:
+        result = align_from_structure(image, page, _raster_homography())
+        assert isinstance(result, Failed)
+        assert result.reason == "structure-not-found"
+        assert "printed" in result.detail
+
+
+@pytest.mark.parametrize(("image_page", "layout_page"), [(2, 1), (1, 2), (3, 2), (2, 3)])
+def test_another_page_of_the_form_does_not_report_a_good_alignment(form, image_page, layout_page):
+    """Pages 2 and 3 share their grids' rules and columns; only their boxes differ."""
+    layout, pages = form
+    image, truth = _move(pages[image_page - 1], 1.5, (2.0, 2.0), 1.0, 0)
+    image = _erase_markers(image, truth, layout, {1, 2, 3})
+    coarse = coarse_homography(detect_markers(image), layout.markers, None)
+    assert coarse is not None
+    # The right page does align from the same inputs.
+    assert align_from_structure(image, layout.pages[image_page - 1], coarse)
+
+    result = align_from_structure(image, layout.pages[layout_page - 1], coarse)
+
+    assert not result or result.residual_mm > defs.MAX_ALIGNMENT_RESIDUAL_MM
+    assert isinstance(result, Failed) and result.reason == "structure-not-found"
