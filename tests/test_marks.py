@@ -299,3 +299,23 @@ def test_box_borders_that_bled_on_the_scan_are_not_loops():
         cv2.rectangle(sheet.ink, _pt(x, y), _pt(x + w, y + h), 0, thickness=int(1.0 * S), shift=4)
     reading = sheet.tick("3").read()
     assert (reading.value, reading.flags) == ("3", ()), reading
+
+
+def test_speckle_noise_round_the_boxes_is_not_a_loop():
+    # A noisy black-and-white scan: dark specks of 2-3 px all over the page.
+    sheet = Sheet().tick("3")
+    rng = np.random.default_rng(5)
+    h, w = sheet.ink.shape
+    for _ in range(int(h * w * 0.006)):
+        y, x = int(rng.integers(h - 3)), int(rng.integers(w - 3))
+        sheet.ink[y:y + int(rng.integers(2, 4)), x:x + int(rng.integers(2, 4))] = 0
+    reading = sheet.read()
+    assert reading.value == "3" and "circled" not in reading.flags and "outside-box" not in reading.flags, reading
+
+
+def test_a_wide_loop_in_a_tight_list_is_read_or_held_never_silent():
+    # A loose loop in a vertical list that cuts through the boxes above and
+    # below: read as the circled box, or held for a person; never silent.
+    for gap_mm, sweep in ((1.2, 250), (2.2, 250), (2.2, 300)):
+        reading = Sheet("1234", vertical=True, pitch_mm=7.6).loop("2", gap_mm, sweep).read()
+        assert reading.value == "2" or blocking(reading), reading

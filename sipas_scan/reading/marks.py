@@ -46,6 +46,7 @@ RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its b
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
+RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 CIRCLE_SECTORS = 11      # a loop round the box: strokes all round but an opening of at most ~110 degrees
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
@@ -130,6 +131,7 @@ class FieldReading:
 
 
 _OPENING = np.ones((2, 2), np.uint8)
+_CLOSING = np.ones((3, 3), np.uint8)
 
 
 def _px(value_mm: float) -> int:
@@ -180,7 +182,9 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     (share of the inside's side), its darkest tenth's darkness, and whether
     it crosses the box (spreads both ways and passes near the centre, as a
     tick, cross, slash or dot does; a hair along the border does not)."""
-    traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    # Closing first joins a light stroke that a black-and-white scan broke into dashes.
+    traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
+    traced = cv2.morphologyEx(traced, cv2.MORPH_OPEN, _OPENING)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     if count <= 1:
         return 0.0, 0, False
@@ -235,26 +239,28 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     halo_px = _px(HALO_MM)
     halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
     ink = inked & (distance >= ring_gap_mm)
-    others = None
+    # Ink round the box as strokes: specks of noise and dust (a few px) go.
+    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    count, components, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    strokes = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= RING_STROKE_MIN_PX)
+    strokes = strokes[strokes > 0]
+    ink = np.isin(components, strokes)
+    spill = np.zeros_like(ink)
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
         others = (region != 0) & (region != label)
+        # Strokes that reach into a neighbouring box itself are that box's
+        # mark spilling over (or a tick started in one box, ending in the next).
+        squares = cv2.erode(others.astype(np.uint8), np.ones((2 * _px(OTHER_BOX_MARGIN_MM) - 3,) * 2, np.uint8))
+        spill = np.isin(components, np.unique(components[squares.astype(bool) & ink]))
         ink &= ~others
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
-    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, _OPENING).astype(bool)
     band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
     ring_share = float(ink[band].mean()) if band.any() else 0.0
     reach_mask = distance < RING_REACH_MM
     sectors = _sectors(ink & reach_mask, sector)
-    loose = sectors
-    if others is not None and sectors >= RING_DOUBT_SECTORS:
-        # Strokes that run on into a neighbouring box are that box's mark
-        # spilling over (or a tick started in one box and ending in the next).
-        count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
-        touching = np.unique(labels[cv2.dilate(others.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)])
-        spill = np.isin(labels, touching[touching > 0])
-        loose = _sectors(ink & reach_mask & ~spill, sector)
+    loose = _sectors(ink & reach_mask & ~spill, sector) if spill.any() else sectors
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
     return BoxMetrics(coverage, ring_share, ring_sectors=sectors, stroke=stroke, stroke_core=core,
