@@ -20,6 +20,7 @@ from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
+from sipas_scan.reading.printed import PrintedIdentity, read_printed_identity
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import (
     Failed,
@@ -63,6 +64,7 @@ class PageResult:
     fields: list[FieldReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
     image_jpeg: bytes = b""
+    identified_by: str = "code"        # code (signed, verified) | print (serial printed on the page, unverified)
 
 
 @functools.lru_cache(maxsize=8)
@@ -102,6 +104,16 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
         reason = identified.reason
         if reason == "no-code" and not markers:
             reason, detail = "not-a-form", "no form code and no corner markers: not a page of a form"
+        elif reason == "no-code":
+            printed = _printed_identity(gray, markers, options)
+            if printed:
+                # The code is unreadable (torn, inked over, bled), but what is
+                # printed on the page names it: read it, marked as unverified.
+                result = read_identified_page(gray, dpi, PageCode(printed.survey, printed.serial, printed.page),
+                                              markers, options)
+                result.identified_by = "print"
+                return result
+            detail = f"{identified.detail}; serial printed on the page: {printed.detail or printed.reason}"
         else:
             detail = identified.detail
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
@@ -110,6 +122,16 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     if identified.corners is not None:
         code_corners = (rect_corners(symbol_rect_mm(identified.payload, qr_rect())), identified.corners)
     return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
+
+
+def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> PrintedIdentity | Failed:
+    """Survey, serial and page from the text printed on a page whose code
+    could not be read; the markers (the same place on every survey's pages)
+    put the text where the layout printed it."""
+    registration = register(markers, marker_rects())
+    if not registration:
+        return registration
+    return read_printed_identity(warp_to_layout(gray, registration), survey=options.survey)
 
 
 def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int, np.ndarray],

@@ -205,7 +205,7 @@ class Store(SqliteFile):
     @staticmethod
     def _readings(result: PageResult) -> str:
         return json.dumps({"fields": [asdict(f) for f in result.fields], "comments": [asdict(c) for c in result.comments],
-                           "markers": list(result.markers)}, ensure_ascii=False)
+                           "markers": list(result.markers), "identified_by": result.identified_by}, ensure_ascii=False)
 
     def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
         """Store one page's reading and its image; a page already stored is kept."""

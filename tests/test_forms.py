@@ -1,0 +1,114 @@
+"""Pages -> forms on hand-made page records: which evidence holds a form for
+a person, and which does not."""
+
+from __future__ import annotations
+
+from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
+from sipas_scan.reading.page import survey_and_layout
+
+SURVEY = "sipas-household"
+
+
+def _surveys():
+    survey, layout = survey_and_layout(SURVEY)
+    return {SURVEY: survey}, {SURVEY: layout.page_count}, layout
+
+
+def _page(page_id: int, page_no: int, origin: str, *, serial: str = "0000018", value: str = "1", verified: bool = True,
+          quarantined: str = "") -> PageRecord:
+    _, _, layout = _surveys()
+    fields = [] if quarantined else [
+        {"field_id": f.id, "value": value if f.kind != "text" else "", "confidence": 1.0, "flags": []}
+        for f in layout.pages[page_no - 1].fields if f.kind != "text"]
+    comments = [] if quarantined else [
+        {"field_id": f.id, "has_writing": False, "text": "", "mean_confidence": 0.0, "flags": []}
+        for f in layout.pages[page_no - 1].fields if f.kind == "text"]
+    return PageRecord(page_id, origin, SURVEY, serial, page_no, fields, comments, verified, quarantined)
+
+
+def _form(pages: list[PageRecord]):
+    surveys, counts, _ = _surveys()
+    (form,) = assemble(pages, surveys, counts, IssuedForms(), {})
+    return form
+
+
+def _reasons(form) -> dict[str, bool]:
+    return {f.reason: f.blocking for f in form.flags}
+
+
+def _pages(count: int, origins: list[str], **kwargs) -> list[PageRecord]:
+    return [_page(n, n, origins[n - 1], **kwargs) for n in range(1, count + 1)]
+
+
+def test_a_form_split_across_files_is_no_doubt():
+    _, counts, _ = _surveys()
+    n = counts[SURVEY]
+    form = _form(_pages(n, ["job-1.pdf p. 40"] * (n - 1) + ["rescan-0001.jpg p. 1"]))
+    assert not any(blocking for blocking in _reasons(form).values()), form.flags
+    assert form.status == "accepted"
+
+
+def test_a_page_scanned_twice_alike_names_both_files_and_does_not_block():
+    _, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [_page(99, 2, "b.pdf p. 7")]
+    form = _form(pages)
+    (dup,) = [f for f in form.flags if f.reason == "duplicate-page"]
+    assert not dup.blocking and "a.pdf p. 1" in dup.detail and "b.pdf p. 7" in dup.detail
+    assert form.status == "accepted"
+
+
+def test_two_differently_filled_copies_hold_the_whole_form():
+    _, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [_page(99, 2, "b.pdf p. 7", value="2")]
+    form = _form(pages)
+    reasons = _reasons(form)
+    assert reasons["duplicate-conflict"] and reasons["two-copies"]
+    conflict = next(f for f in form.flags if f.reason == "duplicate-conflict")
+    assert "a.pdf p. 1" in conflict.detail and "b.pdf p. 7" in conflict.detail
+    assert form.status == "needs_review"
+
+
+def test_an_unreadable_copy_beside_a_read_page_is_held():
+    _, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [
+        _page(99, 3, "b.pdf p. 2", quarantined="poor-alignment")]
+    form = _form(pages)
+    (flag,) = [f for f in form.flags if f.reason == "unread-copy"]
+    assert flag.blocking and flag.page_id == 99 and "b.pdf p. 2" in flag.detail
+    assert form.status == "needs_review"
+
+
+def test_a_page_identified_by_its_printed_serial_joins_a_verified_form():
+    _, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY])
+    pages[1] = _page(2, 2, "a.pdf p. 2", verified=False)
+    form = _form(pages)
+    assert form.status == "accepted" and "unverified-code" not in _reasons(form)
+
+
+def test_a_form_whose_pages_were_all_identified_by_print_is_confirmed_by_a_person():
+    _, counts, _ = _surveys()
+    form = _form(_pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY], verified=False))
+    assert _reasons(form)["unverified-code"] and form.status == "needs_review"
+
+
+def test_a_page_that_only_came_unreadable_is_missing_with_the_reason():
+    _, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY])
+    pages[0] = _page(1, 1, "a.pdf p. 1", quarantined="markers-not-found")
+    form = _form(pages)
+    (missing,) = [f for f in form.flags if f.reason == "missing-page"]
+    assert missing.page_id == 1 and "markers-not-found" in missing.detail
+
+
+def test_cancelled_and_circled_answers_do_not_block_but_are_recorded():
+    _, counts, layout = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY])
+    pages[0].fields[0]["flags"] = ["cancelled"]
+    pages[0].fields[1]["flags"] = ["circled"]
+    pages[0].fields[2]["flags"] = ["unclear-cancel", "cancelled"]
+    form = _form(pages)
+    blocking = {(f.field_id, f.reason): f.blocking for f in form.flags}
+    ids = [f["field_id"] for f in pages[0].fields[:3]]
+    assert blocking[(ids[0], "cancelled")] is False and blocking[(ids[1], "circled")] is False
+    assert blocking[(ids[2], "unclear-cancel")] is True
