@@ -319,3 +319,29 @@ def test_a_wide_loop_in_a_tight_list_is_read_or_held_never_silent():
     for gap_mm, sweep in ((1.2, 250), (2.2, 250), (2.2, 300)):
         reading = Sheet("1234", vertical=True, pitch_mm=7.6).loop("2", gap_mm, sweep).read()
         assert reading.value == "2" or blocking(reading), reading
+
+
+def test_heavy_salt_noise_is_not_a_loop():
+    sheet = Sheet().tick("3")
+    rng = np.random.default_rng(8)
+    noise = rng.random(sheet.ink.shape) < 0.3
+    sheet.ink[noise] = 0
+    reading = sheet.read()
+    assert "circled" not in reading.flags and reading.value in ("3", ""), reading
+
+
+def test_a_neighbours_tick_cut_by_a_grid_rule_is_not_a_loop_round_this_box():
+    # Rows 8 mm apart with a rule between them; the tick of the row below
+    # shoots up past this row's box, crossing the rule.
+    sheet = Sheet()
+    below = OptionBox("9", (sheet.options[1].box[0] + 2.0, 34.0, BOX, BOX))
+    cv2.rectangle(sheet.printed, _pt(below.box[0], 34.0), _pt(below.box[0] + BOX, 39.0), 0, 3, cv2.LINE_AA, shift=4)
+    cv2.line(sheet.printed, _pt(0, 31.5), _pt(CANVAS_MM[0], 31.5), 0, 3, cv2.LINE_AA, shift=4)
+    sheet.ink = sheet.printed.copy()
+    bx, by = below.box[0] + 2.5, 36.5
+    sheet.line([(bx - 1.6, by), (bx - 0.4, by + 1.5), (bx + 1.0, by - 9.0), (bx + 1.5, by - 12.0)], 0.6)
+    sheet.tick("4")
+    dark, added = sheet.maps()
+    fields = [sheet.field(), FieldLayout("r", "single", 1, (below,))]
+    reading = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())[0]
+    assert (reading.value, reading.flags) == ("4", ()), reading

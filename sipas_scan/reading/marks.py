@@ -47,6 +47,7 @@ OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong t
 RING_SECTORS = 16
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
+NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 CIRCLE_SECTORS = 11      # a loop round the box: strokes all round but an opening of at most ~110 degrees
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
@@ -132,6 +133,8 @@ class FieldReading:
 
 _OPENING = np.ones((2, 2), np.uint8)
 _CLOSING = np.ones((3, 3), np.uint8)
+_WIDE_OPENING = np.ones((3, 3), np.uint8)
+_BRIDGE = np.ones((9, 9), np.uint8)  # joins pieces of one stroke across a removed rule (up to 1 mm)
 
 
 def _px(value_mm: float) -> int:
@@ -202,7 +205,8 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
 
 def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.ndarray | None = None,
                 owner: np.ndarray | None = None, label: int = 0, found: tuple[int, int, int] | None = None,
-                claimed: np.ndarray | None = None, ring_gap_mm: float = RING_GAP_MM) -> BoxMetrics:
+                claimed: np.ndarray | None = None, spill_from: np.ndarray | None = None,
+                ring_gap_mm: float = RING_GAP_MM) -> BoxMetrics:
     """Measure one box on the aligned page.
 
     ``dark`` and ``added`` are (H, W) uint8 darkness maps of the page and of
@@ -213,7 +217,8 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     labels the pixels of every box's square (and a margin) with its number,
     so the marks inside a neighbour (``!= label``) are not counted round this
     box; ``claimed`` (H, W) bool marks ink already explained (a loop round a
-    neighbour)."""
+    neighbour); ``spill_from`` (H, W) bool, the surroundings of neighbouring
+    boxes with ink inside, whose strokes ``loose_sectors`` leaves out."""
     x, y, side = found or locate_box(dark, box)
     # A border that bled outwards bled inwards as much.
     inset = _px(INSET_MM + ring_gap_mm - RING_GAP_MM)
@@ -239,21 +244,19 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     halo_px = _px(HALO_MM)
     halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
     ink = inked & (distance >= ring_gap_mm)
-    # Ink round the box as strokes: specks of noise and dust (a few px) go.
-    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
-    count, components, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    strokes = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= RING_STROKE_MIN_PX)
-    strokes = strokes[strokes > 0]
-    ink = np.isin(components, strokes)
+    ink = _strokes(ink.astype(np.uint8))
     spill = np.zeros_like(ink)
+    if spill_from is not None:
+        # Strokes that run on into a neighbouring box with ink inside are that
+        # box's mark spilling over (or a tick started in one box, ending in
+        # the next). Pieces are joined across the thin gaps where print was
+        # taken out (a stroke crossing a grid rule).
+        source = spill_from[cy0:cy1, cx0:cx1]
+        _, pieces = cv2.connectedComponents(cv2.dilate(ink.astype(np.uint8), _BRIDGE), connectivity=8)
+        spill = np.isin(pieces, np.unique(pieces[source & ink])) & ink
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
-        others = (region != 0) & (region != label)
-        # Strokes that reach into a neighbouring box itself are that box's
-        # mark spilling over (or a tick started in one box, ending in the next).
-        squares = cv2.erode(others.astype(np.uint8), np.ones((2 * _px(OTHER_BOX_MARGIN_MM) - 3,) * 2, np.uint8))
-        spill = np.isin(components, np.unique(components[squares.astype(bool) & ink]))
-        ink &= ~others
+        ink &= (region == 0) | (region == label)
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
     band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
@@ -266,6 +269,23 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     return BoxMetrics(coverage, ring_share, ring_sectors=sectors, stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, loose_sectors=loose, offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
+
+
+def _strokes(ink: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pieces of a binary ink map (uint8 0/1) big enough to
+    be pen strokes. Specks of dust and noise go; where the scan is so noisy
+    that specks merge into pieces, a wider opening clears them (losing only
+    the thinnest pen lines, on a page a person will look at anyway)."""
+    opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _OPENING)
+    count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    specks = int(areas[1:][areas[1:] < RING_STROKE_MIN_PX].sum())
+    if specks > NOISY_SPECK_SHARE * ink.size:
+        opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _WIDE_OPENING)
+        count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        areas = stats[:, cv2.CC_STAT_AREA]
+    strokes = np.flatnonzero(areas >= RING_STROKE_MIN_PX)
+    return np.isin(components, strokes[strokes > 0])
 
 
 def _sectors(ink: np.ndarray, sector: np.ndarray) -> int:
@@ -365,28 +385,39 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     margin = _px(OTHER_BOX_MARGIN_MM)
     for key, (x, y, side) in found.items():
         owner[max(0, y - margin):y + side + margin + 1, max(0, x - margin):x + side + margin + 1] = labels[key]
-    def measure(fid: str, option: OptionBox, claimed: np.ndarray | None = None, gap: float = RING_GAP_MM) -> BoxMetrics:
+
+    def measure(fid: str, option: OptionBox, *, claimed: np.ndarray | None = None, gap: float = RING_GAP_MM,
+                spill_from: np.ndarray | None = None) -> BoxMetrics:
         return measure_box(dark, added, option.box, printed=printed, owner=owner, label=labels[(fid, option.code)],
-                           found=found[(fid, option.code)], claimed=claimed, ring_gap_mm=gap)
+                           found=found[(fid, option.code)], claimed=claimed, spill_from=spill_from, ring_gap_mm=gap)
+
+    def territories(keys: set[tuple[str, str]], reach: int) -> np.ndarray:
+        area = np.zeros(dark.shape, bool)
+        for key in keys:
+            x, y, side = found[key]
+            area[max(0, y - reach):y + side + reach + 1, max(0, x - reach):x + side + reach + 1] = True
+        return area
+
+    def again(which: set[tuple[str, str]], **kwargs) -> dict[str, list[tuple[str, BoxMetrics]]]:
+        return {f.id: [(o.code, measure(f.id, o, **kwargs) if (f.id, o.code) in which else m)
+                       for o, (_, m) in zip(f.options, measured[f.id], strict=True)] for f in choice}
 
     measured = {f.id: [(o.code, measure(f.id, o)) for o in f.options] for f in choice}
+    every = set(found)
     gap = ring_gap([m for items in measured.values() for _, m in items])
     if gap > RING_GAP_MM:
-        measured = {f.id: [(o.code, measure(f.id, o, gap=gap)) for o in f.options] for f in choice}
-    # Ink round a circled box is explained: measure the boxes near it again
-    # without it, so a wide loop does not also count as half a loop round
-    # the neighbour it passes.
-    circled = {key for f in choice for key, m in ((( f.id, code), m) for code, m in measured[f.id])
-               if m.ring_sectors >= CIRCLE_SECTORS and m.coverage < thresholds.filled}
-    if circled:
-        reach = _px(RING_REACH_MM)
-        claimed = np.zeros(dark.shape, bool)
-        for key in circled:
-            x, y, side = found[key]
-            claimed[max(0, y - reach):y + side + reach + 1, max(0, x - reach):x + side + reach + 1] = True
-        measured = {f.id: [(o.code, m if (f.id, o.code) in circled or m.ring_sectors < RING_DOUBT_SECTORS
-                            else measure(f.id, o, claimed, gap)) for o, (_, m) in zip(f.options, measured[f.id], strict=True)]
-                    for f in choice}
+        measured = again(every, gap=gap)
+    metrics = {(fid, code): m for fid, items in measured.items() for code, m in items}
+    # Ink round a circled box is explained: the boxes near it are measured
+    # again without it, so a wide loop is not also half a loop round the
+    # neighbour it passes. Then ink half way round a box may be a
+    # neighbour's mark running on: leave out strokes from boxes with ink.
+    circled = {k for k, m in metrics.items() if m.ring_sectors >= CIRCLE_SECTORS and m.coverage < thresholds.filled}
+    doubted = {k for k, m in metrics.items() if k not in circled and m.ring_sectors >= RING_DOUBT_SECTORS}
+    if doubted:
+        claimed = territories(circled, _px(RING_REACH_MM)) if circled else None
+        inked = territories({k for k, m in metrics.items() if m.coverage >= thresholds.empty}, margin)
+        measured = again(doubted, claimed=claimed, gap=gap, spill_from=inked)
     page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
     boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
     heavy = heavy_hand([b for items in boxes.values() for b in items])
