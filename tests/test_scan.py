@@ -265,6 +265,39 @@ def test_two_markers_lost_align_with_the_code_only_when_they_span_the_page(print
     assert result.status == "ok" and result.markers == (1, 3) and result.residual_mm < 0.5
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
     top_only = page.copy()
-    top_only[-200:, :] = 255           # both bottom markers gone
+    top_only[-200:, :] = 255           # both bottom markers gone: the printed boxes and rules align it
     result = read_page(top_only, 200, options)
-    assert (result.status, result.reason) == ("quarantined", "markers-not-found")
+    assert result.status == "ok" and result.markers == (0, 1) and result.residual_mm < 0.5
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+    blank = np.full_like(page, 255)
+    blank[:200, :200] = page[:200, :200]  # one marker and nothing else: no structure to align
+    blank[:250, -600:] = page[:250, -600:]
+    result = read_page(blank, 200, options)
+    assert result.status == "quarantined" and result.reason == "markers-not-found"
+
+
+def _qr_px(dpi: int) -> tuple[slice, slice]:
+    from sipas_scan.layout import qr_rect
+
+    x, y, w, h = (v * dpi / 25.4 for v in qr_rect())
+    return slice(int(y) - 4, int(y + h) + 4), slice(int(x) - 4, int(x + w) + 4)
+
+
+def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, secret):
+    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 5, 200), cv2.COLOR_RGB2GRAY)
+    options = ReadOptions(secret, run_ocr=False)
+    clean = read_page(page, 200, options)
+    torn = page.copy()
+    torn[_qr_px(200)] = 255
+    result = read_page(torn, 200, options)
+    assert (result.status, result.identified_by) == ("ok", "print")
+    assert (result.survey, result.serial, result.page_no) == (clean.survey, clean.serial, clean.page_no)
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+    assert clean.identified_by == "code"
+    # With the printed serials gone too, nothing names the page.
+    mm = 200 / 25.4
+    torn[int(10 * mm):int(26 * mm), int(18 * mm):int(120 * mm)] = 255   # header, markers kept
+    torn[int(280 * mm):int(292 * mm), int(18 * mm):int(188 * mm)] = 255  # footer, markers kept
+    result = read_page(torn, 200, options)
+    assert (result.status, result.reason) == ("quarantined", "no-code") and "serial-unreadable" in result.detail
+    assert len(result.markers) == 4

@@ -20,7 +20,7 @@ from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
-from sipas_scan.reading.printed import PrintedIdentity, read_printed_identity
+from sipas_scan.reading.printed import PrintedIdentity, forms_surveys, read_printed_identity
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
 from sipas_scan.reading.register import (
     Failed,
@@ -113,7 +113,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                                               markers, options)
                 result.identified_by = "print"
                 return result
-            detail = f"{identified.detail}; serial printed on the page: {printed.detail or printed.reason}"
+            detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
         else:
             detail = identified.detail
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
@@ -131,7 +131,19 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     registration = register(markers, marker_rects())
     if not registration:
         return registration
-    return read_printed_identity(warp_to_layout(gray, registration), survey=options.survey)
+    aligned = warp_to_layout(gray, registration)
+    found = read_printed_identity(aligned, survey=options.survey)
+    if found or found.reason != "survey-unknown":
+        return found
+    # The survey's name is small print that a poor scan loses: try each
+    # survey the printed page count fits, and take the one that reads.
+    readings = []
+    for survey_id in forms_surveys():
+        _, layout = survey_and_layout(survey_id)
+        reading = read_printed_identity(aligned, survey=survey_id, page_count=layout.page_count)
+        if reading:
+            readings.append(reading)
+    return readings[0] if len(readings) == 1 else found
 
 
 def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int, np.ndarray],

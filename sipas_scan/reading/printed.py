@@ -293,7 +293,7 @@ def _read_page(aligned: np.ndarray) -> tuple[int, int, float] | str:
 
 
 @functools.cache
-def _forms_surveys() -> dict[str, str]:
+def forms_surveys() -> dict[str, str]:
     """Survey id -> version of every definition in forms/ (as find_survey lists them)."""
     from sipas_scan.errors import SurveyDefinitionError
     from sipas_scan.survey.loader import FORMS_DIR, load_survey
@@ -391,7 +391,7 @@ def read_printed_identity(
         return Failed("page-count-mismatch", "; ".join([*details, f"the form has {page_count} pages"]))
 
     if survey is None:
-        survey, note = _read_survey(aligned, _forms_surveys() if known_surveys is None else known_surveys)
+        survey, note = _read_survey(aligned, forms_surveys() if known_surveys is None else known_surveys)
         details.append(f"survey: {note}")
         if survey is None:
             return Failed("survey-unknown", "; ".join(details))
