@@ -31,7 +31,7 @@ from sipas_scan.reading.register import (
     register,
     warp_to_layout,
 )
-from sipas_scan.reading.structure import align_from_structure, coarse_homography
+from sipas_scan.reading.structure import align_from_structure, coarse_homography, rough_registration
 from sipas_scan.survey import Survey, find_survey
 from sipas_scan.survey.loader import SurveyDefinitionError
 
@@ -93,10 +93,10 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                           image_jpeg=_jpeg(gray, 1200))
     markers = detect_markers(gray)
     payloads = find_codes(gray)
-    if not payloads and len(markers) >= 3:
+    if not payloads and markers:
         # Look again where the code is printed: markers and code sit in the
         # same place on every survey's pages.
-        registration = register(markers, marker_rects())
+        registration = _marker_registration(markers)
         if registration:
             payloads = find_codes(gray, project(rect_corners(qr_rect()), registration))
     identified = identify(payloads, options.secret, options.survey)
@@ -124,11 +124,19 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
 
 
+def _marker_registration(markers: dict[int, np.ndarray]) -> Registration | Failed:
+    """Where the page lies, from its corner markers alone (the same place on
+    every survey's pages): exact from three or four, to a few mm from one
+    or two (enough to find the code or the printed serial)."""
+    registration = register(markers, marker_rects())
+    return registration if registration else rough_registration(markers, marker_rects())
+
+
 def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> PrintedIdentity | Failed:
     """Survey, serial and page from the text printed on a page whose code
     could not be read; the markers (the same place on every survey's pages)
     put the text where the layout printed it."""
-    registration = register(markers, marker_rects())
+    registration = _marker_registration(markers)
     if not registration:
         return registration
     aligned = warp_to_layout(gray, registration)

@@ -130,15 +130,22 @@ def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
     if homography is None:
         return Failed("markers-not-found", "the markers do not define a page")
     projected = cv2.perspectiveTransform(src_points.reshape(-1, 1, 2), homography).reshape(-1, 2)
-    # Scale: image px per layout mm, from the projected page diagonal.
-    page = cv2.perspectiveTransform(np.float32([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]]), homography)
-    px_per_mm = float(np.linalg.norm(page[1] - page[0]) / np.hypot(defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM))
+    px_per_mm = scale_of(homography)
     residual = float(np.sqrt(np.mean(np.sum((projected - dst_points) ** 2, axis=1)))) / px_per_mm
-    # Orientation: where the page's "up" vector points in the image.
-    up = cv2.perspectiveTransform(np.float32([[[105, 200]], [[105, 100]]]), homography).reshape(2, 2)
+    return Registration(homography, tuple(sorted(markers)), residual, orientation_of(homography), px_per_mm)
+
+
+def scale_of(homography: np.ndarray) -> float:
+    """Image px per layout mm, from the projected page diagonal."""
+    ends = cv2.perspectiveTransform(np.float64([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]]), homography)
+    return float(np.linalg.norm(ends[1] - ends[0]) / np.hypot(defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM))
+
+
+def orientation_of(homography: np.ndarray) -> int:
+    """Degrees the page was turned (0, 90, 180, 270): where its "up" points in the image."""
+    up = cv2.perspectiveTransform(np.float64([[[105, 200]], [[105, 100]]]), homography).reshape(2, 2)
     dx, dy = up[1] - up[0]
-    orientation = int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
-    return Registration(homography, tuple(sorted(markers)), residual, orientation, px_per_mm)
+    return int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
 
 
 def warp_to_layout(gray: np.ndarray, registration: Registration,

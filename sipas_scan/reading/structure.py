@@ -37,7 +37,7 @@ import numpy as np
 from sipas_scan import defs
 from sipas_scan.fonts import text_width_mm
 from sipas_scan.layout import Frame, Marker, PageLayout, Rule, TextRun
-from sipas_scan.reading.register import Failed, Registration, rect_corners
+from sipas_scan.reading.register import Failed, Registration, orientation_of, rect_corners, scale_of
 
 REASON = "structure-not-found"
 
@@ -247,19 +247,6 @@ def _model(page: PageLayout) -> _PageModel:
 # Geometry.
 
 
-def _scale_of(homography: np.ndarray) -> float:
-    """Image px per layout mm, from the projected page diagonal (as ``register``)."""
-    ends = cv2.perspectiveTransform(np.float64([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]]), homography)
-    return float(np.linalg.norm(ends[1] - ends[0]) / np.hypot(defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM))
-
-
-def _orientation_of(homography: np.ndarray) -> int:
-    """Degrees the page was turned, from where its "up" points (as ``register``)."""
-    up = cv2.perspectiveTransform(np.float64([[[105, 200]], [[105, 100]]]), homography).reshape(2, 2)
-    dx, dy = up[1] - up[0]
-    return int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
-
-
 def _project(points: np.ndarray, homography: np.ndarray) -> np.ndarray:
     """(N, 2) points through a 3x3 homography."""
     return cv2.perspectiveTransform(np.asarray(points, np.float64).reshape(-1, 1, 2), homography).reshape(-1, 2)
@@ -271,7 +258,7 @@ def _resample(gray: np.ndarray, homography: np.ndarray, scale: float) -> np.ndar
     source, h = gray, homography
     # Halve the scan (Gaussian pyramid) while it is twice as fine as needed:
     # sampled directly, thin grey rules would fall between the samples.
-    while _scale_of(h) >= 2 * scale and min(source.shape) > 64:
+    while scale_of(h) >= 2 * scale and min(source.shape) > 64:
         source = cv2.pyrDown(source)
         h = np.diag([0.5, 0.5, 1.0]) @ h
     to_image = h @ np.diag([1 / scale, 1 / scale, 1.0])
@@ -395,7 +382,7 @@ def _locate_features(scan: np.ndarray, model: _PageModel, refine_mm: float) -> t
 
 
 def _errors_mm(homography: np.ndarray, layout_points: np.ndarray, image_points: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(_project(layout_points, homography) - image_points, axis=1) / _scale_of(homography)
+    return np.linalg.norm(_project(layout_points, homography) - image_points, axis=1) / scale_of(homography)
 
 
 def _fit(layout_points: np.ndarray, image_points: np.ndarray) -> np.ndarray | None:
@@ -470,7 +457,7 @@ def align_from_structure(
     image_points = _project(layout_points + offsets, corrected)
     # Step 3.
     homography, mask = cv2.findHomography(
-        layout_points, image_points, cv2.RANSAC, FIT_TOLERANCE_MM * _scale_of(corrected), maxIters=2000, confidence=0.999
+        layout_points, image_points, cv2.RANSAC, FIT_TOLERANCE_MM * scale_of(corrected), maxIters=2000, confidence=0.999
     )
     if homography is None:
         return Failed(REASON, f"found {len(found)} of {total} printed features; no page fits them")
@@ -493,7 +480,7 @@ def align_from_structure(
         return Failed(REASON, f"{detail}, but they do not span the page")
     if residual > defs.MAX_ALIGNMENT_RESIDUAL_MM:
         return Failed(REASON, f"{detail}; more than {defs.MAX_ALIGNMENT_RESIDUAL_MM} mm")
-    return Registration(homography, (), residual, _orientation_of(homography), _scale_of(homography))
+    return Registration(homography, (), residual, orientation_of(homography), scale_of(homography))
 
 
 def coarse_homography(
@@ -536,3 +523,14 @@ def coarse_homography(
         refineIters=10,
     )
     return None if similarity is None else _as_3x3(similarity)
+
+
+def rough_registration(markers: Mapping[int, np.ndarray], printed_markers: Sequence[Marker],
+                       code: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+    """A registration good to a few mm from whatever markers and code corners
+    were found (``coarse_homography``), enough to find printed text where the
+    layout put it; its residual is unknown (infinite)."""
+    homography = coarse_homography(markers, printed_markers, code)
+    if homography is None:
+        return Failed("markers-not-found", f"found corner markers {sorted(markers)} and no code: nothing to align by")
+    return Registration(homography, tuple(sorted(markers)), float("inf"), orientation_of(homography), scale_of(homography))

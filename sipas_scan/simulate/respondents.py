@@ -1,14 +1,17 @@
 """Respondents: what each household answers and how it marks the paper.
 
 Pure: a survey, a profile and a random generator in; a FilledForm out. The
-truth of each field is what a careful person reading the paper would record
-(a cancelled mark does not count; two marks on a single-choice question are
-both kept, as ``1;3``, and listed as an anomaly).
+truth of each field is what a careful person reading the paper would record:
+the code marked, however it is marked (ticked, crossed, slashed, a blob in
+the box, the box circled); a cancelled mark (box filled, or only half filled
+in an unclear cancel) does not count, the other code marked does; two marks
+on a single-choice question are both kept, as ``1;3``, and listed as an
+anomaly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -18,9 +21,11 @@ from sipas_scan.simulate.profiles import RespondentProfile
 from sipas_scan.survey import Question, Survey
 from sipas_scan.survey.model import join_codes
 
-# What the respondent means by a mark; the pen decides whether a "mark" is a
-# tick or a cross.
-MarkStyle = Literal["mark", "fill", "circle"]
+# What the respondent means by a mark: "mark" an answer the usual way (the
+# pen's hand decides: tick, cross, slash, blob or loop), "fill" a box to
+# cancel it, "half-fill" a cancel given up half way, "circle" an answer by
+# someone who otherwise does not.
+MarkStyle = Literal["mark", "fill", "half-fill", "circle"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,11 @@ class Mark:
 
 @dataclass(frozen=True)
 class Anomaly:
-    kind: str          # multiple | over-max | cancelled | skip-rule | circled
+    kind: str  # multiple | over-max | cancelled | skip-rule | circled
     field_id: str
     detail: str = ""
-    code: str = ""     # cancelled: the code filled in
+    code: str = ""  # cancelled: the code filled in
+    half: bool = False  # cancelled: the box only half filled, an unclear cancel
 
 
 @dataclass
@@ -82,10 +88,10 @@ def fill_form(survey: Survey, profile: RespondentProfile, rng: np.random.Generat
     for question in survey.fields():
         if question.applies_if and not question.applies_if.holds(";".join(answers.get(question.applies_if.question, []))):
             if violate_skip:
-                answers[question.id] = [_rating(rng, question, satisfied) if question.positive
-                                        else _pick(rng, question.codes)]
-                form.anomalies.append(Anomaly("skip-rule", question.id,
-                                              f"answered although {question.applies_if.question} says it does not apply"))
+                answers[question.id] = [_rating(rng, question, satisfied) if question.positive else _pick(rng, question.codes)]
+                form.anomalies.append(
+                    Anomaly("skip-rule", question.id, f"answered although {question.applies_if.question} says it does not apply")
+                )
             continue
         if question.kind == "text":
             if rng.random() < profile.comment_rate:
@@ -100,8 +106,9 @@ def fill_form(survey: Survey, profile: RespondentProfile, rng: np.random.Generat
             k = int(rng.integers(1, min(limit, 3) + 1))
             answers[question.id] = [str(c) for c in rng.choice(question.codes, size=k, replace=False)]
         elif question.id in targets:
-            enabling = {c for q in survey.fields() if q.applies_if and q.applies_if.question == question.id
-                        for c in q.applies_if.codes}
+            enabling = {
+                c for q in survey.fields() if q.applies_if and q.applies_if.question == question.id for c in q.applies_if.codes
+            }
             inside = [c for c in question.codes if c in enabling]
             outside = [c for c in question.codes if c not in enabling]
             pool = inside if (rng.random() < profile.feedback_rate or not outside) else outside
@@ -126,8 +133,9 @@ def _answered_singles(survey: Survey, answers: dict[str, list[str]]) -> list[Que
     return [q for q in survey.fields() if q.kind == "single" and len(answers.get(q.id, [])) == 1 and len(q.options) > 1]
 
 
-def _break_rules(survey: Survey, profile: RespondentProfile, rng: np.random.Generator,
-                 answers: dict[str, list[str]], form: FilledForm) -> None:
+def _break_rules(
+    survey: Survey, profile: RespondentProfile, rng: np.random.Generator, answers: dict[str, list[str]], form: FilledForm
+) -> None:
     """The deliberate anomalies: each touches a different question."""
     used: set[str] = set()
 
@@ -152,10 +160,25 @@ def _break_rules(survey: Survey, profile: RespondentProfile, rng: np.random.Gene
     if rng.random() < profile.cancel_rate and (q := choose(_answered_singles(survey, answers))):
         cancelled = answers[q.id][0]
         answers[q.id] = [_pick(rng, tuple(c for c in q.codes if c != cancelled))]
-        form.anomalies.append(Anomaly("cancelled", q.id, f"{cancelled} filled in (cancelled), {answers[q.id][0]} marked",
-                                      code=cancelled))
+        form.anomalies.append(
+            Anomaly("cancelled", q.id, f"{cancelled} filled in (cancelled), {answers[q.id][0]} marked", code=cancelled)
+        )
     if rng.random() < profile.circle_rate and (q := choose(_answered_singles(survey, answers))):
         form.anomalies.append(Anomaly("circled", q.id, f"{answers[q.id][0]} circled instead of ticked"))
+    # Drawn only where the profile has it, so the other profiles' respondents
+    # answer as they always did for a seed.
+    if (
+        profile.unclear_cancel_rate
+        and rng.random() < profile.unclear_cancel_rate
+        and (q := choose(_answered_singles(survey, answers)))
+    ):
+        cancelled = answers[q.id][0]
+        answers[q.id] = [_pick(rng, tuple(c for c in q.codes if c != cancelled))]
+        form.anomalies.append(
+            Anomaly(
+                "cancelled", q.id, f"{cancelled} half filled (unclear cancel), {answers[q.id][0]} marked", code=cancelled, half=True
+            )
+        )
 
 
 def _apply_special_marks(form: FilledForm) -> list[Mark]:
@@ -163,7 +186,17 @@ def _apply_special_marks(form: FilledForm) -> list[Mark]:
     marks = list(form.marks)
     for anomaly in form.anomalies:
         if anomaly.kind == "cancelled":
-            marks.append(Mark(anomaly.field_id, anomaly.code, "fill"))
+            marks.append(Mark(anomaly.field_id, anomaly.code, "half-fill" if anomaly.half else "fill"))
         elif anomaly.kind == "circled":
             marks = [Mark(m.field_id, m.code, "circle") if m.field_id == anomaly.field_id else m for m in marks]
     return marks
+
+
+def circling_by_habit(form: FilledForm) -> FilledForm:
+    """The form of a respondent who circles every answer: a circled answer
+    is then just how this person answers, not an anomaly."""
+    return replace(
+        form,
+        marks=[replace(m, style="mark") if m.style == "circle" else m for m in form.marks],
+        anomalies=[a for a in form.anomalies if a.kind != "circled"],
+    )

@@ -1,50 +1,100 @@
 """What an office scanner does to a page: pure functions on numpy images.
 
 Input pages are RGB uint8 (H, W, 3) rasters of A4 at ``dpi``; output is RGB
-(colour mode), greyscale uint8 (H, W) or bilevel uint8 0/255 (bw mode), the
-same size. Parameters are drawn once per page from a ScannerProfile into a
-ScanSettings record, so a page's degradation can be reported and replayed.
+(colour mode), greyscale uint8 (H, W) or bilevel uint8 0/255 (bw mode, a
+fixed threshold), the same size. Parameters are drawn once per page from a
+ScannerProfile into a ScanSettings record, so a page's degradation can be
+reported and replayed; dirt on the glass (drum lines) belongs to the
+scanner, not the page, and is drawn once per stack with ``draw_drum_lines``.
+
+The order follows the paper through the machine: the sheet (its tint, ink
+spreading into it) is fed crookedly (geometry), lit unevenly (lighting, the
+shadow along each fold), read by a sensor that fades in streaks and has dirt
+on its glass (drum lines), through optics (blur), with noise, dust, and a
+fixed threshold in black-and-white mode.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from sipas_scan.simulate.profiles import ScannerProfile
 
+FADE_STREAKS = (1, 3)  # how many light streaks a faded page shows
+FADE_STREAK_WIDTH = (0.04, 0.25)  # streak width (1/e half-width) / page width
+DRUM_LINES = (1, 3)
+DRUM_LINE_WIDTH_MM = (0.1, 0.35)
+DRUM_LINE_DARKNESS = (0.35, 0.85)  # share of the light a line blocks
+FOLD_SHADOW_MM = (2.5, 7.0)  # 1/e half-width of the soft band along a fold
+FOLDS = {"thirds": (1 / 3, 2 / 3), "half": (1 / 2,)}  # fold lines, as a share of the page height
+
+
+@dataclass(frozen=True)
+class DrumLine:
+    """A thin dark line down the whole page, along the feed direction, where
+    dirt sits on the scanner glass or drum."""
+
+    x_frac: float  # across the page, 0..1
+    width_mm: float
+    darkness: float  # share of the light it blocks
+
+
+@dataclass(frozen=True)
+class FadeStreak:
+    """A band down the page where toner or lamp was weak: everything in it,
+    print and marks, comes out lighter."""
+
+    x_frac: float  # centre across the page, 0..1
+    width_frac: float  # 1/e half-width / page width
+    depth: float  # share of the darkness taken away at its centre
+
 
 @dataclass(frozen=True)
 class ScanSettings:
     dpi: int
-    mode: str                   # colour | gray | bw
+    mode: str  # colour | gray | bw
     rotation_deg: float
     perspective_px: tuple[tuple[float, float], ...]  # corner offsets, 4 x (dx, dy)
     shift_px: tuple[float, float]
     blur_sigma_px: float
     noise_sigma: float
     jpeg_quality: int
-    lighting_amplitude: float   # brightness lost across the page, 0..1
-    lighting_direction: float   # angle of the ramp, radians
-    shadow_edge: int            # -1 none, else 0 top, 1 right, 2 bottom, 3 left
+    lighting_amplitude: float  # brightness lost across the page, 0..1
+    lighting_direction: float  # angle of the ramp, radians
+    shadow_edge: int  # -1 none, else 0 top, 1 right, 2 bottom, 3 left
     dust_specks: int
     paper_tint: float
     bw_threshold: int
     upside_down: bool = False
+    ink_spread_px: int = 0  # dark strokes grow by this many pixels across
+    fade: tuple[FadeStreak, ...] = ()
+    folds: tuple[float, ...] = ()  # fold lines, as a share of the page height
+    fold_shadow: float = 0.0  # brightness lost at the middle of a fold's band
+    fold_width_mm: float = 5.0
+    drum_lines: tuple[DrumLine, ...] = ()
 
 
 def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.Generator) -> ScanSettings:
     px_per_mm = dpi / 25.4
-    corners = tuple((float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm),
-                     float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm)) for _ in range(4))
-    return ScanSettings(
-        dpi=dpi, mode=mode,
+    corners = tuple(
+        (
+            float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm),
+            float(rng.uniform(-1, 1) * profile.max_perspective_mm * px_per_mm),
+        )
+        for _ in range(4)
+    )
+    settings = ScanSettings(
+        dpi=dpi,
+        mode=mode,
         rotation_deg=float(rng.uniform(-1, 1) * profile.max_rotation_deg),
         perspective_px=corners,
-        shift_px=(float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm),
-                  float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm)),
+        shift_px=(
+            float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm),
+            float(rng.uniform(-1, 1) * profile.max_shift_mm * px_per_mm),
+        ),
         blur_sigma_px=float(rng.uniform(*profile.blur_sigma_px)),
         noise_sigma=float(rng.uniform(*profile.noise_sigma)),
         jpeg_quality=int(rng.integers(profile.jpeg_quality[0], profile.jpeg_quality[1] + 1)),
@@ -54,6 +104,38 @@ def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.G
         dust_specks=int(rng.integers(profile.dust_specks[0], profile.dust_specks[1] + 1)),
         paper_tint=float(rng.uniform(0, profile.paper_tint)),
         bw_threshold=int(rng.integers(profile.bw_threshold[0], profile.bw_threshold[1] + 1)),
+    )
+    # Drawn after the older settings, so those stay what they were for a seed.
+    spread = int(rng.integers(1, 3)) if rng.random() < profile.ink_spread_rate else 0
+    fade: tuple[FadeStreak, ...] = ()
+    if rng.random() < profile.fade_rate:
+        fade = tuple(
+            FadeStreak(
+                float(rng.uniform(0, 1)), float(rng.uniform(*FADE_STREAK_WIDTH)), float(rng.uniform(0.3, 1.0) * profile.max_fade)
+            )
+            for _ in range(int(rng.integers(FADE_STREAKS[0], FADE_STREAKS[1] + 1)))
+        )
+    folds: tuple[float, ...] = ()
+    if rng.random() < profile.fold_rate:
+        folds = FOLDS["thirds"] if rng.random() < 0.6 else FOLDS["half"]
+    return replace(
+        settings,
+        ink_spread_px=spread,
+        fade=fade,
+        folds=folds,
+        fold_shadow=float(rng.uniform(0.4, 1.0) * profile.max_fold_shadow) if folds else 0.0,
+        fold_width_mm=float(rng.uniform(*FOLD_SHADOW_MM)),
+    )
+
+
+def draw_drum_lines(profile: ScannerProfile, rng: np.random.Generator) -> tuple[DrumLine, ...]:
+    """The dirt one scanner's glass carries through a whole stack: the same
+    lines, in the same place, on every page it feeds."""
+    if rng.random() >= profile.drum_line_rate:
+        return ()
+    return tuple(
+        DrumLine(float(rng.uniform(0.03, 0.97)), float(rng.uniform(*DRUM_LINE_WIDTH_MM)), float(rng.uniform(*DRUM_LINE_DARKNESS)))
+        for _ in range(int(rng.integers(DRUM_LINES[0], DRUM_LINES[1] + 1)))
     )
 
 
@@ -66,13 +148,13 @@ def _geometry(image: np.ndarray, s: ScanSettings, fill: tuple[int, ...]) -> np.n
     rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     dst = (src - centre) @ rotation.T + centre + np.float32(s.shift_px) + np.float32(s.perspective_px)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=fill)
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
 def _lighting_gain(shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
-    """Brightness gain (H, W) float32: a ramp across the page and an optional
-    shadow along one edge. Smooth, so it is computed small and scaled up."""
+    """Brightness gain (H, W) float32: a ramp across the page, an optional
+    shadow along one edge and a soft shadow along each fold of the sheet.
+    Smooth, so it is computed small and scaled up."""
     h, w = shape
     small_h, small_w = max(2, h // 16), max(2, w // 16)
     amplitude, direction = s.lighting_amplitude, s.lighting_direction
@@ -83,7 +165,63 @@ def _lighting_gain(shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
     if s.shadow_edge >= 0:
         distance = [ys, w - 1 - xs, h - 1 - ys, xs][s.shadow_edge]
         gain *= 1.0 - 0.55 * np.exp(-distance / (0.03 * min(h, w)))
+    if s.folds and s.fold_shadow > 0:
+        gain *= _fold_gain(xs, ys, (h, w), s)
     return cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _fold_gain(xs: np.ndarray, ys: np.ndarray, shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
+    """The folds sit on the paper, so they turn and move with it: the
+    distance of each scanner pixel from a fold is measured in the page's own
+    frame (rotation and shift undone; the small perspective is ignored)."""
+    h, w = shape
+    if s.upside_down:  # the page went through turned round: so did its folds
+        xs, ys = w - xs, h - ys
+    angle = np.deg2rad(s.rotation_deg)
+    across = -np.sin(angle) * (xs - w / 2 - s.shift_px[0]) + np.cos(angle) * (ys - h / 2 - s.shift_px[1])
+    width_px = s.fold_width_mm * s.dpi / 25.4
+    gain = np.ones_like(xs)
+    for fold in s.folds:
+        distance = across - (fold - 0.5) * h
+        # A crease is lit from one side: the shadow leans a little to the other.
+        band = np.exp(-(((distance - 0.3 * width_px) / width_px) ** 2))
+        gain *= 1.0 - s.fold_shadow * band
+    return gain
+
+
+def _spread_ink(image: np.ndarray, pixels: int) -> np.ndarray:
+    """Dark strokes grow by ``pixels`` across: ink soaking into the paper
+    and the sensor's light bleeding into dark neighbours."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_CROSS if pixels > 1 else cv2.MORPH_RECT, (pixels + 1, pixels + 1))
+    return cv2.erode(image, kernel)
+
+
+def _fade(image: np.ndarray, streaks: tuple[FadeStreak, ...]) -> np.ndarray:
+    """Lighten everything dark in bands down the page (the feed direction)."""
+    w = image.shape[1]
+    x = np.arange(w, dtype=np.float32) / w
+    kept = np.ones(w, np.float32)
+    for streak in streaks:
+        kept *= 1.0 - streak.depth * np.exp(-(((x - streak.x_frac) / streak.width_frac) ** 2))
+    # 255 - (255 - v) * kept, row by row, in uint16 to stay cheap.
+    scale = np.round(kept * 256).astype(np.uint16)
+    if image.ndim == 3:
+        scale = scale[:, None]
+    darkness = (255 - image).astype(np.uint16)
+    darkness *= scale
+    return (255 - (darkness >> 8)).astype(np.uint8)
+
+
+def _drum_lines(image: np.ndarray, lines: tuple[DrumLine, ...], px_per_mm: float) -> None:
+    """Darken thin full-height columns in place, with anti-aliased edges."""
+    w = image.shape[1]
+    for line in lines:
+        left = line.x_frac * w
+        right = left + max(1.0, line.width_mm * px_per_mm)
+        for column in range(int(np.floor(left)), min(w, int(np.ceil(right)))):
+            cover = min(right, column + 1) - max(left, column)
+            kept = 1.0 - line.darkness * cover
+            image[:, column] = (image[:, column].astype(np.float32) * kept).astype(np.uint8)
 
 
 def _dust(image: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> None:
@@ -100,8 +238,13 @@ def _dust(image: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> None:
             t = np.linspace(0, 1, 12)
             angle = rng.uniform(0, np.pi)
             bend = rng.normal(0, 0.2 * length)
-            pts = np.stack([x + t * length * np.cos(angle) + bend * np.sin(np.pi * t) * -np.sin(angle),
-                            y + t * length * np.sin(angle) + bend * np.sin(np.pi * t) * np.cos(angle)], axis=1)
+            pts = np.stack(
+                [
+                    x + t * length * np.cos(angle) + bend * np.sin(np.pi * t) * -np.sin(angle),
+                    y + t * length * np.sin(angle) + bend * np.sin(np.pi * t) * np.cos(angle),
+                ],
+                axis=1,
+            )
             cv2.polylines(image, [pts.astype(np.int32).reshape(-1, 1, 2)], False, colour, 1, cv2.LINE_AA)
 
 
@@ -133,14 +276,20 @@ def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.
         tint = (1.0 - 0.5 * s.paper_tint,)
     if s.paper_tint:
         image = cv2.multiply(image, tint + (1.0,) * (4 - len(tint)))
+    if s.ink_spread_px:
+        image = _spread_ink(image, s.ink_spread_px)
     image = _geometry(image, s, fill=(255, 255, 255))
     if s.upside_down:
         image = cv2.rotate(image, cv2.ROTATE_180)
-    if s.lighting_amplitude > 0 or s.shadow_edge >= 0:
+    if s.lighting_amplitude > 0 or s.shadow_edge >= 0 or (s.folds and s.fold_shadow > 0):
         gain = np.clip(np.round(_lighting_gain(image.shape[:2], s) * 255), 0, 255).astype(np.uint8)
         if image.ndim == 3:
             gain = cv2.merge([gain, gain, gain])
         image = cv2.multiply(image, gain, scale=1 / 255)
+    if s.fade:
+        image = _fade(image, s.fade)
+    if s.drum_lines:  # the geometry made a new image: darkening it in place is safe
+        _drum_lines(image, s.drum_lines, s.dpi / 25.4)
     if s.blur_sigma_px > 0.05:
         image = cv2.GaussianBlur(image, (0, 0), s.blur_sigma_px)
     noisy = s.noise_sigma > 0

@@ -4,10 +4,19 @@ The story: read the printed batch (forms.pdf, layout.json, manifest.csv);
 decide which households return their form and what each answered; plan one
 stack per village as a clerk would scan it, with the deliberate stack faults
 (upside-down pages, swaps, a page twice, blank backs, a missing page, stray
-pages, a photocopied form, a forged one); then render every planned sheet,
-degrade it as the stack's scanner would, and write the stacks, truth.csv and
-anomalies.csv. Stacks are rendered in parallel, each from its own seed, so the
-same seed gives the same bytes.
+pages, a photocopied form, a forged one); split the stacks into the files a
+clerk's scanning leaves (a jammed page rescanned alone into a loose image,
+a stack scanned in two jobs); then render every planned sheet, degrade it as
+the stack's scanner would, and write the files, truth.csv and anomalies.csv.
+Files are rendered in parallel, each from its own seeds, so the same seed
+gives the same bytes.
+
+Files in scans/: ``stack-NNN-<village>.pdf`` (one per village), or
+``stack-NNN-<village>-job1.pdf`` and ``-job2.pdf`` when the village was
+scanned in two jobs (a form may straddle them), and ``rescan-NNNN.jpg`` /
+``.png``, one jammed page each. Neither a split nor a rescan is an anomaly.
+In anomalies.csv ``stack`` is the file's stem and ``position`` the 1-based
+page index within that file.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import csv
 import io
 import json
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,16 +44,21 @@ from sipas_scan.records import write_records
 from sipas_scan.simulate.paper import Ink, blank_page, forge_code, ink_page, printed_page, stray_page
 from sipas_scan.simulate.pen import BLACK_INK, BLUE_INK, PENCIL, Pen
 from sipas_scan.simulate.profiles import PROFILES, Profile
-from sipas_scan.simulate.respondents import FilledForm, fill_form
-from sipas_scan.simulate.scanner import ScanSettings, draw_settings, jpeg_round_trip, scan
+from sipas_scan.simulate.respondents import FilledForm, circling_by_habit, fill_form
+from sipas_scan.simulate.scanner import DrumLine, ScanSettings, draw_drum_lines, draw_settings, jpeg_round_trip, scan
 from sipas_scan.survey import Survey, find_survey
 
 FORMATS = ("pdf", "tiff", "png", "jpeg")
 ANOMALY_COLUMNS = ("kind", "stack", "position", "serial", "page", "field", "detail")
 FORGED_SERIAL_BASE = 900000  # made-up serials far above any issued one
 
+FELT_TIP_BLEED_MM = (0.04, 0.1)  # how far felt-tip ink soaks into the paper round a stroke
+RESCAN_MODES = ("colour", "gray")  # a page rescanned alone goes on the flatbed with the photo preset
+RESCAN_JPEG_SHARE = 0.7  # the rest are saved as PNG
+PNG_COMPRESS_LEVEL = 3  # half the time of zlib's default 6 on a noisy scan, for 3 % more bytes
+
 # Seed purposes, so every random choice has its own independent stream.
-_RESPONDENT, _PEN, _INK, _SCAN, _STACK, _RUN, _EXTRA = range(7)
+_RESPONDENT, _PEN, _INK, _SCAN, _STACK, _RUN, _EXTRA, _JOBS, _DIRT = range(9)
 
 
 def _rng(seed: int, *keys: int) -> np.random.Generator:
@@ -54,27 +69,31 @@ def _rng(seed: int, *keys: int) -> np.random.Generator:
 class Sheet:
     """One sheet through the scanner."""
 
-    kind: str                     # form | blank | stray
-    form_index: int = -1          # index into the manifest (forms only)
-    page: int = 0                 # 1-based page of the form
+    kind: str  # form | blank | stray
+    form_index: int = -1  # index into the manifest (forms only)
+    page: int = 0  # 1-based page of the form
     ink: Ink | None = None
     upside_down: bool = False
-    forged_number: int = 0        # > 0: the page's code is altered to this serial number
-    copy: int = 0                 # > 0: the k-th photocopy of an issued form
+    forged_number: int = 0  # > 0: the page's code is altered to this serial number
+    copy: int = 0  # > 0: the k-th photocopy of an issued form
     scan_seed: int = 0
 
 
 @dataclass
 class StackPlan:
-    name: str
+    """One file of scans: a village's stack, one job of it, or a loose rescan."""
+
+    name: str  # the file's stem
     dpi: int
     mode: str
     sheets: list[Sheet] = field(default_factory=list)
+    drum_lines: tuple[DrumLine, ...] = ()  # the feeder's dirt, the same on every page
+    loose_format: str = ""  # jpeg | png: a single page saved as an image file, whatever the run's format
 
 
 @dataclass(frozen=True)
 class SimulationSummary:
-    stacks: list[Path]
+    stacks: list[Path]  # every file (or page folder) written: stacks, their jobs, loose rescans
     pages: int
     forms_returned: int
     forms_issued: int
@@ -106,22 +125,53 @@ def read_printed_batch(print_dir: Path) -> tuple[Survey, FormLayout, list[Issued
     return survey, layout, read_manifest(manifest_path)
 
 
-def _pen_for(profile: Profile, rng: np.random.Generator) -> tuple[Pen, float]:
+def _pen_for(profile: Profile, rng: np.random.Generator) -> Pen:
+    """The respondent's pen and hand: a ballpoint, a felt tip or a light
+    pencil, and the one way this person marks an answer."""
     p = profile.pen
+    bleed_mm = 0.0
     if rng.random() < p.pencil_rate:
-        colour, opacity = PENCIL, float(rng.uniform(0.35, 0.6))
+        colour, opacity, stroke_mm = PENCIL, float(rng.uniform(0.35, 0.6)), float(rng.uniform(*p.stroke_mm))
     else:
-        colour, opacity = (BLACK_INK if rng.random() < p.black_ink_rate else BLUE_INK), float(rng.uniform(0.85, 1.0))
-    pen = Pen(colour=colour, opacity=opacity, stroke_mm=float(rng.uniform(*p.stroke_mm)),
-              size=float(rng.uniform(*p.size_range)), cross=bool(rng.random() < p.cross_rate),
-              offset_mm=p.offset_mm, overflow_rate=p.overflow_rate)
-    return pen, p.stray_dot_rate
+        colour = BLACK_INK if rng.random() < p.black_ink_rate else BLUE_INK
+        if rng.random() < p.felt_tip_rate:  # wide, fully dark, soaking a little into the paper
+            opacity, stroke_mm = 1.0, float(rng.uniform(*p.felt_stroke_mm))
+            bleed_mm = float(rng.uniform(*FELT_TIP_BLEED_MM))
+        else:
+            opacity, stroke_mm = float(rng.uniform(0.85, 1.0)), float(rng.uniform(*p.stroke_mm))
+    hands = [hand for hand, _ in p.hands]
+    weights = np.array([weight for _, weight in p.hands], dtype=float)
+    return Pen(
+        colour=colour,
+        opacity=opacity,
+        stroke_mm=stroke_mm,
+        size=float(rng.uniform(*p.size_range)),
+        hand=hands[int(rng.choice(len(hands), p=weights / weights.sum()))],
+        offset_mm=p.offset_mm,
+        overflow_rate=p.overflow_rate,
+        bleed_mm=bleed_mm,
+        other_mark_rate=p.other_mark_rate,
+        reach_rate=p.reach_rate,
+        wide_loops=bool(rng.random() < p.wide_loop_rate),
+    )
 
 
-def _respondent(ctx: _Context, key: int) -> tuple[FilledForm, Pen, float]:
+def _respondent(ctx: _Context, key: int) -> tuple[FilledForm, Pen]:
     filled = fill_form(ctx.survey, ctx.profile.respondent, _rng(ctx.seed, _RESPONDENT, key))
-    pen, dots = _pen_for(ctx.profile, _rng(ctx.seed, _PEN, key))
-    return filled, pen, dots
+    pen = _pen_for(ctx.profile, _rng(ctx.seed, _PEN, key))
+    if pen.hand == "loop":
+        filled = circling_by_habit(filled)
+    return filled, pen
+
+
+def _ink(ctx: _Context, filled: FilledForm, pen: Pen, seed_rng: np.random.Generator) -> Ink:
+    return Ink(
+        filled,
+        pen,
+        seed=int(seed_rng.integers(2**31)),
+        stray_dot_rate=ctx.profile.pen.stray_dot_rate,
+        show_through_rate=ctx.profile.pen.show_through_rate,
+    )
 
 
 def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[int, set[int]], list[dict]]:
@@ -140,24 +190,27 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
         villages.setdefault(item[1].household.village_key[1:], []).append(item)
     for stack_index, (village_key, members) in enumerate(villages.items()):
         rng = _rng(ctx.seed, _STACK, stack_index)
-        stack = StackPlan(name=f"stack-{stack_index + 1:03d}-{slug(village_key[2])}",
-                          dpi=int(rng.choice(scanner.dpi_choices)), mode=str(rng.choice(scanner.mode_choices)))
+        stack = StackPlan(
+            name=f"stack-{stack_index + 1:03d}-{slug(village_key[2])}",
+            dpi=int(rng.choice(scanner.dpi_choices)),
+            mode=str(rng.choice(scanner.mode_choices)),
+        )
         for form_index, row in members:
             if rng.random() >= stack_profile.return_rate:
                 anomalies.append({"kind": "not-returned", "serial": row.serial, "detail": "household did not return the form"})
                 continue
-            filled, pen, dots = _respondent(ctx, form_index)
+            filled, pen = _respondent(ctx, form_index)
             returned[form_index] = filled
             pages = list(range(1, n_pages + 1))
             if n_pages > 1 and rng.random() < stack_profile.missing_page_rate:
                 lost = int(rng.integers(1, n_pages + 1))
                 pages.remove(lost)
                 missing[form_index] = {lost}
-                anomalies.append({"kind": "missing-page", "serial": row.serial, "page": lost,
-                                  "detail": f"page {lost} never reached the scanner"})
+                anomalies.append(
+                    {"kind": "missing-page", "serial": row.serial, "page": lost, "detail": f"page {lost} never reached the scanner"}
+                )
             for page in pages:
-                ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _INK, form_index, page).integers(2**31)),
-                          stray_dot_rate=dots)
+                ink = _ink(ctx, filled, pen, _rng(ctx.seed, _INK, form_index, page))
                 stack.sheets.append(Sheet("form", form_index, page, ink))
                 if rng.random() < stack_profile.blank_back_rate / n_pages:
                     stack.sheets.append(Sheet("blank"))
@@ -165,8 +218,9 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
                 page = int(rng.choice(pages))
                 original = next(s for s in stack.sheets if s.form_index == form_index and s.page == page)
                 stack.sheets.append(replace(original))
-                anomalies.append({"kind": "duplicate-page", "serial": row.serial, "page": page,
-                                  "detail": "the same page scanned twice"})
+                anomalies.append(
+                    {"kind": "duplicate-page", "serial": row.serial, "page": page, "detail": "the same page scanned twice"}
+                )
         _swap_neighbours(stack, rng, stack_profile.swaps)
         stacks.append(stack)
     if not stacks:
@@ -174,9 +228,75 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
     _add_run_extras(ctx, stacks, run_rng, returned, anomalies)
     for number, stack in enumerate(stacks):
         rng = _rng(ctx.seed, _STACK, 10_000 + number)
-        stack.sheets = [replace(s, upside_down=bool(rng.random() < stack_profile.upside_down_rate),
-                                scan_seed=int(rng.integers(2**31))) for s in stack.sheets]
-    return stacks, returned, missing, anomalies
+        stack.sheets = [
+            replace(s, upside_down=bool(rng.random() < stack_profile.upside_down_rate), scan_seed=int(rng.integers(2**31)))
+            for s in stack.sheets
+        ]
+        stack.drum_lines = draw_drum_lines(scanner, _rng(ctx.seed, _DIRT, number))
+    return _scan_jobs(ctx, stacks), returned, missing, anomalies
+
+
+def _genuine(sheet: Sheet) -> bool:
+    """A page of an issued form in its own household's return (not a copy, not forged)."""
+    return sheet.kind == "form" and not sheet.copy and not sheet.forged_number
+
+
+def _scan_jobs(ctx: _Context, stacks: list[StackPlan]) -> list[StackPlan]:
+    """The files the clerk's scanning turns the stacks into. A page that
+    jams is taken out and later scanned alone into a loose image file; some
+    stacks are scanned in two jobs, the break falling inside a form. Only
+    genuine pages scanned once jam, and a break never separates a form's
+    pages out of order or a page from its second scan, so that every
+    anomaly's pages still sit in one file."""
+    profile = ctx.profile.stack
+    files: list[StackPlan] = []
+    rescans: list[StackPlan] = []
+    for number, stack in enumerate(stacks):
+        rng = _rng(ctx.seed, _JOBS, number)
+        scanned = Counter((s.form_index, s.page) for s in stack.sheets if _genuine(s))
+        jammed = [
+            i
+            for i, sheet in enumerate(stack.sheets)
+            if _genuine(sheet) and scanned[sheet.form_index, sheet.page] == 1 and rng.random() < profile.rescan_rate
+        ]
+        jammed = set(jammed[: max(0, len(stack.sheets) - 2)])  # the feeder is never left with an empty job
+        for i in sorted(jammed):
+            rescans.append(
+                StackPlan(
+                    f"rescan-{len(rescans) + 1:04d}",
+                    stack.dpi,
+                    str(rng.choice(RESCAN_MODES)),
+                    [stack.sheets[i]],
+                    loose_format="jpeg" if rng.random() < RESCAN_JPEG_SHARE else "png",
+                )
+            )
+        kept = [sheet for i, sheet in enumerate(stack.sheets) if i not in jammed]
+        stack = replace(stack, sheets=kept)
+        split = _split_point(kept, rng) if rng.random() < profile.split_rate else None
+        if split is None:
+            files.append(stack)
+        else:
+            files += [
+                replace(stack, name=f"{stack.name}-job1", sheets=kept[:split]),
+                replace(stack, name=f"{stack.name}-job2", sheets=kept[split:]),
+            ]
+    return files + rescans
+
+
+def _split_point(sheets: list[Sheet], rng: np.random.Generator) -> int | None:
+    """Where a second scan job may start: between two pages of one form,
+    its pages before the break all lower than those after."""
+    candidates = []
+    for i in range(1, len(sheets)):
+        before, after = sheets[i - 1], sheets[i]
+        if not (_genuine(before) and _genuine(after) and before.form_index == after.form_index):
+            continue
+        form = before.form_index
+        first = [s.page for s in sheets[:i] if _genuine(s) and s.form_index == form]
+        rest = [s.page for s in sheets[i:] if _genuine(s) and s.form_index == form]
+        if max(first) < min(rest):
+            candidates.append(i)
+    return int(rng.choice(candidates)) if candidates else None
 
 
 def _swap_neighbours(stack: StackPlan, rng: np.random.Generator, rate: float) -> None:
@@ -189,8 +309,9 @@ def _swap_neighbours(stack: StackPlan, rng: np.random.Generator, rate: float) ->
             i += 1
 
 
-def _add_run_extras(ctx: _Context, stacks: list[StackPlan], rng: np.random.Generator,
-                    returned: dict[int, FilledForm], anomalies: list[dict]) -> None:
+def _add_run_extras(
+    ctx: _Context, stacks: list[StackPlan], rng: np.random.Generator, returned: dict[int, FilledForm], anomalies: list[dict]
+) -> None:
     """Stray pages, photocopied forms and forged forms, spread over the stacks."""
     stack_profile = ctx.profile.stack
     n_pages = ctx.layout.page_count
@@ -200,25 +321,38 @@ def _add_run_extras(ctx: _Context, stacks: list[StackPlan], rng: np.random.Gener
     sources = sorted(returned)
     for k in range(min(stack_profile.photocopies, len(sources))):
         form_index = int(rng.choice(sources))
-        filled, pen, dots = _respondent(ctx, 1_000_000 + k)
+        filled, pen = _respondent(ctx, 1_000_000 + k)
         home = _stack_of(stacks, form_index)
         others = [s for s in stacks if s is not home]
         target = others[int(rng.integers(len(others)))] if others else home
         for page in range(1, n_pages + 1):
-            ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _EXTRA, k, page).integers(2**31)), stray_dot_rate=dots)
+            ink = _ink(ctx, filled, pen, _rng(ctx.seed, _EXTRA, k, page))
             target.sheets.append(Sheet("form", form_index, page, ink, copy=k + 1))
-        anomalies.append({"kind": "photocopy", "serial": ctx.issued[form_index].serial, "stack": target.name,
-                          "detail": "a second, differently filled copy of an issued form"})
+        # Where it ends up (stack file and positions) is settled once the files are.
+        anomalies.append(
+            {
+                "kind": "photocopy",
+                "serial": ctx.issued[form_index].serial,
+                "copy": k + 1,
+                "detail": "a second, differently filled copy of an issued form",
+            }
+        )
     for k in range(stack_profile.forged_forms):
         form_index = int(rng.integers(len(ctx.issued)))
-        filled, pen, dots = _respondent(ctx, 2_000_000 + k)
+        filled, pen = _respondent(ctx, 2_000_000 + k)
         target = stacks[int(rng.integers(len(stacks)))]
         fake_number = FORGED_SERIAL_BASE + k + 1
         for page in range(1, n_pages + 1):
-            ink = Ink(filled, pen, seed=int(_rng(ctx.seed, _EXTRA, 100 + k, page).integers(2**31)), stray_dot_rate=dots)
+            ink = _ink(ctx, filled, pen, _rng(ctx.seed, _EXTRA, 100 + k, page))
             target.sheets.append(Sheet("form", form_index, page, ink, forged_number=fake_number))
-        anomalies.append({"kind": "forged", "serial": make_serial(fake_number), "stack": target.name,
-                          "detail": f"copy of form {ctx.issued[form_index].serial} with its serial altered"})
+        anomalies.append(
+            {
+                "kind": "forged",
+                "serial": make_serial(fake_number),
+                "forged_number": fake_number,
+                "detail": f"copy of form {ctx.issued[form_index].serial} with its serial altered",
+            }
+        )
 
 
 def _stack_of(stacks: list[StackPlan], form_index: int) -> StackPlan:
@@ -226,6 +360,7 @@ def _stack_of(stacks: list[StackPlan], form_index: int) -> StackPlan:
 
 
 # ---- rendering (in worker processes) ---------------------------------------
+
 
 def render_sheet(ctx: _Context, stack: StackPlan, sheet: Sheet) -> np.ndarray:
     """The sheet as paper, before the scanner."""
@@ -256,7 +391,7 @@ def _encode(image: np.ndarray, settings: ScanSettings, fmt: str) -> bytes:
     picture = Image.fromarray(image)
     if fmt == "png":
         picture = Image.fromarray(jpeg_round_trip(image, settings.jpeg_quality))
-        picture.save(buffer, "PNG", dpi=dpi)
+        picture.save(buffer, "PNG", dpi=dpi, compress_level=PNG_COMPRESS_LEVEL)
     else:
         picture.save(buffer, "JPEG", quality=settings.jpeg_quality, dpi=dpi)
     return buffer.getvalue()
@@ -266,18 +401,22 @@ def _render_stack(ctx: _Context, stack: StackPlan, fmt: str, out_dir: Path) -> t
     encoded: list[bytes] = []
     for sheet in stack.sheets:
         rng = _rng(sheet.scan_seed, _SCAN)
-        settings = replace(draw_settings(ctx.profile.scanner, stack.dpi, stack.mode, rng), upside_down=sheet.upside_down)
+        settings = replace(
+            draw_settings(ctx.profile.scanner, stack.dpi, stack.mode, rng), upside_down=sheet.upside_down, drum_lines=stack.drum_lines
+        )
         paper = render_sheet(ctx, stack, sheet)
-        encoded.append(_encode(scan(paper, settings, rng), settings, fmt))
-    if fmt == "pdf":
+        encoded.append(_encode(scan(paper, settings, rng), settings, stack.loose_format or fmt))
+    if stack.loose_format:
+        path = out_dir / f"{stack.name}.{'png' if stack.loose_format == 'png' else 'jpg'}"
+        path.write_bytes(encoded[0])
+    elif fmt == "pdf":
         path = out_dir / f"{stack.name}.pdf"
         path.write_bytes(img2pdf.convert(encoded, nodate=True, engine=img2pdf.Engine.internal))
     elif fmt == "tiff":
         path = out_dir / f"{stack.name}.tif"
         frames = [Image.open(io.BytesIO(data)) for data in encoded]
         compression = "group4" if stack.mode == "bw" else "tiff_deflate"
-        frames[0].save(path, "TIFF", save_all=True, append_images=frames[1:], compression=compression,
-                       dpi=(stack.dpi, stack.dpi))
+        frames[0].save(path, "TIFF", save_all=True, append_images=frames[1:], compression=compression, dpi=(stack.dpi, stack.dpi))
     else:
         path = out_dir / stack.name
         path.mkdir(exist_ok=True)
@@ -291,8 +430,9 @@ def _render_stack(ctx: _Context, stack: StackPlan, fmt: str, out_dir: Path) -> t
     return path, len(encoded)
 
 
-def _truth_rows(ctx: _Context, returned: dict[int, FilledForm], missing: dict[int, set[int]],
-                doubtful_serials: set[str]) -> list[list[str]]:
+def _truth_rows(
+    ctx: _Context, returned: dict[int, FilledForm], missing: dict[int, set[int]], doubtful_serials: set[str]
+) -> list[list[str]]:
     field_ids = ctx.survey.field_ids()
     rows = []
     for form_index in sorted(returned):
@@ -301,25 +441,57 @@ def _truth_rows(ctx: _Context, returned: dict[int, FilledForm], missing: dict[in
         lost_pages = missing.get(form_index, set())
         values = ["" if ctx.layout.field(f).page in lost_pages else filled.truth.get(f, "") for f in field_ids]
         needs_review = bool(filled.anomalies) or bool(lost_pages) or row.serial in doubtful_serials
-        rows.append([row.serial, row.household.household_code, *row.household.village_key,
-                     "needs_review" if needs_review else "accepted", *values])
+        rows.append(
+            [
+                row.serial,
+                row.household.household_code,
+                *row.household.village_key,
+                "needs_review" if needs_review else "accepted",
+                *values,
+            ]
+        )
     return rows
 
 
 def _locate(stacks: list[StackPlan], form_index: int, page: int | None = None) -> tuple[str, list[int]]:
-    """The stack holding a form's genuine pages and the positions of ``page``
-    there (of any page, if None)."""
+    """The first file holding a form's genuine pages and the positions of
+    ``page`` there (of any page, if None)."""
     for stack in stacks:
-        positions = [position for position, sheet in enumerate(stack.sheets, start=1)
-                     if sheet.kind == "form" and sheet.form_index == form_index and not sheet.forged_number
-                     and not sheet.copy and (page is None or sheet.page == page)]
+        positions = [
+            position
+            for position, sheet in enumerate(stack.sheets, start=1)
+            if _genuine(sheet) and sheet.form_index == form_index and (page is None or sheet.page == page)
+        ]
         if positions:
             return stack.name, positions
     return "", []
 
 
-def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: str = "office", fmt: str = "pdf",
-                     workers: int | None = None, dpi: int | None = None) -> SimulationSummary:
+def _locate_extra(stacks: list[StackPlan], entry: dict) -> tuple[str, str]:
+    """The file and positions of a photocopy's or a forged form's pages
+    (kept in one file: they neither jam nor straddle a job break)."""
+    for stack in stacks:
+        positions = [
+            position
+            for position, sheet in enumerate(stack.sheets, start=1)
+            if (entry["kind"] == "photocopy" and sheet.copy == entry["copy"])
+            or (entry["kind"] == "forged" and sheet.forged_number == entry["forged_number"])
+        ]
+        if positions:
+            return stack.name, ";".join(map(str, positions))
+    return "", ""
+
+
+def simulate_returns(
+    print_dir: Path,
+    out_dir: Path,
+    *,
+    seed: int = 1,
+    profile: str = "office",
+    fmt: str = "pdf",
+    workers: int | None = None,
+    dpi: int | None = None,
+) -> SimulationSummary:
     """``dpi`` fixes every stack's resolution (default: drawn from the profile)."""
     if profile not in PROFILES:
         raise BadArgsError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
@@ -355,16 +527,25 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
         for anomaly in filled.anomalies:
             page = layout.field(anomaly.field_id).page
             stack_name, positions = _locate(stacks, form_index, page)
-            anomalies.append({"kind": anomaly.kind, "serial": issued[form_index].serial, "page": page,
-                              "field": anomaly.field_id, "detail": anomaly.detail, "stack": stack_name,
-                              "position": positions[0] if positions else ""})
+            anomalies.append(
+                {
+                    "kind": anomaly.kind,
+                    "serial": issued[form_index].serial,
+                    "page": page,
+                    "field": anomaly.field_id,
+                    "detail": anomaly.detail,
+                    "stack": stack_name,
+                    "position": positions[0] if positions else "",
+                }
+            )
     for stack in stacks:
         seen_pages: dict[tuple[int, int], list[int]] = {}
         for position, sheet in enumerate(stack.sheets, start=1):
             serial = issued[sheet.form_index].serial if sheet.kind == "form" else ""
             if sheet.upside_down and sheet.kind == "form":
-                anomalies.append({"kind": "upside-down", "stack": stack.name, "position": position, "serial": serial,
-                                  "page": sheet.page or ""})
+                anomalies.append(
+                    {"kind": "upside-down", "stack": stack.name, "position": position, "serial": serial, "page": sheet.page or ""}
+                )
             if sheet.kind in ("blank", "stray"):
                 anomalies.append({"kind": f"{sheet.kind}-page", "stack": stack.name, "position": position})
             if sheet.kind == "form" and not sheet.forged_number:
@@ -377,16 +558,18 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
                 if page not in order:
                     order.append(page)
             if order != sorted(order):
-                anomalies.append({"kind": "out-of-order", "stack": stack.name, "serial": issued[form_index].serial,
-                                  "position": ";".join(map(str, positions)),
-                                  "detail": "pages in the order " + " ".join(map(str, order))})
+                anomalies.append(
+                    {
+                        "kind": "out-of-order",
+                        "stack": stack.name,
+                        "serial": issued[form_index].serial,
+                        "position": ";".join(map(str, positions)),
+                        "detail": "pages in the order " + " ".join(map(str, order)),
+                    }
+                )
     for entry in anomalies:
         if entry["kind"] in ("photocopy", "forged"):
-            stack = next(st for st in stacks if st.name == entry["stack"])
-            entry["position"] = ";".join(
-                str(p) for p, sh in enumerate(stack.sheets, start=1)
-                if (sh.copy and entry["kind"] == "photocopy" and issued[sh.form_index].serial == entry["serial"])
-                or (sh.forged_number and make_serial(sh.forged_number) == entry["serial"]))
+            entry["stack"], entry["position"] = _locate_extra(stacks, entry)
         if entry["kind"] in ("missing-page", "duplicate-page"):
             form_index = next(i for i, r in enumerate(issued) if r.serial == entry["serial"])
             page = entry["page"] if entry["kind"] == "duplicate-page" else None
@@ -400,15 +583,29 @@ def simulate_returns(print_dir: Path, out_dir: Path, *, seed: int = 1, profile: 
     with anomalies_file.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=ANOMALY_COLUMNS)
         writer.writeheader()
-        order = {k: i for i, k in enumerate(("not-returned", "missing-page", "duplicate-page", "photocopy", "forged",
-                                             "stray-page", "blank-page", "upside-down", "out-of-order"))}
+        order = {
+            k: i
+            for i, k in enumerate(
+                (
+                    "not-returned",
+                    "missing-page",
+                    "duplicate-page",
+                    "photocopy",
+                    "forged",
+                    "stray-page",
+                    "blank-page",
+                    "upside-down",
+                    "out-of-order",
+                )
+            )
+        }
+
         def first_position(entry: dict) -> int:
             return int(str(entry.get("position") or 0).split(";")[0])
 
-        for entry in sorted(anomalies, key=lambda a: (order.get(a["kind"], 99), a["kind"], str(a.get("stack", "")),
-                                                      first_position(a), str(a.get("serial", "")))):
+        for entry in sorted(
+            anomalies,
+            key=lambda a: (order.get(a["kind"], 99), a["kind"], str(a.get("stack", "")), first_position(a), str(a.get("serial", ""))),
+        ):
             writer.writerow({k: entry.get(k, "") for k in ANOMALY_COLUMNS})
     return SimulationSummary(paths, pages, len(returned), len(issued), len(anomalies), truth, anomalies_file)
-
-
-
