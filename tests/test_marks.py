@@ -183,7 +183,8 @@ def test_a_filled_box_and_no_other_mark_goes_to_review():
 
 
 def test_a_filled_box_and_two_ticks_go_to_review():
-    reading = Sheet().fill("1").tick("3").tick("5").read()
+    # Eight boxes, so the page's noise floor (the median box) is an empty one.
+    reading = Sheet("12345678", pitch_mm=10.0).fill("1").tick("3").tick("5").read()
     assert blocking(reading) and "multiple" in reading.flags
 
 
@@ -345,3 +346,13 @@ def test_a_neighbours_tick_cut_by_a_grid_rule_is_not_a_loop_round_this_box():
     fields = [sheet.field(), FieldLayout("r", "single", 1, (below,))]
     reading = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())[0]
     assert (reading.value, reading.flags) == ("4", ()), reading
+
+
+def test_stroke_shape_is_no_evidence_where_empty_boxes_are_full_of_noise():
+    # A page (or scanner profile) whose empty boxes hold 30 % ink: a light
+    # tick is doubt, never a mark by its shape.
+    sheet = Sheet().tick("4", width_mm=0.3, grey=165)
+    dark, added = sheet.maps()
+    noisy = Thresholds(empty=0.3, marked=0.35)
+    reading = read_fields(dark, added, [sheet.field()], noisy, printed=sheet.printed_map())[0]
+    assert reading.value == ""

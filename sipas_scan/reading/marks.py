@@ -54,6 +54,7 @@ STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the 
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
+STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
@@ -327,7 +328,7 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
     across the box is a mark however light the pen; specks are nothing; a
     long but very pale trace (bleed-through, a pencil barely touching) is
     for a person to see."""
-    if m.coverage >= t.marked:
+    if m.coverage >= t.marked or t.empty > STROKE_TRUST_EMPTY:
         return state, confidence
     long_stroke = m.stroke >= STROKE_MARK_SPAN
     if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL and m.coverage >= t.empty / 2:
