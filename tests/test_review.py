@@ -351,3 +351,29 @@ def test_blind_re_entry_refuses_what_is_not_in_the_sample(app, db):
     assert post(boss, "/qc/enter", {"id": "garbage", "value": "1"}, page="/qc").status_code == 400
     assert post(boss, "/qc/enter", {"id": "1|sipas-household|0000000|a1", "value": "1"}, page="/qc").status_code == 400
     assert post(boss, "/qc/draw", {"forms": "many"}, page="/qc").status_code == 400
+
+
+def test_an_unread_copy_shows_both_scans_and_the_read_one_is_chosen(app, db):
+    from sipas_scan.reading.pipeline import rebuild_form
+
+    with Store(db) as store:
+        serial, page_id, source_id, image = store.db.execute(
+            "SELECT p.serial, p.id, p.source_id, p.image_path FROM pages p JOIN forms f ON f.serial = p.serial"
+            " WHERE f.status = 'accepted' AND p.page_no = 2 AND p.status = 'ok' LIMIT 1").fetchone()
+        # Another copy of that page came in a file and could not be aligned.
+        with store.transaction() as tx:
+            copy_id = tx.execute(
+                "INSERT INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no, image_path,"
+                " read_at) VALUES (?, 9999, 'quarantined', 'poor-alignment', 'bent', 'sipas-household', ?, 2, ?, '')",
+                (source_id, serial, image)).lastrowid
+        assert rebuild_form(store, "sipas-household", serial) == "needs_review"
+    item = first_item(db, "page", "unread-copy")
+    assert item.serial == serial and set(item.page_ids) == {page_id, copy_id}
+    client = logged_in(app, "lan")
+    page = client.get(item_url(item)).text
+    assert all(f"/image/page/{p}.jpg" in page for p in item.page_ids)
+    assert "Trang 2 có một bản quét khác không đọc được" in page and "Dùng bản đã đọc" in page
+    post(client, "/decide", {"id": item.ident, "value": f"{keys.USE}{page_id}"})
+    with Store(db) as store:
+        rebuild_form(store, "sipas-household", serial)
+        assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (serial,)).fetchone()[0] == "resolved"
