@@ -356,3 +356,11 @@ def test_stroke_shape_is_no_evidence_where_empty_boxes_are_full_of_noise():
     noisy = Thresholds(empty=0.3, marked=0.35)
     reading = read_fields(dark, added, [sheet.field()], noisy, printed=sheet.printed_map())[0]
     assert reading.value == ""
+
+
+@pytest.mark.parametrize(("gap_mm", "width_mm"), [(-0.9, 0.8), (-0.6, 0.5), (-1.0, 0.9)])
+def test_a_loop_drawn_on_the_box_outline_is_read_or_held(gap_mm, width_mm):
+    # Tight felt-tip loops that run along the printed border, cutting the
+    # corners: read as that box's answer, or held for a person; never blank.
+    reading = Sheet().loop("3", gap_mm, 340, width_mm=width_mm).read()
+    assert reading.value == "3" or (reading.value == "" and blocking(reading)), reading

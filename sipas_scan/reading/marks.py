@@ -45,6 +45,9 @@ HALO_SHARE = 0.1         # the border's halo ends where the page's boxes typical
 RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
+BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
+BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
+BORDER_EXCESS = 0.25     # a border this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
@@ -102,6 +105,9 @@ class BoxMetrics:
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     loose_sectors: int = 0        # ring_sectors without ink that runs on into another box (its mark spilling over)
+    ring_hits: int = 0            # the sectors a stroke crosses, as a bit mask (bit k: sector k)
+    loose_hits: int = 0
+    border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
@@ -263,12 +269,18 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
     ring_share = float(ink[band].mean()) if band.any() else 0.0
     reach_mask = distance < RING_REACH_MM
-    sectors = _sectors(ink & reach_mask, sector)
-    loose = _sectors(ink & reach_mask & ~spill, sector) if spill.any() else sectors
+    hits = _sector_hits(ink & reach_mask, sector)
+    loose = _sector_hits(ink & reach_mask & ~spill, sector) if spill.any() else hits
+    # Along the border itself: a loop drawn on the box's outline thickens it.
+    along = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
+    border_ink = dark[cy0:cy1, cx0:cx1][along] > INK_LEVEL
+    border = (np.bincount(sector[along][border_ink], minlength=RING_SECTORS)
+              / np.maximum(np.bincount(sector[along], minlength=RING_SECTORS), 1))
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, ring_sectors=sectors, stroke=stroke, stroke_core=core,
-                      stroke_crosses=crosses, loose_sectors=loose, offset_mm=offset,
+    return BoxMetrics(coverage, ring_share, ring_sectors=hits.bit_count(), stroke=stroke, stroke_core=core,
+                      stroke_crosses=crosses, loose_sectors=loose.bit_count(), ring_hits=hits, loose_hits=loose,
+                      border=tuple(float(v) for v in border), offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
 
 
@@ -289,9 +301,20 @@ def _strokes(ink: np.ndarray) -> np.ndarray:
     return np.isin(components, strokes[strokes > 0])
 
 
-def _sectors(ink: np.ndarray, sector: np.ndarray) -> int:
-    """How many angular sectors hold a stroke's worth of ink."""
-    return int((np.bincount(sector[ink], minlength=RING_SECTORS) >= SECTOR_MIN_PX).sum())
+def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
+    """The angular sectors holding a stroke's worth of ink, as a bit mask."""
+    counts = np.bincount(sector[ink], minlength=RING_SECTORS)
+    return sum(1 << k for k in np.flatnonzero(counts >= SECTOR_MIN_PX))
+
+
+def with_border(m: BoxMetrics, typical: np.ndarray) -> BoxMetrics:
+    """Count as crossed, too, the sectors where the box's printed border is
+    much inkier than this page's boxes typically are there: a loop drawn
+    tight on the outline, invisible beside it."""
+    if not m.border:
+        return m
+    thick = sum(1 << k for k in np.flatnonzero(np.asarray(m.border) - typical >= BORDER_EXCESS))
+    return replace(m, ring_sectors=(m.ring_hits | thick).bit_count(), loose_sectors=(m.loose_hits | thick).bit_count())
 
 
 def _shifted(image: np.ndarray, window: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
@@ -335,7 +358,7 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         return "marked", LIGHT_STROKE_CONFIDENCE
     if long_stroke and state == "empty" and m.coverage >= t.empty / 2:
         return "doubtful", 0.0
-    if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN:
+    if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN and m.ring_sectors == 0:
         return "empty", 0.5
     if state == "empty" and long_stroke and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
         return "doubtful", 0.0
@@ -408,6 +431,13 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     gap = ring_gap([m for items in measured.values() for _, m in items])
     if gap > RING_GAP_MM:
         measured = again(every, gap=gap)
+    borders = [m.border for items in measured.values() for _, m in items if m.border]
+    typical = np.median(np.array(borders), axis=0) if borders else np.zeros(RING_SECTORS)
+
+    def bordered(items: dict[str, list[tuple[str, BoxMetrics]]]) -> dict[str, list[tuple[str, BoxMetrics]]]:
+        return {fid: [(code, with_border(m, typical)) for code, m in pairs] for fid, pairs in items.items()}
+
+    measured = bordered(measured)
     metrics = {(fid, code): m for fid, items in measured.items() for code, m in items}
     # Ink round a circled box is explained: the boxes near it are measured
     # again without it, so a wide loop is not also half a loop round the
@@ -418,7 +448,7 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     if doubted:
         claimed = territories(circled, _px(RING_REACH_MM)) if circled else None
         inked = territories({k for k, m in metrics.items() if m.coverage >= thresholds.empty}, margin)
-        measured = again(doubted, claimed=claimed, gap=gap, spill_from=inked)
+        measured = bordered(again(doubted, claimed=claimed, gap=gap, spill_from=inked))
     page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
     boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
     heavy = heavy_hand([b for items in boxes.values() for b in items])

@@ -19,6 +19,7 @@ from sipas_scan.layout import FormLayout, layout_survey, marker_rects, qr_rect
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
+from sipas_scan.reading.lines import erase_feed_lines
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.printed import PrintedIdentity, forms_surveys, read_printed_identity
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
@@ -91,6 +92,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     if _is_blank(gray):
         return PageResult("quarantined", "blank-page", "the page is blank (a back side?)", dpi=dpi,
                           image_jpeg=_jpeg(gray, 1200))
+    gray = erase_feed_lines(gray)
     markers = detect_markers(gray)
     payloads = find_codes(gray)
     if not payloads and markers:

@@ -1,0 +1,51 @@
+"""Scanner lines: dirt on a scanner's drum or glass draws a thin dark line
+down the whole page, along the feed.
+
+Pure function on the raw scan, before anything is looked for on it: such a
+line crosses boxes (read as a stroke), the code (unreadable) and the
+surroundings of every box on its way (read as ink round them). Nothing
+printed on a form and nothing a respondent draws runs straight down most of
+the page, so a vertical run of ink that long is the scanner's and is
+painted over with the paper's colour.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sipas_scan import defs
+
+FEED_LINE_MIN_MM = 150.0   # a straight vertical run of ink at least this long is the scanner's
+PAPER_PERCENTILE = 90      # the paper's grey level, from the page's lighter pixels
+INK_FRACTION = 0.75        # a pixel darker than this share of the paper's level is ink
+LINE_MARGIN_PX = 1         # the line's blurred edges, either side
+
+
+def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
+    """``gray`` (H, W) uint8, a scanned page as the scanner gave it (its feed
+    along the rows); the same page with long vertical lines painted over with
+    the paper's colour. Returns the input itself when there are none."""
+    if gray.ndim != 2 or gray.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 greyscale page, got {gray.dtype} {gray.shape}")
+    px_per_mm = max(gray.shape) / defs.PAGE_HEIGHT_MM
+    length = int(FEED_LINE_MIN_MM * px_per_mm)
+    if gray.shape[0] < length:
+        return gray
+    paper = float(np.percentile(gray[::8, ::8], PAPER_PERCENTILE))
+    ink = (gray < paper * INK_FRACTION).astype(np.uint8)
+    # Only columns with that much ink at all can hold a line: look there alone.
+    columns = np.flatnonzero(ink.sum(axis=0) >= length)
+    if not columns.size:
+        return gray
+    # Outside the page counts as paper: a run must be that long on the page itself.
+    lines = cv2.morphologyEx(ink[:, columns], cv2.MORPH_OPEN, np.ones((length, 1), np.uint8),
+                             borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    if not lines.any():
+        return gray
+    mask = np.zeros(gray.shape, np.uint8)
+    mask[:, columns] = lines
+    mask = cv2.dilate(mask, np.ones((1, 2 * LINE_MARGIN_PX + 1), np.uint8))
+    cleaned = gray.copy()
+    cleaned[mask.astype(bool)] = int(paper)
+    return cleaned

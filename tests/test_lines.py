@@ -1,0 +1,44 @@
+"""Scanner feed lines painted over on hand-made pages."""
+
+import numpy as np
+import pytest
+
+from sipas_scan.reading.lines import erase_feed_lines
+
+H, W = 2339, 1654  # A4 at 200 dpi
+PX_PER_MM = H / 297
+
+
+def _page() -> np.ndarray:
+    page = np.full((H, W), 245, np.uint8)
+    page[300:1100, 400:403] = 90                       # a printed rule 100 mm long: the form's own
+    page[500:540, 600:900] = 30                        # a block of print
+    for i in range(600):                               # a long slanted pen stroke
+        page[1200 + i, 300 + i // 3:303 + i // 3] = 40
+    return page
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_a_drum_line_down_the_page_is_painted_over(width):
+    page = _page()
+    page[:, 1000:1000 + width] = 60
+    cleaned = erase_feed_lines(page)
+    assert (cleaned[:, 1000:1000 + width] > 200).all()
+
+
+def test_what_is_printed_or_drawn_stays():
+    page = _page()
+    cleaned = erase_feed_lines(page)
+    assert cleaned is page or np.array_equal(cleaned, page)
+    page[:, 1000:1002] = 60
+    cleaned = erase_feed_lines(page)
+    mask = np.ones_like(page, bool)
+    mask[:, 999:1003] = False
+    assert np.array_equal(cleaned[mask], page[mask])
+
+
+def test_a_line_broken_by_a_gap_of_a_third_of_the_page_is_kept():
+    page = _page()
+    page[:700, 1200] = 60
+    page[1500:, 1200] = 60
+    assert np.array_equal(erase_feed_lines(page), page)
