@@ -364,3 +364,17 @@ def test_a_loop_drawn_on_the_box_outline_is_read_or_held(gap_mm, width_mm):
     # corners: read as that box's answer, or held for a person; never blank.
     reading = Sheet().loop("3", gap_mm, 340, width_mm=width_mm).read()
     assert reading.value == "3" or (reading.value == "" and blocking(reading)), reading
+
+
+def test_a_tick_whose_arm_ends_in_the_next_box_answers_the_first():
+    sheet = Sheet()
+    cx, cy = sheet.centre("2")
+    nx, ny = sheet.centre("3")
+    sheet.line([(cx - 1.6, cy), (cx - 0.4, cy + 1.5), (nx - 0.5, ny - 0.8)])
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("2", ()), reading
+
+
+def test_two_separate_ticks_in_neighbouring_boxes_stay_two_answers():
+    reading = Sheet().tick("2").tick("3", scale=0.7).read()
+    assert reading.value == "2;3" and "multiple" in reading.flags

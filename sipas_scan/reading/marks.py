@@ -35,7 +35,7 @@ from sipas_scan.survey.model import join_codes
 BoxState = Literal["empty", "marked", "filled", "doubtful"]
 INK_LEVEL = darkness_level(0.2)        # a pixel is ink when this much darker than its paper
 LIGHT_INK_LEVEL = darkness_level(0.1)  # strokes are traced down to this (light pencil, low ink)
-STROKE_CORE_LEVEL = darkness_level(0.25)  # a light stroke's darkest tenth reaches this; bleed-through does not
+STROKE_CORE_LEVEL = darkness_level(0.16)  # a light stroke's darkest tenth reaches this; show-through does not
 INSET_MM = 0.6           # measured inside the printed border by this much
 RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
@@ -47,7 +47,7 @@ OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong t
 RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
 BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
-BORDER_EXCESS = 0.25     # a border this much inkier than the page's typical one has a stroke drawn on it
+BORDER_EXCESS = 0.12     # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
@@ -65,6 +65,7 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
+REACH_RATIO = 0.6        # a box holding at most this share of its neighbour's ink, joined to it by one stroke, is reached over
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
@@ -142,6 +143,7 @@ _OPENING = np.ones((2, 2), np.uint8)
 _CLOSING = np.ones((3, 3), np.uint8)
 _WIDE_OPENING = np.ones((3, 3), np.uint8)
 _BRIDGE = np.ones((9, 9), np.uint8)  # joins pieces of one stroke across a removed rule (up to 1 mm)
+_BORDER_BRIDGE = np.ones((13, 13), np.uint8)  # ... across a box's removed border and its blur (up to 1.5 mm)
 
 
 def _px(value_mm: float) -> int:
@@ -271,9 +273,11 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     reach_mask = distance < RING_REACH_MM
     hits = _sector_hits(ink & reach_mask, sector)
     loose = _sector_hits(ink & reach_mask & ~spill, sector) if spill.any() else hits
-    # Along the border itself: a loop drawn on the box's outline thickens it.
+    # Along the border itself, print taken out: a loop drawn tight on the
+    # box's outline shows there (inside at the corners, just outside at the
+    # middle of each side).
     along = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
-    border_ink = dark[cy0:cy1, cx0:cx1][along] > INK_LEVEL
+    border_ink = inked[along]
     border = (np.bincount(sector[along][border_ink], minlength=RING_SECTORS)
               / np.maximum(np.bincount(sector[along], minlength=RING_SECTORS), 1))
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
@@ -354,7 +358,7 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
     if m.coverage >= t.marked or t.empty > STROKE_TRUST_EMPTY:
         return state, confidence
     long_stroke = m.stroke >= STROKE_MARK_SPAN
-    if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL and m.coverage >= t.empty / 2:
+    if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL:
         return "marked", LIGHT_STROKE_CONFIDENCE
     if long_stroke and state == "empty" and m.coverage >= t.empty / 2:
         return "doubtful", 0.0
@@ -451,8 +455,42 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         measured = bordered(again(doubted, claimed=claimed, gap=gap, spill_from=inked))
     page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
     boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
+    # Strokes cross box borders: with the print widened only a little, a
+    # stroke's pieces either side of a border stay close enough to join.
+    strokes = added if printed is None else cv2.subtract(dark, printed)
+    for fld in choice:
+        if fld.kind == "single":
+            boxes[fld.id] = _reached_over(strokes, boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
     heavy = heavy_hand([b for items in boxes.values() for b in items])
     return [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
+
+
+def _reached_over(added: np.ndarray, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
+    """A tick started in one box whose long arm ends in the next: one stroke
+    joins the two boxes' ink, and the box it ends in holds less of it. That
+    box is not a second answer (only on single-choice questions, where a
+    second answer would void the question anyway)."""
+    marked = [b for b in boxes if b.state == "marked" and not b.circled]
+    if len(marked) != 2:
+        return boxes
+    heavier, lighter = sorted(marked, key=lambda b: b.coverage, reverse=True)
+    if lighter.coverage > REACH_RATIO * heavier.coverage:
+        return boxes
+    (ax, ay, side), (bx, by, _) = found[heavier.code], found[lighter.code]
+    x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
+    x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
+    ink = (added[y0:y1, x0:x1] > INK_LEVEL).astype(np.uint8)
+    # Join the stroke's pieces across the box borders the print took out.
+    _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BORDER_BRIDGE), connectivity=8)
+    inset = _px(INSET_MM)
+
+    def inside(x: int, y: int) -> set[int]:
+        window = pieces[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset]
+        return set(np.unique(window[ink[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset] > 0]))
+
+    if not (inside(ax, ay) & inside(bx, by)) - {0}:
+        return boxes
+    return [replace(b, state="empty", confidence=STRAY_CONFIDENCE) if b is lighter else b for b in boxes]
 
 
 def ring_gap(metrics: list[BoxMetrics]) -> float:

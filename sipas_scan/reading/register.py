@@ -42,6 +42,12 @@ def _detector() -> cv2.aruco.ArucoDetector:
     dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, defs.ARUCO_DICTIONARY))
     parameters = cv2.aruco.DetectorParameters()
     parameters.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    # A page fed off-centre brings a marker to the image's edge, and a crop
+    # of a corner window puts it near the crop's: accept markers there (only
+    # ids 0-3 of the dictionary are taken, so nothing else gets in).
+    parameters.minDistanceToBorder = 0
+    parameters.minMarkerDistanceRate = 0.0
+    parameters.minCornerDistanceRate = 0.0
     return cv2.aruco.ArucoDetector(dictionary, parameters)
 
 
