@@ -47,7 +47,7 @@ OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong t
 RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
 BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
-BORDER_EXCESS = 0.12     # a border band this much inkier than the page's typical one has a stroke drawn on it
+BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
@@ -109,6 +109,7 @@ class BoxMetrics:
     ring_hits: int = 0            # the sectors a stroke crosses, as a bit mask (bit k: sector k)
     loose_hits: int = 0
     border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
+    on_border: tuple[int, ...] = ()  # ink px beside the printed border (print taken out), per sector
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
@@ -263,9 +264,11 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
         source = spill_from[cy0:cy1, cx0:cx1]
         _, pieces = cv2.connectedComponents(cv2.dilate(ink.astype(np.uint8), _BRIDGE), connectivity=8)
         spill = np.isin(pieces, np.unique(pieces[source & ink])) & ink
+    foreign = np.zeros_like(ink)
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
-        ink &= (region == 0) | (region == label)
+        foreign = (region != 0) & (region != label)
+        ink &= ~foreign
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
     band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
@@ -276,15 +279,22 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     # Along the border itself, print taken out: a loop drawn tight on the
     # box's outline shows there (inside at the corners, just outside at the
     # middle of each side).
-    along = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
-    border_ink = inked[along]
-    border = (np.bincount(sector[along][border_ink], minlength=RING_SECTORS)
-              / np.maximum(np.bincount(sector[along], minlength=RING_SECTORS), 1))
+    bled = ring_gap_mm - RING_GAP_MM  # how much further this page's borders bled, both ways
+    inner = (distance >= -BORDER_INNER_MM - bled) & (distance < -bled)
+    along = inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM))
+    on_border = np.bincount(sector[along & inked & ~foreign], minlength=RING_SECTORS)
+    # ... and where it runs on the outline itself, it makes the outline
+    # thicker than this page's boxes typically are there.
+    outline = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
+    border_ink = dark[cy0:cy1, cx0:cx1][outline] > INK_LEVEL
+    border = (np.bincount(sector[outline][border_ink], minlength=RING_SECTORS)
+              / np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1))
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
     return BoxMetrics(coverage, ring_share, ring_sectors=hits.bit_count(), stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, loose_sectors=loose.bit_count(), ring_hits=hits, loose_hits=loose,
-                      border=tuple(float(v) for v in border), offset_mm=offset,
+                      border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
+                      offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
 
 
@@ -311,14 +321,19 @@ def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
     return sum(1 << k for k in np.flatnonzero(counts >= SECTOR_MIN_PX))
 
 
-def with_border(m: BoxMetrics, typical: np.ndarray) -> BoxMetrics:
-    """Count as crossed, too, the sectors where the box's printed border is
-    much inkier than this page's boxes typically are there: a loop drawn
-    tight on the outline, invisible beside it."""
+def with_border(m: BoxMetrics, typical: tuple[np.ndarray, np.ndarray]) -> BoxMetrics:
+    """Count as crossed, too, the sectors where a stroke runs along the box's
+    outline: ink beside the printed border, or an outline much thicker than
+    this page's boxes typically have there (``typical``: the page's median
+    ``border`` and ``on_border``). A loop drawn tight on the outline shows
+    only so."""
     if not m.border:
         return m
-    thick = sum(1 << k for k in np.flatnonzero(np.asarray(m.border) - typical >= BORDER_EXCESS))
-    return replace(m, ring_sectors=(m.ring_hits | thick).bit_count(), loose_sectors=(m.loose_hits | thick).bit_count())
+    typical_border, typical_beside = typical
+    thick = np.asarray(m.border) - typical_border >= BORDER_EXCESS
+    beside = np.asarray(m.on_border) - typical_beside >= SECTOR_MIN_PX
+    extra = sum(1 << int(k) for k in np.flatnonzero(thick | beside))
+    return replace(m, ring_sectors=(m.ring_hits | extra).bit_count(), loose_sectors=(m.loose_hits | extra).bit_count())
 
 
 def _shifted(image: np.ndarray, window: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
@@ -435,8 +450,9 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     gap = ring_gap([m for items in measured.values() for _, m in items])
     if gap > RING_GAP_MM:
         measured = again(every, gap=gap)
-    borders = [m.border for items in measured.values() for _, m in items if m.border]
-    typical = np.median(np.array(borders), axis=0) if borders else np.zeros(RING_SECTORS)
+    every_metric = [m for items in measured.values() for _, m in items if m.border]
+    typical = ((np.median([m.border for m in every_metric], axis=0), np.median([m.on_border for m in every_metric], axis=0))
+               if every_metric else (np.zeros(RING_SECTORS), np.zeros(RING_SECTORS)))
 
     def bordered(items: dict[str, list[tuple[str, BoxMetrics]]]) -> dict[str, list[tuple[str, BoxMetrics]]]:
         return {fid: [(code, with_border(m, typical)) for code, m in pairs] for fid, pairs in items.items()}
