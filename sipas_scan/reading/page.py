@@ -38,6 +38,7 @@ from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
 BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
+TRUSTED_RESIDUAL_MM = 0.25  # four markers agreeing this well pin the page; otherwise the printed structure checks it
 # Quarantine reasons of a page whose code verified: its form knows of it.
 UNREADABLE_IDENTIFIED = ("markers-not-found", "poor-alignment")
 
@@ -163,13 +164,20 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     printed structure (boxes, rules) starting from whatever markers and code
     corners were found. Only a page that aligns badly every way fails."""
     registration = register(markers, layout.markers, code_corners)
-    if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
+    trusted = len(markers) == len(layout.markers) and registration.residual_mm <= TRUSTED_RESIDUAL_MM \
+        if registration else False
+    if trusted:
         return registration
+    # Three markers leave the fourth corner to extrapolation, and markers
+    # that disagree say the paper is not flat: check against the whole
+    # printed page, and take whichever fits better.
     coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
     if coarse is None:
         return registration
     refined = align_from_structure(gray, layout.pages[page_no - 1], coarse)
     if not refined:
+        if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
+            return registration
         return registration if registration else Failed(registration.reason, f"{registration.detail}; {refined.detail}")
     return replace(refined, markers_found=tuple(sorted(markers)))
 
