@@ -43,6 +43,7 @@ RING_GAP_MM = 0.45       # loops are traced from this far outside the border (th
 HALO_MM = 2.0            # ... or further, where this page's box borders bleed (black-and-white, ink spread)
 HALO_SHARE = 0.1         # the border's halo ends where the page's boxes typically have less ink than this
 RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
+OUTLINE_ZONE_MM = 1.2    # nearer than this only the box's own outline is printed (labels start 1.8 mm away)
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
@@ -51,7 +52,7 @@ BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typica
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
-CIRCLE_SECTORS = 11      # a loop round the box: strokes all round but an opening of at most ~110 degrees
+CIRCLE_SECTORS = 10      # a loop round the box: strokes all round but an opening of at most ~135 degrees
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
@@ -144,7 +145,8 @@ _OPENING = np.ones((2, 2), np.uint8)
 _CLOSING = np.ones((3, 3), np.uint8)
 _WIDE_OPENING = np.ones((3, 3), np.uint8)
 _BRIDGE = np.ones((9, 9), np.uint8)  # joins pieces of one stroke across a removed rule (up to 1 mm)
-_BORDER_BRIDGE = np.ones((13, 13), np.uint8)  # ... across a box's removed border and its blur (up to 1.5 mm)
+_BORDER_BRIDGE = np.ones((13, 13), np.uint8)
+_TEXT_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # print further out widened by 3 px more  # ... across a box's removed border and its blur (up to 1.5 mm)
 
 
 def _px(value_mm: float) -> int:
@@ -246,8 +248,13 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     if printed is None:
         local_added = added[cy0:cy1, cx0:cx1]
     else:
-        local_added = cv2.subtract(dark[cy0:cy1, cx0:cx1], _shifted(printed, (cy0, cy1, cx0, cx1),
-                                                                   (x - _px(box[0]), y - _px(box[1]))))
+        local_print = _shifted(printed, (cy0, cy1, cx0, cx1), (x - _px(box[0]), y - _px(box[1])))
+        # Only the box's own outline is matched closely; labels and rules
+        # further out keep a wider margin, since a scan's text is bolder or
+        # thinner than the rendering and would otherwise leave ink round it.
+        wide = cv2.dilate(local_print, _TEXT_MARGIN)
+        local_print = np.where(distance >= OUTLINE_ZONE_MM, wide, local_print)
+        local_added = cv2.subtract(dark[cy0:cy1, cx0:cx1], local_print)
     inked = local_added > INK_LEVEL
     near = (distance >= 0) & (distance < HALO_MM)
     steps = (distance[near] * defs.READ_PX_PER_MM).astype(np.int32)
