@@ -144,9 +144,10 @@ class FieldReading:
 _OPENING = np.ones((2, 2), np.uint8)
 _CLOSING = np.ones((3, 3), np.uint8)
 _WIDE_OPENING = np.ones((3, 3), np.uint8)
-_BRIDGE = np.ones((9, 9), np.uint8)  # joins pieces of one stroke across a removed rule (up to 1 mm)
-_BORDER_BRIDGE = np.ones((13, 13), np.uint8)
-_TEXT_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # print further out widened by 3 px more  # ... across a box's removed border and its blur (up to 1.5 mm)
+# Joins the pieces of one stroke across print taken out (a rule or a box's
+# border with its margin): gaps up to 1.75 mm.
+_BRIDGE = np.ones((15, 15), np.uint8)
+_TEXT_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # print further out widened by 3 px more
 
 
 def _px(value_mm: float) -> int:
@@ -504,7 +505,7 @@ def _reached_over(added: np.ndarray, boxes: list[BoxReading], found: dict[str, t
     x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
     ink = (added[y0:y1, x0:x1] > INK_LEVEL).astype(np.uint8)
     # Join the stroke's pieces across the box borders the print took out.
-    _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BORDER_BRIDGE), connectivity=8)
+    _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
     inset = _px(INSET_MM)
 
     def inside(x: int, y: int) -> set[int]:
