@@ -263,15 +263,17 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
     ink = inked & (distance >= ring_gap_mm)
     ink = _strokes(ink.astype(np.uint8))
-    spill = np.zeros_like(ink)
+    spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
         # box's mark spilling over (or a tick started in one box, ending in
         # the next). Pieces are joined across the thin gaps where print was
         # taken out (a stroke crossing a grid rule).
         source = spill_from[cy0:cy1, cx0:cx1]
-        _, pieces = cv2.connectedComponents(cv2.dilate(ink.astype(np.uint8), _BRIDGE), connectivity=8)
-        spill = np.isin(pieces, np.unique(pieces[source & ink])) & ink
+        outside = inked & (distance >= 0)
+        _, pieces = cv2.connectedComponents(cv2.dilate(outside.astype(np.uint8), _BRIDGE), connectivity=8)
+        touching = np.unique(pieces[source])
+        spill = np.isin(pieces, touching[touching > 0]) & outside
     foreign = np.zeros_like(ink)
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
@@ -290,7 +292,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     bled = ring_gap_mm - RING_GAP_MM  # how much further this page's borders bled, both ways
     inner = (distance >= -BORDER_INNER_MM - bled) & (distance < -bled)
     along = inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM))
-    on_border = np.bincount(sector[along & inked & ~foreign], minlength=RING_SECTORS)
+    on_border = np.bincount(sector[along & inked & ~foreign & ~spill], minlength=RING_SECTORS)
     # ... and where it runs on the outline itself, it makes the outline
     # thicker than this page's boxes typically are there.
     outline = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
