@@ -378,3 +378,10 @@ def test_a_tick_whose_arm_ends_in_the_next_box_answers_the_first():
 def test_two_separate_ticks_in_neighbouring_boxes_stay_two_answers():
     reading = Sheet().tick("2").tick("3", scale=0.7).read()
     assert reading.value == "2;3" and "multiple" in reading.flags
+
+
+def test_a_big_round_blob_is_a_mark_and_a_fill_to_the_corners_a_cancellation():
+    blob = Sheet().blob("2", 2.25).read()
+    assert (blob.value, blob.flags) == ("2", ()), blob
+    fill = Sheet().fill("2").tick("4").read()
+    assert (fill.value, fill.flags) == ("4", ("cancelled",))

@@ -59,6 +59,8 @@ STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not 
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
+CORNER_MM = 0.5          # the inside's corner squares looked at for a fill
+BLOB_CORNERS = 0.5       # a nearly full box whose corners are less inked than this is a blob
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
@@ -66,7 +68,7 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
-REACH_RATIO = 0.6        # a box holding at most this share of its neighbour's ink, joined to it by one stroke, is reached over
+REACH_RATIO = 0.85       # a box holding at most this share of its neighbour's ink, joined to it by one stroke, is reached over
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
@@ -101,6 +103,7 @@ class BoxMetrics:
 
     coverage: float               # inked share of the box's inside
     ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
+    corners: float = 0.0          # inked share of the inside's four corners (a fill reaches them, a blob does not)
     ring_sectors: int = 0         # of RING_SECTORS angular sectors around it, those a stroke crosses
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
@@ -237,8 +240,11 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     inset = _px(INSET_MM + ring_gap_mm - RING_GAP_MM)
     inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
-    inked = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
-    coverage = float(inked.mean()) if inked.size else 0.0
+    inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
+    c = _px(CORNER_MM)
+    corners = float(np.mean([inked_inside[:c, :c].mean(), inked_inside[:c, -c:].mean(), inked_inside[-c:, :c].mean(),
+                             inked_inside[-c:, -c:].mean()])) if inked_inside.size else 0.0
     stroke, core, crosses = _stroke_reach(inside) if inside.size else (0.0, 0, False)
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
@@ -301,7 +307,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
               / np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1))
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, ring_sectors=hits.bit_count(), stroke=stroke, stroke_core=core,
+    return BoxMetrics(coverage, ring_share, corners=corners, ring_sectors=hits.bit_count(), stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, loose_sectors=loose.bit_count(), ring_hits=hits, loose_hits=loose,
                       border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
                       offset_mm=offset,
@@ -415,6 +421,10 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     if state != "marked" and m.coverage < t.marked:
         state, confidence = _overflow(state, confidence, m, t)
         state, confidence = by_stroke(state, confidence, m, t)
+    elif state in ("doubtful", "filled") and m.coverage >= t.fill_doubt and m.corners < BLOB_CORNERS:
+        # Nearly full but round, its corners left white: a blob, the
+        # respondent's mark; a cancellation fills the box to its corners.
+        state, confidence = "marked", LIGHT_STROKE_CONFIDENCE
 
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
                       m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
