@@ -174,7 +174,10 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
     if coarse is None:
         return registration
-    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse)
+    found = [m.id for m in layout.markers if m.id in markers]
+    anchors = ((np.concatenate([rect_corners(m.rect) for m in layout.markers if m.id in markers]),
+                np.concatenate([markers[i] for i in found])) if found else None)
+    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors)
     if not refined:
         if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
             return registration

@@ -411,7 +411,13 @@ def _spans_page(points: np.ndarray) -> bool:
 
 
 def align_from_structure(
-    gray: np.ndarray, page: PageLayout, coarse: np.ndarray, *, search_mm: float = 16.0, refine_mm: float = 2.0
+    gray: np.ndarray,
+    page: PageLayout,
+    coarse: np.ndarray,
+    *,
+    anchors: tuple[np.ndarray, np.ndarray] | None = None,
+    search_mm: float = 16.0,
+    refine_mm: float = 2.0,
 ) -> Registration | Failed:
     """Homography layout mm -> image px from the page's printed structure.
 
@@ -422,7 +428,10 @@ def align_from_structure(
     from where ``coarse`` puts it, anywhere on the page: the default covers
     3 mm of shift plus 3 degrees of rotation about a page corner.
     ``refine_mm``: how far a feature may lie from where the corrected
-    homography puts it.
+    homography puts it. ``anchors``: (layout mm (N, 2), image px (N, 2))
+    points known besides the structure (the corners of the markers found):
+    fitted with it, so a page whose boxes all lie on one side is pinned on
+    the other.
 
     Returns a Registration: ``homography`` (3, 3) layout mm -> image px,
     ``markers_found`` empty (no marker was used), ``residual_mm`` the RMS
@@ -455,6 +464,12 @@ def align_from_structure(
         return Failed(REASON, f"found {len(found)} of {total} printed features (boxes, rule junctions, corners); need {MIN_INLIERS}")
     layout_points = model.features[found].astype(np.float64)
     image_points = _project(layout_points + offsets, corrected)
+    is_box = found < model.boxes
+    if anchors is not None and len(anchors[0]):
+        layout_points = np.concatenate([layout_points, np.asarray(anchors[0], np.float64).reshape(-1, 2)])
+        image_points = np.concatenate([image_points, np.asarray(anchors[1], np.float64).reshape(-1, 2)])
+    is_feature = np.arange(len(layout_points)) < len(found)
+    is_box = np.concatenate([is_box, np.zeros(len(layout_points) - len(found), bool)])
     # Step 3.
     homography, mask = cv2.findHomography(
         layout_points, image_points, cv2.RANSAC, FIT_TOLERANCE_MM * scale_of(corrected), maxIters=2000, confidence=0.999
@@ -471,7 +486,7 @@ def align_from_structure(
         inliers = _errors_mm(homography, layout_points, image_points) <= FIT_TOLERANCE_MM
     errors = _errors_mm(homography, layout_points, image_points)[inliers]
     residual = float(np.sqrt(np.mean(errors**2))) if len(errors) else float("inf")
-    count, boxes = int(inliers.sum()), int(inliers[found < model.boxes].sum())
+    count, boxes = int((inliers & is_feature).sum()), int((inliers & is_box).sum())
     detail = f"{count} of {total} printed features agree ({boxes} of {model.boxes} boxes), residual {residual:.2f} mm"
     need, need_boxes = max(MIN_INLIERS, int(np.ceil(MIN_INLIER_SHARE * total))), int(np.ceil(MIN_BOX_SHARE * model.boxes))
     if count < need or boxes < need_boxes:
