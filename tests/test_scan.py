@@ -301,3 +301,20 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
     result = read_page(torn, 200, options)
     assert (result.status, result.reason) == ("quarantined", "no-code") and "serial-unreadable" in result.detail
     assert len(result.markers) == 4
+
+
+def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_print(printed, secret):
+    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 6, 200), cv2.COLOR_RGB2GRAY)
+    options = ReadOptions(secret, run_ocr=False)
+    clean = read_page(page, 200, options)
+    damaged = page.copy()
+    damaged[_qr_px(200)] = 255
+    damaged[:250, -250:] = 255          # top-right marker
+    damaged[-250:, :250] = 255          # bottom-left marker
+    damaged[-250:, -250:] = 255         # bottom-right marker
+    turned = cv2.warpAffine(damaged, cv2.getRotationMatrix2D((800, 1100), 2.0, 1.0), damaged.shape[::-1],
+                            borderValue=255)
+    result = read_page(turned, 200, options)
+    assert (result.status, result.identified_by, result.markers) == ("ok", "print", (0,)), result.detail
+    assert (result.serial, result.page_no) == (clean.serial, clean.page_no)
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]

@@ -9,13 +9,14 @@ code, never raised.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FormLayout, layout_survey, marker_rects, qr_rect
+from sipas_scan.layout import FormLayout, Marker, layout_survey, marker_rects, qr_rect
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
@@ -138,11 +139,31 @@ def _marker_registration(markers: dict[int, np.ndarray]) -> Registration | Faile
 def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> PrintedIdentity | Failed:
     """Survey, serial and page from the text printed on a page whose code
     could not be read; the markers (the same place on every survey's pages)
-    put the text where the layout printed it."""
+    put the text where the layout printed it. With one or two markers the
+    page lies only roughly there: it is aligned by the printed structure of
+    each page the form could be, and the page whose structure fits must be
+    the page the text names."""
     registration = _marker_registration(markers)
     if not registration:
         return registration
-    aligned = warp_to_layout(gray, registration)
+    found = _read_printed(warp_to_layout(gray, registration), options)
+    if found or np.isfinite(registration.residual_mm):
+        return found
+    anchors = _marker_anchors(markers, marker_rects())
+    for survey_id in [options.survey] if options.survey else list(forms_surveys()):
+        _, layout = survey_and_layout(survey_id)
+        for page in layout.pages:
+            refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
+            if not refined:
+                continue
+            reading = read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
+                                            page_count=layout.page_count)
+            if reading and reading.page == page.number:
+                return reading
+    return found
+
+
+def _read_printed(aligned: np.ndarray, options: ReadOptions) -> PrintedIdentity | Failed:
     found = read_printed_identity(aligned, survey=options.survey)
     if found or found.reason != "survey-unknown":
         return found
@@ -155,6 +176,14 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
         if reading:
             readings.append(reading)
     return readings[0] if len(readings) == 1 else found
+
+
+def _marker_anchors(markers: dict[int, np.ndarray], printed: Sequence[Marker]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(layout mm, image px) of the corners of the markers found."""
+    used = [m for m in printed if m.id in markers]
+    if not used:
+        return None
+    return np.concatenate([rect_corners(m.rect) for m in used]), np.concatenate([markers[m.id] for m in used])
 
 
 def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int, np.ndarray],
@@ -174,10 +203,8 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
     if coarse is None:
         return registration
-    found = [m.id for m in layout.markers if m.id in markers]
-    anchors = ((np.concatenate([rect_corners(m.rect) for m in layout.markers if m.id in markers]),
-                np.concatenate([markers[i] for i in found])) if found else None)
-    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors)
+    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse,
+                                   anchors=_marker_anchors(markers, layout.markers))
     if not refined:
         if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
             return registration
