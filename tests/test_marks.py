@@ -385,3 +385,14 @@ def test_a_big_round_blob_is_a_mark_and_a_fill_to_the_corners_a_cancellation():
     assert (blob.value, blob.flags) == ("2", ()), blob
     fill = Sheet().fill("2").tick("4").read()
     assert (fill.value, fill.flags) == ("4", ("cancelled",))
+
+
+def test_a_tick_whose_long_arm_runs_across_the_next_box_answers_the_box_of_its_knee():
+    # More ink in the box the arm crosses than in the knee's box.
+    sheet = Sheet()
+    cx, cy = sheet.centre("3")
+    nx, ny = sheet.centre("4")
+    sheet.line([(cx - 1.2, cy + 0.3), (cx - 0.3, cy + 1.6), (cx + 3.0, cy - 0.4), (nx - 2.2, ny - 1.0),
+                (nx + 2.0, ny - 1.2)], 0.7)
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("3", ()), reading

@@ -68,7 +68,7 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
-REACH_RATIO = 0.85       # a box holding at most this share of its neighbour's ink, joined to it by one stroke, is reached over
+KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
 
@@ -501,32 +501,40 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     return [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
 
 
-def _reached_over(added: np.ndarray, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
+def _reached_over(strokes: np.ndarray, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
     """A tick started in one box whose long arm ends in the next: one stroke
-    joins the two boxes' ink, and the box it ends in holds less of it. That
-    box is not a second answer (only on single-choice questions, where a
-    second answer would void the question anyway)."""
+    joins the two boxes' ink, and the tick's knee (its lowest point) is in
+    the box meant. The other box is not a second answer. Only on
+    single-choice questions, where a second answer would void the question
+    anyway; where the knee is not clearly in one box, both stay."""
     marked = [b for b in boxes if b.state == "marked" and not b.circled]
     if len(marked) != 2:
         return boxes
-    heavier, lighter = sorted(marked, key=lambda b: b.coverage, reverse=True)
-    if lighter.coverage > REACH_RATIO * heavier.coverage:
-        return boxes
-    (ax, ay, side), (bx, by, _) = found[heavier.code], found[lighter.code]
+    first, second = marked
+    (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
     x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
     x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
-    ink = (added[y0:y1, x0:x1] > INK_LEVEL).astype(np.uint8)
+    ink = (strokes[y0:y1, x0:x1] > INK_LEVEL).astype(np.uint8)
     # Join the stroke's pieces across the box borders the print took out.
     _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
     inset = _px(INSET_MM)
 
-    def inside(x: int, y: int) -> set[int]:
-        window = pieces[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset]
-        return set(np.unique(window[ink[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset] > 0]))
+    def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+        window = np.s_[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset]
+        return pieces[window], ink[window] > 0
 
-    if not (inside(ax, ay) & inside(bx, by)) - {0}:
+    (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
+    shared = (set(np.unique(a_pieces[a_ink])) & set(np.unique(b_pieces[b_ink]))) - {0}
+    if not shared:
         return boxes
-    return [replace(b, state="empty", confidence=STRAY_CONFIDENCE) if b is lighter else b for b in boxes]
+    # How low the joined stroke reaches inside each box, from the box's top.
+    piece = shared.pop()
+    depth = [float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1)) for p, i in
+             ((a_pieces, a_ink), (b_pieces, b_ink))]
+    if abs(depth[0] - depth[1]) < _px(KNEE_MARGIN_MM):
+        return boxes
+    reached = second if depth[0] > depth[1] else first
+    return [replace(b, state="empty", confidence=STRAY_CONFIDENCE) if b is reached else b for b in boxes]
 
 
 def ring_gap(metrics: list[BoxMetrics]) -> float:
