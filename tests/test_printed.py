@@ -248,3 +248,13 @@ def test_survey_must_be_known_unless_the_caller_says_which(forms):
     assert not read(image)
     result = read(image, survey=SURVEY)
     assert result and (result.survey, result.serial, result.page) == (SURVEY, forms[0][1], 1)
+
+
+def test_a_page_known_from_its_structure_needs_no_legible_page_number(forms):
+    image = page_of(forms, 0, 3)
+    whiten(image, 90.0, 282.0, 120.0, 289.0)  # "Trang 3/4"
+    result = read(image, survey=SURVEY, known_page=3)
+    assert isinstance(result, PrintedIdentity) and (result.serial, result.page) == (forms[0][0], 3), result
+    # Where the number is legible it must agree with the structure.
+    result = read(page_of(forms, 0, 3), survey=SURVEY, known_page=2)
+    assert isinstance(result, Failed) and result.reason == "page-disagrees", result

@@ -147,19 +147,20 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     if not registration:
         return registration
     found = _read_printed(warp_to_layout(gray, registration), options)
-    if found or np.isfinite(registration.residual_mm):
+    if found or found.reason in ("serials-disagree", "page-out-of-range"):
         return found
+    # The page lies only roughly where the markers say, or its page number is
+    # illegible: the page whose printed structure fits is the page it is
+    # (boxes differ from page to page), and its serial is read once aligned
+    # by that structure.
     anchors = _marker_anchors(markers, marker_rects())
     for survey_id in [options.survey] if options.survey else list(forms_surveys()):
         _, layout = survey_and_layout(survey_id)
         for page in layout.pages:
             refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
-            if not refined:
-                continue
-            reading = read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
-                                            page_count=layout.page_count)
-            if reading and reading.page == page.number:
-                return reading
+            if refined:
+                return read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
+                                             page_count=layout.page_count, known_page=page.number)
     return found
 
 

@@ -340,7 +340,12 @@ def _read_survey(aligned: np.ndarray, known: Mapping[str, str]) -> tuple[str | N
 
 
 def read_printed_identity(
-    aligned: np.ndarray, *, page_count: int | None = None, survey: str | None = None, known_surveys: Mapping[str, str] | None = None
+    aligned: np.ndarray,
+    *,
+    page_count: int | None = None,
+    survey: str | None = None,
+    known_surveys: Mapping[str, str] | None = None,
+    known_page: int | None = None,
 ) -> PrintedIdentity | Failed:
     """Survey, serial and page number from the text printed on an aligned page.
 
@@ -351,7 +356,11 @@ def read_printed_identity(
     survey id -> version the footer may name; by default the definitions in
     forms/.
 
-    Failed reasons: serial-unreadable, serial-check-failed, serials-disagree,
+    ``known_page``: the page number when the caller knows it (from the
+    page's printed structure); then "Trang k/N" need not be legible, and
+    must agree where it is.
+
+    Failed reasons: page-disagrees, serial-unreadable, serial-check-failed, serials-disagree,
     page-unreadable, page-out-of-range, page-count-mismatch, survey-unknown.
     """
     if aligned.ndim != 2 or aligned.dtype != np.uint8:
@@ -379,6 +388,14 @@ def read_printed_identity(
         return Failed(reason, "; ".join(details))
 
     page_read = _read_page(aligned)
+    if known_page is not None:
+        # The page's printed structure already told which page it is: the
+        # printed number, if legible, must agree.
+        if not isinstance(page_read, str) and page_read[0] != known_page:
+            return Failed("page-disagrees", "; ".join([*details, f"page: {page_read[0]}/{page_read[1]}, "
+                                                       f"structure of page {known_page}"]))
+        total = page_read[1] if not isinstance(page_read, str) else (page_count or known_page)
+        page_read = (known_page, total, serial_confidence)
     if isinstance(page_read, str):
         return Failed("page-unreadable", "; ".join([*details, f"page: {page_read}"]))
     page, total, page_confidence = page_read

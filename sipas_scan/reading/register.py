@@ -90,6 +90,13 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
             points = quad / scale
             if scale < 1:
                 window = max(3, int(round(2 / scale)))
+                # A marker at the image's edge: refine only corners with room round them.
+                h, w = gray.shape
+                inside = ((points[:, 0] > window) & (points[:, 0] < w - window - 1)
+                          & (points[:, 1] > window) & (points[:, 1] < h - window - 1))
+                if not inside.all():
+                    found[marker_id] = points
+                    continue
                 points = cv2.cornerSubPix(gray, points.reshape(-1, 1, 2), (window, window), (-1, -1),
                                           (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05)).reshape(4, 2)
             found[marker_id] = points
