@@ -396,3 +396,12 @@ def test_a_tick_whose_long_arm_runs_across_the_next_box_answers_the_box_of_its_k
                 (nx + 2.0, ny - 1.2)], 0.7)
     reading = sheet.read()
     assert (reading.value, reading.flags) == ("3", ()), reading
+
+
+def test_a_box_whose_print_faded_from_the_scan_goes_to_review():
+    # A streak of low toner took box 4's outline and whatever was in it.
+    sheet = Sheet().tick("2")
+    x, y, w, h = sheet.options[3].box
+    sheet.ink[int((y - 1) * S):int((y + h + 1) * S), int((x - 1) * S):int((x + w + 1) * S)] = 255
+    reading = sheet.read()
+    assert "faded" in reading.flags and blocking(reading), reading

@@ -48,6 +48,7 @@ OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong t
 RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
 BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
+FADED_OUTLINE = 0.4      # an outline this much lighter than the page's typical one has faded from the scan
 BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
@@ -129,6 +130,7 @@ class BoxReading:
     stroke: float = 0.0
     circled: bool = False
     loose_sectors: int = 0
+    faded: bool = False           # its printed outline has faded from the scan
 
 
 @dataclass(frozen=True)
@@ -491,6 +493,12 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         measured = bordered(again(doubted, claimed=claimed, gap=gap, spill_from=inked))
     page_t = thresholds.for_page([m.coverage for boxes in measured.values() for _, m in boxes])
     boxes = {fid: [box_reading(code, m, page_t) for code, m in items] for fid, items in measured.items()}
+    # A box whose own printed outline has (nearly) vanished lies in a faded
+    # streak of the scan: what was drawn there may have vanished with it.
+    outline = float(np.mean(typical[0]))
+    for fid, items in measured.items():
+        boxes[fid] = [replace(b, faded=True) if m.border and np.mean(m.border) < FADED_OUTLINE * outline else b
+                      for b, (_, m) in zip(boxes[fid], items, strict=True)]
     # Strokes cross box borders: with the print widened only a little, a
     # stroke's pieces either side of a border stay close enough to join.
     strokes = added if printed is None else cv2.subtract(dark, printed)
@@ -610,6 +618,8 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("outside-box")
         if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
             value = rings[0].code
+    if any(b.faded for b in boxes):
+        flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
         # of the page is not where the markers say (curled or creased paper),
