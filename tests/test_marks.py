@@ -405,3 +405,20 @@ def test_a_box_whose_print_faded_from_the_scan_goes_to_review():
     sheet.ink[int((y - 1) * S):int((y + h + 1) * S), int((x - 1) * S):int((x + w + 1) * S)] = 255
     reading = sheet.read()
     assert "faded" in reading.flags and blocking(reading), reading
+
+
+def test_a_dirty_patch_over_a_box_is_doubt_not_a_mark_or_a_loop():
+    sheet = Sheet().tick("1")
+    rng = np.random.default_rng(4)
+    x, y, w, h = sheet.options[3].box
+    patch = sheet.ink[int((y - 4) * S):int((y + h + 4) * S), int((x - 4) * S):int((x + w + 4) * S)]
+    patch[rng.random(patch.shape) < 0.45] = 20
+    reading = sheet.read()
+    assert "4" not in reading.value.split(";") and blocking(reading), reading
+
+
+def test_a_coarse_scan_widens_the_print_round_a_box():
+    from sipas_scan.reading.reference import local_print_tolerance
+
+    assert local_print_tolerance(300 / 25.4) == local_print_tolerance(200 / 25.4) == 2
+    assert local_print_tolerance(150 / 25.4) == 3

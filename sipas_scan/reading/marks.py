@@ -53,6 +53,7 @@ BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typica
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
+SPECKLE_WEIGHT = 4.0     # there a mark needs this many times the specks' share more ink than the marked limit
 CIRCLE_SECTORS = 10      # a loop round the box: strokes all round but an opening of at most ~135 degrees
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
@@ -105,6 +106,7 @@ class BoxMetrics:
     coverage: float               # inked share of the box's inside
     ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
     corners: float = 0.0          # inked share of the inside's four corners (a fill reaches them, a blob does not)
+    speckle: float = 0.0          # share of the surroundings in specks too small for a pen stroke (scan noise)
     ring_sectors: int = 0         # of RING_SECTORS angular sectors around it, those a stroke crosses
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
@@ -270,7 +272,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     halo_px = _px(HALO_MM)
     halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
     ink = inked & (distance >= ring_gap_mm)
-    ink = _strokes(ink.astype(np.uint8))
+    ink, speckle = _strokes(ink.astype(np.uint8))
     spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
@@ -309,18 +311,20 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
               / np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1))
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, corners=corners, ring_sectors=hits.bit_count(), stroke=stroke, stroke_core=core,
+    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4), ring_sectors=hits.bit_count(),
+                      stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, loose_sectors=loose.bit_count(), ring_hits=hits, loose_hits=loose,
                       border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
                       offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
 
 
-def _strokes(ink: np.ndarray) -> np.ndarray:
+def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     """(H, W) bool: the pieces of a binary ink map (uint8 0/1) big enough to
-    be pen strokes. Specks of dust and noise go; where the scan is so noisy
-    that specks merge into pieces, a wider opening clears them (losing only
-    the thinnest pen lines, on a page a person will look at anyway)."""
+    be pen strokes, and the share of the map in specks. Specks of dust and
+    noise go; where the scan is so noisy that specks merge into pieces, a
+    wider opening clears them (losing only the thinnest pen lines, on a page
+    a person will look at anyway)."""
     opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _OPENING)
     count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
@@ -330,7 +334,7 @@ def _strokes(ink: np.ndarray) -> np.ndarray:
         count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
         areas = stats[:, cv2.CC_STAT_AREA]
     strokes = np.flatnonzero(areas >= RING_STROKE_MIN_PX)
-    return np.isin(components, strokes[strokes > 0])
+    return np.isin(components, strokes[strokes > 0]), specks / ink.size
 
 
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
@@ -415,7 +419,15 @@ def _overflow(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
 def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     """One box's state from its metrics."""
     state, confidence = classify(m.coverage, t)
-    if state != "filled" and m.ring_sectors >= CIRCLE_SECTORS:
+    if m.speckle >= NOISY_SPECK_SHARE and m.coverage < t.marked + SPECKLE_WEIGHT * m.speckle:
+        # Specks all over the surroundings: a dirty or noisy patch of the
+        # scan. Ink round the box is no loop there, and ink inside no more
+        # than the noise would put there is no mark: a person looks. A clear
+        # tick still reads.
+        state = "doubtful" if m.coverage >= t.empty or m.ring_sectors >= RING_DOUBT_SECTORS else "empty"
+        return BoxReading(code, state, 0.0 if state == "doubtful" else 0.5, round(m.coverage, 4), round(m.ring, 4),
+                          _rounded(m.offset_mm), m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
+    if state != "filled" and m.ring_sectors >= CIRCLE_SECTORS and m.speckle < NOISY_SPECK_SHARE:
         # A loop round the box (whatever is inside it apart from a fill):
         # the respondent's way of choosing this option.
         return BoxReading(code, "marked", 1.0, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),

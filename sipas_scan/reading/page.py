@@ -23,7 +23,7 @@ from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.lines import erase_feed_lines
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.printed import PrintedIdentity, forms_surveys, read_printed_identity
-from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, added_ink, darkness, printed_darkness
+from sipas_scan.reading.reference import added_ink, darkness, local_print_tolerance, printed_darkness
 from sipas_scan.reading.register import (
     Failed,
     Registration,
@@ -245,6 +245,6 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
     added = added_ink(dark, printed_darkness(layout, code.page))
     page = layout.pages[code.page - 1]
     base.fields = read_fields(dark, added, list(page.fields), options.thresholds,
-                              printed=printed_darkness(layout, code.page, LOCAL_PRINT_TOLERANCE_PX))
+                              printed=printed_darkness(layout, code.page, local_print_tolerance(registration.px_per_mm)))
     base.comments = [read_comment(f, added, run_ocr=options.run_ocr) for f in page.fields if f.kind == "text"]
     return base

@@ -24,7 +24,7 @@ from sipas_scan.printing.render import render_blank_pages
 PRINT_TOLERANCE_PX = 5  # printed strokes widened by this (0.6 mm at 8 px/mm)
 # Round a box the print is matched to the box's own found place, so it is
 # widened only by the scanner's blur: a loop drawn tight round the box shows.
-LOCAL_PRINT_TOLERANCE_PX = 2
+LOCAL_PRINT_TOLERANCE_PX = 2  # at the reading grid's own resolution; coarser scans blur more
 DARKNESS_FULL = 255     # darkness map value of black
 PAPER_FLOOR = 40        # grey level below which a "paper" estimate is not believed
 PRINTED_LEVEL = 20      # darkness (0..255) from which a pixel of the blank page counts as printed
@@ -60,6 +60,13 @@ def _render_reference(layout: FormLayout, tolerance_px: int) -> tuple[np.ndarray
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance_px + 1,) * 2)
         pages.append(cv2.dilate(darkness, kernel))
     return tuple(pages)
+
+
+def local_print_tolerance(scan_px_per_mm: float) -> int:
+    """How far the print is widened round a box for a scan of this
+    resolution: a 150 dpi scan, enlarged onto the 8 px/mm grid, blurs the
+    print by a third more."""
+    return int(round(LOCAL_PRINT_TOLERANCE_PX * max(1.0, defs.READ_PX_PER_MM / max(scan_px_per_mm, 1e-6))))
 
 
 def printed_darkness(layout: FormLayout, page_number: int, tolerance_px: int = PRINT_TOLERANCE_PX) -> np.ndarray:
