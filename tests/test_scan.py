@@ -283,10 +283,15 @@ def _qr_px(dpi: int) -> tuple[slice, slice]:
     return slice(int(y) - 4, int(y + h) + 4), slice(int(x) - 4, int(x + w) + 4)
 
 
-def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, secret):
-    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 5, 200), cv2.COLOR_RGB2GRAY)
+def _clean_page(printed, secret, index: int):
+    """A printed page at 200 dpi, how it reads undamaged, and the options."""
+    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
     options = ReadOptions(secret, run_ocr=False)
-    clean = read_page(page, 200, options)
+    return page, read_page(page, 200, options), options
+
+
+def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, secret):
+    page, clean, options = _clean_page(printed, secret, 5)
     torn = page.copy()
     torn[_qr_px(200)] = 255
     result = read_page(torn, 200, options)
@@ -304,9 +309,7 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
 
 
 def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_print(printed, secret):
-    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 6, 200), cv2.COLOR_RGB2GRAY)
-    options = ReadOptions(secret, run_ocr=False)
-    clean = read_page(page, 200, options)
+    page, clean, options = _clean_page(printed, secret, 6)
     damaged = page.copy()
     damaged[_qr_px(200)] = 255
     damaged[:250, -250:] = 255          # top-right marker
