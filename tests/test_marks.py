@@ -422,3 +422,21 @@ def test_a_coarse_scan_widens_the_print_round_a_box():
 
     assert local_print_tolerance(300 / 25.4) == local_print_tolerance(200 / 25.4) == 2
     assert local_print_tolerance(150 / 25.4) == 3
+
+
+def test_a_blank_question_on_a_page_of_barely_visible_marks_goes_to_review():
+    # Two questions on one page: one answered so lightly it barely shows,
+    # the other blank (its mark may not have survived the scan).
+    sheet = Sheet("12345678", pitch_mm=10.0)
+    sheet.tick("2", width_mm=0.3, grey=205)
+    first = FieldLayout("q1", "single", 1, tuple(sheet.options[:4]))
+    second = FieldLayout("q2", "single", 1, tuple(sheet.options[4:]))
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, [first, second], Thresholds(), printed=sheet.printed_map())
+    assert readings[0].value == "2" and not blocking(readings[0])
+    assert readings[1].value == "" and readings[1].flags == ("faint-page",)
+    # With an ordinary pen the blank question is simply blank.
+    sheet = Sheet("12345678", pitch_mm=10.0).tick("2")
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, [first, second], Thresholds(), printed=sheet.printed_map())
+    assert readings[1].flags == ()

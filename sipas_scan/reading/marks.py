@@ -518,7 +518,14 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         if fld.kind == "single":
             boxes[fld.id] = _reached_over(strokes, boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
     heavy = heavy_hand([b for items in boxes.values() for b in items])
-    return [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
+    readings = [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
+    if any("faint" in r.flags or any(b.state == "marked" and b.confidence == LIGHT_STROKE_CONFIDENCE and b.coverage
+                                     < page_t.empty for b in r.boxes) for r in readings):
+        # Marks on this page are so light that some barely survived the scan:
+        # a question left blank here may be one whose mark did not.
+        readings = [replace(r, flags=("faint-page",), confidence=0.0) if not r.value and not r.flags else r
+                    for r in readings]
+    return readings
 
 
 def _reached_over(strokes: np.ndarray, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
