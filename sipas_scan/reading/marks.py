@@ -58,6 +58,7 @@ CIRCLE_SECTORS = 10      # a loop round the box: strokes all round but an openin
 RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
+STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
@@ -401,7 +402,8 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         return "doubtful", 0.0
     if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN and m.ring_sectors == 0:
         return "empty", 0.5
-    if state == "empty" and long_stroke and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
+    traced = long_stroke or (m.stroke >= STROKE_DOUBT_SPAN and m.stroke_crosses)
+    if state == "empty" and traced and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
         return "doubtful", 0.0
     return state, confidence
 
