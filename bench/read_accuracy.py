@@ -36,7 +36,8 @@ from sipas_scan.survey import find_survey  # noqa: E402
 # A field anomaly is caught when one of these flags is on the field; a
 # cancellation done as the form says and a circled answer are also caught
 # when simply read right (the reader takes them as answers).
-FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"}, "cancelled": {"cancelled", "unclear-fill", "faint"},
+FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"},
+                   "cancelled": {"cancelled", "unclear-fill", "unclear-cancel", "faint", "multiple"},
                    "circled": {"circled", "outside-box", "faint"}, "skip-rule": {"skip-rule"}}
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
 # Quarantined on purpose: blank backs, pages that are not forms, forged codes.

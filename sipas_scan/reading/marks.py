@@ -64,6 +64,7 @@ STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the 
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
 CORNER_MM = 0.5          # the inside's corner squares looked at for a fill
 BLOB_CORNERS = 0.5       # a nearly full box whose corners are less inked than this is a blob
+HEAVY_FILL_CORNERS = 0.9  # a heavy hand's fill short of this in the corners is an answer, past it a cancellation
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
@@ -134,6 +135,8 @@ class BoxReading:
     circled: bool = False
     loose_sectors: int = 0
     faded: bool = False           # its printed outline has faded from the scan
+    crosses: bool = False         # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
+    corners: float = 0.0          # inked share of its inside's corners
 
 
 @dataclass(frozen=True)
@@ -427,13 +430,11 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
         # than the noise would put there is no mark: a person looks. A clear
         # tick still reads.
         state = "doubtful" if m.coverage >= t.empty or m.ring_sectors >= RING_DOUBT_SECTORS else "empty"
-        return BoxReading(code, state, 0.0 if state == "doubtful" else 0.5, round(m.coverage, 4), round(m.ring, 4),
-                          _rounded(m.offset_mm), m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
+        return _reading(code, state, 0.0 if state == "doubtful" else 0.5, m)
     if state != "filled" and m.ring_sectors >= CIRCLE_SECTORS and m.speckle < NOISY_SPECK_SHARE:
         # A loop round the box (whatever is inside it apart from a fill):
         # the respondent's way of choosing this option.
-        return BoxReading(code, "marked", 1.0, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                          m.ring_sectors, round(m.stroke, 3), circled=True, loose_sectors=m.loose_sectors)
+        return _reading(code, "marked", 1.0, m, circled=True)
     if state != "marked" and m.coverage < t.marked:
         state, confidence = _overflow(state, confidence, m, t)
         state, confidence = by_stroke(state, confidence, m, t)
@@ -442,8 +443,13 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
         # respondent's mark; a cancellation fills the box to its corners.
         state, confidence = "marked", LIGHT_STROKE_CONFIDENCE
 
+    return _reading(code, state, confidence, m)
+
+
+def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, circled: bool = False) -> BoxReading:
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                      m.ring_sectors, round(m.stroke, 3), loose_sectors=m.loose_sectors)
+                      m.ring_sectors, round(m.stroke, 3), circled=circled, loose_sectors=m.loose_sectors,
+                      crosses=m.stroke_crosses, corners=round(m.corners, 3))
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
@@ -595,7 +601,10 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     Doubt flags send the answer to a person; note flags (``NOTE_FLAGS``)
     record how a clear answer was given."""
     if heavy_hand:
-        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt else b for b in boxes]
+        # Their fills are answers; a fill that runs past the border to every
+        # corner is still the form's cancellation.
+        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt and b.corners < HEAVY_FILL_CORNERS
+                 else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
@@ -605,7 +614,8 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays = [b for b in doubtful + marked if not b.circled and b.coverage < clearest and (
+        strays = [b for b in doubtful + marked if not b.circled and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
+                  and b.coverage < clearest and (
             b.coverage < thresholds.marked / 2
             or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
         doubtful = [b for b in doubtful if b not in strays]
