@@ -446,3 +446,11 @@ def test_a_light_tick_beside_a_heavy_half_fill_is_not_taken_for_a_stray_touch():
     sheet = Sheet().fill("4", share=0.5).tick("1", width_mm=0.25, grey=150)
     reading = sheet.read()
     assert blocking(reading) and "1" in reading.value.split(";"), reading
+
+
+def test_readings_are_plain_values_the_store_can_write():
+    import json
+    from dataclasses import asdict
+
+    reading = Sheet().tick("2").loop("4", 1.2).read("multi", 3)
+    assert json.loads(json.dumps(asdict(reading)))["value"] == "2;4"

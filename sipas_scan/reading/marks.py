@@ -224,7 +224,7 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     crosses = min(width, height) >= STROKE_SPREAD_SHARE * side and near_centre
     values = inside_dark[ys, xs]
     core = int(np.partition(values, int(0.9 * (values.size - 1)))[int(0.9 * (values.size - 1))])
-    return max(width, height) / side, core, crosses
+    return float(max(width, height) / side), core, bool(crosses)
 
 
 def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.ndarray | None = None,
@@ -448,8 +448,8 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
 
 def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, circled: bool = False) -> BoxReading:
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                      m.ring_sectors, round(m.stroke, 3), circled=circled, loose_sectors=m.loose_sectors,
-                      crosses=m.stroke_crosses, corners=round(m.corners, 3))
+                      int(m.ring_sectors), round(float(m.stroke), 3), circled=circled, loose_sectors=m.loose_sectors,
+                      crosses=bool(m.stroke_crosses), corners=round(float(m.corners), 3))
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
