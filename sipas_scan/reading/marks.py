@@ -64,7 +64,6 @@ STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the 
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
 CORNER_MM = 0.5          # the inside's corner squares looked at for a fill
 BLOB_CORNERS = 0.5       # a nearly full box whose corners are less inked than this is a blob
-HEAVY_FILL_CORNERS = 0.9  # a heavy hand's fill short of this in the corners is an answer, past it a cancellation
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
@@ -72,6 +71,7 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
+STRAY_REACH = 0.33       # a stray touch is compact (a dot, a pen resting); ink reaching further is a stroke
 KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
@@ -601,10 +601,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     Doubt flags send the answer to a person; note flags (``NOTE_FLAGS``)
     record how a clear answer was given."""
     if heavy_hand:
-        # Their fills are answers; a fill that runs past the border to every
-        # corner is still the form's cancellation.
-        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt and b.corners < HEAVY_FILL_CORNERS
-                 else b for b in boxes]
+        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
@@ -614,7 +611,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays = [b for b in doubtful + marked if not b.circled and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
+        strays = [b for b in doubtful + marked if not b.circled and b.stroke < STRAY_REACH
                   and b.coverage < clearest and (
             b.coverage < thresholds.marked / 2
             or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
