@@ -71,7 +71,6 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
-STRAY_REACH = 0.33       # a stray touch is compact (a dot, a pen resting); ink reaching further is a stroke
 KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
@@ -611,7 +610,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays = [b for b in doubtful + marked if not b.circled and b.stroke < STRAY_REACH
+        strays = [b for b in doubtful + marked if not b.circled and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
                   and b.coverage < clearest and (
             b.coverage < thresholds.marked / 2
             or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
