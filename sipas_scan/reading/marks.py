@@ -189,6 +189,35 @@ def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
     return x0 + best[0], y0 + best[1], side
 
 
+@dataclass(frozen=True)
+class _Zones:
+    """The fixed masks round a box of one size, for one ring gap (mm)."""
+
+    near: np.ndarray       # within HALO_MM outside the border
+    steps: np.ndarray      # px of distance outside the border, where ``near``
+    ring: np.ndarray       # from the ring gap out
+    outside: np.ndarray    # outside the border
+    band: np.ndarray       # RING_INNER_MM..RING_OUTER_MM
+    reach: np.ndarray      # within RING_REACH_MM
+    along: np.ndarray      # beside the border, inside and out, past its halo
+    outline: np.ndarray    # the border itself with a margin each side
+    outline_counts: np.ndarray  # pixels of ``outline`` per sector
+    wide_print: np.ndarray  # where labels and rules keep a wide margin
+
+
+@functools.cache
+def _zones(side: int, ring_gap_mm: float) -> _Zones:
+    distance, sector, _ = _ring_geometry(side)
+    near = (distance >= 0) & (distance < HALO_MM)
+    bled = ring_gap_mm - RING_GAP_MM  # how much further this page's borders bled, both ways
+    inner = (distance >= -BORDER_INNER_MM - bled) & (distance < -bled)
+    outline = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
+    return _Zones(near, (distance[near] * defs.READ_PX_PER_MM).astype(np.int32), distance >= ring_gap_mm,
+                  distance >= 0, (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM), distance < RING_REACH_MM,
+                  inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM)), outline,
+                  np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1), distance >= OUTLINE_ZONE_MM)
+
+
 @functools.cache
 def _ring_geometry(side: int) -> tuple[np.ndarray, np.ndarray, int]:
     """For a window of the box plus RING_REACH_MM all round: each pixel's
@@ -211,6 +240,8 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     # Closing first joins a light stroke that a black-and-white scan broke into dashes.
     traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
     traced = cv2.morphologyEx(traced, cv2.MORPH_OPEN, _OPENING)
+    if not traced.any():
+        return 0.0, 0, False
     count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     if count <= 1:
         return 0.0, 0, False
@@ -258,7 +289,16 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     y0, x0, y1, x1 = y - reach, x - reach, y + side + reach + 1, x + side + reach + 1
     cy0, cx0, cy1, cx1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
     cut = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
-    distance, sector = distance[cut], sector[cut]
+    zones = _zones(side, round(ring_gap_mm, 3))
+    whole = (cy0, cx0, cy1, cx1) == (y0, x0, y1, x1)
+    if whole:
+        z = zones
+    else:  # a box at the page's edge: its zones cut to the page
+        z = _Zones(zones.near[cut], (distance[cut][zones.near[cut]] * defs.READ_PX_PER_MM).astype(np.int32),
+                   zones.ring[cut], zones.outside[cut], zones.band[cut], zones.reach[cut], zones.along[cut],
+                   zones.outline[cut], np.maximum(np.bincount(sector[cut][zones.outline[cut]], minlength=RING_SECTORS), 1),
+                   zones.wide_print[cut])
+    sector = sector[cut]
     if printed is None:
         local_added = added[cy0:cy1, cx0:cx1]
     else:
@@ -266,16 +306,12 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
         # Only the box's own outline is matched closely; labels and rules
         # further out keep a wider margin, since a scan's text is bolder or
         # thinner than the rendering and would otherwise leave ink round it.
-        wide = cv2.dilate(local_print, _TEXT_MARGIN)
-        local_print = np.where(distance >= OUTLINE_ZONE_MM, wide, local_print)
+        local_print = np.where(z.wide_print, cv2.dilate(local_print, _TEXT_MARGIN), local_print)
         local_added = cv2.subtract(dark[cy0:cy1, cx0:cx1], local_print)
     inked = local_added > INK_LEVEL
-    near = (distance >= 0) & (distance < HALO_MM)
-    steps = (distance[near] * defs.READ_PX_PER_MM).astype(np.int32)
     halo_px = _px(HALO_MM)
-    halo = np.bincount(steps[inked[near]], minlength=halo_px) / np.maximum(np.bincount(steps, minlength=halo_px), 1)
-    ink = inked & (distance >= ring_gap_mm)
-    ink, speckle = _strokes(ink.astype(np.uint8))
+    halo = np.bincount(z.steps[inked[z.near]], minlength=halo_px) / np.maximum(np.bincount(z.steps, minlength=halo_px), 1)
+    ink, speckle = _strokes((inked & z.ring).astype(np.uint8))
     spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
@@ -283,7 +319,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
         # the next). Pieces are joined across the thin gaps where print was
         # taken out (a stroke crossing a grid rule).
         source = spill_from[cy0:cy1, cx0:cx1]
-        outside = inked & (distance >= 0)
+        outside = inked & z.outside
         _, pieces = cv2.connectedComponents(cv2.dilate(outside.astype(np.uint8), _BRIDGE), connectivity=8)
         touching = np.unique(pieces[source])
         spill = np.isin(pieces, touching[touching > 0]) & outside
@@ -294,24 +330,17 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
         ink &= ~foreign
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
-    band = (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM)
-    ring_share = float(ink[band].mean()) if band.any() else 0.0
-    reach_mask = distance < RING_REACH_MM
-    hits = _sector_hits(ink & reach_mask, sector)
-    loose = _sector_hits(ink & reach_mask & ~spill, sector) if spill.any() else hits
+    ring_share = float(ink[z.band].mean()) if z.band.any() else 0.0
+    hits = _sector_hits(ink & z.reach, sector)
+    loose = _sector_hits(ink & z.reach & ~spill, sector) if spill.any() else hits
     # Along the border itself, print taken out: a loop drawn tight on the
     # box's outline shows there (inside at the corners, just outside at the
     # middle of each side).
-    bled = ring_gap_mm - RING_GAP_MM  # how much further this page's borders bled, both ways
-    inner = (distance >= -BORDER_INNER_MM - bled) & (distance < -bled)
-    along = inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM))
-    on_border = np.bincount(sector[along & inked & ~foreign & ~spill], minlength=RING_SECTORS)
+    on_border = np.bincount(sector[z.along & inked & ~foreign & ~spill], minlength=RING_SECTORS)
     # ... and where it runs on the outline itself, it makes the outline
     # thicker than this page's boxes typically are there.
-    outline = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
-    border_ink = dark[cy0:cy1, cx0:cx1][outline] > INK_LEVEL
-    border = (np.bincount(sector[outline][border_ink], minlength=RING_SECTORS)
-              / np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1))
+    border_ink = dark[cy0:cy1, cx0:cx1][z.outline] > INK_LEVEL
+    border = np.bincount(sector[z.outline][border_ink], minlength=RING_SECTORS) / z.outline_counts
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
     return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4), ring_sectors=hits.bit_count(),
@@ -329,6 +358,8 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     wider opening clears them (losing only the thinnest pen lines, on a page
     a person will look at anyway)."""
     opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _OPENING)
+    if not opened.any():  # most boxes: nothing round them at all
+        return opened.astype(bool), float(ink.mean())
     count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     specks = int(areas[1:][areas[1:] < RING_STROKE_MIN_PX].sum())

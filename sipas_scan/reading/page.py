@@ -123,7 +123,9 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
                           image_jpeg=_jpeg(gray, 1600))
     code_corners = None
-    if identified.corners is not None:
+    if identified.corners is not None and len(markers) < 3:
+        # Only a page short of markers aligns by the code's corners; where the
+        # symbol was printed costs an encoding of its payload to find.
         code_corners = (rect_corners(symbol_rect_mm(identified.payload, qr_rect())), identified.corners)
     return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
 
