@@ -321,3 +321,14 @@ def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_pr
     assert (result.status, result.identified_by, result.markers) == ("ok", "print", (0,)), result.detail
     assert (result.serial, result.page_no) == (clean.serial, clean.page_no)
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+
+
+def test_markers_pin_a_clean_page_to_a_hundredth_of_a_millimetre_at_any_resolution(printed):
+    from sipas_scan.reading.page import survey_and_layout
+    from sipas_scan.reading.register import detect_markers, register
+
+    _, layout = survey_and_layout("sipas-household")
+    for dpi in (150, 200, 300):
+        page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, dpi), cv2.COLOR_RGB2GRAY)
+        registration = register(detect_markers(page), layout.markers)
+        assert registration and registration.residual_mm < 0.1, (dpi, registration)
