@@ -551,10 +551,10 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
                       for b, (_, m) in zip(boxes[fid], items, strict=True)]
     # Strokes cross box borders: with the print widened only a little, a
     # stroke's pieces either side of a border stay close enough to join.
-    strokes = added if printed is None else cv2.subtract(dark, printed)
     for fld in choice:
         if fld.kind == "single":
-            boxes[fld.id] = _reached_over(strokes, boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
+            boxes[fld.id] = _reached_over(dark, added if printed is None else printed, printed is not None,
+                                          boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
     heavy = heavy_hand([b for items in boxes.values() for b in items])
     readings = [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
     if any("faint" in r.flags or any(b.state == "marked" and b.confidence == LIGHT_STROKE_CONFIDENCE and b.coverage
@@ -566,7 +566,8 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     return readings
 
 
-def _reached_over(strokes: np.ndarray, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
+def _reached_over(dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes: list[BoxReading],
+                  found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
     """A tick started in one box whose long arm ends in the next: one stroke
     joins the two boxes' ink, and the tick's knee (its lowest point) is in
     the box meant. The other box is not a second answer. Only on
@@ -579,7 +580,9 @@ def _reached_over(strokes: np.ndarray, boxes: list[BoxReading], found: dict[str,
     (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
     x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
     x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
-    ink = (strokes[y0:y1, x0:x1] > INK_LEVEL).astype(np.uint8)
+    # ``reference``: the print (taken out here) or, without it, the added ink.
+    strokes = cv2.subtract(dark[y0:y1, x0:x1], reference[y0:y1, x0:x1]) if is_print else reference[y0:y1, x0:x1]
+    ink = (strokes > INK_LEVEL).astype(np.uint8)
     # Join the stroke's pieces across the box borders the print took out.
     _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
     inset = _px(INSET_MM)
