@@ -454,3 +454,14 @@ def test_readings_are_plain_values_the_store_can_write():
 
     reading = Sheet().tick("2").loop("4", 1.2).read("multi", 3)
     assert json.loads(json.dumps(asdict(reading)))["value"] == "2;4"
+
+
+def test_a_stray_stroke_part_way_round_a_box_beside_a_clear_answer_is_no_doubt():
+    sheet = Sheet().cross("4").loop("2", 1.2, 110, start_deg=60)
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("4", ()), reading
+    # Further round it is worth a look; most of the way, a second answer.
+    reading = Sheet().cross("4").loop("2", 1.2, 150, start_deg=60).read()
+    assert "outside-box" in reading.flags, reading
+    reading = Sheet().cross("4").loop("2", 1.2, 250, start_deg=60).read()
+    assert "multiple" in reading.flags, reading

@@ -55,7 +55,8 @@ RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a str
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 SPECKLE_WEIGHT = 4.0     # there a mark needs this many times the specks' share more ink than the marked limit
 CIRCLE_SECTORS = 10      # a loop round the box: strokes all round but an opening of at most ~135 degrees
-RING_DOUBT_SECTORS = 6   # strokes half way round: perhaps circled, a person looks
+RING_DOUBT_SECTORS = 6   # strokes a third of the way round: perhaps circled, a person looks
+RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a single-choice question
 STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
 STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
@@ -670,8 +671,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("multiple")
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
+    # Beside a clear answer to a single-choice question, ink a third of the
+    # way round another box is a stray stroke; half way round, a person looks.
+    doubt_from = RING_DOUBT_BESIDE_CLEAR if fld.kind == "single" and clearest and marked else RING_DOUBT_SECTORS
     rings = sorted((b for b in boxes if not b.circled and b.state in ("empty", "doubtful")
-                    and b.loose_sectors >= RING_DOUBT_SECTORS), key=lambda b: b.loose_sectors, reverse=True)
+                    and b.loose_sectors >= doubt_from), key=lambda b: b.loose_sectors, reverse=True)
     if rings:
         # Ink half way round a box: a loop drawn loosely, or a neighbour's
         # mark spilling over. A person looks; with nothing else in the
