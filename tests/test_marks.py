@@ -465,3 +465,12 @@ def test_a_stray_stroke_part_way_round_a_box_beside_a_clear_answer_is_no_doubt()
     assert "outside-box" in reading.flags, reading
     reading = Sheet().cross("4").loop("2", 1.2, 250, start_deg=60).read()
     assert "multiple" in reading.flags, reading
+
+
+def test_a_tick_whose_arm_leaves_a_trace_in_the_next_box_answers_the_first():
+    sheet = Sheet()
+    cx, cy = sheet.centre("2")
+    nx, ny = sheet.centre("3")
+    sheet.line([(cx - 1.6, cy), (cx - 0.4, cy + 1.5), (nx - 2.2, ny - 1.5)], 0.4)
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("2", ()), reading

@@ -573,11 +573,16 @@ def _reached_over(dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes
     joins the two boxes' ink, and the tick's knee (its lowest point) is in
     the box meant. The other box is not a second answer. Only on
     single-choice questions, where a second answer would void the question
-    anyway; where the knee is not clearly in one box, both stay."""
+    anyway; where the knee is not clearly in one box, both stay. The arm
+    may leave only a trace in the second box (doubtful): the same holds."""
     marked = [b for b in boxes if b.state == "marked" and not b.circled]
-    if len(marked) != 2:
+    touched = [b for b in boxes if b.state == "doubtful"]
+    if len(marked) == 2 and not touched:
+        first, second = marked
+    elif len(marked) == 1 and len(touched) == 1:
+        first, second = marked[0], touched[0]
+    else:
         return boxes
-    first, second = marked
     (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
     x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
     x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
