@@ -474,3 +474,13 @@ def test_a_tick_whose_arm_leaves_a_trace_in_the_next_box_answers_the_first():
     sheet.line([(cx - 1.6, cy), (cx - 0.4, cy + 1.5), (nx - 2.2, ny - 1.5)], 0.4)
     reading = sheet.read()
     assert (reading.value, reading.flags) == ("2", ()), reading
+
+
+def test_a_light_broken_tick_beside_a_half_filled_box_is_held():
+    # A cancellation half done: the box half filled, the new answer ticked
+    # lightly; the tick is no stray touch.
+    sheet = Sheet().fill("4", share=0.55)
+    cx, cy = sheet.centre("1")
+    sheet.line([(cx - 1.2, cy), (cx - 0.6, cy + 0.8)], 0.3, 120).line([(cx - 0.2, cy + 0.6), (cx + 0.6, cy - 0.6)], 0.3, 120)
+    reading = sheet.read()
+    assert blocking(reading), reading
