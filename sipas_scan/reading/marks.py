@@ -72,7 +72,7 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
-HALF_FILL = 0.45         # a box this full may be a cancellation half done: then no other ink is a mere stray
+HALF_FILL = 0.45         # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
@@ -647,7 +647,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     doubtful = [b for b in boxes if b.state == "doubtful"]
     strays: list[BoxReading] = []
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
-    if fld.kind == "single" and clearest and clearest < HALF_FILL:
+    if fld.kind == "single" and clearest and (clearest < HALF_FILL or heavy_hand):
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
