@@ -217,3 +217,18 @@ def test_another_page_of_the_form_does_not_report_a_good_alignment(form, image_p
 
     assert not result or result.residual_mm > defs.MAX_ALIGNMENT_RESIDUAL_MM
     assert isinstance(result, Failed) and result.reason == "structure-not-found"
+
+
+def test_a_page_whose_grey_rules_vanished_aligns_on_its_boxes(form):
+    # A black-and-white scan drops the thin grey grid rules: only the boxes
+    # (and the black print) are left to align by.
+    layout, pages = form
+    page = layout.pages[1]
+    image, truth = _move(pages[1], 1.5, (2.0, -3.0), 1.0, 0)
+    image = np.where(image < 100, 0, 255).astype(np.uint8)
+    image = _erase_markers(image, truth, layout, {0, 1, 3})
+    coarse = coarse_homography(detect_markers(image), layout.markers, None)
+    assert coarse is not None
+    result = align_from_structure(image, page, coarse)
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM

@@ -68,6 +68,7 @@ AFFINE_SLACK_MM = 0.03  # an affine is kept when its RMS is within this of the h
 MIN_INLIERS = 12
 MIN_INLIER_SHARE = 0.4  # of the page's features
 MIN_BOX_SHARE = 0.6  # of the page's boxes: another page of the form shares grid rules, not boxes
+ALL_BOXES_SHARE = 0.9  # this share of the boxes agreeing stands in for the rules
 MIN_SPAN = 0.5  # inliers' extent, share of the page's width and height ...
 MIN_QUADRANTS = 3  # ... or inliers in this many of the page's quadrants
 
@@ -489,7 +490,9 @@ def align_from_structure(
     count, boxes = int((inliers & is_feature).sum()), int((inliers & is_box).sum())
     detail = f"{count} of {total} printed features agree ({boxes} of {model.boxes} boxes), residual {residual:.2f} mm"
     need, need_boxes = max(MIN_INLIERS, int(np.ceil(MIN_INLIER_SHARE * total))), int(np.ceil(MIN_BOX_SHARE * model.boxes))
-    if count < need or boxes < need_boxes:
+    # Nearly every box agreeing is enough on its own: on a black-and-white
+    # or faded scan the thin grey rules vanish, the boxes do not.
+    if (count < need and boxes < ALL_BOXES_SHARE * model.boxes) or boxes < need_boxes:
         return Failed(REASON, f"{detail}; need {need} and {need_boxes} boxes")
     if not _spans_page(layout_points[inliers]):
         return Failed(REASON, f"{detail}, but they do not span the page")
