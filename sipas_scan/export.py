@@ -1,4 +1,4 @@
-"""Records CSV (shared/spec/CONTRACT.md) and the flags CSV, from the store.
+"""Records CSV (docs/formats.md) and the flags CSV, from the store.
 
 Review decisions override machine readings; nothing else changes a value.
 """

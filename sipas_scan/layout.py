@@ -125,7 +125,7 @@ class FormLayout:
         return self._fields[field_id]
 
     def to_contract(self) -> dict:
-        """The layout.json document of shared/spec/CONTRACT.md (plus markers and QR)."""
+        """The layout.json document of docs/formats.md (plus markers and QR)."""
         return {
             "survey": self.survey_id,
             "survey_version": self.survey_version,

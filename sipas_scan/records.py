@@ -1,4 +1,4 @@
-"""The records CSV of shared/spec/CONTRACT.md: one row per form.
+"""The records CSV of docs/formats.md: one row per form.
 
 Written by ``export`` (what was read) and by ``simulate`` (the truth), so
 both come from here and cannot drift apart.

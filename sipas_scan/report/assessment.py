@@ -10,7 +10,7 @@ from sipas_scan.report.model import Block, Bullets, Heading, Paragraph
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS
 from sipas_scan.survey import Grid
 
-# Nghị quyết 76/NQ-CP: at least 90 % satisfied by 2025 (seed 004, part I).
+# Nghị quyết 76/NQ-CP: at least 90 % satisfied by 2025 (Lạng Sơn scheme, part I).
 TARGET_PERCENT = 90.0
 
 

@@ -1,7 +1,7 @@
 """Free-text comments for the report: grouped by theme, stripped of anything
 that could point at a household.
 
-Answers are anonymous (shared/DOMAIN.md): a comment is never shown next to a
+Answers are anonymous (docs/formats.md): a comment is never shown next to a
 household code, serial, place or the order forms came in. So comments are
 grouped by theme only, sorted alphabetically, identical ones merged, and
 anything that looks like an identifier (a household code or form id present

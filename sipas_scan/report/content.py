@@ -1,4 +1,4 @@
-"""What the report says, following seed 004, section 6: introduction,
+"""What the report says, following the Lạng Sơn scheme, section 6: introduction,
 implementation and sample achieved, results, assessment and recommendations.
 
 Built once as a list of blocks (model.py) that pdf.py and html.py both

@@ -1,6 +1,6 @@
 """Change from a previous round: last year's indices.csv against this year's.
 
-indices.csv keeps exactly the CONTRACT columns; the change goes to
+indices.csv keeps exactly the columns of docs/formats.md; the change goes to
 compare.csv, one row per (unit, index) found in either year.
 """
 
@@ -41,7 +41,7 @@ class Change:
 
 
 def read_indices(path: Path) -> dict[tuple[str, str], PreviousValue]:
-    """A previous indices.csv (CONTRACT format), keyed by (unit, index)."""
+    """A previous indices.csv (docs/formats.md), keyed by (unit, index)."""
     try:
         text = decode_csv(path, path.read_bytes())
     except (FileNotFoundError, IsADirectoryError):

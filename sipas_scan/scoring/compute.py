@@ -1,8 +1,8 @@
 """Every index of every unit: the ALL row, then one per group of ``--by``.
 
-How units combine into ALL is a setting (shared/DOMAIN.md):
+How units combine into ALL is a setting (docs/formats.md):
 ``pooled`` (default) applies the formula to all respondents at once, exactly
-as seed 004 writes it; ``mean`` takes the plain mean of the sub-units'
+as the Lạng Sơn scheme writes it; ``mean`` takes the plain mean of the sub-units'
 indices (what the national figure appears to use), the sub-units being the
 ``--by`` groups, or villages when no ``--by`` is given. A group's own indices
 are always pooled over its respondents.

@@ -1,4 +1,4 @@
-"""The SIPAS formulas (seed 004, section 5.2; shared/DOMAIN.md), as pure functions.
+"""The SIPAS formulas (Lạng Sơn scheme, section 5.2; docs/formats.md), as pure functions.
 
 For respondent i and an index node (SIPAS, an area, a factor):
 a_i = the node's criteria that applied to i (a filter such as "c5_* only when
@@ -10,7 +10,7 @@ single-choice question), counts in a_i but not in b_i.
 
 over the n respondents to whom the node applied and who answered at least one
 of its criteria ("n: the number of people who answered the satisfaction
-questions", seed 004): someone who left the whole block blank gave no rating
+questions", Lạng Sơn scheme): someone who left the whole block blank gave no rating
 and is not counted as 0 %.
 
 Answers arrive as the raw records-CSV strings, keyed by question id.

@@ -1,4 +1,4 @@
-"""Read and validate a records CSV (shared/spec/CONTRACT.md) against its survey.
+"""Read and validate a records CSV (docs/formats.md) against its survey.
 
 Everything wrong with the file is reported as one line naming the row and the
 column, because the person fixing it opens the CSV in a spreadsheet. Row

@@ -1,6 +1,6 @@
 """The CSV outputs of ``score``.
 
-indices.csv: exactly the CONTRACT columns ``unit,index,value,n``. An index
+indices.csv: exactly the columns of docs/formats.md ``unit,index,value,n``. An index
 nobody could be counted for (n = 0, e.g. F5 in a village where nobody gave
 feedback) has no value, so it has no row rather than an empty number.
 The extras go to their own files so indices.csv never changes shape:
@@ -19,7 +19,7 @@ from sipas_scan.scoring.intervals import MIN_RESPONDENTS
 
 
 def percent(value: float | None) -> str:
-    """Two decimals, as the CONTRACT asks; '' when there is no value."""
+    """Two decimals, as docs/formats.md asks; '' when there is no value."""
     return "" if value is None else f"{value:.2f}"
 
 

@@ -15,7 +15,7 @@ QuestionKind = Literal["single", "multi", "text"]
 
 
 def sort_codes(codes: list[str] | set[str] | tuple[str, ...]) -> list[str]:
-    """Ascending, numerically where the codes are numbers (CONTRACT: '1;2;10')."""
+    """Ascending, numerically where the codes are numbers (docs/formats.md: '1;2;10')."""
     return sorted(codes, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
 
 
