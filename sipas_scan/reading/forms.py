@@ -170,13 +170,13 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                     # the form's answers back from scoring.
                     form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=first.id,
                                            blocking=reason != "ocr-review", page_no=number))
-        conflicting = sorted({f.detail.split(":")[0] for f in form.flags if f.reason == "duplicate-conflict"})
+        conflicting = sorted({f.page_no for f in form.flags if f.reason == "duplicate-conflict"})
         if conflicting:
             # Two differently filled copies of one form (a photocopy filled in
             # by someone else): a page that came in only once may be the
             # copy's, so the whole form is looked at, not just the conflicts.
-            form.flags.append(Flag("", "two-copies", detail=f"{', '.join(conflicting)} with different marks; pages read: "
-                                   f"{_copies([p for p in members if not p.quarantined])}", item=keys.FORM))
+            form.flags.append(Flag("", "two-copies", detail=f"page {', '.join(map(str, conflicting))} scanned twice with "
+                                   f"different marks; pages read: {_copies(read)}", item=keys.FORM))
         _flag_blank_grids(form, survey, page_numbers, decisions)
         for question in survey.fields():
             condition = question.applies_if

@@ -110,16 +110,22 @@ class BoxMetrics:
     ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
     corners: float = 0.0          # inked share of the inside's four corners (a fill reaches them, a blob does not)
     speckle: float = 0.0          # share of the surroundings in specks too small for a pen stroke (scan noise)
-    ring_sectors: int = 0         # of RING_SECTORS angular sectors around it, those a stroke crosses
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
-    loose_sectors: int = 0        # ring_sectors without ink that runs on into another box (its mark spilling over)
-    ring_hits: int = 0            # the sectors a stroke crosses, as a bit mask (bit k: sector k)
-    loose_hits: int = 0
+    ring_hits: int = 0            # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
+    loose_hits: int = 0           # the same without ink that runs on into another box (its mark spilling over)
     border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
     on_border: tuple[int, ...] = ()  # ink px beside the printed border (print taken out), per sector
+
+    @property
+    def ring_sectors(self) -> int:
+        return self.ring_hits.bit_count()
+
+    @property
+    def loose_sectors(self) -> int:
+        return self.loose_hits.bit_count()
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
@@ -345,9 +351,9 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     border = np.bincount(sector[z.outline][border_ink], minlength=RING_SECTORS) / z.outline_counts
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4), ring_sectors=hits.bit_count(),
+    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4),
                       stroke=stroke, stroke_core=core,
-                      stroke_crosses=crosses, loose_sectors=loose.bit_count(), ring_hits=hits, loose_hits=loose,
+                      stroke_crosses=crosses, ring_hits=hits, loose_hits=loose,
                       border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
                       offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
@@ -391,7 +397,7 @@ def with_border(m: BoxMetrics, typical: tuple[np.ndarray, np.ndarray]) -> BoxMet
     thick = np.asarray(m.border) - typical_border >= BORDER_EXCESS
     beside = np.asarray(m.on_border) - typical_beside >= SECTOR_MIN_PX
     extra = sum(1 << int(k) for k in np.flatnonzero(thick | beside))
-    return replace(m, ring_sectors=(m.ring_hits | extra).bit_count(), loose_sectors=(m.loose_hits | extra).bit_count())
+    return replace(m, ring_hits=m.ring_hits | extra, loose_hits=m.loose_hits | extra)
 
 
 def _shifted(image: np.ndarray, window: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:

@@ -114,11 +114,11 @@ def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator
     pages whose code verified but which could not be read (so a form knows
     of its unreadable copies)."""
     where, args = (" AND p.survey = ? AND p.serial = ?", only) if only else ("", ())
-    unreadable = ", ".join(f"'{reason}'" for reason in UNREADABLE_IDENTIFIED)
     rows = store.db.execute(
         "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.survey, p.serial, p.page_no, p.readings FROM pages p"
-        f" JOIN sources s ON s.id = p.source_id WHERE (p.status = 'ok' OR p.reason IN ({unreadable})){where}"
-        " ORDER BY p.survey, p.serial, p.page_no, p.id", args)
+        " JOIN sources s ON s.id = p.source_id"
+        f" WHERE (p.status = 'ok' OR p.reason IN ({', '.join('?' * len(UNREADABLE_IDENTIFIED))})){where}"
+        " ORDER BY p.survey, p.serial, p.page_no, p.id", (*UNREADABLE_IDENTIFIED, *args))
     for page_id, path, index, status, reason, survey, serial, page_no, raw in rows:
         readings = json.loads(raw)
         fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]

@@ -294,18 +294,10 @@ def _read_page(aligned: np.ndarray) -> tuple[int, int, float] | str:
 
 @functools.cache
 def forms_surveys() -> dict[str, str]:
-    """Survey id -> version of every definition in forms/ (as find_survey lists them)."""
-    from sipas_scan.errors import SurveyDefinitionError
-    from sipas_scan.survey.loader import FORMS_DIR, load_survey
+    """Survey id -> version of every definition in forms/."""
+    from sipas_scan.survey.loader import available_surveys
 
-    surveys = {}
-    for path in sorted(FORMS_DIR.glob("*.yaml")):
-        try:
-            survey = load_survey(path)
-        except SurveyDefinitionError:
-            continue
-        surveys[survey.id] = survey.version
-    return surveys
+    return {survey.id: survey.version for survey in available_surveys()}
 
 
 def _match_survey(text: str, known: Mapping[str, str]) -> str | None:

@@ -412,13 +412,21 @@ def load_survey(path: str | Path | None = None) -> Survey:
     return _Validator(resolved).survey(_parse_yaml(resolved))
 
 
-def find_survey(survey_id: str) -> Survey:
-    """The survey definition in forms/ whose id is ``survey_id``."""
+def available_surveys() -> list[Survey]:
+    """Every valid survey definition in forms/ (an invalid file is skipped:
+    ``survey check`` reports it)."""
+    surveys = []
     for path in sorted(FORMS_DIR.glob("*.yaml")):
         try:
-            survey = load_survey(path)
+            surveys.append(load_survey(path))
         except SurveyDefinitionError:
             continue
+    return surveys
+
+
+def find_survey(survey_id: str) -> Survey:
+    """The survey definition in forms/ whose id is ``survey_id``."""
+    for survey in available_surveys():
         if survey.id == survey_id:
             return survey
     raise SurveyDefinitionError([f"{FORMS_DIR}: no survey definition with id '{survey_id}'"])
