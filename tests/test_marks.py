@@ -15,12 +15,16 @@ from sipas_scan import defs
 from sipas_scan.layout import FieldLayout, OptionBox
 from sipas_scan.reading.marks import (
     NOTE_FLAGS,
+    RING_SECTORS,
+    BoxMetrics,
+    BoxReading,
     Thresholds,
     box_reading,
     classify,
     decide,
     measure_box,
     read_fields,
+    with_border,
 )
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX
 
@@ -36,8 +40,8 @@ def _pt(x_mm: float, y_mm: float) -> tuple[int, int]:
 class Sheet:
     """A canvas of printed boxes that marks are drawn onto (255 = paper)."""
 
-    def __init__(self, codes: str = "12345", *, vertical: bool = False, pitch_mm: float = 16.0):
-        w, h = (int(round(v * S)) for v in CANVAS_MM)
+    def __init__(self, codes: str = "12345", *, vertical: bool = False, pitch_mm: float = 16.0, width_mm: float = CANVAS_MM[0]):
+        w, h = int(round(width_mm * S)), int(round(CANVAS_MM[1] * S))
         self.printed = np.full((h, w), 255, np.uint8)
         self.options = []
         for n, code in enumerate(codes):
@@ -55,14 +59,14 @@ class Sheet:
 
     def line(self, points_mm: list[tuple[float, float]], width_mm: float = 0.5, grey: int = 30) -> Sheet:
         pts = np.array([_pt(*p) for p in points_mm], np.int32).reshape(-1, 1, 2)
-        cv2.polylines(self.ink, [pts], False, grey, thickness=max(1, int(round(width_mm * S))), lineType=cv2.LINE_AA,
-                      shift=4)
+        cv2.polylines(self.ink, [pts], False, grey, thickness=max(1, int(round(width_mm * S))), lineType=cv2.LINE_AA, shift=4)
         return self
 
     def tick(self, code: str, *, scale: float = 1.0, width_mm: float = 0.5, grey: int = 30) -> Sheet:
         cx, cy = self.centre(code)
-        return self.line([(cx - 1.6 * scale, cy), (cx - 0.4 * scale, cy + 1.5 * scale), (cx + 1.8 * scale, cy - 1.8 * scale)],
-                         width_mm, grey)
+        return self.line(
+            [(cx - 1.6 * scale, cy), (cx - 0.4 * scale, cy + 1.5 * scale), (cx + 1.8 * scale, cy - 1.8 * scale)], width_mm, grey
+        )
 
     def cross(self, code: str, grey: int = 30) -> Sheet:
         cx, cy = self.centre(code)
@@ -83,8 +87,16 @@ class Sheet:
         cv2.rectangle(self.ink, _pt(x - 0.3, y - 0.3), _pt(x + w + 0.3, y - 0.3 + (h + 0.6) * share), 25, -1, shift=4)
         return self
 
-    def loop(self, code: str, gap_mm: float, sweep_deg: float = 360.0, start_deg: float = 30.0, grey: int = 30,
-             width_mm: float = 0.45, squash: float = 1.0) -> Sheet:
+    def loop(
+        self,
+        code: str,
+        gap_mm: float,
+        sweep_deg: float = 360.0,
+        start_deg: float = 30.0,
+        grey: int = 30,
+        width_mm: float = 0.45,
+        squash: float = 1.0,
+    ) -> Sheet:
         """A loop round the box, ``gap_mm`` outside its corners."""
         cx, cy = self.centre(code)
         radius = BOX / 2 * np.sqrt(2) + gap_mm
@@ -115,8 +127,10 @@ def blocking(reading) -> bool:
     return any(f not in NOTE_FLAGS for f in reading.flags)
 
 
-@pytest.mark.parametrize(("coverage", "state"), [(0.0, "empty"), (0.02, "empty"), (0.04, "doubtful"), (0.1, "marked"),
-                                                 (0.7, "marked"), (0.85, "doubtful"), (0.95, "filled")])
+@pytest.mark.parametrize(
+    ("coverage", "state"),
+    [(0.0, "empty"), (0.02, "empty"), (0.04, "doubtful"), (0.1, "marked"), (0.7, "marked"), (0.85, "doubtful"), (0.95, "filled")],
+)
 def test_box_states_by_coverage(coverage, state):
     assert classify(coverage, Thresholds())[0] == state
 
@@ -188,8 +202,10 @@ def test_a_filled_box_and_two_ticks_go_to_review():
     assert blocking(reading) and "multiple" in reading.flags
 
 
-@pytest.mark.parametrize(("gap_mm", "sweep", "squash"), [(0.6, 360, 1.0), (1.5, 360, 1.0), (3.2, 360, 0.9),
-                                                         (1.2, 290, 1.0), (2.0, 300, 0.8), (0.0, 360, 1.0)])
+@pytest.mark.parametrize(
+    ("gap_mm", "sweep", "squash"),
+    [(0.6, 360, 1.0), (1.5, 360, 1.0), (3.2, 360, 0.9), (1.2, 290, 1.0), (2.0, 300, 0.8), (0.0, 360, 1.0)],
+)
 def test_a_loop_round_a_box_is_the_answer(gap_mm, sweep, squash):
     reading = Sheet().loop("3", gap_mm, sweep, squash=squash).read()
     assert reading.value == "3" and reading.flags == ("circled",), reading
@@ -242,8 +258,7 @@ def test_decide_reports_only_note_flags_for_clear_answers():
     t = Thresholds()
     sheet = Sheet().fill("1").tick("2")
     dark, added = sheet.maps()
-    readings = [box_reading(o.code, measure_box(dark, added, o.box, printed=sheet.printed_map()), t)
-                for o in sheet.options]
+    readings = [box_reading(o.code, measure_box(dark, added, o.box, printed=sheet.printed_map()), t) for o in sheet.options]
     reading = decide(sheet.field(), readings, t)
     assert reading.doubts == () and reading.confidence > 0
 
@@ -309,7 +324,7 @@ def test_speckle_noise_round_the_boxes_is_not_a_loop():
     h, w = sheet.ink.shape
     for _ in range(int(h * w * 0.006)):
         y, x = int(rng.integers(h - 3)), int(rng.integers(w - 3))
-        sheet.ink[y:y + int(rng.integers(2, 4)), x:x + int(rng.integers(2, 4))] = 0
+        sheet.ink[y : y + int(rng.integers(2, 4)), x : x + int(rng.integers(2, 4))] = 0
     reading = sheet.read()
     assert reading.value == "3" and "circled" not in reading.flags and "outside-box" not in reading.flags, reading
 
@@ -392,8 +407,7 @@ def test_a_tick_whose_long_arm_runs_across_the_next_box_answers_the_box_of_its_k
     sheet = Sheet()
     cx, cy = sheet.centre("3")
     nx, ny = sheet.centre("4")
-    sheet.line([(cx - 1.2, cy + 0.3), (cx - 0.3, cy + 1.6), (cx + 3.0, cy - 0.4), (nx - 2.2, ny - 1.0),
-                (nx + 2.0, ny - 1.2)], 0.7)
+    sheet.line([(cx - 1.2, cy + 0.3), (cx - 0.3, cy + 1.6), (cx + 3.0, cy - 0.4), (nx - 2.2, ny - 1.0), (nx + 2.0, ny - 1.2)], 0.7)
     reading = sheet.read()
     assert (reading.value, reading.flags) == ("3", ()), reading
 
@@ -402,7 +416,7 @@ def test_a_box_whose_print_faded_from_the_scan_goes_to_review():
     # A streak of low toner took box 4's outline and whatever was in it.
     sheet = Sheet().tick("2")
     x, y, w, h = sheet.options[3].box
-    sheet.ink[int((y - 1) * S):int((y + h + 1) * S), int((x - 1) * S):int((x + w + 1) * S)] = 255
+    sheet.ink[int((y - 1) * S) : int((y + h + 1) * S), int((x - 1) * S) : int((x + w + 1) * S)] = 255
     reading = sheet.read()
     assert "faded" in reading.flags and blocking(reading), reading
 
@@ -411,7 +425,7 @@ def test_a_dirty_patch_over_a_box_is_doubt_not_a_mark_or_a_loop():
     sheet = Sheet().tick("1")
     rng = np.random.default_rng(4)
     x, y, w, h = sheet.options[3].box
-    patch = sheet.ink[int((y - 4) * S):int((y + h + 4) * S), int((x - 4) * S):int((x + w + 4) * S)]
+    patch = sheet.ink[int((y - 4) * S) : int((y + h + 4) * S), int((x - 4) * S) : int((x + w + 4) * S)]
     patch[rng.random(patch.shape) < 0.45] = 20
     reading = sheet.read()
     assert "4" not in reading.value.split(";") and blocking(reading), reading
@@ -483,4 +497,73 @@ def test_a_light_broken_tick_beside_a_half_filled_box_is_held():
     cx, cy = sheet.centre("1")
     sheet.line([(cx - 1.2, cy), (cx - 0.6, cy + 0.8)], 0.3, 120).line([(cx - 0.2, cy + 0.6), (cx + 0.6, cy - 0.6)], 0.3, 120)
     reading = sheet.read()
+    assert blocking(reading), reading
+
+
+def _page_of_questions(sheet: Sheet, groups: list[str]) -> list[FieldLayout]:
+    by_code = {o.code: o for o in sheet.options}
+    return [FieldLayout(f"q{n}", "single", 1, tuple(by_code[c] for c in codes)) for n, codes in enumerate(groups, 1)]
+
+
+def _read_page(sheet: Sheet, groups: list[str]):
+    dark, added = sheet.maps()
+    return read_fields(dark, added, _page_of_questions(sheet, groups), Thresholds(), printed=sheet.printed_map())
+
+
+def _pale_slash(sheet: Sheet, code: str) -> Sheet:
+    # Grey 175 is about a third of the pen's darkness; thin, as show-through is.
+    cx, cy = sheet.centre(code)
+    return sheet.line([(cx - 1.5, cy + 1.8), (cx + 1.5, cy - 1.8)], width_mm=0.3, grey=175)
+
+
+def _page(marked: str) -> Sheet:
+    # Four questions of four boxes in a row: crosses in the boxes given.
+    sheet = Sheet("123456789abcdefg", pitch_mm=9.0, width_mm=110.0)
+    for code in marked:
+        sheet.cross(code)
+    return sheet
+
+
+QUESTIONS = ["1234", "5678", "9abc", "defg"]
+
+
+def test_pale_ink_beside_a_clear_answer_is_not_a_second_answer():
+    # The back page's tick showing through: a whole stroke, but far paler
+    # than the respondent's pen on this page.
+    readings = _read_page(_pale_slash(_page("159d"), "g"), QUESTIONS)
+    assert [(r.value, r.flags) for r in readings] == [(c, ()) for c in "159d"]
+    assert next(b for b in readings[3].boxes if b.code == "g").pale
+
+
+def test_pale_ink_alone_in_a_question_goes_to_review_never_to_the_data():
+    last = _read_page(_pale_slash(_page("159"), "g"), QUESTIONS)[3]
+    assert last.value == "" and "faint" in last.flags
+
+
+def test_a_light_mark_drawn_as_dark_as_the_page_is_not_pale():
+    # A respondent's own light tick (thin, little ink) has the page's darkness.
+    last = _read_page(_page("159").tick("g", width_mm=0.25), QUESTIONS)[3]
+    assert last.value == "g" and not blocking(last)
+
+
+def test_a_pixel_wide_seam_beside_the_outline_is_not_a_stroke_along_it():
+    # A black-and-white scan made one box's print a pixel bolder along half
+    # its outline: about 8 px per sector beside the border. A pen stroke run
+    # along the outline leaves two or three times that.
+    typical = (np.full(RING_SECTORS, 0.55), np.zeros(RING_SECTORS))
+    half = tuple([8] * 8 + [0] * 8)
+    seam = with_border(BoxMetrics(0.0, 0.0, border=(0.55,) * RING_SECTORS, on_border=half), typical)
+    assert seam.ring_sectors == 0
+    stroke = with_border(BoxMetrics(0.0, 0.0, border=(0.55,) * RING_SECTORS, on_border=tuple(3 * v for v in half)), typical)
+    assert stroke.ring_sectors == 8
+
+
+def test_a_touch_with_ink_a_third_of_the_way_round_its_box_is_no_stray():
+    # Beside a heavy tick, a box with a trace inside and strokes on seven of
+    # sixteen sectors round it (a tight loop the scan broke up): held.
+    field = Sheet().field()
+    boxes = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "125"]
+    boxes.insert(2, BoxReading("3", "doubtful", 0.0, 0.027, 0.0, ring_sectors=7, loose_sectors=7))
+    boxes.insert(3, BoxReading("4", "marked", 1.0, 0.42, 0.0, stroke=1.0, crosses=True))
+    reading = decide(field, boxes, Thresholds())
     assert blocking(reading), reading

@@ -51,6 +51,7 @@ BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed l
 FADED_OUTLINE = 0.4      # an outline this much lighter than the page's typical one has faded from the scan
 BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
+BESIDE_MIN_PX = 12       # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 SPECKLE_WEIGHT = 4.0     # there a mark needs this many times the specks' share more ink than the marked limit
@@ -72,6 +73,10 @@ LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
 STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
 STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
+PALE_SHARE = 0.9         # a light stroke whose darkest tenth is below this share of the page's clear marks' is
+                         # another pen's or the back page's: on office stacks the respondent's own light marks
+                         # lie at 0.92-1.0 but for 3 in 107, ink from the back at 0.15-0.89
+PALE_MIN_MARKS = 3       # clear marks on the page needed to know its pen's darkness
 HALF_FILL = 0.45         # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
@@ -144,6 +149,8 @@ class BoxReading:
     faded: bool = False           # its printed outline has faded from the scan
     crosses: bool = False         # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
     corners: float = 0.0          # inked share of its inside's corners
+    core: int = 0                 # darkness (0..255) of its largest stroke's darkest tenth
+    pale: bool = False            # light, and drawn much paler than this page's clear marks (show-through, a graze)
 
 
 @dataclass(frozen=True)
@@ -395,7 +402,7 @@ def with_border(m: BoxMetrics, typical: tuple[np.ndarray, np.ndarray]) -> BoxMet
         return m
     typical_border, typical_beside = typical
     thick = np.asarray(m.border) - typical_border >= BORDER_EXCESS
-    beside = np.asarray(m.on_border) - typical_beside >= SECTOR_MIN_PX
+    beside = np.asarray(m.on_border) - typical_beside >= BESIDE_MIN_PX
     extra = sum(1 << int(k) for k in np.flatnonzero(thick | beside))
     return replace(m, ring_hits=m.ring_hits | extra, loose_hits=m.loose_hits | extra)
 
@@ -487,7 +494,7 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
 def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, circled: bool = False) -> BoxReading:
     return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
                       int(m.ring_sectors), round(float(m.stroke), 3), circled=circled, loose_sectors=m.loose_sectors,
-                      crosses=bool(m.stroke_crosses), corners=round(float(m.corners), 3))
+                      crosses=bool(m.stroke_crosses), corners=round(float(m.corners), 3), core=int(m.stroke_core))
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
@@ -563,10 +570,11 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
         if fld.kind == "single":
             boxes[fld.id] = _reached_over(dark, added if printed is None else printed, printed is not None,
                                           boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
+    boxes = pale_marks(boxes, page_t)
     heavy = heavy_hand([b for items in boxes.values() for b in items])
     readings = [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
-    if any("faint" in r.flags or any(b.state == "marked" and b.confidence == LIGHT_STROKE_CONFIDENCE and b.coverage
-                                     < page_t.empty for b in r.boxes) for r in readings):
+    if any("faint" in r.flags or any(b.state == "marked" and not b.pale and b.confidence == LIGHT_STROKE_CONFIDENCE
+                                     and b.coverage < page_t.empty for b in r.boxes) for r in readings):
         # Marks on this page are so light that some barely survived the scan:
         # a question left blank here may be one whose mark did not.
         readings = [replace(r, flags=("faint-page",), confidence=0.0) if not r.value and not r.flags else r
@@ -633,6 +641,21 @@ def ring_gap(metrics: list[BoxMetrics]) -> float:
     return max(RING_GAP_MM, (int(bled[-1]) + 1) / defs.READ_PX_PER_MM)
 
 
+def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
+    """Mark as pale the light boxes whose strokes are much lighter than this
+    page's clear marks: the back page's marks showing through, a pen
+    grazing the paper. The respondent's own light ticks have the page's
+    darkness, only less ink."""
+    clear = CLEAR_MARK_FACTOR * t.marked
+    cores = [b.core for items in boxes.values() for b in items
+             if b.state in ("marked", "filled") and b.coverage >= clear and b.core]
+    if len(cores) < PALE_MIN_MARKS:
+        return boxes
+    limit = PALE_SHARE * float(np.median(cores))
+    return {fid: [replace(b, pale=True) if b.state in ("marked", "doubtful") and not b.circled
+                  and b.coverage < clear and b.core < limit else b for b in items] for fid, items in boxes.items()}
+
+
 def heavy_hand(boxes: list[BoxReading]) -> bool:
     """Whether this respondent answers by filling boxes in (blobs): then a
     filled box alone is an answer, not a cancellation."""
@@ -651,18 +674,24 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
-    strays: list[BoxReading] = []
+    # Pale ink is not this respondent's pen: beside a clear answer to a
+    # single-choice question it is a stray; alone, a person looks.
+    answered = any(not b.pale for b in marked)
+    strays = [b for b in doubtful + marked if b.pale and fld.kind == "single" and answered]
+    doubtful += [b for b in marked if b.pale and b not in strays]
+    marked = [b for b in marked if not b.pale]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
-    if fld.kind == "single" and clearest and (clearest < HALF_FILL or heavy_hand):
+    circled = any(b.circled for b in marked)
+    if fld.kind == "single" and (clearest or circled) and (clearest < HALF_FILL or heavy_hand):
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays = [b for b in doubtful + marked if not b.circled and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
-                  and b.coverage < clearest and (
+        strays += [b for b in doubtful + marked if not b.circled and b not in strays and b.loose_sectors < RING_DOUBT_SECTORS
+                   and not (b.crosses and b.stroke >= STROKE_MARK_SPAN) and b.coverage < clearest and (
             b.coverage < thresholds.marked / 2
             or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
-        doubtful = [b for b in doubtful if b not in strays]
-        marked = [b for b in marked if b not in strays]
+    doubtful = [b for b in doubtful if b not in strays]
+    marked = [b for b in marked if b not in strays]
     flags: list[str] = []
     confidence = min([b.confidence for b in boxes if b not in strays] + ([STRAY_CONFIDENCE] if strays else []),
                      default=1.0)
