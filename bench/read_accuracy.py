@@ -40,8 +40,6 @@ FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"},
                    "cancelled": {"cancelled", "unclear-fill", "unclear-cancel", "faint", "multiple"},
                    "circled": {"circled", "outside-box", "faint"}, "skip-rule": {"skip-rule"}}
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
-# Quarantined on purpose: blank backs, pages that are not forms, forged codes.
-EXPECTED_QUARANTINE = {"blank-page", "not-a-form", "forged-code"}
 
 
 def evaluate(sim_dir: Path, db: Path) -> dict:
@@ -131,9 +129,18 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         elif kind == "out-of-order":
             caught = status.get(a["serial"]) is not None and "missing-page" not in flags.get((a["serial"], ""), set())
         out[f"caught:{kind}"] += caught
-    for (st, reason, _serial, _orient) in by_position.values():
+    # Pages that are not pages of a form (blank backs, strays) or are forged
+    # should be quarantined; any other page quarantined is a form page lost
+    # to review, whatever the reason given (a form page taken for "not a
+    # form" counts too).
+    not_form_pages = {(a["stack"], int(p)) for a in anomalies if a["kind"] in ("blank-page", "stray-page", "forged")
+                      for p in a["position"].split(";") if p}
+    for position, (st, reason, _serial, _orient) in by_position.items():
         if st == "quarantined":
             out[f"quarantined:{reason}"] += 1
+            if position not in not_form_pages:
+                out["form_pages_quarantined"] += 1
+                out[f"form_page_quarantined:{reason}"] += 1
     out["pages"] = len(by_position)
     out["examples"] = wrong_examples[:8]
     out["clean_examples"] = clean_examples[:12]
@@ -180,9 +187,10 @@ def main() -> None:
                   f" forms lost: {r['forms_lost']}")
             print(f"   comment text invented where nothing was written: {r['comments_invented']}")
             quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
-            lost_form_pages = sum(n for k, n in quarantined if k not in EXPECTED_QUARANTINE)
+            lost_form_pages = r["form_pages_quarantined"]
+            lost_reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("form_page_quarantined:"))
             print(f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
-                  f" = {100 * lost_form_pages / max(1, r['pages']):.2f} %")
+                  f" = {100 * lost_form_pages / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})")
             print(f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
                   f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})")
             kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))

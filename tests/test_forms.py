@@ -112,3 +112,24 @@ def test_cancelled_and_circled_answers_do_not_block_but_are_recorded():
     ids = [f["field_id"] for f in pages[0].fields[:3]]
     assert blocking[(ids[0], "cancelled")] is False and blocking[(ids[1], "circled")] is False
     assert blocking[(ids[2], "unclear-cancel")] is True
+
+
+def _with_answers(pages: list[PageRecord], answers: dict[str, tuple[str, list[str]]]) -> list[PageRecord]:
+    for page in pages:
+        for reading in page.fields:
+            if reading["field_id"] in answers:
+                reading["value"], reading["flags"] = answers[reading["field_id"]]
+    return pages
+
+
+def test_a_faint_page_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt():
+    # c5_* apply only when a5 is 1: with a5 clearly 2 they are blank as
+    # they should be, however light the page's other marks.
+    _, counts, _ = _surveys()
+    faint_blank = {f"c5_{n}": ("", ["faint-page"]) for n in range(1, 5)}
+    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **faint_blank}))
+    assert "faint-page" not in _reasons(form) and form.status == "accepted", form.flags
+    # Where they apply, or the answer that decides is itself in doubt, a person looks.
+    for a5 in [("1", []), ("2", ["faint"])]:
+        form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **faint_blank}))
+        assert _reasons(form).get("faint-page") and form.status == "needs_review", a5

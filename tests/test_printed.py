@@ -201,7 +201,7 @@ def test_page_with_its_identity_removed_fails(forms):
     assert isinstance(result, Failed) and result.reason == "page-unreadable", result
 
 
-def draw_serials(image: np.ndarray, serial: str) -> np.ndarray:
+def draw_serials(image: np.ndarray, serial: str, footer_serial: str | None = None) -> np.ndarray:
     """The page with another serial printed where the renderer puts it."""
     whiten(image, *HEADER_SERIAL_BOX_MM)
     whiten(image, *FOOTER_SERIAL_BOX_MM)
@@ -212,7 +212,7 @@ def draw_serials(image: np.ndarray, serial: str) -> np.ndarray:
     header = ImageFont.truetype(bold, round((defs.FONT_SIZE_HEADER_PT + 2) * pt_px))
     footer = ImageFont.truetype(bold, round(defs.FONT_SIZE_HEADER_PT * pt_px))
     draw.text((defs.HEADER_TEXT_X_MM * S, 18.0 * S), f"Số phiếu: {serial}", fill=0, font=header, anchor="ls")
-    draw.text((defs.FOOTER_RIGHT_MM * S, defs.FOOTER_BASELINE_MM * S), f"Số phiếu {serial}", fill=0, font=footer, anchor="rs")
+    draw.text((defs.FOOTER_RIGHT_MM * S, defs.FOOTER_BASELINE_MM * S), f"Số phiếu {footer_serial or serial}", fill=0, font=footer, anchor="rs")
     return np.asarray(canvas).copy()
 
 
@@ -224,6 +224,19 @@ def test_serial_with_a_wrong_check_digit_fails(forms):
     assert control and control.serial == valid  # drawn this way, a serial is read
     result = read(draw_serials(page_of(forms, 0, 2), invalid))
     assert isinstance(result, Failed) and result.reason == "serial-check-failed", result
+
+
+def test_header_and_footer_each_one_digit_off_mend_to_the_one_serial_near_both(forms):
+    # As OCR misreads a worn page: the header's check digit read one too
+    # high, the footer's two; only the printed serial is valid and one digit
+    # from both. The same misreading in both places says nothing.
+    valid = make_serial(471)
+    header, footer = (valid[:-1] + str((int(valid[-1]) + n) % 10) for n in (1, 2))
+    assert not serial_is_valid(header) and not serial_is_valid(footer)
+    result = read(draw_serials(page_of(forms, 0, 2), header, footer))
+    assert result and result.serial == valid, result
+    twice = read(draw_serials(page_of(forms, 0, 2), header))
+    assert isinstance(twice, Failed) and twice.reason == "serial-check-failed", twice
 
 
 def test_page_number_must_fit_the_form(forms):

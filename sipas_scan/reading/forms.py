@@ -185,6 +185,7 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 form.flags.append(Flag(question.id, "skip-rule", 0.0,
                                        f"answered although {condition.question} says it does not apply",
                                        form.answers[question.id][2]))
+        _settle_blanks_that_do_not_apply(form, survey)
         entry = issued.of(survey_id, serial)
         if entry is not UNKNOWN:
             form.issued = entry
@@ -194,6 +195,21 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         form.status = settle(form, decisions)
         forms.append(form)
     return forms
+
+
+def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
+    """A question left blank because a clear answer elsewhere says it does
+    not apply is no doubt, even on a page of faint marks."""
+    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    expected_blank = set()
+    for question in survey.fields():
+        condition = question.applies_if
+        if condition is None or form.answers.get(question.id, ("",))[0] or condition.question in doubted:
+            continue
+        answer = form.answers.get(condition.question, ("",))[0]
+        if answer and not condition.holds(answer):
+            expected_blank.add(question.id)
+    form.flags = [f for f in form.flags if not (f.reason == "faint-page" and f.field_id in expected_blank)]
 
 
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:

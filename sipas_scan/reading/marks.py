@@ -64,6 +64,9 @@ STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box 
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
+HEAVY_CROSS_FROM = 0.6   # from this coverage the white left inside is looked at (a cross drawn heavily)
+WHITE_PIECE_SHARE = 0.015  # ... in patches of at least this share of the inside
+HEAVY_CROSS_PIECES = 3   # this many separate patches: the arms of a cross, not a fill
 CORNER_MM = 0.5          # the inside's corner squares looked at for a fill
 BLOB_CORNERS = 0.5       # a nearly full box whose corners are less inked than this is a blob
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
@@ -114,6 +117,7 @@ class BoxMetrics:
     coverage: float               # inked share of the box's inside
     ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
     corners: float = 0.0          # inked share of the inside's four corners (a fill reaches them, a blob does not)
+    white_pieces: int = 0         # separate white patches left inside a nearly full box (a heavy cross leaves four)
     speckle: float = 0.0          # share of the surroundings in specks too small for a pen stroke (scan noise)
     stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
@@ -299,6 +303,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     corners = float(np.mean([inked_inside[:c, :c].mean(), inked_inside[:c, -c:].mean(), inked_inside[-c:, :c].mean(),
                              inked_inside[-c:, -c:].mean()])) if inked_inside.size else 0.0
     stroke, core, crosses = _stroke_reach(inside) if inside.size else (0.0, 0, False)
+    white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
     y0, x0, y1, x1 = y - reach, x - reach, y + side + reach + 1, x + side + reach + 1
@@ -358,12 +363,20 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     border = np.bincount(sector[z.outline][border_ink], minlength=RING_SECTORS) / z.outline_counts
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4),
+    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4), white_pieces=white_pieces,
                       stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, ring_hits=hits, loose_hits=loose,
                       border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
                       offset_mm=offset,
                       halo=tuple(float(v) for v in halo[:halo_px]))
+
+
+def _white_pieces(inked: np.ndarray) -> int:
+    """Separate patches of paper left inside a box (``inked``: (H, W) uint8
+    0/1), each at least WHITE_PIECE_SHARE of it: a cross drawn heavily
+    leaves one between each pair of arms, a fill being done one at most."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(1 - inked, connectivity=4)
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= WHITE_PIECE_SHARE * inked.size))
 
 
 def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
@@ -486,6 +499,10 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     elif state in ("doubtful", "filled") and m.coverage >= t.fill_doubt and m.corners < BLOB_CORNERS:
         # Nearly full but round, its corners left white: a blob, the
         # respondent's mark; a cancellation fills the box to its corners.
+        state, confidence = "marked", LIGHT_STROKE_CONFIDENCE
+    elif state == "doubtful" and m.coverage >= t.fill_doubt and m.white_pieces >= HEAVY_CROSS_PIECES:
+        # Nearly full, but the paper left between its arms: a cross drawn
+        # with a heavy pen (or thickened by the scan), not a fill.
         state, confidence = "marked", LIGHT_STROKE_CONFIDENCE
 
     return _reading(code, state, confidence, m)
@@ -675,9 +692,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
     # Pale ink is not this respondent's pen: beside a clear answer to a
-    # single-choice question it is a stray; alone, a person looks.
+    # single-choice question it is a stray, and so is a short pale stroke
+    # that crosses nothing (a graze); otherwise a person looks.
     answered = any(not b.pale for b in marked)
-    strays = [b for b in doubtful + marked if b.pale and fld.kind == "single" and answered]
+    strays = [b for b in doubtful + marked if b.pale and (
+        (fld.kind == "single" and answered) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))]
     doubtful += [b for b in marked if b.pale and b not in strays]
     marked = [b for b in marked if not b.pale]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)

@@ -10,7 +10,8 @@ from the aligned page with Tesseract so the page can still be filed.
 
 Printed text carries no signature, so what is read is checked instead: the
 serial's Luhn digit, the header and footer agreeing (two different valid
-serials fail: one is a misread or the page was tampered with), the page
+serials fail: one is a misread or the page was tampered with; two invalid
+readings are mended only where one valid serial is one digit from both), the page
 number read twice alike and inside the form's page count, and the survey id
 being exactly one we know. Anything short of that is a falsy ``Failed`` with
 a reason, never a guess.
@@ -251,6 +252,7 @@ class _Serial:
     confidence: float  # 0..100
     failed_check: bool  # seven digits were read but their check digit is wrong
     note: str
+    digits: str = ""  # the digits read when their check failed
 
 
 def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: float, size_pt: float) -> _Serial:
@@ -264,10 +266,20 @@ def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: f
     serial = found[0].group()
     confidence = _confidence_of(reading, found[0].start(), found[0].end())
     if not serial_is_valid(serial):
-        return _Serial(None, confidence, True, f"{serial} fails its check digit")
+        return _Serial(None, confidence, True, f"{serial} fails its check digit", serial)
     if confidence < MIN_WORD_CONFIDENCE:
         return _Serial(None, confidence, False, f"{serial} at confidence {confidence:.0f}")
     return _Serial(serial, confidence, False, f"{serial} ({confidence:.0f})")
+
+
+def _one_digit_mends(digits: str) -> set[str]:
+    """The valid serials that differ from ``digits`` in exactly one place."""
+    return {
+        mended
+        for i in range(len(digits))
+        for d in "0123456789"
+        if d != digits[i] and serial_is_valid(mended := digits[:i] + d + digits[i + 1 :])
+    }
 
 
 def _read_page(aligned: np.ndarray) -> tuple[int, int, float] | str:
@@ -375,6 +387,12 @@ def read_printed_identity(
     elif header.serial or footer.serial:
         single = header if header.serial else footer
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
+    elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:
+        # Header and footer each misread one digit, differently: the one
+        # valid serial a single digit away from both is what is printed.
+        serial = mended.pop()
+        serial_confidence = min(header.confidence, footer.confidence) * SINGLE_SOURCE_FACTOR
+        details.append(f"both one digit from {serial}")
     else:
         reason = "serial-check-failed" if header.failed_check or footer.failed_check else "serial-unreadable"
         return Failed(reason, "; ".join(details))
