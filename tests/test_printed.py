@@ -271,3 +271,24 @@ def test_a_page_known_from_its_structure_needs_no_legible_page_number(forms):
     # Where the number is legible it must agree with the structure.
     result = read(page_of(forms, 0, 3), survey=SURVEY, known_page=2)
     assert isinstance(result, Failed) and result.reason == "page-disagrees", result
+
+
+@pytest.mark.parametrize(
+    ("readings", "expected"),
+    [
+        # The first reading fails its check digit; nine more follow.
+        (["0000399"] + ["0000398"] * 3 + ["0000399"] * 6, "0000398"),  # three agree, none contradicts
+        (["0000399"] + ["0000398"] * 2 + ["0000399"] * 7, None),  # two are not enough
+        (["0000399"] + ["0000398"] * 3 + ["0000380"] + ["0000399"] * 5, None),  # another valid serial contradicts
+    ],
+)
+def test_a_serial_that_does_not_read_at_once_is_believed_only_when_readings_agree(forms, monkeypatch, readings, expected):
+    import sipas_scan.reading.printed as printed
+
+    assert serial_is_valid("0000398") and serial_is_valid("0000380") and not serial_is_valid("0000399")
+    script = iter(f"Số phiếu: {r}" for r in readings)
+    monkeypatch.setattr(printed, "_recognise", lambda image: printed._Reading(next(script), (90, 90, 90)))
+    result = printed._read_serial(page_of(forms, 0, 1), defs.HEADER_TEXT_X_MM,
+                                  defs.HEADER_TEXT_X_MM + printed.HEADER_SERIAL_WIDTH_MM,
+                                  printed.HEADER_SERIAL_BASELINE_MM, printed.HEADER_SERIAL_SIZE_PT)
+    assert result.serial == expected, result

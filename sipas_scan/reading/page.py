@@ -9,6 +9,7 @@ code, never raised.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -16,14 +17,14 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FormLayout, Marker, layout_survey, marker_rects, qr_rect
+from sipas_scan.layout import FormLayout, Marker, PageLayout, layout_survey, marker_rects, qr_rect
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.lines import erase_feed_lines
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.printed import PrintedIdentity, forms_surveys, read_printed_identity
-from sipas_scan.reading.reference import added_ink, darkness, local_print_tolerance, printed_darkness
+from sipas_scan.reading.reference import added_ink, darkness, local_print_tolerance, page_likeness, printed_darkness
 from sipas_scan.reading.register import (
     Failed,
     Registration,
@@ -39,6 +40,12 @@ from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
 BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
+# A page's print matches its own blank page this well (correlation at 1 px/mm)
+# and this much better than any other page's: on 25 hard-scan pages whose
+# printed number or serial was illegible, the right page scored 0.38-0.84,
+# the next best at least 0.2 lower.
+CLEAR_LIKENESS = 0.3
+LIKENESS_MARGIN = 0.12
 TRUSTED_RESIDUAL_MM = 0.25  # four markers agreeing this well pin the page; otherwise the printed structure checks it
 # Quarantine reasons of a page whose code verified: its form knows of it.
 UNREADABLE_IDENTIFIED = ("markers-not-found", "poor-alignment")
@@ -148,22 +155,43 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     registration = _marker_registration(markers)
     if not registration:
         return registration
-    found = _read_printed(warp_to_layout(gray, registration), options)
+    aligned = warp_to_layout(gray, registration)
+    found = _read_printed(aligned, options)
     if found or found.reason in ("serials-disagree", "page-out-of-range"):
         return found
     # The page lies only roughly where the markers say, or its page number is
-    # illegible: the page whose printed structure fits is the page it is
-    # (boxes differ from page to page), and its serial is read once aligned
-    # by that structure.
+    # illegible: which page it is shows in its print (boxes and tables
+    # differ from page to page), and its serial is read knowing that, on
+    # the page as the markers place it when they pin it, else aligned by
+    # that page's printed structure.
+    candidates = _likely_pages(darkness(aligned), options)
     anchors = _marker_anchors(markers, marker_rects())
+    exact = math.isfinite(registration.residual_mm)
+    for survey_id, page in candidates:
+        _, layout = survey_and_layout(survey_id)
+        if exact:
+            reading = read_printed_identity(aligned, survey=survey_id, page_count=layout.page_count,
+                                            known_page=page.number)
+            if reading:
+                return reading
+        refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
+        if refined:
+            return read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
+                                         page_count=layout.page_count, known_page=page.number)
+    return found
+
+
+def _likely_pages(dark: np.ndarray, options: ReadOptions) -> list[tuple[str, PageLayout]]:
+    """The pages a page of unknown number may be, likeliest first: only the
+    likeliest when its print matches clearly better than any other page's."""
+    scored = []
     for survey_id in [options.survey] if options.survey else list(forms_surveys()):
         _, layout = survey_and_layout(survey_id)
-        for page in layout.pages:
-            refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
-            if refined:
-                return read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
-                                             page_count=layout.page_count, known_page=page.number)
-    return found
+        scored += [(score, survey_id, page) for score, page in zip(page_likeness(dark, layout), layout.pages, strict=True)]
+    scored.sort(key=lambda item: item[0], reverse=True)
+    if len(scored) > 1 and scored[0][0] >= CLEAR_LIKENESS and scored[0][0] - scored[1][0] >= LIKENESS_MARGIN:
+        scored = scored[:1]
+    return [(survey_id, page) for _, survey_id, page in scored]
 
 
 def _read_printed(aligned: np.ndarray, options: ReadOptions) -> PrintedIdentity | Failed:
@@ -206,8 +234,12 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
     if coarse is None:
         return registration
-    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse,
-                                   anchors=_marker_anchors(markers, layout.markers))
+    anchors = _marker_anchors(markers, layout.markers)
+    if code_corners is not None:
+        # The code's corners pin the page where its markers are lost.
+        anchors = (code_corners if anchors is None else
+                   (np.concatenate([anchors[0], code_corners[0]]), np.concatenate([anchors[1], code_corners[1]])))
+    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors)
     if not refined:
         if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
             return registration

@@ -28,6 +28,7 @@ LOCAL_PRINT_TOLERANCE_PX = 2  # at the reading grid's own resolution; coarser sc
 DARKNESS_FULL = 255     # darkness map value of black
 PAPER_FLOOR = 40        # grey level below which a "paper" estimate is not believed
 PRINTED_LEVEL = 20      # darkness (0..255) from which a pixel of the blank page counts as printed
+LIKENESS_PX_PER_MM = 1  # pages are compared at this coarse scale: the print's layout, not its letters
 
 
 def darkness_level(fraction: float) -> int:
@@ -92,3 +93,23 @@ def darkness(aligned: np.ndarray) -> np.ndarray:
 def added_ink(dark: np.ndarray, printed: np.ndarray) -> np.ndarray:
     """Darkness the printer did not put there (uint8, saturating)."""
     return cv2.subtract(dark, printed)
+
+
+def page_likeness(dark: np.ndarray, layout: FormLayout) -> list[float]:
+    """How much an aligned scan looks like each blank page of ``layout``:
+    the correlation (-1..1) of its darkness map ``dark`` ((H, W) uint8 on
+    the reading grid) with each page's print, both at
+    ``LIKENESS_PX_PER_MM``. A page's boxes and tables differ from every
+    other page's, so the right page stands out even when its printed page
+    number is illegible; a respondent's marks are too sparse to matter."""
+    h, w = dark.shape
+    scale = LIKENESS_PX_PER_MM / defs.READ_PX_PER_MM
+    size = (int(w * scale), int(h * scale))
+
+    def coarse(image: np.ndarray) -> np.ndarray:
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+        small -= small.mean()
+        return small / max(float(np.linalg.norm(small)), 1e-6)
+
+    scan = coarse(dark)
+    return [float(scan @ coarse(page)) for page in _reference_pages(layout)]
