@@ -212,7 +212,8 @@ def draw_serials(image: np.ndarray, serial: str, footer_serial: str | None = Non
     header = ImageFont.truetype(bold, round((defs.FONT_SIZE_HEADER_PT + 2) * pt_px))
     footer = ImageFont.truetype(bold, round(defs.FONT_SIZE_HEADER_PT * pt_px))
     draw.text((defs.HEADER_TEXT_X_MM * S, 18.0 * S), f"Số phiếu: {serial}", fill=0, font=header, anchor="ls")
-    draw.text((defs.FOOTER_RIGHT_MM * S, defs.FOOTER_BASELINE_MM * S), f"Số phiếu {footer_serial or serial}", fill=0, font=footer, anchor="rs")
+    footer_text = f"Số phiếu {footer_serial or serial}"
+    draw.text((defs.FOOTER_RIGHT_MM * S, defs.FOOTER_BASELINE_MM * S), footer_text, fill=0, font=footer, anchor="rs")
     return np.asarray(canvas).copy()
 
 
