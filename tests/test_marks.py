@@ -581,3 +581,34 @@ def test_a_cross_drawn_heavily_enough_to_nearly_fill_the_box_is_the_answer():
     half_done = Sheet().fill("2", share=0.7).read()
     assert half_done.boxes[1].coverage >= Thresholds().fill_doubt
     assert (half_done.value, half_done.flags) == ("", ("unclear-fill",))
+
+
+def test_a_tick_off_centre_reads_on_a_page_whose_boxes_are_ringed_with_ink():
+    # Bold labels and a dirty scan put ink all round every box, as far out
+    # as a border bleeding 2 mm would: the inside measured must not shrink
+    # to the box's centre, where an off-centre tick leaves nothing.
+    sheet = Sheet()
+    for option in sheet.options:
+        x, y, w, h = option.box
+        for gap in (0.6, 1.1, 1.6):
+            cv2.rectangle(sheet.ink, _pt(x - gap, y - gap), _pt(x + w + gap, y + h + gap), 60, thickness=2, shift=4)
+    cx, cy = sheet.centre("3")
+    reading = sheet.line([(cx - 1.9, cy + 0.4), (cx - 1.3, cy + 1.9), (cx + 1.2, cy + 0.6)]).read()
+    assert reading.value == "3", reading
+
+
+def _faded_outline(sheet: Sheet, code: str) -> Sheet:
+    # A faded streak of a grey scan: the box's outline printed at 40 % of its darkness.
+    x, y, w, h = next(o.box for o in sheet.options if o.code == code)
+    cv2.rectangle(sheet.ink, _pt(x - 0.5, y - 0.5), _pt(x + w + 0.5, y + h + 0.5), 255, -1, shift=4)
+    cv2.rectangle(sheet.ink, _pt(x, y), _pt(x + w, y + h), 155, thickness=3, lineType=cv2.LINE_AA, shift=4)
+    return sheet
+
+
+def test_a_blank_question_with_a_box_in_a_faded_streak_goes_to_review():
+    blank = _faded_outline(Sheet(), "3").read()
+    assert blank.value == "" and "faded" in blank.flags, blank
+    assert next(b for b in blank.boxes if b.code == "3").outline < 0.6
+    # Answered clearly elsewhere, the faded box holds nothing back.
+    answered = _faded_outline(Sheet().tick("1"), "3").read()
+    assert (answered.value, answered.flags) == ("1", ())

@@ -216,6 +216,14 @@ def test_thresholds_rise_above_a_noisy_page_floor():
     assert Thresholds().for_page([0.0] * 60) == Thresholds()
 
 
+def test_a_page_answered_in_full_keeps_its_empty_boxes_floor():
+    # Twenty-one boxes, twelve of them inked (short questions, all answered,
+    # a multiple-choice one ticked often): the floor is the empty boxes', so
+    # a light tick (0.1) still reads.
+    page = Thresholds().for_page([0.0] * 9 + [0.1, 0.24, 0.27, 0.31, 0.43, 0.53, 0.55, 0.62, 0.65, 0.78, 0.8, 0.9])
+    assert page == Thresholds() and page.marked < 0.1
+
+
 def test_formats_tiff_and_jpeg_are_read(printed, secret, tmp_path):
     simulate_returns(printed / "print", tmp_path / "tif", seed=2, profile="clean", fmt="tiff", workers=1)
     simulate_returns(printed / "print", tmp_path / "jpg", seed=2, profile="clean", fmt="jpeg", workers=1)

@@ -41,6 +41,7 @@ RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2      # distances outside the border
 RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded) ...
 HALO_MM = 2.0            # ... or further, where this page's box borders bleed (black-and-white, ink spread)
+MAX_BLEED_INSET_MM = 0.5  # a border bleeds inwards at most this much further (on a 5 mm box)
 HALO_SHARE = 0.1         # the border's halo ends where the page's boxes typically have less ink than this
 RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
 OUTLINE_ZONE_MM = 1.2    # nearer than this only the box's own outline is printed (labels start 1.8 mm away)
@@ -49,6 +50,8 @@ RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
 BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
 FADED_OUTLINE = 0.4      # an outline this much lighter than the page's typical one has faded from the scan
+FADED_DARKNESS = 0.6     # a blank question with an outline drawn this much lighter (a faded streak on a grey
+                         # scan): a light mark there may have vanished (1 % of boxes on hard stacks, 4 silent errors)
 BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 BESIDE_MIN_PX = 12       # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
@@ -90,6 +93,9 @@ OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a
 NOTE_FLAGS = frozenset({"cancelled", "circled"})
 
 
+NOISE_FLOOR_PERCENTILE = 25  # the page's empty boxes' ink: this percentile of all its boxes' coverage
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Coverage (share of inked pixels inside a box) limits."""
@@ -105,7 +111,9 @@ class Thresholds:
         """Raise the empty/marked limits above this page's noise floor."""
         if not coverages:
             return self
-        floor = float(np.median(coverages))
+        # A quarter of the boxes, not half: on a page of short questions
+        # (two to four options) answered in full, half the boxes may be marked.
+        floor = float(np.percentile(coverages, NOISE_FLOOR_PERCENTILE))
         empty = max(self.empty, floor + self.noise_margin)
         return replace(self, empty=empty, marked=max(self.marked, empty + 0.03))
 
@@ -127,6 +135,7 @@ class BoxMetrics:
     loose_hits: int = 0           # the same without ink that runs on into another box (its mark spilling over)
     border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
     on_border: tuple[int, ...] = ()  # ink px beside the printed border (print taken out), per sector
+    outline_darkness: float = 0.0  # mean darkness (0..255) of the band along the printed border
 
     @property
     def ring_sectors(self) -> int:
@@ -151,6 +160,7 @@ class BoxReading:
     circled: bool = False
     loose_sectors: int = 0
     faded: bool = False           # its printed outline has faded from the scan
+    outline: float = 1.0          # its printed outline's darkness, as a share of the page's typical outline
     crosses: bool = False         # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
     corners: float = 0.0          # inked share of its inside's corners
     core: int = 0                 # darkness (0..255) of its largest stroke's darkest tenth
@@ -293,8 +303,10 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     neighbour); ``spill_from`` (H, W) bool, the surroundings of neighbouring
     boxes with ink inside, whose strokes ``loose_sectors`` leaves out."""
     x, y, side = found or locate_box(dark, box)
-    # A border that bled outwards bled inwards as much.
-    inset = _px(INSET_MM + ring_gap_mm - RING_GAP_MM)
+    # A border that bled outwards bled inwards as much, up to what ink
+    # spread does to a printed line; more "halo" than that is bold text or a
+    # dirty patch round the boxes, and would leave no inside to measure.
+    inset = _px(INSET_MM + min(ring_gap_mm - RING_GAP_MM, MAX_BLEED_INSET_MM))
     inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
@@ -359,7 +371,8 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     on_border = np.bincount(sector[z.along & inked & ~foreign & ~spill], minlength=RING_SECTORS)
     # ... and where it runs on the outline itself, it makes the outline
     # thicker than this page's boxes typically are there.
-    border_ink = dark[cy0:cy1, cx0:cx1][z.outline] > INK_LEVEL
+    outline_values = dark[cy0:cy1, cx0:cx1][z.outline]
+    border_ink = outline_values > INK_LEVEL
     border = np.bincount(sector[z.outline][border_ink], minlength=RING_SECTORS) / z.outline_counts
     offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
               (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
@@ -367,7 +380,7 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
                       stroke=stroke, stroke_core=core,
                       stroke_crosses=crosses, ring_hits=hits, loose_hits=loose,
                       border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
-                      offset_mm=offset,
+                      offset_mm=offset, outline_darkness=float(outline_values.mean()) if outline_values.size else 0.0,
                       halo=tuple(float(v) for v in halo[:halo_px]))
 
 
@@ -578,8 +591,10 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     # A box whose own printed outline has (nearly) vanished lies in a faded
     # streak of the scan: what was drawn there may have vanished with it.
     outline = float(np.mean(typical[0]))
+    typical_darkness = max(float(np.median([m.outline_darkness for items in measured.values() for _, m in items])), 1.0)
     for fid, items in measured.items():
-        boxes[fid] = [replace(b, faded=True) if m.border and np.mean(m.border) < FADED_OUTLINE * outline else b
+        boxes[fid] = [replace(b, outline=round(m.outline_darkness / typical_darkness, 3),
+                              faded=bool(m.border) and bool(np.mean(m.border) < FADED_OUTLINE * outline))
                       for b, (_, m) in zip(boxes[fid], items, strict=True)]
     # Strokes cross box borders: with the print widened only a little, a
     # stroke's pieces either side of a border stay close enough to join.
@@ -743,7 +758,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("outside-box")
         if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
             value = rings[0].code
-    if any(b.faded for b in boxes):
+    if any(b.faded for b in boxes) or (not value and any(b.outline < FADED_DARKNESS for b in boxes)):
         flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
