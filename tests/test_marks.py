@@ -500,14 +500,14 @@ def test_a_light_broken_tick_beside_a_half_filled_box_is_held():
     assert blocking(reading), reading
 
 
-def _page_of_questions(sheet: Sheet, groups: list[str]) -> list[FieldLayout]:
+def _page_of_questions(sheet: Sheet, groups: list[str], kind: str = "single") -> list[FieldLayout]:
     by_code = {o.code: o for o in sheet.options}
-    return [FieldLayout(f"q{n}", "single", 1, tuple(by_code[c] for c in codes)) for n, codes in enumerate(groups, 1)]
+    return [FieldLayout(f"q{n}", kind, 1, tuple(by_code[c] for c in codes)) for n, codes in enumerate(groups, 1)]
 
 
-def _read_page(sheet: Sheet, groups: list[str]):
+def _read_page(sheet: Sheet, groups: list[str], kind: str = "single"):
     dark, added = sheet.maps()
-    return read_fields(dark, added, _page_of_questions(sheet, groups), Thresholds(), printed=sheet.printed_map())
+    return read_fields(dark, added, _page_of_questions(sheet, groups, kind), Thresholds(), printed=sheet.printed_map())
 
 
 def _pale_slash(sheet: Sheet, code: str) -> Sheet:
@@ -612,3 +612,16 @@ def test_a_blank_question_with_a_box_in_a_faded_streak_goes_to_review():
     # Answered clearly elsewhere, the faded box holds nothing back.
     answered = _faded_outline(Sheet().tick("1"), "3").read()
     assert (answered.value, answered.flags) == ("1", ())
+
+
+def test_show_through_beside_clear_answers_to_a_multiple_choice_question_is_no_answer():
+    readings = _read_page(_pale_slash(_page("159d"), "g"), QUESTIONS, "multi")
+    assert (readings[3].value, readings[3].flags) == ("d", ())
+    # A short stroke paler than the page's marks but darker than
+    # show-through (a respondent's light second choice?): a person looks.
+    sheet = _page("159d")
+    cx, cy = sheet.centre("g")
+    lighter = _read_page(sheet.line([(cx - 1.0, cy + 1.2), (cx + 1.0, cy - 1.2)], width_mm=0.3, grey=110), QUESTIONS,
+                         "multi")[3]
+    assert 0.5 <= next(b for b in lighter.boxes if b.code == "g").tone < 0.9
+    assert lighter.value == "d" and "faint" in lighter.flags, lighter

@@ -82,6 +82,8 @@ STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
 PALE_SHARE = 0.9         # a light stroke whose darkest tenth is below this share of the page's clear marks' is
                          # another pen's or the back page's: on office stacks the respondent's own light marks
                          # lie at 0.92-1.0 but for 3 in 107, ink from the back at 0.15-0.89
+GHOST_SHARE = 0.5        # paler than any of the respondents' own light marks (0.53 the palest of 107 on office
+                         # stacks): show-through, whatever the question
 PALE_MIN_MARKS = 3       # clear marks on the page needed to know its pen's darkness
 HALF_FILL = 0.45         # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
@@ -164,7 +166,12 @@ class BoxReading:
     crosses: bool = False         # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
     corners: float = 0.0          # inked share of its inside's corners
     core: int = 0                 # darkness (0..255) of its largest stroke's darkest tenth
-    pale: bool = False            # light, and drawn much paler than this page's clear marks (show-through, a graze)
+    tone: float = 1.0             # a light box's stroke darkness as a share of this page's clear marks' (1: unknown)
+
+    @property
+    def pale(self) -> bool:
+        """Light, and drawn much paler than this page's clear marks (show-through, a graze)."""
+        return self.tone < PALE_SHARE
 
 
 @dataclass(frozen=True)
@@ -683,9 +690,9 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
              if b.state in ("marked", "filled") and b.coverage >= clear and b.core]
     if len(cores) < PALE_MIN_MARKS:
         return boxes
-    limit = PALE_SHARE * float(np.median(cores))
-    return {fid: [replace(b, pale=True) if b.state in ("marked", "doubtful") and not b.circled
-                  and b.coverage < clear and b.core < limit else b for b in items] for fid, items in boxes.items()}
+    typical = float(np.median(cores))
+    return {fid: [replace(b, tone=round(b.core / typical, 3)) if b.state in ("marked", "doubtful") and not b.circled
+                  and b.coverage < clear else b for b in items] for fid, items in boxes.items()}
 
 
 def heavy_hand(boxes: list[BoxReading]) -> bool:
@@ -708,10 +715,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     doubtful = [b for b in boxes if b.state == "doubtful"]
     # Pale ink is not this respondent's pen: beside a clear answer to a
     # single-choice question it is a stray, and so is a short pale stroke
-    # that crosses nothing (a graze); otherwise a person looks.
+    # that crosses nothing (a graze), or ink as pale as show-through beside
+    # clear answers to a multiple-choice one; otherwise a person looks.
     answered = any(not b.pale for b in marked)
     strays = [b for b in doubtful + marked if b.pale and (
-        (fld.kind == "single" and answered) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))]
+        (answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))]
     doubtful += [b for b in marked if b.pale and b not in strays]
     marked = [b for b in marked if not b.pale]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
