@@ -1,7 +1,12 @@
 """Scan speed (pages/s on all cores) at 200 and 300 dpi, with and without
 comment OCR, and peak memory reading a small and a 2,000-page PDF.
 
-    .venv/bin/python bench/read_speed.py [--forms 50] [--big-pages 2000]
+    .venv/bin/python bench/read_speed.py [--forms 50] [--big-pages 2000] [--baseline DIR]
+
+``--baseline DIR``: a checkout of another revision (``git worktree add DIR
+REV``). The same scans are then read by that revision's ``scan`` and this
+one's in turn, twice each, and the ratio printed: on a shared machine a
+ratio measured in one run means more than two runs' pages per second.
 """
 
 from __future__ import annotations
@@ -50,10 +55,35 @@ def peak_rss_mb(command: list[str]) -> tuple[float, str]:
     return int(lines[0]) / 1024, lines[1]
 
 
+def timed_scan(code: Path, scans: Path, db: Path, key: str) -> float:
+    """Seconds for ``code``'s scan command (no OCR) to read ``scans`` into a new ``db``."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sipas_scan", "scan", str(scans), "--db", str(db), "--secret", key, "--no-ocr"],
+                   env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def compare(root: Path, key: str, baseline: Path) -> None:
+    """This revision's scan speed against ``baseline``'s on the same scans, alternating."""
+    here = Path(__file__).resolve().parent.parent
+    for dpi in (200, 300):
+        scans = root / f"sim{dpi}" / "scans"
+        pages = sum(len(pdfium.PdfDocument(p)) for p in scans.glob("*.pdf"))
+        seconds: dict[str, list[float]] = {"baseline": [], "this": []}
+        for round_ in range(2):
+            for name, code in (("baseline", baseline), ("this", here)):
+                seconds[name].append(timed_scan(code, scans, root / f"cmp{dpi}-{name}-{round_}.db", key))
+        rate = {name: pages / min(times) for name, times in seconds.items()}
+        print(f"{dpi} dpi, no OCR, {pages} pages, best of 2: baseline {rate['baseline']:.1f} pages/s, this"
+              f" {rate['this']:.1f} pages/s, ratio {rate['this'] / rate['baseline']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--forms", type=int, default=50)
     parser.add_argument("--big-pages", type=int, default=2000)
+    parser.add_argument("--baseline", type=Path, help="a checkout of another revision to compare with")
     args = parser.parse_args()
     key = secrets.token_urlsafe(24)
     secret = Secret(key.encode())
@@ -71,6 +101,8 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 print(f"{dpi} dpi, comment OCR {'on ' if ocr else 'off'}: {summary.pages_read} pages in {seconds:.1f} s"
                       f" = {summary.pages_read / seconds:.1f} pages/s")
+        if args.baseline:
+            compare(root, key, args.baseline.resolve())
         one_pdf(sim.stacks, root / "small.pdf", 200)
         one_pdf(sim.stacks, root / "big.pdf", args.big_pages)
         env_command = [sys.executable, "-m", "sipas_scan", "scan", "--secret", key, "--no-ocr"]
