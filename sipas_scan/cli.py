@@ -126,9 +126,14 @@ def scan_command(
     calibration_dir: Annotated[Path, typer.Option("--calibration-dir", help="Folder of scanner profiles.")]
         = Path("calibration"),
     workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+    retry_quarantined: Annotated[bool, typer.Option(
+        "--retry-quarantined", help="Read again every quarantined page of the files given that no reviewer has "
+                                    "decided on (pages whose code failed verification or that could not be decoded "
+                                    "are read again on every run anyway).")] = False,
 ) -> None:
     """Read scanned returns into the database; running it again adds nothing twice."""
     from sipas_scan.calibration.profile import load_profile, thresholds_for_profile
+    from sipas_scan.errors import SecretError
     from sipas_scan.printing.codes import load_secret
     from sipas_scan.reading.marks import Thresholds
     from sipas_scan.reading.page import ReadOptions
@@ -146,7 +151,8 @@ def scan_command(
     if profile:
         _say(f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
              f"marked from {thresholds.marked * 100:.1f} %")
-    summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger)
+    summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger,
+                          retry_quarantined=retry_quarantined)
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
     _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped} files "
          f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)")
@@ -155,8 +161,16 @@ def scan_command(
          f"{forms['resolved']} resolved, {forms['rejected']} rejected)")
     if summary.quarantined:
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
+    if summary.pages_retried:
+        _say(f"  read again: {summary.pages_retried} quarantined pages whose cause can change")
+    for path, first in summary.duplicates:
+        _say(f"  read once: {path} is the same file as {first}")
     for path, reason in summary.failed_files:
         _say(f"  not read: {reason}" if reason.startswith(path) else f"  not read: {path}: {reason}")
+    if summary.wrong_secret:
+        raise SecretError(f"the code of every page read ({summary.failed_verification}) failed verification: wrong "
+                          "secret? Scan again with the secret the forms were printed with; these pages will be "
+                          "read again")
 
 
 @app.command("export")
@@ -431,12 +445,16 @@ def review_command(
     port: Annotated[int, typer.Option("--port")] = 8750,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Issued-serials ledger, for return rates.")] = None,
     threads: Annotated[int, typer.Option("--threads")] = 8,
+    behind_proxy: Annotated[bool, typer.Option(
+        "--behind-proxy", envvar="SIPAS_BEHIND_PROXY",
+        help="Served through a TLS reverse proxy: cookies are marked Secure and the proxy's X-Forwarded-Proto "
+             "and -Host are believed (see the README).")] = False,
 ) -> None:
     """The reviewers' web app: settle what the scanner doubted."""
     import waitress
 
     from sipas_scan.review.accounts import list_users
-    from sipas_scan.review.app import create_app
+    from sipas_scan.review.app import create_app, exposure_warning
     from sipas_scan.store.db import Store
 
     if not db.is_file():
@@ -444,8 +462,12 @@ def review_command(
     with Store(db) as store:
         if not list_users(store):
             raise BadArgsError(f"no accounts yet: add one with 'sipas-scan users add NAME --role supervisor --db {db}'")
+    warning = exposure_warning(host, behind_proxy)
+    if warning:
+        typer.echo(f"sipas-scan: warning: {warning}", err=True)
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    waitress.serve(create_app(db, ledger), host=host, port=port, threads=threads, ident="sipas-scan")
+    waitress.serve(create_app(db, ledger, behind_proxy=behind_proxy), host=host, port=port, threads=threads,
+                   ident="sipas-scan")
 
 
 def main() -> None:

@@ -1,10 +1,17 @@
 """What the project's SQLite files share: WAL, a busy timeout, IMMEDIATE
 write transactions, and a schema versioned by PRAGMA user_version that is
-migrated forward (the issued-serials ledger and the results store)."""
+migrated forward (the issued-serials ledger and the results store).
+
+Writers in one process (the review app's request threads) queue for a
+file's write lock in Python before asking SQLite: SQLite's own wait polls
+with growing sleeps, so under steady writes one writer could miss the lock
+for the whole busy timeout while newcomers took it (20 reviewers at once
+saw 30 s stalls). Other processes still meet the busy timeout."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +19,24 @@ from pathlib import Path
 from sipas_scan.errors import SipasError
 
 BUSY_TIMEOUT_S = 30
+
+class _Writer:
+    """The lock the writers of this process take, one per file, and which
+    thread holds it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.thread: int | None = None
+
+
+_writers: dict[str, _Writer] = {}
+_writers_guard = threading.Lock()
+
+
+def _writer_of(path: Path) -> _Writer:
+    key = str(path.resolve())
+    with _writers_guard:
+        return _writers.setdefault(key, _Writer())
 
 
 class SqliteFile:
@@ -24,6 +49,7 @@ class SqliteFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._writer = _writer_of(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -47,13 +73,23 @@ class SqliteFile:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the write lock from its start."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        writer = self._writer
+        if writer.thread == threading.get_ident():
+            # Another connection of this very thread holds the lock: waiting
+            # for it would stall every writer for the busy timeout.
+            raise self.ERROR(f"{self.path}: a write transaction inside another one on a second connection")
+        with writer.lock:
+            writer.thread = threading.get_ident()
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+                self.db.execute("COMMIT")
+            finally:
+                writer.thread = None
 
     def close(self) -> None:
         self.db.close()

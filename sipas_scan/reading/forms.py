@@ -35,6 +35,9 @@ class IssuedForms:
 
 
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
+# A page whose code was damaged or lost that a reviewer assigned to the form
+# (the serial printed on it matched, or a supervisor gave a reason): a note.
+IDENTIFIED_BY_HAND = "identified-by-hand"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class PageRecord:
     comments: list[dict]
     verified: bool = True    # identified by its signed code, not only by the serial printed on it
     quarantined: str = ""    # why the page could not be read (its identity was): '' for a page read
+    assigned: str = ""       # how a reviewer gave a quarantined page its identity: '' when the machine did
 
 
 def _copies(pages: list[PageRecord]) -> str:
@@ -106,6 +110,12 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
         for page in members:
             (quarantined if page.quarantined else by_number)[page.page_no].append(page)
         read = [p for p in members if not p.quarantined]
+        for page in read:
+            if page.assigned:
+                # Never silently like the rest: the export's flags and the
+                # counts say which forms a person identified.
+                form.flags.append(Flag("", IDENTIFIED_BY_HAND, 1.0, f"page {page.page_no} ({page.origin}): "
+                                       f"{page.assigned}", page.id, blocking=False, page_no=page.page_no))
         if read and not any(p.verified for p in read):
             # Every page read was identified only by the serial printed on it:
             # nothing on this form proves it was issued. A person confirms.
@@ -182,9 +192,12 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
             condition = question.applies_if
             value = form.answers.get(question.id, ("", 1.0, None))[0]
             if condition and value and not condition.holds(form.answers.get(condition.question, ("",))[0]):
+                # One item for a person, settled by the filter answer
+                # itself: read again, it either lets these answers count or
+                # confirms they do not apply (scoring leaves them out).
                 form.flags.append(Flag(question.id, "skip-rule", 0.0,
                                        f"answered although {condition.question} says it does not apply",
-                                       form.answers[question.id][2]))
+                                       form.answers[question.id][2], item=condition.question))
         _settle_blanks_that_do_not_apply(form, survey)
         entry = issued.of(survey_id, serial)
         if entry is not UNKNOWN:

@@ -14,7 +14,8 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -26,8 +27,9 @@ from sipas_scan.printing.ledger import Ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
 from sipas_scan.reading.page import UNREADABLE_IDENTIFIED, PageResult, ReadOptions, read_page, survey_and_layout
-from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source
+from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source, printable
 from sipas_scan.store.db import Store, rebuild_forms
+from sipas_scan.store.decisions import QUARANTINE
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +39,27 @@ class ScanSummary:
     files: int = 0
     files_skipped: int = 0
     failed_files: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file of the same content read)
     pages_read: int = 0
+    pages_retried: int = 0    # quarantined pages read again (a cause that can change)
+    verified: int = 0         # pages of this run whose code verified
+    failed_verification: int = 0
+    wrong_secret: bool = False  # see scan_inputs
     quarantined: Counter = field(default_factory=Counter)
     forms: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
 
 _OPTIONS: ReadOptions | None = None
+
+# Quarantines whose cause can change: a code that fails verification (a
+# wrong secret), a page that could not be decoded (a file that vanished or
+# changed mid-run). Read again on every run that is given their file.
+RETRY_ALWAYS = ("forged-code", "unreadable-page")
+# What a worker that died leaves: the page is quarantined, never retried
+# unless asked (``retry_quarantined``), so a page that kills its reader
+# cannot block every run.
+WORKER_DIED = "read-error"
 
 
 def _init_worker(options: ReadOptions, single_threaded: bool = False) -> None:
@@ -74,17 +90,73 @@ def _results(tasks: list[tuple[Source, int, int]], options: ReadOptions, workers
         _init_worker(options)
         yield from map(_read_task, tasks)
         return
+    todo = deque(tasks)
+    while todo:
+        in_flight = yield from _run_pool(todo, options, workers)
+        # The pool broke: a worker died (out of memory, a crash in native
+        # code) and every page in flight failed with it. Read those again one
+        # at a time, each alone in its worker, so the page that kills its
+        # reader is known and quarantined; then go on in parallel.
+        yield from _run_alone(in_flight, options)
+
+
+def _run_pool(todo: deque, options: ReadOptions, workers: int):
+    """Read pages off ``todo`` in a pool until it is empty (returns []) or the
+    pool breaks (returns the pages in flight, unread)."""
     # A bounded window of pages in flight: results wait for the single writer,
     # and an unbounded map would let a 2,000-page file pile up in memory.
     window = workers * 4
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options, True)) as pool:
-        pending: deque = deque()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options, True))
+    pending: deque[tuple[tuple[Source, int, int], Future]] = deque()
+    try:
+        while todo or pending:
+            while todo and len(pending) < window:
+                task = todo.popleft()
+                try:
+                    pending.append((task, pool.submit(_read_task, task)))
+                except BrokenProcessPool:
+                    todo.appendleft(task)
+                    break
+            task, future = pending[0]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                unread = []
+                for task, future in pending:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        yield future.result()
+                    else:
+                        unread.append(task)
+                log.warning("a reading process died; reading the %d pages in flight again, one at a time", len(unread))
+                return unread
+            pending.popleft()
+            yield result
+        return []
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_alone(tasks: list[tuple[Source, int, int]], options: ReadOptions) -> Iterator:
+    """Read each page alone in a one-worker pool; a page whose worker dies is
+    quarantined (``read-error``) and the pool restarted for the next."""
+    pool = None
+    try:
         for task in tasks:
-            pending.append(pool.submit(_read_task, task))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(options, True))
+            try:
+                yield pool.submit(_read_task, task).result()
+            except BrokenProcessPool:
+                source, source_id, index = task
+                log.warning("page %d of %s killed its reading process", index + 1, printable(source.path))
+                yield source_id, index, PageResult(
+                    "quarantined", WORKER_DIED, f"{printable(source.path)} page {index + 1}: the reading process "
+                    "died on this page (out of memory or a crash); the rest of the batch was read")
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _issued(ledger_path: Path | None, store: Store, only: tuple[str, str] | None = None) -> IssuedForms:
@@ -115,70 +187,143 @@ def _page_records(store: Store, only: tuple[str, str] | None = None) -> Iterator
     of its unreadable copies)."""
     where, args = (" AND p.survey = ? AND p.serial = ?", only) if only else ("", ())
     rows = store.db.execute(
-        "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.survey, p.serial, p.page_no, p.readings FROM pages p"
-        " JOIN sources s ON s.id = p.source_id"
+        "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
+        " FROM pages p JOIN sources s ON s.id = p.source_id"
         f" WHERE (p.status = 'ok' OR p.reason IN ({', '.join('?' * len(UNREADABLE_IDENTIFIED))})){where}"
         " ORDER BY p.survey, p.serial, p.page_no, p.id", (*UNREADABLE_IDENTIFIED, *args))
-    for page_id, path, index, status, reason, survey, serial, page_no, raw in rows:
+    for page_id, path, index, status, reason, detail, survey, serial, page_no, raw in rows:
         readings = json.loads(raw)
         fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]
         comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
                     for c in readings.get("comments", [])]
         origin = f"{Path(path).name} p. {index + 1}"
-        yield PageRecord(page_id, origin, survey, serial, page_no, fields, comments,
-                         verified=readings.get("identified_by", "code") == "code",
-                         quarantined="" if status == "ok" else reason)
+        verified = readings.get("identified_by", "code") == "code"
+        yield PageRecord(page_id, origin, survey, serial, page_no, fields, comments, verified=verified,
+                         quarantined="" if status == "ok" else reason,
+                         # A person gave this page its identity: the form says so.
+                         assigned=detail if reason == "assigned" and not verified else "")
 
 
 def rebuild(store: Store, ledger_path: Path | None) -> Counter:
     """Derive forms from every stored page, one form at a time; returns the
-    count per status."""
-    issued = _issued(ledger_path, store)
-    decisions = store.decisions()
+    count per status. Pages and decisions are read in one snapshot, and each
+    form records the last decision that snapshot held: a decision taken
+    while this runs leaves its form stale, and ``rederive_stale`` finds it."""
     surveys, counts = {}, {}
     statuses: Counter = Counter()
     forms = []
-    for (survey_id, _), group in groupby(_page_records(store), key=lambda p: (p.survey, p.serial)):
-        if survey_id not in surveys:
-            survey, layout = survey_and_layout(survey_id)
-            surveys[survey_id], counts[survey_id] = survey, layout.page_count
-        for form in assemble(list(group), surveys, counts, issued, decisions):
-            statuses[form.status] += 1
-            forms.append(form)
-    rebuild_forms(store, forms)
+    with store.snapshot():
+        through = store.last_decision_id()
+        issued = _issued(ledger_path, store)
+        decisions = store.decisions()
+        for (survey_id, _), group in groupby(_page_records(store), key=lambda p: (p.survey, p.serial)):
+            if survey_id not in surveys:
+                survey, layout = survey_and_layout(survey_id)
+                surveys[survey_id], counts[survey_id] = survey, layout.page_count
+            for form in assemble(list(group), surveys, counts, issued, decisions):
+                statuses[form.status] += 1
+                forms.append(form)
+    rebuild_forms(store, forms, through=through)
     return statuses
 
 
 def rebuild_form(store: Store, survey_id: str, serial: str, ledger_path: Path | None = None) -> str:
-    """Derive one form again after a review decision; returns its status."""
-    issued = _issued(ledger_path, store, (survey_id, serial))
-    survey, layout = survey_and_layout(survey_id)
-    pages = list(_page_records(store, (survey_id, serial)))
-    forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued,
-                     store.decisions((survey_id, serial)))
-    rebuild_forms(store, forms, only=(survey_id, serial))
+    """Derive one form again (after a review decision); returns its status.
+    Reads and writes in one write transaction, or in the caller's, so the
+    decision and the form's new status are stored together."""
+    with store.transaction():
+        issued = _issued(ledger_path, store, (survey_id, serial))
+        survey, layout = survey_and_layout(survey_id)
+        pages = list(_page_records(store, (survey_id, serial)))
+        forms = assemble(pages, {survey_id: survey}, {survey_id: layout.page_count}, issued,
+                         store.decisions((survey_id, serial)))
+        rebuild_forms(store, forms, only=(survey_id, serial))
     return forms[0].status if forms else ""
 
 
+def rederive_stale(store: Store, ledger_path: Path | None = None) -> int:
+    """Derive again every form whose derivation is older than a decision on
+    it (a server killed mid-way by an older version, a full rebuild that ran
+    while reviewers worked); returns how many there were."""
+    stale = store.stale_forms()
+    for survey_id, serial in stale:
+        rebuild_form(store, survey_id, serial, ledger_path)
+    return len(stale)
+
+
+def _retry_quarantined(store: Store, source_id: int, every: bool) -> set[int]:
+    """Forget the source's quarantined pages whose cause can change (all of
+    them with ``every``) so they are read again, except pages a reviewer
+    has decided on; marks the source unfinished in the same transaction (a
+    run killed before it reads them again leaves them to the next). Returns
+    the indexes of the pages forgotten."""
+    reasons = "" if every else f" AND reason IN ({', '.join('?' * len(RETRY_ALWAYS))})"
+    with store.transaction() as db:
+        rows = db.execute(
+            f"SELECT id, page_index FROM pages WHERE source_id = ? AND status = 'quarantined'{reasons}"
+            " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
+            "                 AND d.field_id = ? || ':' || pages.id)",
+            (source_id, *(() if every else RETRY_ALWAYS), QUARANTINE)).fetchall()
+        if rows:
+            db.executemany("DELETE FROM pages WHERE id = ?", [(page_id,) for page_id, _ in rows])
+            db.execute("UPDATE sources SET status = 'reading' WHERE id = ?", (source_id,))
+    return {index for _, index in rows}
+
+
+def _same_file(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop resolves nowhere; open_source names it
+        return path.absolute()
+
+
 def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,
-                ledger_path: Path | None = None) -> ScanSummary:
+                ledger_path: Path | None = None, retry_quarantined: bool = False) -> ScanSummary:
+    """Read every page not stored yet. A file that cannot be read becomes a
+    one-line reason in ``failed_files`` (and ``source_failures``) and the
+    batch goes on; a file given twice (the same content under two names) is
+    read once. Quarantined pages whose cause can change are read again;
+    with ``retry_quarantined``, every quarantined page no reviewer decided."""
     started = time.perf_counter()
     summary = ScanSummary()
     files, missing = find_sources(inputs)
     with Store(db_path) as store:
         for path, reason in missing:
-            summary.failed_files.append((str(path), reason))
+            summary.failed_files.append((printable(path), reason))
         tasks: list[tuple[Source, int, int]] = []
         remaining: dict[int, int] = {}
+        seen_paths: set[Path] = set()
+        seen_content: dict[str, str] = {}
+        retried: set[tuple[int, int]] = set()
         for path in files:
+            if _same_file(path) in seen_paths:  # the same file named twice (a folder and a file in it)
+                continue
+            seen_paths.add(_same_file(path))
             summary.files += 1
             try:
                 source, count = open_source(path)
             except SourceError as exc:
-                store.record_source_failure(path, exc.reason, str(exc))
-                summary.failed_files.append((str(path), str(exc)))
+                store.record_source_failure(Path(printable(path)), exc.reason, str(exc))
+                summary.failed_files.append((printable(path), str(exc)))
                 continue
+            except Exception as exc:  # noqa: BLE001 - one bad file must never take the batch down
+                log.debug("opening %s", printable(path), exc_info=True)
+                detail = f"{printable(path)}: cannot read ({type(exc).__name__}: {exc})".replace("\n", " ")
+                store.record_source_failure(Path(printable(path)), "unreadable", detail)
+                summary.failed_files.append((printable(path), detail))
+                continue
+            if source.sha256 in seen_content:
+                summary.files_skipped += 1
+                summary.duplicates.append((printable(path), seen_content[source.sha256]))
+                continue
+            seen_content[source.sha256] = printable(path)
             state = store.source_state(source.sha256)
+            if state:
+                again = _retry_quarantined(store, state[0], retry_quarantined)
+                if again:
+                    summary.pages_retried += len(again)
+                    retried.update((state[0], index) for index in again)
+                    state = store.source_state(source.sha256)
             if state and state[1] == "done":
                 summary.files_skipped += 1
                 continue
@@ -189,16 +334,32 @@ def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, work
             tasks.extend((source, source_id, i) for i in todo)
             if not todo:
                 store.finish_source(source_id)
+        failed_new = 0
         with progress_bar("Reading pages", len(tasks)) as advance:
             for source_id, index, result in _results(tasks, options, workers or os.cpu_count() or 1):
                 store.add_page(source_id, index, result)
                 summary.pages_read += 1
                 if result.status != "ok":
                     summary.quarantined[result.reason] += 1
+                if result.reason == "forged-code":
+                    summary.failed_verification += 1
+                    failed_new += (source_id, index) not in retried
+                elif result.status == "ok" and result.identified_by == "code":
+                    summary.verified += 1
                 remaining[source_id] -= 1
                 if remaining[source_id] == 0:
                     store.finish_source(source_id)
                 advance()
+        # Every page of the run whose code was read failed verification: most
+        # likely not the secret the forms were printed with. Not when the only
+        # failures are forged pages read again beside pages that verified before.
+        summary.wrong_secret = summary.failed_verification > 0 and summary.verified == 0 and (
+            failed_new > 0 or not _any_verified(store))
         summary.forms = rebuild(store, ledger_path)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _any_verified(store: Store) -> bool:
+    return store.db.execute("SELECT EXISTS (SELECT 1 FROM pages WHERE status = 'ok' AND reason != 'assigned'"
+                            " AND json_extract(readings, '$.identified_by') = 'code')").fetchone()[0] == 1

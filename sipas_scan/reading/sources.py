@@ -8,7 +8,13 @@ as one page. Nothing here holds more than one page's pixels.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
+import struct
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +33,19 @@ SUFFIXES = PDF_SUFFIXES | TIFF_SUFFIXES | IMAGE_SUFFIXES
 RENDER_DPI = 200
 MAX_PIXELS = 120_000_000  # ~ A3 at 600 dpi in colour: anything bigger is not a scan of a form
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# What Pillow raises on a damaged or hostile file (a TIFF cut in half fails
+# with TypeError, a bomb with DecompressionBombError): all mean "cannot read".
+IMAGE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, TypeError, EOFError,
+                SyntaxError, IndexError, struct.error)
+
+
+@contextmanager
+def _pillow_quiet():
+    """Pillow's warnings about a damaged file (corrupt EXIF, a large image)
+    are not errors: what it cannot read it raises, and size is checked here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 class SourceError(ReasonedError, InputFileError):
@@ -47,19 +66,76 @@ class PageImage:
     dpi: float        # as the file says, or estimated from the page size
 
 
+def printable(path: Path | str) -> str:
+    """A file name as one line of valid text whatever its bytes: a name that
+    is not UTF-8 keeps its bad bytes as \\xff escapes, control characters
+    (a newline in a name) are escaped."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _why_not(path: Path, exc: OSError) -> str:
+    """Why a file or folder cannot be reached, in a few words."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        if path.is_symlink():
+            return f"dangling symbolic link (to {printable(path.readlink())})"
+        return "no such file or folder"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or type(exc).__name__
+
+
 def find_sources(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files to read (folders searched recursively, in name order) and the
-    inputs that are not there."""
+    """Files to read (folders searched recursively, in name order, following
+    symbolic links) and, with a reason each, what could not be reached: inputs
+    that are not there, folders that cannot be read, dangling symbolic links,
+    symbolic link loops. Nothing is skipped without a word."""
     found: list[Path] = []
-    missing: list[tuple[Path, str]] = []
+    problems: list[tuple[Path, str]] = []
     for item in inputs:
-        if item.is_dir():
-            found.extend(sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
-        elif item.is_file():
+        try:
+            mode = item.stat().st_mode
+        except OSError as exc:
+            problems.append((item, _why_not(item, exc)))
+            continue
+        if stat.S_ISDIR(mode):
+            inside: list[Path] = []
+            _walk(item, inside, problems, set())
+            found.extend(sorted(inside))
+        elif stat.S_ISREG(mode):
             found.append(item)
         else:
-            missing.append((item, "no such file or folder"))
-    return found, missing
+            problems.append((item, "not a regular file or folder"))
+    return found, problems
+
+
+def _walk(folder: Path, found: list[Path], problems: list[tuple[Path, str]], ancestors: set[tuple[int, int]]) -> None:
+    try:
+        info = folder.stat()
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        problems.append((folder, f"folder cannot be read ({_why_not(folder, exc)})"))
+        return
+    key = (info.st_dev, info.st_ino)
+    if key in ancestors:  # a link back to a folder above: walking it would never end
+        problems.append((folder, "symbolic link loop (a folder linked inside itself)"))
+        return
+    ancestors.add(key)
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            problems.append((path, _why_not(path, exc)))
+            continue
+        if stat.S_ISDIR(mode):
+            _walk(path, found, problems, ancestors)
+        elif stat.S_ISREG(mode) and path.suffix.lower() in SUFFIXES:
+            found.append(path)
+    ancestors.discard(key)
 
 
 def file_sha256(path: Path) -> str:
@@ -71,16 +147,25 @@ def file_sha256(path: Path) -> str:
 
 
 def open_source(path: Path) -> tuple[Source, int]:
-    """Identify a file and count its pages; raises SourceError with a reason."""
+    """Identify a file and count its pages; raises SourceError with a
+    one-line reason that names the file printably."""
+    name = printable(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise SourceError("unreadable", f"{path}: cannot read ({exc.strerror})") from None
+        raise SourceError("unreadable", f"{name}: cannot read ({_why_not(path, exc)})") from None
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SourceError("bad-file-name", f"{name}: the file name is not valid UTF-8: rename the file") from None
     if size == 0:
-        raise SourceError("empty-file", f"{path}: empty file (0 bytes)")
-    sha = file_sha256(path)
-    with path.open("rb") as handle:
-        head = handle.read(8)
+        raise SourceError("empty-file", f"{name}: empty file (0 bytes)")
+    try:
+        sha = file_sha256(path)
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise SourceError("unreadable", f"{name}: cannot read ({_why_not(path, exc)})") from None
     suffix = path.suffix.lower()
     if head.startswith(b"%PDF") or suffix in PDF_SUFFIXES:
         return Source(path, sha, size, "pdf"), _pdf_page_count(path)
@@ -88,12 +173,16 @@ def open_source(path: Path) -> tuple[Source, int]:
         return Source(path, sha, size, "tiff"), _tiff_page_count(path)
     if suffix in IMAGE_SUFFIXES or head.startswith((b"\x89PNG", b"\xff\xd8")):
         try:
-            with Image.open(path) as image:
+            with _pillow_quiet(), Image.open(path) as image:
+                _check_size(*image.size, name)
                 image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file ({exc})") from None
+        except Image.DecompressionBombError:
+            raise SourceError("image-too-large", f"{name}: image too large for a scanned page") from None
+        except IMAGE_ERRORS as exc:
+            raise SourceError("not-an-image",
+                              f"{name}: not a PDF, TIFF, PNG or JPEG file ({type(exc).__name__}: {exc})") from None
         return Source(path, sha, size, "image"), 1
-    raise SourceError("not-an-image", f"{path}: not a PDF, TIFF, PNG or JPEG file")
+    raise SourceError("not-an-image", f"{name}: not a PDF, TIFF, PNG or JPEG file")
 
 
 PAGES_PER_OPEN = 32
@@ -123,8 +212,8 @@ def _open(path: str) -> pdfium.PdfDocument:
     except pdfium.PdfiumError as exc:
         text = str(exc).lower()
         if "password" in text:
-            raise SourceError("password-protected", f"{path}: the PDF is password-protected") from None
-        raise SourceError("corrupt-pdf", f"{path}: not a readable PDF ({exc})") from None
+            raise SourceError("password-protected", f"{printable(path)}: the PDF is password-protected") from None
+        raise SourceError("corrupt-pdf", f"{printable(path)}: not a readable PDF ({exc})") from None
 
 
 def _pdf_page_count(path: Path) -> int:
@@ -132,16 +221,19 @@ def _pdf_page_count(path: Path) -> int:
     count = len(document)
     document.close()
     if count == 0:
-        raise SourceError("corrupt-pdf", f"{path}: the PDF has no pages")
+        raise SourceError("corrupt-pdf", f"{printable(path)}: the PDF has no pages")
     return count
 
 
 def _tiff_page_count(path: Path) -> int:
     try:
-        with Image.open(path) as image:
+        with _pillow_quiet(), Image.open(path) as image:
+            _check_size(*image.size, printable(path))
             return getattr(image, "n_frames", 1)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise SourceError("corrupt-image", f"{path}: not a readable TIFF ({exc})") from None
+    except Image.DecompressionBombError:
+        raise SourceError("image-too-large", f"{printable(path)}: image too large for a scanned page") from None
+    except IMAGE_ERRORS as exc:
+        raise SourceError("corrupt-image", f"{printable(path)}: not a readable TIFF ({type(exc).__name__}: {exc})") from None
 
 
 def _to_gray(array: np.ndarray) -> np.ndarray:
@@ -164,7 +256,7 @@ def _check_size(width: int, height: int, where: str) -> None:
 
 def load_page(source: Source, index: int) -> PageImage:
     """Page ``index`` (0-based) of a source as greyscale."""
-    where = f"{source.path} page {index + 1}"
+    where = f"{printable(source.path)} page {index + 1}"
     try:
         if source.kind == "pdf":
             page = _pdf(str(source.path))[index]
@@ -172,7 +264,7 @@ def load_page(source: Source, index: int) -> PageImage:
                 return _pdf_page_image(page, where)
             finally:
                 page.close()  # pdfium keeps a page parsed until closed: memory would grow with the file
-        with Image.open(source.path) as image:
+        with _pillow_quiet(), Image.open(source.path) as image:
             if source.kind == "tiff":
                 image.seek(index)  # straight to the frame: walking the sequence is O(pages) per page
             _check_size(*image.size, where)
@@ -181,7 +273,9 @@ def load_page(source: Source, index: int) -> PageImage:
         return PageImage(gray, dpi or _estimate_dpi(gray.shape))
     except SourceError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, EOFError, pdfium.PdfiumError) as exc:
+    except Image.DecompressionBombError:
+        raise SourceError("image-too-large", f"{where}: image too large for a scanned page") from None
+    except (*IMAGE_ERRORS, pdfium.PdfiumError) as exc:
         raise SourceError("unreadable-page", f"{where}: cannot decode the image ({type(exc).__name__}: {exc})") from None
 
 

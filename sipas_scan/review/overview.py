@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.printing.ledger import Ledger
+from sipas_scan.reading.forms import IDENTIFIED_BY_HAND
 from sipas_scan.store.db import Store
 
 
@@ -19,6 +20,7 @@ class Overview:
     batches: dict[str, Counter] = field(default_factory=dict)
     villages: dict[tuple[str, str], Counter] = field(default_factory=dict)   # (commune, village) -> counts
     throughput: list[tuple[str, int, float]] = field(default_factory=list)  # reviewer, decisions, per hour
+    by_hand: int = 0  # forms with a page a reviewer identified (its code damaged or lost), counted apart
 
 
 def _hours_between(first: str, last: str) -> float:
@@ -30,6 +32,7 @@ def _hours_between(first: str, last: str) -> float:
 def overview(store: Store, ledger_path: Path | None = None) -> Overview:
     result = Overview()
     result.statuses.update(dict(store.db.execute("SELECT status, count(*) FROM forms GROUP BY status")))
+    result.by_hand = store.forms_flagged(IDENTIFIED_BY_HAND)
     result.quarantined.update(dict(store.db.execute(
         "SELECT reason, count(*) FROM pages WHERE status = 'quarantined' GROUP BY reason")))
     batches: dict[str, Counter] = defaultdict(Counter)

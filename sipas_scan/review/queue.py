@@ -1,11 +1,15 @@
 """The review queue: what is waiting for a person, and who holds what.
 
-An item is everything one decision settles: a question's answer, a page
-(missing, scanned twice with different marks, without marks), a form (never
-issued), or a quarantined page. Items are derived from the flags and the
-decisions in force each time, so the queue can never disagree with them.
-Two reviewers never hold one item: a lease, renewed while the item is open,
-lapses by itself when a browser is closed.
+An item is everything one decision settles: a question's answer (with the
+questions a filter answer says do not apply), a page (missing, scanned twice
+with different marks, without marks), a form (never issued), or a
+quarantined page. Items are derived from the flags and the decisions in
+force each time, so the queue can never disagree with them.
+
+Two reviewers never hold one item: picking the next item and leasing it are
+one write transaction, so two reviewers asking at once get two different
+items. A lease, renewed while the item is open, lapses by itself when a
+browser is closed.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ from dataclasses import dataclass
 
 from sipas_scan.reading.page import survey_and_layout
 from sipas_scan.store import decisions as keys
+from sipas_scan.store import queue as stored
 from sipas_scan.store.db import Store
 
 LEASE_MINUTES = 5
+# A lease with more than this left is not written again when its holder
+# opens the item or the browser renews it: a page view is no write.
+LEASE_RENEW_BELOW = dt.timedelta(minutes=LEASE_MINUTES / 2)
 NOT_FOR_REVIEW = ("blank-page",)  # quarantined back sides need nobody's decision
 
 
@@ -31,8 +39,9 @@ class ReviewItem:
     reasons: tuple[str, ...]
     details: tuple[str, ...]
     confidence: float
-    page_ids: tuple[int, ...]       # scans to show; two for a page scanned twice
+    page_ids: tuple[int, ...]       # scans to show; two for a page scanned twice; an answer's own page first
     page_no: int = 0
+    fields: tuple[str, ...] = ()    # the questions flagged (a filter's item: those answered although it says not to)
 
     @property
     def ident(self) -> str:
@@ -53,76 +62,109 @@ def _kind(survey_id: str, key: str) -> str:
     return "comment" if survey.field(key).kind == "text" else "answer"
 
 
-def _copies(store: Store, survey: str, serial: str, page_no: int) -> tuple[int, ...]:
-    return tuple(r[0] for r in store.db.execute(
-        "SELECT id FROM pages WHERE status = 'ok' AND survey = ? AND serial = ? AND page_no = ? ORDER BY id",
-        (survey, serial, page_no)))
+def _items(store: Store, flags: list[stored.OpenFlag], decided: dict) -> list[ReviewItem]:
+    grouped: dict[tuple[str, str, str], list[stored.OpenFlag]] = defaultdict(list)
+    for flag in flags:
+        if (flag.survey, flag.serial, flag.item) not in decided:
+            grouped[(flag.survey, flag.serial, flag.item)].append(flag)
+    items = []
+    for (survey, serial, key), group in grouped.items():
+        kind = _kind(survey, key)
+        page_no = max(f.page_no for f in group)
+        page_ids = [f.page_id for f in group if f.page_id is not None]
+        if kind == "page":
+            # Every scan of the page: those read, and a copy that could not be.
+            page_ids = [*stored.page_copies(store, survey, serial, page_no), *page_ids]
+        elif kind == "answer" and any(f.field_id != key for f in group):
+            # A filter answer whose questions were answered although it says
+            # they do not apply: its own page comes first.
+            page_ids = [p for p in [stored.answer_page(store, survey, serial, key)] if p is not None] + page_ids
+        items.append(ReviewItem(survey, serial, key, kind, tuple(dict.fromkeys(f.reason for f in group)),
+                                tuple(dict.fromkeys(f.detail for f in group if f.detail)),
+                                min(f.confidence for f in group), tuple(dict.fromkeys(page_ids)), page_no,
+                                tuple(dict.fromkeys(f.field_id for f in group if f.field_id))))
+    return items
+
+
+def _quarantine_item(page_id: int, reason: str, detail: str) -> ReviewItem:
+    return ReviewItem("", "", keys.quarantine_key(page_id), "quarantine", (reason,), (detail,), 0.0, (page_id,))
 
 
 def open_items(store: Store) -> list[ReviewItem]:
     """Every undecided item, in a stable order (survey, serial, key), then
     the quarantined pages."""
     decided = store.decisions()
-    grouped: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
-    for row in store.db.execute(
-            "SELECT f.survey, f.serial, f.item, f.reason, f.confidence, f.detail, f.page_id, f.page_no FROM flags f"
-            " JOIN forms m ON m.survey = f.survey AND m.serial = f.serial"
-            # Comments to transcribe do not hold a form back, but they are review work.
-            " WHERE (f.blocking = 1 AND m.status = 'needs_review') OR (f.reason = 'ocr-review' AND m.status != 'rejected')"
-            " ORDER BY f.survey, f.serial, f.item, f.id"):
-        if (row[0], row[1], row[2]) not in decided:
-            grouped[(row[0], row[1], row[2])].append(row)
-    items = []
-    for (survey, serial, key), rows in grouped.items():
-        kind = _kind(survey, key)
-        page_no = max(r[7] for r in rows)
-        if kind == "page":
-            # Every scan of the page: those read, and a copy that could not be.
-            page_ids = tuple(dict.fromkeys([*_copies(store, survey, serial, page_no),
-                                            *(r[6] for r in rows if r[6] is not None)]))
-        else:
-            page_ids = tuple(dict.fromkeys(r[6] for r in rows if r[6] is not None))
-        items.append(ReviewItem(survey, serial, key, kind, tuple(dict.fromkeys(r[3] for r in rows)),
-                                tuple(dict.fromkeys(r[5] for r in rows if r[5])), min(r[4] for r in rows),
-                                page_ids, page_no))
-    for page_id, reason, detail in store.db.execute(
-            "SELECT id, reason, detail FROM pages WHERE status = 'quarantined' AND reason NOT IN"
-            f" ({', '.join('?' * len(NOT_FOR_REVIEW))}) ORDER BY id", NOT_FOR_REVIEW):
-        key = keys.quarantine_key(page_id)
-        if ("", "", key) not in decided:
-            items.append(ReviewItem("", "", key, "quarantine", (reason,), (detail,), 0.0, (page_id,)))
+    items = _items(store, stored.open_flags(store), decided)
+    for page_id, reason, detail in stored.quarantined_pages(store, NOT_FOR_REVIEW):
+        if ("", "", keys.quarantine_key(page_id)) not in decided:
+            items.append(_quarantine_item(page_id, reason, detail))
     return items
 
 
+def open_idents(store: Store) -> list[str]:
+    """The idents of every undecided item, in the queue's order: what
+    picking the next item needs, without reading each item whole."""
+    decided = store.decisions()
+    idents = [f"{survey}|{serial}|{key}" for survey, serial, key in stored.open_keys(store)
+              if (survey, serial, key) not in decided]
+    for page_id in stored.quarantined_ids(store, NOT_FOR_REVIEW):
+        key = keys.quarantine_key(page_id)
+        if ("", "", key) not in decided:
+            idents.append(f"||{key}")
+    return idents
+
+
 def find_item(store: Store, ident: str) -> ReviewItem | None:
-    return next((item for item in open_items(store) if item.ident == ident), None)
+    """One open item by its ident (None when decided or unknown); reads only
+    what concerns it."""
+    try:
+        survey, serial, key = parse_ident(ident)
+    except ValueError:
+        return None
+    if key.startswith(keys.QUARANTINE):
+        try:
+            page_id = keys.page_of(key)
+        except ValueError:
+            return None
+        if survey or serial or ("", "", key) in store.decisions(("", "")):
+            return None
+        found = stored.quarantined_pages(store, NOT_FOR_REVIEW, page_id)
+        return _quarantine_item(*found[0]) if found else None
+    flags = stored.open_flags(store, (survey, serial, key))
+    items = _items(store, flags, store.decisions((survey, serial))) if flags else []
+    return items[0] if items else None
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
 def holders(store: Store) -> dict[str, str]:
     """Item ident -> reviewer, for the leases that have not lapsed."""
-    now = _now().isoformat(timespec="seconds")
-    return dict(store.db.execute("SELECT item, reviewer FROM leases WHERE expires_at > ?", (now,)))
+    return stored.lease_holders(store, _stamp(_now()))
 
 
 def take_lease(store: Store, ident: str, reviewer: str) -> str | None:
-    """Lease the item to ``reviewer``; returns who else holds it, if someone does."""
+    """Lease the item to ``reviewer`` (or keep their lease); returns who
+    else holds it, if someone does."""
     now = _now()
-    with store.transaction() as db:
-        row = db.execute("SELECT reviewer, expires_at FROM leases WHERE item = ?", (ident,)).fetchone()
-        if row and row[0] != reviewer and row[1] > now.isoformat(timespec="seconds"):
-            return row[0]
-        expires = (now + dt.timedelta(minutes=LEASE_MINUTES)).isoformat(timespec="seconds")
-        db.execute("INSERT OR REPLACE INTO leases (item, reviewer, expires_at) VALUES (?, ?, ?)", (ident, reviewer, expires))
+    held = stored.lease_of(store, ident)
+    if held and held[0] == reviewer and held[1] > _stamp(now + LEASE_RENEW_BELOW):
+        return None  # theirs, with time to spare: nothing to write
+    with store.transaction():
+        held = stored.lease_of(store, ident)
+        if held and held[0] != reviewer and held[1] > _stamp(now):
+            return held[0]
+        stored.set_lease(store, ident, reviewer, _stamp(now + dt.timedelta(minutes=LEASE_MINUTES)))
     return None
 
 
 def release_lease(store: Store, ident: str, reviewer: str) -> None:
-    with store.transaction() as db:
-        db.execute("DELETE FROM leases WHERE item = ? AND reviewer = ?", (ident, reviewer))
+    stored.drop_lease(store, ident, reviewer)
 
 
 def _rank(ident: str) -> tuple:
@@ -133,19 +175,39 @@ def _rank(ident: str) -> tuple:
     return (0, survey, serial, key)
 
 
-def neighbour(store: Store, reviewer: str, ident: str | None, step: int = 1) -> ReviewItem | None:
-    """The next (step 1) or previous (step -1) open item from ``ident`` that
-    nobody else holds, wrapping around; the first one when ``ident`` is None."""
-    items = open_items(store)
-    held = holders(store)
-    free = [i for i in items if held.get(i.ident, reviewer) == reviewer]
+def neighbour(idents: list[str], held: dict[str, str], reviewer: str, ident: str | None, step: int = 1) -> str | None:
+    """Of ``idents`` (the queue, in order), the next (step 1) or previous
+    (step -1) one from ``ident`` that nobody else holds, wrapping around;
+    the first one when ``ident`` is None."""
+    free = [i for i in idents if held.get(i, reviewer) == reviewer]
     if not free:
         return None
     if ident is None:
         return free[0] if step > 0 else free[-1]
-    order = {item.ident: n for n, item in enumerate(items)}
+    order = {other: n for n, other in enumerate(idents)}
     # A just-decided item has left the queue: continue from where it stood.
-    position = order[ident] if ident in order else sum(1 for other in order if _rank(other) < _rank(ident)) - 0.5
-    ahead = sorted((i for i in free if (order[i.ident] - position) * step > 0), key=lambda i: order[i.ident] * step)
-    behind = sorted((i for i in free if (order[i.ident] - position) * step < 0), key=lambda i: order[i.ident] * step)
+    if ident in order:
+        position: float = order[ident]
+    else:
+        rank = _rank(ident)
+        position = sum(1 for other in idents if _rank(other) < rank) - 0.5
+    ahead = [i for i in free if (order[i] - position) * step > 0]
+    behind = [i for i in free if (order[i] - position) * step < 0]
+    if step < 0:
+        ahead.reverse()
+        behind.reverse()
     return next(iter(ahead + behind), None)
+
+
+def take_next(store: Store, reviewer: str, after: str | None = None, step: int = 1) -> ReviewItem | None:
+    """Pick the next free item from ``after`` and lease it to ``reviewer``,
+    in one write transaction: two reviewers asking at once never get the
+    same item. The reviewer's other leases end (one item at a time)."""
+    now = _now()
+    with store.transaction():
+        chosen = neighbour(open_idents(store), stored.lease_holders(store, _stamp(now)), reviewer, after, step)
+        stored.drop_leases_of(store, reviewer, keep=chosen or "")
+        if chosen is None:
+            return None
+        stored.set_lease(store, chosen, reviewer, _stamp(now + dt.timedelta(minutes=LEASE_MINUTES)))
+        return find_item(store, chosen)

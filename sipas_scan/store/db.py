@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import SipasError
 from sipas_scan.reading.page import PageResult
-from sipas_scan.store.decisions import in_force
+from sipas_scan.store.decisions import QUARANTINE, in_force
 
 
 class StoreError(SipasError):
@@ -152,11 +155,52 @@ MIGRATIONS: list[str] = [
         UNIQUE (sample_id, survey, serial, field_id)
     );
     """,
+    # 3: a form records the last decision its derivation saw, so one left
+    # behind by a decision (a crash, a full rebuild running meanwhile) is
+    # found and derived again; reviewers' sessions live here, so logging out
+    # or changing a password ends them. Pages assigned before schema 3 were
+    # stored as if their code had verified (a forged page could pass): they
+    # count as identified by hand.
+    """
+    ALTER TABLE forms ADD COLUMN derived_through INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,                 -- SHA-256 of the token in the browser's cookie, never the token
+        user TEXT NOT NULL,
+        created_at REAL NOT NULL,            -- Unix seconds
+        active_at REAL NOT NULL              -- the user's last action (not background lease renewals)
+    );
+    CREATE INDEX sessions_user ON sessions (user);
+    UPDATE pages SET readings = json_set(readings, '$.identified_by', 'hand') WHERE reason = 'assigned';
+    """,
 ]
 
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """Where a stored page came from: the file (resolved against the
+    database's folder), the page in it, and the file's SHA-256 when read."""
+
+    path: Path
+    page_index: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A stored page as the review app shows and assigns it."""
+
+    id: int
+    status: str
+    reason: str
+    detail: str
+    survey: str
+    serial: str
+    page_no: int
+    identified_by: str      # code (signed, verified) | print | hand; see PageResult
 
 
 class Store(SqliteFile):
@@ -168,6 +212,38 @@ class Store(SqliteFile):
         super().__init__(path)
         self.images_dir = self.path.with_name(self.path.name + ".pages")
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; inside one already open it joins it, so a
+        review decision and the derivation of its form commit together or
+        not at all."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        with super().transaction() as db:
+            yield db
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the database as it was
+        at the first (WAL), so a long derivation reads pages and decisions
+        that belong together while reviewers keep writing. Read only: what
+        it derived is written after it ends."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN DEFERRED")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
+
+    def resolve(self, stored: str) -> Path:
+        """A path stored relative to the database's folder as a path that
+        works from any working directory."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.path.parent.resolve() / path
+
     # ---- sources and pages --------------------------------------------------
     def source_state(self, sha256: str) -> tuple[int, str, set[int]] | None:
         """(source id, status, page indexes stored) of a known file."""
@@ -178,10 +254,13 @@ class Store(SqliteFile):
         return row[0], row[1], stored
 
     def add_source(self, path: Path, sha256: str, size: int, kind: str, pages: int) -> int:
+        # Absolute, not relative to wherever scan ran: the review app opens
+        # the file again (to assign a page) from any directory.
+        stored = str(Path(path).resolve())
         with self.transaction() as db:
             return db.execute(
                 "INSERT INTO sources (path, sha256, size, kind, pages, status, added_at) VALUES (?, ?, ?, ?, ?, 'reading', ?)",
-                (str(path), sha256, size, kind, pages, now())).lastrowid
+                (stored, sha256, size, kind, pages, now())).lastrowid
 
     def finish_source(self, source_id: int) -> None:
         with self.transaction() as db:
@@ -220,26 +299,71 @@ class Store(SqliteFile):
                  result.page_no, result.orientation, result.residual_mm, result.dpi, image_path, readings, now()))
             return cursor.lastrowid if cursor.rowcount else None
 
-    def assign_page(self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str]) -> None:
+    def assign_page(self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str],
+                    how: str, note: str = "") -> None:
         """A quarantined page read again under the identity a reviewer gave
-        it; the page and the decision that made it are stored together. The
-        quarantine reason stays in the page's detail."""
+        it; the page and the decision that made it are stored together (and
+        with the form's derivation, inside the caller's transaction). The
+        quarantine reason and how the identity was established stay in the
+        page's detail. Refused when the page is no longer quarantined: two
+        submissions of one assignment cannot both land."""
         key, old_value, new_value, reviewer = decision
         image_path = self._store_image(f"assigned-{page_id:06d}.jpg", result.image_jpeg)
         with self.transaction() as db:
-            reason, detail = db.execute("SELECT reason, detail FROM pages WHERE id = ?", (page_id,)).fetchone()
+            status, reason, detail = db.execute("SELECT status, reason, detail FROM pages WHERE id = ?",
+                                                (page_id,)).fetchone()
+            if status != "quarantined":
+                raise StoreError(f"page {page_id}: already decided")
             db.execute(
                 "UPDATE pages SET status = 'ok', reason = 'assigned', detail = ?, survey = ?, serial = ?, page_no = ?,"
                 " orientation = ?, residual_mm = ?, image_path = ?, readings = ? WHERE id = ?",
-                (f"assigned by {reviewer}; was quarantined: {reason}: {detail}", result.survey, result.serial,
+                (f"assigned by {reviewer} ({how}); was quarantined: {reason}: {detail}", result.survey, result.serial,
                  result.page_no, result.orientation, result.residual_mm, image_path, self._readings(result), page_id))
             db.execute("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
-                       " VALUES ('', '', ?, ?, ?, ?, ?, '')", (key, old_value, new_value, reviewer, now()))
+                       " VALUES ('', '', ?, ?, ?, ?, ?, ?)", (key, old_value, new_value, reviewer, now(), note))
 
-    def source_of(self, page_id: int) -> tuple[str, int]:
-        """(file path, page index) a stored page was read from."""
-        return self.db.execute("SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = p.source_id"
-                               " WHERE p.id = ?", (page_id,)).fetchone()
+    def scanned_file(self, page_id: int) -> ScannedFile:
+        """The file a stored page was read from. A path stored relative (by
+        an older version) is relative to wherever scan ran, most often the
+        database's folder or one above it (`scan ... --db output/demo/...`
+        run from the project): those are tried, then the working directory.
+        The caller checks the file's SHA-256 against the one stored."""
+        stored, index, sha256 = self.db.execute(
+            "SELECT s.path, p.page_index, s.sha256 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.id = ?",
+            (page_id,)).fetchone()
+        path = Path(stored)
+        if not path.is_absolute():
+            folder = self.path.parent.resolve()
+            candidates = [base / path for base in (folder, *folder.parents)] + [Path.cwd() / path]
+            path = next((c for c in candidates if c.is_file()), candidates[0])
+        return ScannedFile(path, index, sha256)
+
+    def stored_page(self, page_id: int) -> StoredPage | None:
+        row = self.db.execute("SELECT id, status, reason, detail, survey, serial, page_no, readings FROM pages"
+                              " WHERE id = ?", (page_id,)).fetchone()
+        if row is None:
+            return None
+        readings = json.loads(row[7] or "{}")
+        return StoredPage(*row[:7], identified_by=readings.get("identified_by", "code"))
+
+    def page_image(self, page_id: int) -> Path | None:
+        """The stored image of a page (aligned, or as scanned when it could
+        not be), resolved against the database's folder; None without one."""
+        row = self.db.execute("SELECT image_path FROM pages WHERE id = ?", (page_id,)).fetchone()
+        return self.resolve(row[0]) if row and row[0] else None
+
+    def surveys(self) -> list[str]:
+        """The surveys of the forms stored."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT survey FROM forms ORDER BY survey")]
+
+    def forms_flagged(self, reason: str) -> int:
+        """How many forms carry a flag with this reason."""
+        return self.db.execute("SELECT count(*) FROM (SELECT DISTINCT survey, serial FROM flags WHERE reason = ?)",
+                               (reason,)).fetchone()[0]
+
+    def needs_schema_2_rebuild(self) -> bool:
+        """Flags derived before schema 2 do not say which decision settles them."""
+        return self.db.execute("SELECT 1 FROM flags WHERE item = '' LIMIT 1").fetchone() is not None
 
     def decisions(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str, str], str]:
         """(survey, serial, key) -> the decision in force (for every form, or one)."""
@@ -248,32 +372,68 @@ class Store(SqliteFile):
             f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", args))
 
     def add_decision(self, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None,
-                     reviewer: str, reason: str = "", *, expect_open: bool = False) -> None:
+                     reviewer: str, reason: str = "", *, expect_open: bool = False, expect_decided: bool = False) -> None:
         """Append a decision event; with ``expect_open``, refuse (in the same
         transaction) when a decision on the key is already in force, so two
-        submissions of one item cannot both land."""
+        submissions of one item cannot both land; with ``expect_decided``,
+        refuse when none is (reopening what was never decided)."""
         with self.transaction() as db:
-            if expect_open:
+            if expect_open or expect_decided:
                 latest = db.execute("SELECT new_value FROM decisions WHERE survey = ? AND serial = ? AND field_id = ?"
                                     " ORDER BY id DESC LIMIT 1", (survey, serial, key)).fetchone()
-                if latest is not None and latest[0] is not None:
+                decided = latest is not None and latest[0] is not None
+                if expect_open and decided:
                     raise StoreError(f"{serial} {key}: already decided")
+                if expect_decided and not decided:
+                    raise StoreError(f"{serial} {key}: not decided")
             db.execute("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (survey, serial, key, old_value, new_value, reviewer, now(), reason))
 
+    def decision_log(self, limit: int, before: int | None = None) -> list[tuple]:
+        """The latest decisions, newest first: (id, survey, serial, key, old
+        value, new value, reviewer, at, note); ``before``: older than that id."""
+        return self.db.execute(
+            "SELECT id, survey, serial, field_id, old_value, new_value, reviewer, at, reason FROM decisions"
+            " WHERE id < ? ORDER BY id DESC LIMIT ?", (before if before is not None else 2**62, limit)).fetchall()
 
-def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None) -> None:
+    def last_decision_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
+
+    def stale_forms(self) -> list[tuple[str, str]]:
+        """Forms whose derivation is older than a decision that concerns them:
+        one of their own, or the assignment of a page to them. A form nobody
+        derived since its page was assigned counts too."""
+        own = self.db.execute(
+            "SELECT f.survey, f.serial FROM forms f JOIN (SELECT survey, serial, max(id) AS last FROM decisions"
+            " WHERE serial != '' GROUP BY survey, serial) d ON d.survey = f.survey AND d.serial = f.serial"
+            " WHERE f.derived_through < d.last").fetchall()
+        assigned = self.db.execute(
+            "SELECT DISTINCT p.survey, p.serial FROM pages p"
+            " JOIN decisions d ON d.survey = '' AND d.serial = '' AND d.field_id = ? || p.id"
+            " LEFT JOIN forms f ON f.survey = p.survey AND f.serial = p.serial"
+            " WHERE p.reason = 'assigned' AND p.status = 'ok' AND (f.serial IS NULL OR f.derived_through < d.id)",
+            (f"{QUARANTINE}:",)).fetchall()
+        return sorted({tuple(r) for r in [*own, *assigned]})
+
+
+def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None, *, through: int | None = None) -> None:
     """Replace the derived tables with ``forms`` (FormRecords) in one
-    transaction: all of them, or only those of one (survey, serial)."""
+    transaction: all of them, or only those of one (survey, serial).
+    ``through``: the last decision the derivation saw (read in the same
+    snapshot as the pages and decisions it used); None when it was derived
+    inside this same write transaction, so it saw every decision."""
     where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
     with store.transaction() as db:
+        if through is None:
+            through = store.last_decision_id()
         for table in ("flags", "answers", "forms"):
             db.execute(f"DELETE FROM {table}{where}", args)
         for form in forms:
             place = (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5
             db.execute(
-                "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village, issued)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (form.survey, form.serial, form.status, *place, int(bool(form.issued))))
+                "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village, issued,"
+                " derived_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form.survey, form.serial, form.status, *place, int(bool(form.issued)), through))
             db.executemany(
                 "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
                 [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
