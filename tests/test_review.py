@@ -40,9 +40,10 @@ def token(client, path="/login") -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
-def logged_in(app, name):
+def logged_in(app, name, password=None):
     client = app.test_client()
-    response = client.post("/login", data={"name": name, "password": PASSWORDS[name], "csrf_token": token(client)})
+    response = client.post("/login", data={"name": name, "password": password or PASSWORDS[name],
+                                           "csrf_token": token(client)})
     assert response.status_code == 302
     return client
 

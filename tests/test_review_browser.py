@@ -312,8 +312,7 @@ def test_a_digit_in_multiple_choice_toggles_visibly(server, browser):
 
     url, db = server
     multi = items(db, "answer", multi=True)
-    if not multi:
-        pytest.skip("no multiple-choice item in this stack")
+    assert multi, "the office stack always has a multiple-choice answer to review"
     log_in(browser, url)
     open_item(browser, url, multi[0])
     keys_(browser, "1", "3")
@@ -360,8 +359,7 @@ def test_enter_while_an_input_method_composes_is_the_input_methods(server, brows
 
     url, db = server
     comments = items(db, "comment")
-    if not comments:
-        pytest.skip("no comment to transcribe in this stack")
+    assert comments, "the office stack always has a comment to transcribe"
     log_in(browser, url)
     open_item(browser, url, comments[0])
     box = browser.find_element(By.ID, "comment")

@@ -14,6 +14,8 @@ from urllib.parse import quote
 import cv2
 import numpy as np
 import pytest
+from test_review import logged_in as log_in_as
+from test_review import post
 
 from conftest import copy_database
 from sipas_scan.layout import TextRun
@@ -46,19 +48,8 @@ def app(db, office_scan):
     return create_app(db, office_scan / "ledger.sqlite")
 
 
-def token(client, path="/login") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
-
-
 def logged_in(app, name="r0"):
-    client = app.test_client()
-    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token(client)})
-    assert response.status_code == 302
-    return client
-
-
-def post(client, path, data, page="/"):
-    return client.post(path, data={**data, "csrf_token": token(client, page)})
+    return log_in_as(app, name, PASSWORD)
 
 
 def item_url(item) -> str:

@@ -232,3 +232,22 @@ def test_a_page_whose_grey_rules_vanished_aligns_on_its_boxes(form):
     result = align_from_structure(image, page, coarse)
     assert isinstance(result, Registration), result
     assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+
+
+def test_each_page_looks_most_like_its_own_blank_page():
+    # The print of page k, thin (as scanned, not widened) and with marks
+    # and noise on it, matches blank page k clearly better than any other.
+    import numpy as np
+
+    from sipas_scan.reading.page import CLEAR_LIKENESS, LIKENESS_MARGIN, survey_and_layout
+    from sipas_scan.reading.reference import page_likeness, printed_darkness
+
+    _, layout = survey_and_layout("sipas-household")
+    rng = np.random.default_rng(0)
+    for number in range(1, layout.page_count + 1):
+        scan = printed_darkness(layout, number, 0).copy()
+        scan[rng.random(scan.shape) < 0.01] = 255  # specks and marks
+        scores = page_likeness(scan, layout)
+        best = int(np.argmax(scores))
+        runner_up = max(s for n, s in enumerate(scores) if n != best)
+        assert best == number - 1 and scores[best] >= CLEAR_LIKENESS and scores[best] - runner_up >= LIKENESS_MARGIN

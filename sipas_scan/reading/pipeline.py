@@ -29,7 +29,6 @@ from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
 from sipas_scan.reading.page import UNREADABLE_IDENTIFIED, PageResult, ReadOptions, read_page, survey_and_layout
 from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source, printable
 from sipas_scan.store.db import Store, rebuild_forms
-from sipas_scan.store.decisions import QUARANTINE
 
 log = logging.getLogger(__name__)
 
@@ -251,25 +250,6 @@ def rederive_stale(store: Store, ledger_path: Path | None = None) -> int:
     return len(stale)
 
 
-def _retry_quarantined(store: Store, source_id: int, every: bool) -> set[int]:
-    """Forget the source's quarantined pages whose cause can change (all of
-    them with ``every``) so they are read again, except pages a reviewer
-    has decided on; marks the source unfinished in the same transaction (a
-    run killed before it reads them again leaves them to the next). Returns
-    the indexes of the pages forgotten."""
-    reasons = "" if every else f" AND reason IN ({', '.join('?' * len(RETRY_ALWAYS))})"
-    with store.transaction() as db:
-        rows = db.execute(
-            f"SELECT id, page_index FROM pages WHERE source_id = ? AND status = 'quarantined'{reasons}"
-            " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
-            "                 AND d.field_id = ? || ':' || pages.id)",
-            (source_id, *(() if every else RETRY_ALWAYS), QUARANTINE)).fetchall()
-        if rows:
-            db.executemany("DELETE FROM pages WHERE id = ?", [(page_id,) for page_id, _ in rows])
-            db.execute("UPDATE sources SET status = 'reading' WHERE id = ?", (source_id,))
-    return {index for _, index in rows}
-
-
 def _same_file(path: Path) -> Path:
     try:
         return path.resolve()
@@ -319,7 +299,7 @@ def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, work
             seen_content[source.sha256] = printable(path)
             state = store.source_state(source.sha256)
             if state:
-                again = _retry_quarantined(store, state[0], retry_quarantined)
+                again = store.forget_quarantined(state[0], None if retry_quarantined else RETRY_ALWAYS)
                 if again:
                     summary.pages_retried += len(again)
                     retried.update((state[0], index) for index in again)
@@ -354,12 +334,8 @@ def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, work
         # likely not the secret the forms were printed with. Not when the only
         # failures are forged pages read again beside pages that verified before.
         summary.wrong_secret = summary.failed_verification > 0 and summary.verified == 0 and (
-            failed_new > 0 or not _any_verified(store))
+            failed_new > 0 or not store.any_page_verified())
         summary.forms = rebuild(store, ledger_path)
     summary.seconds = time.perf_counter() - started
     return summary
 
-
-def _any_verified(store: Store) -> bool:
-    return store.db.execute("SELECT EXISTS (SELECT 1 FROM pages WHERE status = 'ok' AND reason != 'assigned'"
-                            " AND json_extract(readings, '$.identified_by') = 'code')").fetchone()[0] == 1

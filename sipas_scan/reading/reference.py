@@ -95,6 +95,18 @@ def added_ink(dark: np.ndarray, printed: np.ndarray) -> np.ndarray:
     return cv2.subtract(dark, printed)
 
 
+def _coarse(image: np.ndarray) -> np.ndarray:
+    """A darkness map at LIKENESS_PX_PER_MM, flattened, centred and of unit length."""
+    h, w = image.shape
+    scale = LIKENESS_PX_PER_MM / defs.READ_PX_PER_MM
+    small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    small -= small.mean()
+    return small / max(float(np.linalg.norm(small)), 1e-6)
+
+
+_COARSE_CACHE: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+
+
 def page_likeness(dark: np.ndarray, layout: FormLayout) -> list[float]:
     """How much an aligned scan looks like each blank page of ``layout``:
     the correlation (-1..1) of its darkness map ``dark`` ((H, W) uint8 on
@@ -102,14 +114,8 @@ def page_likeness(dark: np.ndarray, layout: FormLayout) -> list[float]:
     ``LIKENESS_PX_PER_MM``. A page's boxes and tables differ from every
     other page's, so the right page stands out even when its printed page
     number is illegible; a respondent's marks are too sparse to matter."""
-    h, w = dark.shape
-    scale = LIKENESS_PX_PER_MM / defs.READ_PX_PER_MM
-    size = (int(w * scale), int(h * scale))
-
-    def coarse(image: np.ndarray) -> np.ndarray:
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-        small -= small.mean()
-        return small / max(float(np.linalg.norm(small)), 1e-6)
-
-    scan = coarse(dark)
-    return [float(scan @ coarse(page)) for page in _reference_pages(layout)]
+    key = (layout.survey_id, layout.survey_version)
+    if key not in _COARSE_CACHE:
+        _COARSE_CACHE[key] = tuple(_coarse(page) for page in _reference_pages(layout))
+    scan = _coarse(dark)
+    return [float(scan @ page) for page in _COARSE_CACHE[key]]

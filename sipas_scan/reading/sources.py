@@ -95,10 +95,8 @@ def find_sources(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]
     found: list[Path] = []
     problems: list[tuple[Path, str]] = []
     for item in inputs:
-        try:
-            mode = item.stat().st_mode
-        except OSError as exc:
-            problems.append((item, _why_not(item, exc)))
+        mode = _mode(item, problems)
+        if mode is None:
             continue
         if stat.S_ISDIR(mode):
             inside: list[Path] = []
@@ -109,6 +107,16 @@ def find_sources(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]
         else:
             problems.append((item, "not a regular file or folder"))
     return found, problems
+
+
+def _mode(path: Path, problems: list[tuple[Path, str]]) -> int | None:
+    """The file mode ``path`` leads to (through links), or None with the
+    reason recorded (missing, dangling link, link loop, no permission)."""
+    try:
+        return path.stat().st_mode
+    except OSError as exc:
+        problems.append((path, _why_not(path, exc)))
+        return None
 
 
 def _walk(folder: Path, found: list[Path], problems: list[tuple[Path, str]], ancestors: set[tuple[int, int]]) -> None:
@@ -126,10 +134,8 @@ def _walk(folder: Path, found: list[Path], problems: list[tuple[Path, str]], anc
     ancestors.add(key)
     for entry in entries:
         path = Path(entry.path)
-        try:
-            mode = path.stat().st_mode
-        except OSError as exc:
-            problems.append((path, _why_not(path, exc)))
+        mode = _mode(path, problems)
+        if mode is None:
             continue
         if stat.S_ISDIR(mode):
             _walk(path, found, problems, ancestors)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -398,6 +398,29 @@ class Store(SqliteFile):
 
     def last_decision_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
+
+    def forget_quarantined(self, source_id: int, reasons: Sequence[str] | None) -> set[int]:
+        """Forget the source's quarantined pages with one of ``reasons`` (any
+        reason with None) so they are read again, except pages a reviewer has
+        decided on; marks the source unfinished in the same transaction (a run
+        killed before it reads them again leaves them to the next). Returns the
+        indexes of the pages forgotten."""
+        which = "" if reasons is None else f" AND reason IN ({', '.join('?' * len(reasons))})"
+        with self.transaction() as db:
+            rows = db.execute(
+                f"SELECT id, page_index FROM pages WHERE source_id = ? AND status = 'quarantined'{which}"
+                " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
+                "                 AND d.field_id = ? || ':' || pages.id)",
+                (source_id, *(reasons or ()), QUARANTINE)).fetchall()
+            if rows:
+                db.executemany("DELETE FROM pages WHERE id = ?", [(page_id,) for page_id, _ in rows])
+                db.execute("UPDATE sources SET status = 'reading' WHERE id = ?", (source_id,))
+        return {index for _, index in rows}
+
+    def any_page_verified(self) -> bool:
+        """Whether any page read here was identified by its verified code."""
+        return self.db.execute("SELECT EXISTS (SELECT 1 FROM pages WHERE status = 'ok' AND reason != 'assigned'"
+                               " AND json_extract(readings, '$.identified_by') = 'code')").fetchone()[0] == 1
 
     def stale_forms(self) -> list[tuple[str, str]]:
         """Forms whose derivation is older than a decision that concerns them:
