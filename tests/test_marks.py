@@ -625,3 +625,33 @@ def test_show_through_beside_clear_answers_to_a_multiple_choice_question_is_no_a
                          "multi")[3]
     assert 0.5 <= next(b for b in lighter.boxes if b.code == "g").tone < 0.9
     assert lighter.value == "d" and "faint" in lighter.flags, lighter
+
+
+def _light_slash(sheet: Sheet, code: str, grey: int) -> Sheet:
+    # Across the box but short enough to leave it light (under twice the
+    # marked limit), where its tone against the page's crosses is measured.
+    cx, cy = sheet.centre(code)
+    return sheet.line([(cx - 1.1, cy + 1.1), (cx + 1.1, cy - 1.1)], width_mm=0.2, grey=grey)
+
+
+def test_a_whole_light_stroke_alone_in_a_question_is_the_answer():
+    # A pencil or a drying pen: the slash is a little lighter than the
+    # page's clear crosses, but it crosses its box and nothing else in the
+    # question has ink.
+    last = _read_page(_light_slash(_page("159"), "f", grey=55), QUESTIONS)[3]
+    box = next(b for b in last.boxes if b.code == "f")
+    assert 0.8 <= box.tone < 0.9, box
+    assert (last.value, blocking(last)) == ("f", False), last
+
+
+def test_a_light_stroke_is_not_the_answer_beside_other_ink_or_when_much_paler():
+    # Paler than a respondent's own light hand: show-through, a person looks.
+    paler = _read_page(_light_slash(_page("159"), "f", grey=110), QUESTIONS)[3]
+    assert next(b for b in paler.boxes if b.code == "f").tone < 0.8
+    assert paler.value == "" and "faint" in paler.flags, paler
+    # Two such strokes in one question: which one is meant is for a person.
+    both = _read_page(_light_slash(_light_slash(_page("159"), "f", grey=55), "e", grey=55), QUESTIONS)[3]
+    assert both.value == "" and blocking(both), both
+    # In a multiple-choice question a light stroke alone stays a doubt.
+    multi = _read_page(_light_slash(_page("159"), "f", grey=55), QUESTIONS, "multi")[3]
+    assert multi.value == "" and blocking(multi), multi

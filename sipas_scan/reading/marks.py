@@ -82,6 +82,9 @@ STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
 PALE_SHARE = 0.9         # a light stroke whose darkest tenth is below this share of the page's clear marks' is
                          # another pen's or the back page's: on office stacks the respondent's own light marks
                          # lie at 0.92-1.0 but for 3 in 107, ink from the back at 0.15-0.89
+LONE_PALE_SHARE = 0.8    # a whole stroke across the box, alone in a single-choice question, this close to the page's
+                         # clear marks is the respondent's (a pencil or a drying pen varies this much within a page:
+                         # hard stacks 0.75-0.9 for 33 marks); show-through is paler (no lone one above 0.74 on any stack)
 GHOST_SHARE = 0.5        # paler than any of the respondents' own light marks (0.53 the palest of 107 on office
                          # stacks): show-through, whatever the question
 PALE_MIN_MARKS = 3       # clear marks on the page needed to know its pen's darkness
@@ -718,6 +721,13 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # that crosses nothing (a graze), or ink as pale as show-through beside
     # clear answers to a multiple-choice one; otherwise a person looks.
     answered = any(not b.pale for b in marked)
+    lone = [b for b in boxes if b.state != "empty"]
+    if (fld.kind == "single" and len(lone) == 1 and lone[0].state == "marked" and lone[0].pale
+            and lone[0].tone >= LONE_PALE_SHARE and lone[0].crosses and lone[0].stroke >= STROKE_MARK_SPAN):
+        # The only ink in the question, a whole stroke across one box only a
+        # little lighter than the page's clear marks: the respondent's own
+        # light hand, not show-through (far paler) nor a graze (short).
+        marked = [replace(lone[0], tone=1.0)]
     strays = [b for b in doubtful + marked if b.pale and (
         (answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))]
     doubtful += [b for b in marked if b.pale and b not in strays]
