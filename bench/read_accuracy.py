@@ -142,7 +142,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 out["form_pages_quarantined"] += 1
                 out[f"form_page_quarantined:{reason}"] += 1
     out["pages"] = len(by_position)
-    out["examples"] = wrong_examples[:8]
+    out["examples"] = wrong_examples
     out["clean_examples"] = clean_examples[:12]
     return out
 

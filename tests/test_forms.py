@@ -133,3 +133,38 @@ def test_a_faint_page_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt(
     for a5 in [("1", []), ("2", ["faint"])]:
         form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **faint_blank}))
         assert _reasons(form).get("faint-page") and form.status == "needs_review", a5
+
+
+def _no_marks(form) -> list[str]:
+    return [f.detail for f in form.flags if f.reason == "no-marks" and not f.field_id]
+
+
+def test_half_a_grid_left_blank_is_looked_at_one_row_is_not():
+    # Respondents skip a row; half a grid blank is marks the scan lost (a
+    # stray stroke may be all that is left of the page).
+    _, counts, _ = _surveys()
+    one = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_2": ("", [])}))
+    assert _no_marks(one) == [] and one.status == "accepted", one.flags
+    half = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_2": ("", []), "c4_4": ("", [])}))
+    assert [d for d in _no_marks(half) if "b_f4" in d] and half.status == "needs_review", half.flags
+    assert "2 of 4 rows" in _no_marks(half)[0]
+    # A row a person already looks at is not counted as blank.
+    doubted = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
+                                  {"c4_2": ("", []), "c4_4": ("", ["faint"])}))
+    assert _no_marks(doubted) == [], doubted.flags
+
+
+def test_a_grid_that_does_not_apply_may_be_blank():
+    _, counts, _ = _surveys()
+    blank_c5 = {f"c5_{n}": ("", []) for n in range(1, 5)}
+    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **blank_c5}))
+    assert _no_marks(form) == [] and form.status == "accepted", form.flags
+
+
+def test_a_page_with_no_answer_is_looked_at_even_when_one_question_is_doubted():
+    _, counts, layout = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY])
+    first = {r["field_id"]: ("", []) for r in pages[0].fields}
+    first[pages[0].fields[1]["field_id"]] = ("", ["faded"])
+    form = _form(_with_answers(pages, first))
+    assert any("page 1 has no marks at all" in d for d in _no_marks(form)), form.flags

@@ -35,6 +35,8 @@ class IssuedForms:
 
 
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
+MOSTLY_BLANK_SHARE = 0.5  # a grid with this share of its rows blank has lost marks, or its respondent skipped it:
+                          # 2 of 994 applicable grids answered so on hard stacks, 87 read so where marks were lost
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
@@ -159,9 +161,10 @@ def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: d
                 form.flags.append(Flag("", "unread-copy", 0.0,
                                        f"page {number} read from {first.origin}; another copy ({copy.origin}) could"
                                        f" not be read: {copy.quarantined}", copy.id, page_no=number, item=page_item))
-            if first.fields and not any(r["value"] or r["flags"] for r in first.fields):
+            if first.fields and not any(r["value"] for r in first.fields):
                 # Nobody skips a whole page; marks too light for the scanner (pencil
-                # scanned in black-and-white) look exactly like this.
+                # scanned in black-and-white) look exactly like this, and a
+                # doubt on one question says nothing of the others.
                 _flag_no_marks(form, f"page {number} has no marks at all", [r["field_id"] for r in first.fields],
                                first.id, number, decisions)
             for reading in first.fields:
@@ -226,19 +229,25 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
 
 
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
-    """A whole grid left blank where it applies. Respondents skip a row, rarely
-    a whole grid; light pencil scanned in black and white looks just like it."""
+    """A grid left blank, wholly or mostly, where it applies. Respondents skip
+    a row, rarely half a grid; light pencil scanned in black and white looks
+    just like it, and so does a page whose marks mostly vanished, where what
+    is left may be a stray stroke. Rows already doubted are with a person."""
+    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
     for grid in survey.grids():
         read = [form.answers.get(q.id) for q in grid.rows]
-        if len(grid.rows) < MIN_GRID_ROWS or any(r is None or r[0] for r in read):
+        if len(grid.rows) < MIN_GRID_ROWS or any(r is None for r in read):
+            continue
+        blank = [q.id for q, r in zip(grid.rows, read, strict=True) if r is not None and not r[0] and q.id not in doubted]
+        if len(blank) < MOSTLY_BLANK_SHARE * len(grid.rows):
             continue
         condition = grid.applies_if
         if condition and not condition.holds(form.answers.get(condition.question, ("",))[0]):
             continue
         page_id = read[0][2]
         page_no = page_numbers.get(page_id, 0)
-        _flag_no_marks(form, f"page {page_no}: grid {grid.id} has no marks at all", [q.id for q in grid.rows],
-                       page_id, page_no, decisions)
+        what = "has no marks at all" if len(blank) == len(grid.rows) else f"has {len(blank)} of {len(grid.rows)} rows without marks"
+        _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", [q.id for q in grid.rows], page_id, page_no, decisions)
 
 
 def _flag_no_marks(form: FormRecord, detail: str, field_ids: list[str], page_id: int | None, page_no: int,
