@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -12,60 +11,138 @@ from typing import Annotated
 
 import typer
 
-from sipas_scan.errors import BadArgsError, ExitCode, InputFileError, SipasError, SurveyDefinitionError
+from sipas_scan import __version__
+from sipas_scan.errors import BadArgsError, ExitCode, InputFileError, OutputFileError, SipasError, SurveyDefinitionError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Print, scan, review and score SIPAS paper surveys.")
-survey_app = typer.Typer(no_args_is_help=True, help="Survey definitions: check and inspect.")
+# What each exit status means; shown by --help and in the README.
+EXIT_CODE_MEANINGS = {
+    ExitCode.ok: "done",
+    ExitCode.bad_args: "bad command line: unknown option, missing or invalid value",
+    ExitCode.input_file: "an input file or folder is missing, unreadable or malformed (scan: files not read, "
+                         "listed by export --flags; or no scan found)",
+    ExitCode.missing_dependency: "a system program, font or language pack is not installed",
+    ExitCode.invalid_survey: "the survey definition does not validate",
+    ExitCode.secret: "no signing secret, one too short, or the wrong one",
+    ExitCode.ledger: "the issued-serials ledger cannot be used",
+    ExitCode.output_file: "an output cannot be written: it exists, or its folder does not",
+    ExitCode.other_error: "anything else (a bug: please report it)",
+}
+
+
+def exit_code_lines() -> list[str]:
+    return [f"{int(code):>3}  {EXIT_CODE_MEANINGS.get(code, code.name.replace('_', ' '))}" for code in ExitCode]
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help="Print, scan, review and score SIPAS paper surveys.\n\n"
+                       "-v/--verbose and -q/--quiet may stand anywhere on the line.",
+                  epilog="\b\nExit status:\n" + "\n".join(exit_code_lines()))
+survey_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Survey definitions: check and inspect.")
 app.add_typer(survey_app, name="survey")
 
-PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 DEFAULT_LEDGER = "sipas-ledger.sqlite"
+GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
 SecretOption = Annotated[str | None, typer.Option(
-    "--secret", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.",
+    "--secret", metavar="KEY", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.",
     show_default=False)]
-LedgerOption = Annotated[Path, typer.Option(
-    "--ledger", envvar="SIPAS_LEDGER",
-    help="The issued-serials ledger shared by all print runs of a round.")]
+LedgerOption = Annotated[Path | None, typer.Option(
+    "--ledger", envvar="SIPAS_LEDGER", metavar="FILE", show_default=False,
+    help="The issued-serials ledger shared by all print runs of a round (or $SIPAS_LEDGER).")]
+# Flags take no value: an empty metavar keeps help from showing a type for them.
+FLAG = ""
+_quiet = False
 
 
 def _say(message: str) -> None:
-    typer.echo(message)
+    if not _quiet:
+        typer.echo(message)
 
 
-def _index_text(scores) -> str:
-    """The survey's top index over everyone, with its interval, in one line."""
-    root = scores.survey.index.id
-    value, interval = scores.all.indices[root], scores.all.intervals[root]
-    if value.value is None:
-        return f"{root}: no respondent answered the satisfaction questions"
-    if interval.low is None:
-        return f"{root} = {value.value:.2f} % (n = {value.n}, no interval)"
-    return f"{root} = {value.value:.2f} % (95 % interval {interval.low:.2f}-{interval.high:.2f}, n = {value.n})"
+def _output_file(path: Path, option: str, example: str) -> Path:
+    """A file to write: its folder must exist (a typo should not grow folders)
+    and it must not be a folder."""
+    if path.is_dir():
+        raise OutputFileError(f"{path}: is a folder; give {option} a file name, e.g. {path / example}")
+    if not path.parent.is_dir():
+        raise OutputFileError(f"{path}: folder {path.parent} does not exist; create it first or give {option} "
+                              "another path")
+    return path
+
+
+def _invocation() -> str:
+    """How the user ran sipas-scan, so a printed hint can be run as printed."""
+    script = Path(sys.argv[0])
+    if script.name == "sipas-scan":
+        on_path = shutil.which("sipas-scan")
+        if on_path and Path(on_path).resolve() == script.resolve():
+            return "sipas-scan"
+        try:
+            return shlex.quote(str(script.resolve().relative_to(Path.cwd())))
+        except ValueError:
+            return shlex.quote(str(script.resolve()))
+    return f"{shlex.quote(sys.executable)} -m sipas_scan"
+
+
+# typer prints an argument's Python type (<list[Path]>) beside its name; the
+# metavar every argument here is given already says what to type.
+_typer_argument_type = typer.core.TyperArgument.display_type_rich
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else _typer_argument_type(self, ctx)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sipas-scan {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _setup(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log progress details to stderr.")]
+        = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG,
+                                        help="Print only warnings and errors (no summary, no progress bar).")] = False,
+    version: Annotated[bool, typer.Option("--version", metavar=FLAG, callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    global _quiet
+    if verbose and quiet:
+        raise BadArgsError("-v/--verbose and -q/--quiet contradict each other; give one")
+    _quiet = quiet
+    if quiet:
+        from sipas_scan import progress
+
+        progress.SHOWN = False
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING,
+                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
 @app.command("print")
 def print_command(
-    survey: Annotated[str, typer.Argument(help="Survey definition file, or its name in forms/.")],
-    households: Annotated[Path, typer.Option("--households", help="Households CSV (see README).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for forms.pdf, layout.json and delivery lists.")],
+    survey: Annotated[str, typer.Argument(
+        metavar="SURVEY", help="Survey definition file, or the name of a bundled one (sipas-household, sipas-national-2023).")],
+    households: Annotated[Path, typer.Option("--households", metavar="FILE", help="Households CSV (see README).")],
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for forms.pdf, layout.json and delivery lists.")],
     secret: SecretOption = None,
-    ledger: LedgerOption = Path(DEFAULT_LEDGER),
-    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+    ledger: LedgerOption = None,
+    workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (default: all cores).")] = 0,
 ) -> None:
-    """Print one numbered questionnaire per household, with delivery lists per village."""
+    """Print one numbered questionnaire per household, with delivery lists per village.
+
+    Without --ledger the serials go to ./sipas-ledger.sqlite, and the command says so.
+
+    \b
+    Example:
+      sipas-scan print sipas-household --households households.csv --out print-2025 --ledger sipas-ledger.sqlite
+    """
     from sipas_scan.printing.batch import print_batch
     from sipas_scan.printing.codes import load_secret
 
+    if ledger is None:
+        ledger = Path(DEFAULT_LEDGER)
+        state = "an existing ledger" if ledger.exists() else "a new ledger"
+        typer.echo(f"sipas-scan: note: no --ledger given: the serials go to {ledger.absolute()} ({state} in the "
+                   "working folder); give --ledger to choose the round's ledger", err=True)
     summary = print_batch(survey, households, out, load_secret(secret), ledger, workers=workers or None)
     _say(f"Printed {summary.forms} forms ({summary.pages} pages, {summary.pages_per_form} per form), "
          f"serials {summary.first_serial}..{summary.last_serial}, in {summary.seconds:.1f} s "
@@ -73,20 +150,31 @@ def print_command(
     _say(f"  forms:          {summary.pdf} ({summary.pdf_bytes / 1e6:.1f} MB)")
     _say(f"  layout:         {out / 'layout.json'}")
     _say(f"  delivery lists: {out / 'delivery'} ({summary.villages} villages), manifest {out / 'manifest.csv'}")
-    _say(f"  ledger:         {summary.ledger}")
+    _say(f"  ledger:         {summary.ledger} " + ("(new)" if summary.ledger_was_new else
+                                                  f"({summary.serials_before} serials issued before this run)"))
+    if summary.reprinted:
+        shown = ", ".join(summary.reprinted[:5]) + (" ..." if len(summary.reprinted) > 5 else "")
+        typer.echo(f"sipas-scan: warning: {len(summary.reprinted)} of {summary.forms} households already held a serial "
+                   f"of this survey ({shown}) and now hold one more; 'sipas-scan returns' counts a household as "
+                   "returned when any of its forms comes back", err=True)
 
 
 @app.command("sample")
 def sample_command(
-    register: Annotated[Path, typer.Argument(help="Household register CSV (same columns as the households CSV).")],
-    out: Annotated[Path, typer.Option("--out", help="Households CSV to write.")],
-    per_village: Annotated[int, typer.Option("--per-village", help="Households to draw in each village.")] = 27,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same draw.")] = 1,
+    register: Annotated[Path, typer.Argument(metavar="FILE", help="Household register CSV (same columns as the households CSV).")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Households CSV to write.")],
+    per_village: Annotated[int, typer.Option("--per-village", metavar="N", help="Households to draw in each village.")] = 27,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed: the same seed gives the same draw.")] = 1,
 ) -> None:
-    """Draw a reproducible random sample of households per village."""
+    """Draw a reproducible random sample of households per village.
+
+    \b
+    Example:
+      sipas-scan sample register.csv --per-village 27 --seed 2025 --out households.csv
+    """
     from sipas_scan.printing.sample import sample_register
 
-    summary = sample_register(register, per_village, seed, out)
+    summary = sample_register(register, per_village, seed, _output_file(out, "--out", "households.csv"))
     _say(f"Drew {summary.drawn} households in {summary.villages} villages (seed {seed}) -> {out}")
     for village, count in summary.short_villages:
         _say(f"  note: {village} has only {count} households; all are taken")
@@ -94,14 +182,19 @@ def sample_command(
 
 @app.command("simulate")
 def simulate_command(
-    print_dir: Annotated[Path, typer.Argument(help="Folder written by 'sipas-scan print'.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for scans/, truth.csv and anomalies.csv.")],
-    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same bytes.")] = 1,
-    profile: Annotated[str, typer.Option("--profile", help="clean | office | hard")] = "office",
-    fmt: Annotated[str, typer.Option("--format", help="pdf | tiff | png | jpeg")] = "pdf",
-    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+    print_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder written by 'sipas-scan print'.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for scans/, truth.csv and anomalies.csv.")],
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="The same seed gives the same bytes.")] = 1,
+    profile: Annotated[str, typer.Option("--profile", metavar="clean|office|hard", help="How hard the scans are.")] = "office",
+    fmt: Annotated[str, typer.Option("--format", metavar="pdf|tiff|png|jpeg", help="File format of the scans.")] = "pdf",
+    workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (default: all cores).")] = 0,
 ) -> None:
-    """Fill in printed forms as households would and scan them as a clerk would, with the truth."""
+    """Fill in printed forms as households would and scan them as a clerk would, with the truth.
+
+    \b
+    Example:
+      sipas-scan simulate print-2025 --out sim --profile office --seed 1
+    """
     from sipas_scan.simulate.stacks import simulate_returns
 
     summary = simulate_returns(print_dir, out, seed=seed, profile=profile, fmt=fmt, workers=workers or None)
@@ -112,26 +205,31 @@ def simulate_command(
 
 @app.command("scan")
 def scan_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Scanned files or folders (PDF, TIFF, PNG, JPEG).")],
-    db: Annotated[Path, typer.Option("--db", help="The results database (SQLite; created if new).")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="FILE", help="Scanned files or folders (PDF, TIFF, PNG, JPEG).")],
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database (SQLite; created if new).")],
     secret: SecretOption = None,
-    ledger: Annotated[Path | None, typer.Option("--ledger", envvar="SIPAS_LEDGER",
+    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", envvar="SIPAS_LEDGER",
                                                 help="Issued-serials ledger, to catch forms never issued.")] = None,
-    survey: Annotated[str | None, typer.Option("--survey", help="Accept only this survey id.")] = None,
-    no_ocr: Annotated[bool, typer.Option("--no-ocr", help="Send every comment to review instead of OCR.")] = False,
+    survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Accept only this survey id.")] = None,
+    no_ocr: Annotated[bool, typer.Option("--no-ocr", metavar=FLAG, help="Send every comment to review instead of OCR.")] = False,
     calibration: Annotated[str | None, typer.Option(
-        "--calibration", help="Scanner profile (name in --calibration-dir, or a .json file) made by "
+        "--calibration", metavar="NAME", help="Scanner profile (name in --calibration-dir, or a .json file) made by "
                               "'sipas-scan calibrate read': the box thresholds are set for that scanner.",
         show_default=False)] = None,
-    calibration_dir: Annotated[Path, typer.Option("--calibration-dir", help="Folder of scanner profiles.")]
+    calibration_dir: Annotated[Path, typer.Option("--calibration-dir", metavar="FOLDER", help="Folder of scanner profiles.")]
         = Path("calibration"),
-    workers: Annotated[int, typer.Option(help="Worker processes (default: all cores).")] = 0,
+    workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (default: all cores).")] = 0,
     retry_quarantined: Annotated[bool, typer.Option(
-        "--retry-quarantined", help="Read again every quarantined page of the files given that no reviewer has "
+        "--retry-quarantined", metavar=FLAG, help="Read again every quarantined page of the files given that no reviewer has "
                                     "decided on (pages whose code failed verification or that could not be decoded "
                                     "are read again on every run anyway).")] = False,
 ) -> None:
-    """Read scanned returns into the database; running it again adds nothing twice."""
+    """Read scanned returns into the database; running it again adds nothing twice.
+
+    \b
+    Example:
+      sipas-scan scan village-1.pdf batch-2/ --db results.sqlite --ledger sipas-ledger.sqlite
+    """
     from sipas_scan.calibration.profile import load_profile, thresholds_for_profile
     from sipas_scan.errors import SecretError
     from sipas_scan.printing.codes import load_secret
@@ -139,12 +237,14 @@ def scan_command(
     from sipas_scan.reading.page import ReadOptions
     from sipas_scan.reading.pipeline import scan_inputs
 
+    _output_file(db, "--db", "results.sqlite")
     profile = load_profile(calibration, calibration_dir) if calibration else None
     thresholds = thresholds_for_profile(profile) if profile else Thresholds()
-    if ledger is None and Path(DEFAULT_LEDGER).is_file():
-        ledger = Path(DEFAULT_LEDGER)
     if ledger is None:
-        typer.echo("sipas-scan: warning: no --ledger: forms never issued cannot be told apart", err=True)
+        # Never a ledger found in the working folder: it may be another round's.
+        unused = f" ({DEFAULT_LEDGER} in this folder is not used unless given)" if Path(DEFAULT_LEDGER).exists() else ""
+        typer.echo("sipas-scan: warning: no --ledger: forms never issued cannot be told apart and forms carry no "
+                   f"household or village{unused}", err=True)
     if profile and not profile.fit:
         typer.echo(f"sipas-scan: warning: scanner profile {profile.summary()}", err=True)
     options = ReadOptions(load_secret(secret), survey=survey, thresholds=thresholds, run_ocr=not no_ocr)
@@ -154,7 +254,7 @@ def scan_command(
     summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger,
                           retry_quarantined=retry_quarantined)
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
-    _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped} files "
+    _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
          f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)")
     forms = summary.forms
     _say(f"  forms: {sum(forms.values())} ({forms['accepted']} accepted, {forms['needs_review']} to review, "
@@ -167,33 +267,64 @@ def scan_command(
         _say(f"  read once: {path} is the same file as {first}")
     for path, reason in summary.failed_files:
         _say(f"  not read: {reason}" if reason.startswith(path) else f"  not read: {path}: {reason}")
+    for path, pid in summary.elsewhere:
+        _say(f"  left to another scan run (process {pid}) reading it now: {path}")
+    if summary.forms_left_to_other_run:
+        _say("  forms: derived again by the other scan run when it ends (it was still storing pages)")
     if summary.wrong_secret:
         raise SecretError(f"the code of every page read ({summary.failed_verification}) failed verification: wrong "
                           "secret? Scan again with the secret the forms were printed with; these pages will be "
                           "read again")
+    if summary.failed_files:
+        raise InputFileError(f"{len(summary.failed_files)} file(s) or folder(s) could not be read (listed above; "
+                             "'sipas-scan export --flags' lists them too); everything else was read")
+    if summary.files == 0:
+        raise InputFileError("no scans found in the inputs given (PDF, TIFF, PNG or JPEG files, or folders of them)")
 
 
 @app.command("export")
 def export_command(
-    db: Annotated[Path, typer.Option("--db", help="The results database.")],
-    out: Annotated[Path, typer.Option("--out", help="Records CSV to write.")],
-    flags: Annotated[Path | None, typer.Option("--flags", help="Also write one row per flag here.")] = None,
-    survey: Annotated[str | None, typer.Option("--survey", help="Survey id, if the database holds several.")] = None,
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Records CSV to write.")],
+    flags: Annotated[Path | None, typer.Option("--flags", metavar="FILE", help="Also write one row per flag here.")] = None,
+    survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Survey id, if the database holds several.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="csv|xlsx|sav|dta", help="csv (the records CSV), xlsx (records, "
+                                     "codebook and flags sheets), sav (SPSS) or dta (Stata), with labels.")] = "csv",
+    excel: Annotated[bool, typer.Option("--excel", help="CSV with a byte-order mark, for Excel on Windows.")] = False,
 ) -> None:
-    """Write the records CSV (one row per form) and, optionally, the flags."""
-    from sipas_scan.export import export_flags, export_records
+    """Write the records (one row per form) and, optionally, the flags.
 
+    \b
+    Example:
+      sipas-scan export --db results.sqlite --out records.csv --flags flags.csv
+      sipas-scan export --db results.sqlite --out records.xlsx --format xlsx
+    """
+    from sipas_scan.export import export_flags
+    from sipas_scan.outputs.records import export_as
+    from sipas_scan.outputs.tables import check_format
+
+    check_format(fmt)
+    if excel and fmt != "csv":
+        raise BadArgsError("--excel applies to --format csv only")
     if not db.is_file():
         raise InputFileError(f"{db}: no such database")
-    count = export_records(db, out, survey)
+    _output_file(out, "--out", f"records.{fmt}")
+    if flags:
+        _output_file(flags, "--flags", "flags.csv")
+    count = export_as(db, out, fmt, survey_id=survey, excel=excel)
     _say(f"Wrote {count} forms to {out}")
     if flags:
         _say(f"Wrote {export_flags(db, flags)} flags to {flags}")
 
 
 @survey_app.command("check")
-def survey_check(survey: Annotated[str, typer.Argument(help="Survey definition file or name.")]) -> None:
-    """Validate a survey definition and list every problem with its line."""
+def survey_check(survey: Annotated[str, typer.Argument(metavar="SURVEY", help="Survey definition file or name.")]) -> None:
+    """Validate a survey definition and list every problem with its line.
+
+    \b
+    Example:
+      sipas-scan survey check my-survey.yaml
+    """
     from sipas_scan.layout import layout_survey
     from sipas_scan.survey import load_survey
 
@@ -211,127 +342,84 @@ def survey_check(survey: Annotated[str, typer.Argument(help="Survey definition f
 
 @survey_app.command("layout")
 def survey_layout(
-    survey: Annotated[str, typer.Argument(help="Survey definition file or name.")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write layout.json.")],
+    survey: Annotated[str, typer.Argument(metavar="SURVEY", help="Survey definition file or name.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write layout.json.")],
 ) -> None:
-    """Write a survey's layout.json without printing forms."""
+    """Write a survey's layout.json without printing forms.
+
+    \b
+    Example:
+      sipas-scan survey layout sipas-household --out layout.json
+    """
     from sipas_scan.layout import layout_survey
     from sipas_scan.survey import load_survey
 
-    layout_survey(load_survey(survey)).write_json(out)
+    layout_survey(load_survey(survey)).write_json(_output_file(out, "--out", "layout.json"))
     _say(f"Wrote {out}")
 
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", help="Results folder (replaced).")] = Path("output/demo"),
-    per_village: Annotated[int, typer.Option("--per-village", help="Households drawn in each village.")] = 4,
-    villages: Annotated[int, typer.Option("--villages", help="Use only the register's first N villages (0: all).")]
-        = 0,
-    seed: Annotated[int, typer.Option("--seed")] = 2024,
-    profile: Annotated[str, typer.Option("--profile", help="Simulated returns: clean | office | hard")] = "office",
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="FOLDER", help="Results folder: new or empty, or one an earlier demo made (what that run "
+                                        "wrote is replaced; nothing else is touched).")] = Path("output/demo"),
+    per_village: Annotated[int, typer.Option("--per-village", metavar="N", help="Households drawn in each village.")] = 4,
+    villages: Annotated[int, typer.Option("--villages", metavar="N",
+                                          help="Use only the register's first N villages (0: all).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="The same seed gives the same demo.")] = 2024,
+    profile: Annotated[str, typer.Option("--profile", metavar="clean|office|hard",
+                                         help="How hard the simulated scans are.")] = "office",
 ) -> None:
-    """The whole chain on bundled sample data: sample, print, simulate returns, scan, export, score, returns."""
-    from sipas_scan.export import export_flags, export_records
-    from sipas_scan.printing.batch import print_batch
-    from sipas_scan.printing.codes import load_secret
-    from sipas_scan.printing.households import read_households
-    from sipas_scan.printing.sample import draw_sample, write_households
-    from sipas_scan.reading.page import ReadOptions
-    from sipas_scan.reading.pipeline import scan_inputs
-    from sipas_scan.report.pipeline import ScoreOptions, score_records
-    from sipas_scan.returns import write_returns
-    from sipas_scan.simulate.stacks import simulate_returns
-    from sipas_scan.survey import load_survey
+    """The whole chain on bundled sample data: sample, print, simulate returns, scan, export, score, returns.
 
-    if villages < 0:
-        raise BadArgsError("--villages must be 0 (all) or more")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    # The demo makes its own throw-away secret, kept beside its results
-    # (readable by the owner only) so later steps can verify its forms.
-    secret_file = out / ".secret"
-    with os.fdopen(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    secret = load_secret(secret_file.read_text(encoding="utf-8"))
-    register = read_households(PACKAGE_DATA / "sample_register.csv")
-    if villages:
-        kept = set(list(dict.fromkeys(h.village_key for h in register))[:villages])
-        register = [h for h in register if h.village_key in kept]
-    drawn, summary = draw_sample(register, per_village, seed)
-    households = out / "households.csv"
-    write_households(households, drawn)
-    _say(f"1. sample:   {summary.drawn} households in {summary.villages} villages -> {households}")
-    printed = print_batch(None, households, out / "print", secret, out / "ledger.sqlite")
-    _say(f"2. print:    {printed.forms} forms, {printed.pages} pages in {printed.seconds:.1f} s "
-         f"({printed.pages / printed.seconds:.0f} pages/s) -> {printed.pdf}, delivery lists in {out / 'print' / 'delivery'}")
-    simulated = simulate_returns(out / "print", out / "returns", seed=seed, profile=profile)
-    _say(f"3. simulate: {simulated.forms_returned} of {simulated.forms_issued} forms returned, {simulated.pages} scanned "
-         f"pages ({profile}) -> {out / 'returns' / 'scans'}; truth {simulated.truth}")
-    scanned = scan_inputs([out / "returns" / "scans"], out / "results.sqlite", ReadOptions(secret),
-                          ledger_path=out / "ledger.sqlite")
-    forms = scanned.forms
-    pages_per_second = scanned.pages_read / scanned.seconds if scanned.seconds else 0.0
-    _say(f"4. scan:     {scanned.pages_read} pages in {scanned.seconds:.1f} s "
-         f"({pages_per_second:.1f} pages/s): {forms['accepted']} forms accepted, "
-         f"{forms['needs_review']} to review; {sum(scanned.quarantined.values())} pages quarantined"
-         + (f" ({', '.join(f'{n} {r}' for r, n in scanned.quarantined.most_common())})" if scanned.quarantined else ""))
-    export_records(out / "results.sqlite", out / "records.csv")
-    export_flags(out / "results.sqlite", out / "flags.csv")
-    _say(f"5. export:   {out / 'records.csv'} (records), {out / 'flags.csv'} (what reviewers will see)")
-    # Scored before review, as an analyst would see it: forms still to review are left out.
-    scored = score_records(out / "records.csv", load_survey(None), out / "results", ScoreOptions())
-    sipas = _index_text(scored.scores)
-    _say(f"6. score:    {len(scored.records.counted)} of {scored.records.total} forms scored (the others await review): "
-         f"{sipas} -> {out / 'results'}")
-    returned = write_returns(out / "results.sqlite", out / "ledger.sqlite", out / "returns-report")
-    t = returned.report.total
-    _say(f"7. returns:  {t.received} of {t.printed} forms received ({t.return_rate:.1f} %), {t.missing} missing, "
-         f"{t.incomplete} with pages missing, {len(returned.village_pdfs)} villages to visit again "
-         f"-> {returned.returns_csv.parent}")
-    _say("")
-    _say(f"Results in {out}:")
-    for name, what in (("print/forms.pdf", "the numbered forms; delivery lists in print/delivery/"),
-                       ("returns/scans/", "the simulated scans; returns/truth.csv holds what was really ticked"),
-                       ("results.sqlite", "the results database (page images in results.sqlite.pages/)"),
-                       ("records.csv", "one row per form; flags.csv: the doubts reviewers will settle"),
-                       ("results/indices.csv", "SIPAS, factor and criterion indices; intervals.csv, other_indices.csv"),
-                       ("results/report.pdf", "the SIPAS report (also report.html)"),
-                       ("returns-report/returns.csv", "received per village and commune; missing.csv: households "
-                                                      "to visit again, villages/*.pdf: collection lists")):
-        _say(f"  {name:<27} {what}")
-    _say(f"Summary: {scanned.pages_read} pages read at {pages_per_second:.1f} pages/s; {forms['accepted']} forms "
-         f"accepted, {forms['needs_review']} to review; {sipas}")
-    _say(f"To settle the doubts: sipas-scan users add NAME --role supervisor --db {out / 'results.sqlite'}, then "
-         f"sipas-scan review --db {out / 'results.sqlite'} --ledger {out / 'ledger.sqlite'} (http://127.0.0.1:8750/)")
+    \b
+    Example:
+      sipas-scan demo --out output/demo --per-village 2 --profile hard
+    """
+    from sipas_scan.demo import DemoOptions, run_demo
+
+    run_demo(DemoOptions(out=out, per_village=per_village, villages=villages, seed=seed, profile=profile), _say,
+             command=_invocation())
 
 
-calibrate_app = typer.Typer(no_args_is_help=True, help="Scanner calibration: print the sheet, measure its scan.")
+calibrate_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                            help="Scanner calibration: print the sheet, measure its scan.")
 app.add_typer(calibrate_app, name="calibrate")
 
 
 @calibrate_app.command("print")
 def calibrate_print(
-    out: Annotated[Path, typer.Option("--out", help="Calibration sheet PDF to write.")] = Path("calibration-sheet.pdf"),
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Calibration sheet PDF to write.")]
+        = Path("calibration-sheet.pdf"),
 ) -> None:
-    """Write the calibration sheet: print it at 100 %, then scan it as the forms will be scanned."""
+    """Write the calibration sheet: print it at 100 %, then scan it as the forms will be scanned.
+
+    \b
+    Example:
+      sipas-scan calibrate print --out calibration-sheet.pdf
+    """
     from sipas_scan.calibration.render import write_sheet
 
-    write_sheet(out)
+    write_sheet(_output_file(out, "--out", "calibration-sheet.pdf"))
     _say(f"Wrote {out}: print at 100 % (actual size), scan with the forms' settings, then "
          "'sipas-scan calibrate read SCAN --name SCANNER'")
 
 
 @calibrate_app.command("read")
 def calibrate_read(
-    scan: Annotated[Path, typer.Argument(help="The scanned calibration sheet (PDF, TIFF, PNG or JPEG; first page).")],
-    name: Annotated[str, typer.Option("--name", help="Name of the scanner and setting, e.g. canon-200-grey.")],
-    directory: Annotated[Path, typer.Option("--dir", help="Folder of scanner profiles.")] = Path("calibration"),
-    dpi: Annotated[float | None, typer.Option("--dpi", help="Resolution the scanner was set to (default: as the file says).",
+    scan: Annotated[Path, typer.Argument(metavar="FILE", help="The scanned calibration sheet (PDF, TIFF, PNG or JPEG; first page).")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Name of the scanner and setting, e.g. canon-200-grey.")],
+    directory: Annotated[Path, typer.Option("--dir", metavar="FOLDER", help="Folder of scanner profiles.")] = Path("calibration"),
+    dpi: Annotated[float | None, typer.Option("--dpi", metavar="DPI",
+                                              help="Resolution the scanner was set to (default: as the file says).",
                                               show_default=False)] = None,
 ) -> None:
-    """Measure a scanned calibration sheet, say whether the setting is fit for reading, save the profile."""
+    """Measure a scanned calibration sheet, say whether the setting is fit for reading, save the profile.
+
+    \b
+    Example:
+      sipas-scan calibrate read scan-of-sheet.pdf --name canon-200-grey
+    """
     from sipas_scan.calibration.calibrate import calibrate_scan, describe
 
     profile, path = calibrate_scan(scan, name, directory, dpi=dpi)
@@ -345,17 +433,28 @@ def calibrate_read(
 
 @app.command("returns")
 def returns_command(
-    db: Annotated[Path, typer.Option("--db", help="The results database.")],
-    ledger: LedgerOption = Path(DEFAULT_LEDGER),
-    out: Annotated[Path, typer.Option("--out", help="Folder for returns.csv, missing.csv, not_issued.csv and "
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database.")],
+    ledger: LedgerOption = None,
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for returns.csv, missing.csv, not_issued.csv and "
                                                     "per-village collection lists.")] = Path("returns"),
-    survey: Annotated[str | None, typer.Option("--survey", help="Only this survey id.")] = None,
+    survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Only this survey id.")] = None,
 ) -> None:
-    """Forms printed, received, accepted, to review and missing per village, and whom to visit again."""
+    """Forms printed, received, accepted, to review and missing per village, and whom to visit again.
+
+    \b
+    Example:
+      sipas-scan returns --db results.sqlite --ledger sipas-ledger.sqlite --out returns
+    """
     from sipas_scan.returns import write_returns
 
+    if ledger is None:
+        # Never a ledger found in the working folder: another round's would give plausible, wrong numbers.
+        here = f" ({DEFAULT_LEDGER} is in this folder: --ledger {DEFAULT_LEDGER})" if Path(DEFAULT_LEDGER).exists() else ""
+        raise BadArgsError(f"--ledger is required: the issued-serials ledger the forms were printed with{here}")
     summary = write_returns(db, ledger, out, survey=survey)
     t = summary.report.total
+    if t.reprinted:
+        _say(f"Households: {t.households}, {t.reprinted} of them given a second form (returned when either came back)")
     _say(f"Returns: {t.printed} printed, {t.received} received ({t.return_rate:.1f} %): {t.accepted} accepted, "
          f"{t.to_review} to review, {t.rejected} rejected; {t.missing} missing, {t.incomplete} with pages missing; "
          f"{len(summary.report.not_issued)} never issued")
@@ -368,32 +467,57 @@ def returns_command(
 
 @app.command("score")
 def score_command(
-    records: Annotated[Path, typer.Argument(help="Records CSV written by 'sipas-scan export'.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for indices.csv and the report (PDF and HTML).")],
+    records: Annotated[Path, typer.Argument(metavar="FILE", help="Records CSV written by 'sipas-scan export'.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for indices.csv and the report (PDF and HTML).")],
     survey: Annotated[str | None, typer.Option(
-        "--survey", help="Survey definition file or name in forms/ (default: the standard household survey).")] = None,
+        "--survey", metavar="SURVEY", help="Survey definition file or bundled name (default: the standard household survey).")] = None,
     by: Annotated[str | None, typer.Option(
-        "--by", help="Also score each value of this column (district, commune, village, a1, a2, ...).")] = None,
+        "--by", metavar="COLUMN", help="Also score each value of this column (district, commune, village, a1, a2, ...).")] = None,
     compare_with: Annotated[Path | None, typer.Option(
-        "--compare", help="Last round's indices.csv: the change per index and unit goes to compare.csv.")] = None,
+        "--compare", metavar="FILE", help="Last round's indices.csv: the change per index and unit goes to compare.csv.")] = None,
     combine: Annotated[str, typer.Option(
-        "--combine", help="How units make the whole: pooled (all respondents at once) | mean (mean of unit indices).")]
+        "--combine", metavar="pooled|mean",
+        help="How units make the whole: pooled (all respondents at once) | mean (mean of unit indices).")]
         = "pooled",
-    year: Annotated[int | None, typer.Option("--year", help="Survey year in the report title (default: this year).")]
-        = None,
+    year: Annotated[int | None, typer.Option("--year", metavar="YEAR", help="Survey year in the report title (default: "
+                                             "the settings' year, else this year).")] = None,
+    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="Issued-serials ledger: forms printed "
+                                                "per commune and the return rate in the report.")] = None,
+    settings: Annotated[Path | None, typer.Option("--settings", metavar="FILE", help="Report settings (YAML): issuing "
+                                                  "body, signer, number, place, date, target; see docs/formats.md.")] = None,
+    issuer: Annotated[str | None, typer.Option("--issuer", metavar="TEXT", help="Issuing body, e.g. 'Sở Nội vụ'.")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", metavar="NAME", help="Who signs the report.")] = None,
+    number: Annotated[str | None, typer.Option("--number", metavar="TEXT", help="Document number (Số: .../BC-...).")] = None,
+    fmt: Annotated[list[str] | None, typer.Option("--format", metavar="xlsx|sav|dta", help="Also write the tables in "
+                                                  "this format (repeatable); CSV is always written.")] = None,
 ) -> None:
-    """Compute the SIPAS indices (indices.csv) and write the report (PDF and HTML)."""
+    """Compute the SIPAS indices (indices.csv) and write the report (PDF, HTML and Word).
+
+    \b
+    Example:
+      sipas-scan score records.csv --out results --by district
+    """
+    from sipas_scan.demo import index_text
+    from sipas_scan.outputs.tables import check_format
     from sipas_scan.report.pipeline import ScoreOptions, score_records
+    from sipas_scan.report.settings import load_settings
     from sipas_scan.scoring.intervals import MIN_RESPONDENTS
     from sipas_scan.survey import load_survey
 
+    formats = tuple(check_format(f) for f in fmt or ())
+    if ledger is not None and not ledger.is_file():
+        raise InputFileError(f"{ledger}: no such ledger")
+    report_settings = load_settings(settings, issuer=issuer, signer=signer, number=number)
     summary = score_records(records, load_survey(survey), out,
-                            ScoreOptions(by=by, combine=combine, compare_with=compare_with, year=year))
+                            ScoreOptions(by=by, combine=combine, compare_with=compare_with, year=year, ledger=ledger,
+                                         settings=report_settings, formats=formats))
     excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
     _say(f"Scored {len(summary.records.counted)} of {summary.records.total} forms (excluded: {excluded})")
-    _say(f"  {_index_text(summary.scores)}, {summary.scores.combine}")
+    _say(f"  {index_text(summary.scores)}, {summary.scores.combine}")
     _say(f"  indices: {summary.indices}")
-    _say(f"  report:  {summary.pdf} and {summary.html}")
+    _say(f"  report:  {summary.pdf}, {summary.html} and {summary.docx}")
+    for table in summary.tables:
+        _say(f"  table:   {table}")
     if summary.compare:
         _say(f"  change from {compare_with}: {summary.compare}")
     if summary.small_units:
@@ -402,19 +526,26 @@ def score_command(
                    f"respondents, not for publication: {shown}", err=True)
 
 
-users_app = typer.Typer(no_args_is_help=True, help="Reviewer accounts (kept in the results database).")
+users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Reviewer accounts (kept in the results database).")
 app.add_typer(users_app, name="users")
-DbOption = Annotated[Path, typer.Option("--db", help="Results database (SQLite).")]
+DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="Results database (SQLite).")]
 
 
 @users_app.command("add")
 def users_add(
-    name: Annotated[str, typer.Argument(help="Login name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Login name.")],
     db: DbOption,
-    role: Annotated[str, typer.Option("--role", help="reviewer | supervisor")] = "reviewer",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    role: Annotated[str, typer.Option("--role", metavar="reviewer|supervisor", help="What the account may do.")] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar=FLAG,
+                                                 help="Read the password from standard input.")] = False,
 ) -> None:
-    """Add a reviewer or supervisor, or set a new password or role."""
+    """Add a reviewer or supervisor, or set a new password or role.
+
+    \b
+    Example:
+      sipas-scan users add lan --role reviewer --db results.sqlite   (asks for the password)
+      printf '%s\\n' "$PASSWORD" | sipas-scan users add lan --db results.sqlite --password-stdin
+    """
     from sipas_scan.review.accounts import add_user
     from sipas_scan.store.db import Store
 
@@ -429,7 +560,12 @@ def users_add(
 
 @users_app.command("list")
 def users_list(db: DbOption) -> None:
-    """List the accounts."""
+    """List the accounts.
+
+    \b
+    Example:
+      sipas-scan users list --db results.sqlite
+    """
     from sipas_scan.review.accounts import list_users
     from sipas_scan.store.db import Store
 
@@ -441,16 +577,22 @@ def users_list(db: DbOption) -> None:
 @app.command("review")
 def review_command(
     db: DbOption,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; loopback unless you say otherwise.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8750,
-    ledger: Annotated[Path | None, typer.Option("--ledger", help="Issued-serials ledger, for return rates.")] = None,
-    threads: Annotated[int, typer.Option("--threads")] = 8,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS",
+                                      help="Address to listen on; loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8750,
+    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="Issued-serials ledger, for return rates.")] = None,
+    threads: Annotated[int, typer.Option("--threads", metavar="N", help="Requests served at once.")] = 8,
     behind_proxy: Annotated[bool, typer.Option(
-        "--behind-proxy", envvar="SIPAS_BEHIND_PROXY",
+        "--behind-proxy", metavar=FLAG, envvar="SIPAS_BEHIND_PROXY",
         help="Served through a TLS reverse proxy: cookies are marked Secure and the proxy's X-Forwarded-Proto "
              "and -Host are believed (see the README).")] = False,
 ) -> None:
-    """The reviewers' web app: settle what the scanner doubted."""
+    """The reviewers' web app: settle what the scanner doubted.
+
+    \b
+    Example:
+      sipas-scan review --db results.sqlite --ledger sipas-ledger.sqlite
+    """
     import waitress
 
     from sipas_scan.review.accounts import list_users
@@ -459,6 +601,10 @@ def review_command(
 
     if not db.is_file():
         raise InputFileError(f"{db}: no such database (run 'sipas-scan scan' first)")
+    if ledger is not None:
+        from sipas_scan.printing.ledger import check_ledger
+
+        check_ledger(ledger)
     with Store(db) as store:
         if not list_users(store):
             raise BadArgsError(f"no accounts yet: add one with 'sipas-scan users add NAME --role supervisor --db {db}'")
@@ -470,11 +616,19 @@ def review_command(
                    ident="sipas-scan")
 
 
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """-v/-q may stand anywhere on the line (as with git or pip); the parser
+    wants them before the command. Nothing after a bare '--' is touched."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
+
+
 def main() -> None:
     # Typer (standalone mode) handles usage errors and exits itself; our own
     # errors arrive here as exceptions carrying their exit code.
     try:
-        app()
+        app(args=hoist_global_flags(sys.argv[1:]), prog_name="sipas-scan")
     except SipasError as exc:
         typer.echo(f"sipas-scan: error: {exc}", err=True)
         sys.exit(int(exc.exit_code))

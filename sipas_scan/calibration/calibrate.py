@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sipas_scan.calibration.measure import measure_sheet
+from sipas_scan.calibration.measure import SheetMeasurement, measure_sheet
 from sipas_scan.calibration.profile import DEFAULT_DIRECTORY, ScannerProfile, build_profile, check_name, save_profile
 from sipas_scan.errors import InputFileError
+from sipas_scan.reading.identify import find_payloads
 from sipas_scan.reading.register import Failed
 from sipas_scan.reading.sources import load_page, open_source
 
@@ -32,8 +33,30 @@ def calibrate_scan(scan_path: Path, name: str, directory: Path = DEFAULT_DIRECTO
     if isinstance(measurement, Failed):
         raise InputFileError(f"{scan_path}: the calibration sheet's markers were not found ({measurement.detail});"
                              " scan the whole sheet, markers included")
+    not_the_sheet = _not_the_sheet(page.gray, measurement)
+    if not_the_sheet:
+        raise InputFileError(f"{scan_path}: this is not the calibration sheet ({not_the_sheet}); no profile was saved. "
+                             "Print the sheet with 'sipas-scan calibrate print' and scan that")
     profile = build_profile(name, measurement, source=Path(scan_path).name, dpi_source=dpi_source)
     return profile, save_profile(profile, directory)
+
+
+# The darkest patch of the grey wedge is solid black: on any scan fit to
+# measure it reads far darker than this; a form has blank paper there.
+MIN_WEDGE_DARKNESS = 0.35
+
+
+def _not_the_sheet(gray, measurement: SheetMeasurement) -> str:
+    """Why the page is not the calibration sheet, or '' when it may be. A form
+    carries the same corner markers, so it aligns; its QR code and the empty
+    paper where the sheet has its grey wedge give it away."""
+    if measurement.qr_found:
+        return ""
+    if find_payloads(gray):
+        return "its QR code is not the sheet's: a questionnaire page?"
+    if measurement.tone[-1].darkness < MIN_WEDGE_DARKNESS:
+        return "no grey wedge where the sheet has one"
+    return ""
 
 
 def describe(profile: ScannerProfile) -> list[str]:

@@ -1,6 +1,6 @@
 """Load and validate a survey definition (YAML) with line-numbered errors.
 
-The format is documented in forms/README.md. Every problem found is reported
+The format is documented in sipas_scan/forms/README.md. Every problem found is reported
 as ``path:line: reason``; nothing half-valid is returned.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from sipas_scan.errors import SurveyDefinitionError
+from sipas_scan.errors import ExitCode, SurveyDefinitionError
 from sipas_scan.survey.model import (
     Condition,
     Grid,
@@ -25,7 +25,7 @@ from sipas_scan.survey.model import (
     Survey,
 )
 
-FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+FORMS_DIR = Path(__file__).resolve().parents[1] / "forms"
 DEFAULT_SURVEY_FILE = "sipas-household.yaml"
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -33,13 +33,19 @@ CODE_PATTERN = re.compile(r"^[0-9A-Za-z]{1,4}$")
 KINDS = ("single", "multi", "text", "grid")
 TOP_LEVEL_KEYS = {
     "survey", "version", "title", "short_title", "subtitle", "intro",
-    "instructions", "closing", "scales", "sections", "index",
+    "instructions", "closing", "scales", "sections", "index", "issuer",
 }
 QUESTION_KEYS = {
     "id", "kind", "text", "label", "options", "scale", "max", "lines",
     "applies_if", "columns", "note", "rows",
 }
 DEFAULT_TEXT_LINES = 4
+
+
+class SurveyFileMissingError(SurveyDefinitionError):
+    """No file to validate: an input problem (exit 3), not an invalid definition."""
+
+    exit_code = ExitCode.input_file
 
 
 def default_survey_path() -> Path:
@@ -78,7 +84,11 @@ def _parse_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SurveyDefinitionError([f"{path}: no such survey definition file"]) from None
+        names = ", ".join(p.stem for p in sorted(FORMS_DIR.glob("*.yaml")))
+        raise SurveyFileMissingError([f"{path}: no such survey definition file; give a .yaml file or the name of "
+                                      f"a bundled one ({names})"]) from None
+    except IsADirectoryError:
+        raise SurveyFileMissingError([f"{path}: is a folder; give a survey definition .yaml file"]) from None
     except UnicodeDecodeError as exc:
         raise SurveyDefinitionError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     try:
@@ -220,10 +230,12 @@ class _Validator:
         if unknown_keys:
             self.error(node, f"unknown key(s) {', '.join(unknown_keys)}")
         kind = node.get("kind")
+        # The id is claimed even when the kind is wrong, so a duplicate id is
+        # reported alongside the other problems, not only after they are fixed.
+        ident = self.claim_id(node, node.get("id"), kind if kind in KINDS else "question")
         if kind not in KINDS:
             self.error(node, f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
             return None
-        ident = self.claim_id(node, node.get("id"), kind)
         text = self.text(node, "text")
         if ident is None:
             return None
@@ -388,6 +400,7 @@ class _Validator:
             intro=self.paragraphs(top, "intro"),
             instructions=self.paragraphs(top, "instructions"),
             closing=self.text(top, "closing", required=False),
+            issuer=self.paragraphs(top, "issuer"),
             scales=scales,
             sections=sections,
             index=index,
@@ -396,7 +409,7 @@ class _Validator:
 
 
 def load_survey(path: str | Path | None = None) -> Survey:
-    """Load a survey definition; a bare name is looked up in forms/.
+    """Load a survey definition; a bare name is looked up among the bundled definitions (sipas_scan/forms/).
 
     Raises SurveyDefinitionError listing every problem as ``path:line: reason``.
     """
