@@ -403,8 +403,22 @@ class _Layouter:
         return blocks
 
     # ---- the whole form ---------------------------------------------------
+    def issuer_block(self, lines: tuple[str, ...]) -> _Block:
+        """The issuing body, centred in the left part of the page as on official
+        documents; its last line (the body itself) in bold."""
+        runs: list[Drawing] = []
+        height = 0.0
+        for i, line in enumerate(lines):
+            line_runs, line_height = _paragraph(self.left, self.width * 0.45, line, defs.FONT_SIZE_BODY_PT,
+                                                bold=i == len(lines) - 1, align="center", y0=height)
+            runs += line_runs
+            height += line_height
+        return _Block(height, runs)
+
     def run(self) -> list[PageLayout]:
         s = self.survey
+        if s.issuer:
+            self.place(self.issuer_block(s.issuer), gap_after=2.5)
         self.place(self.text_block(s.title, defs.FONT_SIZE_TITLE_PT, bold=True, align="center"), gap_after=1.0)
         if s.subtitle:
             self.place(self.text_block(s.subtitle, defs.FONT_SIZE_BODY_PT, align="center"), gap_after=2.5)

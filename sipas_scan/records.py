@@ -12,15 +12,23 @@ from pathlib import Path
 
 PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
 STATUSES = ("accepted", "needs_review", "resolved", "rejected")
+# Columns after the fields (docs/formats.md): the fields whose value a reviewer
+# set or confirmed, and the form-level notes (identified-by-hand), each
+# ';'-joined. A file without them (older exports, simulated truth) is read
+# as "nothing reviewed, no notes".
+REVIEWED = "reviewed"
+FORM_FLAGS = "form_flags"
+SUFFIX = (REVIEWED, FORM_FLAGS)
 
 
-def write_records(path: Path, field_ids: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
-    """Header, then ``rows`` (the PREFIX columns followed by one value per field)."""
+def write_records(path: Path, field_ids: Sequence[str], rows: Iterable[Sequence[str]],
+                  suffix: Sequence[str] = ()) -> int:
+    """Header, then ``rows`` (the PREFIX columns, one value per field, then the ``suffix`` columns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*PREFIX, *field_ids])
+        writer.writerow([*PREFIX, *field_ids, *suffix])
         for row in rows:
             writer.writerow(row)
             count += 1

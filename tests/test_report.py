@@ -1,6 +1,8 @@
 """The report: the score command end to end, fonts embedded, Vietnamese text,
 nothing that identifies a respondent; the pieces (comments, charts) alone."""
 
+import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,10 @@ HEADINGS = ("GIỚI THIỆU CHUNG", "TÌNH HÌNH TRIỂN KHAI", "KẾT QUẢ", "
             "Chỉ số hài lòng theo yếu tố", "Mong đợi của người dân", "Ý kiến khác của người dân")
 # A respondent who writes identifying details into the comment box.
 LEAKY_COMMENT = "Nhà tôi mã HGD07003, số phiếu 0009003, gọi 0912 345 678 nếu cần. Cán bộ nhiệt tình."
+# What OCR made of handwriting nobody has checked: never quoted.
+UNREVIEWED_OCR = ("Cán bộ #ả !Ờ/ điện £hogi nan", "7hủ ục C;ứnG thựC còn rườm ?à")
+# Words that are not Vietnamese or are internal codes.
+NOT_VIETNAMESE = ("(accepted)", "(resolved)", "needs_review", "pooled", "hạt giống", "c4_4", "c1_1", "(a5)", "--compare")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -38,7 +44,11 @@ def scored(tmp_path_factory):
     """The command line on realistic records: by district, compared with last year."""
     root = tmp_path_factory.mktemp("score")
     rows = simulated_rows(HOUSEHOLD, 64, statuses=("accepted",) * 6 + ("needs_review", "resolved"))
-    rows[3]["t1"] = LEAKY_COMMENT
+    rows[3].update(t1=LEAKY_COMMENT, reviewed="c1_1;t1")
+    for row, text in zip(rows[4:6], UNREVIEWED_OCR, strict=True):
+        row.update(t1=text, reviewed="")
+    rows[8].update(t1="Chị Lan ở bộ phận một cửa hướng dẫn tận tình", reviewed="t1", form_flags="identified-by-hand")
+    rows[6]["form_flags"] = "identified-by-hand"  # needs_review: counted among the forms, not scored
     records = write_csv(root / "records.csv", rows)
     (root / "last.csv").write_text("unit,index,value,n\nALL,SIPAS,75.00,500\nALL,F1,80.00,500\n"
                                    "Huyện Cao Lộc,SIPAS,70.00,250\n", encoding="utf-8")
@@ -83,9 +93,46 @@ def test_report_never_shows_a_household_code_or_serial(scored):
     html = (root / "out" / "report.html").read_text(encoding="utf-8")
     for text in (pdf_text(root / "out" / "report.pdf"), html):
         assert not [i for i in identifiers if i in text]
-        assert "0912 345 678" not in text
-        # The comment itself stays, with what identifies the household masked.
-        assert f"Nhà tôi mã {REDACTED}, số phiếu {REDACTED}, gọi {REDACTED} nếu cần. Cán bộ nhiệt tình." in " ".join(text.split())
+        assert "0912 345 678" not in text and not re.search(r"\bLan\b", text)
+        # The reviewed comment stays, with what identifies the household masked.
+        flat = " ".join(text.split())
+        assert f"Nhà tôi mã {REDACTED}, số phiếu {REDACTED}, gọi {REDACTED} nếu cần. Cán bộ nhiệt tình." in flat
+        assert f"Chị {REDACTED} ở bộ phận một cửa hướng dẫn tận tình" in flat
+
+
+def test_the_report_quotes_only_comments_a_reviewer_confirmed(scored):
+    root, records, _ = scored
+    with records.open(encoding="utf-8") as handle:
+        unreviewed = sum(1 for r in csv.DictReader(handle)
+                         if r["t1"].strip() and "t1" not in r["reviewed"] and r["status"] in ("accepted", "resolved"))
+    assert unreviewed >= 2
+    for text in (pdf_text(root / "out" / "report.pdf"), (root / "out" / "report.html").read_text(encoding="utf-8")):
+        flat = " ".join(text.split())
+        assert not [ocr for ocr in UNREVIEWED_OCR if ocr in flat or ocr.split()[-1] in flat]
+        assert f"{unreviewed} ý kiến chưa được rà soát" in flat
+
+
+def test_the_report_speaks_vietnamese_and_numbers_criteria_as_the_form(scored):
+    root, _, _ = scored
+    html = (root / "out" / "report.html").read_text(encoding="utf-8")
+    for text in (pdf_text(root / "out" / "report.pdf"), html):
+        flat = " ".join(text.split())
+        assert not [word for word in NOT_VIETNAMESE if word in flat]
+        assert "…" not in flat  # nothing cut short
+        assert "mục tiêu tối thiểu 90% đến năm 2025" in flat  # the 2024 result against the target in force
+        assert "Số phiếu do người rà soát xác định số phiếu" in flat and "trong đó 1 phiếu được tính" in flat
+
+
+def test_every_criterion_is_labelled_as_on_the_form(tmp_path):
+    records = read_records(write_csv(tmp_path / "r.csv", simulated_rows(HOUSEHOLD, 40)), HOUSEHOLD)
+    report = build_report(ReportInput(records, score(records), 2026))
+    table = next(b for b in report.blocks if isinstance(b, Table) and b.header[:2] == ("Câu", "Tiêu chí"))
+    criteria = HOUSEHOLD.index.all_criteria()
+    assert [row[0] for row in table.rows] == [HOUSEHOLD.field(c).label for c in criteria]
+    assert [row[1] for row in table.rows] == [HOUSEHOLD.field(c).text for c in criteria]  # in full
+    assert "4.4" in [row[0] for row in table.rows]
+    summary = next(b for b in report.blocks if isinstance(b, Paragraph) and "mục tiêu" in b.text)
+    assert "95% đến năm 2030" in summary.text  # 2026 is measured against the 2030 target
 
 
 def test_html_is_self_contained_with_the_same_content(scored):
@@ -121,7 +168,7 @@ def test_every_letter_of_the_report_is_in_the_embedded_font(tmp_path):
             texts.append(block.caption if isinstance(block, Chart) else block.label + block.value + block.detail)
     assert missing_glyphs("".join(texts)) == set()
     html = render_html(report)
-    assert "mean" in html and "Chỉ số hài lòng theo a1" in html
+    assert "trung bình cộng" in html and "Chỉ số hài lòng theo câu A1" in html and "mean" not in html
     assert "Phiếu khảo sát này không có câu hỏi về mong đợi" not in html  # B19 is found
 
 

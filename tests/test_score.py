@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sipas_scan.errors import BadArgsError
-from sipas_scan.records import PREFIX, write_records
+from sipas_scan.records import PREFIX, SUFFIX, write_records
 from sipas_scan.scoring.compare import compare, read_indices
 from sipas_scan.scoring.compute import score
 from sipas_scan.scoring.indices import applies, valid_codes
@@ -35,8 +35,8 @@ def write_csv(path: Path, rows: list[dict], survey=HOUSEHOLD) -> Path:
     records = []
     for i, row in enumerate(rows):
         values = {**defaults, "form_id": f"{9000 + i:07d}", "household_code": f"HGD{7000 + i:05d}", **row}
-        records.append([values.get(c, "") for c in (*PREFIX, *fields)])
-    write_records(path, fields, records)
+        records.append([values.get(c, "") for c in (*PREFIX, *fields, *SUFFIX)])
+    write_records(path, fields, records, SUFFIX)
     return path
 
 

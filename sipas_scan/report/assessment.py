@@ -4,14 +4,11 @@ the target, strengths, weaknesses and what to improve first."""
 from __future__ import annotations
 
 from sipas_scan.report.expectations import expectation_items
-from sipas_scan.report.formats import count, node_label, pct, short
+from sipas_scan.report.formats import count, criterion_label, criterion_text, node_label, pct
 from sipas_scan.report.inputs import ReportInput, index_nodes
 from sipas_scan.report.model import Block, Bullets, Heading, Paragraph
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS
 from sipas_scan.survey import Grid
-
-# Nghị quyết 76/NQ-CP: at least 90 % satisfied by 2025 (Lạng Sơn scheme, part I).
-TARGET_PERCENT = 90.0
 
 
 def _top_expectations(data: ReportInput) -> list[str]:
@@ -44,21 +41,22 @@ def assessment(data: ReportInput) -> list[Block]:
     strengths, weaknesses, advice = [], [], []
     summary = "–"
     if root.value is not None:
-        relation = "đạt" if root.value >= TARGET_PERCENT else "chưa đạt"
+        target = data.settings.target(data.year)
+        relation = "đạt" if root.value >= target.percent else "chưa đạt"
         summary = (f"Chỉ số {survey.index.id} năm {data.year} là {pct(root.value)}%, {relation} mục tiêu tối thiểu "
-                   f"{pct(TARGET_PERCENT, 0)}% đến năm 2025 (Nghị quyết 76/NQ-CP).")
+                   f"{pct(target.percent, 0)}% đến năm {target.year} ({target.source}).")
     if factors:
         best, worst = factors[0], factors[-1]
         strengths.append(f"Yếu tố được đánh giá cao nhất: {node_label(best[0])} ({pct(best[1].value)}%).")
         weaknesses.append(f"Yếu tố thấp nhất: {node_label(worst[0])} ({pct(worst[1].value)}%).")
         advice.append(f"Ưu tiên cải thiện {worst[0].label.lower()} ({worst[0].id}).")
     if criteria:
-        strengths.append("Các tiêu chí cao nhất: " + "; ".join(f"{c} {short(survey.field(c).text, 70)} ({pct(v.value)}%)"
+        strengths.append("Các tiêu chí cao nhất: " + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)"
                                                                for c, v in criteria[:3]) + ".")
-        weaknesses.append("Các tiêu chí thấp nhất: " + "; ".join(f"{c} {short(survey.field(c).text, 70)} ({pct(v.value)}%)"
+        weaknesses.append("Các tiêu chí thấp nhất: " + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)"
                                                                  for c, v in criteria[-3:][::-1]) + ".")
         advice.append("Rà soát nguyên nhân và có giải pháp cụ thể cho các tiêu chí thấp nhất: "
-                      + ", ".join(c for c, _ in criteria[-3:][::-1]) + ".")
+                      + ", ".join(criterion_label(survey, c) for c, _ in criteria[-3:][::-1]) + ".")
     expectations = _top_expectations(data)
     if expectations:
         advice.append("Người dân mong đợi nhiều nhất: " + "; ".join(expectations) + ".")

@@ -21,6 +21,10 @@ matplotlib.use("Agg")
 from matplotlib import rc_context  # noqa: E402 - the backend must be chosen first
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from sipas_scan.scoring.intervals import MIN_RESPONDENTS  # noqa: E402
 
 FONT = "DejaVu Sans"
 DPI = 150
@@ -31,6 +35,9 @@ BAR_PREVIOUS = "#b0b0b0"
 GOOD = "#3b8b4b"
 BAD = "#b5473a"
 LONG_LIST = 20
+MIN_RESPONDENTS_LABEL = f"dưới {MIN_RESPONDENTS} người trả lời: chỉ tham khảo"
+# Value labels sit on a white patch above the lines they might meet.
+_LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6}
 _STYLE = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
           "svg.fonttype": "none"}
 
@@ -48,10 +55,6 @@ def _wrap(label: str, width: int) -> str:
     return "\n".join(textwrap.wrap(label, width)) or label
 
 
-def _one_line(label: str, width: int) -> str:
-    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
-
-
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     FigureCanvasAgg(figure)
@@ -66,16 +69,30 @@ def _errors(bars: Sequence[Bar]) -> list[list[float]] | None:
             [b.high - b.value if b.high is not None else 0 for b in bars]]
 
 
+def _legend(figure: Figure, bars: Sequence[Bar], reference: float | None, reference_label: str) -> None:
+    """What the dashed line and the light bars mean, under the chart, so no
+    label is drawn over the data."""
+    handles = []
+    if reference is not None and reference_label:
+        handles.append(Line2D([], [], color=BAD, linewidth=1, linestyle="--", label=reference_label))
+    if any(b.faint for b in bars):
+        handles.append(Patch(color=BAR_LIGHT, label=MIN_RESPONDENTS_LABEL))
+    if handles:
+        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=7.5)
+
+
 def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float | None = None,
                     reference_label: str = "", label_width: int = 48, xmax: float = 100) -> bytes:
     """One bar per item, top to bottom in the given order, value written at
-    the end of each bar; ``reference`` draws a vertical line (e.g. ALL)."""
-    # A long ranking (the 33 national criteria) gets one line per bar, so it
-    # still fits a page at a readable size.
+    the end of each bar; ``reference`` draws a vertical line (e.g. ALL),
+    explained in the legend. Labels are wrapped, never cut."""
+    # A long ranking (the 22 or 33 criteria) gets a smaller type and wider
+    # label lines, so it still fits a page at a readable size.
     compact = len(bars) > LONG_LIST
-    labels = [_one_line(b.label, label_width + 20) if compact else _wrap(b.label, label_width) for b in bars]
+    labels = [_wrap(b.label, label_width + 22 if compact else label_width) for b in bars]
     with rc_context(_STYLE):
-        height = 0.9 + (0.2 if compact else 0.32) * len(bars) + 0.1 * sum(label.count("\n") for label in labels)
+        lines = sum(label.count("\n") for label in labels)
+        height = 1.1 + (0.2 if compact else 0.32) * len(bars) + (0.1 if compact else 0.12) * lines
         figure = Figure(figsize=(WIDTH_IN, height), layout="constrained")
         axes = figure.add_subplot()
         positions = list(range(len(bars)))[::-1]
@@ -83,15 +100,15 @@ def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float 
                   xerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 2, "elinewidth": 0.8}, height=0.65)
         for y, bar in zip(positions, bars, strict=True):
             end = bar.high if bar.high is not None else bar.value
-            axes.text(min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5)
-        axes.set_yticks(positions, labels, fontsize=7 if compact else None)
+            axes.text(min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5,
+                      bbox=_LABEL_BOX, zorder=5)
+        axes.set_yticks(positions, labels, fontsize=6.8 if compact else None)
         axes.set_xlim(0, xmax * 1.1)
         axes.set_xlabel(xlabel)
         axes.set_ylim(-0.7, len(bars) - 0.3)
         if reference is not None:
-            axes.axvline(reference, color=BAD, linewidth=1, linestyle="--")
-            if reference_label:
-                axes.text(reference, len(bars) - 0.45, f" {reference_label}", color=BAD, fontsize=7.5, va="bottom")
+            axes.axvline(reference, color=BAD, linewidth=1, linestyle="--", zorder=4)
+        _legend(figure, bars, reference, reference_label)
         return _png(figure)
 
 
@@ -105,15 +122,16 @@ def vertical_bars(bars: Sequence[Bar], *, ylabel: str = "%", reference: float | 
         axes.bar(positions, [b.value for b in bars], color=[BAR_LIGHT if b.faint else BAR for b in bars],
                  yerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 3, "elinewidth": 0.8}, width=0.6)
         for x, bar in zip(positions, bars, strict=True):
-            top = bar.high if bar.high is not None else bar.value
-            axes.text(x, top + 1.5, f"{bar.value:.2f}".replace(".", ","), ha="center", fontsize=7.5)
+            # Inside the bar, near its foot: clear of the interval's whisker
+            # and of the reference line.
+            axes.text(x, 4, f"{bar.value:.2f}".replace(".", ","), ha="center", va="bottom", fontsize=8,
+                      color="black" if bar.faint else "white", fontweight="bold", zorder=5)
         axes.set_xticks(list(positions), [_wrap(b.label, label_width) for b in bars], fontsize=7.5)
-        axes.set_ylim(0, 110)
+        axes.set_ylim(0, 105)
         axes.set_ylabel(ylabel)
         if reference is not None:
-            axes.axhline(reference, color=BAD, linewidth=1, linestyle="--")
-            if reference_label:
-                axes.text(-0.45, reference + 1, reference_label, color=BAD, fontsize=7.5, ha="left")
+            axes.axhline(reference, color=BAD, linewidth=1, linestyle="--", zorder=4)
+        _legend(figure, bars, reference, reference_label)
         return _png(figure)
 
 

@@ -12,17 +12,18 @@ puts the title and the parts together.
 
 from __future__ import annotations
 
-from sipas_scan.report.assessment import TARGET_PERCENT, assessment
+from sipas_scan.report.assessment import assessment
 from sipas_scan.report.expectations import EXPECTATION_MARKERS, expectation_items
 from sipas_scan.report.formats import BY_LABELS, count, interval_text, pct, short
 from sipas_scan.report.implementation import MAX_CHART_BARS, STATUS_LABELS, implementation
 from sipas_scan.report.inputs import ReportInput
 from sipas_scan.report.introduction import introduction
-from sipas_scan.report.model import Report
+from sipas_scan.report.model import Letterhead, Report
 from sipas_scan.report.results import results
+from sipas_scan.report.settings import DOTS
 from sipas_scan.scoring.records_in import RecordSet
 
-__all__ = ["BY_LABELS", "EXPECTATION_MARKERS", "MAX_CHART_BARS", "STATUS_LABELS", "TARGET_PERCENT", "ReportInput",
+__all__ = ["BY_LABELS", "EXPECTATION_MARKERS", "MAX_CHART_BARS", "STATUS_LABELS", "ReportInput",
            "build_report", "count", "expectation_items", "interval_text", "pct", "short", "title_of"]
 
 
@@ -39,7 +40,16 @@ def title_of(data: ReportInput) -> tuple[str, str]:
             f"trên địa bàn {where} năm {data.year} (SIPAS năm {data.year})")
 
 
+def letterhead_of(data: ReportInput) -> Letterhead:
+    settings = data.settings
+    return Letterhead(
+        authority=settings.authority.upper(), issuer=(settings.issuer or DOTS).upper(),
+        number_line=settings.number_line, date_line=settings.date_line(_province(data.records)),
+        signer_title=(settings.signer_title or DOTS).upper(), signing_for=settings.signing_for.upper(),
+        signer=settings.signer or DOTS, recipients=settings.recipients)
+
+
 def build_report(data: ReportInput) -> Report:
     title, subtitle = title_of(data)
     blocks = [*introduction(data), *implementation(data), *results(data), *assessment(data)]
-    return Report(title, subtitle, blocks)
+    return Report(title, subtitle, blocks, letterhead_of(data))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sipas_scan.scoring.intervals import Interval
-from sipas_scan.survey import IndexNode
+from sipas_scan.survey import IndexNode, Survey
 
 BY_LABELS = {"province": "tỉnh", "district": "huyện", "commune": "xã", "village": "thôn"}
 
@@ -30,3 +30,30 @@ def short(text: str, limit: int) -> str:
 
 def node_label(node: IndexNode) -> str:
     return f"{node.id}. {node.label}"
+
+
+def criterion_label(survey: Survey, criterion: str) -> str:
+    """The criterion as the form numbers it ("4.4"), never its internal id."""
+    return survey.field(criterion).label
+
+
+def criterion_text(survey: Survey, criterion: str) -> str:
+    """"4.4. Kết quả giải quyết ... công bằng": the form's number and its full wording."""
+    question = survey.field(criterion)
+    return f"{question.label}. {question.text}"
+
+
+def index_label(survey: Survey, key: str) -> str:
+    """An index as a reader knows it: SIPAS and factors by their id, criteria by the form's numbering."""
+    return criterion_label(survey, key) if key in survey.field_ids() else key
+
+
+def by_label(survey: Survey, by: str | None) -> str:
+    """The unit level in words: 'huyện' for district, 'câu A1' for a question."""
+    if not by:
+        return "đơn vị"
+    if by in BY_LABELS:
+        return BY_LABELS[by]
+    if by in survey.field_ids():
+        return f"câu {survey.field(by).label}"
+    return by

@@ -27,6 +27,11 @@ figure img { max-width: 100%; }
 figcaption { font-size: .88em; color: #333; }
 div.figure { text-align: center; margin: 1em 0; }
 div.figure .value { font-size: 2.2em; font-weight: bold; color: #1c4466; }
+tr.total td { font-weight: bold; }
+table.letterhead, table.signature { border: none; margin-bottom: 1.5em; }
+table.letterhead td, table.signature td { border: none; text-align: center; vertical-align: top; width: 50%; }
+table.letterhead hr { width: 40%; margin: .2em auto; border: none; border-top: 1px solid #222; }
+table.signature td.recipients { text-align: left; font-size: .85em; }
 """
 
 
@@ -34,9 +39,10 @@ def _table(table: model.Table) -> str:
     caption = f"<h4>{escape(table.caption)}</h4>" if table.caption else ""
     head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
     rows = "".join(
-        "<tr>" + "".join(f'<td class="num">{escape(c)}</td>' if i in table.numeric else f"<td>{escape(c)}</td>"
-                         for i, c in enumerate(row)) + "</tr>"
-        for row in table.rows)
+        ('<tr class="total">' if r in table.bold_rows else "<tr>")
+        + "".join(f'<td class="num">{escape(c)}</td>' if i in table.numeric else f"<td>{escape(c)}</td>"
+                  for i, c in enumerate(row)) + "</tr>"
+        for r, row in enumerate(table.rows))
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -62,11 +68,31 @@ def _block(block: model.Block) -> str:
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
+def _letterhead(head: model.Letterhead) -> str:
+    authority = f"{escape(head.authority)}<br>" if head.authority else ""
+    return ('<table class="letterhead"><tr>'
+            f"<td>{authority}<b>{escape(head.issuer)}</b><hr>{escape(head.number_line)}</td>"
+            "<td><b>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</b><br><b>Độc lập - Tự do - Hạnh phúc</b><hr>"
+            f"<i>{escape(head.date_line)}</i></td></tr></table>")
+
+
+def _signature(head: model.Letterhead) -> str:
+    recipients = "".join(f"<br>- {escape(r)}" for r in head.recipients)
+    signing_for = f"<b>{escape(head.signing_for)}</b><br>" if head.signing_for else ""
+    return ('<table class="signature"><tr>'
+            f'<td class="recipients"><b><i>Nơi nhận:</i></b>{recipients}</td>'
+            f"<td>{signing_for}<b>{escape(head.signer_title)}</b><br><i>(Chữ ký, dấu)</i><br><br><br><br>"
+            f"<b>{escape(head.signer)}</b></td></tr></table>")
+
+
 def render_html(report: model.Report) -> str:
     body = "\n".join(_block(block) for block in report.blocks)
+    if report.letterhead:
+        body = f"{body}\n{_signature(report.letterhead)}"
+    letterhead = _letterhead(report.letterhead) + "\n" if report.letterhead else ""
     return (f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape(report.subtitle)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            f'<h1 class="title">{escape(report.title)}</h1>\n<p class="subtitle">{escape(report.subtitle)}</p>\n'
+            f'{letterhead}<h1 class="title">{escape(report.title)}</h1>\n<p class="subtitle">{escape(report.subtitle)}</p>\n'
             f"{body}\n</body>\n</html>\n")
 
 

@@ -3,15 +3,15 @@ and how the indices are computed."""
 
 from __future__ import annotations
 
-from sipas_scan.report.formats import BY_LABELS, count, node_label, short
+from sipas_scan.report.formats import by_label, count, criterion_label, node_label
 from sipas_scan.report.inputs import ReportInput, index_nodes
 from sipas_scan.report.model import Block, Bullets, Heading, Paragraph
-from sipas_scan.scoring.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_RESPONDENTS
+from sipas_scan.scoring.intervals import BOOTSTRAP_RESAMPLES, MIN_RESPONDENTS
 from sipas_scan.survey import IndexNode, Survey
 
 
 def _conditions(survey: Survey) -> list[str]:
-    """The filters on criteria, in words: 'F5 (c5_1..c5_4): chỉ khi A5 = Có'."""
+    """The filters on criteria, in words: 'yếu tố F5 (5.1 đến 5.4) chỉ tính cho người trả lời câu A5 là “Có”'."""
     notes = []
     for node in index_nodes(survey):
         criteria = node.criteria
@@ -23,8 +23,9 @@ def _conditions(survey: Survey) -> list[str]:
         filter_question = survey.field(condition.question)
         labels = {o.code: o.label for o in filter_question.options}
         answer = " hoặc ".join(f"“{labels.get(c, c)}”" for c in condition.codes)
-        notes.append(f"yếu tố {node.id} ({criteria[0]}..{criteria[-1]}) chỉ tính cho người trả lời câu "
-                     f"{filter_question.label} ({condition.question}) là {answer}")
+        notes.append(f"yếu tố {node.id} (tiêu chí {criterion_label(survey, criteria[0])} đến "
+                     f"{criterion_label(survey, criteria[-1])}) chỉ tính cho người trả lời câu "
+                     f"{filter_question.label} là {answer}")
     return notes
 
 
@@ -46,7 +47,7 @@ def introduction(data: ReportInput) -> list[Block]:
         Paragraph(f"Người dân tại các hộ gia đình được chọn khảo sát ở {count(villages)} thôn, tổ dân phố thuộc "
                   f"{count(communes)} xã, phường, thị trấn của {count(districts)} huyện, thành phố."),
         Heading("3. Nội dung", 2),
-        Paragraph(f"Phiếu khảo sát “{short(survey.short_title, 80)}” (mã {survey.id}, phiên bản {survey.version}) "
+        Paragraph(f"Phiếu khảo sát “{survey.short_title}” (phiên bản {survey.version}) "
                   f"gồm {len(survey.fields())} câu hỏi; chỉ số hài lòng được tính trên {len(criteria)} tiêu chí "
                   f"thuộc {len(factors)} yếu tố:"),
         Bullets(tuple(f"{'    ' * (_depth(survey, node) - 1)}{node_label(node)} ({len(node.all_criteria())} tiêu chí)"
@@ -86,15 +87,15 @@ def _method_notes(data: ReportInput) -> tuple[str, ...]:
     if conditions:
         notes.append("Theo phiếu khảo sát: " + "; ".join(conditions) + ".")
     if scores.combine == "pooled":
-        notes.append("Chỉ số chung được tính gộp trên toàn bộ người trả lời (phương pháp “pooled”, đúng công thức "
-                     "của Đề án); chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó.")
+        notes.append("Chỉ số chung được tính trên toàn bộ người trả lời như một mẫu chung, đúng công thức của Đề án; "
+                     "chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó.")
     else:
-        unit = BY_LABELS.get(scores.mean_unit or "", scores.mean_unit)
-        notes.append(f"Chỉ số chung là trung bình cộng chỉ số của các đơn vị cấp {unit} (phương pháp “mean”, mỗi đơn vị "
-                     "có trọng số như nhau); chỉ số của mỗi đơn vị tính gộp trên người trả lời của đơn vị đó.")
+        unit = by_label(scores.survey, scores.mean_unit)
+        notes.append(f"Chỉ số chung là trung bình cộng chỉ số của các đơn vị cấp {unit} (mỗi đơn vị có trọng số như "
+                     "nhau); chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó.")
     notes.append(f"Khoảng tin cậy 95% của SIPAS và từng yếu tố được ước lượng bằng phương pháp bootstrap theo người trả "
-                 f"lời ({count(BOOTSTRAP_RESAMPLES)} lần lấy mẫu lặp, hạt giống cố định {BOOTSTRAP_SEED}, khoảng phân vị"
-                 + ("; lấy mẫu lặp trong từng đơn vị" if scores.combine == "mean" else "") + ").")
+                 f"lời ({count(BOOTSTRAP_RESAMPLES)} lần lấy mẫu lặp có hoàn lại, lấy khoảng phân vị; tính lại cho "
+                 "cùng kết quả" + ("; lấy mẫu lặp trong từng đơn vị" if scores.combine == "mean" else "") + ").")
     notes.append(f"Đơn vị có dưới {MIN_RESPONDENTS} người trả lời: kết quả chỉ mang tính tham khảo, không dùng để "
                  "công bố hay xếp hạng.")
     notes.append("Chỉ tính các phiếu đã được chấp nhận hoặc đã rà soát xong; phiếu còn chờ rà soát và phiếu bị loại "

@@ -31,6 +31,8 @@ class Table:
     # Columns (by position) holding numbers, aligned right.
     numeric: tuple[int, ...] = ()
     caption: str = ""
+    # Rows (by position) printed in bold: totals and subtotals.
+    bold_rows: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,24 @@ Block = Heading | Paragraph | Bullets | Table | Chart | Figure
 
 
 @dataclass(frozen=True)
+class Letterhead:
+    """What an administrative document (Nghị định 30/2020/NĐ-CP) carries
+    around its text: issuing body, number, place and date, addressees and
+    signature. Missing pieces are dotted placeholders, never invented."""
+
+    authority: str           # the body above the issuer (UBND TỈNH ...); may be ''
+    issuer: str
+    number_line: str         # "Số: .../BC-SNV"
+    date_line: str           # "Lạng Sơn, ngày ... tháng ... năm ..."
+    signer_title: str
+    signing_for: str         # "KT. GIÁM ĐỐC" when a deputy signs; may be ''
+    signer: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     subtitle: str
     blocks: list[Block] = field(default_factory=list)
+    letterhead: Letterhead | None = None

@@ -5,9 +5,18 @@ with last year."""
 from __future__ import annotations
 
 from sipas_scan.report import charts
-from sipas_scan.report.comments import group_comments
+from sipas_scan.report.comments import report_comments
 from sipas_scan.report.expectations import expectation_items
-from sipas_scan.report.formats import BY_LABELS, count, interval_text, node_label, pct, short
+from sipas_scan.report.formats import (
+    by_label,
+    count,
+    criterion_label,
+    criterion_text,
+    index_label,
+    interval_text,
+    node_label,
+    pct,
+)
 from sipas_scan.report.inputs import ReportInput, index_nodes
 from sipas_scan.report.model import Block, Bullets, Chart, Figure, Heading, Paragraph, Table
 from sipas_scan.scoring.compute import UnitScores
@@ -91,9 +100,10 @@ def _satisfaction_blocks(data: ReportInput) -> list[Block]:
                                 "tính tham khảo.", note=True))
     bars = _bars_for_nodes(unit, nodes)
     chart = (charts.vertical_bars([charts.Bar(b.label.split(".")[0], b.value, b.low, b.high, b.faint) for b in bars],
-                                  reference=sipas.value, reference_label=f"{survey.index.id} {pct(sipas.value)}")
+                                  reference=sipas.value, reference_label=f"Chỉ số {survey.index.id}: {pct(sipas.value)}%")
              if len(bars) <= 6 else
-             charts.horizontal_bars(bars, reference=sipas.value, reference_label=survey.index.id))
+             charts.horizontal_bars(bars, reference=sipas.value,
+                                    reference_label=f"Chỉ số {survey.index.id}: {pct(sipas.value)}%"))
     blocks += [
         Heading("2.1. Chỉ số hài lòng theo yếu tố", 3),
         Chart(chart, "Chỉ số hài lòng theo yếu tố (%), với khoảng tin cậy 95%"),
@@ -107,13 +117,15 @@ def _satisfaction_blocks(data: ReportInput) -> list[Block]:
                     key=lambda c: -(unit.indices[c].value or 0))
     blocks += [
         Heading("2.2. Chỉ số hài lòng theo tiêu chí", 3),
-        Chart(charts.horizontal_bars([charts.Bar(f"{c} {short(survey.field(c).text, 60)}", unit.indices[c].value,
-                                                 faint=unit.indices[c].n < MIN_RESPONDENTS) for c in ranked],
-                                     reference=sipas.value, reference_label=survey.index.id, label_width=52),
-              "Các tiêu chí xếp theo chỉ số hài lòng, từ cao đến thấp (%)"),
-        Table(("Mã", "Tiêu chí", "Chỉ số (%)", "n"),
-              tuple((c, survey.field(c).text, pct(unit.indices[c].value), count(unit.indices[c].n)) for c in criteria),
+        Table(("Câu", "Tiêu chí", "Chỉ số (%)", "n"),
+              tuple((criterion_label(survey, c), survey.field(c).text, pct(unit.indices[c].value),
+                     count(unit.indices[c].n)) for c in criteria),
               widths=(0.8, 6, 1.3, 0.9), numeric=(2, 3)),
+        Chart(charts.horizontal_bars([charts.Bar(criterion_text(survey, c), unit.indices[c].value,
+                                                 faint=unit.indices[c].n < MIN_RESPONDENTS) for c in ranked],
+                                     reference=sipas.value, reference_label=f"Chỉ số {survey.index.id}: "
+                                     f"{pct(sipas.value)}%", label_width=58),
+              "Các tiêu chí xếp theo chỉ số hài lòng, từ cao đến thấp (%)"),
     ]
     return blocks
 
@@ -122,24 +134,24 @@ def _units_blocks(data: ReportInput) -> list[Block]:
     scores = data.scores
     survey = scores.survey
     root = survey.index.id
-    by = BY_LABELS.get(scores.by or "", scores.by)
+    by = by_label(survey, scores.by)
     factor_ids = [node.id for node in index_nodes(survey)]
     shown = factor_ids if len(factor_ids) <= 6 else [n.id for n in survey.index.children]
-    bars = [charts.Bar(short(u.label, 50), u.indices[root].value, u.intervals[root].low, u.intervals[root].high,
+    bars = [charts.Bar(u.label, u.indices[root].value, u.intervals[root].low, u.intervals[root].high,
                        faint=u.indices[root].n < MIN_RESPONDENTS)
             for u in scores.groups if u.indices[root].value is not None]
     small = [u for u in scores.groups if u.respondents < MIN_RESPONDENTS]
     blocks: list[Block] = [
         Heading(f"3. Chỉ số hài lòng theo {by}", 2),
         Chart(charts.horizontal_bars(bars, reference=scores.all.indices[root].value,
-                                     reference_label=f"Toàn bộ {pct(scores.all.indices[root].value)}"),
-              f"Chỉ số {root} theo {by} (%), với khoảng tin cậy 95%; cột nhạt: dưới {MIN_RESPONDENTS} người trả lời"),
-        Table((by.capitalize() if by else "Đơn vị", "n", root, "KTC 95%", *shown, "Ghi chú"),
+                                     reference_label=f"Toàn bộ mẫu: {pct(scores.all.indices[root].value)}%"),
+              f"Chỉ số {root} theo {by} (%), với khoảng tin cậy 95%"),
+        Table((by[:1].upper() + by[1:], "n", root, "KTC 95%", *shown, "Ghi chú"),
               tuple((u.label if u.key != ALL else "Toàn bộ", count(u.respondents), pct(u.indices[root].value),
                      interval_text(u.intervals[root]), *(pct(u.indices[f].value) for f in shown),
                      _publish_note(u.respondents))
                     for u in scores.units),
-              widths=(2, 0.8, 1.2, 2.2, *(1.15,) * len(shown), 1.6), numeric=tuple(range(1, 4 + len(shown)))),
+              widths=(2, 0.8, 1.5, 2.2, *(1.15,) * len(shown), 1.6), numeric=tuple(range(1, 4 + len(shown)))),
     ]
     if small:
         blocks.append(Paragraph(f"{len(small)} trong {len(scores.groups)} đơn vị có dưới {MIN_RESPONDENTS} người trả lời; "
@@ -158,13 +170,13 @@ def _expectation_blocks(data: ReportInput, number: int) -> list[Block]:
         if isinstance(item, Grid):
             series = [(option.label, [next(s.value or 0 for s in unit.others[row.id] if s.code == option.code)
                                       for row in item.rows]) for option in item.options]
-            blocks += [Chart(charts.stacked_shares([f"{r.label} {short(r.text, 60)}" for r in item.rows], series),
+            blocks += [Chart(charts.stacked_shares([f"{r.label}. {r.text}" for r in item.rows], series),
                              f"{item.label}: tỷ lệ người trả lời theo từng mức (%)"),
                        _grid_table(survey, item, unit)]
         else:
             shares = sorted((s for s in unit.others[item.id] if s.value is not None), key=lambda s: -(s.value or 0))
             n = shares[0].n if shares else 0
-            blocks += [Chart(charts.horizontal_bars([charts.Bar(short(s.label, 70), s.value) for s in shares],
+            blocks += [Chart(charts.horizontal_bars([charts.Bar(s.label, s.value) for s in shares],
                                                     label_width=40),
                              f"{item.label}: tỷ lệ người chọn từng phương án, từ cao đến thấp (%, n = {count(n)})"),
                        _share_table(item, unit.others[item.id])]
@@ -174,15 +186,17 @@ def _expectation_blocks(data: ReportInput, number: int) -> list[Block]:
 def _comment_blocks(data: ReportInput, number: int) -> list[Block]:
     survey = data.scores.survey
     text_ids = [q.id for q in survey.fields() if q.kind == "text"]
-    texts = [r.answers[t] for r in data.records.counted for t in text_ids if r.answers.get(t, "").strip()]
-    groups = group_comments(texts, data.records.identifiers)
+    comments = report_comments(data.records.counted, text_ids, data.records.identifiers)
     blocks: list[Block] = [Heading(f"{number}. Ý kiến khác của người dân", 2)]
-    if not groups:
-        return [*blocks, Paragraph("Không có ý kiến khác.")]
-    blocks.append(Paragraph(f"{count(sum(g.total for g in groups))} ý kiến, xếp theo chủ đề; ghi lại như đã nhận dạng, "
-                            "không kèm tên, mã hộ, số phiếu hay địa bàn của người viết (các số nhận diện đã được ẩn).",
-                            note=True))
-    for group in groups:
+    unreviewed = (f"{count(comments.unreviewed)} ý kiến chưa được rà soát: chỉ được đếm, không trích dẫn cho đến khi "
+                  "người rà soát chép lại hoặc xác nhận nội dung.")
+    if not comments.groups:
+        return [*blocks, Paragraph(unreviewed if comments.unreviewed else "Không có ý kiến khác.")]
+    blocks.append(Paragraph(f"{count(comments.quoted)} ý kiến đã được người rà soát chép lại hoặc xác nhận, xếp theo "
+                            "chủ đề; không kèm tên, mã hộ, số phiếu hay địa bàn của người viết (tên người, số điện "
+                            "thoại và các số nhận diện đã được ẩn)."
+                            + (f" Ngoài ra có {unreviewed}" if comments.unreviewed else ""), note=True))
+    for group in comments.groups:
         blocks += [Heading(f"{group.theme} ({group.total})", 3),
                    Bullets(tuple(f"{text}" + (f" (×{n})" if n > 1 else "") for text, n in group.comments))]
     return blocks
@@ -191,17 +205,17 @@ def _comment_blocks(data: ReportInput, number: int) -> list[Block]:
 def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
     blocks: list[Block] = [Heading(f"{number}. So sánh với năm trước", 2)]
     if data.changes is None:
-        return [*blocks, Paragraph("Không có số liệu năm trước để so sánh (tùy chọn --compare).")]
+        return [*blocks, Paragraph("Không có số liệu năm trước để so sánh.")]
     survey = data.scores.survey
     headline = [survey.index.id, *(node.id for node in index_nodes(survey))]
     all_rows = {c.index: c for c in data.changes if c.unit == ALL}
     shown = [i for i in headline if i in all_rows]
     blocks += [
         Chart(charts.grouped_change(shown, [all_rows[i].previous for i in shown], [all_rows[i].value for i in shown],
-                                    previous_label=f"năm trước ({data.previous_name})", current_label=f"năm {data.year}"),
+                                    previous_label="năm trước", current_label=f"năm {data.year}"),
               "Chỉ số năm trước và năm nay (%); số trên cột: thay đổi (điểm %)"),
         Table(("Chỉ số", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
-              tuple((i, pct(all_rows[i].previous), pct(all_rows[i].value),
+              tuple((index_label(survey, i), pct(all_rows[i].previous), pct(all_rows[i].value),
                      "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","))
                     for i in [*shown, *(c for c in survey.index.all_criteria()
                                         if c in all_rows and all_rows[c].previous is not None)]),

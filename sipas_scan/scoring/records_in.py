@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.errors import InputFileError
-from sipas_scan.records import PREFIX, STATUSES
+from sipas_scan.records import FORM_FLAGS, PREFIX, STATUSES
 from sipas_scan.survey import Question, Survey
 
 # Only these records are scored; the others are reported as excluded.
@@ -25,6 +25,9 @@ COUNTED_STATUSES = ("accepted", "resolved")
 _BINARY_SIGNATURES = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip/xlsx file", b"\x89PNG": "a PNG image",
                       b"\xff\xd8\xff": "a JPEG image", b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image",
                       b"SQLite format": "an SQLite database"}
+
+
+CSV_DELIMITERS = (",", ";", "\t")
 
 
 class CsvInputError(InputFileError):
@@ -70,6 +73,8 @@ class RecordSet:
     # Every household code and form id in the file, counted or not, so a
     # report can make sure none of them leaks through a comment.
     identifiers: frozenset[str] = frozenset()
+    # Form-level notes of the export (e.g. identified-by-hand): (note, status) -> forms.
+    form_flags: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def spoiled_answer(question: Question, codes: list[str]) -> bool:
@@ -101,9 +106,18 @@ def decode_csv(path: Path, data: bytes) -> str:
                                row=row, column=column) from None
 
 
+def header_delimiter(text: str) -> str:
+    """The delimiter the header row uses. Excel saves "CSV" with the
+    locale's list separator, which is ';' in a Vietnamese (and most European)
+    locale; column names hold neither separator, so the header tells."""
+    first = text.split("\n", 1)[0]
+    return max(CSV_DELIMITERS, key=first.count) if any(d in first for d in CSV_DELIMITERS) else ","
+
+
 def _check_header(path: Path, header: list[str], survey: Survey) -> None:
     if not header or not any(name.strip() for name in header):
-        raise CsvInputError(path, "empty file: no header row", row=1)
+        raise CsvInputError(path, "empty file: no header row; give the records CSV that 'sipas-scan export' wrote",
+                            row=1)
     duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise CsvInputError(path, "duplicate column(s) in the header", row=1, column=", ".join(duplicates))
@@ -137,7 +151,7 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
     text = decode_csv(path, data)
     if "\x00" in text:
         raise CsvInputError(path, "contains NUL bytes: not a text CSV", row=text[:text.index("\x00")].count("\n") + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header_delimiter(text), strict=True)
     try:
         header = next(reader, [])
         _check_header(path, header, survey)
@@ -150,6 +164,7 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
         total = 0
         returns: Counter[tuple[str, str, str, str]] = Counter()
         identifiers: set[str] = set()
+        form_flags: Counter[tuple[str, str]] = Counter()
         for cells in reader:
             row = reader.line_num
             if not any(cell.strip() for cell in cells):
@@ -169,6 +184,8 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
             returns[tuple(cells[positions[name]].strip() for name in ("district", "commune", "village"))
                     + (status,)] += 1
             identifiers.update(cells[positions[name]].strip() for name in ("form_id", "household_code"))
+            if FORM_FLAGS in positions:
+                form_flags.update((note, status) for note in cells[positions[FORM_FLAGS]].split(";") if note.strip())
             if status not in COUNTED_STATUSES:
                 excluded[status] += 1
                 continue
@@ -182,4 +199,5 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
     except csv.Error as exc:
         raise CsvInputError(path, f"not a valid CSV ({exc})", row=reader.line_num) from None
     return RecordSet(survey=survey, path=path, counted=counted, excluded=excluded, spoiled=spoiled, total=total,
-                     header=tuple(header), returns=returns, identifiers=frozenset(identifiers - {""}))
+                     header=tuple(header), returns=returns, identifiers=frozenset(identifiers - {""}),
+                     form_flags=form_flags)

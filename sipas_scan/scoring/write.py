@@ -5,6 +5,8 @@ nobody could be counted for (n = 0, e.g. F5 in a village where nobody gave
 feedback) has no value, so it has no row rather than an empty number.
 The extras go to their own files so indices.csv never changes shape:
 intervals.csv, other_indices.csv and, with --compare, compare.csv.
+With --format, the same tables also as XLSX, SPSS or Stata files, numbers
+as numbers (rounded to 2 decimals) and columns labelled in Vietnamese.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from sipas_scan.outputs.tables import Column, DataTable, write_table, write_xlsx
 from sipas_scan.scoring.compare import INDICES_COLUMNS, Change
 from sipas_scan.scoring.compute import Scores
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS
@@ -60,3 +63,61 @@ def write_compare(path: Path, changes: list[Change]) -> Path:
     return _write(path, ("unit", "index", "value", "previous", "change", "n", "previous_n"), (
         (c.unit, c.index, percent(c.value), percent(c.previous), percent(c.change), c.n, c.previous_n)
         for c in changes))
+
+
+# ---- the same tables in office formats (score --format) --------------------
+
+_LABELS = {"unit": "Đơn vị", "index": "Chỉ số", "value": "Giá trị (%)", "n": "Số người trả lời",
+           "low": "Cận dưới khoảng tin cậy 95% (%)", "high": "Cận trên khoảng tin cậy 95% (%)",
+           "publishable": "Đủ số người trả lời để công bố (1 có, 0 không)", "question": "Câu hỏi",
+           "option": "Mã phương án", "label": "Phương án", "previous": "Giá trị năm trước (%)",
+           "change": "Thay đổi (điểm %)", "previous_n": "Số người trả lời năm trước"}
+_NUMBERS = {"value", "n", "low", "high", "publishable", "previous", "change", "previous_n"}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _data_table(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> DataTable:
+    columns = tuple(Column(h, _LABELS.get(h, h), "number" if h in _NUMBERS else "text",
+                           {0: "không", 1: "có"} if h == "publishable" else {}) for h in header)
+    return DataTable(name, columns, [tuple(row) for row in rows], title=f"SIPAS: {name}")
+
+
+def score_tables(scores: Scores, changes: list[Change] | None) -> list[DataTable]:
+    """indices, intervals, other_indices and (with changes) compare, with numbers as numbers."""
+    tables = [
+        _data_table("indices", INDICES_COLUMNS, (
+            (unit.key, index, _round(value.value), value.n)
+            for unit in scores.units for index, value in unit.indices.items() if value.value is not None)),
+        _data_table("intervals", ("unit", "index", "value", "low", "high", "n", "publishable"), (
+            (unit.key, index, _round(unit.indices[index].value), _round(interval.low), _round(interval.high),
+             unit.indices[index].n, int(unit.indices[index].n >= MIN_RESPONDENTS))
+            for unit in scores.units for index, interval in unit.intervals.items()
+            if unit.indices[index].value is not None)),
+        _data_table("other_indices", ("unit", "question", "option", "label", "value", "n"), (
+            (unit.key, share.question, share.code, share.label, _round(share.value), share.n)
+            for unit in scores.units for shares in unit.others.values() for share in shares
+            if share.value is not None)),
+    ]
+    if changes is not None:
+        tables.append(_data_table("compare", ("unit", "index", "value", "previous", "change", "n", "previous_n"), (
+            (c.unit, c.index, _round(c.value), _round(c.previous), _round(c.change), c.n, c.previous_n)
+            for c in changes)))
+    return tables
+
+
+def write_tables(out: Path, scores: Scores, changes: list[Change] | None, formats: Sequence[str]) -> list[Path]:
+    """The tables in each of ``formats`` besides CSV: one workbook
+    (indices.xlsx, a sheet per table), or one .sav/.dta file per table."""
+    written: list[Path] = []
+    tables = score_tables(scores, changes) if any(f != "csv" for f in formats) else []
+    for fmt in dict.fromkeys(formats):
+        if fmt == "csv":
+            continue
+        if fmt == "xlsx":
+            written.append(write_xlsx(tables, out / "indices.xlsx"))
+        else:
+            written += [write_table(table, out / f"{table.name}.{fmt}", fmt) for table in tables]
+    return written

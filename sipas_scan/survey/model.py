@@ -145,6 +145,8 @@ class Survey:
     sections: tuple[Section, ...]
     index: IndexNode | None
     source_path: str = ""
+    # The issuing body's header for page 1 ("UBND TỈNH LẠNG SƠN", "SỞ NỘI VỤ"); printed only when given.
+    issuer: tuple[str, ...] = ()
     _fields_by_id: dict[str, Question] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,163 @@
+"""``export --format``: the records (and their codebook and flags) in the
+formats analysts open.
+
+The records CSV of docs/formats.md stays what ``export`` writes by default;
+the other formats are built from it, so they cannot say anything else:
+
+- xlsx: sheets ``records`` (codes as numbers), ``codebook`` (every question's
+  number, Vietnamese text and option labels) and ``flags`` (confidence to
+  3 decimals);
+- sav / dta: the records with variable labels ("C1. Theo Ông/Bà ...") and
+  value labels from the survey definition; a multiple-choice question also
+  gets one 0/1 variable per option (e1_1, e1_2, ...), as analysts tabulate it.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+from sipas_scan.errors import BadArgsError
+from sipas_scan.export import export_flags, export_records, export_survey
+from sipas_scan.outputs.tables import Column, DataTable, check_format, write_dta, write_sav, write_xlsx
+from sipas_scan.records import FORM_FLAGS, REVIEWED
+from sipas_scan.store.db import Store
+from sipas_scan.survey import Question, Survey
+
+CONFIDENCE_DECIMALS = 3
+PLACE_LABELS = {
+    "form_id": "Số phiếu",
+    "household_code": "Mã hộ gia đình",
+    "province": "Tỉnh",
+    "district": "Huyện",
+    "commune": "Xã",
+    "village": "Thôn",
+    "status": "Tình trạng phiếu",
+    REVIEWED: "Câu do người rà soát nhập hoặc xác nhận",
+    FORM_FLAGS: "Ghi chú của phiếu",
+}
+KIND_LABELS = {"single": "một lựa chọn", "multi": "nhiều lựa chọn", "text": "văn bản"}
+CHOSEN = {0: "Không chọn", 1: "Có chọn"}
+FLAG_NUMBERS = {"confidence": CONFIDENCE_DECIMALS, "page": 0, "blocking": 0}
+
+
+def _codes_are_numbers(question: Question) -> bool:
+    return bool(question.options) and all(o.code.isdigit() for o in question.options)
+
+
+def question_label(question: Question) -> str:
+    return f"{question.label}. {question.text}"
+
+
+def _dummy_name(question: Question, code: str, taken: set[str]) -> str:
+    name = f"{question.id}_{code}"
+    return name if name not in taken else f"{question.id}__{code}"
+
+
+def _number(value: str) -> int | str | None:
+    """A code as a number; '' is blank; anything else (two codes on a
+    single-choice question) stays text for people to see."""
+    if not value:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def records_table(survey: Survey, header: list[str], rows: list[list[str]], *, dummies: bool) -> DataTable:
+    positions = {name: i for i, name in enumerate(header)}
+    taken = set(header)
+    columns: list[Column] = []
+    getters = []
+    for name in header:
+        question = survey.field(name) if name in survey.field_ids() else None
+        if question is None:
+            columns.append(Column(name, PLACE_LABELS.get(name, name)))
+            getters.append(lambda row, i=positions[name]: row[i])
+            continue
+        if question.kind == "single" and _codes_are_numbers(question):
+            columns.append(Column(name, question_label(question), "number", {int(o.code): o.label for o in question.options}))
+            getters.append(lambda row, i=positions[name]: _number(row[i]))
+        else:
+            columns.append(Column(name, question_label(question)))
+            getters.append(lambda row, i=positions[name]: row[i])
+        if dummies and question.kind == "multi":
+            for option in question.options:
+                dummy = _dummy_name(question, option.code, taken)
+                taken.add(dummy)
+                columns.append(Column(dummy, f"{question.label}. {option.label}", "number", dict(CHOSEN)))
+                getters.append(lambda row, i=positions[name], code=option.code: None if not row[i] else int(code in row[i].split(";")))
+    return DataTable("records", tuple(columns), [tuple(get(row) for get in getters) for row in rows], title=survey.short_title)
+
+
+def codebook_table(survey: Survey) -> DataTable:
+    columns = (
+        Column("Biến"),
+        Column("Câu"),
+        Column("Nội dung câu hỏi", width=70),
+        Column("Loại"),
+        Column("Mã", kind="number"),
+        Column("Nhãn phương án", width=50),
+    )
+    rows: list[tuple[object, ...]] = []
+    for question in survey.fields():
+        kind = KIND_LABELS.get(question.kind, question.kind)
+        text = question.text + (f" (chọn tối đa {question.max_choices})" if question.max_choices else "")
+        if not question.options:
+            rows.append((question.id, question.label, text, kind, None, ""))
+        for option in question.options:
+            rows.append((question.id, question.label, text, kind, _number(option.code), option.label))
+    return DataTable("codebook", columns, rows, title=survey.short_title)
+
+
+def flags_table(header: list[str], rows: list[list[str]]) -> DataTable:
+    columns = tuple(
+        Column(name, kind="number" if name in FLAG_NUMBERS else "text", decimals=FLAG_NUMBERS.get(name)) for name in header
+    )
+
+    def value(name: str, text: str) -> object:
+        if name not in FLAG_NUMBERS or text == "":
+            return text
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return round(number, CONFIDENCE_DECIMALS) if name == "confidence" else int(number)
+
+    return DataTable("flags", columns, [tuple(value(n, t) for n, t in zip(header, row, strict=False)) for row in rows])
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        return header, [row for row in reader if row]
+
+
+def export_as(db: Path, out: Path, fmt: str, *, survey_id: str | None = None, excel: bool = False) -> int:
+    """Write the records in ``fmt``; returns the number of forms written."""
+    check_format(fmt)
+    if fmt == "csv":
+        count = export_records(db, out, survey_id)
+        if excel:  # the same bytes after a byte-order mark
+            out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+        return count
+    with Store(db) as store:
+        survey = export_survey(store, survey_id)
+    with tempfile.TemporaryDirectory(prefix="sipas-export-") as scratch:
+        records_csv, flags_csv = Path(scratch) / "records.csv", Path(scratch) / "flags.csv"
+        count = export_records(db, records_csv, survey_id)
+        header, rows = _read(records_csv)
+        if survey is None:
+            raise BadArgsError(f"{db}: no forms to export as {fmt}")
+        if fmt == "xlsx":
+            export_flags(db, flags_csv)
+            flag_header, flag_rows = _read(flags_csv)
+            flag_rows = [r for r in flag_rows if not r[0] or r[0] == survey.id]
+            write_xlsx(
+                [records_table(survey, header, rows, dummies=False), codebook_table(survey), flags_table(flag_header, flag_rows)], out
+            )
+        elif fmt == "sav":
+            write_sav(records_table(survey, header, rows, dummies=True), out)
+        else:
+            write_dta(records_table(survey, header, rows, dummies=True), out)
+    return count
