@@ -60,12 +60,20 @@ class SqliteFile:
         except sqlite3.DatabaseError as exc:
             raise self.ERROR(f"{self.path}: not a usable sipas-scan {self.WHAT} ({exc})") from None
 
-    def _migrate(self) -> None:
+    def _version(self) -> int:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(self.MIGRATIONS):
             raise self.ERROR(f"{self.path}: {self.WHAT} written by a newer sipas-scan (schema {version})")
-        for number, script in enumerate(self.MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
+        return version
+
+    def _migrate(self) -> None:
+        if self._version() == len(self.MIGRATIONS):
+            return
+        with self.transaction():
+            # Read again under the write lock: another process opening the
+            # same new file at the same moment may have migrated it meanwhile.
+            version = self._version()
+            for number, script in enumerate(self.MIGRATIONS[version:], start=version + 1):
                 for statement in filter(str.strip, script.split(";")):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version={number}")

@@ -12,6 +12,8 @@ from enum import IntEnum
 class ExitCode(IntEnum):
     ok = 0
     bad_args = 2
+    # Also scan's status when some files could not be read (everything else
+    # was read and stored; export --flags lists them) or no scan was found.
     input_file = 3
     missing_dependency = 4
     invalid_survey = 5
@@ -74,7 +76,8 @@ class SecretError(SipasError):
 
 
 class LedgerError(SipasError):
-    """The issued-serials ledger cannot be used."""
+    """The issued-serials ledger cannot be used: missing, not a ledger (a
+    results database, a CSV), or written by a newer version."""
 
     exit_code = ExitCode.ledger
 

@@ -3,7 +3,9 @@
 Per village and commune: forms printed (the issued-serials ledger), received
 (a verified page of the form is in the results database), accepted, to
 review, rejected, missing, and the households to visit again. Forms that came
-back with pages missing are listed for a second visit too. Forms received
+back with pages missing are listed for a second visit too. Counted per
+household: a household given a new form for a lost one has returned when
+either came back. Forms received
 that the ledger never issued are listed apart.
 
 This is an operational list: household codes, names and addresses as in the
@@ -18,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.errors import InputFileError
-from sipas_scan.printing.ledger import IssuedForm, Ledger
+from sipas_scan.printing.ledger import IssuedForm, Ledger, check_ledger
 from sipas_scan.store.db import Store
 
 FormKey = tuple[str, str]  # (survey, serial)
 PlaceKey = tuple[str, str, str, str, str]  # (survey, province, district, commune, village)
 
-RETURNS_COLUMNS = ("level", "survey", "province", "district", "commune", "village", "printed", "received", "accepted",
-                   "to_review", "rejected", "missing", "incomplete", "return_rate")
+RETURNS_COLUMNS = ("level", "survey", "province", "district", "commune", "village", "printed", "households", "received",
+                   "accepted", "to_review", "rejected", "missing", "incomplete", "return_rate")
 MISSING_COLUMNS = ("survey", "serial", "province", "district", "commune", "village", "household_code", "head_name",
                    "address", "missing", "pages")
 NOT_ISSUED_COLUMNS = ("survey", "serial", "status", "pages_received")
@@ -53,7 +55,11 @@ class MissingForm:
 
 @dataclass
 class Tally:
+    """Per household, except ``printed`` (forms). ``received``: households
+    with a form back; ``missing``: households with none."""
+
     printed: int = 0
+    households: int = 0
     received: int = 0
     accepted: int = 0
     to_review: int = 0
@@ -67,8 +73,13 @@ class Tally:
 
     @property
     def return_rate(self) -> float:
-        """Received as a percentage of printed."""
-        return round(100.0 * self.received / self.printed, 1) if self.printed else 0.0
+        """Households that returned a form as a percentage of households sent one."""
+        return round(100.0 * self.received / self.households, 1) if self.households else 0.0
+
+    @property
+    def reprinted(self) -> int:
+        """Forms printed beyond one per household (reprints for lost forms)."""
+        return self.printed - self.households
 
 
 @dataclass
@@ -102,35 +113,59 @@ def _place(survey: str, form: IssuedForm) -> PlaceKey:
     return (survey, *form.household.village_key)
 
 
+def _best(statuses: list[str]) -> str:
+    """A household's status when several of its forms came back: the one
+    furthest on (in the results, then to review, then rejected)."""
+    for group in (ACCEPTED, TO_REVIEW, REJECTED):
+        for status in statuses:
+            if status in group:
+                return status
+    return statuses[0]
+
+
 def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Received],
                   page_counts: dict[str, int]) -> ReturnsReport:
     """Pure: issued forms and what came back -> the returns report.
 
-    ``page_counts`` gives each survey's pages per form; a survey missing from
-    it is not checked for missing pages."""
-    villages: dict[PlaceKey, VillageReturns] = {}
+    Counted per household: a household given a second form (a reprint for a
+    lost one) has returned when any of its forms came back, and is listed as
+    missing, under its latest serial, only when none did. ``printed`` counts
+    forms, ``households`` the households they went to. ``page_counts`` gives
+    each survey's pages per form; a survey missing from it is not checked for
+    missing pages."""
+    households: dict[tuple[str, ...], list[tuple[str, IssuedForm]]] = {}  # forms in issue order
     for (survey, serial), form in issued.items():
-        village = villages.setdefault(_place(survey, form), VillageReturns(_place(survey, form)))
+        key = (survey, *form.household.village_key, form.household.household_code)
+        households.setdefault(key, []).append((serial, form))
+    villages: dict[PlaceKey, VillageReturns] = {}
+    for key, forms in households.items():
+        survey, latest = key[0], forms[-1][1]
+        village = villages.setdefault(_place(survey, latest), VillageReturns(_place(survey, latest)))
         t = village.tally
-        t.printed += 1
-        got = received.get((survey, serial))
-        if got is None:
+        t.printed += len(forms)
+        t.households += 1
+        got = [(form, received[(survey, serial)]) for serial, form in forms if (survey, serial) in received]
+        if not got:
             t.missing += 1
-            village.missing.append(MissingForm(survey, form))
+            village.missing.append(MissingForm(survey, latest))
             continue
         t.received += 1
-        if got.status in ACCEPTED:
+        status = _best([r.status for _, r in got])
+        if status in ACCEPTED:
             t.accepted += 1
-        elif got.status in REJECTED:
+        elif status in REJECTED:
             t.rejected += 1
         else:
             t.to_review += 1
         count = page_counts.get(survey)
-        lacking = tuple(p for p in range(1, count + 1) if p not in got.pages) if count else ()
-        if lacking:
+        lacking = [(tuple(p for p in range(1, count + 1) if p not in r.pages) if count else (), form) for form, r in got]
+        fewest, form = min(lacking, key=lambda item: len(item[0]))
+        if fewest:  # no form of the household came back whole
             t.incomplete += 1
-            village.missing.append(MissingForm(survey, form, lacking))
+            village.missing.append(MissingForm(survey, form, fewest))
     ordered = [villages[key] for key in sorted(villages)]
+    for village in ordered:
+        village.missing.sort(key=lambda m: m.form.serial)
     communes: dict[tuple[str, str, str, str], Tally] = defaultdict(Tally)
     total = Tally()
     for village in ordered:
@@ -144,8 +179,7 @@ def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Rec
 # ---- reading the ledger and the database ----------------------------------
 
 def read_issued(ledger_path: Path, survey: str | None = None) -> dict[FormKey, IssuedForm]:
-    if not Path(ledger_path).is_file():
-        raise InputFileError(f"{ledger_path}: no such ledger")
+    check_ledger(ledger_path)
     with Ledger(ledger_path) as ledger:
         issued = ledger.all_issued()
     return {key: form for key, form in issued.items() if survey is None or key[0] == survey}
@@ -183,7 +217,7 @@ def page_counts_for(surveys: set[str]) -> dict[str, int]:
 # ---- writing -------------------------------------------------------------
 
 def _tally_cells(t: Tally) -> list:
-    return [t.printed, t.received, t.accepted, t.to_review, t.rejected, t.missing, t.incomplete, f"{t.return_rate:.1f}"]
+    return [t.printed, t.households, t.received, t.accepted, t.to_review, t.rejected, t.missing, t.incomplete, f"{t.return_rate:.1f}"]
 
 
 def write_returns_csv(path: Path, report: ReturnsReport) -> None:

@@ -46,8 +46,10 @@ def write_collection_list(path: Path, village: VillageReturns) -> None:
         Paragraph(_survey_title(village.survey), styles["head"]),
         Spacer(1, 4 * mm),
         Paragraph(f"{name} · {commune} · {district} · {province}", styles["body"]),
-        Paragraph(f"Đã phát {t.printed} phiếu · đã nhận {t.received} · chưa nộp {t.missing}"
-                  f" · nhận thiếu trang: {t.incomplete} phiếu", styles["body"]),
+        Paragraph((f"Đã phát {t.printed} phiếu" if not t.reprinted else
+                   f"Đã phát {t.printed} phiếu cho {t.households} hộ (phát lại {t.reprinted} phiếu)")
+                  + f" · đã nhận {t.received} · chưa nộp {t.missing} · nhận thiếu trang: {t.incomplete} phiếu",
+                  styles["body"]),
         Spacer(1, 3 * mm),
     ]
     rows = []

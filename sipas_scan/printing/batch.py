@@ -25,7 +25,7 @@ from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import Secret
 from sipas_scan.printing.delivery import write_delivery_lists, write_manifest
 from sipas_scan.printing.households import read_households
-from sipas_scan.printing.ledger import IssuedForm, Ledger
+from sipas_scan.printing.ledger import IssuedForm, Ledger, check_ledger
 from sipas_scan.printing.render import FormRenderer
 from sipas_scan.progress import progress_bar
 from sipas_scan.survey import Survey, load_survey
@@ -48,6 +48,9 @@ class PrintSummary:
     pdf_bytes: int
     villages: int
     ledger: Path
+    ledger_was_new: bool = False          # this run created the ledger
+    serials_before: int = 0               # serials the ledger held before this run
+    reprinted: tuple[str, ...] = ()       # household codes that already held a serial of the survey
 
 
 def _render_chunk(layout: FormLayout, secret: Secret, forms: list[IssuedForm], path: Path) -> int:
@@ -93,9 +96,15 @@ def print_batch(survey_source: Survey | str | Path | None, households_csv: Path,
     pdf_path = out_dir / "forms.pdf"
     if pdf_path.exists():
         raise OutputFileError(f"{pdf_path} already exists: a new print run issues new serials; choose another --out")
+    # An existing file must be a ledger (not a results database, not a
+    # typo's neighbour); a new one is said so by the caller.
+    ledger_was_new = not Path(ledger_path).exists()
+    serials_before = 0 if ledger_was_new else check_ledger(ledger_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=out_dir))
     try:
+        with Ledger(ledger_path) as ledger:
+            reprinted = tuple(h.household_code for h in ledger.holding_serials(survey.id, households))
         with Ledger(ledger_path) as ledger, \
                 ledger.issuing(survey.id, survey.version, households, out_dir.resolve()) as run:
             pages = render_forms(layout, secret, run.forms, staging / "forms.pdf", workers=workers)
@@ -115,5 +124,6 @@ def print_batch(survey_source: Survey | str | Path | None, households_csv: Path,
         survey_id=survey.id, forms=len(run.forms), pages=pages, pages_per_form=layout.page_count,
         first_serial=run.forms[0].serial, last_serial=run.forms[-1].serial,
         seconds=time.perf_counter() - started, pdf=pdf_path, pdf_bytes=pdf_path.stat().st_size,
-        villages=len(villages), ledger=Path(ledger_path),
+        villages=len(villages), ledger=Path(ledger_path).absolute(), ledger_was_new=ledger_was_new,
+        serials_before=serials_before, reprinted=reprinted,
     )

@@ -8,7 +8,8 @@ tell an issued form from one that never was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,45 @@ CREATE TABLE issued (
     UNIQUE (survey_id, number)
 );
 """
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = {"print_runs", "issued"}
+
+
+def check_ledger(path: Path) -> int:
+    """Make sure ``path`` is an existing issued-serials ledger, without
+    creating or changing anything; returns how many serials it holds. Raises
+    LedgerError with one line saying what the file is instead."""
+    path = Path(path)
+    hint = "give the ledger that 'sipas-scan print --ledger' wrote"
+    if not path.exists():
+        raise LedgerError(f"{path}: no such ledger: {hint}")
+    if not path.is_file():
+        raise LedgerError(f"{path}: not a file: {hint}")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger ({exc.strerror})") from None
+    if head != SQLITE_HEADER:
+        what = "an empty file" if not head else "not an SQLite file"
+        raise LedgerError(f"{path}: not a sipas-scan ledger ({what}): {hint}")
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables >= _TABLES:
+                what = "a results database" if "pages" in tables else "an SQLite file of something else"
+                raise LedgerError(f"{path}: not a sipas-scan ledger ({what}): {hint}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(Ledger.MIGRATIONS):
+                raise LedgerError(f"{path}: ledger written by a newer sipas-scan (schema {version})")
+            return db.execute("SELECT count(*) FROM issued").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: not a usable sipas-scan ledger ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -103,3 +143,14 @@ class Ledger(SqliteFile):
     def is_issued(self, survey_id: str, serial: str) -> bool:
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?",
                                (survey_id, serial)).fetchone() is not None
+
+    def serial_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM issued").fetchone()[0]
+
+    def holding_serials(self, survey_id: str, households: Iterable[Household]) -> list[Household]:
+        """Those of ``households`` already issued a serial of this survey (a
+        reprint), in the order given."""
+        held = {tuple(r) for r in self.db.execute(
+            "SELECT province, district, commune, village, household_code FROM issued WHERE survey_id = ?",
+            (survey_id,))}
+        return [h for h in households if (*h.village_key, h.household_code) in held]

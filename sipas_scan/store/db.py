@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -172,7 +175,26 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sessions_user ON sessions (user);
     UPDATE pages SET readings = json_set(readings, '$.identified_by', 'hand') WHERE reason = 'assigned';
     """,
+    # 4: scan runs on one database at once share the files: a run claims a
+    # file (by content) before reading it, renews the claim as its pages are
+    # stored and drops it when the file is done. A claim whose process is
+    # gone, or not renewed for CLAIM_STALE_S, is taken over.
+    """
+    CREATE TABLE claims (
+        sha256 TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,                 -- host:pid:token of the scan run
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        renewed_at REAL NOT NULL             -- Unix seconds
+    );
+    CREATE INDEX source_failures_path ON source_failures (path);
+    ALTER TABLE source_failures ADD COLUMN cleared_at TEXT NOT NULL DEFAULT '';
+    """,
 ]
+
+# A claim not renewed for this long is taken over even when its process
+# seems alive (another host, or a process id used again).
+CLAIM_STALE_S = 600.0
 
 
 def now() -> str:
@@ -187,6 +209,36 @@ class ScannedFile:
     path: Path
     page_index: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who is reading a file: the scan run that claimed it."""
+
+    owner: str
+    host: str
+    pid: int
+    renewed_at: float
+
+    def is_stale(self, at: float) -> bool:
+        """The claiming run is gone: its process no longer runs on this host,
+        or it has not renewed the claim for CLAIM_STALE_S."""
+        if at - self.renewed_at > CLAIM_STALE_S:
+            return True
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+
+
+def new_claim_owner() -> str:
+    """An owner name for one scan run: unique even when a process id is used again."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 @dataclass(frozen=True)
@@ -254,22 +306,71 @@ class Store(SqliteFile):
         return row[0], row[1], stored
 
     def add_source(self, path: Path, sha256: str, size: int, kind: str, pages: int) -> int:
+        """The id of the source with this content, added if new (another run
+        may have added it since this one looked)."""
         # Absolute, not relative to wherever scan ran: the review app opens
         # the file again (to assign a page) from any directory.
         stored = str(Path(path).resolve())
         with self.transaction() as db:
-            return db.execute(
-                "INSERT INTO sources (path, sha256, size, kind, pages, status, added_at) VALUES (?, ?, ?, ?, ?, 'reading', ?)",
-                (stored, sha256, size, kind, pages, now())).lastrowid
+            db.execute(
+                "INSERT OR IGNORE INTO sources (path, sha256, size, kind, pages, status, added_at)"
+                " VALUES (?, ?, ?, ?, ?, 'reading', ?)", (stored, sha256, size, kind, pages, now()))
+            return db.execute("SELECT id FROM sources WHERE sha256 = ?", (sha256,)).fetchone()[0]
 
     def finish_source(self, source_id: int) -> None:
+        """The file is read: marked done and its claim dropped, together."""
         with self.transaction() as db:
             db.execute("UPDATE sources SET status = 'done' WHERE id = ?", (source_id,))
+            db.execute("DELETE FROM claims WHERE sha256 = (SELECT sha256 FROM sources WHERE id = ?)", (source_id,))
 
-    def record_source_failure(self, path: Path, reason: str, detail: str) -> None:
+    def claim_source(self, sha256: str, owner: str) -> Claim | None:
+        """Claim the file with this content for the run ``owner``, atomically:
+        None when claimed (or already held), else the live claim of the run
+        reading it. A stale claim (see Claim.is_stale) is taken over."""
+        at = time.time()
+        with self.transaction() as db:
+            row = db.execute("SELECT owner, host, pid, renewed_at FROM claims WHERE sha256 = ?", (sha256,)).fetchone()
+            if row is not None and row[0] != owner and not Claim(*row).is_stale(at):
+                return Claim(*row)
+            db.execute("INSERT OR REPLACE INTO claims (sha256, owner, host, pid, renewed_at) VALUES (?, ?, ?, ?, ?)",
+                       (sha256, owner, socket.gethostname(), os.getpid(), at))
+        return None
+
+    def release_claims(self, owner: str) -> None:
+        """Drop what a run still holds (files it did not finish: a later run takes them)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+
+    def others_reading(self, owner: str) -> bool:
+        """Whether another run holds a live claim (it is still storing pages)."""
+        at = time.time()
+        rows = self.db.execute("SELECT owner, host, pid, renewed_at FROM claims WHERE owner != ?", (owner,))
+        return any(not Claim(*row).is_stale(at) for row in rows)
+
+    def pages_mark(self) -> tuple[int, int]:
+        """Changes whenever a page is stored or forgotten: a derivation made
+        from one mark is out of date under another."""
+        return tuple(self.db.execute("SELECT coalesce(max(id), 0), count(*) FROM pages").fetchone())
+
+    def record_source_failure(self, path: Path | str, reason: str, detail: str) -> None:
+        """``path``: absolute, as printable text (see reading.sources.printable)."""
         with self.transaction() as db:
             db.execute("INSERT INTO source_failures (path, reason, detail, at) VALUES (?, ?, ?, ?)",
                        (str(path), reason, detail, now()))
+
+    def clear_source_failures(self, paths: Sequence[str]) -> None:
+        """These files opened this time (put right since they failed): kept
+        in the history, no longer listed as not read."""
+        with self.transaction() as db:
+            db.executemany("UPDATE source_failures SET cleared_at = ? WHERE path = ? AND cleared_at = ''",
+                           [(now(), path) for path in paths])
+
+    def unread_files(self) -> list[tuple[str, str, str]]:
+        """(path, reason, detail) of every file or folder whose latest attempt
+        failed: not opened since."""
+        return self.db.execute(
+            "SELECT path, reason, detail FROM source_failures WHERE cleared_at = ''"
+            " AND id IN (SELECT max(id) FROM source_failures GROUP BY path) ORDER BY path").fetchall()
 
     def _store_image(self, name: str, jpeg: bytes) -> str:
         if not jpeg:
@@ -287,10 +388,13 @@ class Store(SqliteFile):
                            "markers": list(result.markers), "identified_by": result.identified_by}, ensure_ascii=False)
 
     def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
-        """Store one page's reading and its image; a page already stored is kept."""
+        """Store one page's reading and its image; a page already stored is
+        kept. The file's claim is renewed in the same transaction."""
         image_path = self._store_image(f"{source_id:05d}-{page_index + 1:05d}.jpg", result.image_jpeg)
         readings = self._readings(result)
         with self.transaction() as db:
+            db.execute("UPDATE claims SET renewed_at = ? WHERE sha256 = (SELECT sha256 FROM sources WHERE id = ?)"
+                       " AND pid = ?", (time.time(), source_id, os.getpid()))
             cursor = db.execute(
                 "INSERT OR IGNORE INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no,"
                 " orientation, residual_mm, dpi, image_path, readings, read_at)"
@@ -399,19 +503,22 @@ class Store(SqliteFile):
     def last_decision_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
 
-    def forget_quarantined(self, source_id: int, reasons: Sequence[str] | None) -> set[int]:
+    def forget_quarantined(self, source_id: int, reasons: Sequence[str] | None, up_to: int | None = None) -> set[int]:
         """Forget the source's quarantined pages with one of ``reasons`` (any
         reason with None) so they are read again, except pages a reviewer has
         decided on; marks the source unfinished in the same transaction (a run
-        killed before it reads them again leaves them to the next). Returns the
-        indexes of the pages forgotten."""
+        killed before it reads them again leaves them to the next). With
+        ``up_to`` (a page id), only pages stored up to it: not what a run
+        going on beside this one stored since. Returns the indexes of the
+        pages forgotten."""
         which = "" if reasons is None else f" AND reason IN ({', '.join('?' * len(reasons))})"
+        when = "" if up_to is None else " AND id <= ?"
         with self.transaction() as db:
             rows = db.execute(
-                f"SELECT id, page_index FROM pages WHERE source_id = ? AND status = 'quarantined'{which}"
+                f"SELECT id, page_index FROM pages WHERE source_id = ? AND status = 'quarantined'{which}{when}"
                 " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
                 "                 AND d.field_id = ? || ':' || pages.id)",
-                (source_id, *(reasons or ()), QUARANTINE)).fetchall()
+                (source_id, *(reasons or ()), *(() if up_to is None else (up_to,)), QUARANTINE)).fetchall()
             if rows:
                 db.executemany("DELETE FROM pages WHERE id = ?", [(page_id,) for page_id, _ in rows])
                 db.execute("UPDATE sources SET status = 'reading' WHERE id = ?", (source_id,))
@@ -439,14 +546,20 @@ class Store(SqliteFile):
         return sorted({tuple(r) for r in [*own, *assigned]})
 
 
-def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None, *, through: int | None = None) -> None:
+def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None, *, through: int | None = None,
+                  pages_mark: tuple[int, int] | None = None) -> bool:
     """Replace the derived tables with ``forms`` (FormRecords) in one
     transaction: all of them, or only those of one (survey, serial).
     ``through``: the last decision the derivation saw (read in the same
     snapshot as the pages and decisions it used); None when it was derived
-    inside this same write transaction, so it saw every decision."""
+    inside this same write transaction, so it saw every decision.
+    ``pages_mark``: the pages the derivation saw (Store.pages_mark); when
+    pages were stored since (another scan run), nothing is written and the
+    result is False."""
     where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
     with store.transaction() as db:
+        if pages_mark is not None and store.pages_mark() != pages_mark:
+            return False
         if through is None:
             through = store.last_decision_id()
         for table in ("flags", "answers", "forms"):
@@ -465,3 +578,4 @@ def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking),
                   f.page_no, f.key) for f in form.flags])
+    return True
