@@ -1,5 +1,8 @@
 import itertools
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -86,9 +89,18 @@ def test_layout_json_matches_the_contract(survey_and_layout, tmp_path):
     assert list(kinds) == survey.field_ids()
 
 
-def test_layout_is_deterministic():
-    survey = load_survey()
-    assert layout_survey(survey).to_contract() == layout_survey(survey).to_contract()
+def test_layout_is_the_same_in_every_process():
+    """Print writes layout.json; simulate and scan lay the survey out again,
+    in other processes, and refuse a batch whose layout differs. Python
+    salts its string hashes per process: a layout that leaned on set or hash
+    order would differ between two processes, never within one."""
+    script = ("import json; from sipas_scan.layout import layout_survey; from sipas_scan.survey import load_survey; "
+              "print(json.dumps(layout_survey(load_survey()).to_contract(), sort_keys=True))")
+    here = json.dumps(layout_survey(load_survey()).to_contract(), sort_keys=True)
+    for hash_seed in ("1", "2", "3"):
+        there = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                               env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout.strip()
+        assert there == here, hash_seed
 
 
 def test_the_font_has_every_vietnamese_glyph_and_every_character_printed(survey_and_layout):

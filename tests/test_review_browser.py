@@ -205,6 +205,7 @@ def test_clear_the_queue_with_the_keyboard(server, browser, office_scan, tmp_pat
             elif kind == "form":
                 value = keys.KEPT
             else:
+                assert kind == "quarantine", (kind, ident)
                 value = keys.REJECTED  # stray and forged pages
             digit = browser.find_element(By.CSS_SELECTOR, f'.option[data-value="{value}"]').get_attribute("data-key")
             keys_(browser, digit, Keys.ENTER)

@@ -22,6 +22,7 @@ from sipas_scan.reading import pipeline
 from sipas_scan.reading.marks import Thresholds
 from sipas_scan.reading.page import ReadOptions, read_page
 from sipas_scan.reading.pipeline import scan_inputs
+from sipas_scan.records import SUFFIX
 from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.stacks import PROFILES, simulate_returns
 from sipas_scan.store.db import Store
@@ -52,7 +53,7 @@ def test_clean_returns_export_exactly_the_truth(printed, secret, tmp_path):
     truth, read = _rows(tmp_path / "sim" / "truth.csv"), _rows(tmp_path / "records.csv")
     assert list(read) == list(truth)
     with (tmp_path / "records.csv").open(encoding="utf-8") as f:
-        assert next(csv.reader(f)) == list(next(iter(truth.values())))
+        assert next(csv.reader(f)) == [*next(iter(truth.values())), *SUFFIX]
     for serial, row in truth.items():
         for column, value in row.items():
             if column == "t1":
@@ -111,8 +112,6 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
                        for f in flags), a
         if a["kind"] == "forged":
             assert summary.quarantined["forged-code"] == 4
-        if a["kind"] == "stray-page":
-            assert summary.quarantined["not-a-form"] + summary.quarantined["no-code"] >= 1
         if a["kind"] == "missing-page":
             # Unless a photocopy of the form brought that page in: then the
             # two differing copies of the other pages hold the form.
@@ -120,6 +119,11 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
             assert any(f["form_id"] == a["serial"] and f["reason"] in reasons for f in flags)
         if a["kind"] == "photocopy":
             assert any(f["form_id"] == a["serial"] and f["reason"] == "duplicate-conflict" for f in flags)
+    # Every stray page, and nothing else, is quarantined as not a form (or as
+    # a page without a code, when its print looks like one).
+    strays = sum(a["kind"] == "stray-page" for a in anomalies)
+    assert strays == PROFILES["office"].stack.stray_pages
+    assert summary.quarantined["not-a-form"] + summary.quarantined["no-code"] == strays
 
 
 def test_rescanning_adds_nothing_and_an_interrupted_run_resumes(printed, secret, tmp_path, monkeypatch):
@@ -192,11 +196,20 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
     assert all("\n" not in v for v in failures.values())
     assert summary.quarantined == {"not-a-form": 1, "blank-page": 1, "forged-code": 1}
     con = sqlite3.connect(tmp_path / "r.db")
-    ok = con.execute("SELECT serial, page_no, orientation, readings FROM pages WHERE status = 'ok'"
-                     " ORDER BY page_no, orientation").fetchall()
-    assert [(r[0], r[1], r[2]) for r in ok] == [("0000018", 1, 0), ("0000018", 1, 0), ("0000018", 2, 90)]
-    assert json.loads(ok[1][3])["markers"] in ([0, 1, 3], [0, 1, 2, 3])
-    assert con.execute("SELECT COUNT(*) FROM source_failures").fetchone()[0] == 4
+    ok = con.execute("SELECT s.path, p.serial, p.page_no, p.orientation, p.readings, p.residual_mm FROM pages p"
+                     " JOIN sources s ON s.id = p.source_id WHERE p.status = 'ok' ORDER BY s.path").fetchall()
+    assert [(Path(r[0]).name, *r[1:4]) for r in ok] == [
+        ("01-good.png", "0000018", 1, 0), ("09-marker-covered.png", "0000018", 1, 0), ("10-sideways.png", "0000018", 2, 90)]
+    good, covered = (json.loads(r[4]) for r in ok[:2])
+    # The covered page is aligned by its three other markers, as exactly as
+    # by four, and reads as the uncovered page does.
+    assert good["markers"] == [0, 1, 2, 3] and covered["markers"] == [0, 1, 3]
+    assert ok[1][5] < 0.1
+    assert [(f["field_id"], f["value"]) for f in covered["fields"]] == [(f["field_id"], f["value"]) for f in good["fields"]]
+    # The four files that could not be read, and the input that was never there.
+    assert sorted((Path(r[0]).name, r[1]) for r in con.execute("SELECT path, reason FROM source_failures")) == [
+        ("02-empty.pdf", "empty-file"), ("03-truncated.pdf", "corrupt-pdf"), ("04-locked.pdf", "password-protected"),
+        ("05-notes.png", "not-an-image"), ("does-not-exist", "not-reached")]
 
 
 def test_pages_of_another_survey_are_quarantined(printed, secret, tmp_path):
@@ -231,6 +244,13 @@ def test_formats_tiff_and_jpeg_are_read(printed, secret, tmp_path):
     b = _scan(printed, secret, [tmp_path / "jpg" / "scans"], tmp_path / "b.db", run_ocr=False)
     assert a.pages_read == b.pages_read == 24 and not a.quarantined and not b.quarantined
     assert a.forms["accepted"] == b.forms["accepted"] == 6
+    # Not only read: read right, every value as the truth has it.
+    for fmt, db in (("tif", "a.db"), ("jpg", "b.db")):
+        export_records(tmp_path / db, tmp_path / f"{fmt}.csv")
+        truth, read = _rows(tmp_path / fmt / "truth.csv"), _rows(tmp_path / f"{fmt}.csv")
+        assert list(read) == list(truth), fmt
+        for serial, row in truth.items():
+            assert {c: read[serial][c] for c in row if c != "t1"} == {c: v for c, v in row.items() if c != "t1"}, (fmt, serial)
 
 
 def test_page_images_are_stored_next_to_the_database(printed, secret, tmp_path):

@@ -20,8 +20,9 @@ from sipas_scan.records import PREFIX
 from sipas_scan.simulate import stacks as sim
 from sipas_scan.simulate.paper import plan_marks, printed_page
 from sipas_scan.simulate.pen import HANDS
-from sipas_scan.simulate.profiles import HARD, OFFICE, PROFILES
+from sipas_scan.simulate.profiles import CLEAN, HARD, OFFICE, PROFILES
 from sipas_scan.simulate.respondents import fill_form
+from sipas_scan.simulate.scanner import draw_settings
 from sipas_scan.survey import load_survey
 
 DPI = 150
@@ -335,6 +336,20 @@ def test_clean_profile_returns_every_form_cleanly(batch, tmp_path):
     assert [p.name for p in summary.stacks] == ["stack-001-thon-ban-van-1.pdf", "stack-002-thon-ban-van-2.pdf"]
 
 
-def test_office_profile_is_messier_than_clean_but_kinder_than_hard():
-    assert OFFICE.scanner.max_rotation_deg < HARD.scanner.max_rotation_deg
-    assert OFFICE.respondent.double_mark_rate < HARD.respondent.double_mark_rate
+def test_office_profile_is_messier_than_clean_but_kinder_than_hard(batch):
+    """What each profile makes, not its settings: respondents' mistakes,
+    how crooked and noisy the scanner is, and the faults of the stacks."""
+    survey, layout, issued = sim.read_printed_batch(batch)
+    mistakes, tilt, noise, faults = {}, {}, {}, {}
+    for profile in (CLEAN, OFFICE, HARD):
+        rng = np.random.default_rng(11)
+        mistakes[profile.name] = sum(bool(fill_form(survey, profile.respondent, rng).anomalies) for _ in range(400))
+        settings = [draw_settings(profile.scanner, 200, "gray", rng) for _ in range(400)]
+        tilt[profile.name] = float(np.mean([abs(s.rotation_deg) for s in settings]))
+        noise[profile.name] = float(np.mean([s.noise_sigma for s in settings]))
+        faults[profile.name] = sum(
+            len(sim.plan(sim._Context(survey, layout, batch / "forms.pdf", issued, profile, seed))[3]) for seed in range(20))
+    assert mistakes["clean"] == 0 < mistakes["office"] < mistakes["hard"], mistakes
+    assert tilt["clean"] < tilt["office"] < tilt["hard"], tilt
+    assert noise["clean"] < noise["office"] < noise["hard"], noise
+    assert faults["clean"] == 0 < faults["office"] < faults["hard"], faults

@@ -21,13 +21,11 @@ page index within that file.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import img2pdf
@@ -35,12 +33,14 @@ import numpy as np
 from PIL import Image
 
 from sipas_scan.errors import BadArgsError, InputFileError
+from sipas_scan.executor import Executor
 from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import make_serial
 from sipas_scan.printing.delivery import read_manifest, slug
 from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.progress import progress_bar
 from sipas_scan.records import write_records
+from sipas_scan.simulate.anomalies import Anomaly, AnomalyKind, positions_text, write_anomalies
 from sipas_scan.simulate.paper import Ink, blank_page, forge_code, ink_page, printed_page, stray_page
 from sipas_scan.simulate.pen import BLACK_INK, BLUE_INK, PENCIL, Pen
 from sipas_scan.simulate.profiles import PROFILES, Profile
@@ -49,7 +49,6 @@ from sipas_scan.simulate.scanner import DrumLine, ScanSettings, draw_drum_lines,
 from sipas_scan.survey import Survey, find_survey
 
 FORMATS = ("pdf", "tiff", "png", "jpeg")
-ANOMALY_COLUMNS = ("kind", "stack", "position", "serial", "page", "field", "detail")
 FORGED_SERIAL_BASE = 900000  # made-up serials far above any issued one
 
 FELT_TIP_BLEED_MM = (0.04, 0.1)  # how far felt-tip ink soaks into the paper round a stroke
@@ -174,7 +173,7 @@ def _ink(ctx: _Context, filled: FilledForm, pen: Pen, seed_rng: np.random.Genera
     )
 
 
-def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[int, set[int]], list[dict]]:
+def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[int, set[int]], list[Anomaly]]:
     """Decide every sheet of every stack. Returns the stacks, the answers of
     each returned form (by manifest index), the pages missing per form, and
     the stack-level anomalies."""
@@ -183,7 +182,7 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
     run_rng = _rng(ctx.seed, _RUN)
     returned: dict[int, FilledForm] = {}
     missing: dict[int, set[int]] = {}
-    anomalies: list[dict] = []
+    anomalies: list[Anomaly] = []
     stacks: list[StackPlan] = []
     villages: dict[tuple[str, str, str], list[tuple[int, IssuedForm]]] = {}
     for item in enumerate(ctx.issued):
@@ -197,7 +196,7 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
         )
         for form_index, row in members:
             if rng.random() >= stack_profile.return_rate:
-                anomalies.append({"kind": "not-returned", "serial": row.serial, "detail": "household did not return the form"})
+                anomalies.append(Anomaly(AnomalyKind.NOT_RETURNED, row.serial, detail="household did not return the form"))
                 continue
             filled, pen = _respondent(ctx, form_index)
             returned[form_index] = filled
@@ -207,7 +206,7 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
                 pages.remove(lost)
                 missing[form_index] = {lost}
                 anomalies.append(
-                    {"kind": "missing-page", "serial": row.serial, "page": lost, "detail": f"page {lost} never reached the scanner"}
+                    Anomaly(AnomalyKind.MISSING_PAGE, row.serial, page=lost, detail=f"page {lost} never reached the scanner")
                 )
             for page in pages:
                 ink = _ink(ctx, filled, pen, _rng(ctx.seed, _INK, form_index, page))
@@ -218,9 +217,7 @@ def plan(ctx: _Context) -> tuple[list[StackPlan], dict[int, FilledForm], dict[in
                 page = int(rng.choice(pages))
                 original = next(s for s in stack.sheets if s.form_index == form_index and s.page == page)
                 stack.sheets.append(replace(original))
-                anomalies.append(
-                    {"kind": "duplicate-page", "serial": row.serial, "page": page, "detail": "the same page scanned twice"}
-                )
+                anomalies.append(Anomaly(AnomalyKind.DUPLICATE_PAGE, row.serial, page=page, detail="the same page scanned twice"))
         _swap_neighbours(stack, rng, stack_profile.swaps)
         stacks.append(stack)
     if not stacks:
@@ -254,12 +251,12 @@ def _scan_jobs(ctx: _Context, stacks: list[StackPlan]) -> list[StackPlan]:
     for number, stack in enumerate(stacks):
         rng = _rng(ctx.seed, _JOBS, number)
         scanned = Counter((s.form_index, s.page) for s in stack.sheets if _genuine(s))
-        jammed = [
+        jams = [
             i
             for i, sheet in enumerate(stack.sheets)
             if _genuine(sheet) and scanned[sheet.form_index, sheet.page] == 1 and rng.random() < profile.rescan_rate
         ]
-        jammed = set(jammed[: max(0, len(stack.sheets) - 2)])  # the feeder is never left with an empty job
+        jammed = set(jams[: max(0, len(stack.sheets) - 2)])  # the feeder is never left with an empty job
         for i in sorted(jammed):
             rescans.append(
                 StackPlan(
@@ -310,7 +307,7 @@ def _swap_neighbours(stack: StackPlan, rng: np.random.Generator, rate: float) ->
 
 
 def _add_run_extras(
-    ctx: _Context, stacks: list[StackPlan], rng: np.random.Generator, returned: dict[int, FilledForm], anomalies: list[dict]
+    ctx: _Context, stacks: list[StackPlan], rng: np.random.Generator, returned: dict[int, FilledForm], anomalies: list[Anomaly]
 ) -> None:
     """Stray pages, photocopied forms and forged forms, spread over the stacks."""
     stack_profile = ctx.profile.stack
@@ -330,12 +327,12 @@ def _add_run_extras(
             target.sheets.append(Sheet("form", form_index, page, ink, copy=k + 1))
         # Where it ends up (stack file and positions) is settled once the files are.
         anomalies.append(
-            {
-                "kind": "photocopy",
-                "serial": ctx.issued[form_index].serial,
-                "copy": k + 1,
-                "detail": "a second, differently filled copy of an issued form",
-            }
+            Anomaly(
+                AnomalyKind.PHOTOCOPY,
+                ctx.issued[form_index].serial,
+                copy=k + 1,
+                detail="a second, differently filled copy of an issued form",
+            )
         )
     for k in range(stack_profile.forged_forms):
         form_index = int(rng.integers(len(ctx.issued)))
@@ -346,12 +343,12 @@ def _add_run_extras(
             ink = _ink(ctx, filled, pen, _rng(ctx.seed, _EXTRA, 100 + k, page))
             target.sheets.append(Sheet("form", form_index, page, ink, forged_number=fake_number))
         anomalies.append(
-            {
-                "kind": "forged",
-                "serial": make_serial(fake_number),
-                "forged_number": fake_number,
-                "detail": f"copy of form {ctx.issued[form_index].serial} with its serial altered",
-            }
+            Anomaly(
+                AnomalyKind.FORGED,
+                make_serial(fake_number),
+                forged_number=fake_number,
+                detail=f"copy of form {ctx.issued[form_index].serial} with its serial altered",
+            )
         )
 
 
@@ -467,18 +464,18 @@ def _locate(stacks: list[StackPlan], form_index: int, page: int | None = None) -
     return "", []
 
 
-def _locate_extra(stacks: list[StackPlan], entry: dict) -> tuple[str, str]:
+def _locate_extra(stacks: list[StackPlan], anomaly: Anomaly) -> tuple[str, str]:
     """The file and positions of a photocopy's or a forged form's pages
     (kept in one file: they neither jam nor straddle a job break)."""
     for stack in stacks:
         positions = [
             position
             for position, sheet in enumerate(stack.sheets, start=1)
-            if (entry["kind"] == "photocopy" and sheet.copy == entry["copy"])
-            or (entry["kind"] == "forged" and sheet.forged_number == entry["forged_number"])
+            if (anomaly.kind == AnomalyKind.PHOTOCOPY and sheet.copy == anomaly.copy)
+            or (anomaly.kind == AnomalyKind.FORGED and sheet.forged_number == anomaly.forged_number)
         ]
         if positions:
-            return stack.name, ";".join(map(str, positions))
+            return stack.name, positions_text(positions)
     return "", ""
 
 
@@ -492,62 +489,105 @@ def simulate_returns(
     workers: int | None = None,
     dpi: int | None = None,
 ) -> SimulationSummary:
-    """``dpi`` fixes every stack's resolution (default: drawn from the profile)."""
+    """``dpi`` fixes every stack's resolution (default: drawn from the
+    profile). ``workers``: processes rendering files (None: every core)."""
+    ctx = _context(Path(print_dir), seed, profile, fmt, dpi)
+    stacks, returned, missing, planned = plan(ctx)
+    paths, pages = _render_files(ctx, stacks, fmt, Path(out_dir) / "scans", workers)
+    anomalies = [
+        *_placed(ctx, stacks, planned),
+        *_respondents_mistakes(ctx, stacks, returned),
+        *_sheet_faults(ctx, stacks),
+    ]
+    doubtful = {a.serial for a in anomalies if a.kind == AnomalyKind.PHOTOCOPY}
+    truth = Path(out_dir) / "truth.csv"
+    write_records(truth, ctx.survey.field_ids(), _truth_rows(ctx, returned, missing, doubtful))
+    anomalies_file = write_anomalies(Path(out_dir) / "anomalies.csv", anomalies)
+    return SimulationSummary(paths, pages, len(returned), len(ctx.issued), len(anomalies), truth, anomalies_file)
+
+
+def _context(print_dir: Path, seed: int, profile: str, fmt: str, dpi: int | None) -> _Context:
+    """The printed batch and the chosen profile; bad arguments refused first."""
     if profile not in PROFILES:
         raise BadArgsError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
     if fmt not in FORMATS:
         raise BadArgsError(f"unknown format '{fmt}' (choose {', '.join(FORMATS)})")
-    survey, layout, issued = read_printed_batch(Path(print_dir))
+    survey, layout, issued = read_printed_batch(print_dir)
     chosen = PROFILES[profile]
     if dpi:
         chosen = replace(chosen, scanner=replace(chosen.scanner, dpi_choices=(dpi,)))
-    ctx = _Context(survey, layout, Path(print_dir) / "forms.pdf", issued, chosen, seed)
-    stacks, returned, missing, anomalies = plan(ctx)
+    return _Context(survey, layout, print_dir / "forms.pdf", issued, chosen, seed)
 
-    scans_dir = Path(out_dir) / "scans"
+
+def _render_files(ctx: _Context, stacks: list[StackPlan], fmt: str, scans_dir: Path, workers: int | None) -> tuple[list[Path], int]:
+    """Render, scan and write every file; (the files written, pages in them)."""
     scans_dir.mkdir(parents=True, exist_ok=True)
-    workers = workers or os.cpu_count() or 1
     paths: list[Path] = []
     pages = 0
     with progress_bar("Simulating scans", sum(len(s.sheets) for s in stacks)) as advance:
-        if workers == 1:
-            results = (_render_stack(ctx, stack, fmt, scans_dir) for stack in stacks)
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            results = pool.map(_render_stack, [ctx] * len(stacks), stacks, [fmt] * len(stacks), [scans_dir] * len(stacks))
-        for path, n in results:
+        render = partial(_render_stack, ctx, fmt=fmt, out_dir=scans_dir)
+        for path, n in Executor(workers).map(render, stacks, name=lambda stack: stack.name):
             paths.append(path)
             pages += n
             advance(n)
-        if workers != 1:
-            pool.shutdown()
+    return paths, pages
 
-    # Where each respondent anomaly and each stack fault can be seen.
+
+def _placed(ctx: _Context, stacks: list[StackPlan], planned: list[Anomaly]) -> list[Anomaly]:
+    """The planned stack faults with the file (and pages) they ended up in,
+    now that the scanning jobs are settled."""
+    placed = []
+    for anomaly in planned:
+        if anomaly.kind in (AnomalyKind.PHOTOCOPY, AnomalyKind.FORGED):
+            stack, position = _locate_extra(stacks, anomaly)
+            anomaly = replace(anomaly, stack=stack, position=position)
+        elif anomaly.kind == AnomalyKind.MISSING_PAGE:
+            anomaly = replace(anomaly, stack=_locate(stacks, _form_index(ctx, anomaly.serial))[0])
+        elif anomaly.kind == AnomalyKind.DUPLICATE_PAGE:
+            stack, positions = _locate(stacks, _form_index(ctx, anomaly.serial), anomaly.page)
+            anomaly = replace(anomaly, stack=stack, position=positions_text(positions))
+        placed.append(anomaly)
+    return placed
+
+
+def _form_index(ctx: _Context, serial: str) -> int:
+    return next(i for i, row in enumerate(ctx.issued) if row.serial == serial)
+
+
+def _respondents_mistakes(ctx: _Context, stacks: list[StackPlan], returned: dict[int, FilledForm]) -> list[Anomaly]:
+    """Each respondent's mistake, on the first page scanned that shows it."""
+    mistakes = []
     for form_index, filled in returned.items():
-        for anomaly in filled.anomalies:
-            page = layout.field(anomaly.field_id).page
-            stack_name, positions = _locate(stacks, form_index, page)
-            anomalies.append(
-                {
-                    "kind": anomaly.kind,
-                    "serial": issued[form_index].serial,
-                    "page": page,
-                    "field": anomaly.field_id,
-                    "detail": anomaly.detail,
-                    "stack": stack_name,
-                    "position": positions[0] if positions else "",
-                }
+        for mistake in filled.anomalies:
+            page = ctx.layout.field(mistake.field_id).page
+            stack, positions = _locate(stacks, form_index, page)
+            mistakes.append(
+                Anomaly(
+                    AnomalyKind(mistake.kind),
+                    ctx.issued[form_index].serial,
+                    stack,
+                    str(positions[0]) if positions else "",
+                    page,
+                    mistake.field_id,
+                    mistake.detail,
+                )
             )
+    return mistakes
+
+
+def _sheet_faults(ctx: _Context, stacks: list[StackPlan]) -> list[Anomaly]:
+    """What each file shows sheet by sheet: pages upside down, blank and
+    stray pages, and forms whose pages came out of order."""
+    faults = []
     for stack in stacks:
         seen_pages: dict[tuple[int, int], list[int]] = {}
         for position, sheet in enumerate(stack.sheets, start=1):
-            serial = issued[sheet.form_index].serial if sheet.kind == "form" else ""
             if sheet.upside_down and sheet.kind == "form":
-                anomalies.append(
-                    {"kind": "upside-down", "stack": stack.name, "position": position, "serial": serial, "page": sheet.page or ""}
+                faults.append(
+                    Anomaly(AnomalyKind.UPSIDE_DOWN, ctx.issued[sheet.form_index].serial, stack.name, str(position), sheet.page)
                 )
             if sheet.kind in ("blank", "stray"):
-                anomalies.append({"kind": f"{sheet.kind}-page", "stack": stack.name, "position": position})
+                faults.append(Anomaly(AnomalyKind(f"{sheet.kind}-page"), stack=stack.name, position=str(position)))
             if sheet.kind == "form" and not sheet.forged_number:
                 seen_pages.setdefault((sheet.form_index, sheet.copy), []).append(position)
         # A form whose pages do not come in ascending order (first copies only).
@@ -558,54 +598,13 @@ def simulate_returns(
                 if page not in order:
                     order.append(page)
             if order != sorted(order):
-                anomalies.append(
-                    {
-                        "kind": "out-of-order",
-                        "stack": stack.name,
-                        "serial": issued[form_index].serial,
-                        "position": ";".join(map(str, positions)),
-                        "detail": "pages in the order " + " ".join(map(str, order)),
-                    }
+                faults.append(
+                    Anomaly(
+                        AnomalyKind.OUT_OF_ORDER,
+                        ctx.issued[form_index].serial,
+                        stack.name,
+                        positions_text(positions),
+                        detail="pages in the order " + " ".join(map(str, order)),
+                    )
                 )
-    for entry in anomalies:
-        if entry["kind"] in ("photocopy", "forged"):
-            entry["stack"], entry["position"] = _locate_extra(stacks, entry)
-        if entry["kind"] in ("missing-page", "duplicate-page"):
-            form_index = next(i for i, r in enumerate(issued) if r.serial == entry["serial"])
-            page = entry["page"] if entry["kind"] == "duplicate-page" else None
-            entry["stack"], positions = _locate(stacks, form_index, page)
-            if entry["kind"] == "duplicate-page":
-                entry["position"] = ";".join(map(str, positions))
-    doubtful = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
-    truth = Path(out_dir) / "truth.csv"
-    write_records(truth, survey.field_ids(), _truth_rows(ctx, returned, missing, doubtful))
-    anomalies_file = Path(out_dir) / "anomalies.csv"
-    with anomalies_file.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=ANOMALY_COLUMNS)
-        writer.writeheader()
-        order = {
-            k: i
-            for i, k in enumerate(
-                (
-                    "not-returned",
-                    "missing-page",
-                    "duplicate-page",
-                    "photocopy",
-                    "forged",
-                    "stray-page",
-                    "blank-page",
-                    "upside-down",
-                    "out-of-order",
-                )
-            )
-        }
-
-        def first_position(entry: dict) -> int:
-            return int(str(entry.get("position") or 0).split(";")[0])
-
-        for entry in sorted(
-            anomalies,
-            key=lambda a: (order.get(a["kind"], 99), a["kind"], str(a.get("stack", "")), first_position(a), str(a.get("serial", ""))),
-        ):
-            writer.writerow({k: entry.get(k, "") for k in ANOMALY_COLUMNS})
-    return SimulationSummary(paths, pages, len(returned), len(issued), len(anomalies), truth, anomalies_file)
+    return faults
