@@ -215,3 +215,17 @@ def test_export_command_writes_each_format_with_the_reviewed_and_by_hand_columns
     assert (tmp_path / "plain.csv").read_bytes() == data[3:]  # the contract's CSV: the same bytes, no mark
     bad = run("export", "--db", str(db), "--out", "r.ods", "--format", "ods", cwd=tmp_path)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "csv, xlsx, sav, dta" in bad.stderr
+
+
+def test_csv_for_excel_keeps_formula_like_comments_as_text(records, tmp_path):
+    _, _, header, body = records
+    t1 = header.index("t1")
+    rows = [list(body[0]), list(body[0])]
+    rows[0][t1], rows[1][t1] = "=HYPERLINK(\"http://x\")", "@SUM(A1)"
+    excel = write_table_csv(records_table(HOUSEHOLD, header, rows, dummies=False), tmp_path / "excel.csv", excel=True)
+    plain = write_table_csv(records_table(HOUSEHOLD, header, rows, dummies=False), tmp_path / "plain.csv")
+    with excel.open(encoding="utf-8-sig", newline="") as f:
+        read = list(csv.DictReader(f))
+    assert [r["t1"] for r in read] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    with plain.open(encoding="utf-8", newline="") as f:
+        assert [r["t1"] for r in csv.DictReader(f)] == ["=HYPERLINK(\"http://x\")", "@SUM(A1)"]  # the contract's CSV as read

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sipas_scan.errors import BadArgsError
 from sipas_scan.export import export_flags, export_records, export_survey
-from sipas_scan.outputs.tables import Column, DataTable, check_format, write_dta, write_sav, write_xlsx
+from sipas_scan.outputs.tables import Column, DataTable, check_format, excel_safe, write_dta, write_sav, write_xlsx
 from sipas_scan.records import FORM_FLAGS, REVIEWED
 from sipas_scan.store.db import Store
 from sipas_scan.survey import Question, Survey
@@ -138,8 +138,12 @@ def export_as(db: Path, out: Path, fmt: str, *, survey_id: str | None = None, ex
     check_format(fmt)
     if fmt == "csv":
         count = export_records(db, out, survey_id)
-        if excel:  # the same bytes after a byte-order mark
-            out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+        if excel:  # a byte-order mark first, and no text Excel would run as a formula
+            header, rows = _read(out)
+            with out.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows([excel_safe(v) for v in row] for row in rows)
         return count
     with Store(db) as store:
         survey = export_survey(store, survey_id)

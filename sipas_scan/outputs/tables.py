@@ -69,14 +69,27 @@ def check_format(name: str) -> str:
     return name
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(value: object) -> object:
+    """A text cell Excel would run as a formula (a transcribed comment that
+    begins with "=" or "@") is kept as text by a leading apostrophe, which
+    Excel does not show. Numbers stay numbers."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(table: DataTable, path: Path, *, excel: bool = False) -> Path:
     """UTF-8; with ``excel``, a byte-order mark first, which is how Excel on
-    Windows knows the file is UTF-8 (it shows mojibake otherwise)."""
+    Windows knows the file is UTF-8 (it shows mojibake otherwise), and text
+    that Excel would take for a formula kept as text."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([c.name for c in table.columns])
-        writer.writerows(["" if v is None else v for v in row] for row in table.rounded())
+        for row in table.rounded():
+            cells = ["" if v is None else v for v in row]
+            writer.writerow([excel_safe(v) for v in cells] if excel else cells)
     return path
 
 
