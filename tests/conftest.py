@@ -1,4 +1,5 @@
 import csv
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -67,7 +68,7 @@ def office_scan(tmp_path_factory, secret):
     Tests copy the database before changing it."""
     from sipas_scan.printing.batch import print_batch
     from sipas_scan.reading.page import ReadOptions
-    from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.scan import scan_inputs
     from sipas_scan.simulate.stacks import simulate_returns
 
     root = tmp_path_factory.mktemp("office")
@@ -87,3 +88,18 @@ def copy_database(source: Path, target_dir: Path) -> Path:
     shutil.copy(source, target)
     shutil.copytree(source.with_name(source.name + ".pages"), target.with_name(target.name + ".pages"))
     return target
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL server for the session (skipped where none is installed)."""
+    from pgcluster import Cluster, why_unavailable
+
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    folder = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
+    cluster = Cluster.start(folder)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(folder, ignore_errors=True)
