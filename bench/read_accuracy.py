@@ -29,7 +29,7 @@ from sipas_scan.layout import layout_survey  # noqa: E402
 from sipas_scan.printing.batch import print_batch  # noqa: E402
 from sipas_scan.printing.codes import Secret  # noqa: E402
 from sipas_scan.reading.page import ReadOptions  # noqa: E402
-from sipas_scan.reading.pipeline import scan_inputs  # noqa: E402
+from sipas_scan.scan import scan_inputs  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
 from sipas_scan.survey import find_survey  # noqa: E402
 

@@ -36,13 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import TEST_SECRET, make_households, write_households  # noqa: E402
+from sipas_scan.assembly import decisions as keys  # noqa: E402
 from sipas_scan.printing.batch import print_batch  # noqa: E402
 from sipas_scan.printing.codes import Secret  # noqa: E402
 from sipas_scan.reading.page import ReadOptions  # noqa: E402
-from sipas_scan.reading.pipeline import scan_inputs  # noqa: E402
 from sipas_scan.review import accounts  # noqa: E402
+from sipas_scan.scan import scan_inputs  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
-from sipas_scan.store import decisions as keys  # noqa: E402
 from sipas_scan.store.db import Store  # noqa: E402
 
 PASSWORD = "bench-password-1"

@@ -235,7 +235,8 @@ def scan_command(
     from sipas_scan.printing.codes import load_secret
     from sipas_scan.reading.marks import Thresholds
     from sipas_scan.reading.page import ReadOptions
-    from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.records import FormStatus
+    from sipas_scan.scan import scan_inputs
 
     _output_file(db, "--db", "results.sqlite")
     profile = load_profile(calibration, calibration_dir) if calibration else None
@@ -257,8 +258,8 @@ def scan_command(
     _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
          f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)")
     forms = summary.forms
-    _say(f"  forms: {sum(forms.values())} ({forms['accepted']} accepted, {forms['needs_review']} to review, "
-         f"{forms['resolved']} resolved, {forms['rejected']} rejected)")
+    _say(f"  forms: {sum(forms.values())} ({forms[FormStatus.ACCEPTED]} accepted, {forms[FormStatus.NEEDS_REVIEW]} to review, "
+         f"{forms[FormStatus.RESOLVED]} resolved, {forms[FormStatus.REJECTED]} rejected)")
     if summary.quarantined:
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
     if summary.pages_retried:

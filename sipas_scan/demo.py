@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipas_scan.errors import BadArgsError, OutputFileError
+from sipas_scan.records import FormStatus
 
 SAMPLE_REGISTER = Path(__file__).resolve().parent / "data" / "sample_register.csv"
 MARKER = ".sipas-demo"
@@ -115,9 +116,9 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
     from sipas_scan.printing.households import read_households
     from sipas_scan.printing.sample import draw_sample, write_households
     from sipas_scan.reading.page import ReadOptions
-    from sipas_scan.reading.pipeline import scan_inputs
     from sipas_scan.report.pipeline import ScoreOptions, score_records
     from sipas_scan.returns import write_returns
+    from sipas_scan.scan import scan_inputs
     from sipas_scan.simulate.stacks import simulate_returns
     from sipas_scan.survey import load_survey
 
@@ -152,8 +153,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
     pages_per_second = scanned.pages_read / scanned.seconds if scanned.seconds else 0.0
     say(
         f"4. scan:     {scanned.pages_read} pages in {scanned.seconds:.1f} s "
-        f"({pages_per_second:.1f} pages/s): {forms['accepted']} forms accepted, "
-        f"{forms['needs_review']} to review; {sum(scanned.quarantined.values())} pages quarantined"
+        f"({pages_per_second:.1f} pages/s): {forms[FormStatus.ACCEPTED]} forms accepted, "
+        f"{forms[FormStatus.NEEDS_REVIEW]} to review; {sum(scanned.quarantined.values())} pages quarantined"
         + (f" ({', '.join(f'{n} {r}' for r, n in scanned.quarantined.most_common())})" if scanned.quarantined else "")
     )
     export_records(out / "results.sqlite", out / "records.csv")
@@ -189,8 +190,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
     ):
         say(f"  {name:<27} {what}")
     say(
-        f"Summary: {scanned.pages_read} pages read at {pages_per_second:.1f} pages/s; {forms['accepted']} forms "
-        f"accepted, {forms['needs_review']} to review; {sipas}"
+        f"Summary: {scanned.pages_read} pages read at {pages_per_second:.1f} pages/s; {forms[FormStatus.ACCEPTED]} forms "
+        f"accepted, {forms[FormStatus.NEEDS_REVIEW]} to review; {sipas}"
     )
     database, ledger = shlex.quote(str(out / "results.sqlite")), shlex.quote(str(out / "ledger.sqlite"))
     say("To settle the doubts, add a supervisor (it asks for a password), start the review app and open http://127.0.0.1:8750/:")
@@ -200,7 +201,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
         out=out,
         pages_read=scanned.pages_read,
         pages_per_second=pages_per_second,
-        accepted=forms["accepted"],
-        to_review=forms["needs_review"],
+        accepted=forms[FormStatus.ACCEPTED],
+        to_review=forms[FormStatus.NEEDS_REVIEW],
         index_text=sipas,
     )

@@ -8,10 +8,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sipas_scan.assembly.decisions import is_answer_key
 from sipas_scan.errors import BadArgsError
 from sipas_scan.records import SUFFIX, write_records
+from sipas_scan.store import results
 from sipas_scan.store.db import Store
-from sipas_scan.store.decisions import is_answer_key
 from sipas_scan.survey import Survey, find_survey
 
 # blocking: 1 holds the form for review; 0 records how an answer was given
@@ -21,7 +22,7 @@ FLAG_COLUMNS = ("survey", "form_id", "field", "reason", "confidence", "detail", 
 
 def export_survey(store: Store, survey_id: str | None = None) -> Survey | None:
     """The survey whose forms are exported: ``survey_id``, or the only one in the database."""
-    surveys = [r[0] for r in store.db.execute("SELECT DISTINCT survey FROM forms ORDER BY survey")]
+    surveys = store.surveys()
     if survey_id:
         surveys = [s for s in surveys if s == survey_id]
     if len(surveys) > 1:
@@ -37,8 +38,7 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
             return write_records(out, (), ())
         field_ids = survey.field_ids()
         answers: dict[str, dict[str, str]] = {}
-        for serial, field_id, value in store.db.execute(
-                "SELECT serial, field_id, value FROM answers WHERE survey = ?", (survey.id,)):
+        for serial, field_id, value in results.machine_answers(store, survey.id):
             answers.setdefault(serial, {})[field_id] = value
         reviewed: dict[str, set[str]] = {}
         for (decided_survey, serial, key), value in store.decisions().items():
@@ -46,12 +46,9 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
                 answers.setdefault(serial, {})[key] = value
                 reviewed.setdefault(serial, set()).add(key)
         form_flags: dict[str, set[str]] = {}
-        for serial, reason in store.db.execute(
-                "SELECT serial, reason FROM flags WHERE survey = ? AND field_id = ''", (survey.id,)):
+        for serial, reason in results.form_flag_reasons(store, survey.id):
             form_flags.setdefault(serial, set()).add(reason)
-        rows = store.db.execute(
-            "SELECT serial, household_code, province, district, commune, village, status FROM forms"
-            " WHERE survey = ? ORDER BY serial", (survey.id,)).fetchall()
+        rows = results.form_rows(store, survey.id)
         return write_records(out, field_ids, (
             [*row, *(answers.get(row[0], {}).get(fid, "") for fid in field_ids),
              ";".join(fid for fid in field_ids if fid in reviewed.get(row[0], ())),
@@ -60,14 +57,8 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
 
 def export_flags(db_path: Path, out: Path) -> int:
     with Store(db_path) as store:
-        rows = store.db.execute(
-            "SELECT f.survey, f.serial, f.field_id, f.reason, f.confidence, f.detail, s.path, p.page_index + 1,"
-            " p.image_path, f.blocking FROM flags f LEFT JOIN pages p ON p.id = f.page_id"
-            " LEFT JOIN sources s ON s.id = p.source_id ORDER BY f.survey, f.serial, f.field_id, f.reason").fetchall()
-        quarantined = store.db.execute(
-            "SELECT p.survey, p.serial, '', 'quarantined:' || p.reason, 0, p.detail, s.path, p.page_index + 1,"
-            " p.image_path, 1 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"
-            " ORDER BY s.path, p.page_index").fetchall()
+        rows = results.flag_rows(store)
+        quarantined = results.quarantined_page_rows(store)
         # Files scan could not read (and has not read since): one row each, no form.
         unread = [("", "", "", f"not-read:{reason}", 0, detail, path, "", "", 1)
                   for path, reason, detail in store.unread_files()]

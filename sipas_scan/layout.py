@@ -8,6 +8,7 @@ baselines.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from typing import Literal
 
 from sipas_scan import defs
 from sipas_scan.fonts import text_width_mm
+from sipas_scan.survey.loader import find_survey
 from sipas_scan.survey.model import Grid, Question, Survey
 
 Rect = tuple[float, float, float, float]  # x, y, w, h in mm
@@ -473,6 +475,13 @@ def layout_survey(survey: Survey) -> FormLayout:
     """Lay the survey out on A4 pages. Pure: same survey, same layout."""
     pages = _Layouter(survey).run()
     return FormLayout(survey.id, survey.version, tuple(pages), marker_rects(), qr_rect())
+
+
+@functools.lru_cache(maxsize=8)
+def survey_and_layout(survey_id: str) -> tuple[Survey, FormLayout]:
+    """The bundled survey definition with this id (see survey.find_survey) and its layout."""
+    survey = find_survey(survey_id)
+    return survey, layout_survey(survey)
 
 
 def all_boxes(layout: FormLayout) -> Iterable[tuple[FieldLayout, OptionBox]]:

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 from pathlib import Path
 
 PREFIX = ("form_id", "household_code", "province", "district", "commune", "village", "status")
-STATUSES = ("accepted", "needs_review", "resolved", "rejected")
+
+
+class FormStatus(StrEnum):
+    """A form's status: stored, exported and read back as its value."""
+
+    ACCEPTED = "accepted"          # read with no doubt left
+    NEEDS_REVIEW = "needs_review"  # a doubt waits for a person
+    RESOLVED = "resolved"          # every doubt settled by a reviewer
+    REJECTED = "rejected"          # a reviewer ruled the form out
+
+
+STATUSES = tuple(FormStatus)
 # Columns after the fields (docs/formats.md): the fields whose value a reviewer
 # set or confirmed, and the form-level notes (identified-by-hand), each
 # ';'-joined. A file without them (older exports, simulated truth) is read

@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from sipas_scan.printing.delivery import list_styles, village_file_stem, write_household_list
-from sipas_scan.returns import MissingForm, VillageReturns
+from sipas_scan.returns_tally import MissingForm, VillageReturns
 
 HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Còn thiếu", "Ngày thu lại", "Ký nhận khi thu",
           "Ghi chú (lý do chưa nộp)")
@@ -22,7 +22,7 @@ ROW_HEIGHT_MM = 9
 
 
 def _survey_title(survey_id: str) -> str:
-    from sipas_scan.reading.page import survey_and_layout
+    from sipas_scan.layout import survey_and_layout
     from sipas_scan.survey.loader import SurveyDefinitionError
 
     try:

@@ -20,8 +20,8 @@ from conftest import TEST_SECRET
 from sipas_scan.printing.codes import Secret
 from sipas_scan.reading import pipeline, sources
 from sipas_scan.reading.page import ReadOptions
-from sipas_scan.reading.pipeline import scan_inputs
 from sipas_scan.reading.sources import SourceError, find_sources
+from sipas_scan.scan import scan_inputs
 from sipas_scan.simulate.paper import printed_page
 
 AS_ROOT = os.geteuid() == 0  # chmod does not stop root from reading: simulate it
@@ -204,6 +204,7 @@ from pathlib import Path
 from sipas_scan.printing.codes import Secret
 from sipas_scan.reading import pipeline
 from sipas_scan.reading.page import ReadOptions
+from sipas_scan.scan import scan_inputs
 
 batch, db, ledger, death, retry = sys.argv[1:]
 real = pipeline.load_page
@@ -216,7 +217,7 @@ def load_or_die(source, index):  # runs in the worker, forked with this patch
     return real(source, index)
 
 pipeline.load_page = load_or_die
-s = pipeline.scan_inputs([Path(batch)], Path(db), ReadOptions(Secret(os.environ["SIPAS_SECRET"].encode()),
+s = scan_inputs([Path(batch)], Path(db), ReadOptions(Secret(os.environ["SIPAS_SECRET"].encode()),
                          run_ocr=False), workers=2, ledger_path=Path(ledger), retry_quarantined=retry == "retry")
 print(s.pages_read, s.pages_retried, sorted(s.quarantined.items()))
 for path, reason in s.failed_files:
@@ -346,8 +347,8 @@ def test_a_page_that_could_not_be_decoded_is_read_again_on_the_next_run(printed,
 
 
 def test_a_quarantine_a_reviewer_decided_is_not_read_again(printed, secret, pages, tmp_path):
+    from sipas_scan.assembly.decisions import REJECTED, quarantine_key
     from sipas_scan.store.db import Store
-    from sipas_scan.store.decisions import REJECTED, quarantine_key
 
     batch = tmp_path / "batch"
     batch.mkdir()

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TEST_SECRET
+from sipas_scan import scan
 from sipas_scan.calibration.profile import ScannerProfile, save_profile, thresholds_for_profile
 from sipas_scan.calibration.sheet import SHEET_VERSION
 from sipas_scan.cli import app
-from sipas_scan.reading import pipeline
 from sipas_scan.reading.marks import Thresholds
 from sipas_scan.simulate.stacks import simulate_returns
 
@@ -53,7 +53,7 @@ def test_a_profile_with_a_noise_floor_raises_the_thresholds_the_scan_reads_with(
         used.append(options)
         raise SystemExit(0)
 
-    monkeypatch.setattr(pipeline, "scan_inputs", fake_scan)
+    monkeypatch.setattr(scan, "scan_inputs", fake_scan)
     result = CliRunner().invoke(app, ["scan", str(tmp_path), "--db", str(tmp_path / "r.db"), "--secret", TEST_SECRET,
                                       "--calibration", "noisy-200-grey", "--calibration-dir",
                                       str(tmp_path / "profiles")])

@@ -27,7 +27,7 @@ from sipas_scan.store.db import CLAIM_STALE_S, Store
 # races is the scan, not Python's start-up.
 LAUNCH = """
 import sys, time
-import sipas_scan.reading.pipeline
+import sipas_scan.scan
 from sipas_scan.cli import main
 start = float(sys.argv[1])
 sys.argv = ["sipas-scan", *sys.argv[2:]]
@@ -257,8 +257,9 @@ def test_scan_finding_no_scan_at_all_exits_non_zero(printed, tmp_path):
 
 
 def test_forms_derived_while_another_run_stores_pages_are_derived_again_or_left_to_it(scans, printed, secret, tmp_path):
-    from sipas_scan.reading import pipeline
+    from sipas_scan.assembly import derive
     from sipas_scan.reading.page import PageResult, ReadOptions
+    from sipas_scan.scan import scan_inputs
 
     batch = tmp_path / "batch"
     batch.mkdir()
@@ -266,8 +267,8 @@ def test_forms_derived_while_another_run_stores_pages_are_derived_again_or_left_
         (batch / f"p{index:02d}.png").write_bytes((scans / f"p{index:02d}.png").read_bytes())
     db = tmp_path / "r.sqlite"
     ledger = printed[1].parent / "ledger.sqlite"
-    pipeline.scan_inputs([batch], db, ReadOptions(secret, run_ocr=False), workers=1, ledger_path=ledger)
-    real_assemble = pipeline.assemble
+    scan_inputs([batch], db, ReadOptions(secret, run_ocr=False), workers=1, ledger_path=ledger)
+    real_assemble = derive.assemble
     derivations = []
     stray_pages = iter(range(100, 200))
 
@@ -282,18 +283,18 @@ def test_forms_derived_while_another_run_stores_pages_are_derived_again_or_left_
 
     with Store(db) as store:
         arriving = 1  # one page arrives during the first derivation: derived again, then stored
-        pipeline.assemble = assemble_while_pages_arrive
+        derive.assemble = assemble_while_pages_arrive
         try:
-            statuses, stored = pipeline._rebuild(store, ledger, "this-run")
+            statuses, stored = derive.rebuild_beside_other_runs(store, ledger, "this-run")
             assert stored and len(derivations) == 2 and sum(statuses.values()) == 1
             # Pages keep arriving from a run that holds a live claim: the forms are left to that run.
             store.claim_source("0" * 64, "the-other-run")
             derivations.clear()
             arriving = 100
-            statuses, stored = pipeline._rebuild(store, ledger, "this-run")
-            assert not stored and len(derivations) == pipeline.REBUILD_ATTEMPTS
+            statuses, stored = derive.rebuild_beside_other_runs(store, ledger, "this-run")
+            assert not stored and len(derivations) == derive.REBUILD_ATTEMPTS
         finally:
-            pipeline.assemble = real_assemble
+            derive.assemble = real_assemble
 
 
 @pytest.mark.slow

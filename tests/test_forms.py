@@ -3,8 +3,8 @@ a person, and which does not."""
 
 from __future__ import annotations
 
-from sipas_scan.reading.forms import IssuedForms, PageRecord, assemble
-from sipas_scan.reading.page import survey_and_layout
+from sipas_scan.assembly.forms import IssuedForms, PageRecord, assemble
+from sipas_scan.layout import survey_and_layout
 
 SURVEY = "sipas-household"
 
@@ -168,3 +168,14 @@ def test_a_page_with_no_answer_is_looked_at_even_when_one_question_is_doubted():
     first[pages[0].fields[1]["field_id"]] = ("", ["faded"])
     form = _form(_with_answers(pages, first))
     assert any("page 1 has no marks at all" in d for d in _no_marks(form)), form.flags
+
+
+def test_half_a_page_of_questions_left_blank_is_looked_at():
+    # Page 1's five questions: two blank is a respondent's choice, three is
+    # marks the scan lost.
+    _, counts, _ = _surveys()
+    two = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", [])}))
+    assert _no_marks(two) == [] and two.status == "accepted", two.flags
+    three = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
+                                {"a1": ("", []), "a2": ("", []), "a3": ("", [])}))
+    assert _no_marks(three) == ["page 1: 3 of 5 questions without marks"], three.flags

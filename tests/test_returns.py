@@ -14,8 +14,8 @@ from sipas_scan.printing.batch import print_batch
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.reading.page import ReadOptions
-from sipas_scan.reading.pipeline import scan_inputs
 from sipas_scan.returns import Received, tally_returns, write_returns
+from sipas_scan.scan import scan_inputs
 from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.stacks import simulate_returns
 

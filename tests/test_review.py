@@ -12,11 +12,11 @@ from urllib.parse import quote, unquote
 import pytest
 
 from conftest import copy_database
+from sipas_scan.assembly import decisions as keys
 from sipas_scan.export import export_records
 from sipas_scan.review import accounts, qc
 from sipas_scan.review.app import create_app
 from sipas_scan.review.queue import open_items
-from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store
 
 PASSWORDS = {"lan": "reviewer-pass-1", "minh": "reviewer-pass-2", "boss": "supervisor-pass"}
@@ -310,7 +310,7 @@ def test_overview_counts_and_return_rates(app, db, office_scan):
 
 
 def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, db, tmp_path):
-    from sipas_scan.reading.pipeline import rebuild_form
+    from sipas_scan.assembly.derive import rebuild_form
 
     with Store(db) as store:
         serial, page_id, raw = store.db.execute(
@@ -384,7 +384,7 @@ def test_blind_re_entry_refuses_what_is_not_in_the_sample(app, db):
 
 
 def test_an_unread_copy_shows_both_scans_and_the_read_one_is_chosen(app, db):
-    from sipas_scan.reading.pipeline import rebuild_form
+    from sipas_scan.assembly.derive import rebuild_form
 
     with Store(db) as store:
         serial, page_id, source_id, image = store.db.execute(

@@ -18,11 +18,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from conftest import copy_database
+from sipas_scan.assembly import decisions as keys
 from sipas_scan.export import export_records
 from sipas_scan.review import accounts
 from sipas_scan.review.app import create_app
 from sipas_scan.review.queue import open_items, take_lease
-from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -82,7 +82,7 @@ def decisions(db: Path) -> list[tuple]:
 
 
 def items(db: Path, kind: str | None = None, *, multi: bool | None = None) -> list:
-    from sipas_scan.reading.page import survey_and_layout
+    from sipas_scan.layout import survey_and_layout
 
     with Store(db) as store:
         found = [i for i in open_items(store) if kind is None or i.kind == kind]

@@ -16,15 +16,15 @@ import cv2
 import pytest
 from test_review import PASSWORDS, first_item, logged_in, post, set_session_clock, token
 
+from sipas_scan.assembly import decisions as keys
+from sipas_scan.assembly.derive import rebuild_form
 from sipas_scan.errors import BadArgsError
 from sipas_scan.export import export_flags
 from sipas_scan.reading.page import PageResult, ReadOptions
-from sipas_scan.reading.pipeline import rebuild_form
 from sipas_scan.reading.sources import load_page, open_source
 from sipas_scan.review import accounts, actions
 from sipas_scan.review.app import CONTENT_SECURITY_POLICY, LoginFailures, create_app, exposure_warning
 from sipas_scan.review.queue import open_items
-from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store
 
 NEVER_ISSUED = "0999995"  # a valid serial (check digit) the ledger never issued
@@ -222,7 +222,7 @@ def test_a_decision_and_its_forms_status_are_one_transaction(app, db, monkeypatc
     def crash(*args, **kwargs):
         raise RuntimeError("killed while deriving the form")
 
-    monkeypatch.setattr("sipas_scan.reading.pipeline.assemble", crash)
+    monkeypatch.setattr("sipas_scan.assembly.derive.assemble", crash)
     client = logged_in(app, "lan")
     value = keys.NOT_RETURNED if items[0].key.startswith("#missing:") else ""
     response = post(client, "/decide", {"id": items[0].ident, "value": value})
@@ -249,7 +249,7 @@ def test_a_form_left_behind_by_its_decisions_is_derived_again(db, office_scan, s
     assert logged_in(app, "lan").get("/next").status_code in (200, 302)
     assert form_status(db, serial) == "rejected"
     # And scan, which derives every form from a snapshot of pages and decisions.
-    from sipas_scan.reading.pipeline import scan_inputs
+    from sipas_scan.scan import scan_inputs
 
     with Store(db) as store:
         store.add_decision(items[0].survey, serial, keys.FORM, keys.REJECTED, None, "boss")
@@ -261,8 +261,7 @@ def test_a_form_left_behind_by_its_decisions_is_derived_again(db, office_scan, s
 
 def test_a_full_rebuild_during_review_leaves_a_trace(db, office_scan):
     """A form derived from a snapshot older than a decision on it is stale."""
-    from sipas_scan.reading.pipeline import rebuild
-    from sipas_scan.store.db import rebuild_forms
+    from sipas_scan.assembly.derive import rebuild
 
     serial, items = form_with_fewest_items(db)
     with Store(db) as store:
@@ -273,7 +272,7 @@ def test_a_full_rebuild_during_review_leaves_a_trace(db, office_scan):
         assert [s for _, s in stale] == [serial]
         # A full rebuild from a snapshot taken before those decisions:
         # every form it writes says how far it saw.
-        rebuild_forms(store, [], only=("sipas-household", serial), through=0)
+        store.replace_forms([], only=("sipas-household", serial), through=0)
         assert store.stale_forms() == []  # no form row left to be stale; the next derivation writes one
         rebuild_form(store, "sipas-household", serial, office_scan / "ledger.sqlite")
         assert store.stale_forms() == []

@@ -18,14 +18,13 @@ from test_review import logged_in as log_in_as
 from test_review import post
 
 from conftest import copy_database
-from sipas_scan.layout import TextRun
-from sipas_scan.reading.page import survey_and_layout
-from sipas_scan.reading.pipeline import rebuild_form
+from sipas_scan.assembly import decisions as keys
+from sipas_scan.assembly.derive import rebuild_form
+from sipas_scan.layout import TextRun, survey_and_layout
 from sipas_scan.review import accounts, crops, screens
 from sipas_scan.review.app import create_app
 from sipas_scan.review.labels import LABELS, REASONS, detail_text, local_time, reason_label
 from sipas_scan.review.queue import find_item, neighbour, open_idents, open_items, take_next
-from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store
 
 PASSWORD = "reviewer-pass-1"

@@ -21,8 +21,8 @@ from sipas_scan.printing.codes import Secret
 from sipas_scan.reading import pipeline
 from sipas_scan.reading.marks import Thresholds
 from sipas_scan.reading.page import ReadOptions, read_page
-from sipas_scan.reading.pipeline import scan_inputs
 from sipas_scan.records import SUFFIX
+from sipas_scan.scan import scan_inputs
 from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.stacks import PROFILES, simulate_returns
 from sipas_scan.store.db import Store
@@ -352,7 +352,7 @@ def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_pr
 
 
 def test_markers_pin_a_clean_page_to_a_hundredth_of_a_millimetre_at_any_resolution(printed):
-    from sipas_scan.reading.page import survey_and_layout
+    from sipas_scan.layout import survey_and_layout
     from sipas_scan.reading.register import detect_markers, register
 
     _, layout = survey_and_layout("sipas-household")

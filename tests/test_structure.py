@@ -239,7 +239,8 @@ def test_each_page_looks_most_like_its_own_blank_page():
     # and noise on it, matches blank page k clearly better than any other.
     import numpy as np
 
-    from sipas_scan.reading.page import CLEAR_LIKENESS, LIKENESS_MARGIN, survey_and_layout
+    from sipas_scan.layout import survey_and_layout
+    from sipas_scan.reading.page import CLEAR_LIKENESS, LIKENESS_MARGIN
     from sipas_scan.reading.reference import page_likeness, printed_darkness
 
     _, layout = survey_and_layout("sipas-household")

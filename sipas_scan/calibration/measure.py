@@ -90,7 +90,7 @@ def marker_scales(found: dict[int, np.ndarray], sheet: SheetLayout) -> tuple[flo
 def skew_degrees(registration: Registration) -> float:
     """How far the sheet's top edge turns from the image rows, beyond the
     quarter turns, in degrees (positive: clockwise on screen)."""
-    left, right = project(np.float32([[50, 150], [160, 150]]), registration)
+    left, right = project(np.array([[50, 150], [160, 150]], dtype=np.float32), registration)
     dx, dy = right - left
     angle = float(np.degrees(np.arctan2(dy, dx))) - registration.orientation
     return (angle + 180.0) % 360.0 - 180.0

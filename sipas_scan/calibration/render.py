@@ -123,10 +123,10 @@ def write_sheet(path: Path) -> Path:
         canvas.rect(_pt(bx), _y(by + bh), _pt(bw), _pt(bh), stroke=1, fill=0)
 
     _text(canvas, S.BAR_LEFT_MM, S.BAR_TOP_MM - 13.0, "Độ phân giải (cặp vạch/mm)", defs.FONT_SIZE_BODY_PT, bold=True)
-    for patch in layout.bars:
-        _bars(canvas, patch)
-        if patch.axis == "x":
-            _text(canvas, patch.rect[0] - 1.5, patch.rect[1] + 5.2, f"{patch.frequency:g}", 6.5, align="right")
+    for bar_patch in layout.bars:
+        _bars(canvas, bar_patch)
+        if bar_patch.axis == "x":
+            _text(canvas, bar_patch.rect[0] - 1.5, bar_patch.rect[1] + 5.2, f"{bar_patch.frequency:g}", 6.5, align="right")
     _text(canvas, S.BAR_LEFT_MM + S.BAR_PATCH_W_MM / 2, S.BAR_TOP_MM - 2.5, "ngang", 6.5, align="center")
     _text(canvas, S.BAR_LEFT_MM + S.BAR_COLUMN_PITCH_MM + S.BAR_PATCH_W_MM / 2, S.BAR_TOP_MM - 2.5, "dọc", 6.5,
           align="center")

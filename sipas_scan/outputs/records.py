@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sipas_scan.errors import BadArgsError
@@ -63,29 +64,45 @@ def _number(value: str) -> int | str | None:
     return int(value) if value.isdigit() else value
 
 
+Getter = Callable[[list[str]], object]
+
+
+def _cell(i: int) -> Getter:
+    return lambda row: row[i]
+
+
+def _coded(i: int) -> Getter:
+    return lambda row: _number(row[i])
+
+
+def _chosen(i: int, code: str) -> Getter:
+    """1 if the multi-choice answer in column ``i`` includes ``code``, 0 if not, None when unanswered."""
+    return lambda row: None if not row[i] else int(code in row[i].split(";"))
+
+
 def records_table(survey: Survey, header: list[str], rows: list[list[str]], *, dummies: bool) -> DataTable:
     positions = {name: i for i, name in enumerate(header)}
     taken = set(header)
     columns: list[Column] = []
-    getters = []
+    getters: list[Getter] = []
     for name in header:
         question = survey.field(name) if name in survey.field_ids() else None
         if question is None:
             columns.append(Column(name, PLACE_LABELS.get(name, name)))
-            getters.append(lambda row, i=positions[name]: row[i])
+            getters.append(_cell(positions[name]))
             continue
         if question.kind == "single" and _codes_are_numbers(question):
             columns.append(Column(name, question_label(question), "number", {int(o.code): o.label for o in question.options}))
-            getters.append(lambda row, i=positions[name]: _number(row[i]))
+            getters.append(_coded(positions[name]))
         else:
             columns.append(Column(name, question_label(question)))
-            getters.append(lambda row, i=positions[name]: row[i])
+            getters.append(_cell(positions[name]))
         if dummies and question.kind == "multi":
             for option in question.options:
                 dummy = _dummy_name(question, option.code, taken)
                 taken.add(dummy)
                 columns.append(Column(dummy, f"{question.label}. {option.label}", "number", dict(CHOSEN)))
-                getters.append(lambda row, i=positions[name], code=option.code: None if not row[i] else int(code in row[i].split(";")))
+                getters.append(_chosen(positions[name], option.code))
     return DataTable("records", tuple(columns), [tuple(get(row) for get in getters) for row in rows], title=survey.short_title)
 
 

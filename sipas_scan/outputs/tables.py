@@ -57,8 +57,9 @@ class DataTable:
         for row in self.rows:
             values = list(row)
             for i, decimals in rounding:
-                if isinstance(values[i], float):
-                    values[i] = round(values[i], decimals)
+                value = values[i]
+                if isinstance(value, float):
+                    values[i] = round(value, decimals)
             rows.append(tuple(values))
         return rows
 
@@ -158,7 +159,7 @@ def _cut_chars(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _labels(table: DataTable) -> tuple[dict[str, str], dict[str, dict[int, str]]]:
+def _labels(table: DataTable) -> tuple[dict[str, str], dict[str, dict[float, str]]]:
     column_labels = {c.name: c.label for c in table.columns if c.label}
     value_labels = {
         c.name: {float(k): v for k, v in c.value_labels.items()} for c in table.columns if c.value_labels and c.kind == "number"
@@ -172,9 +173,11 @@ def write_sav(table: DataTable, path: Path) -> Path:
     import pyreadstat
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    column_labels, value_labels = _labels(table)
-    column_labels = {name: _cut_bytes(label, SPSS_LABEL_BYTES) for name, label in column_labels.items()}
-    value_labels = {name: {k: _cut_bytes(v, 120) for k, v in labels.items()} for name, labels in value_labels.items()}
+    full_column_labels, full_value_labels = _labels(table)
+    column_labels: dict[str, str | None] = {name: _cut_bytes(label, SPSS_LABEL_BYTES) for name, label in full_column_labels.items()}
+    value_labels: dict[str, dict[int | float, str]] = {
+        name: {k: _cut_bytes(v, 120) for k, v in labels.items()} for name, labels in full_value_labels.items()
+    }
     measure = {c.name: ("nominal" if c.value_labels else "scale") if c.kind == "number" else "nominal" for c in table.columns}
     pyreadstat.write_sav(
         _frame(table, stata=False),
@@ -196,9 +199,13 @@ def write_dta(table: DataTable, path: Path) -> Path:
     if bad:
         raise BadArgsError(f"not valid Stata variable names: {', '.join(bad[:5])}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    column_labels, value_labels = _labels(table)
-    column_labels = {name: _cut_chars(label, STATA_LABEL_CHARS) for name, label in column_labels.items()}
-    value_labels = {name: {k: _cut_chars(v, 80) for k, v in labels.items()} for name, labels in value_labels.items()}
+    full_column_labels, full_value_labels = _labels(table)
+    column_labels: dict[str, str | None] = {
+        name: _cut_chars(label, STATA_LABEL_CHARS) for name, label in full_column_labels.items()
+    }
+    value_labels: dict[str, dict[int | float, str]] = {
+        name: {k: _cut_chars(v, 80) for k, v in labels.items()} for name, labels in full_value_labels.items()
+    }
     pyreadstat.write_dta(
         _frame(table, stata=True),
         str(path),

@@ -1,3 +1,4 @@
 """Reading scanned returns: sources -> identify -> register -> marks and
-comments -> pages -> forms. Image functions are pure; the pipeline module
-runs them in worker processes and hands results to the single writer."""
+comments -> pages. Image functions are pure; the pipeline module runs them
+in worker processes. Pages become forms in sipas_scan.assembly; the scan
+command (sipas_scan.scan) stores them."""

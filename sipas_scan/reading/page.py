@@ -8,7 +8,6 @@ code, never raised.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FormLayout, Marker, PageLayout, layout_survey, marker_rects, qr_rect
+from sipas_scan.layout import FormLayout, Marker, PageLayout, marker_rects, qr_rect, survey_and_layout
 from sipas_scan.printing.codes import PageCode, Secret
 from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
@@ -35,7 +34,6 @@ from sipas_scan.reading.register import (
     warp_to_layout,
 )
 from sipas_scan.reading.structure import align_from_structure, coarse_homography, rough_registration
-from sipas_scan.survey import Survey, find_survey
 from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
@@ -75,12 +73,6 @@ class PageResult:
     comments: list[CommentReading] = field(default_factory=list)
     image_jpeg: bytes = b""
     identified_by: str = "code"        # code (signed, verified) | print (serial printed on the page, unverified)
-
-
-@functools.lru_cache(maxsize=8)
-def survey_and_layout(survey_id: str) -> tuple[Survey, FormLayout]:
-    survey = find_survey(survey_id)
-    return survey, layout_survey(survey)
 
 
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:

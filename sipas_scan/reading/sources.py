@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 from PIL import Image, UnidentifiedImageError
 
 from sipas_scan import defs
@@ -216,8 +217,7 @@ def _open(path: str) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
-        text = str(exc).lower()
-        if "password" in text:
+        if exc.err_code == pdfium_raw.FPDF_ERR_PASSWORD:
             raise SourceError("password-protected", f"{printable(path)}: the PDF is password-protected") from None
         raise SourceError("corrupt-pdf", f"{printable(path)}: not a readable PDF ({exc})") from None
 

@@ -3,10 +3,12 @@ the target, strengths, weaknesses and what to improve first."""
 
 from __future__ import annotations
 
+from sipas_scan.records import FormStatus
 from sipas_scan.report.expectations import expectation_items
 from sipas_scan.report.formats import count, criterion_label, criterion_text, node_label, pct
 from sipas_scan.report.inputs import ReportInput, index_nodes
 from sipas_scan.report.model import Block, Bullets, Heading, Paragraph
+from sipas_scan.scoring.compute import root_index
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS
 from sipas_scan.survey import Grid
 
@@ -35,15 +37,16 @@ def _reliable(items: list[tuple]) -> list[tuple]:
 def assessment(data: ReportInput) -> list[Block]:
     survey = data.scores.survey
     unit = data.scores.all
-    root = unit.indices[survey.index.id]
+    index = root_index(survey)
+    root = unit.indices[index.id]
     factors = _reliable([(node, unit.indices[node.id]) for node in index_nodes(survey) if node.criteria])
-    criteria = _reliable([(c, unit.indices[c]) for c in survey.index.all_criteria()])
+    criteria = _reliable([(c, unit.indices[c]) for c in index.all_criteria()])
     strengths, weaknesses, advice = [], [], []
     summary = "–"
     if root.value is not None:
         target = data.settings.target(data.year)
         relation = "đạt" if root.value >= target.percent else "chưa đạt"
-        summary = (f"Chỉ số {survey.index.id} năm {data.year} là {pct(root.value)}%, {relation} mục tiêu tối thiểu "
+        summary = (f"Chỉ số {index.id} năm {data.year} là {pct(root.value)}%, {relation} mục tiêu tối thiểu "
                    f"{pct(target.percent, 0)}% đến năm {target.year} ({target.source}).")
     if factors:
         best, worst = factors[0], factors[-1]
@@ -60,7 +63,7 @@ def assessment(data: ReportInput) -> list[Block]:
     expectations = _top_expectations(data)
     if expectations:
         advice.append("Người dân mong đợi nhiều nhất: " + "; ".join(expectations) + ".")
-    pending = data.records.excluded.get("needs_review", 0)
+    pending = data.records.excluded.get(FormStatus.NEEDS_REVIEW, 0)
     if pending:
         weaknesses.append(f"Còn {count(pending)} phiếu chờ rà soát chưa được tính vào kết quả.")
         advice.append("Hoàn tất rà soát các phiếu còn chờ trước khi công bố kết quả chính thức.")

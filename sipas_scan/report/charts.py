@@ -13,18 +13,23 @@ import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 from matplotlib import rc_context  # noqa: E402 - the backend must be chosen first
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 FONT = "DejaVu Sans"
 DPI = 150
@@ -38,7 +43,7 @@ LONG_LIST = 20
 MIN_RESPONDENTS_LABEL = f"dưới {MIN_RESPONDENTS} người trả lời: chỉ tham khảo"
 # Value labels sit on a white patch above the lines they might meet.
 _LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6}
-_STYLE = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
+_STYLE: dict[RcKeyType, Any] = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
           "svg.fonttype": "none"}
 
 
@@ -72,7 +77,7 @@ def _errors(bars: Sequence[Bar]) -> list[list[float]] | None:
 def _legend(figure: Figure, bars: Sequence[Bar], reference: float | None, reference_label: str) -> None:
     """What the dashed line and the light bars mean, under the chart, so no
     label is drawn over the data."""
-    handles = []
+    handles: list[Artist] = []
     if reference is not None and reference_label:
         handles.append(Line2D([], [], color=BAD, linewidth=1, linestyle="--", label=reference_label))
     if any(b.faint for b in bars):

@@ -147,8 +147,7 @@ def _no_borders(table) -> None:
     properties.append(borders)
 
 
-def _letterhead(document, report: model.Report) -> None:
-    head = report.letterhead
+def _letterhead(document, head: model.Letterhead) -> None:
     left_cm, right_cm = 6.5, TEXT_WIDTH_CM - 6.5
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
@@ -268,8 +267,7 @@ def _block(document, block: model.Block) -> None:
         raise TypeError(f"unknown report block {type(block).__name__}")
 
 
-def _signature(document, report: model.Report) -> None:
-    head = report.letterhead
+def _signature(document, head: model.Letterhead) -> None:
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
     table.autofit = False
@@ -317,13 +315,13 @@ def render_docx(report: model.Report) -> bytes:
     core = document.core_properties
     core.title, core.author, core.language = report.subtitle, report.letterhead.issuer if report.letterhead else "", "vi-VN"
     if report.letterhead:
-        _letterhead(document, report)
+        _letterhead(document, report.letterhead)
     _title(document, report)
     for block in report.blocks:
         _block(document, block)
     if report.letterhead:
         _paragraph(document, "", size=6)
-        _signature(document, report)
+        _signature(document, report.letterhead)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

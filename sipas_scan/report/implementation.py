@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sipas_scan.records import FormStatus
 from sipas_scan.report import charts
 from sipas_scan.report.formats import count, pct
 from sipas_scan.report.inputs import ReportInput
@@ -15,8 +16,8 @@ from sipas_scan.scoring.records_in import COUNTED_STATUSES, RecordSet
 
 # Charts of places switch to a coarser level above this many bars.
 MAX_CHART_BARS = 40
-STATUS_LABELS = {"accepted": "Được chấp nhận", "resolved": "Đã rà soát xong",
-                 "needs_review": "Còn chờ rà soát", "rejected": "Bị loại"}
+STATUS_LABELS = {FormStatus.ACCEPTED: "Được chấp nhận", FormStatus.RESOLVED: "Đã rà soát xong",
+                 FormStatus.NEEDS_REVIEW: "Còn chờ rà soát", FormStatus.REJECTED: "Bị loại"}
 # The form-level note of a form whose page a reviewer identified (the code on it was damaged).
 IDENTIFIED_BY_HAND = "identified-by-hand"
 
@@ -67,6 +68,8 @@ def _sample_table(rows: list[SampleRow], with_ledger: bool) -> Table:
             return row.district
         return row.commune or "(không ghi xã)"
 
+    header: tuple[str, ...]
+    body: tuple[tuple[str, ...], ...]
     if with_ledger:
         header = ("Đơn vị", "Phiếu phát ra", "Phiếu thu về", "Phiếu hợp lệ", "Tỷ lệ thu hồi (%)")
         body = tuple((place(r), count(r.printed or 0), count(r.received), count(r.valid), pct(r.return_rate, 1))
@@ -92,7 +95,7 @@ def implementation(data: ReportInput) -> list[Block]:
     records = data.records
     statuses = Counter(dict.fromkeys(STATUS_LABELS, 0))
     for (*_, status), n in records.returns.items():
-        statuses[status] += n
+        statuses[FormStatus(status)] += n  # read_records let only known statuses through
     total = max(records.total, 1)
     counted = len(records.counted)
     rows = sample_rows(records, data.printed)
@@ -101,7 +104,7 @@ def implementation(data: ReportInput) -> list[Block]:
                 f"(tỷ lệ thu hồi {pct(overall.return_rate, 1)}%); "
                 if data.printed is not None else f"Số phiếu thu về: {count(records.total)}; ")
     achieved += (f"số phiếu hợp lệ được tính: {count(counted)}; không tính: {count(records.total - counted)} "
-                 f"(còn chờ rà soát: {count(statuses['needs_review'])}, bị loại: {count(statuses['rejected'])}).")
+                 f"(còn chờ rà soát: {count(statuses[FormStatus.NEEDS_REVIEW])}, bị loại: {count(statuses[FormStatus.REJECTED])}).")
     by_hand = sum(n for (note, _status), n in records.form_flags.items() if note == IDENTIFIED_BY_HAND)
     by_hand_counted = sum(n for (note, status), n in records.form_flags.items()
                           if note == IDENTIFIED_BY_HAND and status in COUNTED_STATUSES)

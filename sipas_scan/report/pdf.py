@@ -216,7 +216,7 @@ def _signature(head: model.Letterhead, styles: dict[str, ParagraphStyle]) -> lis
 def _unwrapped(flowables: list) -> list:
     """The content of a KeepTogether, to go into another one: nested, the
     inner one reports an endless height and always forces a page break."""
-    out = []
+    out: list = []
     for flowable in flowables:
         out += flowable._content if isinstance(flowable, KeepTogether) else [flowable]
     return out

@@ -19,7 +19,7 @@ from sipas_scan.report.formats import (
 )
 from sipas_scan.report.inputs import ReportInput, index_nodes
 from sipas_scan.report.model import Block, Bullets, Chart, Figure, Heading, Paragraph, Table
-from sipas_scan.scoring.compute import UnitScores
+from sipas_scan.scoring.compute import UnitScores, root_index
 from sipas_scan.scoring.indices import OptionShare, other_questions
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS
 from sipas_scan.scoring.units import ALL
@@ -87,12 +87,13 @@ def _bars_for_nodes(unit: UnitScores, nodes: list[IndexNode]) -> list[charts.Bar
 def _satisfaction_blocks(data: ReportInput) -> list[Block]:
     survey = data.scores.survey
     unit = data.scores.all
-    sipas = unit.indices[survey.index.id]
+    index = root_index(survey)
+    sipas = unit.indices[index.id]
     nodes = index_nodes(survey)
     blocks: list[Block] = [
         Heading("2. Chỉ số hài lòng về sự phục vụ hành chính", 2),
-        Figure(f"Chỉ số {survey.index.id} năm {data.year}", f"{pct(sipas.value)}%",
-               f"khoảng tin cậy 95%: {interval_text(unit.intervals[survey.index.id])}%; "
+        Figure(f"Chỉ số {index.id} năm {data.year}", f"{pct(sipas.value)}%",
+               f"khoảng tin cậy 95%: {interval_text(unit.intervals[index.id])}%; "
                f"n = {count(sipas.n)} người trả lời"),
     ]
     if sipas.n < MIN_RESPONDENTS:
@@ -100,30 +101,30 @@ def _satisfaction_blocks(data: ReportInput) -> list[Block]:
                                 "tính tham khảo.", note=True))
     bars = _bars_for_nodes(unit, nodes)
     chart = (charts.vertical_bars([charts.Bar(b.label.split(".")[0], b.value, b.low, b.high, b.faint) for b in bars],
-                                  reference=sipas.value, reference_label=f"Chỉ số {survey.index.id}: {pct(sipas.value)}%")
+                                  reference=sipas.value, reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%")
              if len(bars) <= 6 else
              charts.horizontal_bars(bars, reference=sipas.value,
-                                    reference_label=f"Chỉ số {survey.index.id}: {pct(sipas.value)}%"))
+                                    reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%"))
     blocks += [
         Heading("2.1. Chỉ số hài lòng theo yếu tố", 3),
         Chart(chart, "Chỉ số hài lòng theo yếu tố (%), với khoảng tin cậy 95%"),
         Table(("Yếu tố", "Chỉ số (%)", "KTC 95% (%)", "n"),
               tuple((node_label(node), pct(unit.indices[node.id].value), interval_text(unit.intervals[node.id]),
-                     count(unit.indices[node.id].n)) for node in [survey.index, *nodes]),
+                     count(unit.indices[node.id].n)) for node in [index, *nodes]),
               widths=(5, 1.3, 2, 1), numeric=(1, 2, 3)),
     ]
-    criteria = survey.index.all_criteria()
-    ranked = sorted((c for c in criteria if unit.indices[c].value is not None),
-                    key=lambda c: -(unit.indices[c].value or 0))
+    criteria = index.all_criteria()
+    ranked = sorted(((c, value) for c in criteria if (value := unit.indices[c].value) is not None),
+                    key=lambda ranked_value: -ranked_value[1])
     blocks += [
         Heading("2.2. Chỉ số hài lòng theo tiêu chí", 3),
         Table(("Câu", "Tiêu chí", "Chỉ số (%)", "n"),
               tuple((criterion_label(survey, c), survey.field(c).text, pct(unit.indices[c].value),
                      count(unit.indices[c].n)) for c in criteria),
               widths=(0.8, 6, 1.3, 0.9), numeric=(2, 3)),
-        Chart(charts.horizontal_bars([charts.Bar(criterion_text(survey, c), unit.indices[c].value,
-                                                 faint=unit.indices[c].n < MIN_RESPONDENTS) for c in ranked],
-                                     reference=sipas.value, reference_label=f"Chỉ số {survey.index.id}: "
+        Chart(charts.horizontal_bars([charts.Bar(criterion_text(survey, c), value,
+                                                 faint=unit.indices[c].n < MIN_RESPONDENTS) for c, value in ranked],
+                                     reference=sipas.value, reference_label=f"Chỉ số {index.id}: "
                                      f"{pct(sipas.value)}%", label_width=58),
               "Các tiêu chí xếp theo chỉ số hài lòng, từ cao đến thấp (%)"),
     ]
@@ -133,13 +134,14 @@ def _satisfaction_blocks(data: ReportInput) -> list[Block]:
 def _units_blocks(data: ReportInput) -> list[Block]:
     scores = data.scores
     survey = scores.survey
-    root = survey.index.id
+    index = root_index(survey)
+    root = index.id
     by = by_label(survey, scores.by)
     factor_ids = [node.id for node in index_nodes(survey)]
-    shown = factor_ids if len(factor_ids) <= 6 else [n.id for n in survey.index.children]
-    bars = [charts.Bar(u.label, u.indices[root].value, u.intervals[root].low, u.intervals[root].high,
+    shown = factor_ids if len(factor_ids) <= 6 else [n.id for n in index.children]
+    bars = [charts.Bar(u.label, value, u.intervals[root].low, u.intervals[root].high,
                        faint=u.indices[root].n < MIN_RESPONDENTS)
-            for u in scores.groups if u.indices[root].value is not None]
+            for u in scores.groups if (value := u.indices[root].value) is not None]
     small = [u for u in scores.groups if u.respondents < MIN_RESPONDENTS]
     blocks: list[Block] = [
         Heading(f"3. Chỉ số hài lòng theo {by}", 2),
@@ -174,9 +176,10 @@ def _expectation_blocks(data: ReportInput, number: int) -> list[Block]:
                              f"{item.label}: tỷ lệ người trả lời theo từng mức (%)"),
                        _grid_table(survey, item, unit)]
         else:
-            shares = sorted((s for s in unit.others[item.id] if s.value is not None), key=lambda s: -(s.value or 0))
-            n = shares[0].n if shares else 0
-            blocks += [Chart(charts.horizontal_bars([charts.Bar(s.label, s.value) for s in shares],
+            shares = sorted(((s, value) for s in unit.others[item.id] if (value := s.value) is not None),
+                            key=lambda share_value: -share_value[1])
+            n = shares[0][0].n if shares else 0
+            blocks += [Chart(charts.horizontal_bars([charts.Bar(s.label, value) for s, value in shares],
                                                     label_width=40),
                              f"{item.label}: tỷ lệ người chọn từng phương án, từ cao đến thấp (%, n = {count(n)})"),
                        _share_table(item, unit.others[item.id])]
@@ -207,7 +210,8 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
     if data.changes is None:
         return [*blocks, Paragraph("Không có số liệu năm trước để so sánh.")]
     survey = data.scores.survey
-    headline = [survey.index.id, *(node.id for node in index_nodes(survey))]
+    index = root_index(survey)
+    headline = [index.id, *(node.id for node in index_nodes(survey))]
     all_rows = {c.index: c for c in data.changes if c.unit == ALL}
     shown = [i for i in headline if i in all_rows]
     blocks += [
@@ -217,11 +221,11 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
         Table(("Chỉ số", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
               tuple((index_label(survey, i), pct(all_rows[i].previous), pct(all_rows[i].value),
                      "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","))
-                    for i in [*shown, *(c for c in survey.index.all_criteria()
+                    for i in [*shown, *(c for c in index.all_criteria()
                                         if c in all_rows and all_rows[c].previous is not None)]),
               widths=(2, 1.5, 1.5, 1.5), numeric=(1, 2, 3), caption="Toàn bộ mẫu"),
     ]
-    root = survey.index.id
+    root = index.id
     unit_rows = [c for c in data.changes if c.unit != ALL and c.index == root]
     if unit_rows:
         blocks.append(Table(("Đơn vị", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),

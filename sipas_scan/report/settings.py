@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -111,7 +112,8 @@ def load_settings(path: Path | None, **overrides: object) -> ReportSettings:
     settings = ReportSettings()
     if path is not None:
         settings = _read(path)
-    given = {key: value for key, value in overrides.items() if value is not None}
+    # Each field has its own type; the dataclass checks none of them, so Any is the honest type here.
+    given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     return replace(settings, **given)
 
 
@@ -130,7 +132,7 @@ def _read(path: Path) -> ReportSettings:
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputFileError(f"{path}: unknown setting(s) {', '.join(map(str, unknown))} (known: {', '.join(sorted(known))})")
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if value is None:
             continue
@@ -153,10 +155,12 @@ def _convert(key: str, value: object) -> object:
     if key == "date":
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     if key in ("year", "target_year"):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise TypeError(key)
         return int(value)
     if key == "target_percent":
+        if not isinstance(value, int | float | str):
+            raise TypeError(key)
         number = float(value)
         if not 0 < number <= 100:
             raise ValueError(key)

@@ -13,17 +13,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from sipas_scan.assembly import decisions as keys
+from sipas_scan.assembly.derive import rebuild_form
 from sipas_scan.errors import SipasError
+from sipas_scan.layout import survey_and_layout
 from sipas_scan.printing.codes import PageCode, Secret, serial_is_valid
-from sipas_scan.reading.page import PageResult, ReadOptions, read_identified_page, survey_and_layout
-from sipas_scan.reading.pipeline import rebuild_form
+from sipas_scan.reading.page import PageResult, ReadOptions, read_identified_page
 from sipas_scan.reading.printed import read_printed_identity
 from sipas_scan.reading.register import detect_markers
 from sipas_scan.reading.sources import SourceError, load_page, open_source
 from sipas_scan.review.labels import label
 from sipas_scan.review.queue import ReviewItem, release_lease, take_lease
-from sipas_scan.store import decisions as keys
 from sipas_scan.store.db import Store, StoreError
+from sipas_scan.store.queue import answer_value
 from sipas_scan.survey.model import join_codes
 
 # A page a reviewer assigns is read under the identity they gave; its code
@@ -64,9 +66,7 @@ def current_value(store: Store, survey: str, serial: str, key: str) -> str | Non
     decided = store.decisions((survey, serial)).get((survey, serial, key))
     if decided is not None or not keys.is_answer_key(key):
         return decided
-    row = store.db.execute("SELECT value FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
-                           (survey, serial, key)).fetchone()
-    return row[0] if row else None
+    return answer_value(store, survey, serial, key)
 
 
 def allowed_values(item: ReviewItem) -> set[str] | None:

@@ -1,9 +1,10 @@
 """The reviewers' web app (Flask, server-rendered pages, a little JavaScript
 for the keyboard).
 
-Routes are thin: they check who is asking, call queue/actions/qc/overview
-and render. Each request opens the database and closes it after; writes go
-through the Store's transactions, so several reviewers can work at once.
+The routes are blueprints, one per area (sipas_scan.review.views); this
+module makes the app and sets what holds for every request. Each request
+opens the database and closes it after; writes go through the Store's
+transactions, so several reviewers can work at once.
 Sessions live in the database (the cookie holds a random token), so logging
 out, a new password or a new role ends them at once.
 """
@@ -11,35 +12,22 @@ out, a new password or a new role ends them at once.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from sipas_scan.errors import SipasError
-from sipas_scan.reading.page import survey_and_layout
-from sipas_scan.reading.pipeline import rebuild, rederive_stale
-from sipas_scan.records import STATUSES
-from sipas_scan.review import accounts, actions, crops, qc, screens
-from sipas_scan.review.labels import DEFAULT_LANGUAGE, LANGUAGES, label, option_key, reason_label
-from sipas_scan.review.overview import overview
-from sipas_scan.review.queue import (
-    ReviewItem,
-    find_item,
-    open_idents,
-    parse_ident,
-    take_lease,
-    take_next,
-)
-from sipas_scan.store import decisions as keys
+from sipas_scan.assembly.derive import rebuild, rederive_stale
+from sipas_scan.review import accounts
+from sipas_scan.review.labels import label, option_key, reason_label
+from sipas_scan.review.views import BLUEPRINTS
+from sipas_scan.review.views.common import language, message_page
 from sipas_scan.store.db import Store
 
 SESSION_HOURS = accounts.SESSION_HOURS
@@ -50,7 +38,6 @@ MAX_TRACKED_NAMES = 1000    # names whose failures are remembered: the counter n
 # The largest request the app accepts: a transcription and a note, each at
 # its limit, percent-encoded (9 bytes for a Vietnamese letter), fit in this.
 MAX_REQUEST_BYTES = 64 * 1024
-MAX_IDENT_LENGTH = 200      # survey|serial|key of any real item is far shorter
 # Scripts, styles and images come from the app itself, never inline, and no
 # other site may frame it (clickjacking a "confirm" button).
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -116,113 +103,6 @@ def exposure_warning(host: str, behind_proxy: bool = False) -> str | None:
             f"--behind-proxy ({PROXY_SECTION})")
 
 
-def _store() -> Store:
-    if "store" not in g:
-        g.store = Store(g.db_path)
-    return g.store
-
-
-def _queue_store() -> Store:
-    """The store, after deriving again any form a decision left behind: what
-    the queue shows always agrees with the decisions."""
-    store = _store()
-    if not g.get("fresh"):
-        rederive_stale(store, g.ledger_path)
-        g.fresh = True
-    return store
-
-
-def _language() -> str:
-    return session.get("lang", DEFAULT_LANGUAGE)
-
-
-def login_required(role: str | None = None, *, activity: bool = True) -> Callable:
-    """Only for a live session (and ``role``). ``activity``: the request is
-    the user's own doing and restarts the idle clock; a background lease
-    renewal is not, so a forgotten tab still times out."""
-    def wrap(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def inner(*args, **kwargs):
-            token = session.get("sid")
-            current = accounts.current_session(_store(), token, activity=activity) if isinstance(token, str) else None
-            if current is None:
-                session.pop("sid", None)
-                return redirect(url_for("login", next=request.full_path if request.method == "GET" else None))
-            g.user, g.role = current.user, current.role
-            if role and current.role != role:
-                abort(403)
-            return view(*args, **kwargs)
-        return inner
-    return wrap
-
-
-def _question_text(survey_id: str, field_id: str) -> tuple[str, str]:
-    survey, _ = survey_and_layout(survey_id)
-    question = survey.field(field_id)
-    return question.label, question.text
-
-
-def _ident(text: str) -> str:
-    """An item id from a request: what no item's id can be is a bad request."""
-    try:
-        if len(text) > MAX_IDENT_LENGTH:
-            raise ValueError(text)
-        _, _, key = parse_ident(text)
-        if not key:
-            raise ValueError(text)
-        if key.startswith((keys.QUARANTINE, *keys.PAGE_KEYS)):
-            keys.page_of(key)
-    except (ValueError, IndexError):
-        abort(400)
-    return text
-
-
-def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
-    """(key, value, label) of each button for an item that is not an answer."""
-    lang = _language()
-    if item.kind == "form":
-        values = [(keys.KEPT, label("keep_form", lang)), (keys.REJECTED, label("reject_form", lang))]
-    elif item.kind == "quarantine":
-        values = [(keys.REJECTED, label("reject_page", lang))]
-    elif "duplicate-conflict" in item.reasons and len(item.page_ids) >= 2:
-        values = [(f"{keys.USE}{item.page_ids[0]}", label("use_left", lang)),
-                  (f"{keys.USE}{item.page_ids[1]}", label("use_right", lang)),
-                  (keys.REJECTED, label("reject_form", lang))]
-    elif "unread-copy" in item.reasons and item.page_ids:
-        values = [(f"{keys.USE}{item.page_ids[0]}", label("use_read", lang)), (keys.REJECTED, label("reject_form", lang))]
-    elif "missing-page" in item.reasons:
-        values = [(keys.NOT_RETURNED, label("not_returned", lang)), (keys.REJECTED, label("reject_form", lang))]
-    else:
-        values = [(keys.CONFIRMED, label("confirm_blank", lang)), (keys.ANSWER_EACH, label("answer_each", lang)),
-                  (keys.REJECTED, label("reject_form", lang))]
-    return [(str(n), value, text) for n, (value, text) in enumerate(values, start=1)]
-
-
-def _item_page(found: ReviewItem, error: str = "", status: int = 200) -> tuple[str, int]:
-    context: dict = {"item": found, "error": error}
-    if found.kind in ("answer", "comment"):
-        context["label"], context["text"] = _question_text(found.survey, found.key)
-        question = survey_and_layout(found.survey)[0].field(found.key)
-        context["question"] = question
-        context["machine"] = actions.current_value(_store(), found.survey, found.serial, found.key) or ""
-    else:
-        context["choices"] = _choices(found)
-        context["surveys"] = _store().surveys()
-        context["assignable"] = actions.assignable(found)
-    context.update(screens.item_context(_store(), found, _language(), context.get("machine", "")))
-    return render_template("item.html", **context), status
-
-
-def _error_text(exc: actions.ReviewError) -> str:
-    lang = _language()
-    values = {k: reason_label(v, lang) if k == "reason" else v for k, v in exc.values.items()}
-    return label(exc.message, lang, **values)
-
-
-def _message_page(message: str, status: int) -> tuple[str, int]:
-    return render_template("empty.html", message=message), status
-
-
 class LoginFailures:
     """Failed logins per user name in this process: after a few, the name is
     refused for a while, so passwords cannot be guessed at speed. Bounded:
@@ -261,13 +141,7 @@ class LoginFailures:
 
 
 def _routes(app: Flask) -> None:
-    failures = LoginFailures()
-    app.extensions["sipas_login_failures"] = failures  # for tests: the counter's size
-
-    @app.before_request
-    def _open() -> None:
-        g.db_path = app.config["DB_PATH"]
-        g.ledger_path = app.config["LEDGER_PATH"]
+    app.extensions["sipas_login_failures"] = LoginFailures()  # per app; tests read its size
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
@@ -277,7 +151,7 @@ def _routes(app: Flask) -> None:
 
     @app.context_processor
     def _helpers() -> dict:
-        lang = _language()
+        lang = language()
         return {"t": lambda key, **values: label(key, lang, **values), "lang": lang, "option_key": option_key,
                 "reason": lambda r: reason_label(r, lang), "user": g.get("user"), "role": g.get("role")}
 
@@ -294,198 +168,7 @@ def _routes(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         # In the reviewer's language, never the framework's English page.
         key = ERROR_LABELS.get(exc.code or 500, "error_bad_request" if (exc.code or 500) < 500 else "error_server")
-        return _message_page(label(key, _language()), exc.code or 500)
+        return message_page(label(key, language()), exc.code or 500)
 
-    @app.route("/login", methods=["GET", "POST"])
-    def login():
-        error = ""
-        if request.method == "POST":
-            name = request.form.get("name", "").strip()
-            password = request.form.get("password", "")
-            if len(name) > accounts.MAX_NAME_LENGTH or len(password) > accounts.MAX_PASSWORD_LENGTH:
-                # No account has such a name or password: refused, and nothing about it is kept.
-                return render_template("login.html", error=label("bad_login", _language())), 401
-            if failures.locked(name):
-                return render_template("login.html", error=label("locked", _language())), 429
-            role = accounts.check_login(_store(), name, password)
-            failures.record(name, success=bool(role))
-            if role:
-                old = session.get("sid")
-                if isinstance(old, str):
-                    accounts.close_session(_store(), old)
-                lang = _language()
-                session.clear()
-                session.permanent = True
-                session.update(sid=accounts.open_session(_store(), name), lang=lang)
-                target = request.args.get("next") or ""
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home"))
-            error = label("bad_login", _language())
-        return render_template("login.html", error=error), 401 if error else 200
-
-    @app.post("/logout")
-    @login_required()
-    def logout():
-        accounts.close_session(_store(), session["sid"])
-        session.clear()
-        return redirect(url_for("login"))
-
-    @app.get("/lang/<code>")
-    def language(code: str):
-        if code in LANGUAGES:
-            session["lang"] = code
-        return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                        else url_for("home"))
-
-    @app.get("/")
-    @login_required()
-    def home():
-        store = _queue_store()
-        facts = overview(store, app.config["LEDGER_PATH"])
-        return render_template("overview.html", o=facts, statuses=STATUSES, waiting=len(open_idents(store)))
-
-    @app.get("/next")
-    @login_required()
-    def next_item():
-        after = request.args.get("after")
-        if request.args.get("dir") not in (None, "1", "-1"):
-            abort(400)
-        step = -1 if request.args.get("dir") == "-1" else 1
-        store = _queue_store()
-        # Picked and leased in one step: two reviewers never land on one item.
-        item = take_next(store, g.user, _ident(after) if after else None, step)
-        if item is None:
-            return render_template("empty.html")
-        return redirect(url_for("item", id=item.ident))
-
-    @app.get("/item")
-    @login_required()
-    def item():
-        ident = _ident(request.args.get("id", ""))
-        found = find_item(_queue_store(), ident)
-        if found is None:
-            return _message_page(label("already_decided", _language()), 404)
-        holder = take_lease(_store(), ident, g.user)
-        if holder:
-            return _message_page(label("leased_by", _language(), who=holder), 409)
-        return _item_page(found)
-
-    @app.post("/decide")
-    @login_required()
-    def decide():
-        ident = _ident(request.form.get("id", ""))
-        found = find_item(_queue_store(), ident)
-        if found is None:
-            return _message_page(label("already_decided", _language()), 409)
-        value = request.form.get("value", "")
-        if request.form.get("assign_serial") and found.kind == "quarantine":
-            value = (f"{keys.ASSIGN}{request.form.get('assign_survey', '')}|{request.form['assign_serial'].strip()}|"
-                     f"{request.form.get('assign_page', '')}")
-        try:
-            actions.decide(_store(), found, value, g.user, request.form.get("note", ""), app.config["LEDGER_PATH"],
-                           supervisor=g.role == "supervisor")
-        except actions.ReviewError as exc:
-            if exc.status == 409:
-                return _message_page(_error_text(exc), 409)
-            # Refused, nothing written: the item again, with why.
-            return _item_page(found, _error_text(exc), exc.status)
-        return redirect(url_for("next_item", after=ident))
-
-    @app.post("/lease")
-    @login_required(activity=False)
-    def renew_lease():
-        holder = take_lease(_store(), _ident(request.form.get("id", "")), g.user)
-        return ("", 409) if holder else ("", 204)
-
-    @app.get("/image/field/<int:page_id>/<field_id>.jpg")
-    @login_required()
-    def field_image(page_id: int, field_id: str):
-        # A question's crop (or a whole grid's), keyed, a grid row under its headings.
-        stored, path = _store().stored_page(page_id), _store().page_image(page_id)
-        if stored is None or not stored.survey or path is None:
-            abort(404)
-        try:
-            return Response(crops.field_crop(path, stored.survey, stored.page_no, field_id), mimetype="image/jpeg")
-        except (LookupError, SipasError, OSError):
-            abort(404)
-
-    @app.get("/image/page/<int:page_id>.jpg")
-    @login_required()
-    def page_image(page_id: int):
-        # A page quarantined as scanned is shown the right way up.
-        stored, path = _store().stored_page(page_id), _store().page_image(page_id)
-        if stored is None or path is None:
-            abort(404)
-        try:
-            return Response(crops.page_view(path, upright=stored.status == "quarantined"), mimetype="image/jpeg")
-        except OSError:
-            abort(404)
-
-    @app.get("/page/<int:page_id>")
-    @login_required()
-    def page(page_id: int):
-        facts = screens.page_context(_store(), page_id, _language())
-        if facts is None:
-            abort(404)
-        return render_template("page.html", page_id=page_id, p=facts)
-
-    @app.get("/qc")
-    @login_required()
-    def qc_home():
-        return render_template("qc.html", s=qc.summary(_store()))
-
-    @app.post("/qc/draw")
-    @login_required("supervisor")
-    def qc_draw():
-        try:
-            forms = max(1, min(1000, int(request.form.get("forms", "20") or 20)))
-        except ValueError:
-            abort(400)
-        qc.draw_sample(_store(), forms, g.user)
-        return redirect(url_for("qc_home"))
-
-    @app.get("/qc/next")
-    @login_required()
-    def qc_next():
-        task = qc.next_task(_store())
-        if task is None:
-            return render_template("empty.html", message=label("qc_done", _language()))
-        question = survey_and_layout(task.survey)[0].field(task.field_id)
-        return render_template("qc_item.html", task=task, question=question)
-
-    @app.post("/qc/enter")
-    @login_required()
-    def qc_enter():
-        try:
-            sample_id, survey, serial, field_id = request.form.get("id", "").split("|")
-            task = qc.task_of(_store(), int(sample_id), survey, serial, field_id)
-        except (ValueError, LookupError):
-            abort(400)
-        known = {o.code for o in survey_and_layout(survey)[0].field(field_id).options}
-        value = request.form.get("value", "")
-        if any(c.strip() not in known for c in value.split(";") if c.strip()):
-            abort(400)
-        qc.record_entry(_store(), task, actions.normalise_codes(value), g.user)
-        return redirect(url_for("qc_next"))
-
-    @app.get("/log")
-    @login_required("supervisor")
-    def log():
-        before = request.args.get("before")
-        if before is not None and not before.isdigit():
-            abort(400)
-        rows, older = screens.log_page(_store(), _language(), int(before) if before else None)
-        return render_template("log.html", rows=rows, older=older, before=before)
-
-    @app.post("/reopen")
-    @login_required("supervisor")
-    def reopen():
-        survey, serial, key = (request.form.get(name, "") for name in ("survey", "serial", "key"))
-        if not key or len(survey) + len(serial) + len(key) > MAX_IDENT_LENGTH:
-            abort(400)
-        try:
-            actions.reopen(_store(), survey, serial, key, g.user, request.form.get("note", ""),
-                           app.config["LEDGER_PATH"])
-        except actions.ReviewError as exc:
-            return _message_page(_error_text(exc), exc.status)
-        ident = f"{survey}|{serial}|{key}"
-        return redirect(url_for("item", id=ident) if find_item(_store(), ident) else url_for("log"))
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

@@ -20,8 +20,7 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
-from sipas_scan.layout import FieldLayout, FormLayout, Rect, Rule
-from sipas_scan.reading.page import survey_and_layout
+from sipas_scan.layout import FieldLayout, FormLayout, Rect, Rule, survey_and_layout
 from sipas_scan.reading.register import detect_markers
 from sipas_scan.review.labels import option_key
 

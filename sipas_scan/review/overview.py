@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipas_scan.assembly.forms import IDENTIFIED_BY_HAND
 from sipas_scan.printing.ledger import Ledger
-from sipas_scan.reading.forms import IDENTIFIED_BY_HAND
+from sipas_scan.store import results
 from sipas_scan.store.db import Store
 
 
@@ -31,23 +32,17 @@ def _hours_between(first: str, last: str) -> float:
 
 def overview(store: Store, ledger_path: Path | None = None) -> Overview:
     result = Overview()
-    result.statuses.update(dict(store.db.execute("SELECT status, count(*) FROM forms GROUP BY status")))
+    result.statuses.update(results.count_by_status(store))
     result.by_hand = store.forms_flagged(IDENTIFIED_BY_HAND)
-    result.quarantined.update(dict(store.db.execute(
-        "SELECT reason, count(*) FROM pages WHERE status = 'quarantined' GROUP BY reason")))
+    result.quarantined.update(results.quarantined_by_reason(store))
     batches: dict[str, Counter] = defaultdict(Counter)
-    for path, status, forms in store.db.execute(
-            "SELECT s.path, f.status, count(DISTINCT f.serial) FROM pages p JOIN sources s ON s.id = p.source_id"
-            " JOIN forms f ON f.survey = p.survey AND f.serial = p.serial GROUP BY s.path, f.status"):
+    for path, status, forms in results.forms_by_file_and_status(store):
         batches[Path(path).name][status] += forms
-    for path, quarantined in store.db.execute(
-            "SELECT s.path, count(*) FROM pages p JOIN sources s ON s.id = p.source_id"
-            " WHERE p.status = 'quarantined' GROUP BY s.path"):
+    for path, quarantined in results.quarantined_by_file(store):
         batches[Path(path).name]["quarantined"] += quarantined
     result.batches = dict(sorted(batches.items()))
     villages: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    for commune, village, status, forms in store.db.execute(
-            "SELECT commune, village, status, count(*) FROM forms GROUP BY commune, village, status"):
+    for commune, village, status, forms in results.forms_by_village_and_status(store):
         villages[(commune, village)][status] += forms
         villages[(commune, village)]["received"] += forms
     if ledger_path is not None and Path(ledger_path).is_file():
@@ -56,7 +51,6 @@ def overview(store: Store, ledger_path: Path | None = None) -> Overview:
                 household = issued.household
                 villages[(household.commune, household.village)]["printed"] += 1
     result.villages = dict(sorted(villages.items()))
-    for reviewer, count, first, last in store.db.execute(
-            "SELECT reviewer, count(*), min(at), max(at) FROM decisions GROUP BY reviewer ORDER BY reviewer"):
+    for reviewer, count, first, last in results.decisions_by_reviewer(store):
         result.throughput.append((reviewer, count, count / _hours_between(first, last)))
     return result

@@ -12,8 +12,10 @@ import math
 import random
 from dataclasses import dataclass
 
-from sipas_scan.reading.page import survey_and_layout
-from sipas_scan.store.db import Store, now
+from sipas_scan.layout import survey_and_layout
+from sipas_scan.store import qc as stored
+from sipas_scan.store.db import Store
+from sipas_scan.store.queue import answer_page, answer_value, answers_of
 
 Z_95 = 1.959964
 
@@ -54,26 +56,17 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
 def draw_sample(store: Store, forms: int, supervisor: str, seed: int | None = None) -> int:
     """A simple random sample of accepted forms not sampled before; returns its id."""
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
-    candidates = [tuple(r) for r in store.db.execute(
-        "SELECT survey, serial FROM forms WHERE status = 'accepted' AND (survey, serial) NOT IN"
-        " (SELECT survey, serial FROM qc_forms) ORDER BY survey, serial")]
+    candidates = stored.accepted_forms_not_sampled(store)
     chosen = random.Random(seed).sample(candidates, min(forms, len(candidates)))
-    with store.transaction() as db:
-        sample_id = db.execute("INSERT INTO qc_samples (drawn_by, at, seed) VALUES (?, ?, ?)",
-                               (supervisor, now(), seed)).lastrowid
-        db.executemany("INSERT INTO qc_forms (sample_id, survey, serial) VALUES (?, ?, ?)",
-                       [(sample_id, s, serial) for s, serial in sorted(chosen)])
-    return sample_id
+    return stored.add_sample(store, supervisor, seed, sorted(chosen))
 
 
 def next_task(store: Store, after: str | None = None) -> QcTask | None:
     """The first choice answer of a sampled form that nobody has re-entered."""
-    entered = {tuple(r) for r in store.db.execute("SELECT sample_id, survey, serial, field_id FROM qc_entries")}
-    for sample_id, survey_id, serial in store.db.execute(
-            "SELECT sample_id, survey, serial FROM qc_forms ORDER BY sample_id, survey, serial").fetchall():
+    entered = stored.entered(store)
+    for sample_id, survey_id, serial in stored.sampled_forms(store):
         survey, _ = survey_and_layout(survey_id)
-        answers = dict(store.db.execute("SELECT field_id, page_id FROM answers WHERE survey = ? AND serial = ?",
-                                        (survey_id, serial)))
+        answers = {field_id: page_id for field_id, (_, page_id) in answers_of(store, survey_id, serial).items()}
         for question in survey.fields():
             if question.kind == "text" or answers.get(question.id) is None:
                 continue
@@ -86,29 +79,19 @@ def next_task(store: Store, after: str | None = None) -> QcTask | None:
 def task_of(store: Store, sample_id: int, survey: str, serial: str, field_id: str) -> QcTask:
     """A task of a drawn sample; LookupError if the form is not in that sample
     or has no such answer."""
-    if not store.db.execute("SELECT 1 FROM qc_forms WHERE sample_id = ? AND survey = ? AND serial = ?",
-                            (sample_id, survey, serial)).fetchone():
+    if not stored.in_sample(store, sample_id, survey, serial):
         raise LookupError(f"{serial} is not in sample {sample_id}")
-    row = store.db.execute("SELECT page_id FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
-                           (survey, serial, field_id)).fetchone()
-    if row is None:
+    if answer_value(store, survey, serial, field_id) is None:
         raise LookupError(f"{serial} has no answer {field_id}")
-    return QcTask(sample_id, survey, serial, field_id, row[0])
+    return QcTask(sample_id, survey, serial, field_id, answer_page(store, survey, serial, field_id))
 
 
 def record_entry(store: Store, task: QcTask, value: str, reviewer: str) -> None:
-    machine = store.db.execute("SELECT value FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
-                               (task.survey, task.serial, task.field_id)).fetchone()
-    with store.transaction() as db:
-        db.execute("INSERT OR IGNORE INTO qc_entries (sample_id, survey, serial, field_id, value, machine_value, reviewer, at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (task.sample_id, task.survey, task.serial, task.field_id, value, machine[0] if machine else "",
-                    reviewer, now()))
+    machine = answer_value(store, task.survey, task.serial, task.field_id)
+    stored.add_entry(store, task.sample_id, task.survey, task.serial, task.field_id, value, machine or "", reviewer)
 
 
 def summary(store: Store) -> QcSummary:
-    forms = store.db.execute("SELECT count(*) FROM qc_forms").fetchone()[0]
-    entered, disagreements = store.db.execute(
-        "SELECT count(*), coalesce(sum(value != machine_value), 0) FROM qc_entries").fetchone()
+    forms, entered, disagreements = stored.counts(store)
     low, high = wilson_interval(disagreements, entered)
     return QcSummary(forms, entered, disagreements, disagreements / entered if entered else 0.0, low, high)

@@ -18,8 +18,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sipas_scan.reading.page import survey_and_layout
-from sipas_scan.store import decisions as keys
+from sipas_scan.assembly import decisions as keys
+from sipas_scan.layout import survey_and_layout
 from sipas_scan.store import queue as stored
 from sipas_scan.store.db import Store
 

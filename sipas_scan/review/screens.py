@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sipas_scan.assembly import decisions as keys
 from sipas_scan.errors import SipasError
-from sipas_scan.reading.page import survey_and_layout
+from sipas_scan.layout import survey_and_layout
 from sipas_scan.review.labels import detail_text, label, local_time, option_key, reason_help, reason_label
 from sipas_scan.review.queue import ReviewItem
-from sipas_scan.store import decisions as keys
 from sipas_scan.store import queue as stored
 from sipas_scan.store.db import Store
 

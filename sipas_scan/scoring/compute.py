@@ -66,10 +66,15 @@ class Scores:
         return self.units[1:]
 
 
-def index_nodes(survey: Survey) -> list[IndexNode]:
+def root_index(survey: Survey) -> IndexNode:
+    """The survey's index tree; a survey without one cannot be scored or reported."""
     if survey.index is None:
         raise BadArgsError(f"survey '{survey.id}' defines no index: nothing to score")
-    return list(survey.index.walk())
+    return survey.index
+
+
+def index_nodes(survey: Survey) -> list[IndexNode]:
+    return list(root_index(survey).walk())
 
 
 def _score_unit(survey: Survey, unit: Unit) -> UnitScores:
@@ -80,7 +85,7 @@ def _score_unit(survey: Survey, unit: Unit) -> UnitScores:
         shares = respondent_shares(survey, node, answers)
         indices[node.id] = IndexValue(mean_or_none(shares), len(shares))
         intervals[node.id] = bootstrap_interval([shares]) if shares else NO_INTERVAL
-    for criterion in survey.index.all_criteria():
+    for criterion in root_index(survey).all_criteria():
         indices[criterion] = criterion_index(survey, criterion, answers)
     others = {q.id: option_shares(survey, q.id, answers) for q in other_questions(survey)}
     return UnitScores(unit.key, unit.label, len(unit.records), indices, intervals, others)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.errors import InputFileError
-from sipas_scan.records import FORM_FLAGS, PREFIX, STATUSES
+from sipas_scan.records import FORM_FLAGS, PREFIX, STATUSES, FormStatus
 from sipas_scan.survey import Question, Survey
 
 # Only these records are scored; the others are reported as excluded.
-COUNTED_STATUSES = ("accepted", "resolved")
+COUNTED_STATUSES = (FormStatus.ACCEPTED, FormStatus.RESOLVED)
 
 # A sniff of the first bytes: a PDF, an image or a zip (xlsx) is not a CSV,
 # and saying so beats a confusing "missing column" message.
@@ -181,8 +181,8 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
                 _check_value(path, row, question, value)
                 answers[question.id] = value
             total += 1
-            returns[tuple(cells[positions[name]].strip() for name in ("district", "commune", "village"))
-                    + (status,)] += 1
+            district, commune, village = (cells[positions[name]].strip() for name in ("district", "commune", "village"))
+            returns[(district, commune, village, status)] += 1
             identifiers.update(cells[positions[name]].strip() for name in ("form_id", "household_code"))
             if FORM_FLAGS in positions:
                 form_flags.update((note, status) for note in cells[positions[FORM_FLAGS]].split(";") if note.strip())

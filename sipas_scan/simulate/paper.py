@@ -191,7 +191,7 @@ def ink_page(image: np.ndarray, layout: FormLayout, page_number: int, ink: Ink, 
     _draw_marks(layer, plan_marks(layout, page_number, ink), ink.pen, rng, px_per_mm)
     for field_id, text in ink.filled.comments.items():
         fld = on_page.get(field_id)
-        if fld is None:
+        if fld is None or fld.box is None:  # not on this page, or no writing area
             continue
         x, y, w, h = (v * px_per_mm for v in fld.box)
         pitch = defs.TEXT_LINE_PITCH_MM * px_per_mm
@@ -270,13 +270,13 @@ def forge_code(image: np.ndarray, layout: FormLayout, dpi: int, fake_number: int
     """Replace a page's serial with ``fake_number``'s, keeping the old
     signature: what a forger without the secret can do."""
     px_per_mm = dpi / defs.MM_PER_INCH
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     code, signature = parse(found[0].text)
     fake = make_serial(fake_number)
     payload = format_payload(replace(code, serial=fake), signature)
     cells = qr_cells(payload)
     x, y, size, _ = (v * px_per_mm for v in layout.qr)
-    pattern = np.where(cells, 0, 255).astype(np.uint8)
+    pattern: np.ndarray = np.where(cells, 0, 255).astype(np.uint8)
     pattern = cv2.resize(pattern, (int(round(size)), int(round(size))), interpolation=cv2.INTER_NEAREST)
     out = image.copy()
     out[int(round(y)) : int(round(y)) + pattern.shape[0], int(round(x)) : int(round(x)) + pattern.shape[1]] = pattern[..., None]

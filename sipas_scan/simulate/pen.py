@@ -26,10 +26,11 @@ PENCIL = (95, 95, 100)
 
 MarkShape = Literal["tick", "cross", "slash", "blob", "loop", "reach", "fill", "half-fill"]
 # The usual ways to answer; a respondent keeps to one of these (the "hand").
-HANDS = ("tick", "cross", "slash", "blob", "loop")
+Hand = Literal["tick", "cross", "slash", "blob", "loop"]
+HANDS: tuple[Hand, ...] = ("tick", "cross", "slash", "blob", "loop")
 # What a hand sometimes draws instead: never a loop, since one circled answer
 # among ticks is the listed 'circled' anomaly, not a passing variation.
-OTHER_MARKS = ("tick", "cross", "slash", "blob")
+OTHER_MARKS: tuple[Hand, ...] = ("tick", "cross", "slash", "blob")
 
 BLOB_DIAMETER_MM = (1.5, 4.0)  # a filled dot or blob, always inside the 5 mm box
 BLOB_BULGE = 1.11  # its outline reaches at most this far past the ellipse
@@ -50,7 +51,7 @@ class Pen:
     opacity: float  # 1 for ink, ~0.35-0.6 for light pencil
     stroke_mm: float
     size: float  # mark size relative to the box
-    hand: str  # the respondent's usual mark, one of HANDS
+    hand: Hand  # the respondent's usual mark
     offset_mm: float  # how far marks wander from the box centre
     overflow_rate: float
     bleed_mm: float = 0.0  # felt tip: how far ink soaks into the paper around a stroke

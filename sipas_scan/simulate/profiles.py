@@ -6,6 +6,10 @@ degrees."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sipas_scan.simulate.pen import Hand
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class PenProfile:
     stray_dot_rate: float = 0.0  # per page: a stray pen dot somewhere on the page
     # Per form: how the respondent marks an answer, as (hand, weight); hands
     # are tick | cross | slash | blob | loop (circling the box).
-    hands: tuple[tuple[str, float], ...] = (("tick", 0.6), ("cross", 0.4))
+    hands: tuple[tuple[Hand, float], ...] = (("tick", 0.6), ("cross", 0.4))
     other_mark_rate: float = 0.0  # per mark: a tick, cross, slash or blob other than the usual one
     reach_rate: float = 0.0  # per tick: the long arm runs on into the next box of the row
     wide_loop_rate: float = 0.6  # per form (loop hands): wide rings rather than tight ones on the box edge

@@ -152,8 +152,8 @@ def _break_rules(
         answers[q.id].append(extra)
         form.anomalies.append(Anomaly("multiple", q.id, f"two marks: {join_codes(answers[q.id])}"))
     if rng.random() < profile.over_max_rate:
-        multis = [q for q in survey.fields() if q.kind == "multi" and (q.max_choices or 0) < len(q.options)]
-        if q := choose(multis):
+        multis = [q for q in survey.fields() if q.kind == "multi" and q.max_choices is not None and q.max_choices < len(q.options)]
+        if (q := choose(multis)) and q.max_choices is not None:
             k = min(len(q.options), q.max_choices + 1 + int(rng.integers(2)))
             answers[q.id] = [str(c) for c in rng.choice(q.codes, size=k, replace=False)]
             form.anomalies.append(Anomaly("over-max", q.id, f"{k} marks, at most {q.max_choices}"))

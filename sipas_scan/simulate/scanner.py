@@ -142,11 +142,12 @@ def draw_drum_lines(profile: ScannerProfile, rng: np.random.Generator) -> tuple[
 def _geometry(image: np.ndarray, s: ScanSettings, fill: tuple[int, ...]) -> np.ndarray:
     """Rotate, shift and slightly warp the page as it feeds crookedly."""
     h, w = image.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    centre = np.float32([w / 2, h / 2])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    centre = np.array([w / 2, h / 2], dtype=np.float32)
     angle = np.deg2rad(s.rotation_deg)
-    rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    dst = (src - centre) @ rotation.T + centre + np.float32(s.shift_px) + np.float32(s.perspective_px)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], dtype=np.float32)
+    shift = np.array(s.shift_px, dtype=np.float32)
+    dst = (src - centre) @ rotation.T + centre + shift + np.array(s.perspective_px, dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
@@ -267,6 +268,8 @@ def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.
 
     Kept in uint8 with saturating OpenCV arithmetic: a 300 dpi colour page
     is 26 million samples, and float copies of it cost more than the effects."""
+    image: np.ndarray
+    tint: tuple[float, ...]
     if s.mode == "colour":
         image = page_rgb
         tint = (1.0, 1.0 - 0.3 * s.paper_tint, 1.0 - s.paper_tint)
@@ -275,14 +278,15 @@ def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.
         image = cv2.cvtColor(page_rgb, cv2.COLOR_RGB2GRAY)
         tint = (1.0 - 0.5 * s.paper_tint,)
     if s.paper_tint:
-        image = cv2.multiply(image, tint + (1.0,) * (4 - len(tint)))
+        # OpenCV takes a 4-tuple as a per-channel Scalar; its stubs only list arrays.
+        image = cv2.multiply(image, tint + (1.0,) * (4 - len(tint)))  # type: ignore[call-overload]
     if s.ink_spread_px:
         image = _spread_ink(image, s.ink_spread_px)
     image = _geometry(image, s, fill=(255, 255, 255))
     if s.upside_down:
         image = cv2.rotate(image, cv2.ROTATE_180)
     if s.lighting_amplitude > 0 or s.shadow_edge >= 0 or (s.folds and s.fold_shadow > 0):
-        gain = np.clip(np.round(_lighting_gain(image.shape[:2], s) * 255), 0, 255).astype(np.uint8)
+        gain: np.ndarray = np.clip(np.round(_lighting_gain(image.shape[:2], s) * 255), 0, 255).astype(np.uint8)
         if image.ndim == 3:
             gain = cv2.merge([gain, gain, gain])
         image = cv2.multiply(image, gain, scale=1 / 255)
@@ -305,4 +309,6 @@ def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image if image.ndim == 2 else image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise RuntimeError("OpenCV could not decode the JPEG it had just encoded")
     return decoded if decoded.ndim == 2 else decoded[..., ::-1]

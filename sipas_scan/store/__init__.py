@@ -1,1 +1,1 @@
-"""The database: the only code that writes it."""
+"""The database: the only code that talks SQL to it (the ledger, its own file, keeps its SQL in printing/ledger.py)."""

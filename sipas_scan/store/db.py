@@ -21,10 +21,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sipas_scan.assembly.decisions import QUARANTINE, in_force
+from sipas_scan.assembly.forms import FormRecord, IssuedForms, PageRecord
 from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import SipasError
-from sipas_scan.reading.page import PageResult
-from sipas_scan.store.decisions import QUARANTINE, in_force
+from sipas_scan.printing.households import Household
+from sipas_scan.reading.page import UNREADABLE_IDENTIFIED, PageResult
 
 
 class StoreError(SipasError):
@@ -471,7 +473,7 @@ class Store(SqliteFile):
 
     def decisions(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str, str], str]:
         """(survey, serial, key) -> the decision in force (for every form, or one)."""
-        where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
+        where, args = _one_form(only)
         return in_force(self.db.execute(
             f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", args))
 
@@ -546,36 +548,84 @@ class Store(SqliteFile):
         return sorted({tuple(r) for r in [*own, *assigned]})
 
 
-def rebuild_forms(store: Store, forms: list, only: tuple[str, str] | None = None, *, through: int | None = None,
-                  pages_mark: tuple[int, int] | None = None) -> bool:
-    """Replace the derived tables with ``forms`` (FormRecords) in one
-    transaction: all of them, or only those of one (survey, serial).
-    ``through``: the last decision the derivation saw (read in the same
-    snapshot as the pages and decisions it used); None when it was derived
-    inside this same write transaction, so it saw every decision.
-    ``pages_mark``: the pages the derivation saw (Store.pages_mark); when
-    pages were stored since (another scan run), nothing is written and the
-    result is False."""
-    where, args = (" WHERE survey = ? AND serial = ?", only) if only else ("", ())
-    with store.transaction() as db:
-        if pages_mark is not None and store.pages_mark() != pages_mark:
-            return False
-        if through is None:
-            through = store.last_decision_id()
-        for table in ("flags", "answers", "forms"):
-            db.execute(f"DELETE FROM {table}{where}", args)
-        for form in forms:
-            place = (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5
-            db.execute(
-                "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village, issued,"
-                " derived_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (form.survey, form.serial, form.status, *place, int(bool(form.issued)), through))
-            db.executemany(
-                "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
-                [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
-            db.executemany(
-                "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking, page_no, item)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking),
-                  f.page_no, f.key) for f in form.flags])
-    return True
+    # ---- forms (derived; see sipas_scan.assembly.derive) ----------------------
+    def issued_forms(self, only: tuple[str, str] | None = None) -> IssuedForms:
+        """Who each serial was issued to as the forms already record it (no
+        ledger given): a household, or not-issued where it was flagged;
+        unknown for the rest."""
+        where, args = _one_form(only, "f")
+        rows = self.db.execute(
+            "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
+            " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
+            f" FROM forms f{where}", args).fetchall()
+        households: dict = {}
+        for survey, serial, code, province, district, commune, village, was_issued, flagged in rows:
+            if was_issued:
+                households[(survey, serial)] = Household(province, district, commune, village, code)
+            elif flagged:
+                households[(survey, serial)] = None
+        return IssuedForms(households)
+
+    def page_records(self, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
+        """Pages ordered by form, with only what forms need (no box metrics),
+        streamed from the database so memory stays flat: the pages read, and
+        the pages whose code verified but which could not be read (so a form
+        knows of its unreadable copies)."""
+        where, args = _one_form(only, "p", keyword="AND")
+        rows = self.db.execute(
+            "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
+            " FROM pages p JOIN sources s ON s.id = p.source_id"
+            f" WHERE (p.status = 'ok' OR p.reason IN ({', '.join('?' * len(UNREADABLE_IDENTIFIED))})){where}"
+            " ORDER BY p.survey, p.serial, p.page_no, p.id", (*UNREADABLE_IDENTIFIED, *args))
+        for page_id, path, index, status, reason, detail, survey, serial, page_no, raw in rows:
+            readings = json.loads(raw)
+            fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]
+            comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
+                        for c in readings.get("comments", [])]
+            origin = f"{Path(path).name} p. {index + 1}"
+            verified = readings.get("identified_by", "code") == "code"
+            yield PageRecord(page_id, origin, survey, serial, page_no, fields, comments, verified=verified,
+                             quarantined="" if status == "ok" else reason,
+                             # A person gave this page its identity: the form says so.
+                             assigned=detail if reason == "assigned" and not verified else "")
+
+    def replace_forms(self, forms: list[FormRecord], only: tuple[str, str] | None = None, *,
+                      through: int | None = None, pages_mark: tuple[int, int] | None = None) -> bool:
+        """Replace the derived tables with ``forms`` in one transaction: all
+        of them, or only those of one (survey, serial). ``through``: the
+        last decision the derivation saw (read in the same snapshot as the
+        pages and decisions it used); None when it was derived inside this
+        same write transaction, so it saw every decision. ``pages_mark``: the
+        pages the derivation saw (``pages_mark``); when pages were stored
+        since (another scan run), nothing is written and the result is False."""
+        where, args = _one_form(only)
+        with self.transaction() as db:
+            if pages_mark is not None and self.pages_mark() != pages_mark:
+                return False
+            if through is None:
+                through = self.last_decision_id()
+            for table in ("flags", "answers", "forms"):
+                db.execute(f"DELETE FROM {table}{where}", args)
+            for form in forms:
+                place = (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5
+                db.execute(
+                    "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village,"
+                    " issued, derived_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (form.survey, form.serial, form.status, *place, int(bool(form.issued)), through))
+                db.executemany(
+                    "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(form.survey, form.serial, f, v, c, p) for f, (v, c, p) in form.answers.items()])
+                db.executemany(
+                    "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking, page_no,"
+                    " item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(form.survey, form.serial, f.field_id, f.reason, f.confidence, f.detail, f.page_id, int(f.blocking),
+                      f.page_no, f.key) for f in form.flags])
+        return True
+
+
+def _one_form(only: tuple[str, str] | None, table: str = "", keyword: str = "WHERE") -> tuple[str, tuple[str, ...]]:
+    """The clause (`` WHERE survey = ? AND serial = ?``, or joined with
+    ``keyword`` AND) and its arguments that keep the rows of one (survey,
+    serial) of ``table`` (an alias); nothing when ``only`` is None."""
+    column = f"{table}." if table else ""
+    return (f" {keyword} {column}survey = ? AND {column}serial = ?", only) if only else ("", ())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sipas_scan.records import FormStatus
 from sipas_scan.store.db import Store
 
 
@@ -28,7 +29,8 @@ class OpenFlag:
 _OPEN = (
     " FROM flags f JOIN forms m ON m.survey = f.survey AND m.serial = f.serial"
     # Comments to transcribe do not hold a form back, but they are review work.
-    " WHERE ((f.blocking = 1 AND m.status = 'needs_review') OR (f.reason = 'ocr-review' AND m.status != 'rejected'))")
+    f" WHERE ((f.blocking = 1 AND m.status = '{FormStatus.NEEDS_REVIEW}')"
+    f" OR (f.reason = 'ocr-review' AND m.status != '{FormStatus.REJECTED}'))")
 _ORDER = " ORDER BY f.survey, f.serial, f.item"
 
 
@@ -71,6 +73,13 @@ def quarantined_pages(store: Store, excluded_reasons: tuple[str, ...], page_id: 
 def answer_page(store: Store, survey: str, serial: str, field_id: str) -> int | None:
     """The page a form's answer was read from."""
     row = store.db.execute("SELECT page_id FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
+                           (survey, serial, field_id)).fetchone()
+    return row[0] if row else None
+
+
+def answer_value(store: Store, survey: str, serial: str, field_id: str) -> str | None:
+    """The machine's reading of a form's answer (None when it has none)."""
+    row = store.db.execute("SELECT value FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
                            (survey, serial, field_id)).fetchone()
     return row[0] if row else None
 

@@ -197,8 +197,8 @@ class _Validator:
             self.error(node, "'applies_if' needs 'question' and 'in' (a list of codes)")
             return None
         target = str(raw["question"])
-        codes = raw["in"] if isinstance(raw["in"], list) else [raw["in"]]
-        codes = tuple(str(code) for code in codes)
+        listed = raw["in"] if isinstance(raw["in"], list) else [raw["in"]]
+        codes = tuple(str(code) for code in listed)
         question = self.fields.get(target)
         if question is None:
             where = "a later question" if target in self.declared_ids else "an unknown question"

@@ -9,6 +9,8 @@ supervisor reopening it) leaves the key undecided again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 FORM = "#form"                     # the whole form: REJECTED or KEPT
 QUARANTINE = "#quarantine"         # a quarantined page, with survey = serial = ''
 
@@ -53,7 +55,7 @@ def is_answer_key(key: str) -> bool:
     return bool(key) and not key.startswith("#")
 
 
-def in_force(events: list[tuple[str, str, str, str | None]]) -> dict[tuple[str, str, str], str]:
+def in_force(events: Iterable[tuple[str, str, str, str | None]]) -> dict[tuple[str, str, str], str]:
     """(survey, serial, key, value) events in order -> the values in force."""
     current: dict[tuple[str, str, str], str] = {}
     for survey, serial, key, value in events:

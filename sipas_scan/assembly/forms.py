@@ -1,0 +1,336 @@
+"""Pages -> forms: group by serial, find missing and doubled pages, apply
+the skip rules, settle each form's status.
+
+Pure: page records in, FormRecords out. Nothing is dropped: a page scanned
+twice is kept once and recorded; two different scans of a page, a copy of a
+page that could not be read beside one that was, a missing page, a serial
+never issued are flags. A form's pages may come in several files (a page
+rescanned alone, a stack scanned in two jobs): that alone is no doubt.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sipas_scan.assembly import decisions as keys
+from sipas_scan.printing.households import Household
+from sipas_scan.reading.marks import NOTE_FLAGS
+from sipas_scan.records import FormStatus
+from sipas_scan.survey import Survey
+from sipas_scan.survey.model import Question
+
+Decisions = dict[tuple[str, str, str], str]
+UNKNOWN = object()  # whether a serial was issued is not known (read before any ledger was given)
+
+
+@dataclass(frozen=True)
+class IssuedForms:
+    """Who each serial was issued to; ``default`` for a serial not listed:
+    None (not issued: flagged) with a ledger, UNKNOWN without one."""
+
+    households: dict[tuple[str, str], Household | object] = field(default_factory=dict)
+    default: object = UNKNOWN
+
+    def of(self, survey: str, serial: str) -> Household | object | None:
+        return self.households.get((survey, serial), self.default)
+
+
+MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
+MIN_PAGE_QUESTIONS = 3  # a page with fewer questions that apply (the last page's two) may well be half blank
+MOSTLY_BLANK_SHARE = 0.5  # a grid with this share of its rows blank has lost marks, or its respondent skipped it:
+                          # 2 of 994 applicable grids answered so on hard stacks, 87 read so where marks were lost
+# A page whose code was damaged or lost that a reviewer assigned to the form
+# (the serial printed on it matched, or a supervisor gave a reason): a note.
+IDENTIFIED_BY_HAND = "identified-by-hand"
+
+
+@dataclass(frozen=True)
+class Flag:
+    field_id: str            # '' for the whole form
+    reason: str
+    confidence: float = 0.0
+    detail: str = ""
+    page_id: int | None = None
+    blocking: bool = True
+    page_no: int = 0
+    item: str = ""           # the review decision key that settles it; default: field_id
+
+    @property
+    def key(self) -> str:
+        return self.item or self.field_id
+
+
+@dataclass
+class FormRecord:
+    survey: str
+    serial: str
+    status: FormStatus = FormStatus.ACCEPTED
+    issued: Household | None = None  # household and place from the ledger
+    answers: dict[str, tuple[str, float, int | None]] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What forms need of a stored page."""
+
+    id: int
+    origin: str              # where it was scanned: file name and page in the file, for people
+    survey: str
+    serial: str
+    page_no: int
+    fields: list[dict]
+    comments: list[dict]
+    verified: bool = True    # identified by its signed code, not only by the serial printed on it
+    quarantined: str = ""    # why the page could not be read (its identity was): '' for a page read
+    assigned: str = ""       # how a reviewer gave a quarantined page its identity: '' when the machine did
+
+
+def _copies(pages: list[PageRecord]) -> str:
+    return ", ".join(p.origin for p in pages)
+
+
+def _values(page: PageRecord) -> dict[str, str]:
+    """What two scans of a page must agree on: the answers, and whether each
+    comment box holds writing (OCR of two scans of one hand rarely matches
+    letter for letter, and the text goes to review anyway)."""
+    values = {f["field_id"]: f["value"] for f in page.fields}
+    values.update({c["field_id"]: "writing" if c["has_writing"] else "" for c in page.comments})
+    return values
+
+
+def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
+             issued: IssuedForms, decisions: Decisions) -> list[FormRecord]:
+    groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
+    for page in pages:
+        groups[(page.survey, page.serial)].append(page)
+    return [_assemble_form(survey_id, serial, members, surveys[survey_id], page_counts[survey_id], issued, decisions)
+            for (survey_id, serial), members in sorted(groups.items())]
+
+
+def _assemble_form(survey_id: str, serial: str, members: list[PageRecord], survey: Survey, page_count: int,
+                   issued: IssuedForms, decisions: Decisions) -> FormRecord:
+    """One form from its pages: who identified it, which copy of each page
+    counts, its answers, then the doubts that need the whole form."""
+    form = FormRecord(survey_id, serial)
+    by_number: dict[int, list[PageRecord]] = defaultdict(list)
+    quarantined: dict[int, list[PageRecord]] = defaultdict(list)
+    for page in members:
+        (quarantined if page.quarantined else by_number)[page.page_no].append(page)
+    read = [p for p in members if not p.quarantined]
+    _flag_identity(form, read)
+    page_numbers: dict[int, int] = {}
+    page_fields: dict[int, tuple[int, list[str]]] = {}
+    for number in range(1, page_count + 1):
+        first = _page_that_counts(form, number, by_number.get(number, []), quarantined.get(number, []), decisions)
+        if first is None:
+            continue
+        page_numbers[first.id] = number
+        if first.fields and not any(r["value"] for r in first.fields):
+            # Nobody skips a whole page; marks too light for the scanner (pencil
+            # scanned in black-and-white) look exactly like this, and a
+            # doubt on one question says nothing of the others.
+            _flag_no_marks(form, f"page {number} has no marks at all", [r["field_id"] for r in first.fields],
+                           first.id, number, decisions)
+        page_fields[number] = (first.id, [r["field_id"] for r in first.fields])
+        _take_answers(form, first, number)
+    _flag_two_copies(form, read)
+    _flag_blank_grids(form, survey, page_numbers, decisions)
+    _flag_blank_pages(form, survey, page_fields, decisions)
+    _flag_skip_rules(form, survey)
+    _settle_blanks_that_do_not_apply(form, survey)
+    _record_issue(form, issued)
+    form.status = settle(form, decisions)
+    return form
+
+
+def _flag_identity(form: FormRecord, read: list[PageRecord]) -> None:
+    """Pages a person identified, and a form no signed code proves issued."""
+    for page in read:
+        if page.assigned:
+            # Never silently like the rest: the export's flags and the
+            # counts say which forms a person identified.
+            form.flags.append(Flag("", IDENTIFIED_BY_HAND, 1.0, f"page {page.page_no} ({page.origin}): "
+                                   f"{page.assigned}", page.id, blocking=False, page_no=page.page_no))
+    if read and not any(p.verified for p in read):
+        # Every page read was identified only by the serial printed on it:
+        # nothing on this form proves it was issued. A person confirms.
+        form.flags.append(Flag("", "unverified-code", detail="no page of this form has a readable signed code; "
+                               f"identified from the printed serial ({_copies(read)})", item=keys.FORM))
+
+
+def _page_that_counts(form: FormRecord, number: int, copies: list[PageRecord], unread: list[PageRecord],
+                      decisions: Decisions) -> PageRecord | None:
+    """The copy of page ``number`` whose answers count (None: the page is
+    missing); flags the other copies, alike or not, and those not read."""
+    page_item = keys.page_key(number)
+    if not copies:
+        detail = f"page {number} was not scanned"
+        if unread:
+            detail = f"page {number} could not be read ({_copies(unread)}: {unread[0].quarantined})"
+        form.flags.append(Flag("", "missing-page", detail=detail, page_id=unread[0].id if unread else None,
+                               page_no=number, item=keys.missing_key(number)))
+        return None
+    # The signed copy first; then a reviewer's choice of the scan that counts.
+    copies.sort(key=lambda p: not p.verified)
+    chosen = decisions.get((form.survey, form.serial, page_item), "")
+    if chosen.startswith(keys.USE):
+        copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
+    first = copies[0]
+    first_values = _values(first)
+    for other in copies[1:]:
+        other_values = _values(other)
+        differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
+        if not differing:
+            form.flags.append(Flag("", "duplicate-page", 1.0,
+                                   f"page {number} scanned twice, same marks ({first.origin}; {other.origin})",
+                                   other.id, blocking=False, page_no=number, item=page_item))
+        for field_id in differing:
+            # Settled by choosing the scan that counts, for the whole page.
+            form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
+                                   f"page {number} scanned twice: '{first_values[field_id]}' ({first.origin})"
+                                   f" and '{other_values.get(field_id, '')}' ({other.origin})", other.id,
+                                   page_no=number, item=page_item))
+    for copy in unread:
+        # Another copy of a page that was read: a rescan that went
+        # wrong, or a photocopy whose original could not be checked.
+        form.flags.append(Flag("", "unread-copy", 0.0,
+                               f"page {number} read from {first.origin}; another copy ({copy.origin}) could"
+                               f" not be read: {copy.quarantined}", copy.id, page_no=number, item=page_item))
+    return first
+
+
+def _take_answers(form: FormRecord, page: PageRecord, number: int) -> None:
+    """The page's answers and comments, with the doubts read on them."""
+    for reading in page.fields:
+        form.answers[reading["field_id"]] = (reading["value"], reading["confidence"], page.id)
+        for reason in reading["flags"]:
+            # A cancellation done as the form says, or a circled box,
+            # is recorded with the answer but holds nothing back.
+            form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=page.id,
+                                   blocking=reason not in NOTE_FLAGS, page_no=number))
+    for comment in page.comments:
+        text = comment["text"] if comment["has_writing"] else ""
+        confidence = comment["mean_confidence"] / 100
+        form.answers[comment["field_id"]] = (text, confidence, page.id)
+        for reason in comment["flags"]:
+            # A comment to transcribe is review work, but it does not hold
+            # the form's answers back from scoring.
+            form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=page.id,
+                                   blocking=reason != "ocr-review", page_no=number))
+
+
+def _flag_two_copies(form: FormRecord, read: list[PageRecord]) -> None:
+    conflicting = sorted({f.page_no for f in form.flags if f.reason == "duplicate-conflict"})
+    if conflicting:
+        # Two differently filled copies of one form (a photocopy filled in
+        # by someone else): a page that came in only once may be the
+        # copy's, so the whole form is looked at, not just the conflicts.
+        form.flags.append(Flag("", "two-copies", detail=f"page {', '.join(map(str, conflicting))} scanned twice with "
+                               f"different marks; pages read: {_copies(read)}", item=keys.FORM))
+
+
+def _flag_skip_rules(form: FormRecord, survey: Survey) -> None:
+    for question in survey.fields():
+        condition = question.applies_if
+        value = form.answers.get(question.id, ("", 1.0, None))[0]
+        if condition and value and not condition.holds(form.answers.get(condition.question, ("",))[0]):
+            # One item for a person, settled by the filter answer
+            # itself: read again, it either lets these answers count or
+            # confirms they do not apply (scoring leaves them out).
+            form.flags.append(Flag(question.id, "skip-rule", 0.0,
+                                   f"answered although {condition.question} says it does not apply",
+                                   form.answers[question.id][2], item=condition.question))
+
+
+def _record_issue(form: FormRecord, issued: IssuedForms) -> None:
+    """The household the form was issued to; a serial the ledger never issued is flagged."""
+    entry = issued.of(form.survey, form.serial)
+    if entry is not UNKNOWN:
+        form.issued = entry
+        if form.issued is None:
+            form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger",
+                                   item=keys.FORM))
+
+
+def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
+    """A question left blank because a clear answer elsewhere says it does
+    not apply is no doubt, even on a page of faint marks."""
+    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    expected_blank = set()
+    for question in survey.fields():
+        condition = question.applies_if
+        if condition is None or form.answers.get(question.id, ("",))[0] or condition.question in doubted:
+            continue
+        answer = form.answers.get(condition.question, ("",))[0]
+        if answer and not condition.holds(answer):
+            expected_blank.add(question.id)
+    form.flags = [f for f in form.flags if not (f.reason == "faint-page" and f.field_id in expected_blank)]
+
+
+def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
+    """A grid left blank, wholly or mostly, where it applies. Respondents skip
+    a row, rarely half a grid; light pencil scanned in black and white looks
+    just like it, and so does a page whose marks mostly vanished, where what
+    is left may be a stray stroke. Rows already doubted are with a person."""
+    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    for grid in survey.grids():
+        read = [form.answers.get(q.id) for q in grid.rows]
+        if len(grid.rows) < MIN_GRID_ROWS or any(r is None for r in read):
+            continue
+        blank = [q.id for q, r in zip(grid.rows, read, strict=True) if r is not None and not r[0] and q.id not in doubted]
+        if len(blank) < MOSTLY_BLANK_SHARE * len(grid.rows):
+            continue
+        condition = grid.applies_if
+        if condition and not condition.holds(form.answers.get(condition.question, ("",))[0]):
+            continue
+        page_id = read[0][2]
+        page_no = page_numbers.get(page_id, 0)
+        what = "has no marks at all" if len(blank) == len(grid.rows) else f"has {len(blank)} of {len(grid.rows)} rows without marks"
+        _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", [q.id for q in grid.rows], page_id, page_no, decisions)
+
+
+def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, tuple[int, list[str]]],
+                      decisions: Decisions) -> None:
+    """A page with half the questions that apply to this respondent blank:
+    respondents skip a question, rarely half a page, but a page whose marks
+    mostly vanished in the scan looks like this, a stray stroke perhaps all
+    that is left. Questions already doubted are with a person."""
+    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    held = {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
+    questions = {q.id: q for q in survey.fields()}
+    for number, (page_id, field_ids) in sorted(page_fields.items()):
+        applying = [i for i in field_ids if i in questions and _applies(questions[i], form)]
+        blank = [i for i in applying if not form.answers.get(i, ("",))[0] and i not in doubted]
+        if number in held or len(applying) < MIN_PAGE_QUESTIONS or len(blank) < MOSTLY_BLANK_SHARE * len(applying):
+            continue
+        _flag_no_marks(form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids,
+                       page_id, number, decisions)
+
+
+def _applies(question: Question, form: FormRecord) -> bool:
+    condition = question.applies_if
+    return condition is None or condition.holds(form.answers.get(condition.question, ("",))[0])
+
+
+def _flag_no_marks(form: FormRecord, detail: str, field_ids: list[str], page_id: int | None, page_no: int,
+                   decisions: Decisions) -> None:
+    """Marks the scan may have lost; when a reviewer saw marks on the paper
+    (``answer-each``), each question becomes an item to answer."""
+    key = keys.marks_key(page_no)
+    form.flags.append(Flag("", "no-marks", 0.0, detail, page_id, page_no=page_no, item=key))
+    if decisions.get((form.survey, form.serial, key)) == keys.ANSWER_EACH:
+        form.flags.extend(Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id,
+                               page_no=page_no) for field_id in field_ids)
+
+
+def settle(form: FormRecord, decisions: Decisions) -> FormStatus:
+    """accepted / needs_review / resolved / rejected from the flags and the review decisions."""
+    if decisions.get((form.survey, form.serial, keys.FORM)) == keys.REJECTED:
+        return FormStatus.REJECTED
+    blocking = [f for f in form.flags if f.blocking]
+    if not blocking:
+        return FormStatus.ACCEPTED
+    settled = all((form.survey, form.serial, f.key) in decisions for f in blocking)
+    return FormStatus.RESOLVED if settled else FormStatus.NEEDS_REVIEW

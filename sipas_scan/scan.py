@@ -1,0 +1,216 @@
+"""The scan story: find the files, skip what is stored, read the new pages in
+worker processes (sipas_scan.reading.pipeline), store each page as it comes
+(one writer), then derive the forms (sipas_scan.assembly).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipas_scan.assembly.derive import rebuild_beside_other_runs
+from sipas_scan.printing.ledger import check_ledger
+from sipas_scan.progress import progress_bar
+from sipas_scan.reading.page import ReadOptions
+from sipas_scan.reading.pipeline import read_pages
+from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source, printable
+from sipas_scan.store.db import Store, new_claim_owner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    files_skipped: int = 0
+    failed_files: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file of the same content read)
+    pages_read: int = 0
+    pages_retried: int = 0    # quarantined pages read again (a cause that can change)
+    verified: int = 0         # pages of this run whose code verified
+    failed_verification: int = 0
+    wrong_secret: bool = False  # see scan_inputs
+    quarantined: Counter = field(default_factory=Counter)
+    forms: Counter = field(default_factory=Counter)
+    # Files another scan run on the same database was reading (its process id):
+    # left to it, never read twice.
+    elsewhere: list[tuple[str, int]] = field(default_factory=list)
+    forms_left_to_other_run: bool = False  # pages kept arriving: the other run derives the forms at its end
+    ledger_serials: int | None = None      # serials in the ledger given (checked before reading)
+    seconds: float = 0.0
+
+
+# Quarantines whose cause can change: a code that fails verification (a
+# wrong secret), a page that could not be decoded (a file that vanished or
+# changed mid-run). Read again on every run that is given their file.
+RETRY_ALWAYS = ("forged-code", "unreadable-page")
+
+
+def _same_file(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop resolves nowhere; open_source names it
+        return path.absolute()
+
+
+def _stored_name(path: Path) -> str:
+    """A failed file's name as stored: absolute (it is listed later, from any
+    folder), without following links (a dangling link is named as given),
+    printable."""
+    return printable(path.absolute())
+
+
+@dataclass
+class _Run:
+    """What one scan run keeps while it claims files and reads their pages."""
+
+    store: Store
+    owner: str
+    retry_quarantined: bool
+    summary: ScanSummary
+    remaining: dict[int, int] = field(default_factory=dict)    # source id -> pages still to store
+    retried: set[tuple[int, int]] = field(default_factory=set)  # (source id, page index) read again
+    failed_new: int = 0  # pages failing verification that were not read again (see wrong_secret)
+    # The last page stored when the run began: pages stored since (by a run
+    # going on beside this one) are not read again.
+    last_page_before: int = 0
+
+    def tasks(self, opened: list[tuple[Source, int]]) -> Iterator[tuple[Source, int, int]]:
+        """The pages to read, file by file, each file claimed just before its
+        pages are handed out; files another live run holds are left to it and
+        looked at once more at the end (a run that died leaves its claims)."""
+        held: list[tuple[Source, int, int]] = []  # (source, page count, pid of the run holding it)
+        for source, count in opened:
+            pid = yield from self._claimed_tasks(source, count)
+            if pid:
+                held.append((source, count, pid))
+        for source, count, _ in held:
+            pid = yield from self._claimed_tasks(source, count)
+            if pid:
+                log.info("%s is being read by another scan run (process %d)", printable(source.path), pid)
+                self.summary.elsewhere.append((printable(source.path), pid))
+
+    def _claimed_tasks(self, source: Source, count: int):
+        """Claim the file and yield its pages not stored yet; returns the
+        process id of the run holding it when another live run does."""
+        store, summary = self.store, self.summary
+        holder = store.claim_source(source.sha256, self.owner)
+        if holder is not None:
+            return holder.pid
+        state = store.source_state(source.sha256)
+        if state:
+            again = store.forget_quarantined(state[0], None if self.retry_quarantined else RETRY_ALWAYS,
+                                             self.last_page_before)
+            if again:
+                summary.pages_retried += len(again)
+                self.retried.update((state[0], index) for index in again)
+                state = store.source_state(source.sha256)
+        if state and state[1] == "done":
+            summary.files_skipped += 1
+            store.finish_source(state[0])  # drops the claim
+            return 0
+        source_id = state[0] if state else store.add_source(source.path, source.sha256, source.size, source.kind,
+                                                             count)
+        stored = state[2] if state else set()
+        todo = [i for i in range(count) if i not in stored]
+        self.remaining[source_id] = len(todo)
+        if not todo:
+            store.finish_source(source_id)
+        for index in todo:
+            yield source, source_id, index
+        return 0
+
+
+def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,
+                ledger_path: Path | None = None, retry_quarantined: bool = False) -> ScanSummary:
+    """Read every page not stored yet. A file that cannot be read becomes a
+    one-line reason in ``failed_files`` (and ``source_failures``) and the
+    batch goes on; a file given twice (the same content under two names) is
+    read once. Quarantined pages whose cause can change are read again;
+    with ``retry_quarantined``, every quarantined page no reviewer decided.
+    The ledger, when given, is checked before anything is read. Runs on one
+    database at once share the files: each file is claimed by one run."""
+    started = time.perf_counter()
+    summary = ScanSummary()
+    if ledger_path is not None:
+        summary.ledger_serials = check_ledger(ledger_path)
+    files, missing = find_sources(inputs)
+    with Store(db_path) as store:
+        run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
+        try:
+            _read_files(run, files, missing, options, workers)
+            # Every page of the run whose code was read failed verification: most
+            # likely not the secret the forms were printed with. Not when the only
+            # failures are forged pages read again beside pages that verified before.
+            summary.wrong_secret = summary.failed_verification > 0 and summary.verified == 0 and (
+                run.failed_new > 0 or not store.any_page_verified())
+            summary.forms, stored = rebuild_beside_other_runs(store, ledger_path, run.owner)
+            summary.forms_left_to_other_run = not stored
+        finally:
+            store.release_claims(run.owner)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], options: ReadOptions,
+                workers: int | None) -> None:
+    store, summary = run.store, run.summary
+    for path, reason in missing:
+        summary.failed_files.append((printable(path), reason))
+        store.record_source_failure(_stored_name(path), "not-reached", f"{_stored_name(path)}: {reason}")
+    opened: list[tuple[Source, int]] = []
+    put_right: list[str] = []  # files that opened, whatever an earlier run said of them
+    seen_paths: set[Path] = set()
+    seen_content: dict[str, str] = {}
+    for path in files:
+        if _same_file(path) in seen_paths:  # the same file named twice (a folder and a file in it)
+            continue
+        seen_paths.add(_same_file(path))
+        summary.files += 1
+        try:
+            source, count = open_source(path)
+        except SourceError as exc:
+            store.record_source_failure(_stored_name(path), exc.reason, str(exc))
+            summary.failed_files.append((printable(path), str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must never take the batch down
+            log.debug("opening %s", printable(path), exc_info=True)
+            detail = f"{printable(path)}: cannot read ({type(exc).__name__}: {exc})".replace("\n", " ")
+            store.record_source_failure(_stored_name(path), "unreadable", detail)
+            summary.failed_files.append((printable(path), detail))
+            continue
+        put_right.append(_stored_name(path))
+        if source.sha256 in seen_content:
+            summary.files_skipped += 1
+            summary.duplicates.append((printable(path), seen_content[source.sha256]))
+            continue
+        seen_content[source.sha256] = printable(path)
+        opened.append((source, count))
+    # A folder a file was found in could be read this time.
+    put_right.extend(sorted({printable(folder) for path in files for folder in path.absolute().parents}))
+    store.clear_source_failures(put_right)
+    # For the progress bar only: pages not stored yet when the run starts.
+    total = 0
+    for source, count in opened:
+        state = store.source_state(source.sha256)
+        total += 0 if state and state[1] == "done" else count - len(state[2] if state else ())
+    with progress_bar("Reading pages", total) as advance:
+        for source_id, index, result in read_pages(run.tasks(opened), options, workers or os.cpu_count() or 1):
+            store.add_page(source_id, index, result)
+            summary.pages_read += 1
+            if result.status != "ok":
+                summary.quarantined[result.reason] += 1
+            if result.reason == "forged-code":
+                summary.failed_verification += 1
+                run.failed_new += (source_id, index) not in run.retried
+            elif result.status == "ok" and result.identified_by == "code":
+                summary.verified += 1
+            run.remaining[source_id] -= 1
+            if run.remaining[source_id] == 0:
+                store.finish_source(source_id)
+            advance()
