@@ -655,3 +655,17 @@ def test_a_light_stroke_is_not_the_answer_beside_other_ink_or_when_much_paler():
     # In a multiple-choice question a light stroke alone stays a doubt.
     multi = _read_page(_light_slash(_page("159"), "f", grey=55), QUESTIONS, "multi")[3]
     assert multi.value == "" and blocking(multi), multi
+
+
+def test_a_box_found_at_the_edge_of_its_search_window_is_misaligned():
+    # Curled paper: the printed box was found 0.95 mm or more from where the
+    # markers put it, so what was measured may be a neighbour's box.
+    field = Sheet().field()
+    edge = defs.BOX_SEARCH_MM * 0.95
+    boxes = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1235"]
+    boxes.insert(3, BoxReading("4", "marked", 1.0, 0.3, 0.0, offset_mm=(0.1, edge), stroke=1.0, crosses=True))
+    reading = decide(field, boxes, Thresholds())
+    assert (reading.value, reading.flags, reading.confidence) == ("4", ("misaligned",), 0.0)
+    # A little off is no doubt.
+    boxes[3] = BoxReading("4", "marked", 1.0, 0.3, 0.0, offset_mm=(0.1, edge - 0.2), stroke=1.0, crosses=True)
+    assert decide(field, boxes, Thresholds()).flags == ()
