@@ -33,6 +33,11 @@ CONTENT_TOP_MM = 31.0
 CONTENT_BOTTOM_MM = PAGE_HEIGHT_MM - 22.0
 HEADER_TEXT_X_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
 FOOTER_BASELINE_MM = PAGE_HEIGHT_MM - 10.5
+# The per-form lines of the header: printed by printing/render.py, read back
+# by reading/printed.py when a page's code cannot be read.
+HEADER_SERIAL_BASELINE_MM = 18.0   # "Số phiếu: 0000018"
+HEADER_SERIAL_SIZE_PT = 11.0       # bold
+HEADER_PLACE_BASELINE_MM = 23.5    # "Thôn ... · Xã ... · Huyện ... · Tỉnh"
 # Header and footer text stays clear of the markers.
 FOOTER_LEFT_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
 FOOTER_RIGHT_MM = PAGE_WIDTH_MM - MARKER_MARGIN_MM - MARKER_SIZE_MM - 4.0

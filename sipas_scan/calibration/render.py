@@ -13,13 +13,14 @@ from reportlab.pdfgen.canvas import Canvas
 
 from sipas_scan import defs, fonts
 from sipas_scan.calibration import sheet as S
-from sipas_scan.printing.render import _fill_cells, _pt, _y, marker_cells, qr_cells
+from sipas_scan.printing.cells import marker_cells, qr_cells
+from sipas_scan.printing.render import fill_cells, points, y_points
 
 
 def _fill(canvas: Canvas, rect: S.Rect, darkness: float) -> None:
     x, y, w, h = rect
     canvas.setFillGray(1.0 - darkness)
-    canvas.rect(_pt(x), _y(y + h), _pt(w), _pt(h), stroke=0, fill=1)
+    canvas.rect(points(x), y_points(y + h), points(w), points(h), stroke=0, fill=1)
     canvas.setFillGray(0)
 
 
@@ -27,7 +28,7 @@ def _text(canvas: Canvas, x: float, y: float, text: str, size: float = defs.FONT
           bold: bool = False, align: str = "left") -> None:
     canvas.setFont(fonts.BOLD if bold else fonts.REGULAR, size)
     draw = {"left": canvas.drawString, "center": canvas.drawCentredString, "right": canvas.drawRightString}[align]
-    draw(_pt(x), _y(y), text)
+    draw(points(x), y_points(y), text)
 
 
 def _bars(canvas: Canvas, patch: S.BarPatch) -> None:
@@ -41,9 +42,9 @@ def _bars(canvas: Canvas, patch: S.BarPatch) -> None:
     for i in range(n):
         start = i * period
         if patch.axis == "x":
-            path.rect(_pt(x + start), _y(y + h), _pt(bar), _pt(across))
+            path.rect(points(x + start), y_points(y + h), points(bar), points(across))
         else:
-            path.rect(_pt(x), _y(y + start + bar), _pt(across), _pt(bar))
+            path.rect(points(x), y_points(y + start + bar), points(across), points(bar))
     canvas.drawPath(path, stroke=0, fill=1)
 
 
@@ -54,17 +55,17 @@ def _ruler(canvas: Canvas, horizontal: bool) -> None:
         tick = 3.0 if mm % 10 == 0 else 2.0 if mm % 5 == 0 else 1.2
         if horizontal:
             x = S.RULER_X0_MM + mm
-            canvas.line(_pt(x), _y(S.RULER_Y_MM), _pt(x), _y(S.RULER_Y_MM + tick))
+            canvas.line(points(x), y_points(S.RULER_Y_MM), points(x), y_points(S.RULER_Y_MM + tick))
             if mm % 10 == 0:
                 _text(canvas, x, S.RULER_Y_MM + 5.5, str(mm // 10), 6, align="center")
         else:
             y = S.VRULER_Y0_MM + mm
-            canvas.line(_pt(S.VRULER_X_MM), _y(y), _pt(S.VRULER_X_MM - tick), _y(y))
+            canvas.line(points(S.VRULER_X_MM), y_points(y), points(S.VRULER_X_MM - tick), y_points(y))
     if horizontal:
-        canvas.line(_pt(S.RULER_X0_MM), _y(S.RULER_Y_MM), _pt(S.RULER_X0_MM + length), _y(S.RULER_Y_MM))
+        canvas.line(points(S.RULER_X0_MM), y_points(S.RULER_Y_MM), points(S.RULER_X0_MM + length), y_points(S.RULER_Y_MM))
         _text(canvas, S.RULER_X0_MM + length + 2, S.RULER_Y_MM + 3, "cm", 6)
     else:
-        canvas.line(_pt(S.VRULER_X_MM), _y(S.VRULER_Y0_MM), _pt(S.VRULER_X_MM), _y(S.VRULER_Y0_MM + length))
+        canvas.line(points(S.VRULER_X_MM), y_points(S.VRULER_Y0_MM), points(S.VRULER_X_MM), y_points(S.VRULER_Y0_MM + length))
 
 
 INSTRUCTIONS = (
@@ -86,9 +87,9 @@ def write_sheet(path: Path) -> Path:
     canvas.setCreator("sipas-scan")
     for marker in layout.markers:
         x, y, size, _ = marker.rect
-        _fill_cells(canvas, marker_cells(marker.id), x, y, size)
+        fill_cells(canvas, marker_cells(marker.id), x, y, size)
     x, y, size, _ = layout.qr
-    _fill_cells(canvas, qr_cells(S.QR_PAYLOAD), x, y, size)
+    fill_cells(canvas, qr_cells(S.QR_PAYLOAD), x, y, size)
 
     left = defs.HEADER_TEXT_X_MM
     _text(canvas, left, 16.0, "TỜ HIỆU CHUẨN MÁY QUÉT", defs.FONT_SIZE_TITLE_PT, bold=True)
@@ -101,7 +102,7 @@ def write_sheet(path: Path) -> Path:
         _fill(canvas, patch.rect, patch.darkness)
         canvas.setLineWidth(0.2)
         canvas.setStrokeGray(0.6)
-        canvas.rect(_pt(px), _y(py + ph), _pt(pw), _pt(ph), stroke=1, fill=0)
+        canvas.rect(points(px), y_points(py + ph), points(pw), points(ph), stroke=1, fill=0)
         canvas.setStrokeGray(0)
         _text(canvas, px + pw / 2, py + ph + 4.0, f"{patch.darkness * 100:.0f} %", 6.5, align="center")
 
@@ -120,7 +121,7 @@ def write_sheet(path: Path) -> Path:
         bx, by, bw, bh = mark.box
         if mark.mark is not None:
             _fill(canvas, mark.mark, mark.darkness)
-        canvas.rect(_pt(bx), _y(by + bh), _pt(bw), _pt(bh), stroke=1, fill=0)
+        canvas.rect(points(bx), y_points(by + bh), points(bw), points(bh), stroke=1, fill=0)
 
     _text(canvas, S.BAR_LEFT_MM, S.BAR_TOP_MM - 13.0, "Độ phân giải (cặp vạch/mm)", defs.FONT_SIZE_BODY_PT, bold=True)
     for bar_patch in layout.bars:

@@ -7,52 +7,31 @@ small and renders fast; only the QR code, serial and place differ per page.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
-import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from sipas_scan import defs, fonts
 from sipas_scan.layout import Drawing, FormLayout, Frame, PageLayout, Rule, TextRun
+from sipas_scan.printing.cells import marker_cells, qr_cells
 from sipas_scan.printing.codes import PageCode, Secret, encode
 from sipas_scan.printing.ledger import IssuedForm
 
-QR_QUIET_MODULES = 2
 
-
-def _pt(mm: float) -> float:
+def points(mm: float) -> float:
     return mm * defs.PT_PER_MM
 
 
-def _y(mm: float) -> float:
+def y_points(mm: float) -> float:
     """Page y in mm from the top to PDF points from the bottom."""
-    return _pt(defs.PAGE_HEIGHT_MM - mm)
+    return points(defs.PAGE_HEIGHT_MM - mm)
 
 
-@functools.cache
-def qr_cells(payload: str) -> np.ndarray:
-    """(n, n) bool modules of a page code, quiet zone included: what fills the
-    layout's QR square."""
-    matrix = segno.make(payload, error=defs.QR_ERROR_LEVEL.lower(), micro=False).matrix
-    return np.pad(np.array(matrix, dtype=bool), QR_QUIET_MODULES)
-
-
-def marker_cells(marker_id: int) -> np.ndarray:
-    """The ArUco marker as a boolean grid, True = black, border included."""
-    import cv2
-
-    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, defs.ARUCO_DICTIONARY))
-    size = dictionary.markerSize + 2
-    image = cv2.aruco.generateImageMarker(dictionary, marker_id, size, borderBits=1)
-    return image < 128
-
-
-def _fill_cells(canvas: Canvas, cells: np.ndarray, x_mm: float, y_mm: float, size_mm: float) -> None:
+def fill_cells(canvas: Canvas, cells: np.ndarray, x_mm: float, y_mm: float, size_mm: float) -> None:
     """Black cells of a boolean grid as filled rectangles; runs along a row
     are merged into one rectangle to keep the page light."""
     n_rows, n_cols = cells.shape
@@ -67,8 +46,8 @@ def _fill_cells(canvas: Canvas, cells: np.ndarray, x_mm: float, y_mm: float, siz
                 while c < n_cols and row[c]:
                     c += 1
                 # A hair of overlap avoids white seams between cells in viewers.
-                path.rect(_pt(x_mm + start * cell_w), _y(y_mm + (r + 1) * cell_h),
-                          _pt((c - start) * cell_w) + 0.05, _pt(cell_h) + 0.05)
+                path.rect(points(x_mm + start * cell_w), y_points(y_mm + (r + 1) * cell_h),
+                          points((c - start) * cell_w) + 0.05, points(cell_h) + 0.05)
             else:
                 c += 1
     canvas.drawPath(path, stroke=0, fill=1)
@@ -79,25 +58,25 @@ def _draw(canvas: Canvas, item: Drawing) -> None:
         canvas.setFillGray(item.grey)
         canvas.setFont(fonts.BOLD if item.bold else fonts.REGULAR, item.size_pt)
         draw = {"left": canvas.drawString, "center": canvas.drawCentredString, "right": canvas.drawRightString}
-        draw[item.align](_pt(item.x), _y(item.y), item.text)
+        draw[item.align](points(item.x), y_points(item.y), item.text)
         canvas.setFillGray(0)
     elif isinstance(item, Rule):
         canvas.setStrokeGray(item.grey)
         canvas.setLineWidth(item.width_pt)
         canvas.setDash(1, 2) if item.dashed else canvas.setDash()
-        canvas.line(_pt(item.x1), _y(item.y1), _pt(item.x2), _y(item.y2))
+        canvas.line(points(item.x1), y_points(item.y1), points(item.x2), y_points(item.y2))
         canvas.setDash()
         canvas.setStrokeGray(0)
     elif isinstance(item, Frame):
         canvas.setLineWidth(item.width_pt)
-        canvas.rect(_pt(item.x), _y(item.y + item.h), _pt(item.w), _pt(item.h), stroke=1, fill=0)
+        canvas.rect(points(item.x), y_points(item.y + item.h), points(item.w), points(item.h), stroke=1, fill=0)
 
 
 def _draw_static_page(canvas: Canvas, layout: FormLayout, page: PageLayout) -> None:
     """What every form's page shares: the markers and the page's drawing."""
     for marker in layout.markers:
         x, y, size, _ = marker.rect
-        _fill_cells(canvas, marker_cells(marker.id), x, y, size)
+        fill_cells(canvas, marker_cells(marker.id), x, y, size)
     for item in page.drawing:
         _draw(canvas, item)
 
@@ -128,24 +107,24 @@ class FormRenderer:
 
     def _draw_page_code(self, canvas: Canvas, code: PageCode) -> None:
         x, y, size, _ = self.layout.qr
-        _fill_cells(canvas, qr_cells(encode(code, self.secret)), x, y, size)
+        fill_cells(canvas, qr_cells(encode(code, self.secret)), x, y, size)
 
     def _draw_form_details(self, canvas: Canvas, form: IssuedForm) -> None:
         size = defs.FONT_SIZE_HEADER_PT
         x = defs.HEADER_TEXT_X_MM
-        canvas.setFont(fonts.BOLD, size + 2)
-        canvas.drawString(_pt(x), _y(18.0), f"Số phiếu: {form.serial}")
+        canvas.setFont(fonts.BOLD, defs.HEADER_SERIAL_SIZE_PT)
+        canvas.drawString(points(x), y_points(defs.HEADER_SERIAL_BASELINE_MM), f"Số phiếu: {form.serial}")
         place = place_line(form)
         max_w = defs.QR_X_MM - 3.0 - x
         place_size = size
         while fonts.text_width_mm(place, place_size) > max_w and place_size > 5.5:
             place_size -= 0.5
         canvas.setFont(fonts.REGULAR, place_size)
-        canvas.drawString(_pt(x), _y(23.5), place)
+        canvas.drawString(points(x), y_points(defs.HEADER_PLACE_BASELINE_MM), place)
         canvas.setFont(fonts.BOLD, size)
-        canvas.drawRightString(_pt(defs.FOOTER_RIGHT_MM), _y(defs.FOOTER_BASELINE_MM), f"Số phiếu {form.serial}")
+        canvas.drawRightString(points(defs.FOOTER_RIGHT_MM), y_points(defs.FOOTER_BASELINE_MM), f"Số phiếu {form.serial}")
         canvas.setFont(fonts.REGULAR, defs.FONT_SIZE_SMALL_PT)
-        canvas.drawString(_pt(defs.FOOTER_LEFT_MM), _y(defs.FOOTER_BASELINE_MM),
+        canvas.drawString(points(defs.FOOTER_LEFT_MM), y_points(defs.FOOTER_BASELINE_MM),
                           f"{self.layout.survey_id} {self.layout.survey_version}")
 
     def render(self, path: Path, forms: Iterable[IssuedForm],

@@ -8,16 +8,17 @@ and binarised, which rescues small or blurred codes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import final
 
 import cv2
 import numpy as np
 import zxingcpp
 
+from sipas_scan.printing.cells import QR_QUIET_MODULES, qr_cells
 from sipas_scan.printing.codes import CodeError, PageCode, Secret, verify
-from sipas_scan.printing.render import QR_QUIET_MODULES, qr_cells
 from sipas_scan.reading.register import Failed
 
-FORMATS = zxingcpp.BarcodeFormat.QRCode
+FORMATS = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 UPSCALE = 2.0  # a small or blurred code is read again from its expected place, enlarged
 
 
@@ -27,6 +28,7 @@ class Payload:
     corners: np.ndarray          # (4, 2) image px: the symbol's corners, clockwise from its own top-left
 
 
+@final  # never falsy: "if identified" tells it from a Failed
 @dataclass(frozen=True)
 class Identified:
     code: PageCode
@@ -38,8 +40,8 @@ def _read(gray: np.ndarray, offset: tuple[float, float] = (0.0, 0.0), scale: flo
     found = []
     for result in zxingcpp.read_barcodes(gray, formats=FORMATS, try_rotate=True, try_downscale=True):
         p = result.position
-        corners = np.float32([[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)])
-        found.append(Payload(result.text, corners / scale + np.float32(offset)))
+        corners = np.array([[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)], dtype=np.float32)
+        found.append(Payload(result.text, corners / scale + np.array(offset, dtype=np.float32)))
     return found
 
 
@@ -78,13 +80,13 @@ def identify(payloads: list[Payload], secret: Secret, survey: str | None = None)
     """The first payload that is a valid form code; else the reason none is."""
     if not payloads:
         return Failed("no-code", "no QR code could be read")
-    failure = None
+    failures = []
     for payload in payloads:
         try:
             return Identified(verify(payload.text, secret, survey=survey), payload.text, payload.corners)
         except CodeError as exc:
-            failure = failure or Failed(exc.reason, str(exc))
-    return failure
+            failures.append(Failed(exc.reason, str(exc)))
+    return failures[0]
 
 
 def symbol_rect_mm(payload: str, qr_rect_mm: tuple[float, float, float, float]) -> tuple[float, float, float, float]:

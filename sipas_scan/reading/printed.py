@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import final
 
 import cv2
 import numpy as np
@@ -38,8 +39,8 @@ from sipas_scan.reading.register import Failed
 
 # ---- where the layout prints the identity ----------------------------------
 
-HEADER_SERIAL_BASELINE_MM = 18.0  # render.py draws "Số phiếu: ..." on this baseline
-HEADER_SERIAL_SIZE_PT = defs.FONT_SIZE_HEADER_PT + 2
+HEADER_SERIAL_BASELINE_MM = defs.HEADER_SERIAL_BASELINE_MM
+HEADER_SERIAL_SIZE_PT = defs.HEADER_SERIAL_SIZE_PT
 HEADER_SERIAL_WIDTH_MM = 41.0  # "Số phiếu: 0000000", DejaVu Sans Bold 11 pt: 40.9 mm
 FOOTER_SERIAL_SIZE_PT = defs.FONT_SIZE_HEADER_PT
 FOOTER_SERIAL_WIDTH_MM = 32.5  # "Số phiếu 0000000" at 9 pt: 32.2 mm, right-aligned
@@ -109,6 +110,7 @@ _SERIAL = re.compile(rf"(?<!\d)\d{{{defs.SERIAL_DIGITS + 1}}}(?!\d)")
 _PAGE = re.compile(r"(?<!\d)(\d{1,3})\s*[/\u2044]\s*(\d{1,3})(?!\d)")  # Tesseract may give a fraction slash
 
 
+@final  # never falsy: "if found" tells it from a Failed
 @dataclass(frozen=True)
 class PrintedIdentity:
     survey: str
@@ -459,12 +461,12 @@ def read_printed_identity(
         aligned, defs.FOOTER_RIGHT_MM - FOOTER_SERIAL_WIDTH_MM, defs.FOOTER_RIGHT_MM, defs.FOOTER_BASELINE_MM, FOOTER_SERIAL_SIZE_PT
     )
     details = [f"header serial: {header.note}", f"footer serial: {footer.note}"]
+    single = header if header.serial else footer
     if header.serial and footer.serial:
         if header.serial != footer.serial:
             return Failed("serials-disagree", "; ".join(details))
         serial, serial_confidence = header.serial, max(header.confidence, footer.confidence)
-    elif header.serial or footer.serial:
-        single = header if header.serial else footer
+    elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:
         # Header and footer each misread one digit, differently: the one
@@ -480,11 +482,11 @@ def read_printed_identity(
     if known_page is not None:
         # The page's printed structure already told which page it is: the
         # printed number, if legible, must agree.
-        legible = not isinstance(page_read, str) and page_read[2] >= MIN_WORD_CONFIDENCE
-        if legible and page_read[0] != known_page:
-            return Failed("page-disagrees", "; ".join([*details, f"page: {page_read[0]}/{page_read[1]}, "
+        legible = page_read if not isinstance(page_read, str) and page_read[2] >= MIN_WORD_CONFIDENCE else None
+        if legible is not None and legible[0] != known_page:
+            return Failed("page-disagrees", "; ".join([*details, f"page: {legible[0]}/{legible[1]}, "
                                                        f"structure of page {known_page}"]))
-        total = page_count or (page_read[1] if legible else known_page)
+        total = page_count or (legible[1] if legible is not None else known_page)
         page_read = (known_page, total, KNOWN_PAGE_CONFIDENCE)
     if isinstance(page_read, str):
         return Failed("page-unreadable", "; ".join([*details, f"page: {page_read}"]))

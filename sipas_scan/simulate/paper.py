@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sipas_scan import defs
 from sipas_scan.fonts import find_font_files
 from sipas_scan.layout import FieldLayout, FormLayout, Rect, text_rule_offset_mm
+from sipas_scan.printing.cells import qr_cells
 from sipas_scan.printing.codes import format_payload, make_serial, parse
-from sipas_scan.printing.render import qr_cells
 from sipas_scan.simulate.handwriting import write_in_box
 from sipas_scan.simulate.pen import (
     OTHER_MARKS,
