@@ -139,18 +139,21 @@ def _no_marks(form) -> list[str]:
     return [f.detail for f in form.flags if f.reason == "no-marks" and not f.field_id]
 
 
-def test_half_a_grid_left_blank_is_looked_at_one_row_is_not():
-    # Respondents skip a row; half a grid blank is marks the scan lost (a
+def test_most_of_a_grid_left_blank_is_looked_at_half_is_not():
+    # Respondents skip a row, even half a grid; more than half blank is marks the scan lost (a
     # stray stroke may be all that is left of the page).
     _, counts, _ = _surveys()
     one = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_2": ("", [])}))
     assert _no_marks(one) == [] and one.status == "accepted", one.flags
     half = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_2": ("", []), "c4_4": ("", [])}))
-    assert [d for d in _no_marks(half) if "b_f4" in d] and half.status == "needs_review", half.flags
-    assert "2 of 4 rows" in _no_marks(half)[0]
+    assert _no_marks(half) == [] and half.status == "accepted", half.flags  # respondents do skip half a grid
+    most = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
+                               {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", [])}))
+    assert [d for d in _no_marks(most) if "b_f4" in d] and most.status == "needs_review", most.flags
+    assert "3 of 4 rows" in _no_marks(most)[0]
     # A row a person already looks at is not counted as blank.
     doubted = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
-                                  {"c4_2": ("", []), "c4_4": ("", ["faint"])}))
+                                  {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", ["faint"])}))
     assert _no_marks(doubted) == [], doubted.flags
 
 
@@ -170,7 +173,7 @@ def test_a_page_with_no_answer_is_looked_at_even_when_one_question_is_doubted():
     assert any("page 1 has no marks at all" in d for d in _no_marks(form)), form.flags
 
 
-def test_half_a_page_of_questions_left_blank_is_looked_at():
+def test_most_of_a_page_of_questions_left_blank_is_looked_at():
     # Page 1's five questions: two blank is a respondent's choice, three is
     # marks the scan lost.
     _, counts, _ = _surveys()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sipas_scan.assembly import decisions as keys
 from sipas_scan.printing.households import Household
@@ -21,7 +22,15 @@ from sipas_scan.survey import Survey
 from sipas_scan.survey.model import Question
 
 Decisions = dict[tuple[str, str, str], str]
-UNKNOWN = object()  # whether a serial was issued is not known (read before any ledger was given)
+
+
+class Unknown(Enum):
+    """Whether a serial was issued is not known (read before any ledger was given)."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN = Unknown.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -29,17 +38,18 @@ class IssuedForms:
     """Who each serial was issued to; ``default`` for a serial not listed:
     None (not issued: flagged) with a ledger, UNKNOWN without one."""
 
-    households: dict[tuple[str, str], Household | object] = field(default_factory=dict)
-    default: object = UNKNOWN
+    households: dict[tuple[str, str], Household | None] = field(default_factory=dict)
+    default: Unknown | None = UNKNOWN
 
-    def of(self, survey: str, serial: str) -> Household | object | None:
+    def of(self, survey: str, serial: str) -> Household | Unknown | None:
         return self.households.get((survey, serial), self.default)
 
 
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
 MIN_PAGE_QUESTIONS = 3  # a page with fewer questions that apply (the last page's two) may well be half blank
-MOSTLY_BLANK_SHARE = 0.5  # a grid with this share of its rows blank has lost marks, or its respondent skipped it:
-                          # 2 of 994 applicable grids answered so on hard stacks, 87 read so where marks were lost
+MOSTLY_BLANK_SHARE = 0.5  # a grid with more than this share of its rows blank has lost marks, or its respondent
+                          # skipped most of it; exactly half blank happens (a respondent skipping 2 of 4 rows on office
+                          # stacks), more than half was 0 of 994 answered grids on hard stacks, 76 read so
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
@@ -271,30 +281,30 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
 
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """A grid left blank, wholly or mostly, where it applies. Respondents skip
-    a row, rarely half a grid; light pencil scanned in black and white looks
+    a row, even half a grid, rarely more; light pencil scanned in black and white looks
     just like it, and so does a page whose marks mostly vanished, where what
     is left may be a stray stroke. Rows already doubted are with a person."""
     doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
     for grid in survey.grids():
-        read = [form.answers.get(q.id) for q in grid.rows]
-        if len(grid.rows) < MIN_GRID_ROWS or any(r is None for r in read):
+        read = [form.answers[q.id] for q in grid.rows if q.id in form.answers]
+        if len(grid.rows) < MIN_GRID_ROWS or len(read) < len(grid.rows):
             continue
-        blank = [q.id for q, r in zip(grid.rows, read, strict=True) if r is not None and not r[0] and q.id not in doubted]
-        if len(blank) < MOSTLY_BLANK_SHARE * len(grid.rows):
+        blank = [q.id for q, r in zip(grid.rows, read, strict=True) if not r[0] and q.id not in doubted]
+        if len(blank) <= MOSTLY_BLANK_SHARE * len(grid.rows):
             continue
         condition = grid.applies_if
         if condition and not condition.holds(form.answers.get(condition.question, ("",))[0]):
             continue
         page_id = read[0][2]
-        page_no = page_numbers.get(page_id, 0)
+        page_no = page_numbers.get(page_id, 0) if page_id is not None else 0
         what = "has no marks at all" if len(blank) == len(grid.rows) else f"has {len(blank)} of {len(grid.rows)} rows without marks"
         _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", [q.id for q in grid.rows], page_id, page_no, decisions)
 
 
 def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, tuple[int, list[str]]],
                       decisions: Decisions) -> None:
-    """A page with half the questions that apply to this respondent blank:
-    respondents skip a question, rarely half a page, but a page whose marks
+    """A page with more than half the questions that apply to this respondent blank:
+    respondents skip a question, rarely most of a page, but a page whose marks
     mostly vanished in the scan looks like this, a stray stroke perhaps all
     that is left. Questions already doubted are with a person."""
     doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
@@ -303,7 +313,7 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
     for number, (page_id, field_ids) in sorted(page_fields.items()):
         applying = [i for i in field_ids if i in questions and _applies(questions[i], form)]
         blank = [i for i in applying if not form.answers.get(i, ("",))[0] and i not in doubted]
-        if number in held or len(applying) < MIN_PAGE_QUESTIONS or len(blank) < MOSTLY_BLANK_SHARE * len(applying):
+        if number in held or len(applying) < MIN_PAGE_QUESTIONS or len(blank) <= MOSTLY_BLANK_SHARE * len(applying):
             continue
         _flag_no_marks(form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids,
                        page_id, number, decisions)
