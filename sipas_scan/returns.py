@@ -25,6 +25,7 @@ from sipas_scan.returns_pdf import write_collection_lists
 from sipas_scan.returns_tally import HELD, FormKey, Received, ReturnsReport, Tally, tally_returns
 from sipas_scan.store import results
 from sipas_scan.store.db import Store
+from sipas_scan.store.engine import is_url
 
 RETURNS_COLUMNS = ("level", "survey", "province", "district", "commune", "village", "printed", "households", "received",
                    "accepted", "to_review", "rejected", "missing", "incomplete", "return_rate")
@@ -42,10 +43,10 @@ def read_issued(ledger_path: Path, survey: str | None = None) -> dict[FormKey, I
     return {key: form for key, form in issued.items() if survey is None or key[0] == survey}
 
 
-def read_received(db_path: Path, survey: str | None = None) -> dict[FormKey, Received]:
+def read_received(db_path: Path | str, survey: str | None = None) -> dict[FormKey, Received]:
     """Every form the database has a verified page of. A page only carries a
     serial once its signed code verified, so forged pages never count."""
-    if not Path(db_path).is_file():
+    if not is_url(db_path) and not Path(db_path).is_file():
         raise InputFileError(f"{db_path}: no such database")
     with Store(db_path) as store:
         statuses = results.form_statuses(store)
@@ -120,7 +121,7 @@ class ReturnsSummary:
     village_pdfs: list[Path]
 
 
-def write_returns(db_path: Path, ledger_path: Path, out_dir: Path, *, survey: str | None = None) -> ReturnsSummary:
+def write_returns(db_path: Path | str, ledger_path: Path, out_dir: Path, *, survey: str | None = None) -> ReturnsSummary:
     """The returns report: returns.csv, missing.csv, not_issued.csv and a
     collection list PDF for every village with forms still out."""
     issued = read_issued(ledger_path, survey)

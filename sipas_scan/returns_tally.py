@@ -118,8 +118,8 @@ def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Rec
     missing pages."""
     households: dict[tuple[str, ...], list[tuple[str, IssuedForm]]] = {}  # forms in issue order
     for (survey, serial), form in issued.items():
-        key = (survey, *form.household.village_key, form.household.household_code)
-        households.setdefault(key, []).append((serial, form))
+        household = (survey, *form.household.village_key, form.household.household_code)
+        households.setdefault(household, []).append((serial, form))
     villages: dict[PlaceKey, VillageReturns] = {}
     for key, forms in households.items():
         survey, latest = key[0], forms[-1][1]

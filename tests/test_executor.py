@@ -114,3 +114,29 @@ def test_the_initializer_prepares_each_process(workers):
     assert set(results) == {("ready",)}
     # Serially it ran here, once; with processes, in the workers only.
     assert _prepared == (["ready"] if workers == 1 else [])
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_pages_are_read_as_their_turn_comes_and_one_that_cannot_be_is_quarantined(workers, tmp_path):
+    """The scan's readers run on the executor: a 2,000-page file is taken a
+    few pages ahead of the writer, never whole."""
+    from sipas_scan.printing.codes import Secret
+    from sipas_scan.reading.page import ReadOptions
+    from sipas_scan.reading.pipeline import read_pages
+    from sipas_scan.reading.sources import Source
+
+    gone = Source(tmp_path / "gone.png", "0" * 64, 0, "image")  # deleted after it was listed
+    taken = []
+
+    def pages():
+        for index in range(2000):
+            taken.append(index)
+            yield gone, 7, index
+
+    results = read_pages(pages(), ReadOptions(Secret(b"k" * 32), run_ocr=False), workers)
+    source_id, index, result = next(results)
+    assert (source_id, index, result.status) == (7, 0, "quarantined")
+    assert "gone.png" in result.detail and "\n" not in result.detail
+    assert len(taken) <= (1 if workers == 1 else workers * TASKS_IN_FLIGHT_PER_WORKER + 1)
+    results.close()
+    assert no_children_left()

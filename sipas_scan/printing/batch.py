@@ -14,13 +14,14 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pypdfium2 as pdfium
 
 from sipas_scan.errors import OutputFileError
+from sipas_scan.executor import Executor
 from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import Secret
 from sipas_scan.printing.delivery import write_delivery_lists, write_manifest
@@ -53,7 +54,8 @@ class PrintSummary:
     reprinted: tuple[str, ...] = ()       # household codes that already held a serial of the survey
 
 
-def _render_chunk(layout: FormLayout, secret: Secret, forms: list[IssuedForm], path: Path) -> int:
+def _render_chunk(layout: FormLayout, secret: Secret, job: tuple[list[IssuedForm], Path]) -> int:
+    forms, path = job
     return FormRenderer(layout, secret).render(path, forms)
 
 
@@ -66,15 +68,9 @@ def render_forms(layout: FormLayout, secret: Secret, forms: list[IssuedForm], pd
         with progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
             return FormRenderer(layout, secret).render(pdf, forms, on_page=advance)
     parts = [pdf.with_name(f"{pdf.stem}.part{i:05d}.pdf") for i in range(len(chunks))]
-    pages = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool, \
-            progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
-        futures = {pool.submit(_render_chunk, layout, secret, chunk, part): part
-                   for chunk, part in zip(chunks, parts, strict=True)}
-        for future in as_completed(futures):
-            n = future.result()
-            pages += n
-            advance(n)
+    with progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
+        pages = sum(Executor(workers).map(partial(_render_chunk, layout, secret), zip(chunks, parts, strict=True),
+                                          name=lambda job: job[1].name, on_result=advance))
     merged = pdfium.PdfDocument.new()
     for part in parts:
         source = pdfium.PdfDocument(part)

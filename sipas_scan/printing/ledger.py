@@ -119,6 +119,7 @@ class Ledger(SqliteFile):
                 "INSERT INTO print_runs (survey_id, survey_version, created_at, out_dir, forms) VALUES (?, ?, ?, ?, ?)",
                 (survey_id, survey_version, now, str(out_dir), len(households)),
             ).lastrowid
+            assert run_id is not None  # set by every INSERT
             forms = [IssuedForm(make_serial(last + i), h) for i, h in enumerate(households, start=1)]
             db.executemany(
                 "INSERT INTO issued (survey_id, serial, number, run_id, province, district, commune, village,"

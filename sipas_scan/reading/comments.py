@@ -46,6 +46,8 @@ class CommentReading:
 
 
 def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -> CommentReading:
+    if fld.box is None:
+        raise ValueError(f"{fld.id}: a text field without a writing area")
     s = defs.READ_PX_PER_MM
     x, y, w, h = fld.box
     inset = 1.0

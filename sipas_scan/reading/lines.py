@@ -46,7 +46,7 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
         return gray
     mask = np.zeros(gray.shape, np.uint8)
     mask[:, columns] = lines
-    mask = cv2.dilate(mask, np.ones((1, 2 * LINE_MARGIN_PX + 1), np.uint8))
+    widened = cv2.dilate(mask, np.ones((1, 2 * LINE_MARGIN_PX + 1), np.uint8))
     cleaned = gray.copy()
-    cleaned[mask.astype(bool)] = int(paper)
+    cleaned[widened.astype(bool)] = int(paper)
     return cleaned

@@ -425,7 +425,7 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
     """The angular sectors holding a stroke's worth of ink, as a bit mask."""
     counts = np.bincount(sector[ink], minlength=RING_SECTORS)
-    return sum(1 << k for k in np.flatnonzero(counts >= SECTOR_MIN_PX))
+    return sum(1 << int(k) for k in np.flatnonzero(counts >= SECTOR_MIN_PX))
 
 
 def with_border(m: BoxMetrics, typical: tuple[np.ndarray, np.ndarray]) -> BoxMetrics:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, final
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from sipas_scan import defs
 from sipas_scan.layout import Marker
 
 
+@final  # never falsy: "if registration" tells it from a Failed
 @dataclass(frozen=True)
 class Registration:
     homography: np.ndarray      # (3, 3): layout mm -> image px
@@ -33,7 +35,7 @@ class Failed:
     reason: str
     detail: str = ""
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[False]:
         return False
 
 
@@ -63,7 +65,8 @@ def _detect(gray: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[tuple[in
     corners, ids, _ = _detector().detectMarkers(gray)
     if ids is None:
         return []
-    return [(int(i), quad.reshape(4, 2).astype(np.float32) + np.float32(offset)) for i, quad in zip(ids.ravel(), corners, strict=True)]
+    shift = np.array(offset, dtype=np.float32)
+    return [(int(i), quad.reshape(4, 2).astype(np.float32) + shift) for i, quad in zip(ids.ravel(), corners, strict=True)]
 
 
 def _corner_windows(shape: tuple[int, int], side_px: int) -> list[tuple[int, int, int, int]]:
@@ -114,7 +117,7 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
 def rect_corners(rect: tuple[float, float, float, float]) -> np.ndarray:
     """(4, 2) corners of an [x, y, w, h] rectangle, clockwise from top-left."""
     x, y, w, h = rect
-    return np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32)
 
 
 def project(points_mm: np.ndarray, registration: Registration) -> np.ndarray:
@@ -134,8 +137,8 @@ def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
     """``printed``: where the markers are on the page (a layout's ``markers``).
     ``code``: the QR symbol's corners in mm and in image px, used when a
     marker or two are lost (cut off by the scanner, covered)."""
-    usable_code = code is not None and len(markers) < 3 and _spans_page(set(markers))
-    if len(markers) < 3 and not usable_code:
+    usable_code = code if code is not None and len(markers) < 3 and _spans_page(set(markers)) else None
+    if len(markers) < 3 and usable_code is None:
         return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3, "
                       "or 2 on different sides with a readable code")
     src, dst = [], []
@@ -143,9 +146,9 @@ def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
         if marker.id in markers:
             src.append(rect_corners(marker.rect))
             dst.append(markers[marker.id])
-    if usable_code:
-        src.append(code[0].astype(np.float32))
-        dst.append(code[1].astype(np.float32))
+    if usable_code is not None:
+        src.append(usable_code[0].astype(np.float32))
+        dst.append(usable_code[1].astype(np.float32))
     src_points, dst_points = np.concatenate(src), np.concatenate(dst)
     homography, _ = cv2.findHomography(src_points, dst_points, 0)
     if homography is None:
@@ -158,13 +161,13 @@ def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
 
 def scale_of(homography: np.ndarray) -> float:
     """Image px per layout mm, from the projected page diagonal."""
-    ends = cv2.perspectiveTransform(np.float64([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]]), homography)
+    ends = cv2.perspectiveTransform(np.array([[[0, 0]], [[defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM]]], dtype=np.float64), homography)
     return float(np.linalg.norm(ends[1] - ends[0]) / np.hypot(defs.PAGE_WIDTH_MM, defs.PAGE_HEIGHT_MM))
 
 
 def orientation_of(homography: np.ndarray) -> int:
     """Degrees the page was turned (0, 90, 180, 270): where its "up" points in the image."""
-    up = cv2.perspectiveTransform(np.float64([[[105, 200]], [[105, 100]]]), homography).reshape(2, 2)
+    up = cv2.perspectiveTransform(np.array([[[105, 200]], [[105, 100]]], dtype=np.float64), homography).reshape(2, 2)
     dx, dy = up[1] - up[0]
     return int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
 

@@ -203,8 +203,8 @@ def _features(page: PageLayout) -> tuple[np.ndarray, int]:
                 )
                 if not meets and not goes_on:
                     points.append((end, c) if lines is horizontal else (c, end))
-    others = np.unique(np.round(np.float32(points).reshape(-1, 2), 2), axis=0)
-    return np.concatenate([np.float32(boxes).reshape(-1, 2), others]).astype(np.float32), len(boxes)
+    others = np.unique(np.round(np.array(points, dtype=np.float32).reshape(-1, 2), 2), axis=0)
+    return np.concatenate([np.array(boxes, dtype=np.float32).reshape(-1, 2), others]).astype(np.float32), len(boxes)
 
 
 def _anchors(rendering: np.ndarray, scale: float) -> np.ndarray:
@@ -220,7 +220,7 @@ def _anchors(rendering: np.ndarray, scale: float) -> np.ndarray:
         for x in np.arange(half, defs.PAGE_WIDTH_MM - half + _EPS_MM, PATCH_STEP_MM)
         if min(ex[int(round(y * scale)), int(round(x * scale))], ey[int(round(y * scale)), int(round(x * scale))]) >= PATCH_MIN_EDGES
     ]
-    return np.float32(centres).reshape(-1, 2)
+    return np.array(centres, dtype=np.float32).reshape(-1, 2)
 
 
 def _model(page: PageLayout) -> _PageModel:
@@ -330,7 +330,7 @@ def _patch_candidates(scan: np.ndarray, model: _PageModel, search_mm: float) -> 
             px, py = _subpixel(scores, int(rows[i]), int(cols[i]))
             src.append((x, y))
             dst.append((x + (px - reach) / s, y + (py - reach) / s))
-    return np.float32(src).reshape(-1, 2), np.float32(dst).reshape(-1, 2)
+    return np.array(src, dtype=np.float32).reshape(-1, 2), np.array(dst, dtype=np.float32).reshape(-1, 2)
 
 
 def _correction(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
@@ -375,7 +375,7 @@ def _locate_features(scan: np.ndarray, model: _PageModel, refine_mm: float) -> t
         px, py = _subpixel(scores, r, c)
         found.append(i)
         offsets.append(((px - reach) / s, (py - reach) / s))
-    return np.int64(found), np.float32(offsets).reshape(-1, 2)
+    return np.array(found, dtype=np.int64), np.array(offsets, dtype=np.float32).reshape(-1, 2)
 
 
 # --------------------------------------------------------------------------
