@@ -103,3 +103,16 @@ def postgres_cluster():
     yield cluster
     cluster.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def first_form_pages(printed, tmp_path_factory) -> Path:
+    """The first printed form's four pages as PNG files at 200 dpi, made once."""
+    from sipas_scan.simulate.paper import printed_page
+
+    _, print_dir = printed
+    folder = tmp_path_factory.mktemp("first-form")
+    for index in range(4):
+        image = cv2.cvtColor(printed_page(print_dir / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
+        cv2.imwrite(str(folder / f"page-{index + 1}.png"), image)
+    return folder

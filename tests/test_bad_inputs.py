@@ -28,14 +28,8 @@ AS_ROOT = os.geteuid() == 0  # chmod does not stop root from reading: simulate i
 
 
 @pytest.fixture(scope="module")
-def pages(printed, tmp_path_factory):
-    """The first form's four printed pages as PNG files, made once."""
-    _, print_dir = printed
-    folder = tmp_path_factory.mktemp("pages")
-    for index in range(4):
-        image = cv2.cvtColor(printed_page(print_dir / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
-        cv2.imwrite(str(folder / f"page-{index + 1}.png"), image)
-    return folder
+def pages(first_form_pages):
+    return first_form_pages
 
 
 def _ledger(printed) -> Path:

@@ -8,24 +8,18 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-import cv2
 import pytest
 from test_cli import run
 
 from conftest import TEST_SECRET
-from sipas_scan.simulate.paper import printed_page
 from sipas_scan.store.db import Store
 
 
 @pytest.fixture(scope="module")
-def first_form(printed, tmp_path_factory) -> Path:
-    """The first printed form's four pages as PNG files."""
-    _, print_dir = printed
+def first_form(first_form_pages, tmp_path_factory) -> Path:
+    """The first printed form's four pages in a folder named scans."""
     folder = tmp_path_factory.mktemp("form") / "scans"
-    folder.mkdir()
-    for index in range(4):
-        image = cv2.cvtColor(printed_page(print_dir / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
-        cv2.imwrite(str(folder / f"page-{index + 1}.png"), image)
+    shutil.copytree(first_form_pages, folder)
     return folder
 
 
