@@ -49,6 +49,10 @@ SecretOption = Annotated[str | None, typer.Option(
 LedgerOption = Annotated[Path | None, typer.Option(
     "--ledger", envvar="SIPAS_LEDGER", metavar="FILE", show_default=False,
     help="The issued-serials ledger shared by all print runs of a round (or $SIPAS_LEDGER).")]
+# A results database: a SQLite file or a server's URL (see sipas_scan.store.engine).
+DbOption = Annotated[str, typer.Option(
+    "--db", envvar="SIPAS_DB", metavar="FILE|URL", show_default=False,
+    help="The results database: a SQLite file, or postgresql://user@host/db (or $SIPAS_DB).")]
 # Flags take no value: an empty metavar keeps help from showing a type for them.
 FLAG = ""
 _quiet = False
@@ -70,6 +74,21 @@ def _output_file(path: Path, option: str, example: str) -> Path:
     return path
 
 
+def _database(db: str, *, new: bool = False) -> Path | str:
+    """--db as the store takes it: a URL as given, or a file that exists
+    (``new``: a file that may be created)."""
+    from sipas_scan.store.engine import is_url
+
+    if is_url(db):
+        return db
+    path = Path(db)
+    if new:
+        return _output_file(path, "--db", "results.sqlite")
+    if not path.is_file():
+        raise InputFileError(f"{db}: no such database")
+    return path
+
+
 def _invocation() -> str:
     """How the user ran sipas-scan, so a printed hint can be run as printed."""
     script = Path(sys.argv[0])
@@ -87,7 +106,7 @@ def _invocation() -> str:
 # typer prints an argument's Python type (<list[Path]>) beside its name; the
 # metavar every argument here is given already says what to type.
 _typer_argument_type = typer.core.TyperArgument.display_type_rich
-typer.core.TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else _typer_argument_type(self, ctx)
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else _typer_argument_type(self, ctx)  # type: ignore[method-assign]
 
 
 def _version(value: bool) -> None:
@@ -206,7 +225,7 @@ def simulate_command(
 @app.command("scan")
 def scan_command(
     inputs: Annotated[list[Path], typer.Argument(metavar="FILE", help="Scanned files or folders (PDF, TIFF, PNG, JPEG).")],
-    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database (SQLite; created if new).")],
+    db: DbOption,
     secret: SecretOption = None,
     ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", envvar="SIPAS_LEDGER",
                                                 help="Issued-serials ledger, to catch forms never issued.")] = None,
@@ -238,7 +257,7 @@ def scan_command(
     from sipas_scan.records import FormStatus
     from sipas_scan.scan import scan_inputs
 
-    _output_file(db, "--db", "results.sqlite")
+    database = _database(db, new=True)
     profile = load_profile(calibration, calibration_dir) if calibration else None
     thresholds = thresholds_for_profile(profile) if profile else Thresholds()
     if ledger is None:
@@ -252,7 +271,7 @@ def scan_command(
     if profile:
         _say(f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
              f"marked from {thresholds.marked * 100:.1f} %")
-    summary = scan_inputs(inputs, db, options, workers=workers or None, ledger_path=ledger,
+    summary = scan_inputs(inputs, database, options, workers=workers or None, ledger_path=ledger,
                           retry_quarantined=retry_quarantined)
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
     _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
@@ -285,7 +304,7 @@ def scan_command(
 
 @app.command("export")
 def export_command(
-    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database.")],
+    db: DbOption,
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Records CSV to write.")],
     flags: Annotated[Path | None, typer.Option("--flags", metavar="FILE", help="Also write one row per flag here.")] = None,
     survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Survey id, if the database holds several.")] = None,
@@ -307,15 +326,14 @@ def export_command(
     check_format(fmt)
     if excel and fmt != "csv":
         raise BadArgsError("--excel applies to --format csv only")
-    if not db.is_file():
-        raise InputFileError(f"{db}: no such database")
+    database = _database(db)
     _output_file(out, "--out", f"records.{fmt}")
     if flags:
         _output_file(flags, "--flags", "flags.csv")
-    count = export_as(db, out, fmt, survey_id=survey, excel=excel)
+    count = export_as(database, out, fmt, survey_id=survey, excel=excel)
     _say(f"Wrote {count} forms to {out}")
     if flags:
-        _say(f"Wrote {export_flags(db, flags)} flags to {flags}")
+        _say(f"Wrote {export_flags(database, flags)} flags to {flags}")
 
 
 @survey_app.command("check")
@@ -434,7 +452,7 @@ def calibrate_read(
 
 @app.command("returns")
 def returns_command(
-    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="The results database.")],
+    db: DbOption,
     ledger: LedgerOption = None,
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for returns.csv, missing.csv, not_issued.csv and "
                                                     "per-village collection lists.")] = Path("returns"),
@@ -452,7 +470,7 @@ def returns_command(
         # Never a ledger found in the working folder: another round's would give plausible, wrong numbers.
         here = f" ({DEFAULT_LEDGER} is in this folder: --ledger {DEFAULT_LEDGER})" if Path(DEFAULT_LEDGER).exists() else ""
         raise BadArgsError(f"--ledger is required: the issued-serials ledger the forms were printed with{here}")
-    summary = write_returns(db, ledger, out, survey=survey)
+    summary = write_returns(_database(db), ledger, out, survey=survey)
     t = summary.report.total
     if t.reprinted:
         _say(f"Households: {t.households}, {t.reprinted} of them given a second form (returned when either came back)")
@@ -529,7 +547,6 @@ def score_command(
 
 users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Reviewer accounts (kept in the results database).")
 app.add_typer(users_app, name="users")
-DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="Results database (SQLite).")]
 
 
 @users_app.command("add")
@@ -599,8 +616,9 @@ def review_command(
     from sipas_scan.review.accounts import list_users
     from sipas_scan.review.app import create_app, exposure_warning
     from sipas_scan.store.db import Store
+    from sipas_scan.store.engine import is_url
 
-    if not db.is_file():
+    if not is_url(db) and not Path(db).is_file():
         raise InputFileError(f"{db}: no such database (run 'sipas-scan scan' first)")
     if ledger is not None:
         from sipas_scan.printing.ledger import check_ledger
@@ -615,6 +633,46 @@ def review_command(
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
     waitress.serve(create_app(db, ledger, behind_proxy=behind_proxy), host=host, port=port, threads=threads,
                    ident="sipas-scan")
+
+
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                     help="The results database: migrate it, or copy it to another (SQLite to PostgreSQL).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption) -> None:
+    """Bring a results database to the latest schema (opening one does it too).
+
+    \b
+    Example:
+      sipas-scan db upgrade --db results.sqlite
+      sipas-scan db upgrade --db postgresql://sipas@dbserver/sipas
+    """
+    from sipas_scan.store.db import Store
+
+    with Store(_database(db)) as store:
+        done = f"upgraded from {store.upgraded_from}" if store.upgraded_from else "already"
+        _say(f"{store.where}: {done} at revision {store.revision}")
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="The database to copy: a SQLite file or a URL.")],
+    destination: Annotated[str, typer.Argument(metavar="DST", help="An empty database: a URL (or a new SQLite file).")],
+) -> None:
+    """Copy every row of a results database into an empty one, e.g. a laptop's
+    SQLite file into the shared PostgreSQL database. Page images stay where
+    they are.
+
+    \b
+    Example:
+      sipas-scan db copy results.sqlite postgresql://sipas@dbserver/sipas
+    """
+    from sipas_scan.store.copy import copy_database
+
+    summary = copy_database(_database(source), _database(destination, new=True))
+    _say(f"Copied {summary.total} rows: " + ", ".join(f"{n} {table}" for table, n in summary.rows.items() if n))
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

@@ -1,6 +1,8 @@
 """What the project's SQLite files share: WAL, a busy timeout, IMMEDIATE
 write transactions, and a schema versioned by PRAGMA user_version that is
-migrated forward (the issued-serials ledger and the results store).
+migrated forward (the issued-serials ledger). The results store does the
+same through SQLAlchemy (store/engine.py, Alembic migrations) and shares
+the writers' lock below.
 
 Writers in one process (the review app's request threads) queue for a
 file's write lock in Python before asking SQLite: SQLite's own wait polls
@@ -33,10 +35,31 @@ _writers: dict[str, _Writer] = {}
 _writers_guard = threading.Lock()
 
 
-def _writer_of(path: Path) -> _Writer:
-    key = str(path.resolve())
+def writer_of(key: str) -> _Writer:
+    """The writers' lock of this process for one database (a resolved file
+    path, or a server database's URL)."""
     with _writers_guard:
         return _writers.setdefault(key, _Writer())
+
+
+def _writer_of(path: Path) -> _Writer:
+    return writer_of(str(path.resolve()))
+
+
+@contextmanager
+def holding(writer: _Writer, error: SipasError) -> Iterator[None]:
+    """Hold this process's write lock of a database; ``error`` is raised
+    when this thread already holds it through another connection."""
+    if writer.thread == threading.get_ident():
+        # Another connection of this very thread holds the lock: waiting
+        # for it would stall every writer for the busy timeout.
+        raise error
+    with writer.lock:
+        writer.thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            writer.thread = None
 
 
 class SqliteFile:
@@ -81,23 +104,14 @@ class SqliteFile:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the write lock from its start."""
-        writer = self._writer
-        if writer.thread == threading.get_ident():
-            # Another connection of this very thread holds the lock: waiting
-            # for it would stall every writer for the busy timeout.
-            raise self.ERROR(f"{self.path}: a write transaction inside another one on a second connection")
-        with writer.lock:
-            writer.thread = threading.get_ident()
+        with holding(self._writer, self.ERROR(f"{self.path}: a write transaction inside another one on a second connection")):
+            self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.db
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-                self.db.execute("COMMIT")
-            finally:
-                writer.thread = None
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -53,11 +54,22 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def _stop_opencv_threads() -> None:
+    """Workers are forked: a process forked while OpenCV's thread pool is
+    alive in its parent can wait forever on a lock one of those threads
+    held. One worker per core needs no OpenCV threads, in the parent or the
+    workers (which inherit the setting)."""
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        cv2.setNumThreads(1)
+
+
 @contextmanager
 def _pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> Iterator[ProcessPoolExecutor]:
     """A process pool that, however its block ends, cancels the tasks not
     yet started and waits for the running ones (a plain ``with`` would run
     every queued task first)."""
+    _stop_opencv_threads()
     with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
         try:
             yield pool

@@ -30,7 +30,7 @@ def export_survey(store: Store, survey_id: str | None = None) -> Survey | None:
     return find_survey(surveys[0]) if surveys else None
 
 
-def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> int:
+def export_records(db_path: Path | str, out: Path, survey_id: str | None = None) -> int:
     """Write the records CSV; returns the number of forms written."""
     with Store(db_path) as store:
         survey = export_survey(store, survey_id)
@@ -55,7 +55,7 @@ def export_records(db_path: Path, out: Path, survey_id: str | None = None) -> in
              ";".join(sorted(form_flags.get(row[0], ())))] for row in rows), SUFFIX)
 
 
-def export_flags(db_path: Path, out: Path) -> int:
+def export_flags(db_path: Path | str, out: Path) -> int:
     with Store(db_path) as store:
         rows = results.flag_rows(store)
         quarantined = results.quarantined_page_rows(store)

@@ -126,7 +126,7 @@ class _Run:
         return 0
 
 
-def scan_inputs(inputs: list[Path], db_path: Path, options: ReadOptions, *, workers: int | None = None,
+def scan_inputs(inputs: list[Path], db_path: Path | str, options: ReadOptions, *, workers: int | None = None,
                 ledger_path: Path | None = None, retry_quarantined: bool = False) -> ScanSummary:
     """Read every page not stored yet. A file that cannot be read becomes a
     one-line reason in ``failed_files`` (and ``source_failures``) and the

@@ -308,7 +308,7 @@ def test_two_scans_of_office_stacks_seconds_apart_give_what_one_scan_gives(offic
     first = _start(args, 0.0, tmp_path)
     deadline = time.time() + 120
     while time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.05)
         try:
             with sqlite3.connect(db) as con:
                 if con.execute("SELECT count(*) FROM pages").fetchone()[0] >= 3:
@@ -321,7 +321,11 @@ def test_two_scans_of_office_stacks_seconds_apart_give_what_one_scan_gives(offic
     with sqlite3.connect(db) as con, sqlite3.connect(office_scan / "results.sqlite") as alone:
         stored = con.execute("SELECT count(*) FROM pages").fetchone()[0]
         assert stored == alone.execute("SELECT count(*) FROM pages").fetchone()[0]
-        assert sum(_pages_read(out) for _, out, _ in results) == stored  # no page read twice
+        # No page read twice, but for a quarantine whose cause can change (a
+        # forged code may be a wrong secret): one run stored before the other
+        # started is tried again, by design, and gives the same verdict.
+        retried = con.execute("SELECT count(*) FROM pages WHERE reason = 'forged-code'").fetchone()[0]
+        assert stored <= sum(_pages_read(out) for _, out, _ in results) <= stored + retried
         for query in (
             "SELECT survey, serial, status FROM forms ORDER BY 1, 2",
             "SELECT survey, serial, field_id, value FROM answers ORDER BY 1, 2, 3",

@@ -150,7 +150,7 @@ def _read(path: Path) -> tuple[list[str], list[list[str]]]:
         return header, [row for row in reader if row]
 
 
-def export_as(db: Path, out: Path, fmt: str, *, survey_id: str | None = None, excel: bool = False) -> int:
+def export_as(db: Path | str, out: Path, fmt: str, *, survey_id: str | None = None, excel: bool = False) -> int:
     """Write the records in ``fmt``; returns the number of forms written."""
     check_format(fmt)
     if fmt == "csv":

@@ -29,6 +29,7 @@ from sipas_scan.review.labels import label, option_key, reason_label
 from sipas_scan.review.views import BLUEPRINTS
 from sipas_scan.review.views.common import language, message_page
 from sipas_scan.store.db import Store
+from sipas_scan.store.engine import is_url
 
 SESSION_HOURS = accounts.SESSION_HOURS
 SESSION_IDLE_MINUTES = accounts.SESSION_IDLE_MINUTES
@@ -47,13 +48,14 @@ ERROR_LABELS = {400: "error_bad_request", 403: "forbidden", 404: "error_not_foun
 PROXY_SECTION = "README.md, section 'Review app behind a reverse proxy'"
 
 
-def create_app(db_path: Path, ledger_path: Path | None = None, *, session_key: bytes | None = None,
+def create_app(db_path: Path | str, ledger_path: Path | None = None, *, session_key: bytes | None = None,
                behind_proxy: bool = False) -> Flask:
     """``behind_proxy``: served through a TLS reverse proxy (one hop): the
     cookies are marked Secure and the proxy's X-Forwarded-Proto and -Host
     are believed."""
     app = Flask(__name__)
-    db_path = Path(db_path).resolve()  # the server may change directory; the database does not move
+    if not is_url(db_path):
+        db_path = Path(db_path).resolve()  # the server may change directory; the database does not move
     app.config.update(
         SECRET_KEY=session_key or os.urandom(32),
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
@@ -66,7 +68,7 @@ def create_app(db_path: Path, ledger_path: Path | None = None, *, session_key: b
         LEDGER_PATH=ledger_path,
     )
     if behind_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # Flask's documented way
     CSRFProtect(app)
     with Store(db_path) as store:
         # A database scanned before schema 2 has flags that do not say which

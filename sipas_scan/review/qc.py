@@ -68,9 +68,10 @@ def next_task(store: Store, after: str | None = None) -> QcTask | None:
         survey, _ = survey_and_layout(survey_id)
         answers = {field_id: page_id for field_id, (_, page_id) in answers_of(store, survey_id, serial).items()}
         for question in survey.fields():
-            if question.kind == "text" or answers.get(question.id) is None:
+            page_id = answers.get(question.id)
+            if question.kind == "text" or page_id is None:
                 continue
-            task = QcTask(sample_id, survey_id, serial, question.id, answers[question.id])
+            task = QcTask(sample_id, survey_id, serial, question.id, page_id)
             if (sample_id, survey_id, serial, question.id) not in entered and task.ident != after:
                 return task
     return None
@@ -81,9 +82,10 @@ def task_of(store: Store, sample_id: int, survey: str, serial: str, field_id: st
     or has no such answer."""
     if not stored.in_sample(store, sample_id, survey, serial):
         raise LookupError(f"{serial} is not in sample {sample_id}")
-    if answer_value(store, survey, serial, field_id) is None:
+    page_id = answer_page(store, survey, serial, field_id)
+    if answer_value(store, survey, serial, field_id) is None or page_id is None:
         raise LookupError(f"{serial} has no answer {field_id}")
-    return QcTask(sample_id, survey, serial, field_id, answer_page(store, survey, serial, field_id))
+    return QcTask(sample_id, survey, serial, field_id, page_id)
 
 
 def record_entry(store: Store, task: QcTask, value: str, reviewer: str) -> None:

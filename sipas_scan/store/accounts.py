@@ -11,7 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from sipas_scan.store.db import Store, now
+from sipas_scan.store.schema import sessions
+from sipas_scan.store.schema import users as users_table
 
 
 @dataclass(frozen=True)
@@ -30,20 +34,20 @@ def save_user(store: Store, name: str, role: str, password_hash: str) -> None:
     """Add a user, or set a new password and role; either way the user's
     sessions end (a changed password must lock out whoever had the old one)."""
     with store.transaction() as db:
-        db.execute("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)"
-                   " ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
-                   (name, role, password_hash, now()))
-        db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+        db.query("INSERT INTO users (name, role, password_hash, created_at) VALUES (:name, :role, :hash, :at)"
+                 " ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
+                 name=name, role=role, hash=password_hash, at=now())
+        db.execute(sa.delete(sessions).where(sessions.c.user == name))
 
 
 def users(store: Store) -> list[tuple[str, str, str]]:
     """(name, role, created at) of every account, by name."""
-    return store.db.execute("SELECT name, role, created_at FROM users ORDER BY name").fetchall()
+    return store.db.rows("SELECT name, role, created_at FROM users ORDER BY name")
 
 
 def user_credentials(store: Store, name: str) -> tuple[str, str] | None:
     """(role, password hash) of an account."""
-    row = store.db.execute("SELECT role, password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    row = store.db.query("SELECT role, password_hash FROM users WHERE name = :name", name=name).first()
     return (row[0], row[1]) if row else None
 
 
@@ -52,25 +56,25 @@ def start_session(store: Store, token: str, user: str, at: float, *, lapsed_befo
     ``lapsed_before`` or idle since before ``idle_before``) are deleted on
     the way, so the table stays as small as the number of people at work."""
     with store.transaction() as db:
-        db.execute("DELETE FROM sessions WHERE created_at < ? OR active_at < ?", (lapsed_before, idle_before))
-        db.execute("INSERT INTO sessions (id, user, created_at, active_at) VALUES (?, ?, ?, ?)",
-                   (token_id(token), user, at, at))
+        db.execute(sa.delete(sessions).where((sessions.c.created_at < lapsed_before) | (sessions.c.active_at < idle_before)))
+        db.execute(sa.insert(sessions).values(id=token_id(token), user=user, created_at=at, active_at=at))
 
 
 def session_of(store: Store, token: str) -> Session | None:
     """The session a browser's token opens, with the account's role now;
     None when it was ended or the account is gone."""
-    row = store.db.execute("SELECT s.user, u.role, s.created_at, s.active_at FROM sessions s"
-                           " JOIN users u ON u.name = s.user WHERE s.id = ?", (token_id(token),)).fetchone()
+    row = store.db.execute(
+        sa.select(sessions.c.user, users_table.c.role, sessions.c.created_at, sessions.c.active_at)
+        .join(users_table, users_table.c.name == sessions.c.user).where(sessions.c.id == token_id(token))).first()
     return Session(*row) if row else None
 
 
 def touch_session(store: Store, token: str, at: float) -> None:
     """The user acted now: the idle clock starts again."""
     with store.transaction() as db:
-        db.execute("UPDATE sessions SET active_at = ? WHERE id = ?", (at, token_id(token)))
+        db.query("UPDATE sessions SET active_at = :at WHERE id = :id", at=at, id=token_id(token))
 
 
 def end_session(store: Store, token: str) -> None:
     with store.transaction() as db:
-        db.execute("DELETE FROM sessions WHERE id = ?", (token_id(token),))
+        db.query("DELETE FROM sessions WHERE id = :id", id=token_id(token))

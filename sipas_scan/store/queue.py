@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sipas_scan.records import FormStatus
-from sipas_scan.store.db import Store
+from sipas_scan.store.db import Store, expanding
 
 
 @dataclass(frozen=True)
@@ -37,87 +37,91 @@ _ORDER = " ORDER BY f.survey, f.serial, f.item"
 def open_flags(store: Store, only: tuple[str, str, str] | None = None) -> list[OpenFlag]:
     """Every open flag in the queue's order (survey, serial, key), or those
     of one item (survey, serial, key)."""
-    where, args = (" AND f.survey = ? AND f.serial = ? AND f.item = ?", only) if only else ("", ())
-    return [OpenFlag(*row) for row in store.db.execute(
+    where = " AND f.survey = :survey AND f.serial = :serial AND f.item = :item" if only else ""
+    args = dict(zip(("survey", "serial", "item"), only, strict=True)) if only else {}
+    return [OpenFlag(*row) for row in store.db.query(
         "SELECT f.survey, f.serial, f.item, f.field_id, f.reason, f.confidence, f.detail, f.page_id, f.page_no"
-        f"{_OPEN}{where}{_ORDER}, f.id", args)]
+        f"{_OPEN}{where}{_ORDER}, f.id", **args)]
 
 
 def open_keys(store: Store) -> list[tuple[str, str, str]]:
     """(survey, serial, key) of every item with an open flag, in the queue's order."""
-    return [tuple(r) for r in store.db.execute(f"SELECT DISTINCT f.survey, f.serial, f.item{_OPEN}{_ORDER}")]
+    return [tuple(r) for r in store.db.query(f"SELECT DISTINCT f.survey, f.serial, f.item{_OPEN}{_ORDER}")]
 
 
 def page_copies(store: Store, survey: str, serial: str, page_no: int) -> list[int]:
     """The pages read as page ``page_no`` of a form, oldest first."""
-    return [r[0] for r in store.db.execute(
-        "SELECT id FROM pages WHERE status = 'ok' AND survey = ? AND serial = ? AND page_no = ? ORDER BY id",
-        (survey, serial, page_no))]
+    return list(store.db.query(
+        "SELECT id FROM pages WHERE status = 'ok' AND survey = :survey AND serial = :serial AND page_no = :page_no"
+        " ORDER BY id", survey=survey, serial=serial, page_no=page_no).scalars())
 
 
 def quarantined_ids(store: Store, excluded_reasons: tuple[str, ...]) -> list[int]:
     """The ids of quarantined pages, in order."""
-    return [r[0] for r in store.db.execute(
-        f"SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN ({', '.join('?' * len(excluded_reasons))})"
-        " ORDER BY id", excluded_reasons)]
+    return list(store.db.query(expanding(
+        "SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded ORDER BY id", "excluded"),
+        excluded=list(excluded_reasons)).scalars())
 
 
 def quarantined_pages(store: Store, excluded_reasons: tuple[str, ...], page_id: int | None = None) -> list[tuple]:
     """(page id, reason, detail) of quarantined pages, by id; or of one."""
-    where, args = (" AND id = ?", (page_id,)) if page_id is not None else ("", ())
-    return store.db.execute(
-        f"SELECT id, reason, detail FROM pages WHERE status = 'quarantined' AND reason NOT IN"
-        f" ({', '.join('?' * len(excluded_reasons))}){where} ORDER BY id", (*excluded_reasons, *args)).fetchall()
+    where, args = (" AND id = :id", {"id": page_id}) if page_id is not None else ("", {})
+    return store.db.rows(expanding(
+        f"SELECT id, reason, detail FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded{where} ORDER BY id",
+        "excluded"), excluded=list(excluded_reasons), **args)
 
 
 def answer_page(store: Store, survey: str, serial: str, field_id: str) -> int | None:
     """The page a form's answer was read from."""
-    row = store.db.execute("SELECT page_id FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
-                           (survey, serial, field_id)).fetchone()
+    row = store.db.query("SELECT page_id FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
+                         survey=survey, serial=serial, field_id=field_id).first()
     return row[0] if row else None
 
 
 def answer_value(store: Store, survey: str, serial: str, field_id: str) -> str | None:
     """The machine's reading of a form's answer (None when it has none)."""
-    row = store.db.execute("SELECT value FROM answers WHERE survey = ? AND serial = ? AND field_id = ?",
-                           (survey, serial, field_id)).fetchone()
+    row = store.db.query("SELECT value FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
+                         survey=survey, serial=serial, field_id=field_id).first()
     return row[0] if row else None
 
 
 def answers_of(store: Store, survey: str, serial: str) -> dict[str, tuple[str, int | None]]:
     """field id -> (value, page id) of a form's answers."""
-    return {r[0]: (r[1], r[2]) for r in store.db.execute(
-        "SELECT field_id, value, page_id FROM answers WHERE survey = ? AND serial = ?", (survey, serial))}
+    return {r[0]: (r[1], r[2]) for r in store.db.query(
+        "SELECT field_id, value, page_id FROM answers WHERE survey = :survey AND serial = :serial", survey=survey,
+        serial=serial)}
 
 
 def page_survey(store: Store, page_id: int) -> str:
     """The survey a stored page belongs to ('' when it was never identified)."""
-    row = store.db.execute("SELECT survey FROM pages WHERE id = ?", (page_id,)).fetchone()
+    row = store.db.query("SELECT survey FROM pages WHERE id = :id", id=page_id).first()
     return row[0] if row else ""
 
 
 def lease_holders(store: Store, now: str) -> dict[str, str]:
     """Item ident -> reviewer, for the leases that have not lapsed at ``now``."""
-    return dict(store.db.execute("SELECT item, reviewer FROM leases WHERE expires_at > ?", (now,)))
+    return dict(iter(store.db.query("SELECT item, reviewer FROM leases WHERE expires_at > :now", now=now)))
 
 
 def lease_of(store: Store, ident: str) -> tuple[str, str] | None:
     """(reviewer, expires at) of an item's lease, lapsed or not."""
-    row = store.db.execute("SELECT reviewer, expires_at FROM leases WHERE item = ?", (ident,)).fetchone()
+    row = store.db.query("SELECT reviewer, expires_at FROM leases WHERE item = :item", item=ident).first()
     return (row[0], row[1]) if row else None
 
 
 def set_lease(store: Store, ident: str, reviewer: str, expires: str) -> None:
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO leases (item, reviewer, expires_at) VALUES (?, ?, ?)", (ident, reviewer, expires))
+        db.query("INSERT INTO leases (item, reviewer, expires_at) VALUES (:item, :reviewer, :expires) ON CONFLICT (item)"
+                 " DO UPDATE SET reviewer = excluded.reviewer, expires_at = excluded.expires_at",
+                 item=ident, reviewer=reviewer, expires=expires)
 
 
 def drop_lease(store: Store, ident: str, reviewer: str) -> None:
     with store.transaction() as db:
-        db.execute("DELETE FROM leases WHERE item = ? AND reviewer = ?", (ident, reviewer))
+        db.query("DELETE FROM leases WHERE item = :item AND reviewer = :reviewer", item=ident, reviewer=reviewer)
 
 
 def drop_leases_of(store: Store, reviewer: str, keep: str = "") -> None:
     """Every lease ``reviewer`` holds but ``keep``'s: a reviewer works on one item at a time."""
     with store.transaction() as db:
-        db.execute("DELETE FROM leases WHERE reviewer = ? AND item != ?", (reviewer, keep))
+        db.query("DELETE FROM leases WHERE reviewer = :reviewer AND item != :keep", reviewer=reviewer, keep=keep)
