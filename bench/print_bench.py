@@ -27,8 +27,7 @@ def write_households(path: Path, n: int) -> None:
         for i in range(n):
             village = i // 27  # 27 households a village, 3 villages a commune, 5 communes a district
             commune, district = village // 3, village // 15
-            writer.writerow(["Lạng Sơn", f"Huyện {district}", f"Xã Hợp Thành {commune}", f"Thôn Nà Làng {village}",
-                             f"HGD{i:06d}"])
+            writer.writerow(["Lạng Sơn", f"Huyện {district}", f"Xã Hợp Thành {commune}", f"Thôn Nà Làng {village}", f"HGD{i:06d}"])
 
 
 def main() -> None:
@@ -43,13 +42,14 @@ def main() -> None:
         write_households(root / "h.csv", args.forms)
         for workers in (1, os.cpu_count() or 1):
             started = time.perf_counter()
-            summary = print_batch(None, root / "h.csv", root / f"out{workers}", secret, root / "ledger.sqlite",
-                                  workers=workers)
+            summary = print_batch(None, root / "h.csv", root / f"out{workers}", secret, root / "ledger.sqlite", workers=workers)
             seconds = time.perf_counter() - started
             rate = summary.pages / seconds
-            print(f"workers={workers}: {summary.pages} pages in {seconds:.1f} s = {rate:.0f} pages/s "
-                  f"(incl. delivery lists for {summary.villages} villages); forms.pdf {summary.pdf_bytes / 1e6:.1f} MB "
-                  f"= {summary.pdf_bytes / summary.pages / 1e3:.1f} kB/page")
+            print(
+                f"workers={workers}: {summary.pages} pages in {seconds:.1f} s = {rate:.0f} pages/s "
+                f"(incl. delivery lists for {summary.villages} villages); forms.pdf {summary.pdf_bytes / 1e6:.1f} MB "
+                f"= {summary.pdf_bytes / summary.pages / 1e3:.1f} kB/page"
+            )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,13 @@ from sipas_scan.survey import find_survey  # noqa: E402
 # A field anomaly is caught when one of these flags is on the field; a
 # cancellation done as the form says and a circled answer are also caught
 # when simply read right (the reader takes them as answers).
-FIELD_ANOMALIES = {"multiple": {"multiple"}, "over-max": {"over-max"},
-                   "cancelled": {"cancelled", "unclear-fill", "unclear-cancel", "faint", "multiple"},
-                   "circled": {"circled", "outside-box", "faint"}, "skip-rule": {"skip-rule"}}
+FIELD_ANOMALIES = {
+    "multiple": {"multiple"},
+    "over-max": {"over-max"},
+    "cancelled": {"cancelled", "unclear-fill", "unclear-cancel", "faint", "multiple"},
+    "circled": {"circled", "outside-box", "faint"},
+    "skip-rule": {"skip-rule"},
+}
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
 
 
@@ -61,12 +65,15 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             page_flagged.update((serial, n) for n in range(1, 20))
     survey = find_survey(con.execute("SELECT survey FROM forms LIMIT 1").fetchone()[0])
     page_of = {f.id: f.page for p in layout_survey(survey).pages for f in p.fields}
-    pages = con.execute("SELECT s.path, p.page_index, p.status, p.reason, p.serial, p.orientation FROM pages p"
-                        " JOIN sources s ON s.id = p.source_id").fetchall()
-    by_position = {(Path(path).stem, index + 1): (st, reason, serial, orient)
-                   for path, index, st, reason, serial, orient in pages}
-    field_ids = [c for c in next(iter(truth.values())) if c not in
-                 ("form_id", "household_code", "province", "district", "commune", "village", "status")]
+    pages = con.execute(
+        "SELECT s.path, p.page_index, p.status, p.reason, p.serial, p.orientation FROM pages p JOIN sources s ON s.id = p.source_id"
+    ).fetchall()
+    by_position = {(Path(path).stem, index + 1): (st, reason, serial, orient) for path, index, st, reason, serial, orient in pages}
+    field_ids = [
+        c
+        for c in next(iter(truth.values()))
+        if c not in ("form_id", "household_code", "province", "district", "commune", "village", "status")
+    ]
     out = Counter()
     wrong_examples = []
     clean_examples: list[tuple[str, str, str]] = []
@@ -80,7 +87,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             if field_id == "t1":
                 if expected or got:
                     out["comments"] += 1
-                    out["comments_accepted_wrong"] += (not flagged and got != expected)
+                    out["comments_accepted_wrong"] += not flagged and got != expected
                     out["comments_invented"] += bool(got and not expected)
                 continue
             out["answers"] += 1
@@ -114,10 +121,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             caught = "missing-page" in flags.get((a["serial"], ""), set())
         elif kind == "duplicate-page":
             caught = "duplicate-page" in flags.get((a["serial"], ""), set()) or any(
-                r in ("duplicate-conflict",) for fs in [flags.get((a["serial"], f), set()) for f in field_ids] for r in fs)
+                r in ("duplicate-conflict",) for fs in [flags.get((a["serial"], f), set()) for f in field_ids] for r in fs
+            )
         elif kind == "photocopy":
-            caught = any("duplicate-conflict" in flags.get((a["serial"], f), set()) for f in field_ids) or \
-                bool({"two-copies", "unread-copy"} & flags.get((a["serial"], ""), set()))
+            caught = any("duplicate-conflict" in flags.get((a["serial"], f), set()) for f in field_ids) or bool(
+                {"two-copies", "unread-copy"} & flags.get((a["serial"], ""), set())
+            )
         elif kind == "forged":
             caught = all(by_position.get((a["stack"], p), ("",))[1] == "forged-code" for p in positions)
         elif kind in ("stray-page", "blank-page"):
@@ -133,8 +142,13 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     # should be quarantined; any other page quarantined is a form page lost
     # to review, whatever the reason given (a form page taken for "not a
     # form" counts too).
-    not_form_pages = {(a["stack"], int(p)) for a in anomalies if a["kind"] in ("blank-page", "stray-page", "forged")
-                      for p in a["position"].split(";") if p}
+    not_form_pages = {
+        (a["stack"], int(p))
+        for a in anomalies
+        if a["kind"] in ("blank-page", "stray-page", "forged")
+        for p in a["position"].split(";")
+        if p
+    }
     for position, (st, reason, _serial, _orient) in by_position.items():
         if st == "quarantined":
             out[f"quarantined:{reason}"] += 1
@@ -173,26 +187,38 @@ def main() -> None:
             for stale in root.glob(f"{profile}.db*"):
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
             started = time.perf_counter()
-            summary = scan_inputs([sim / "scans"], root / f"{profile}.db", ReadOptions(secret, run_ocr=not args.no_ocr),
-                                  ledger_path=root / "ledger.sqlite")
+            summary = scan_inputs(
+                [sim / "scans"],
+                root / f"{profile}.db",
+                ReadOptions(secret, run_ocr=not args.no_ocr),
+                ledger_path=root / "ledger.sqlite",
+            )
             seconds = time.perf_counter() - started
             r = evaluate(sim, root / f"{profile}.db")
             print(f"== {profile}: {summary.pages_read} pages in {seconds:.1f} s ({summary.pages_read / seconds:.1f} pages/s)")
-            print(f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
-                  f" per 10,000; comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}")
-            print(f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
-                  f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
-                  f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
-                  f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
-                  f" forms lost: {r['forms_lost']}")
+            print(
+                f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
+                f" per 10,000; comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}"
+            )
+            print(
+                f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
+                f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
+                f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
+                f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
+                f" forms lost: {r['forms_lost']}"
+            )
             print(f"   comment text invented where nothing was written: {r['comments_invented']}")
             quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
             lost_form_pages = r["form_pages_quarantined"]
             lost_reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("form_page_quarantined:"))
-            print(f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
-                  f" = {100 * lost_form_pages / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})")
-            print(f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
-                  f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})")
+            print(
+                f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
+                f" = {100 * lost_form_pages / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})"
+            )
+            print(
+                f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
+                f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})"
+            )
             kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
             caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
             print(f"   anomalies caught: {caught or 'none deliberate'}")

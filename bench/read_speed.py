@@ -48,8 +48,10 @@ def one_pdf(stacks: list[Path], target: Path, pages: int) -> None:
 
 def peak_rss_mb(command: list[str]) -> tuple[float, str]:
     """Run a scan in a fresh process; peak resident memory of it and its workers."""
-    script = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(p.stdout.splitlines()[0])")
+    script = (
+        "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(p.stdout.splitlines()[0])"
+    )
     out = subprocess.run([sys.executable, "-c", script, *command], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
     return int(lines[0]) / 1024, lines[1]
@@ -59,8 +61,12 @@ def timed_scan(code: Path, scans: Path, db: Path, key: str) -> float:
     """Seconds for ``code``'s scan command (no OCR) to read ``scans`` into a new ``db``."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sipas_scan", "scan", str(scans), "--db", str(db), "--secret", key, "--no-ocr"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sipas_scan", "scan", str(scans), "--db", str(db), "--secret", key, "--no-ocr"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -75,8 +81,10 @@ def compare(root: Path, key: str, baseline: Path) -> None:
             for name, code in (("baseline", baseline), ("this", here)):
                 seconds[name].append(timed_scan(code, scans, root / f"cmp{dpi}-{name}-{round_}.db", key))
         rate = {name: pages / min(times) for name, times in seconds.items()}
-        print(f"{dpi} dpi, no OCR, {pages} pages, best of 2: baseline {rate['baseline']:.1f} pages/s, this"
-              f" {rate['this']:.1f} pages/s, ratio {rate['this'] / rate['baseline']:.2f}")
+        print(
+            f"{dpi} dpi, no OCR, {pages} pages, best of 2: baseline {rate['baseline']:.1f} pages/s, this"
+            f" {rate['this']:.1f} pages/s, ratio {rate['this'] / rate['baseline']:.2f}"
+        )
 
 
 def main() -> None:
@@ -96,11 +104,17 @@ def main() -> None:
             sim = simulate_returns(root / "print", root / f"sim{dpi}", seed=1, profile="clean", dpi=dpi)
             for ocr in (False, True):
                 started = time.perf_counter()
-                summary = scan_inputs([root / f"sim{dpi}" / "scans"], root / f"r{dpi}{ocr}.db",
-                                      ReadOptions(secret, run_ocr=ocr), ledger_path=root / "ledger.sqlite")
+                summary = scan_inputs(
+                    [root / f"sim{dpi}" / "scans"],
+                    root / f"r{dpi}{ocr}.db",
+                    ReadOptions(secret, run_ocr=ocr),
+                    ledger_path=root / "ledger.sqlite",
+                )
                 seconds = time.perf_counter() - started
-                print(f"{dpi} dpi, comment OCR {'on ' if ocr else 'off'}: {summary.pages_read} pages in {seconds:.1f} s"
-                      f" = {summary.pages_read / seconds:.1f} pages/s")
+                print(
+                    f"{dpi} dpi, comment OCR {'on ' if ocr else 'off'}: {summary.pages_read} pages in {seconds:.1f} s"
+                    f" = {summary.pages_read / seconds:.1f} pages/s"
+                )
         if args.baseline:
             compare(root, key, args.baseline.resolve())
         one_pdf(sim.stacks, root / "small.pdf", 200)

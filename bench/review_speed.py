@@ -55,8 +55,9 @@ def build_database(root: Path, forms: int) -> tuple[Path, Path]:
     households = write_households(root / "households.csv", make_households(forms))
     print_batch(None, households, root / "print", secret, root / "ledger.sqlite")
     simulate_returns(root / "print", root / "sim", seed=8, profile="office")
-    scan_inputs([root / "sim" / "scans"], root / "results.sqlite", ReadOptions(secret, run_ocr=False),
-                ledger_path=root / "ledger.sqlite")
+    scan_inputs(
+        [root / "sim" / "scans"], root / "results.sqlite", ReadOptions(secret, run_ocr=False), ledger_path=root / "ledger.sqlite"
+    )
     return root / "results.sqlite", root / "ledger.sqlite"
 
 
@@ -99,8 +100,7 @@ class Client:
     def login(self, name: str) -> str:
         _, _, page = self.request("GET", "/login", route="login")
         token = TOKEN.search(page).group(1)
-        status, _, _ = self.request("POST", "/login", {"name": name, "password": PASSWORD, "csrf_token": token},
-                                    route="login")
+        status, _, _ = self.request("POST", "/login", {"name": name, "password": PASSWORD, "csrf_token": token}, route="login")
         if status != 302:
             raise SystemExit(f"{name} could not log in ({status})")
         return TOKEN.search(self.request("GET", "/", route="login")[2]).group(1)
@@ -142,8 +142,9 @@ def reviewer(client: Client, token: str, stop: float, decided: deque, counts: Co
             client.request("GET", html.unescape(image), route="/image/page" if "/page/" in image else "/image/field")
         ident = html.unescape(re.search(r'data-ident="([^"]+)"', page).group(1))
         kind = re.search(r'data-kind="([^"]+)"', page).group(1)
-        status, headers, _ = client.request("POST", "/decide", {"id": ident, "value": choose(page, kind),
-                                                               "csrf_token": token}, route="/decide")
+        status, headers, _ = client.request(
+            "POST", "/decide", {"id": ident, "value": choose(page, kind), "csrf_token": token}, route="/decide"
+        )
         if status != 302 or "error=" in headers.get("Location", ""):
             counts[f"/decide refused {status}"] += 1
             location = "/next"
@@ -161,8 +162,9 @@ def supervisor(client: Client, token: str, stop: float, decided: deque, counts: 
         except IndexError:
             time.sleep(0.02)
             continue
-        status, _, _ = client.request("POST", "/reopen", {"survey": survey, "serial": serial, "key": key,
-                                                          "csrf_token": token}, route="/reopen")
+        status, _, _ = client.request(
+            "POST", "/reopen", {"survey": survey, "serial": serial, "key": key, "csrf_token": token}, route="/reopen"
+        )
         counts["reopened" if status == 302 else f"/reopen {status}"] += 1
 
 
@@ -196,11 +198,13 @@ def main() -> None:
             for n in range(supervisors(args.reviewers)):
                 accounts.add_user(store, f"s{n:02d}", "supervisor", PASSWORD)
             forms = store.db.execute("SELECT count(*) FROM forms").fetchone()[0]
-        print(f"database: {forms} forms ({time.perf_counter() - started:.0f} s to build); "
-              f"{os.cpu_count()} cores; {args.reviewers} reviewers for {args.seconds:.0f} s", flush=True)
+        print(
+            f"database: {forms} forms ({time.perf_counter() - started:.0f} s to build); "
+            f"{os.cpu_count()} cores; {args.reviewers} reviewers for {args.seconds:.0f} s",
+            flush=True,
+        )
         port = free_port()
-        command = [sys.executable, "-m", "sipas_scan", "review", "--db", str(db), "--port", str(port),
-                   "--threads", str(args.threads)]
+        command = [sys.executable, "-m", "sipas_scan", "review", "--db", str(db), "--port", str(port), "--threads", str(args.threads)]
         if ledger:
             command += ["--ledger", str(ledger)]
         # The server's log goes to a file: a pipe nobody reads fills up and
@@ -245,10 +249,10 @@ def run(port: int, names: list[str], seconds: float) -> None:
     measuring.set()
     started = time.perf_counter()
     stop = started + seconds
-    threads = [threading.Thread(target=reviewer, args=(c, t, stop, decided, counts)) for c, t in zip(reviewers, tokens,
-                                                                                                   strict=True)]
-    threads += [threading.Thread(target=supervisor, args=(c, t, stop, decided, counts))
-                for c, t in zip(bosses, boss_tokens, strict=True)]
+    threads = [threading.Thread(target=reviewer, args=(c, t, stop, decided, counts)) for c, t in zip(reviewers, tokens, strict=True)]
+    threads += [
+        threading.Thread(target=supervisor, args=(c, t, stop, decided, counts)) for c, t in zip(bosses, boss_tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -260,19 +264,26 @@ def run(port: int, names: list[str], seconds: float) -> None:
         if not values:
             return f"{label:<14} none"
         q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
-        return (f"{label:<14} {len(values):6d} requests {len(values) / elapsed:6.1f}/s   p50 {1000 * q[49]:6.1f} ms"
-                f"   p95 {1000 * q[94]:6.1f} ms   max {1000 * max(values):6.1f} ms")
+        return (
+            f"{label:<14} {len(values):6d} requests {len(values) / elapsed:6.1f}/s   p50 {1000 * q[49]:6.1f} ms"
+            f"   p95 {1000 * q[94]:6.1f} ms   max {1000 * max(values):6.1f} ms"
+        )
 
     reviewer_times = [t for route, values in timings.items() if route != "/reopen" for t in values]
     print(line("reviewers", reviewer_times))
     for route in sorted(timings):
         print(line(f"  {route}", timings[route]))
     print(line("all requests", [t for values in timings.values() for t in values]))
-    bad = {f"{route} {status}": n for (route, status), n in statuses.items()
-           if status == 0 or status >= 500 or status in (400, 403, 404, 409)}
+    bad = {
+        f"{route} {status}": n
+        for (route, status), n in statuses.items()
+        if status == 0 or status >= 500 or status in (400, 403, 404, 409)
+    }
     refused = {k: v for k, v in counts.items() if k not in ("decided", "reopened", "queue empty")}
-    print(f"items decided {counts['decided']} ({counts['decided'] / elapsed:.1f}/s), reopened {counts['reopened']}, "
-          f"queue found empty {counts['queue empty']} times")
+    print(
+        f"items decided {counts['decided']} ({counts['decided'] / elapsed:.1f}/s), reopened {counts['reopened']}, "
+        f"queue found empty {counts['queue empty']} times"
+    )
     print(f"errors: {sum(bad.values()) + sum(refused.values())} {dict(bad) | refused if bad or refused else ''}")
 
 

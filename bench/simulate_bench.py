@@ -1,6 +1,6 @@
 """How fast `simulate` makes scanned stacks, per profile.
 
-    .venv/bin/python bench/simulate_bench.py [--forms N]
+.venv/bin/python bench/simulate_bench.py [--forms N]
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def main() -> None:
             summary = simulate_returns(root / "print", root / profile, seed=1, profile=profile)
             seconds = time.perf_counter() - started
             size = sum(p.stat().st_size for p in summary.stacks)
-            print(f"{profile:7s}: {summary.pages} pages in {seconds:.1f} s = {summary.pages / seconds:.1f} pages/s; "
-                  f"{summary.anomalies} anomalies; {size / summary.pages / 1e3:.0f} kB/page")
+            print(
+                f"{profile:7s}: {summary.pages} pages in {seconds:.1f} s = {summary.pages / seconds:.1f} pages/s; "
+                f"{summary.anomalies} anomalies; {size / summary.pages / 1e3:.0f} kB/page"
+            )
 
 
 if __name__ == "__main__":

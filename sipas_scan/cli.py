@@ -19,7 +19,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.ok: "done",
     ExitCode.bad_args: "bad command line: unknown option, missing or invalid value",
     ExitCode.input_file: "an input file or folder is missing, unreadable or malformed (scan: files not read, "
-                         "listed by export --flags; or no scan found)",
+    "listed by export --flags; or no scan found)",
     ExitCode.missing_dependency: "a system program, font or language pack is not installed",
     ExitCode.invalid_survey: "the survey definition does not validate",
     ExitCode.secret: "no signing secret, one too short, or the wrong one",
@@ -33,26 +33,47 @@ def exit_code_lines() -> list[str]:
     return [f"{int(code):>3}  {EXIT_CODE_MEANINGS.get(code, code.name.replace('_', ' '))}" for code in ExitCode]
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Print, scan, review and score SIPAS paper surveys.\n\n"
-                       "-v/--verbose and -q/--quiet may stand anywhere on the line.",
-                  epilog="\b\nExit status:\n" + "\n".join(exit_code_lines()))
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Print, scan, review and score SIPAS paper surveys.\n\n-v/--verbose and -q/--quiet may stand anywhere on the line.",
+    epilog="\b\nExit status:\n" + "\n".join(exit_code_lines()),
+)
 survey_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Survey definitions: check and inspect.")
 app.add_typer(survey_app, name="survey")
 
 DEFAULT_LEDGER = "sipas-ledger.sqlite"
 GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
-SecretOption = Annotated[str | None, typer.Option(
-    "--secret", metavar="KEY", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.",
-    show_default=False)]
-LedgerOption = Annotated[Path | None, typer.Option(
-    "--ledger", envvar="SIPAS_LEDGER", metavar="FILE", show_default=False,
-    help="The issued-serials ledger shared by all print runs of a round (or $SIPAS_LEDGER).")]
+SecretOption = Annotated[
+    str | None,
+    typer.Option(
+        "--secret", metavar="KEY", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.", show_default=False
+    ),
+]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger",
+        envvar="SIPAS_LEDGER",
+        metavar="FILE",
+        show_default=False,
+        help="The issued-serials ledger shared by all print runs of a round (or $SIPAS_LEDGER).",
+    ),
+]
 # A results database: a SQLite file or a server's URL (see sipas_scan.store.engine).
-DbOption = Annotated[str, typer.Option(
-    "--db", envvar="SIPAS_DB", metavar="FILE|URL", show_default=False,
-    help="The results database: a SQLite file, or postgresql://user@host/db (or $SIPAS_DB).")]
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="SIPAS_DB",
+        metavar="FILE|URL",
+        show_default=False,
+        help="The results database: a SQLite file, or postgresql://user@host/db (or $SIPAS_DB).",
+    ),
+]
 # Flags take no value: an empty metavar keeps help from showing a type for them.
 FLAG = ""
 _quiet = False
@@ -69,8 +90,7 @@ def _output_file(path: Path, option: str, example: str) -> Path:
     if path.is_dir():
         raise OutputFileError(f"{path}: is a folder; give {option} a file name, e.g. {path / example}")
     if not path.parent.is_dir():
-        raise OutputFileError(f"{path}: folder {path.parent} does not exist; create it first or give {option} "
-                              "another path")
+        raise OutputFileError(f"{path}: folder {path.parent} does not exist; create it first or give {option} another path")
     return path
 
 
@@ -117,12 +137,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _setup(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log progress details to stderr.")]
-        = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG,
-                                        help="Print only warnings and errors (no summary, no progress bar).")] = False,
-    version: Annotated[bool, typer.Option("--version", metavar=FLAG, callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log progress details to stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar=FLAG, help="Print only warnings and errors (no summary, no progress bar).")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", metavar=FLAG, callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     global _quiet
     if verbose and quiet:
@@ -132,14 +153,21 @@ def _setup(
         from sipas_scan import progress
 
         progress.SHOWN = False
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING,
-                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command("print")
 def print_command(
-    survey: Annotated[str, typer.Argument(
-        metavar="SURVEY", help="Survey definition file, or the name of a bundled one (sipas-household, sipas-national-2023).")],
+    survey: Annotated[
+        str,
+        typer.Argument(
+            metavar="SURVEY", help="Survey definition file, or the name of a bundled one (sipas-household, sipas-national-2023)."
+        ),
+    ],
     households: Annotated[Path, typer.Option("--households", metavar="FILE", help="Households CSV (see README).")],
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for forms.pdf, layout.json and delivery lists.")],
     secret: SecretOption = None,
@@ -160,22 +188,32 @@ def print_command(
     if ledger is None:
         ledger = Path(DEFAULT_LEDGER)
         state = "an existing ledger" if ledger.exists() else "a new ledger"
-        typer.echo(f"sipas-scan: note: no --ledger given: the serials go to {ledger.absolute()} ({state} in the "
-                   "working folder); give --ledger to choose the round's ledger", err=True)
+        typer.echo(
+            f"sipas-scan: note: no --ledger given: the serials go to {ledger.absolute()} ({state} in the "
+            "working folder); give --ledger to choose the round's ledger",
+            err=True,
+        )
     summary = print_batch(survey, households, out, load_secret(secret), ledger, workers=workers or None)
-    _say(f"Printed {summary.forms} forms ({summary.pages} pages, {summary.pages_per_form} per form), "
-         f"serials {summary.first_serial}..{summary.last_serial}, in {summary.seconds:.1f} s "
-         f"({summary.pages / summary.seconds:.0f} pages/s)")
+    _say(
+        f"Printed {summary.forms} forms ({summary.pages} pages, {summary.pages_per_form} per form), "
+        f"serials {summary.first_serial}..{summary.last_serial}, in {summary.seconds:.1f} s "
+        f"({summary.pages / summary.seconds:.0f} pages/s)"
+    )
     _say(f"  forms:          {summary.pdf} ({summary.pdf_bytes / 1e6:.1f} MB)")
     _say(f"  layout:         {out / 'layout.json'}")
     _say(f"  delivery lists: {out / 'delivery'} ({summary.villages} villages), manifest {out / 'manifest.csv'}")
-    _say(f"  ledger:         {summary.ledger} " + ("(new)" if summary.ledger_was_new else
-                                                  f"({summary.serials_before} serials issued before this run)"))
+    _say(
+        f"  ledger:         {summary.ledger} "
+        + ("(new)" if summary.ledger_was_new else f"({summary.serials_before} serials issued before this run)")
+    )
     if summary.reprinted:
         shown = ", ".join(summary.reprinted[:5]) + (" ..." if len(summary.reprinted) > 5 else "")
-        typer.echo(f"sipas-scan: warning: {len(summary.reprinted)} of {summary.forms} households already held a serial "
-                   f"of this survey ({shown}) and now hold one more; 'sipas-scan returns' counts a household as "
-                   "returned when any of its forms comes back", err=True)
+        typer.echo(
+            f"sipas-scan: warning: {len(summary.reprinted)} of {summary.forms} households already held a serial "
+            f"of this survey ({shown}) and now hold one more; 'sipas-scan returns' counts a household as "
+            "returned when any of its forms comes back",
+            err=True,
+        )
 
 
 @app.command("sample")
@@ -217,8 +255,10 @@ def simulate_command(
     from sipas_scan.simulate.stacks import simulate_returns
 
     summary = simulate_returns(print_dir, out, seed=seed, profile=profile, fmt=fmt, workers=workers or None)
-    _say(f"Simulated {summary.forms_returned} of {summary.forms_issued} forms returned: {summary.pages} pages "
-         f"in {len(summary.stacks)} stacks ({profile}, seed {seed}) -> {out / 'scans'}")
+    _say(
+        f"Simulated {summary.forms_returned} of {summary.forms_issued} forms returned: {summary.pages} pages "
+        f"in {len(summary.stacks)} stacks ({profile}, seed {seed}) -> {out / 'scans'}"
+    )
     _say(f"  truth: {summary.truth}; {summary.anomalies} deliberate anomalies: {summary.anomalies_file}")
 
 
@@ -227,21 +267,36 @@ def scan_command(
     inputs: Annotated[list[Path], typer.Argument(metavar="FILE", help="Scanned files or folders (PDF, TIFF, PNG, JPEG).")],
     db: DbOption,
     secret: SecretOption = None,
-    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", envvar="SIPAS_LEDGER",
-                                                help="Issued-serials ledger, to catch forms never issued.")] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option("--ledger", metavar="FILE", envvar="SIPAS_LEDGER", help="Issued-serials ledger, to catch forms never issued."),
+    ] = None,
     survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Accept only this survey id.")] = None,
     no_ocr: Annotated[bool, typer.Option("--no-ocr", metavar=FLAG, help="Send every comment to review instead of OCR.")] = False,
-    calibration: Annotated[str | None, typer.Option(
-        "--calibration", metavar="NAME", help="Scanner profile (name in --calibration-dir, or a .json file) made by "
-                              "'sipas-scan calibrate read': the box thresholds are set for that scanner.",
-        show_default=False)] = None,
-    calibration_dir: Annotated[Path, typer.Option("--calibration-dir", metavar="FOLDER", help="Folder of scanner profiles.")]
-        = Path("calibration"),
+    calibration: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration",
+            metavar="NAME",
+            help="Scanner profile (name in --calibration-dir, or a .json file) made by "
+            "'sipas-scan calibrate read': the box thresholds are set for that scanner.",
+            show_default=False,
+        ),
+    ] = None,
+    calibration_dir: Annotated[Path, typer.Option("--calibration-dir", metavar="FOLDER", help="Folder of scanner profiles.")] = Path(
+        "calibration"
+    ),
     workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (default: all cores).")] = 0,
-    retry_quarantined: Annotated[bool, typer.Option(
-        "--retry-quarantined", metavar=FLAG, help="Read again every quarantined page of the files given that no reviewer has "
-                                    "decided on (pages whose code failed verification or that could not be decoded "
-                                    "are read again on every run anyway).")] = False,
+    retry_quarantined: Annotated[
+        bool,
+        typer.Option(
+            "--retry-quarantined",
+            metavar=FLAG,
+            help="Read again every quarantined page of the files given that no reviewer has "
+            "decided on (pages whose code failed verification or that could not be decoded "
+            "are read again on every run anyway).",
+        ),
+    ] = False,
 ) -> None:
     """Read scanned returns into the database; running it again adds nothing twice.
 
@@ -263,22 +318,30 @@ def scan_command(
     if ledger is None:
         # Never a ledger found in the working folder: it may be another round's.
         unused = f" ({DEFAULT_LEDGER} in this folder is not used unless given)" if Path(DEFAULT_LEDGER).exists() else ""
-        typer.echo("sipas-scan: warning: no --ledger: forms never issued cannot be told apart and forms carry no "
-                   f"household or village{unused}", err=True)
+        typer.echo(
+            "sipas-scan: warning: no --ledger: forms never issued cannot be told apart and forms carry no "
+            f"household or village{unused}",
+            err=True,
+        )
     if profile and not profile.fit:
         typer.echo(f"sipas-scan: warning: scanner profile {profile.summary()}", err=True)
     options = ReadOptions(load_secret(secret), survey=survey, thresholds=thresholds, run_ocr=not no_ocr)
     if profile:
-        _say(f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
-             f"marked from {thresholds.marked * 100:.1f} %")
-    summary = scan_inputs(inputs, database, options, workers=workers or None, ledger_path=ledger,
-                          retry_quarantined=retry_quarantined)
+        _say(
+            f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
+            f"marked from {thresholds.marked * 100:.1f} %"
+        )
+    summary = scan_inputs(inputs, database, options, workers=workers or None, ledger_path=ledger, retry_quarantined=retry_quarantined)
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
-    _say(f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
-         f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)")
+    _say(
+        f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
+        f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)"
+    )
     forms = summary.forms
-    _say(f"  forms: {sum(forms.values())} ({forms[FormStatus.ACCEPTED]} accepted, {forms[FormStatus.NEEDS_REVIEW]} to review, "
-         f"{forms[FormStatus.RESOLVED]} resolved, {forms[FormStatus.REJECTED]} rejected)")
+    _say(
+        f"  forms: {sum(forms.values())} ({forms[FormStatus.ACCEPTED]} accepted, {forms[FormStatus.NEEDS_REVIEW]} to review, "
+        f"{forms[FormStatus.RESOLVED]} resolved, {forms[FormStatus.REJECTED]} rejected)"
+    )
     if summary.quarantined:
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
     if summary.pages_retried:
@@ -292,12 +355,16 @@ def scan_command(
     if summary.forms_left_to_other_run:
         _say("  forms: derived again by the other scan run when it ends (it was still storing pages)")
     if summary.wrong_secret:
-        raise SecretError(f"the code of every page read ({summary.failed_verification}) failed verification: wrong "
-                          "secret? Scan again with the secret the forms were printed with; these pages will be "
-                          "read again")
+        raise SecretError(
+            f"the code of every page read ({summary.failed_verification}) failed verification: wrong "
+            "secret? Scan again with the secret the forms were printed with; these pages will be "
+            "read again"
+        )
     if summary.failed_files:
-        raise InputFileError(f"{len(summary.failed_files)} file(s) or folder(s) could not be read (listed above; "
-                             "'sipas-scan export --flags' lists them too); everything else was read")
+        raise InputFileError(
+            f"{len(summary.failed_files)} file(s) or folder(s) could not be read (listed above; "
+            "'sipas-scan export --flags' lists them too); everything else was read"
+        )
     if summary.files == 0:
         raise InputFileError("no scans found in the inputs given (PDF, TIFF, PNG or JPEG files, or folders of them)")
 
@@ -308,8 +375,14 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Records CSV to write.")],
     flags: Annotated[Path | None, typer.Option("--flags", metavar="FILE", help="Also write one row per flag here.")] = None,
     survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Survey id, if the database holds several.")] = None,
-    fmt: Annotated[str, typer.Option("--format", metavar="csv|xlsx|sav|dta", help="csv (the records CSV), xlsx (records, "
-                                     "codebook and flags sheets), sav (SPSS) or dta (Stata), with labels.")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="csv|xlsx|sav|dta",
+            help="csv (the records CSV), xlsx (records, codebook and flags sheets), sav (SPSS) or dta (Stata), with labels.",
+        ),
+    ] = "csv",
     excel: Annotated[bool, typer.Option("--excel", help="CSV with a byte-order mark, for Excel on Windows.")] = False,
 ) -> None:
     """Write the records (one row per form) and, optionally, the flags.
@@ -355,8 +428,10 @@ def survey_check(survey: Annotated[str, typer.Argument(metavar="SURVEY", help="S
         raise typer.Exit(int(exc.exit_code)) from None
     layout = layout_survey(loaded)
     criteria = len(loaded.index.all_criteria()) if loaded.index else 0
-    _say(f"{loaded.source_path}: survey '{loaded.id}' version {loaded.version}: {len(loaded.fields())} fields, "
-         f"{criteria} criteria in the index, {layout.page_count} pages: OK")
+    _say(
+        f"{loaded.source_path}: survey '{loaded.id}' version {loaded.version}: {len(loaded.fields())} fields, "
+        f"{criteria} criteria in the index, {layout.page_count} pages: OK"
+    )
 
 
 @survey_app.command("layout")
@@ -379,15 +454,21 @@ def survey_layout(
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option(
-        "--out", metavar="FOLDER", help="Results folder: new or empty, or one an earlier demo made (what that run "
-                                        "wrote is replaced; nothing else is touched).")] = Path("output/demo"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="Results folder: new or empty, or one an earlier demo made (what that run "
+            "wrote is replaced; nothing else is touched).",
+        ),
+    ] = Path("output/demo"),
     per_village: Annotated[int, typer.Option("--per-village", metavar="N", help="Households drawn in each village.")] = 4,
-    villages: Annotated[int, typer.Option("--villages", metavar="N",
-                                          help="Use only the register's first N villages (0: all).")] = 0,
+    villages: Annotated[int, typer.Option("--villages", metavar="N", help="Use only the register's first N villages (0: all).")] = 0,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="The same seed gives the same demo.")] = 2024,
-    profile: Annotated[str, typer.Option("--profile", metavar="clean|office|hard",
-                                         help="How hard the simulated scans are.")] = "office",
+    profile: Annotated[
+        str, typer.Option("--profile", metavar="clean|office|hard", help="How hard the simulated scans are.")
+    ] = "office",
 ) -> None:
     """The whole chain on bundled sample data: sample, print, simulate returns, scan, export, score, returns.
 
@@ -397,19 +478,20 @@ def demo_command(
     """
     from sipas_scan.demo import DemoOptions, run_demo
 
-    run_demo(DemoOptions(out=out, per_village=per_village, villages=villages, seed=seed, profile=profile), _say,
-             command=_invocation())
+    run_demo(DemoOptions(out=out, per_village=per_village, villages=villages, seed=seed, profile=profile), _say, command=_invocation())
 
 
-calibrate_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                            help="Scanner calibration: print the sheet, measure its scan.")
+calibrate_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Scanner calibration: print the sheet, measure its scan."
+)
 app.add_typer(calibrate_app, name="calibrate")
 
 
 @calibrate_app.command("print")
 def calibrate_print(
-    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Calibration sheet PDF to write.")]
-        = Path("calibration-sheet.pdf"),
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Calibration sheet PDF to write.")] = Path(
+        "calibration-sheet.pdf"
+    ),
 ) -> None:
     """Write the calibration sheet: print it at 100 %, then scan it as the forms will be scanned.
 
@@ -420,8 +502,10 @@ def calibrate_print(
     from sipas_scan.calibration.render import write_sheet
 
     write_sheet(_output_file(out, "--out", "calibration-sheet.pdf"))
-    _say(f"Wrote {out}: print at 100 % (actual size), scan with the forms' settings, then "
-         "'sipas-scan calibrate read SCAN --name SCANNER'")
+    _say(
+        f"Wrote {out}: print at 100 % (actual size), scan with the forms' settings, then "
+        "'sipas-scan calibrate read SCAN --name SCANNER'"
+    )
 
 
 @calibrate_app.command("read")
@@ -429,9 +513,12 @@ def calibrate_read(
     scan: Annotated[Path, typer.Argument(metavar="FILE", help="The scanned calibration sheet (PDF, TIFF, PNG or JPEG; first page).")],
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="Name of the scanner and setting, e.g. canon-200-grey.")],
     directory: Annotated[Path, typer.Option("--dir", metavar="FOLDER", help="Folder of scanner profiles.")] = Path("calibration"),
-    dpi: Annotated[float | None, typer.Option("--dpi", metavar="DPI",
-                                              help="Resolution the scanner was set to (default: as the file says).",
-                                              show_default=False)] = None,
+    dpi: Annotated[
+        float | None,
+        typer.Option(
+            "--dpi", metavar="DPI", help="Resolution the scanner was set to (default: as the file says).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Measure a scanned calibration sheet, say whether the setting is fit for reading, save the profile.
 
@@ -454,8 +541,12 @@ def calibrate_read(
 def returns_command(
     db: DbOption,
     ledger: LedgerOption = None,
-    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for returns.csv, missing.csv, not_issued.csv and "
-                                                    "per-village collection lists.")] = Path("returns"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", metavar="FOLDER", help="Folder for returns.csv, missing.csv, not_issued.csv and per-village collection lists."
+        ),
+    ] = Path("returns"),
     survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Only this survey id.")] = None,
 ) -> None:
     """Forms printed, received, accepted, to review and missing per village, and whom to visit again.
@@ -474,12 +565,13 @@ def returns_command(
     t = summary.report.total
     if t.reprinted:
         _say(f"Households: {t.households}, {t.reprinted} of them given a second form (returned when either came back)")
-    _say(f"Returns: {t.printed} printed, {t.received} received ({t.return_rate:.1f} %): {t.accepted} accepted, "
-         f"{t.to_review} to review, {t.rejected} rejected; {t.missing} missing, {t.incomplete} with pages missing; "
-         f"{len(summary.report.not_issued)} never issued")
+    _say(
+        f"Returns: {t.printed} printed, {t.received} received ({t.return_rate:.1f} %): {t.accepted} accepted, "
+        f"{t.to_review} to review, {t.rejected} rejected; {t.missing} missing, {t.incomplete} with pages missing; "
+        f"{len(summary.report.not_issued)} never issued"
+    )
     _say(f"  per village and commune: {summary.returns_csv}")
-    _say(f"  households to visit again: {summary.missing_csv} and {len(summary.village_pdfs)} collection lists "
-         f"in {out / 'villages'}")
+    _say(f"  households to visit again: {summary.missing_csv} and {len(summary.village_pdfs)} collection lists in {out / 'villages'}")
     if summary.report.not_issued:
         _say(f"  forms never issued (not in the ledger): {summary.not_issued_csv}")
 
@@ -488,27 +580,55 @@ def returns_command(
 def score_command(
     records: Annotated[Path, typer.Argument(metavar="FILE", help="Records CSV written by 'sipas-scan export'.")],
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for indices.csv and the report (PDF and HTML).")],
-    survey: Annotated[str | None, typer.Option(
-        "--survey", metavar="SURVEY", help="Survey definition file or bundled name (default: the standard household survey).")] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", metavar="COLUMN", help="Also score each value of this column (district, commune, village, a1, a2, ...).")] = None,
-    compare_with: Annotated[Path | None, typer.Option(
-        "--compare", metavar="FILE", help="Last round's indices.csv: the change per index and unit goes to compare.csv.")] = None,
-    combine: Annotated[str, typer.Option(
-        "--combine", metavar="pooled|mean",
-        help="How units make the whole: pooled (all respondents at once) | mean (mean of unit indices).")]
-        = "pooled",
-    year: Annotated[int | None, typer.Option("--year", metavar="YEAR", help="Survey year in the report title (default: "
-                                             "the settings' year, else this year).")] = None,
-    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="Issued-serials ledger: forms printed "
-                                                "per commune and the return rate in the report.")] = None,
-    settings: Annotated[Path | None, typer.Option("--settings", metavar="FILE", help="Report settings (YAML): issuing "
-                                                  "body, signer, number, place, date, target; see docs/formats.md.")] = None,
+    survey: Annotated[
+        str | None,
+        typer.Option(
+            "--survey", metavar="SURVEY", help="Survey definition file or bundled name (default: the standard household survey)."
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="COLUMN", help="Also score each value of this column (district, commune, village, a1, a2, ...)."),
+    ] = None,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option("--compare", metavar="FILE", help="Last round's indices.csv: the change per index and unit goes to compare.csv."),
+    ] = None,
+    combine: Annotated[
+        str,
+        typer.Option(
+            "--combine",
+            metavar="pooled|mean",
+            help="How units make the whole: pooled (all respondents at once) | mean (mean of unit indices).",
+        ),
+    ] = "pooled",
+    year: Annotated[
+        int | None,
+        typer.Option("--year", metavar="YEAR", help="Survey year in the report title (default: the settings' year, else this year)."),
+    ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger", metavar="FILE", help="Issued-serials ledger: forms printed per commune and the return rate in the report."
+        ),
+    ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="Report settings (YAML): issuing body, signer, number, place, date, target; see docs/formats.md.",
+        ),
+    ] = None,
     issuer: Annotated[str | None, typer.Option("--issuer", metavar="TEXT", help="Issuing body, e.g. 'Sở Nội vụ'.")] = None,
     signer: Annotated[str | None, typer.Option("--signer", metavar="NAME", help="Who signs the report.")] = None,
     number: Annotated[str | None, typer.Option("--number", metavar="TEXT", help="Document number (Số: .../BC-...).")] = None,
-    fmt: Annotated[list[str] | None, typer.Option("--format", metavar="xlsx|sav|dta", help="Also write the tables in "
-                                                  "this format (repeatable); CSV is always written.")] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", metavar="xlsx|sav|dta", help="Also write the tables in this format (repeatable); CSV is always written."
+        ),
+    ] = None,
 ) -> None:
     """Compute the SIPAS indices (indices.csv) and write the report (PDF, HTML and Word).
 
@@ -527,9 +647,14 @@ def score_command(
     if ledger is not None and not ledger.is_file():
         raise InputFileError(f"{ledger}: no such ledger")
     report_settings = load_settings(settings, issuer=issuer, signer=signer, number=number)
-    summary = score_records(records, load_survey(survey), out,
-                            ScoreOptions(by=by, combine=combine, compare_with=compare_with, year=year, ledger=ledger,
-                                         settings=report_settings, formats=formats))
+    summary = score_records(
+        records,
+        load_survey(survey),
+        out,
+        ScoreOptions(
+            by=by, combine=combine, compare_with=compare_with, year=year, ledger=ledger, settings=report_settings, formats=formats
+        ),
+    )
     excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
     _say(f"Scored {len(summary.records.counted)} of {summary.records.total} forms (excluded: {excluded})")
     _say(f"  {index_text(summary.scores)}, {summary.scores.combine}")
@@ -541,8 +666,11 @@ def score_command(
         _say(f"  change from {compare_with}: {summary.compare}")
     if summary.small_units:
         shown = ", ".join(summary.small_units[:5]) + (" ..." if len(summary.small_units) > 5 else "")
-        typer.echo(f"sipas-scan: warning: {len(summary.small_units)} unit(s) have fewer than {MIN_RESPONDENTS} "
-                   f"respondents, not for publication: {shown}", err=True)
+        typer.echo(
+            f"sipas-scan: warning: {len(summary.small_units)} unit(s) have fewer than {MIN_RESPONDENTS} "
+            f"respondents, not for publication: {shown}",
+            err=True,
+        )
 
 
 users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Reviewer accounts (kept in the results database).")
@@ -554,8 +682,9 @@ def users_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Login name.")],
     db: DbOption,
     role: Annotated[str, typer.Option("--role", metavar="reviewer|supervisor", help="What the account may do.")] = "reviewer",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar=FLAG,
-                                                 help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", metavar=FLAG, help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Add a reviewer or supervisor, or set a new password or role.
 
@@ -595,15 +724,22 @@ def users_list(db: DbOption) -> None:
 @app.command("review")
 def review_command(
     db: DbOption,
-    host: Annotated[str, typer.Option("--host", metavar="ADDRESS",
-                                      help="Address to listen on; loopback unless you say otherwise.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on; loopback unless you say otherwise.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8750,
     ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="Issued-serials ledger, for return rates.")] = None,
     threads: Annotated[int, typer.Option("--threads", metavar="N", help="Requests served at once.")] = 8,
-    behind_proxy: Annotated[bool, typer.Option(
-        "--behind-proxy", metavar=FLAG, envvar="SIPAS_BEHIND_PROXY",
-        help="Served through a TLS reverse proxy: cookies are marked Secure and the proxy's X-Forwarded-Proto "
-             "and -Host are believed (see the README).")] = False,
+    behind_proxy: Annotated[
+        bool,
+        typer.Option(
+            "--behind-proxy",
+            metavar=FLAG,
+            envvar="SIPAS_BEHIND_PROXY",
+            help="Served through a TLS reverse proxy: cookies are marked Secure and the proxy's X-Forwarded-Proto "
+            "and -Host are believed (see the README).",
+        ),
+    ] = False,
 ) -> None:
     """The reviewers' web app: settle what the scanner doubted.
 
@@ -631,12 +767,12 @@ def review_command(
     if warning:
         typer.echo(f"sipas-scan: warning: {warning}", err=True)
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    waitress.serve(create_app(db, ledger, behind_proxy=behind_proxy), host=host, port=port, threads=threads,
-                   ident="sipas-scan")
+    waitress.serve(create_app(db, ledger, behind_proxy=behind_proxy), host=host, port=port, threads=threads, ident="sipas-scan")
 
 
-db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                     help="The results database: migrate it, or copy it to another (SQLite to PostgreSQL).")
+db_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="The results database: migrate it, or copy it to another (SQLite to PostgreSQL)."
+)
 app.add_typer(db_app, name="db")
 
 

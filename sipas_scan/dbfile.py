@@ -22,6 +22,7 @@ from sipas_scan.errors import SipasError
 
 BUSY_TIMEOUT_S = 30
 
+
 class _Writer:
     """The lock the writers of this process take, one per file, and which
     thread holds it."""

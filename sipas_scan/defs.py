@@ -35,9 +35,9 @@ HEADER_TEXT_X_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
 FOOTER_BASELINE_MM = PAGE_HEIGHT_MM - 10.5
 # The per-form lines of the header: printed by printing/render.py, read back
 # by reading/printed.py when a page's code cannot be read.
-HEADER_SERIAL_BASELINE_MM = 18.0   # "Số phiếu: 0000018"
-HEADER_SERIAL_SIZE_PT = 11.0       # bold
-HEADER_PLACE_BASELINE_MM = 23.5    # "Thôn ... · Xã ... · Huyện ... · Tỉnh"
+HEADER_SERIAL_BASELINE_MM = 18.0  # "Số phiếu: 0000018"
+HEADER_SERIAL_SIZE_PT = 11.0  # bold
+HEADER_PLACE_BASELINE_MM = 23.5  # "Thôn ... · Xã ... · Huyện ... · Tỉnh"
 # Header and footer text stays clear of the markers.
 FOOTER_LEFT_MM = MARKER_MARGIN_MM + MARKER_SIZE_MM + 4.0
 FOOTER_RIGHT_MM = PAGE_WIDTH_MM - MARKER_MARGIN_MM - MARKER_SIZE_MM - 4.0
@@ -85,7 +85,7 @@ SERIAL_DIGITS = 6
 # Reading: every page is warped onto the layout at this resolution, so all
 # measurements are in one pixel grid (8 px/mm = 203 dpi).
 READ_PX_PER_MM = 8.0
-MARKER_DETECT_MAX_SIDE_PX = 1800   # markers are looked for on a page scaled down to this
-MARKER_WINDOW_MM = 50.0            # corner windows searched first: marker, margin and a generous feed shift
-MAX_ALIGNMENT_RESIDUAL_MM = 0.8    # worse than this, the page is flagged, not guessed
-BOX_SEARCH_MM = 1.0                # how far a printed box may sit from where the layout says
+MARKER_DETECT_MAX_SIDE_PX = 1800  # markers are looked for on a page scaled down to this
+MARKER_WINDOW_MM = 50.0  # corner windows searched first: marker, margin and a generous feed shift
+MAX_ALIGNMENT_RESIDUAL_MM = 0.8  # worse than this, the page is flagged, not guessed
+BOX_SEARCH_MM = 1.0  # how far a printed box may sit from where the layout says

@@ -49,10 +49,20 @@ def export_records(db_path: Path | str, out: Path, survey_id: str | None = None)
         for serial, reason in results.form_flag_reasons(store, survey.id):
             form_flags.setdefault(serial, set()).add(reason)
         rows = results.form_rows(store, survey.id)
-        return write_records(out, field_ids, (
-            [*row, *(answers.get(row[0], {}).get(fid, "") for fid in field_ids),
-             ";".join(fid for fid in field_ids if fid in reviewed.get(row[0], ())),
-             ";".join(sorted(form_flags.get(row[0], ())))] for row in rows), SUFFIX)
+        return write_records(
+            out,
+            field_ids,
+            (
+                [
+                    *row,
+                    *(answers.get(row[0], {}).get(fid, "") for fid in field_ids),
+                    ";".join(fid for fid in field_ids if fid in reviewed.get(row[0], ())),
+                    ";".join(sorted(form_flags.get(row[0], ()))),
+                ]
+                for row in rows
+            ),
+            SUFFIX,
+        )
 
 
 def export_flags(db_path: Path | str, out: Path) -> int:
@@ -60,8 +70,7 @@ def export_flags(db_path: Path | str, out: Path) -> int:
         rows = results.flag_rows(store)
         quarantined = results.quarantined_page_rows(store)
         # Files scan could not read (and has not read since): one row each, no form.
-        unread = [("", "", "", f"not-read:{reason}", 0, detail, path, "", "", 1)
-                  for path, reason, detail in store.unread_files()]
+        unread = [("", "", "", f"not-read:{reason}", 0, detail, path, "", "", 1) for path, reason, detail in store.unread_files()]
         with out.open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(FLAG_COLUMNS)

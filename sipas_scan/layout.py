@@ -134,10 +134,7 @@ class FormLayout:
             "page_size_mm": list(self.page_size),
             "markers": [{"id": m.id, "box_mm": _round_rect(m.rect)} for m in self.markers],
             "qr_mm": _round_rect(self.qr),
-            "pages": [
-                {"page": page.number, "fields": [f.to_contract() for f in page.fields]}
-                for page in self.pages
-            ],
+            "pages": [{"page": page.number, "fields": [f.to_contract() for f in page.fields]} for page in self.pages],
         }
 
     def write_json(self, path: Path) -> None:
@@ -224,8 +221,16 @@ def _shift_field(item: FieldLayout, dy: float, page: int) -> FieldLayout:
     )
 
 
-def _paragraph(x: float, width: float, text: str, size: float, *, bold: bool = False,
-               align: Literal["left", "center", "right"] = "left", y0: float = 0.0) -> tuple[list[TextRun], float]:
+def _paragraph(
+    x: float,
+    width: float,
+    text: str,
+    size: float,
+    *,
+    bold: bool = False,
+    align: Literal["left", "center", "right"] = "left",
+    y0: float = 0.0,
+) -> tuple[list[TextRun], float]:
     """Wrapped lines from top ``y0``; returns the runs and the height used."""
     lead = leading_mm(size)
     runs = []
@@ -284,8 +289,7 @@ class _Layouter:
         drawing: list[Drawing] = [TextRun(self.left, runs[0].y, label, size, bold=True)]
         drawing.extend(runs)
         if note:
-            note_runs, note_h = _paragraph(self.left + indent, self.width - indent, note,
-                                           defs.FONT_SIZE_SMALL_PT, y0=height)
+            note_runs, note_h = _paragraph(self.left + indent, self.width - indent, note, defs.FONT_SIZE_SMALL_PT, y0=height)
             drawing.extend(note_runs)
             height += note_h
         return _Block(height + 1.2, drawing)
@@ -305,7 +309,7 @@ class _Layouter:
         y = head.height
         box = defs.BOX_SIZE_MM
         for row_start in range(0, len(question.options), n_cols):
-            row = question.options[row_start:row_start + n_cols]
+            row = question.options[row_start : row_start + n_cols]
             row_h = box
             for col, option in enumerate(row):
                 x = x0 + col * (col_w + defs.OPTION_COLUMN_GAP_MM)
@@ -321,8 +325,7 @@ class _Layouter:
         height = y - defs.OPTION_ROW_GAP_MM
         region = (self.left - 1.0, 0.0, self.width + 2.0, height + 1.0)
         kind = question.kind
-        fld = FieldLayout(question.id, kind, 0, tuple(options), None,
-                          question.max_choices if kind == "multi" else None, region)
+        fld = FieldLayout(question.id, kind, 0, tuple(options), None, question.max_choices if kind == "multi" else None, region)
         return _Block(height, drawing, [fld])
 
     def _auto_columns(self, question: Question, avail: float) -> int:
@@ -361,8 +364,7 @@ class _Layouter:
         right = grid_x + self.width
 
         head = self.question_head(grid.label, grid.text, grid.note)
-        head.drawing = [replace(d, bold=True) if isinstance(d, TextRun) and d.size_pt == body else d
-                        for d in head.drawing]
+        head.drawing = [replace(d, bold=True) if isinstance(d, TextRun) and d.size_pt == body else d for d in head.drawing]
 
         def header_row() -> _Block:
             drawing: list[Drawing] = []
@@ -375,8 +377,7 @@ class _Layouter:
                 for j, line in enumerate(lines):
                     drawing.append(TextRun(cx, top + lead * (j + 1) - lead * 0.25, line, small, align="center"))
             drawing.append(Rule(grid_x, 0.0, right, 0.0, lw, grey))
-            drawing.extend(Rule(grid_x + text_w + i * col_w, 0.0, grid_x + text_w + i * col_w, h, lw, grey)
-                           for i in range(n + 1))
+            drawing.extend(Rule(grid_x + text_w + i * col_w, 0.0, grid_x + text_w + i * col_w, h, lw, grey) for i in range(n + 1))
             drawing.append(Rule(grid_x, 0.0, grid_x, h, lw, grey))
             drawing.append(Rule(grid_x, h, right, h, lw, grey))
             return _Block(h, drawing)
@@ -388,8 +389,7 @@ class _Layouter:
             h = max(defs.GRID_MIN_ROW_HEIGHT_MM, len(lines) * lead + 2 * pad)
             top = (h - len(lines) * lead) / 2
             drawing: list[Drawing] = [TextRun(grid_x + pad, top + lead * 0.75, row.label, body, bold=True)]
-            drawing.extend(TextRun(grid_x + number_w + pad, top + lead * (j + 0.75), line, body)
-                           for j, line in enumerate(lines))
+            drawing.extend(TextRun(grid_x + number_w + pad, top + lead * (j + 0.75), line, body) for j, line in enumerate(lines))
             options = []
             box = defs.BOX_SIZE_MM
             for i, option in enumerate(grid.options):
@@ -398,8 +398,9 @@ class _Layouter:
                 drawing.append(Frame(bx, by, box, box, defs.BOX_LINE_WIDTH_PT))
                 options.append(OptionBox(option.code, (bx, by, box, box)))
             drawing.append(Rule(grid_x, h, right, h, lw, grey))
-            drawing.extend(Rule(x, 0.0, x, h, lw, grey)
-                           for x in [grid_x, grid_x + number_w, *(grid_x + text_w + i * col_w for i in range(n + 1))])
+            drawing.extend(
+                Rule(x, 0.0, x, h, lw, grey) for x in [grid_x, grid_x + number_w, *(grid_x + text_w + i * col_w for i in range(n + 1))]
+            )
             region = (grid_x - 1.0, -0.5, self.width + 2.0, h + 1.0)
             blocks.append(_Block(h, drawing, [FieldLayout(row.id, "single", 0, tuple(options), None, None, region)]))
         return blocks
@@ -411,8 +412,9 @@ class _Layouter:
         runs: list[Drawing] = []
         height = 0.0
         for i, line in enumerate(lines):
-            line_runs, line_height = _paragraph(self.left, self.width * 0.45, line, defs.FONT_SIZE_BODY_PT,
-                                                bold=i == len(lines) - 1, align="center", y0=height)
+            line_runs, line_height = _paragraph(
+                self.left, self.width * 0.45, line, defs.FONT_SIZE_BODY_PT, bold=i == len(lines) - 1, align="center", y0=height
+            )
             runs += line_runs
             height += line_height
         return _Block(height, runs)
@@ -464,8 +466,14 @@ class _Layouter:
             frame: list[Drawing] = [
                 TextRun(defs.HEADER_TEXT_X_MM, 12.0, self.survey.short_title, defs.FONT_SIZE_HEADER_PT, bold=True),
                 Rule(defs.CONTENT_LEFT_MM, header_rule_y, defs.CONTENT_RIGHT_MM, header_rule_y, 0.6),
-                TextRun(defs.PAGE_WIDTH_MM / 2, defs.FOOTER_BASELINE_MM, f"Trang {number}/{total}",
-                        defs.FONT_SIZE_HEADER_PT, bold=True, align="center"),
+                TextRun(
+                    defs.PAGE_WIDTH_MM / 2,
+                    defs.FOOTER_BASELINE_MM,
+                    f"Trang {number}/{total}",
+                    defs.FONT_SIZE_HEADER_PT,
+                    bold=True,
+                    align="center",
+                ),
             ]
             pages.append(PageLayout(number, tuple(frame + drawing), tuple(fields)))
         return pages

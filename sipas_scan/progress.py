@@ -20,7 +20,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
     if not SHOWN or not sys.stderr.isatty():
         yield lambda n=1: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
+    ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)

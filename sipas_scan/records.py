@@ -17,10 +17,10 @@ PREFIX = ("form_id", "household_code", "province", "district", "commune", "villa
 class FormStatus(StrEnum):
     """A form's status: stored, exported and read back as its value."""
 
-    ACCEPTED = "accepted"          # read with no doubt left
+    ACCEPTED = "accepted"  # read with no doubt left
     NEEDS_REVIEW = "needs_review"  # a doubt waits for a person
-    RESOLVED = "resolved"          # every doubt settled by a reviewer
-    REJECTED = "rejected"          # a reviewer ruled the form out
+    RESOLVED = "resolved"  # every doubt settled by a reviewer
+    REJECTED = "rejected"  # a reviewer ruled the form out
 
 
 STATUSES = tuple(FormStatus)
@@ -33,8 +33,7 @@ FORM_FLAGS = "form_flags"
 SUFFIX = (REVIEWED, FORM_FLAGS)
 
 
-def write_records(path: Path, field_ids: Sequence[str], rows: Iterable[Sequence[str]],
-                  suffix: Sequence[str] = ()) -> int:
+def write_records(path: Path, field_ids: Sequence[str], rows: Iterable[Sequence[str]], suffix: Sequence[str] = ()) -> int:
     """Header, then ``rows`` (the PREFIX columns, one value per field, then the ``suffix`` columns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0

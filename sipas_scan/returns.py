@@ -27,14 +27,41 @@ from sipas_scan.store import results
 from sipas_scan.store.db import Store
 from sipas_scan.store.engine import is_url
 
-RETURNS_COLUMNS = ("level", "survey", "province", "district", "commune", "village", "printed", "households", "received",
-                   "accepted", "to_review", "rejected", "missing", "incomplete", "return_rate")
-MISSING_COLUMNS = ("survey", "serial", "province", "district", "commune", "village", "household_code", "head_name",
-                   "address", "missing", "pages")
+RETURNS_COLUMNS = (
+    "level",
+    "survey",
+    "province",
+    "district",
+    "commune",
+    "village",
+    "printed",
+    "households",
+    "received",
+    "accepted",
+    "to_review",
+    "rejected",
+    "missing",
+    "incomplete",
+    "return_rate",
+)
+MISSING_COLUMNS = (
+    "survey",
+    "serial",
+    "province",
+    "district",
+    "commune",
+    "village",
+    "household_code",
+    "head_name",
+    "address",
+    "missing",
+    "pages",
+)
 NOT_ISSUED_COLUMNS = ("survey", "serial", "status", "pages_received")
 
 
 # ---- reading the ledger and the database ----------------------------------
+
 
 def read_issued(ledger_path: Path, survey: str | None = None) -> dict[FormKey, IssuedForm]:
     check_ledger(ledger_path)
@@ -54,8 +81,9 @@ def read_received(db_path: Path | str, survey: str | None = None) -> dict[FormKe
         for s, n, page_no in results.identified_pages(store):
             pages[(s, n)].add(page_no)
     keys = set(statuses) | set(pages)
-    return {key: Received(statuses.get(key, HELD), frozenset(pages.get(key, ())))
-            for key in keys if survey is None or key[0] == survey}
+    return {
+        key: Received(statuses.get(key, HELD), frozenset(pages.get(key, ()))) for key in keys if survey is None or key[0] == survey
+    }
 
 
 def page_counts_for(surveys: set[str]) -> dict[str, int]:
@@ -73,6 +101,7 @@ def page_counts_for(surveys: set[str]) -> dict[str, int]:
 
 
 # ---- writing -------------------------------------------------------------
+
 
 def _tally_cells(t: Tally) -> list:
     return [t.printed, t.households, t.received, t.accepted, t.to_review, t.rejected, t.missing, t.incomplete, f"{t.return_rate:.1f}"]
@@ -101,8 +130,18 @@ def write_missing_csv(path: Path, report: ReturnsReport) -> None:
         for village in report.villages:
             for item in village.missing:
                 h = item.form.household
-                writer.writerow([item.survey, item.form.serial, *h.village_key, h.household_code, h.head_name,
-                                 h.address, "pages" if item.pages else "form", ";".join(map(str, item.pages))])
+                writer.writerow(
+                    [
+                        item.survey,
+                        item.form.serial,
+                        *h.village_key,
+                        h.household_code,
+                        h.head_name,
+                        h.address,
+                        "pages" if item.pages else "form",
+                        ";".join(map(str, item.pages)),
+                    ]
+                )
 
 
 def write_not_issued_csv(path: Path, report: ReturnsReport) -> None:

@@ -15,8 +15,7 @@ from reportlab.platypus import Paragraph, Spacer
 from sipas_scan.printing.delivery import list_styles, village_file_stem, write_household_list
 from sipas_scan.returns_tally import MissingForm, VillageReturns
 
-HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Còn thiếu", "Ngày thu lại", "Ký nhận khi thu",
-          "Ghi chú (lý do chưa nộp)")
+HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Còn thiếu", "Ngày thu lại", "Ký nhận khi thu", "Ghi chú (lý do chưa nộp)")
 WIDTHS_MM = (11, 20, 24, 38, 52, 24, 22, 32, 50)
 ROW_HEIGHT_MM = 9
 
@@ -46,26 +45,52 @@ def write_collection_list(path: Path, village: VillageReturns) -> None:
         Paragraph(_survey_title(village.survey), styles["head"]),
         Spacer(1, 4 * mm),
         Paragraph(f"{name} · {commune} · {district} · {province}", styles["body"]),
-        Paragraph((f"Đã phát {t.printed} phiếu" if not t.reprinted else
-                   f"Đã phát {t.printed} phiếu cho {t.households} hộ (phát lại {t.reprinted} phiếu)")
-                  + f" · đã nhận {t.received} · chưa nộp {t.missing} · nhận thiếu trang: {t.incomplete} phiếu",
-                  styles["body"]),
+        Paragraph(
+            (
+                f"Đã phát {t.printed} phiếu"
+                if not t.reprinted
+                else f"Đã phát {t.printed} phiếu cho {t.households} hộ (phát lại {t.reprinted} phiếu)"
+            )
+            + f" · đã nhận {t.received} · chưa nộp {t.missing} · nhận thiếu trang: {t.incomplete} phiếu",
+            styles["body"],
+        ),
         Spacer(1, 3 * mm),
     ]
     rows = []
     for i, item in enumerate(village.missing, start=1):
         h = item.form.household
-        rows.append([str(i), item.form.serial, Paragraph(h.household_code, styles["cell"]),
-                     Paragraph(h.head_name, styles["cell"]), Paragraph(h.address, styles["cell"]),
-                     Paragraph(_what_is_missing(item), styles["cell"]), "", "", ""])
-    closing = [Spacer(1, 6 * mm),
-               Paragraph("Phiếu thu lại được nộp cùng các phiếu khác để quét; không ghi câu trả lời của hộ vào danh sách này.",
-                         styles["cell"]),
-               Spacer(1, 6 * mm),
-               Paragraph("Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)", styles["body"])]
-    write_household_list(path, title=f"Danh sách thu lại phiếu {name}", heading=heading, header=HEADER, rows=rows,
-                         widths_mm=WIDTHS_MM, row_height_mm=ROW_HEIGHT_MM, closing=closing,
-                         footer=f"{name} · {commune} — thu lại")
+        rows.append(
+            [
+                str(i),
+                item.form.serial,
+                Paragraph(h.household_code, styles["cell"]),
+                Paragraph(h.head_name, styles["cell"]),
+                Paragraph(h.address, styles["cell"]),
+                Paragraph(_what_is_missing(item), styles["cell"]),
+                "",
+                "",
+                "",
+            ]
+        )
+    closing = [
+        Spacer(1, 6 * mm),
+        Paragraph(
+            "Phiếu thu lại được nộp cùng các phiếu khác để quét; không ghi câu trả lời của hộ vào danh sách này.", styles["cell"]
+        ),
+        Spacer(1, 6 * mm),
+        Paragraph("Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)", styles["body"]),
+    ]
+    write_household_list(
+        path,
+        title=f"Danh sách thu lại phiếu {name}",
+        heading=heading,
+        header=HEADER,
+        rows=rows,
+        widths_mm=WIDTHS_MM,
+        row_height_mm=ROW_HEIGHT_MM,
+        closing=closing,
+        footer=f"{name} · {commune} — thu lại",
+    )
 
 
 def write_collection_lists(folder: Path, villages: list[VillageReturns]) -> list[Path]:

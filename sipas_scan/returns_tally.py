@@ -25,15 +25,15 @@ REJECTED = (FormStatus.REJECTED,)
 class Received:
     """What the results database knows of one form."""
 
-    status: str                       # accepted | needs_review | resolved | rejected | held
-    pages: frozenset[int]             # page numbers received (readable or not)
+    status: str  # accepted | needs_review | resolved | rejected | held
+    pages: frozenset[int]  # page numbers received (readable or not)
 
 
 @dataclass(frozen=True)
 class MissingForm:
     survey: str
     form: IssuedForm
-    pages: tuple[int, ...] = ()       # () = the whole form is missing; else the pages not received
+    pages: tuple[int, ...] = ()  # () = the whole form is missing; else the pages not received
 
 
 @dataclass
@@ -87,7 +87,7 @@ class NotIssued:
 @dataclass
 class ReturnsReport:
     villages: list[VillageReturns]
-    communes: list[tuple[tuple[str, str, str, str], Tally]]   # (survey, province, district, commune)
+    communes: list[tuple[tuple[str, str, str, str], Tally]]  # (survey, province, district, commune)
     total: Tally
     not_issued: list[NotIssued]
 
@@ -106,8 +106,7 @@ def _best(statuses: list[str]) -> str:
     return statuses[0]
 
 
-def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Received],
-                  page_counts: dict[str, int]) -> ReturnsReport:
+def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Received], page_counts: dict[str, int]) -> ReturnsReport:
     """Pure: issued forms and what came back -> the returns report.
 
     Counted per household: a household given a second form (a reprint for a
@@ -154,6 +153,9 @@ def tally_returns(issued: dict[FormKey, IssuedForm], received: dict[FormKey, Rec
     for village in ordered:
         communes[village.place[:4]].add(village.tally)
         total.add(village.tally)
-    not_issued = [NotIssued(survey, serial, got.status, len(got.pages))
-                  for (survey, serial), got in sorted(received.items()) if (survey, serial) not in issued]
+    not_issued = [
+        NotIssued(survey, serial, got.status, len(got.pages))
+        for (survey, serial), got in sorted(received.items())
+        if (survey, serial) not in issued
+    ]
     return ReturnsReport(ordered, sorted(communes.items()), total, not_issued)

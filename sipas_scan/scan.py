@@ -31,8 +31,8 @@ class ScanSummary:
     failed_files: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file of the same content read)
     pages_read: int = 0
-    pages_retried: int = 0    # quarantined pages read again (a cause that can change)
-    verified: int = 0         # pages of this run whose code verified
+    pages_retried: int = 0  # quarantined pages read again (a cause that can change)
+    verified: int = 0  # pages of this run whose code verified
     failed_verification: int = 0
     wrong_secret: bool = False  # see scan_inputs
     quarantined: Counter = field(default_factory=Counter)
@@ -41,7 +41,7 @@ class ScanSummary:
     # left to it, never read twice.
     elsewhere: list[tuple[str, int]] = field(default_factory=list)
     forms_left_to_other_run: bool = False  # pages kept arriving: the other run derives the forms at its end
-    ledger_serials: int | None = None      # serials in the ledger given (checked before reading)
+    ledger_serials: int | None = None  # serials in the ledger given (checked before reading)
     seconds: float = 0.0
 
 
@@ -73,7 +73,7 @@ class _Run:
     owner: str
     retry_quarantined: bool
     summary: ScanSummary
-    remaining: dict[int, int] = field(default_factory=dict)    # source id -> pages still to store
+    remaining: dict[int, int] = field(default_factory=dict)  # source id -> pages still to store
     retried: set[tuple[int, int]] = field(default_factory=set)  # (source id, page index) read again
     failed_new: int = 0  # pages failing verification that were not read again (see wrong_secret)
     # The last page stored when the run began: pages stored since (by a run
@@ -104,8 +104,7 @@ class _Run:
             return holder.pid
         state = store.source_state(source.sha256)
         if state:
-            again = store.forget_quarantined(state[0], None if self.retry_quarantined else RETRY_ALWAYS,
-                                             self.last_page_before)
+            again = store.forget_quarantined(state[0], None if self.retry_quarantined else RETRY_ALWAYS, self.last_page_before)
             if again:
                 summary.pages_retried += len(again)
                 self.retried.update((state[0], index) for index in again)
@@ -114,8 +113,7 @@ class _Run:
             summary.files_skipped += 1
             store.finish_source(state[0])  # drops the claim
             return 0
-        source_id = state[0] if state else store.add_source(source.path, source.sha256, source.size, source.kind,
-                                                             count)
+        source_id = state[0] if state else store.add_source(source.path, source.sha256, source.size, source.kind, count)
         stored = state[2] if state else set()
         todo = [i for i in range(count) if i not in stored]
         self.remaining[source_id] = len(todo)
@@ -126,8 +124,15 @@ class _Run:
         return 0
 
 
-def scan_inputs(inputs: list[Path], db_path: Path | str, options: ReadOptions, *, workers: int | None = None,
-                ledger_path: Path | None = None, retry_quarantined: bool = False) -> ScanSummary:
+def scan_inputs(
+    inputs: list[Path],
+    db_path: Path | str,
+    options: ReadOptions,
+    *,
+    workers: int | None = None,
+    ledger_path: Path | None = None,
+    retry_quarantined: bool = False,
+) -> ScanSummary:
     """Read every page not stored yet. A file that cannot be read becomes a
     one-line reason in ``failed_files`` (and ``source_failures``) and the
     batch goes on; a file given twice (the same content under two names) is
@@ -147,8 +152,9 @@ def scan_inputs(inputs: list[Path], db_path: Path | str, options: ReadOptions, *
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
             # failures are forged pages read again beside pages that verified before.
-            summary.wrong_secret = summary.failed_verification > 0 and summary.verified == 0 and (
-                run.failed_new > 0 or not store.any_page_verified())
+            summary.wrong_secret = (
+                summary.failed_verification > 0 and summary.verified == 0 and (run.failed_new > 0 or not store.any_page_verified())
+            )
             summary.forms, stored = rebuild_beside_other_runs(store, ledger_path, run.owner)
             summary.forms_left_to_other_run = not stored
         finally:
@@ -157,8 +163,7 @@ def scan_inputs(inputs: list[Path], db_path: Path | str, options: ReadOptions, *
     return summary
 
 
-def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], options: ReadOptions,
-                workers: int | None) -> None:
+def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], options: ReadOptions, workers: int | None) -> None:
     store, summary = run.store, run.summary
     for path, reason in missing:
         summary.failed_files.append((printable(path), reason))

@@ -30,10 +30,17 @@ def write_households(path: Path, rows: list[dict]) -> Path:
 
 def make_households(n: int, villages: int = 2) -> list[dict]:
     return [
-        {"province": "Lạng Sơn", "district": "Huyện Cao Lộc", "commune": "Xã Hợp Thành",
-         "village": f"Thôn Bản Vằn {v + 1}", "household_code": f"HGD{i:04d}",
-         "head_name": f"Hoàng Thị Ước {i}", "address": f"Số {i}, đường Lê Lợi"}
-        for i in range(n) for v in [i % villages]
+        {
+            "province": "Lạng Sơn",
+            "district": "Huyện Cao Lộc",
+            "commune": "Xã Hợp Thành",
+            "village": f"Thôn Bản Vằn {v + 1}",
+            "household_code": f"HGD{i:04d}",
+            "head_name": f"Hoàng Thị Ước {i}",
+            "address": f"Số {i}, đường Lê Lợi",
+        }
+        for i in range(n)
+        for v in [i % villages]
     ]
 
 
@@ -75,8 +82,13 @@ def office_scan(tmp_path_factory, secret):
     households = write_households(root / "households.csv", make_households(8))
     print_batch(None, households, root / "print", secret, root / "ledger.sqlite", workers=1)
     simulate_returns(root / "print", root / "sim", seed=8, profile="office", workers=1)
-    scan_inputs([root / "sim" / "scans"], root / "results.sqlite", ReadOptions(secret, run_ocr=False), workers=1,
-                ledger_path=root / "ledger.sqlite")
+    scan_inputs(
+        [root / "sim" / "scans"],
+        root / "results.sqlite",
+        ReadOptions(secret, run_ocr=False),
+        workers=1,
+        ledger_path=root / "ledger.sqlite",
+    )
     return root
 
 

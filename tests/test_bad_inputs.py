@@ -37,29 +37,42 @@ def _ledger(printed) -> Path:
 
 
 def _scan(printed, secret, inputs, db, workers=1, **kwargs):
-    return scan_inputs(inputs, db, ReadOptions(secret, run_ocr=False), workers=workers, ledger_path=_ledger(printed),
-                       **kwargs)
+    return scan_inputs(inputs, db, ReadOptions(secret, run_ocr=False), workers=workers, ledger_path=_ledger(printed), **kwargs)
 
 
 def _png_bomb(path: Path, side: int = 40000) -> Path:
     """A real decompression bomb: side x side black-and-white pixels (200 MB
     decoded) in a few hundred kilobytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     packer = zlib.compressobj(9)
     row = b"\x00" * (1 + side // 8)
     data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", data)
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
 def _tiff_bomb(path: Path, side: int = 40000) -> Path:
     """A TIFF whose header claims side x side pixels, a few bytes on disk."""
     strip = b"\x00" * 64
-    tags = [(256, 4, side), (257, 4, side), (258, 3, 1), (259, 3, 32773), (262, 3, 0), (273, 4, 0),
-            (277, 3, 1), (278, 4, side), (279, 4, len(strip))]
+    tags = [
+        (256, 4, side),
+        (257, 4, side),
+        (258, 3, 1),
+        (259, 3, 32773),
+        (262, 3, 0),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 4, side),
+        (279, 4, len(strip)),
+    ]
     ifd_at = 8
     data_at = ifd_at + 2 + 12 * len(tags) + 4
     ifd = struct.pack("<H", len(tags))
@@ -119,8 +132,13 @@ def test_every_bad_file_gets_its_reason_and_the_batch_goes_on_every_run(printed,
     first = _scan(printed, secret, [batch], db)
     assert first.pages_read == 2 and not first.quarantined  # both good pages, and only them
     failures = dict(first.failed_files)
-    assert set(failures) == {str(batch / "03-bomb.png"), str(batch / "04-bomb.tif"), str(batch / "05-half.tif"),
-                             str(batch / "06-locked.png"), str(batch) + "/\\xff\\xfe-page.png"}, failures
+    assert set(failures) == {
+        str(batch / "03-bomb.png"),
+        str(batch / "04-bomb.tif"),
+        str(batch / "05-half.tif"),
+        str(batch / "06-locked.png"),
+        str(batch) + "/\\xff\\xfe-page.png",
+    }, failures
     assert "too large" in failures[str(batch / "03-bomb.png")]
     assert "too large" in failures[str(batch / "04-bomb.tif")]
     assert "not a readable TIFF" in failures[str(batch / "05-half.tif")]
@@ -143,8 +161,19 @@ def test_scan_prints_a_name_that_is_not_utf8_and_carries_on(printed, pages, tmp_
     shutil.copy(pages / "page-1.png", batch / "01-good.png")
     _bad_name(batch, pages / "page-2.png")
     _png_bomb(batch / "02-bomb.png")
-    result = run("scan", "batch", "--db", "r.db", "--ledger", str(_ledger(printed)), "--no-ocr", "--workers", "1",
-                 cwd=tmp_path, env_secret=TEST_SECRET)
+    result = run(
+        "scan",
+        "batch",
+        "--db",
+        "r.db",
+        "--ledger",
+        str(_ledger(printed)),
+        "--no-ocr",
+        "--workers",
+        "1",
+        cwd=tmp_path,
+        env_secret=TEST_SECRET,
+    )
     assert result.returncode in (0, 3), result.stderr  # 3 once failed files make the exit status say so
     assert "Traceback" not in result.stderr and "Read 1 pages" in result.stdout
     assert "not read: batch/\\xff\\xfe-page.png: the file name is not valid UTF-8" in result.stdout
@@ -165,16 +194,15 @@ def _deny_folder(folder: Path, monkeypatch) -> None:
     monkeypatch.setattr(sources.os, "scandir", refuse)
 
 
-def test_unreadable_folders_dangling_links_and_loops_are_listed_and_copies_read_once(
-        printed, secret, pages, tmp_path, monkeypatch):
+def test_unreadable_folders_dangling_links_and_loops_are_listed_and_copies_read_once(printed, secret, pages, tmp_path, monkeypatch):
     batch = tmp_path / "batch"
     (batch / "sub").mkdir(parents=True)
     shutil.copy(pages / "page-1.png", batch / "01-page.png")
     shutil.copy(pages / "page-1.png", batch / "sub" / "01-page-copy.png")  # the same scan twice, another name
-    (batch / "02-link.png").symlink_to(batch / "01-page.png")                # and once more, through a link
+    (batch / "02-link.png").symlink_to(batch / "01-page.png")  # and once more, through a link
     (batch / "03-gone.png").symlink_to(tmp_path / "nowhere.png")
     (batch / "04-loop.png").symlink_to(batch / "04-loop.png")
-    (batch / "sub" / "up").symlink_to(batch)                                 # a folder inside itself
+    (batch / "sub" / "up").symlink_to(batch)  # a folder inside itself
     (batch / "private").mkdir()
     shutil.copy(pages / "page-2.png", batch / "private" / "hidden.png")
     _deny_folder(batch / "private", monkeypatch)
@@ -225,8 +253,13 @@ def _scan_with_a_killer(printed, batch: Path, db: Path, death: str, retry: str =
     """A fresh process (forking workers from one whose OpenCV threads ran
     can hang them) whose reader dies on 04-killer.png."""
     env = {**os.environ, "SIPAS_SECRET": TEST_SECRET}
-    done = subprocess.run([sys.executable, "-c", KILLER, str(batch), str(db), str(_ledger(printed)), death, retry],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLER, str(batch), str(db), str(_ledger(printed)), death, retry],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -241,8 +274,9 @@ def test_a_page_that_kills_its_worker_is_quarantined_and_the_batch_goes_on(print
     db = tmp_path / "r.db"
     assert _scan_with_a_killer(printed, batch, db, death).splitlines()[0] == "4 0 [('read-error', 1)]"
     with sqlite3.connect(db) as con:
-        reason, detail = con.execute("SELECT p.reason, p.detail FROM pages p JOIN sources s ON s.id = p.source_id"
-                                     " WHERE s.path LIKE '%04-killer.png'").fetchone()
+        reason, detail = con.execute(
+            "SELECT p.reason, p.detail FROM pages p JOIN sources s ON s.id = p.source_id WHERE s.path LIKE '%04-killer.png'"
+        ).fetchone()
         assert con.execute("SELECT COUNT(*) FROM pages WHERE status = 'ok'").fetchone()[0] == 3
     assert reason == "read-error" and "reading process died" in detail and "\n" not in detail
     # Not read again by itself (it would kill a worker on every run) ...
@@ -299,8 +333,14 @@ def test_a_forged_page_read_again_beside_verified_ones_is_no_wrong_secret(printe
     batch = tmp_path / "batch"
     shutil.copytree(pages, batch)
     other = tmp_path / "other"
-    print_batch(None, write_households(tmp_path / "h.csv", make_households(1)), other, Secret(b"another-secret-1234"),
-                tmp_path / "other-ledger.sqlite", workers=1)
+    print_batch(
+        None,
+        write_households(tmp_path / "h.csv", make_households(1)),
+        other,
+        Secret(b"another-secret-1234"),
+        tmp_path / "other-ledger.sqlite",
+        workers=1,
+    )
     cv2.imwrite(str(batch / "forged.png"), cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY))
     db = tmp_path / "r.db"
     first = _scan(printed, secret, [batch], db)

@@ -33,15 +33,38 @@ def rendered(sheet):
     return {dpi: rasterize(sheet, dpi)[0] for dpi in (200, 150)}
 
 
-def settings(page: np.ndarray, dpi: int, *, scale: float = 1.0, rotation: float = 0.0, mode: str = "gray",
-             noise: float = 1.0, tint: float = 0.0, blur: float = 0.3, bw_threshold: int = 160) -> ScanSettings:
+def settings(
+    page: np.ndarray,
+    dpi: int,
+    *,
+    scale: float = 1.0,
+    rotation: float = 0.0,
+    mode: str = "gray",
+    noise: float = 1.0,
+    tint: float = 0.0,
+    blur: float = 0.3,
+    bw_threshold: int = 160,
+) -> ScanSettings:
     """A scanner with exactly these faults; scale is applied about the page centre."""
     h, w = page.shape[:2]
     corners = ((0, 0), (w, 0), (w, h), (0, h))
     perspective = tuple(((scale - 1) * (x - w / 2), (scale - 1) * (y - h / 2)) for x, y in corners)
-    return ScanSettings(dpi=dpi, mode=mode, rotation_deg=rotation, perspective_px=perspective, shift_px=(3.0, -2.0),
-                        blur_sigma_px=blur, noise_sigma=noise, jpeg_quality=95, lighting_amplitude=0.0,
-                        lighting_direction=0.0, shadow_edge=-1, dust_specks=0, paper_tint=tint, bw_threshold=bw_threshold)
+    return ScanSettings(
+        dpi=dpi,
+        mode=mode,
+        rotation_deg=rotation,
+        perspective_px=perspective,
+        shift_px=(3.0, -2.0),
+        blur_sigma_px=blur,
+        noise_sigma=noise,
+        jpeg_quality=95,
+        lighting_amplitude=0.0,
+        lighting_direction=0.0,
+        shadow_edge=-1,
+        dust_specks=0,
+        paper_tint=tint,
+        bw_threshold=bw_threshold,
+    )
 
 
 def scanned(page: np.ndarray, s: ScanSettings, seed: int = 1) -> np.ndarray:
@@ -101,8 +124,9 @@ def test_binarised_scan_is_detected_with_the_marks_it_loses(rendered):
     profile = profile_of(scanned(page, settings(page, 150, mode="bw", bw_threshold=160)), 150)
     assert profile.mode == "bw" and not profile.fit
     assert profile.lightest_mark_read == 0.38
-    assert profile.problems[0] == ("200 dpi grey or better needed; this scan is 150 dpi black-and-white: "
-                                   "marks lighter than 38 % will be missed")
+    assert profile.problems[0] == (
+        "200 dpi grey or better needed; this scan is 150 dpi black-and-white: marks lighter than 38 % will be missed"
+    )
     tone = {p.printed: p.darkness for p in profile.tone}
     assert tone[0.3] == 0.0 and tone[0.4] == 1.0
     adjusted = thresholds_for_profile(profile)
@@ -183,9 +207,9 @@ def test_calibrate_commands(rendered, tmp_path):
     assert printed.exit_code == 0 and (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF")
     page = rendered[150]
     Image.fromarray(scanned(page, settings(page, 150, mode="bw"))).save(tmp_path / "scan.png", dpi=(150, 150))
-    result = runner.invoke(app, ["calibrate", "read", str(tmp_path / "scan.png"), "--name", "post-office",
-                                 "--dir", str(tmp_path / "profiles")])
+    result = runner.invoke(
+        app, ["calibrate", "read", str(tmp_path / "scan.png"), "--name", "post-office", "--dir", str(tmp_path / "profiles")]
+    )
     assert result.exit_code == 0, result.output
-    assert "post-office: NOT FIT for reading: 200 dpi grey or better needed; this scan is 150 dpi black-and-white" \
-        in result.output
+    assert "post-office: NOT FIT for reading: 200 dpi grey or better needed; this scan is 150 dpi black-and-white" in result.output
     assert (tmp_path / "profiles" / "post-office.json").is_file()

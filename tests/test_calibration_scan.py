@@ -23,11 +23,34 @@ CRITERIA = [f"c{factor}_{i}" for factor, count in ((1, 3), (2, 5), (3, 6), (4, 4
 def make_profile(name: str, **changes) -> ScannerProfile:
     """A profile as 'calibrate read' saves it, for a good grey 200 dpi scanner."""
     values = dict(
-        name=name, created_at="2025-01-01T00:00:00+00:00", source="sheet.pdf", sheet_version=SHEET_VERSION,
-        nominal_dpi=200.0, dpi_source="file", measured_dpi=200.0, scale_x=1.0, scale_y=1.0, skew_deg=0.0,
-        orientation=0, residual_mm=0.1, mode="grey", paper_level=250.0, black_level=20.0, noise_sigma=2.0,
-        resolved_lp_per_mm=3.0, empty_box_coverage=0.0, coverage_gain=1.0, lightest_mark_read=0.2, qr_found=True,
-        fit=True, problems=(), warnings=(), tone=(), marks=(), bars=())
+        name=name,
+        created_at="2025-01-01T00:00:00+00:00",
+        source="sheet.pdf",
+        sheet_version=SHEET_VERSION,
+        nominal_dpi=200.0,
+        dpi_source="file",
+        measured_dpi=200.0,
+        scale_x=1.0,
+        scale_y=1.0,
+        skew_deg=0.0,
+        orientation=0,
+        residual_mm=0.1,
+        mode="grey",
+        paper_level=250.0,
+        black_level=20.0,
+        noise_sigma=2.0,
+        resolved_lp_per_mm=3.0,
+        empty_box_coverage=0.0,
+        coverage_gain=1.0,
+        lightest_mark_read=0.2,
+        qr_found=True,
+        fit=True,
+        problems=(),
+        warnings=(),
+        tone=(),
+        marks=(),
+        bars=(),
+    )
     values.update(changes)
     return ScannerProfile(**values)
 
@@ -54,9 +77,21 @@ def test_a_profile_with_a_noise_floor_raises_the_thresholds_the_scan_reads_with(
         raise SystemExit(0)
 
     monkeypatch.setattr(scan, "scan_inputs", fake_scan)
-    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--db", str(tmp_path / "r.db"), "--secret", TEST_SECRET,
-                                      "--calibration", "noisy-200-grey", "--calibration-dir",
-                                      str(tmp_path / "profiles")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            str(tmp_path),
+            "--db",
+            str(tmp_path / "r.db"),
+            "--secret",
+            TEST_SECRET,
+            "--calibration",
+            "noisy-200-grey",
+            "--calibration-dir",
+            str(tmp_path / "profiles"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     (options,) = used
     assert options.thresholds == thresholds_for_profile(noisy)
@@ -77,11 +112,27 @@ def test_scan_reads_with_the_profile_thresholds_end_to_end(clean_scans, tmp_path
     save_profile(make_profile("broken", empty_box_coverage=0.5, fit=False, problems=("test",)), tmp_path / "p")
     runner = CliRunner()
     for name, extra in (("plain", []), ("broken", ["--calibration", "broken", "--calibration-dir", str(tmp_path / "p")])):
-        result = runner.invoke(app, ["scan", str(sim / "scans"), "--db", str(tmp_path / f"{name}.db"), "--ledger",
-                                     str(ledger), "--secret", TEST_SECRET, "--no-ocr", "--workers", "1", *extra])
+        result = runner.invoke(
+            app,
+            [
+                "scan",
+                str(sim / "scans"),
+                "--db",
+                str(tmp_path / f"{name}.db"),
+                "--ledger",
+                str(ledger),
+                "--secret",
+                TEST_SECRET,
+                "--no-ocr",
+                "--workers",
+                "1",
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
-        assert runner.invoke(app, ["export", "--db", str(tmp_path / f"{name}.db"), "--out",
-                                   str(tmp_path / f"{name}.csv")]).exit_code == 0
+        assert (
+            runner.invoke(app, ["export", "--db", str(tmp_path / f"{name}.db"), "--out", str(tmp_path / f"{name}.csv")]).exit_code == 0
+        )
     plain, broken = _rows(tmp_path / "plain.csv"), _rows(tmp_path / "broken.csv")
     assert list(plain) == list(truth) == list(broken)
     answered = sum(bool(truth[f][c]) for f in truth for c in CRITERIA)
@@ -96,9 +147,14 @@ def test_unknown_profile_is_one_line_and_reads_nothing(tmp_path):
     save_profile(make_profile("canon-200-grey"), tmp_path / "calibration")
     env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
     env["SIPAS_SECRET"] = TEST_SECRET
-    result = subprocess.run([sys.executable, "-m", "sipas_scan", "scan", str(tmp_path), "--db", "r.db",
-                             "--calibration", "no-such-scanner"], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "sipas_scan", "scan", str(tmp_path), "--db", "r.db", "--calibration", "no-such-scanner"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3
     assert result.stderr.strip().count("\n") == 0
     assert "no such scanner profile" in result.stderr and "canon-200-grey" in result.stderr

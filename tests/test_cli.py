@@ -15,14 +15,12 @@ def run(*args: str, cwd: Path, env_secret: str | None = None) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
     if env_secret:
         env["SIPAS_SECRET"] = env_secret
-    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_print_refuses_without_a_secret_in_one_line(tmp_path):
     households = write_households(tmp_path / "h.csv", make_households(1))
-    result = run("print", "sipas-household", "--households", str(households), "--out", "out", "--ledger", "l.sqlite",
-                 cwd=tmp_path)
+    result = run("print", "sipas-household", "--households", str(households), "--out", "out", "--ledger", "l.sqlite", cwd=tmp_path)
     assert result.returncode == 6
     assert result.stderr.strip().count("\n") == 0
     assert "no signing secret" in result.stderr
@@ -34,8 +32,18 @@ def test_print_sample_and_check_end_to_end_without_showing_the_secret(tmp_path):
     result = run("sample", str(register), "--per-village", "1", "--seed", "3", "--out", "h.csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Drew 18 households in 18 villages" in result.stdout
-    result = run("print", str(ROOT / "sipas_scan" / "forms" / "sipas-household.yaml"), "--households", "h.csv", "--out", "batch",
-                 "--ledger", "ledger.sqlite", cwd=tmp_path, env_secret=TEST_SECRET)
+    result = run(
+        "print",
+        str(ROOT / "sipas_scan" / "forms" / "sipas-household.yaml"),
+        "--households",
+        "h.csv",
+        "--out",
+        "batch",
+        "--ledger",
+        "ledger.sqlite",
+        cwd=tmp_path,
+        env_secret=TEST_SECRET,
+    )
     assert result.returncode == 0, result.stderr
     assert "Printed 18 forms (72 pages" in result.stdout
     assert TEST_SECRET not in result.stdout + result.stderr
@@ -45,43 +53,73 @@ def test_print_sample_and_check_end_to_end_without_showing_the_secret(tmp_path):
     assert TEST_SECRET.encode() not in (tmp_path / "batch" / "forms.pdf").read_bytes()
     assert TEST_SECRET.encode() not in (tmp_path / "ledger.sqlite").read_bytes()
     # Printing into the same folder again is refused, not silently re-issued.
-    again = run("print", "sipas-household", "--households", "h.csv", "--out", "batch", "--ledger", "ledger.sqlite",
-                cwd=tmp_path, env_secret=TEST_SECRET)
+    again = run(
+        "print",
+        "sipas-household",
+        "--households",
+        "h.csv",
+        "--out",
+        "batch",
+        "--ledger",
+        "ledger.sqlite",
+        cwd=tmp_path,
+        env_secret=TEST_SECRET,
+    )
     assert again.returncode == 8 and "already exists" in again.stderr
 
 
 def test_bad_inputs_give_one_line_errors_and_distinct_exit_codes(tmp_path):
     (tmp_path / "h.csv").write_text("province,village\nP,V\n", encoding="utf-8")
-    result = run("print", "sipas-household", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", cwd=tmp_path,
-                 env_secret=TEST_SECRET)
+    result = run(
+        "print", "sipas-household", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", cwd=tmp_path, env_secret=TEST_SECRET
+    )
     assert result.returncode == 3 and "missing column(s) district, commune, household_code" in result.stderr
     assert result.stderr.strip().count("\n") == 0
-    result = run("print", "nope.yaml", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", cwd=tmp_path,
-                 env_secret=TEST_SECRET)
+    result = run(
+        "print", "nope.yaml", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", cwd=tmp_path, env_secret=TEST_SECRET
+    )
     assert result.returncode == 3 and "no such survey definition file" in result.stderr
-    result = run("print", "sipas-household", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", "--secret", "short",
-                 cwd=tmp_path)
+    result = run(
+        "print", "sipas-household", "--households", "h.csv", "--out", "o", "--ledger", "l.sqlite", "--secret", "short", cwd=tmp_path
+    )
     assert result.returncode == 6 and "too short" in result.stderr and "short\n" not in result.stderr
 
 
 def test_survey_check_lists_every_problem(tmp_path):
     (tmp_path / "s.yaml").write_text(
         "survey: tt\ntitle: x\nsections:\n  - id: A\n    title: A\n    questions:\n"
-        "      - {id: q1, kind: single, text: A}\n      - {id: q1, kind: blob, text: B}\n", encoding="utf-8")
+        "      - {id: q1, kind: single, text: A}\n      - {id: q1, kind: blob, text: B}\n",
+        encoding="utf-8",
+    )
     result = run("survey", "check", "s.yaml", cwd=tmp_path)
     assert result.returncode == 5
     lines = result.stderr.strip().splitlines()
-    assert lines == ["s.yaml:7: choice question 'q1' has no options (give 'options' or 'scale')",
-                     "s.yaml:8: duplicate id 'q1' (first at line 7)",
-                     "s.yaml:8: unknown kind 'blob' (expected one of single, multi, text, grid)"]
+    assert lines == [
+        "s.yaml:7: choice question 'q1' has no options (give 'options' or 'scale')",
+        "s.yaml:8: duplicate id 'q1' (first at line 7)",
+        "s.yaml:8: unknown kind 'blob' (expected one of single, multi, text, grid)",
+    ]
     ok = run("survey", "check", "sipas-national-2023", cwd=tmp_path)
     assert ok.returncode == 0 and "33 criteria" in ok.stdout
 
 
 def test_scan_and_export_from_the_command_line(tmp_path):
     write_households(tmp_path / "h.csv", make_households(2))
-    assert run("print", "sipas-household", "--households", "h.csv", "--out", "p", "--ledger", "l.sqlite",
-               cwd=tmp_path, env_secret=TEST_SECRET).returncode == 0
+    assert (
+        run(
+            "print",
+            "sipas-household",
+            "--households",
+            "h.csv",
+            "--out",
+            "p",
+            "--ledger",
+            "l.sqlite",
+            cwd=tmp_path,
+            env_secret=TEST_SECRET,
+        ).returncode
+        == 0
+    )
     assert run("simulate", "p", "--out", "sim", "--profile", "clean", cwd=tmp_path).returncode == 0
     no_secret = run("scan", "sim/scans", "--db", "r.db", cwd=tmp_path)
     assert no_secret.returncode == 6 and "no signing secret" in no_secret.stderr

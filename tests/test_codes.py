@@ -20,12 +20,15 @@ def test_a_signed_code_round_trips(secret):
     assert verify(encode(code, secret), secret, survey="sipas-household") == code
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda p: p.replace("|3|", "|2|"),                              # another page
-    lambda p: p.replace(make_serial(42), make_serial(43)),           # another form
-    lambda p: p.replace("sipas-household", "sipas-national-2023"),   # another survey
-    lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),               # altered signature
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: p.replace("|3|", "|2|"),  # another page
+        lambda p: p.replace(make_serial(42), make_serial(43)),  # another form
+        lambda p: p.replace("sipas-household", "sipas-national-2023"),  # another survey
+        lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),  # altered signature
+    ],
+)
 def test_a_tampered_code_fails_verification(secret, tamper):
     payload = encode(PageCode("sipas-household", make_serial(42), 3), secret)
     tampered = tamper(payload)
@@ -65,7 +68,7 @@ def test_serials_carry_a_check_digit():
     for i in range(len(good)):
         for digit in "0123456789":
             if digit != good[i]:
-                assert not serial_is_valid(good[:i] + digit + good[i + 1:])
+                assert not serial_is_valid(good[:i] + digit + good[i + 1 :])
 
 
 def test_the_secret_is_required_strong_and_never_shown(monkeypatch):

@@ -14,15 +14,28 @@ def _surveys():
     return {SURVEY: survey}, {SURVEY: layout.page_count}, layout
 
 
-def _page(page_id: int, page_no: int, origin: str, *, serial: str = "0000018", value: str = "1", verified: bool = True,
-          quarantined: str = "") -> PageRecord:
+def _page(
+    page_id: int, page_no: int, origin: str, *, serial: str = "0000018", value: str = "1", verified: bool = True, quarantined: str = ""
+) -> PageRecord:
     _, _, layout = _surveys()
-    fields = [] if quarantined else [
-        {"field_id": f.id, "value": value if f.kind != "text" else "", "confidence": 1.0, "flags": []}
-        for f in layout.pages[page_no - 1].fields if f.kind != "text"]
-    comments = [] if quarantined else [
-        {"field_id": f.id, "has_writing": False, "text": "", "mean_confidence": 0.0, "flags": []}
-        for f in layout.pages[page_no - 1].fields if f.kind == "text"]
+    fields = (
+        []
+        if quarantined
+        else [
+            {"field_id": f.id, "value": value if f.kind != "text" else "", "confidence": 1.0, "flags": []}
+            for f in layout.pages[page_no - 1].fields
+            if f.kind != "text"
+        ]
+    )
+    comments = (
+        []
+        if quarantined
+        else [
+            {"field_id": f.id, "has_writing": False, "text": "", "mean_confidence": 0.0, "flags": []}
+            for f in layout.pages[page_no - 1].fields
+            if f.kind == "text"
+        ]
+    )
     return PageRecord(page_id, origin, SURVEY, serial, page_no, fields, comments, verified, quarantined)
 
 
@@ -70,8 +83,7 @@ def test_two_differently_filled_copies_hold_the_whole_form():
 
 def test_an_unreadable_copy_beside_a_read_page_is_held():
     _, counts, _ = _surveys()
-    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [
-        _page(99, 3, "b.pdf p. 2", quarantined="poor-alignment")]
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [_page(99, 3, "b.pdf p. 2", quarantined="poor-alignment")]
     form = _form(pages)
     (flag,) = [f for f in form.flags if f.reason == "unread-copy"]
     assert flag.blocking and flag.page_id == 99 and "b.pdf p. 2" in flag.detail
@@ -147,13 +159,17 @@ def test_most_of_a_grid_left_blank_is_looked_at_half_is_not():
     assert _no_marks(one) == [] and one.status == "accepted", one.flags
     half = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_2": ("", []), "c4_4": ("", [])}))
     assert _no_marks(half) == [] and half.status == "accepted", half.flags  # respondents do skip half a grid
-    most = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
-                               {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", [])}))
+    most = _form(
+        _with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", [])})
+    )
     assert [d for d in _no_marks(most) if "b_f4" in d] and most.status == "needs_review", most.flags
     assert "3 of 4 rows" in _no_marks(most)[0]
     # A row a person already looks at is not counted as blank.
-    doubted = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
-                                  {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", ["faint"])}))
+    doubted = _form(
+        _with_answers(
+            _pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", ["faint"])}
+        )
+    )
     assert _no_marks(doubted) == [], doubted.flags
 
 
@@ -179,6 +195,5 @@ def test_most_of_a_page_of_questions_left_blank_is_looked_at():
     _, counts, _ = _surveys()
     two = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", [])}))
     assert _no_marks(two) == [] and two.status == "accepted", two.flags
-    three = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
-                                {"a1": ("", []), "a2": ("", []), "a3": ("", [])}))
+    three = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", []), "a3": ("", [])}))
     assert _no_marks(three) == ["page 1: 3 of 5 questions without marks"], three.flags

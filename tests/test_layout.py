@@ -21,8 +21,9 @@ def survey_and_layout(request):
 
 
 def _overlap(a, b, margin=0.0):
-    return not (a[0] + a[2] + margin <= b[0] or b[0] + b[2] + margin <= a[0]
-                or a[1] + a[3] + margin <= b[1] or b[1] + b[3] + margin <= a[1])
+    return not (
+        a[0] + a[2] + margin <= b[0] or b[0] + b[2] + margin <= a[0] or a[1] + a[3] + margin <= b[1] or b[1] + b[3] + margin <= a[1]
+    )
 
 
 def test_every_field_is_laid_out_once_in_survey_order(survey_and_layout):
@@ -94,12 +95,20 @@ def test_layout_is_the_same_in_every_process():
     in other processes, and refuse a batch whose layout differs. Python
     salts its string hashes per process: a layout that leaned on set or hash
     order would differ between two processes, never within one."""
-    script = ("import json; from sipas_scan.layout import layout_survey; from sipas_scan.survey import load_survey; "
-              "print(json.dumps(layout_survey(load_survey()).to_contract(), sort_keys=True))")
+    script = (
+        "import json; from sipas_scan.layout import layout_survey; from sipas_scan.survey import load_survey; "
+        "print(json.dumps(layout_survey(load_survey()).to_contract(), sort_keys=True))"
+    )
     here = json.dumps(layout_survey(load_survey()).to_contract(), sort_keys=True)
     for hash_seed in ("1", "2", "3"):
-        there = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
-                               env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout.strip()
+        there = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        ).stdout.strip()
         assert there == here, hash_seed
 
 

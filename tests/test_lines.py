@@ -11,19 +11,19 @@ PX_PER_MM = H / 297
 
 def _page() -> np.ndarray:
     page = np.full((H, W), 245, np.uint8)
-    page[300:1100, 400:403] = 90                       # a printed rule 100 mm long: the form's own
-    page[500:540, 600:900] = 30                        # a block of print
-    for i in range(600):                               # a long slanted pen stroke
-        page[1200 + i, 300 + i // 3:303 + i // 3] = 40
+    page[300:1100, 400:403] = 90  # a printed rule 100 mm long: the form's own
+    page[500:540, 600:900] = 30  # a block of print
+    for i in range(600):  # a long slanted pen stroke
+        page[1200 + i, 300 + i // 3 : 303 + i // 3] = 40
     return page
 
 
 @pytest.mark.parametrize("width", [1, 2, 3])
 def test_a_drum_line_down_the_page_is_painted_over(width):
     page = _page()
-    page[:, 1000:1000 + width] = 60
+    page[:, 1000 : 1000 + width] = 60
     cleaned = erase_feed_lines(page)
-    assert (cleaned[:, 1000:1000 + width] > 200).all()
+    assert (cleaned[:, 1000 : 1000 + width] > 200).all()
 
 
 def test_what_is_printed_or_drawn_stays():

@@ -621,8 +621,7 @@ def test_show_through_beside_clear_answers_to_a_multiple_choice_question_is_no_a
     # show-through (a respondent's light second choice?): a person looks.
     sheet = _page("159d")
     cx, cy = sheet.centre("g")
-    lighter = _read_page(sheet.line([(cx - 1.0, cy + 1.2), (cx + 1.0, cy - 1.2)], width_mm=0.3, grey=110), QUESTIONS,
-                         "multi")[3]
+    lighter = _read_page(sheet.line([(cx - 1.0, cy + 1.2), (cx + 1.0, cy - 1.2)], width_mm=0.3, grey=110), QUESTIONS, "multi")[3]
     assert 0.5 <= next(b for b in lighter.boxes if b.code == "g").tone < 0.9
     assert lighter.value == "d" and "faint" in lighter.flags, lighter
 

@@ -221,11 +221,11 @@ def test_csv_for_excel_keeps_formula_like_comments_as_text(records, tmp_path):
     _, _, header, body = records
     t1 = header.index("t1")
     rows = [list(body[0]), list(body[0])]
-    rows[0][t1], rows[1][t1] = "=HYPERLINK(\"http://x\")", "@SUM(A1)"
+    rows[0][t1], rows[1][t1] = '=HYPERLINK("http://x")', "@SUM(A1)"
     excel = write_table_csv(records_table(HOUSEHOLD, header, rows, dummies=False), tmp_path / "excel.csv", excel=True)
     plain = write_table_csv(records_table(HOUSEHOLD, header, rows, dummies=False), tmp_path / "plain.csv")
     with excel.open(encoding="utf-8-sig", newline="") as f:
         read = list(csv.DictReader(f))
-    assert [r["t1"] for r in read] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert [r["t1"] for r in read] == ['\'=HYPERLINK("http://x")', "'@SUM(A1)"]
     with plain.open(encoding="utf-8", newline="") as f:
-        assert [r["t1"] for r in csv.DictReader(f)] == ["=HYPERLINK(\"http://x\")", "@SUM(A1)"]  # the contract's CSV as read
+        assert [r["t1"] for r in csv.DictReader(f)] == ['=HYPERLINK("http://x")', "@SUM(A1)"]  # the contract's CSV as read

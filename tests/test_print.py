@@ -60,7 +60,7 @@ def test_every_page_decodes_verifies_and_shows_four_markers(printed, secret, dpi
 
 
 def _strip_mean(image, x0, y0, x1, y1) -> float:
-    return float(image[int(round(y0)):int(round(y1)) + 1, int(round(x0)):int(round(x1)) + 1].mean())
+    return float(image[int(round(y0)) : int(round(y1)) + 1, int(round(x0)) : int(round(x1)) + 1].mean())
 
 
 def test_every_box_in_layout_json_lands_on_a_drawn_box(printed):
@@ -81,10 +81,10 @@ def test_every_box_in_layout_json_lands_on_a_drawn_box(printed):
             mid_x0, mid_x1 = x0 + 0.2 * w * s, x1 - 0.2 * w * s
             mid_y0, mid_y1 = y0 + 0.2 * h * s, y1 - 0.2 * h * s
             borders = [
-                image[int(y0 - edge):int(y0 + edge) + 1, int(mid_x0):int(mid_x1)].min(axis=0).mean(),
-                image[int(y1 - edge):int(y1 + edge) + 1, int(mid_x0):int(mid_x1)].min(axis=0).mean(),
-                image[int(mid_y0):int(mid_y1), int(x0 - edge):int(x0 + edge) + 1].min(axis=1).mean(),
-                image[int(mid_y0):int(mid_y1), int(x1 - edge):int(x1 + edge) + 1].min(axis=1).mean(),
+                image[int(y0 - edge) : int(y0 + edge) + 1, int(mid_x0) : int(mid_x1)].min(axis=0).mean(),
+                image[int(y1 - edge) : int(y1 + edge) + 1, int(mid_x0) : int(mid_x1)].min(axis=0).mean(),
+                image[int(mid_y0) : int(mid_y1), int(x0 - edge) : int(x0 + edge) + 1].min(axis=1).mean(),
+                image[int(mid_y0) : int(mid_y1), int(x1 - edge) : int(x1 + edge) + 1].min(axis=1).mean(),
             ]
             assert max(borders) < 110, (page.number, (x, y, w, h), borders)
             if h < 10:  # checkboxes: empty inside, paper around
@@ -103,18 +103,26 @@ def test_every_box_in_layout_json_lands_on_a_drawn_box(printed):
 
 def test_the_pdf_text_has_the_survey_wording_in_vietnamese_and_no_household_details(printed):
     summary, folder = printed
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(folder / "forms.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(folder / "forms.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = " ".join(text.split())
-    for phrase in ["PHIẾU KHẢO SÁT SỰ HÀI LÒNG", "Rất không hài lòng", "Tiếp cận dịch vụ hành chính công",
-                   "Công chức có thái độ giao tiếp lịch sự", "Chọn tối đa 3 phương án", "Trang 4/4",
-                   "Số phiếu: 0000018", "Thôn Bản Vằn 1", "Xin trân trọng cảm ơn sự hợp tác của Ông/Bà!",
-                   "tô kín ô đó, rồi đánh dấu vào ô khác"]:
+    for phrase in [
+        "PHIẾU KHẢO SÁT SỰ HÀI LÒNG",
+        "Rất không hài lòng",
+        "Tiếp cận dịch vụ hành chính công",
+        "Công chức có thái độ giao tiếp lịch sự",
+        "Chọn tối đa 3 phương án",
+        "Trang 4/4",
+        "Số phiếu: 0000018",
+        "Thôn Bản Vằn 1",
+        "Xin trân trọng cảm ơn sự hợp tác của Ông/Bà!",
+        "tô kín ô đó, rồi đánh dấu vào ô khác",
+    ]:
         assert phrase in flat, phrase
     # Names and household codes go on delivery lists, never on a form.
     assert "HGD0001" not in flat and "Hoàng Thị Ước" not in flat and "Lê Lợi" not in flat
-    fonts = subprocess.run(["pdffonts", str(folder / "forms.pdf")], capture_output=True, text=True,
-                           check=True).stdout
+    fonts = subprocess.run(["pdffonts", str(folder / "forms.pdf")], capture_output=True, text=True, check=True).stdout
     assert "DejaVuSans" in fonts or "NotoSans" in fonts
     assert all(" yes " in line for line in fonts.splitlines()[2:]), fonts  # every font embedded
 
@@ -122,12 +130,17 @@ def test_the_pdf_text_has_the_survey_wording_in_vietnamese_and_no_household_deta
 def test_delivery_lists_per_village_carry_the_households(printed):
     _, folder = printed
     pdfs = sorted((folder / "delivery").glob("*.pdf"))
-    assert [p.stem for p in pdfs] == ["huyen-cao-loc_xa-hop-thanh_thon-ban-van-1",
-                                      "huyen-cao-loc_xa-hop-thanh_thon-ban-van-2"]
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdfs[0]), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    for phrase in ["DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT", "0000018", "HGD0000", "Hoàng Thị Ước 0",
-                   "Ký nhận phiếu", "Ký khi thu", "0000034"]:
+    assert [p.stem for p in pdfs] == ["huyen-cao-loc_xa-hop-thanh_thon-ban-van-1", "huyen-cao-loc_xa-hop-thanh_thon-ban-van-2"]
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
+    for phrase in [
+        "DANH SÁCH PHÁT VÀ THU PHIẾU KHẢO SÁT",
+        "0000018",
+        "HGD0000",
+        "Hoàng Thị Ước 0",
+        "Ký nhận phiếu",
+        "Ký khi thu",
+        "0000034",
+    ]:
         assert phrase in text, phrase
     assert "HGD0001" not in text  # that household lives in the other village
     with (folder / "delivery" / f"{pdfs[1].stem}.csv").open(encoding="utf-8") as f:

@@ -20,8 +20,15 @@ from sipas_scan.scoring.compute import score
 from sipas_scan.scoring.records_in import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADINGS = ("GIỚI THIỆU CHUNG", "TÌNH HÌNH TRIỂN KHAI", "KẾT QUẢ", "NHẬN XÉT, ĐÁNH GIÁ VÀ KIẾN NGHỊ",
-            "Chỉ số hài lòng theo yếu tố", "Mong đợi của người dân", "Ý kiến khác của người dân")
+HEADINGS = (
+    "GIỚI THIỆU CHUNG",
+    "TÌNH HÌNH TRIỂN KHAI",
+    "KẾT QUẢ",
+    "NHẬN XÉT, ĐÁNH GIÁ VÀ KIẾN NGHỊ",
+    "Chỉ số hài lòng theo yếu tố",
+    "Mong đợi của người dân",
+    "Ý kiến khác của người dân",
+)
 # A respondent who writes identifying details into the comment box.
 LEAKY_COMMENT = "Nhà tôi mã HGD07003, số phiếu 0009003, gọi 0912 345 678 nếu cần. Cán bộ nhiệt tình."
 # What OCR made of handwriting nobody has checked: never quoted.
@@ -31,8 +38,7 @@ NOT_VIETNAMESE = ("(accepted)", "(resolved)", "needs_review", "pooled", "hạt g
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def pdf_text(pdf: Path) -> str:
@@ -50,10 +56,10 @@ def scored(tmp_path_factory):
     rows[8].update(t1="Chị Lan ở bộ phận một cửa hướng dẫn tận tình", reviewed="t1", form_flags="identified-by-hand")
     rows[6]["form_flags"] = "identified-by-hand"  # needs_review: counted among the forms, not scored
     records = write_csv(root / "records.csv", rows)
-    (root / "last.csv").write_text("unit,index,value,n\nALL,SIPAS,75.00,500\nALL,F1,80.00,500\n"
-                                   "Huyện Cao Lộc,SIPAS,70.00,250\n", encoding="utf-8")
-    result = run("score", str(records), "--out", "out", "--by", "district", "--compare", "last.csv",
-                 "--year", "2024", cwd=root)
+    (root / "last.csv").write_text(
+        "unit,index,value,n\nALL,SIPAS,75.00,500\nALL,F1,80.00,500\nHuyện Cao Lộc,SIPAS,70.00,250\n", encoding="utf-8"
+    )
+    result = run("score", str(records), "--out", "out", "--by", "district", "--compare", "last.csv", "--year", "2024", cwd=root)
     return root, records, result
 
 
@@ -103,8 +109,11 @@ def test_report_never_shows_a_household_code_or_serial(scored):
 def test_the_report_quotes_only_comments_a_reviewer_confirmed(scored):
     root, records, _ = scored
     with records.open(encoding="utf-8") as handle:
-        unreviewed = sum(1 for r in csv.DictReader(handle)
-                         if r["t1"].strip() and "t1" not in r["reviewed"] and r["status"] in ("accepted", "resolved"))
+        unreviewed = sum(
+            1
+            for r in csv.DictReader(handle)
+            if r["t1"].strip() and "t1" not in r["reviewed"] and r["status"] in ("accepted", "resolved")
+        )
     assert unreviewed >= 2
     for text in (pdf_text(root / "out" / "report.pdf"), (root / "out" / "report.html").read_text(encoding="utf-8")):
         flat = " ".join(text.split())
@@ -178,12 +187,14 @@ def test_expectation_questions_are_found_in_both_forms():
 
 
 def test_comments_grouped_merged_and_anonymised():
-    groups = group_comments([LEAKY_COMMENT, "Không có ý kiến gì thêm.", "  ", "Cần thêm ghế ngồi chờ.",
-                             "Cần thêm ghế ngồi chờ.", "Trời đẹp."], identifiers=["HGD07003", "0009003"])
+    groups = group_comments(
+        [LEAKY_COMMENT, "Không có ý kiến gì thêm.", "  ", "Cần thêm ghế ngồi chờ.", "Cần thêm ghế ngồi chờ.", "Trời đẹp."],
+        identifiers=["HGD07003", "0009003"],
+    )
     flat = {theme.theme: theme.comments for theme in groups}
     assert flat["Trụ sở, trang thiết bị, tiếp cận dịch vụ"] == [("Cần thêm ghế ngồi chờ.", 2)]
     assert flat["Ý kiến khác"] == [("Trời đẹp.", 1)]
-    (leaky, _), = flat["Công chức trực tiếp giải quyết công việc"]
+    ((leaky, _),) = flat["Công chức trực tiếp giải quyết công việc"]
     assert "HGD07003" not in leaky and "0009003" not in leaky and "0912" not in leaky
     assert leaky.count(REDACTED) == 3 and "Cán bộ nhiệt tình" in leaky
     assert sum(g.total for g in groups) == 4
@@ -196,6 +207,7 @@ def test_charts_draw_vietnamese_in_dejavu_on_agg():
     assert matplotlib.get_backend().lower() == "agg"
     assert Path(font_manager.findfont(font_manager.FontProperties(family=charts.FONT))).name == "DejaVuSans.ttf"
     # A glyph missing from the font would raise here (warnings are errors in the tests).
-    png = charts.horizontal_bars([charts.Bar("Rút ngắn thời gian giải quyết thủ tục; Đường vào ủy ban", 41.5, 30, 50)],
-                                 reference=40, reference_label="Toàn bộ")
+    png = charts.horizontal_bars(
+        [charts.Bar("Rút ngắn thời gian giải quyết thủ tục; Đường vào ủy ban", 41.5, 30, 50)], reference=40, reference_label="Toàn bộ"
+    )
     assert png.startswith(b"\x89PNG")

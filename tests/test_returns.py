@@ -23,22 +23,25 @@ PAGES = 4  # the standard household form
 
 
 def _form(serial: str, village: str, commune: str = "Xã Hợp Thành", code: str = "") -> IssuedForm:
-    return IssuedForm(serial, Household("Lạng Sơn", "Huyện Cao Lộc", commune, village, code or f"H{serial}",
-                                        f"Chủ hộ {serial}", f"Số {serial}"))
+    return IssuedForm(
+        serial, Household("Lạng Sơn", "Huyện Cao Lộc", commune, village, code or f"H{serial}", f"Chủ hộ {serial}", f"Số {serial}")
+    )
 
 
 def test_tally_counts_per_village_commune_and_total():
-    issued = {("s", f"{i}"): _form(f"{i}", v, c) for i, (v, c) in enumerate(
-        [("Thôn A", "Xã 1")] * 4 + [("Thôn B", "Xã 1")] * 3 + [("Thôn C", "Xã 2")] * 2)}
+    issued = {
+        ("s", f"{i}"): _form(f"{i}", v, c)
+        for i, (v, c) in enumerate([("Thôn A", "Xã 1")] * 4 + [("Thôn B", "Xã 1")] * 3 + [("Thôn C", "Xã 2")] * 2)
+    }
     received = {
         ("s", "0"): Received("accepted", frozenset({1, 2})),
         ("s", "1"): Received("resolved", frozenset({1, 2})),
-        ("s", "2"): Received("needs_review", frozenset({1})),      # page 2 never came
+        ("s", "2"): Received("needs_review", frozenset({1})),  # page 2 never came
         ("s", "4"): Received("rejected", frozenset({1, 2})),
-        ("s", "5"): Received("held", frozenset({2, 1})),            # quarantined pages only
+        ("s", "5"): Received("held", frozenset({2, 1})),  # quarantined pages only
         ("s", "7"): Received("accepted", frozenset({1, 2})),
-        ("s", "99"): Received("needs_review", frozenset({1, 2})),   # never issued
-        ("other", "0"): Received("accepted", frozenset({1})),       # another survey's serial 0
+        ("s", "99"): Received("needs_review", frozenset({1, 2})),  # never issued
+        ("other", "0"): Received("accepted", frozenset({1})),  # another survey's serial 0
     }
     report = tally_returns(issued, received, {"s": 2})
     by_village = {v.place[4]: v for v in report.villages}
@@ -63,26 +66,31 @@ def field_round(tmp_path_factory, secret):
     outside the official ledger comes back."""
     root = tmp_path_factory.mktemp("returns")
     households = make_households(6, villages=2)
-    print_batch(None, write_households(root / "h.csv", households), root / "print", secret, root / "ledger.sqlite",
-                workers=1)
+    print_batch(None, write_households(root / "h.csv", households), root / "print", secret, root / "ledger.sqlite", workers=1)
     simulate_returns(root / "print", root / "sim", seed=4, profile="clean", fmt="jpeg", workers=1)
     stacks = sorted(p for p in (root / "sim" / "scans").iterdir() if p.is_dir())
     assert len(stacks) == 2
     lost = sorted(stacks[0].glob("*.jpg"))
-    for page in lost[:PAGES]:       # the village's first form never came back
+    for page in lost[:PAGES]:  # the village's first form never came back
         page.unlink()
-    lost[PAGES + 1].unlink()        # the second form's page 2 is missing
+    lost[PAGES + 1].unlink()  # the second form's page 2 is missing
     # A genuine-looking form issued from a copy of the ledger, off the books.
     shutil.copy(root / "ledger.sqlite", root / "rogue-ledger.sqlite")
-    print_batch(None, write_households(root / "h2.csv", make_households(1)), root / "rogue", secret,
-                root / "rogue-ledger.sqlite", workers=1)
+    print_batch(
+        None, write_households(root / "h2.csv", make_households(1)), root / "rogue", secret, root / "rogue-ledger.sqlite", workers=1
+    )
     extra = root / "sim" / "scans" / "extra"
     extra.mkdir()
     for index in range(PAGES):
         page = cv2.cvtColor(printed_page(root / "rogue" / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
         cv2.imwrite(str(extra / f"page-{index + 1}.png"), page)
-    scan_inputs([root / "sim" / "scans"], root / "results.sqlite", ReadOptions(secret, run_ocr=False), workers=1,
-                ledger_path=root / "ledger.sqlite")
+    scan_inputs(
+        [root / "sim" / "scans"],
+        root / "results.sqlite",
+        ReadOptions(secret, run_ocr=False),
+        workers=1,
+        ledger_path=root / "ledger.sqlite",
+    )
     return root
 
 
@@ -113,10 +121,18 @@ def test_returns_report_from_a_scanned_round(field_round, tmp_path):
     not_issued = _csv(summary.not_issued_csv)
     assert [(n["serial"], n["pages_received"]) for n in not_issued] == [("0000075", "4")]
     assert [p.name for p in summary.village_pdfs] == ["huyen-cao-loc_xa-hop-thanh_thon-ban-van-1.pdf"]
-    text = subprocess.run(["pdftotext", "-layout", str(summary.village_pdfs[0]), "-"], check=True,
-                          capture_output=True, text=True).stdout
-    for expected in ("DANH SÁCH HỘ CHƯA NỘP PHIẾU", "Thôn Bản Vằn 1", first_village[0]["head_name"],
-                     first_village[1]["address"], "Cả phiếu", "Trang 2", "Đã phát 3 phiếu · đã nhận 2"):
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(summary.village_pdfs[0]), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    for expected in (
+        "DANH SÁCH HỘ CHƯA NỘP PHIẾU",
+        "Thôn Bản Vằn 1",
+        first_village[0]["head_name"],
+        first_village[1]["address"],
+        "Cả phiếu",
+        "Trang 2",
+        "Đã phát 3 phiếu · đã nhận 2",
+    ):
         assert expected in text, expected
 
 
@@ -126,11 +142,11 @@ def test_returns_cli_and_bad_input(field_round, tmp_path):
     from sipas_scan.cli import app
 
     root = field_round
-    result = CliRunner().invoke(app, ["returns", "--db", str(root / "results.sqlite"), "--ledger",
-                                      str(root / "ledger.sqlite"), "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        app, ["returns", "--db", str(root / "results.sqlite"), "--ledger", str(root / "ledger.sqlite"), "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 0, result.output
     assert "6 printed, 5 received" in result.output and "1 never issued" in result.output
     assert (tmp_path / "r" / "missing.csv").is_file()
-    missing_db = CliRunner().invoke(app, ["returns", "--db", str(tmp_path / "nope.sqlite"), "--ledger",
-                                          str(root / "ledger.sqlite")])
+    missing_db = CliRunner().invoke(app, ["returns", "--db", str(tmp_path / "nope.sqlite"), "--ledger", str(root / "ledger.sqlite")])
     assert missing_db.exit_code != 0 and not (tmp_path / "nope.sqlite").exists()

@@ -43,8 +43,7 @@ def token(client, path="/login") -> str:
 
 def logged_in(app, name, password=None):
     client = app.test_client()
-    response = client.post("/login", data={"name": name, "password": password or PASSWORDS[name],
-                                           "csrf_token": token(client)})
+    response = client.post("/login", data={"name": name, "password": password or PASSWORDS[name], "csrf_token": token(client)})
     assert response.status_code == 302
     return client
 
@@ -59,12 +58,10 @@ def item_url(item) -> str:
 
 def first_item(db, kind=None, reason=None):
     with Store(db) as store:
-        return next(i for i in open_items(store) if (kind is None or i.kind == kind)
-                    and (reason is None or reason in i.reasons))
+        return next(i for i in open_items(store) if (kind is None or i.kind == kind) and (reason is None or reason in i.reasons))
 
 
-ROUTES_GET = ["/", "/next", "/item?id=x", "/image/field/1/c1_1.jpg", "/image/page/1.jpg", "/page/1", "/qc", "/qc/next",
-              "/log"]
+ROUTES_GET = ["/", "/next", "/item?id=x", "/image/field/1/c1_1.jpg", "/image/page/1.jpg", "/page/1", "/qc", "/qc/next", "/log"]
 ROUTES_POST = ["/logout", "/decide", "/qc/draw", "/qc/enter", "/reopen"]
 
 
@@ -159,8 +156,9 @@ def test_decisions_settle_a_form_and_change_the_export(app, db, tmp_path):
     client = logged_in(app, "lan")
     client.get(item_url(item))
     with Store(db) as store:
-        machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
-                                   (item.serial, item.key)).fetchone()[0]
+        machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?", (item.serial, item.key)).fetchone()[
+            0
+        ]
         others = [i for i in open_items(store) if i.serial == item.serial and i.ident != item.ident]
     # The office stack (seed 8) lost page 4 of that form: its missing page
     # is the one other doubt, so the form waits for it.
@@ -169,7 +167,8 @@ def test_decisions_settle_a_form_and_change_the_export(app, db, tmp_path):
     assert response.status_code == 302 and "/next" in response.headers["Location"]
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT serial, field_id, old_value, new_value, reviewer, reason FROM decisions").fetchall() == [
-            (item.serial, item.key, machine, "2", "lan", "checked the paper")]
+            (item.serial, item.key, machine, "2", "lan", "checked the paper")
+        ]
         status = con.execute("SELECT status FROM forms WHERE serial = ?", (item.serial,)).fetchone()[0]
         # The machine's reading is still there, untouched.
         stored = con.execute("SELECT readings FROM pages WHERE id = ?", (item.page_ids[0],)).fetchone()[0]
@@ -219,8 +218,12 @@ def test_conflicting_scans_choose_one_page(app, db):
     assert all(f"/image/page/{p}.jpg" in page for p in item.page_ids)  # side by side
     post(client, "/decide", {"id": item.ident, "value": f"{keys.USE}{item.page_ids[1]}"})
     with Store(db) as store:
-        used = {r[0] for r in store.db.execute("SELECT page_id FROM answers WHERE serial = ? AND page_id IN (?, ?)",
-                                               (item.serial, *item.page_ids))}
+        used = {
+            r[0]
+            for r in store.db.execute(
+                "SELECT page_id FROM answers WHERE serial = ? AND page_id IN (?, ?)", (item.serial, *item.page_ids)
+            )
+        }
         assert used == {item.page_ids[1]}
         assert item.ident not in {i.ident for i in open_items(store)}
 
@@ -235,8 +238,10 @@ def test_missing_page_recorded_as_not_returned(app, db):
 def database_state(db) -> tuple:
     """Everything a decision could write: decisions, pages, forms, flags, answers."""
     with sqlite3.connect(db) as con:
-        return tuple(con.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-                     for table in ("decisions", "pages", "forms", "flags", "answers"))
+        return tuple(
+            con.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("decisions", "pages", "forms", "flags", "answers")
+        )
 
 
 def test_a_forged_page_can_only_be_rejected(app, db):
@@ -248,9 +253,17 @@ def test_a_forged_page_can_only_be_rejected(app, db):
         serial = store.db.execute("SELECT serial FROM forms WHERE status = 'accepted' LIMIT 1").fetchone()[0]
     before = database_state(db)
     for who in (client, boss):  # nobody: a supervisor with a reason neither
-        response = post(who, "/decide", {"id": forged.ident, "assign_survey": "sipas-household",
-                                         "assign_serial": serial, "assign_page": "1",
-                                         "note": "the household says it is theirs"})
+        response = post(
+            who,
+            "/decide",
+            {
+                "id": forged.ident,
+                "assign_survey": "sipas-household",
+                "assign_serial": serial,
+                "assign_page": "1",
+                "note": "the household says it is theirs",
+            },
+        )
         assert response.status_code == 403 and "không xác thực được" in response.text
         who.get(f"/next?after={quote(forged.ident)}")  # leaves the item (its lease) for the next one
     assert database_state(db) == before
@@ -258,8 +271,7 @@ def test_a_forged_page_can_only_be_rejected(app, db):
     post(client, "/decide", {"id": forged.ident, "value": keys.REJECTED})
     with Store(db) as store:
         remaining = {i.ident for i in open_items(store)}
-        assert store.db.execute("SELECT status FROM pages WHERE id = ?", (forged.page_ids[0],)).fetchone()[0] \
-            == "quarantined"
+        assert store.db.execute("SELECT status FROM pages WHERE id = ?", (forged.page_ids[0],)).fetchone()[0] == "quarantined"
     assert stray.ident not in remaining and forged.ident not in remaining
 
 
@@ -273,8 +285,9 @@ def test_blind_re_entry_measures_disagreement(app, db):
         task = qc.next_task(store)
         while task is not None and len(tasks) < 6:
             tasks.append(task)
-            machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
-                                       (task.serial, task.field_id)).fetchone()[0]
+            machine = store.db.execute(
+                "SELECT value FROM answers WHERE serial = ? AND field_id = ?", (task.serial, task.field_id)
+            ).fetchone()[0]
             # Agree on all but the first answer.
             value = machine if len(tasks) > 1 else ("1" if machine != "1" else "2")
             post(lan, "/qc/enter", {"id": task.ident, "value": value}, page="/qc")
@@ -303,8 +316,10 @@ def test_overview_counts_and_return_rates(app, db, office_scan):
     with (office_scan / "sim" / "truth.csv").open(encoding="utf-8") as f:
         returned = Counter((r["commune"], r["village"]) for r in csv.DictReader(f))
     table = re.search(r'<table id="villages">(.*?)</table>', html, re.S).group(1)
-    rows = [[re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)[:5]]
-            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    rows = [
+        [re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)[:5]]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    ]
     assert rows == [[commune, village, "4", str(n), f"{100 * n / 4:.0f} %"] for (commune, village), n in sorted(returned.items())]
     assert sorted(returned.values()) == [3, 3]  # seed 8: one form of each village never came back
 
@@ -315,7 +330,8 @@ def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, 
     with Store(db) as store:
         serial, page_id, raw = store.db.execute(
             "SELECT p.serial, p.id, p.readings FROM pages p JOIN forms f ON f.serial = p.serial"
-            " WHERE f.status = 'accepted' AND p.page_no = 1 AND p.status = 'ok' LIMIT 1").fetchone()
+            " WHERE f.status = 'accepted' AND p.page_no = 1 AND p.status = 'ok' LIMIT 1"
+        ).fetchone()
         readings = json.loads(raw)
         for field in readings["fields"]:  # pencil gone in a black-and-white scan
             field.update(value="", flags=[], confidence=1.0)
@@ -357,6 +373,7 @@ def test_a_decision_submitted_twice_lands_once(app, db):
     client = logged_in(app, "lan")
     post(client, "/decide", {"id": item.ident, "value": ""})
     from sipas_scan.review import actions
+
     with Store(db) as store, pytest.raises(actions.ReviewError, match="has been decided"):
         actions.decide(store, item, "", "lan")
     with sqlite3.connect(db) as con:
@@ -389,13 +406,15 @@ def test_an_unread_copy_shows_both_scans_and_the_read_one_is_chosen(app, db):
     with Store(db) as store:
         serial, page_id, source_id, image = store.db.execute(
             "SELECT p.serial, p.id, p.source_id, p.image_path FROM pages p JOIN forms f ON f.serial = p.serial"
-            " WHERE f.status = 'accepted' AND p.page_no = 2 AND p.status = 'ok' LIMIT 1").fetchone()
+            " WHERE f.status = 'accepted' AND p.page_no = 2 AND p.status = 'ok' LIMIT 1"
+        ).fetchone()
         # Another copy of that page came in a file and could not be aligned.
         with store.transaction() as tx:
             copy_id = tx.execute(
                 "INSERT INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no, image_path,"
                 " read_at) VALUES (?, 9999, 'quarantined', 'poor-alignment', 'bent', 'sipas-household', ?, 2, ?, '')",
-                (source_id, serial, image)).lastrowid
+                (source_id, serial, image),
+            ).lastrowid
         assert rebuild_form(store, "sipas-household", serial) == "needs_review"
     item = first_item(db, "page", "unread-copy")
     assert item.serial == serial and set(item.page_ids) == {page_id, copy_id}

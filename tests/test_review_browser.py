@@ -26,8 +26,9 @@ from sipas_scan.review.queue import open_items, take_lease
 from sipas_scan.store.db import Store
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian's chromium and chromium-driver (./run test installs them)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (./run test installs them)"
+)
 MAX_ITEMS = 80
 PASSWORDS = {"lan": "reviewer-pass-1", "minh": "reviewer-pass-2"}
 
@@ -52,8 +53,15 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--disable-background-networking", "--disable-extensions"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--disable-background-networking",
+        "--disable-extensions",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
@@ -284,9 +292,11 @@ def test_nothing_is_chosen_for_the_reviewer_and_enter_waits_for_a_choice(server,
 
     url, db = server
     with Store(db) as store:
-        answer = next(i for i in items(db, "answer")
-                      if store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
-                                          (i.serial, i.key)).fetchone()[0])
+        answer = next(
+            i
+            for i in items(db, "answer")
+            if store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?", (i.serial, i.key)).fetchone()[0]
+        )
     log_in(browser, url)
     open_item(browser, url, answer)
     assert browser.find_elements(By.CSS_SELECTOR, ".option.chosen") == []

@@ -34,7 +34,7 @@ def listening_addresses(port: int) -> set[str]:
             if state != "0A" or int(local_port, 16) != port:  # 0A: LISTEN
                 continue
             raw = bytes.fromhex(address)  # each 32-bit word in host (little-endian) order
-            found.add(str(ipaddress.ip_address(b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)))))
+            found.add(str(ipaddress.ip_address(b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4)))))
     return found
 
 
@@ -49,19 +49,30 @@ def test_listening_addresses_are_read_from_the_kernel():
 
 def test_users_are_stored_with_hashed_passwords(tmp_path):
     db = tmp_path / "results.sqlite"
-    added = subprocess.run([*CLI, "users", "add", "lan", "--role", "reviewer", "--db", str(db), "--password-stdin"],
-                           input="a-long-password\n", capture_output=True, text=True, timeout=60)
+    added = subprocess.run(
+        [*CLI, "users", "add", "lan", "--role", "reviewer", "--db", str(db), "--password-stdin"],
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert added.returncode == 0, added.stderr
     assert "a-long-password" not in added.stdout + added.stderr
     stored = sqlite3.connect(db).execute("SELECT name, role, password_hash FROM users").fetchall()
     assert stored[0][:2] == ("lan", "reviewer") and stored[0][2].startswith("scrypt:")
     listed = subprocess.run([*CLI, "users", "list", "--db", str(db)], capture_output=True, text=True, timeout=60)
     assert listed.stdout.startswith("lan\treviewer")
-    short = subprocess.run([*CLI, "users", "add", "x", "--db", str(db), "--password-stdin"], input="short\n",
-                           capture_output=True, text=True, timeout=60)
+    short = subprocess.run(
+        [*CLI, "users", "add", "x", "--db", str(db), "--password-stdin"], input="short\n", capture_output=True, text=True, timeout=60
+    )
     assert short.returncode == 2 and len(short.stderr.strip().splitlines()) == 1
-    bad_role = subprocess.run([*CLI, "users", "add", "y", "--role", "boss", "--db", str(db), "--password-stdin"],
-                              input="a-long-password\n", capture_output=True, text=True, timeout=60)
+    bad_role = subprocess.run(
+        [*CLI, "users", "add", "y", "--role", "boss", "--db", str(db), "--password-stdin"],
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad_role.returncode == 2 and "role must be one of" in bad_role.stderr
 
 
@@ -69,18 +80,24 @@ def test_review_needs_an_account_first(office_scan, tmp_path):
     db = copy_database(office_scan / "results.sqlite", tmp_path)
     result = subprocess.run([*CLI, "review", "--db", str(db)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "users add" in result.stderr
-    missing = subprocess.run([*CLI, "review", "--db", str(tmp_path / "none.sqlite")], capture_output=True, text=True,
-                             timeout=60)
+    missing = subprocess.run([*CLI, "review", "--db", str(tmp_path / "none.sqlite")], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 3 and "no such database" in missing.stderr
 
 
 def test_review_serves_on_loopback_behind_a_login(office_scan, tmp_path):
     db = copy_database(office_scan / "results.sqlite", tmp_path)
-    subprocess.run([*CLI, "users", "add", "lan", "--db", str(db), "--password-stdin"], input="a-long-password\n",
-                   check=True, capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        [*CLI, "users", "add", "lan", "--db", str(db), "--password-stdin"],
+        input="a-long-password\n",
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     port = free_port()
-    server = subprocess.Popen([*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

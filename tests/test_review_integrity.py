@@ -62,9 +62,11 @@ def form_status(db, serial: str) -> str | None:
 def accepted_page(db, page_no: int) -> tuple[str, int]:
     """(serial, page id) of page ``page_no`` of an accepted form."""
     with sqlite3.connect(db) as con:
-        return con.execute("SELECT p.serial, p.id FROM pages p JOIN forms f ON f.serial = p.serial"
-                           " WHERE f.status = 'accepted' AND p.page_no = ? AND p.status = 'ok' ORDER BY p.id LIMIT 1",
-                           (page_no,)).fetchone()
+        return con.execute(
+            "SELECT p.serial, p.id FROM pages p JOIN forms f ON f.serial = p.serial"
+            " WHERE f.status = 'accepted' AND p.page_no = ? AND p.status = 'ok' ORDER BY p.id LIMIT 1",
+            (page_no,),
+        ).fetchone()
 
 
 def quarantined_copy(db, page_id: int, folder: Path, reason: str = "no-code") -> int:
@@ -79,13 +81,23 @@ def quarantined_copy(db, page_id: int, folder: Path, reason: str = "no-code") ->
         copy, pages = open_source(path)
         source_id = store.add_source(path, copy.sha256, copy.size, copy.kind, pages)
         ok, jpeg = cv2.imencode(".jpg", image.gray)
-        return store.add_page(source_id, 0, PageResult("quarantined", reason, "no QR code could be read",
-                                                       dpi=image.dpi, image_jpeg=jpeg.tobytes()))
+        return store.add_page(
+            source_id, 0, PageResult("quarantined", reason, "no QR code could be read", dpi=image.dpi, image_jpeg=jpeg.tobytes())
+        )
 
 
 def assign(client, page_id: int, serial: str, page_no: int, note: str = ""):
-    return post(client, "/decide", {"id": f"||{keys.quarantine_key(page_id)}", "assign_survey": "sipas-household",
-                                    "assign_serial": serial, "assign_page": str(page_no), "note": note})
+    return post(
+        client,
+        "/decide",
+        {
+            "id": f"||{keys.quarantine_key(page_id)}",
+            "assign_survey": "sipas-household",
+            "assign_serial": serial,
+            "assign_page": str(page_no),
+            "note": note,
+        },
+    )
 
 
 def flags_of(db, serial: str) -> dict[str, int]:
@@ -121,8 +133,10 @@ def test_a_page_with_a_damaged_code_is_assigned_when_its_printed_serial_matches(
 def test_a_page_whose_printed_serial_does_not_match_needs_a_supervisor_and_a_reason(app, db, tmp_path):
     _, original = accepted_page(db, 1)
     with sqlite3.connect(db) as con:
-        other = con.execute("SELECT serial FROM forms WHERE status = 'accepted' AND serial NOT IN"
-                            " (SELECT serial FROM pages WHERE id = ?) LIMIT 1", (original,)).fetchone()[0]
+        other = con.execute(
+            "SELECT serial FROM forms WHERE status = 'accepted' AND serial NOT IN (SELECT serial FROM pages WHERE id = ?) LIMIT 1",
+            (original,),
+        ).fetchone()[0]
     page_id = quarantined_copy(db, original, tmp_path)
     decisions = count(db, "decisions")
     lan = logged_in(app, "lan")
@@ -139,8 +153,9 @@ def test_a_page_whose_printed_serial_does_not_match_needs_a_supervisor_and_a_rea
     assert assign(boss, page_id, other, 1, note=reason).status_code == 302
     with Store(db) as store:
         assert store.stored_page(page_id).identified_by == "hand"
-        detail = store.db.execute("SELECT detail FROM flags WHERE serial = ? AND reason = 'identified-by-hand'",
-                                  (other,)).fetchone()[0]
+        detail = store.db.execute("SELECT detail FROM flags WHERE serial = ? AND reason = 'identified-by-hand'", (other,)).fetchone()[
+            0
+        ]
     assert reason in detail and "supervisor" in detail
     assert flags_of(db, other)["identified-by-hand"] == 0
 
@@ -177,10 +192,11 @@ def test_pages_assigned_before_the_rule_count_as_identified_by_hand(tmp_path):
     for number, script in enumerate(MIGRATIONS[:2], start=1):
         con.executescript(script)
         con.execute(f"PRAGMA user_version={number}")
-    con.execute("INSERT INTO sources (id, path, sha256, size, kind, status, added_at) VALUES (1, 'x.pdf', 'x', 1,"
-                " 'pdf', 'done', '')")
-    con.execute("INSERT INTO pages (source_id, page_index, status, reason, readings, read_at) VALUES"
-                " (1, 0, 'ok', 'assigned', '{\"identified_by\": \"code\", \"fields\": []}', '')")
+    con.execute("INSERT INTO sources (id, path, sha256, size, kind, status, added_at) VALUES (1, 'x.pdf', 'x', 1, 'pdf', 'done', '')")
+    con.execute(
+        "INSERT INTO pages (source_id, page_index, status, reason, readings, read_at) VALUES"
+        " (1, 0, 'ok', 'assigned', '{\"identified_by\": \"code\", \"fields\": []}', '')"
+    )
     con.commit()
     con.close()
     with Store(path) as store:
@@ -254,8 +270,9 @@ def test_a_form_left_behind_by_its_decisions_is_derived_again(db, office_scan, s
     with Store(db) as store:
         store.add_decision(items[0].survey, serial, keys.FORM, keys.REJECTED, None, "boss")
     (tmp_path / "nothing-new").mkdir()
-    scan_inputs([tmp_path / "nothing-new"], db, ReadOptions(secret, run_ocr=False), workers=1,
-                ledger_path=office_scan / "ledger.sqlite")
+    scan_inputs(
+        [tmp_path / "nothing-new"], db, ReadOptions(secret, run_ocr=False), workers=1, ledger_path=office_scan / "ledger.sqlite"
+    )
     assert form_status(db, serial) == "resolved"
 
 
@@ -281,8 +298,7 @@ def test_a_full_rebuild_during_review_leaves_a_trace(db, office_scan):
 # ---- 3. reopening what was never decided -----------------------------------------
 
 
-@pytest.mark.parametrize("survey, key", [("sipas-household", "c1_1"), ("no-such-survey", "c1_1"),
-                                         ("", "#quarantine:9")])
+@pytest.mark.parametrize("survey, key", [("sipas-household", "c1_1"), ("no-such-survey", "c1_1"), ("", "#quarantine:9")])
 def test_reopening_what_was_never_decided_is_refused_and_writes_nothing(app, db, survey, key):
     with sqlite3.connect(db) as con:
         serial = con.execute("SELECT serial FROM forms LIMIT 1").fetchone()[0] if survey else ""
@@ -307,8 +323,9 @@ def test_the_server_works_from_any_directory(db, office_scan, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path.parent)
     page_id = quarantined_copy(db, original, Path(tmp_path.name))  # scanned with a relative path
     with sqlite3.connect(db) as con:
-        stored = con.execute("SELECT s.path FROM sources s JOIN pages p ON p.source_id = s.id WHERE p.id = ?",
-                             (page_id,)).fetchone()[0]
+        stored = con.execute("SELECT s.path FROM sources s JOIN pages p ON p.source_id = s.id WHERE p.id = ?", (page_id,)).fetchone()[
+            0
+        ]
         assert stored == str(tmp_path / f"rescan-{original}.png")  # stored absolute
         # As an older version stored it: relative to where scan ran, here the database's parent folder.
         con.execute("UPDATE sources SET path = ? WHERE path = ?", (f"{tmp_path.name}/rescan-{original}.png", stored))
@@ -355,8 +372,12 @@ def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(app, db):
 def test_a_new_password_or_role_ends_the_users_sessions(app, db, change):
     lan, minh = logged_in(app, "lan"), logged_in(app, "minh")
     with Store(db) as store:
-        accounts.add_user(store, "lan", "supervisor" if change == "role" else "reviewer",
-                          "a-new-password" if change == "password" else PASSWORDS["lan"])
+        accounts.add_user(
+            store,
+            "lan",
+            "supervisor" if change == "role" else "reviewer",
+            "a-new-password" if change == "password" else PASSWORDS["lan"],
+        )
     assert lan.get("/").status_code == 302
     assert minh.get("/").status_code == 200  # other people's sessions go on
 
@@ -404,8 +425,9 @@ def test_failed_logins_keep_nothing_but_a_bounded_counter(app, db):
     response = client.post("/login", data={"name": "x" * 2_000_000, "password": "p", "csrf_token": token(client)})
     assert response.status_code == 413
     for n in range(3):
-        response = client.post("/login", data={"name": "y" * (accounts.MAX_NAME_LENGTH + 1 + n), "password": "p",
-                                               "csrf_token": token(client)})
+        response = client.post(
+            "/login", data={"name": "y" * (accounts.MAX_NAME_LENGTH + 1 + n), "password": "p", "csrf_token": token(client)}
+        )
         assert response.status_code == 401
     assert len(failures) == 0 and count(db, "sessions") == 0
     client.post("/login", data={"name": "nobody", "password": "p", "csrf_token": token(client)})
@@ -421,15 +443,18 @@ def test_failed_logins_keep_nothing_but_a_bounded_counter(app, db):
 # ---- 7. malformed parameters, login timing -------------------------------------------
 
 
-@pytest.mark.parametrize("method, path, data", [
-    ("get", "/next?after=x", None),
-    ("get", "/next?after=a|b|%23quarantine:zz", None),
-    ("get", "/next?dir=2", None),
-    ("get", "/item?id=x", None),
-    ("post", "/decide", {"id": "x"}),
-    ("post", "/lease", {"id": "x"}),
-    ("post", "/reopen", {"survey": "sipas-household"}),
-])
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("get", "/next?after=x", None),
+        ("get", "/next?after=a|b|%23quarantine:zz", None),
+        ("get", "/next?dir=2", None),
+        ("get", "/item?id=x", None),
+        ("post", "/decide", {"id": "x"}),
+        ("post", "/lease", {"id": "x"}),
+        ("post", "/reopen", {"survey": "sipas-household"}),
+    ],
+)
 def test_malformed_parameters_are_a_bad_request(app, method, path, data):
     client = logged_in(app, "boss")
     response = client.get(path) if method == "get" else post(client, path, data)

@@ -63,10 +63,14 @@ def visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-ENGLISH = re.compile(r"\b(page|pages|scanned|twice|reviewer|supervisor|quarantined|forged|could not|does not|ledger|"
-                     r"serial|read from|answered although|not a|OK|Confirm|Reject|Skip)\b")
-CODES = re.compile(r"use:\d|assign:|#(page|form|marks|missing|quarantine)|\b(skip-rule|forged-code|not-a-form|"
-                   r"duplicate-conflict|missing-page|over-max|ocr-review|needs_review|sipas-household)\b|\bp\. \d")
+ENGLISH = re.compile(
+    r"\b(page|pages|scanned|twice|reviewer|supervisor|quarantined|forged|could not|does not|ledger|"
+    r"serial|read from|answered although|not a|OK|Confirm|Reject|Skip)\b"
+)
+CODES = re.compile(
+    r"use:\d|assign:|#(page|form|marks|missing|quarantine)|\b(skip-rule|forged-code|not-a-form|"
+    r"duplicate-conflict|missing-page|over-max|ocr-review|needs_review|sipas-household)\b|\bp\. \d"
+)
 
 
 def assert_vietnamese(page: str, where: str) -> None:
@@ -159,16 +163,23 @@ def test_every_reason_and_label_has_both_languages():
     assert reason_label("no-such-reason", "vi") == "lý do khác"
 
 
-@pytest.mark.parametrize("detail, expected", [
-    ("page 3 was not scanned", "Trang 3 không có trong các tệp quét."),
-    ("page 2 scanned twice: '4' (stack-001.pdf p. 7) and '' (rescan-0001.jpg p. 1)",
-     "Trang 2 được quét hai lần: 4 (stack-001.pdf tr. 7) và (để trống) (rescan-0001.jpg tr. 1)."),
-    ("page 2 read from a.pdf p. 3; another copy (b.pdf p. 9) could not be read: poor-alignment",
-     "Trang 2 được đọc từ a.pdf tr. 3; một bản khác (b.pdf tr. 9) không đọc được: trang bị cong, lệch."),
-    ("answered although a5 says it does not apply", "Đã được trả lời dù câu A5 cho biết câu này không áp dụng."),
-    ("markers disagree by 1.84 mm (page bent or torn?)", "Các dấu định vị lệch nhau 1.84 mm (trang bị cong hoặc rách?)."),
-    ("something the reader says that nobody translated", ""),
-])
+@pytest.mark.parametrize(
+    "detail, expected",
+    [
+        ("page 3 was not scanned", "Trang 3 không có trong các tệp quét."),
+        (
+            "page 2 scanned twice: '4' (stack-001.pdf p. 7) and '' (rescan-0001.jpg p. 1)",
+            "Trang 2 được quét hai lần: 4 (stack-001.pdf tr. 7) và (để trống) (rescan-0001.jpg tr. 1).",
+        ),
+        (
+            "page 2 read from a.pdf p. 3; another copy (b.pdf p. 9) could not be read: poor-alignment",
+            "Trang 2 được đọc từ a.pdf tr. 3; một bản khác (b.pdf tr. 9) không đọc được: trang bị cong, lệch.",
+        ),
+        ("answered although a5 says it does not apply", "Đã được trả lời dù câu A5 cho biết câu này không áp dụng."),
+        ("markers disagree by 1.84 mm (page bent or torn?)", "Các dấu định vị lệch nhau 1.84 mm (trang bị cong hoặc rách?)."),
+        ("something the reader says that nobody translated", ""),
+    ],
+)
 def test_details_are_told_in_vietnamese(detail, expected):
     assert detail_text(detail, "vi", lambda q: q.upper()) == expected
 
@@ -242,8 +253,9 @@ def _orange(image: np.ndarray) -> np.ndarray:
 
 def test_each_option_key_is_drawn_on_the_crop(db):
     with Store(db) as store:
-        path = next(store.page_image(p) for (p,) in store.db.execute(
-            "SELECT id FROM pages WHERE status = 'ok' AND page_no = 1 ORDER BY id"))
+        path = next(
+            store.page_image(p) for (p,) in store.db.execute("SELECT id FROM pages WHERE status = 'ok' AND page_no = 1 ORDER BY id")
+        )
     _, layout = survey_and_layout(SURVEY)
     fld = layout.field("a2")
     image = cv2.imdecode(np.frombuffer(crops.field_crop(path, SURVEY, 1, "a2"), np.uint8), cv2.IMREAD_COLOR)
@@ -253,9 +265,9 @@ def test_each_option_key_is_drawn_on_the_crop(db):
     for option in fld.options:
         bx, by, bw, bh = option.box
         left, top, bottom = int((bx * s - x0) * k), int((by * s - y0) * k), int(((by + bh) * s - y0) * k)
-        tag = image[top:bottom, max(0, left - int(5 * s * k)):left - int(crops.KEY_GAP_MM * s * k) + 2]
+        tag = image[top:bottom, max(0, left - int(5 * s * k)) : left - int(crops.KEY_GAP_MM * s * k) + 2]
         assert _orange(tag).mean() > 0.3, option.code  # a key tag beside every box
-        box = image[top + 4:bottom - 4, left + 4:left + int(bw * s * k) - 4]
+        box = image[top + 4 : bottom - 4, left + 4 : left + int(bw * s * k) - 4]
         assert not _orange(box).any(), option.code  # and nothing drawn in the box
 
 
@@ -276,8 +288,9 @@ def _break_the_skip_rule(db) -> tuple[str, int]:
     its A5 now reads "Không", so grid 5 should have been left blank."""
     with Store(db) as store:
         for serial, page_id, raw in store.db.execute(
-                "SELECT p.serial, p.id, p.readings FROM pages p JOIN forms f ON f.serial = p.serial"
-                " WHERE f.status = 'accepted' AND p.status = 'ok' ORDER BY p.serial").fetchall():
+            "SELECT p.serial, p.id, p.readings FROM pages p JOIN forms f ON f.serial = p.serial"
+            " WHERE f.status = 'accepted' AND p.status = 'ok' ORDER BY p.serial"
+        ).fetchall():
             readings = json.loads(raw)
             a5 = next((f for f in readings["fields"] if f["field_id"] == "a5"), None)
             answers = dict(store.db.execute("SELECT field_id, value FROM answers WHERE serial = ?", (serial,)))
@@ -294,8 +307,7 @@ def test_a_skip_rule_problem_is_one_item_about_the_filter_question(app, db):
     serial, a5_page = _break_the_skip_rule(db)
     with Store(db) as store:
         mine = [i for i in open_items(store) if i.serial == serial]
-        flagged = store.db.execute("SELECT field_id FROM flags WHERE serial = ? AND reason = 'skip-rule'",
-                                   (serial,)).fetchall()
+        flagged = store.db.execute("SELECT field_id FROM flags WHERE serial = ? AND reason = 'skip-rule'", (serial,)).fetchall()
     assert sorted(f for (f,) in flagged) == ["c5_1", "c5_2", "c5_3", "c5_4"]  # the export still names each
     [item] = [i for i in mine if "skip-rule" in i.reasons]
     assert item.key == "a5" and item.kind == "answer" and item.page_ids[0] == a5_page
@@ -318,8 +330,9 @@ def test_a_skip_rule_problem_is_one_item_about_the_filter_question(app, db):
 
 def test_a_page_quarantined_upside_down_is_shown_upright(app, db):
     with Store(db) as store:
-        quarantined = [p for (p,) in store.db.execute(
-            "SELECT id FROM pages WHERE status = 'quarantined' AND reason = 'forged-code' ORDER BY id")]
+        quarantined = [
+            p for (p,) in store.db.execute("SELECT id FROM pages WHERE status = 'quarantined' AND reason = 'forged-code' ORDER BY id")
+        ]
         path = store.page_image(quarantined[0])
         ok_page = store.db.execute("SELECT id FROM pages WHERE status = 'ok' LIMIT 1").fetchone()[0]
         ok_path = store.page_image(ok_page)
@@ -327,8 +340,7 @@ def test_a_page_quarantined_upside_down_is_shown_upright(app, db):
     client = logged_in(app)
     for turned in (cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE):
         cv2.imwrite(str(path), cv2.rotate(gray, turned))
-        shown = cv2.imdecode(np.frombuffer(client.get(f"/image/page/{quarantined[0]}.jpg").data, np.uint8),
-                             cv2.IMREAD_GRAYSCALE)
+        shown = cv2.imdecode(np.frombuffer(client.get(f"/image/page/{quarantined[0]}.jpg").data, np.uint8), cv2.IMREAD_GRAYSCALE)
         assert crops.page_turn(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)) != 0  # stored turned
         assert crops.page_turn(shown) == 0 and shown.shape[0] > shown.shape[1]
     assert client.get(f"/image/page/{ok_page}.jpg").data == ok_path.read_bytes()  # aligned pages as stored
@@ -339,8 +351,7 @@ def test_two_scans_of_a_page_show_both_and_their_files(app, db):
         item = next(i for i in open_items(store) if "duplicate-conflict" in i.reasons)
         files = [store.scanned_file(p) for p in item.page_ids[:2]]
     page = logged_in(app).get(item_url(item)).text
-    figures = re.findall(r'<figure class="scan" data-page-id="(\d+)">.*?<figcaption[^>]*>(.*?)</figcaption>', page,
-                         flags=re.DOTALL)
+    figures = re.findall(r'<figure class="scan" data-page-id="(\d+)">.*?<figcaption[^>]*>(.*?)</figcaption>', page, flags=re.DOTALL)
     assert [int(p) for p, _ in figures] == list(item.page_ids[:2])
     for (_, caption), scanned, side in zip(figures, files, ("Bản trái", "Bản phải"), strict=True):
         caption = visible_text(caption)
@@ -366,10 +377,15 @@ def test_a_doubtful_answer_comes_with_nothing_chosen(app, db):
     reading is shown in words, no option is marked chosen, and the value
     sent is empty until the reviewer picks."""
     with Store(db) as store:
-        answer = next(i for i in open_items(store) if i.kind == "answer" and store.db.execute(
-            "SELECT value FROM answers WHERE serial = ? AND field_id = ?", (i.serial, i.key)).fetchone()[0])
-        machine = store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?",
-                                   (answer.serial, answer.key)).fetchone()[0]
+        answer = next(
+            i
+            for i in open_items(store)
+            if i.kind == "answer"
+            and store.db.execute("SELECT value FROM answers WHERE serial = ? AND field_id = ?", (i.serial, i.key)).fetchone()[0]
+        )
+        machine = store.db.execute(
+            "SELECT value FROM answers WHERE serial = ? AND field_id = ?", (answer.serial, answer.key)
+        ).fetchone()[0]
     page = logged_in(app).get(item_url(answer)).text
     assert 'class="option chosen"' not in page and "chosen" not in re.findall(r'class="(option[^"]*)"', page)
     assert re.search(r'<input type="hidden" name="value" id="value" value="">', page)

@@ -45,8 +45,7 @@ def test_the_draw_does_not_depend_on_the_order_of_the_register(tmp_path):
 
 
 def test_a_small_village_gives_all_its_households_and_is_reported(tmp_path):
-    rows = [{"province": "P", "district": "D", "commune": "C", "village": "V", "household_code": f"H{i}"}
-            for i in range(3)]
+    rows = [{"province": "P", "district": "D", "commune": "C", "village": "V", "household_code": f"H{i}"} for i in range(3)]
     summary = sample_register(write_households(tmp_path / "r.csv", rows), 5, 1, tmp_path / "s.csv")
     assert summary.drawn == 3 and summary.short_villages == [("P / D / C / V", 3)]
 

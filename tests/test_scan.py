@@ -66,10 +66,15 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
     # Office scanning, with respondents' mistakes and missing pages frequent
     # enough that six forms show every kind the checks below look at.
     office = PROFILES["office"]
-    monkeypatch.setitem(PROFILES, "office", replace(
-        office, respondent=replace(office.respondent, double_mark_rate=0.6, over_max_rate=0.6, cancel_rate=0.6,
-                                   skip_violation_rate=0.6),
-        stack=replace(office.stack, missing_page_rate=0.3)))
+    monkeypatch.setitem(
+        PROFILES,
+        "office",
+        replace(
+            office,
+            respondent=replace(office.respondent, double_mark_rate=0.6, over_max_rate=0.6, cancel_rate=0.6, skip_violation_rate=0.6),
+            stack=replace(office.stack, missing_page_rate=0.3),
+        ),
+    )
     simulate_returns(printed / "print", tmp_path / "sim", seed=7, profile="office", workers=1)
     summary = _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
     export_records(tmp_path / "r.db", tmp_path / "records.csv")
@@ -83,8 +88,9 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
     # A cancellation done as the form says, or a circled answer, is read as
     # the answer: such a form may be accepted, with every value right.
     answered_so = {a["serial"] for a in anomalies if a["kind"] in ("cancelled", "circled")}
-    other_doubt = {a["serial"] for a in anomalies if a["kind"] in ("multiple", "over-max", "skip-rule", "missing-page",
-                                                                   "photocopy", "forged")}
+    other_doubt = {
+        a["serial"] for a in anomalies if a["kind"] in ("multiple", "over-max", "skip-rule", "missing-page", "photocopy", "forged")
+    }
     blocking = {(f["form_id"], f["field"]) for f in flags if f["blocking"] == "1"}
     for serial, row in truth.items():
         values_right = all(read[serial][c] == row[c] for c in row if c not in ("t1", "status"))
@@ -97,8 +103,16 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
         for column in row:
             if column not in ("t1", "status") and read[serial][column] != row[column]:
                 assert (serial, column) in blocking or serial in whole_form, (serial, column)
-    assert {a["kind"] for a in anomalies} >= {"multiple", "over-max", "cancelled", "skip-rule", "missing-page", "forged",
-                                              "stray-page", "photocopy"}
+    assert {a["kind"] for a in anomalies} >= {
+        "multiple",
+        "over-max",
+        "cancelled",
+        "skip-rule",
+        "missing-page",
+        "forged",
+        "stray-page",
+        "photocopy",
+    }
     photocopied = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
     for a in anomalies:
         if a["kind"] in ("multiple", "over-max", "cancelled", "skip-rule"):
@@ -108,8 +122,7 @@ def test_office_returns_no_silent_errors_and_every_anomaly_flagged(printed, secr
             if not a["stack"]:  # on a page that never reached the scanner: the missing page is what is flagged
                 assert any(f["form_id"] == a["serial"] and f["reason"] == "missing-page" for f in flags), a
                 continue
-            assert any(f["form_id"] == a["serial"] and f["field"] == a["field"] and f["reason"] in reasons
-                       for f in flags), a
+            assert any(f["form_id"] == a["serial"] and f["field"] == a["field"] and f["reason"] in reasons for f in flags), a
         if a["kind"] == "forged":
             assert summary.quarantined["forged-code"] == 4
         if a["kind"] == "missing-page":
@@ -152,8 +165,10 @@ def test_rescanning_adds_nothing_and_an_interrupted_run_resumes(printed, secret,
     con = sqlite3.connect(db)
     assert con.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 24
     assert con.execute("SELECT COUNT(*) FROM forms").fetchone()[0] == 6
-    assert con.execute("SELECT COUNT(*) FROM (SELECT source_id, page_index FROM pages GROUP BY 1, 2"
-                       " HAVING COUNT(*) > 1)").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT COUNT(*) FROM (SELECT source_id, page_index FROM pages GROUP BY 1, 2 HAVING COUNT(*) > 1)").fetchone()[0]
+        == 0
+    )
 
 
 def _png(image: np.ndarray, path: Path) -> Path:
@@ -179,14 +194,22 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
     tampered = cv2.cvtColor(good, cv2.COLOR_RGB2GRAY)
     # Another secret signs a code on an otherwise genuine page: a forged form.
     other = tmp_path / "other"
-    print_batch(None, write_households(tmp_path / "h.csv", make_households(1)), other, Secret(b"another-secret-1234"),
-                tmp_path / "other-ledger.sqlite", workers=1)
+    print_batch(
+        None,
+        write_households(tmp_path / "h.csv", make_households(1)),
+        other,
+        Secret(b"another-secret-1234"),
+        tmp_path / "other-ledger.sqlite",
+        workers=1,
+    )
     _png(cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY), inputs / "08-forged.png")
     covered = tampered.copy()
     covered[1600:2339, 1300:1654] = 255  # bottom-right marker hidden
     _png(covered, inputs / "09-marker-covered.png")
-    _png(cv2.rotate(cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY),
-                    cv2.ROTATE_90_CLOCKWISE), inputs / "10-sideways.png")
+    _png(
+        cv2.rotate(cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY), cv2.ROTATE_90_CLOCKWISE),
+        inputs / "10-sideways.png",
+    )
     summary = _scan(printed, secret, [inputs, tmp_path / "does-not-exist"], tmp_path / "r.db", run_ocr=False)
     failures = dict(summary.failed_files)
     reasons = " ".join(failures.values())
@@ -196,10 +219,15 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
     assert all("\n" not in v for v in failures.values())
     assert summary.quarantined == {"not-a-form": 1, "blank-page": 1, "forged-code": 1}
     con = sqlite3.connect(tmp_path / "r.db")
-    ok = con.execute("SELECT s.path, p.serial, p.page_no, p.orientation, p.readings, p.residual_mm FROM pages p"
-                     " JOIN sources s ON s.id = p.source_id WHERE p.status = 'ok' ORDER BY s.path").fetchall()
+    ok = con.execute(
+        "SELECT s.path, p.serial, p.page_no, p.orientation, p.readings, p.residual_mm FROM pages p"
+        " JOIN sources s ON s.id = p.source_id WHERE p.status = 'ok' ORDER BY s.path"
+    ).fetchall()
     assert [(Path(r[0]).name, *r[1:4]) for r in ok] == [
-        ("01-good.png", "0000018", 1, 0), ("09-marker-covered.png", "0000018", 1, 0), ("10-sideways.png", "0000018", 2, 90)]
+        ("01-good.png", "0000018", 1, 0),
+        ("09-marker-covered.png", "0000018", 1, 0),
+        ("10-sideways.png", "0000018", 2, 90),
+    ]
     good, covered = (json.loads(r[4]) for r in ok[:2])
     # The covered page is aligned by its three other markers, as exactly as
     # by four, and reads as the uncovered page does.
@@ -208,14 +236,24 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
     assert [(f["field_id"], f["value"]) for f in covered["fields"]] == [(f["field_id"], f["value"]) for f in good["fields"]]
     # The four files that could not be read, and the input that was never there.
     assert sorted((Path(r[0]).name, r[1]) for r in con.execute("SELECT path, reason FROM source_failures")) == [
-        ("02-empty.pdf", "empty-file"), ("03-truncated.pdf", "corrupt-pdf"), ("04-locked.pdf", "password-protected"),
-        ("05-notes.png", "not-an-image"), ("does-not-exist", "not-reached")]
+        ("02-empty.pdf", "empty-file"),
+        ("03-truncated.pdf", "corrupt-pdf"),
+        ("04-locked.pdf", "password-protected"),
+        ("05-notes.png", "not-an-image"),
+        ("does-not-exist", "not-reached"),
+    ]
 
 
 def test_pages_of_another_survey_are_quarantined(printed, secret, tmp_path):
     other = tmp_path / "national"
-    print_batch("sipas-national-2023", write_households(tmp_path / "h.csv", make_households(1)), other, secret,
-                tmp_path / "l.sqlite", workers=1)
+    print_batch(
+        "sipas-national-2023",
+        write_households(tmp_path / "h.csv", make_households(1)),
+        other,
+        secret,
+        tmp_path / "l.sqlite",
+        workers=1,
+    )
     image = cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY)
     result = read_page(image, 200, ReadOptions(secret, survey="sipas-household", run_ocr=False))
     assert (result.status, result.reason) == ("quarantined", "other-survey")
@@ -287,13 +325,13 @@ def test_two_markers_lost_align_with_the_code_only_when_they_span_the_page(print
     options = ReadOptions(secret, run_ocr=False)
     clean = read_page(page, 200, options)
     diagonal = page.copy()
-    diagonal[:200, :200] = 255         # top-left marker gone
-    diagonal[-200:, -200:] = 255       # bottom-right marker gone
+    diagonal[:200, :200] = 255  # top-left marker gone
+    diagonal[-200:, -200:] = 255  # bottom-right marker gone
     result = read_page(diagonal, 200, options)
     assert result.status == "ok" and result.markers == (1, 3) and result.residual_mm < 0.5
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
     top_only = page.copy()
-    top_only[-200:, :] = 255           # both bottom markers gone: the printed boxes and rules align it
+    top_only[-200:, :] = 255  # both bottom markers gone: the printed boxes and rules align it
     result = read_page(top_only, 200, options)
     assert result.status == "ok" and result.markers == (0, 1) and result.residual_mm < 0.5
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
@@ -329,8 +367,8 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
     assert clean.identified_by == "code"
     # With the printed serials gone too, nothing names the page.
     mm = 200 / 25.4
-    torn[int(10 * mm):int(26 * mm), int(18 * mm):int(120 * mm)] = 255   # header, markers kept
-    torn[int(280 * mm):int(292 * mm), int(18 * mm):int(188 * mm)] = 255  # footer, markers kept
+    torn[int(10 * mm) : int(26 * mm), int(18 * mm) : int(120 * mm)] = 255  # header, markers kept
+    torn[int(280 * mm) : int(292 * mm), int(18 * mm) : int(188 * mm)] = 255  # footer, markers kept
     result = read_page(torn, 200, options)
     assert (result.status, result.reason) == ("quarantined", "no-code") and "serial-unreadable" in result.detail
     assert len(result.markers) == 4
@@ -340,11 +378,10 @@ def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_pr
     page, clean, options = _clean_page(printed, secret, 6)
     damaged = page.copy()
     damaged[_qr_px(200)] = 255
-    damaged[:250, -250:] = 255          # top-right marker
-    damaged[-250:, :250] = 255          # bottom-left marker
-    damaged[-250:, -250:] = 255         # bottom-right marker
-    turned = cv2.warpAffine(damaged, cv2.getRotationMatrix2D((800, 1100), 2.0, 1.0), damaged.shape[::-1],
-                            borderValue=255)
+    damaged[:250, -250:] = 255  # top-right marker
+    damaged[-250:, :250] = 255  # bottom-left marker
+    damaged[-250:, -250:] = 255  # bottom-right marker
+    turned = cv2.warpAffine(damaged, cv2.getRotationMatrix2D((800, 1100), 2.0, 1.0), damaged.shape[::-1], borderValue=255)
     result = read_page(turned, 200, options)
     assert (result.status, result.identified_by, result.markers) == ("ok", "print", (0,)), result.detail
     assert (result.serial, result.page_no) == (clean.serial, clean.page_no)

@@ -30,8 +30,13 @@ def grid(prefix: str, *values: str) -> dict[str, str]:
 def write_csv(path: Path, rows: list[dict], survey=HOUSEHOLD) -> Path:
     """A records CSV; each row gives only what differs from a blank form."""
     fields = survey.field_ids()
-    defaults = {"province": "Lạng Sơn", "district": "Huyện Cao Lộc", "commune": "Xã Hợp Thành",
-                "village": "Thôn Bản Vằn", "status": "accepted"}
+    defaults = {
+        "province": "Lạng Sơn",
+        "district": "Huyện Cao Lộc",
+        "commune": "Xã Hợp Thành",
+        "village": "Thôn Bản Vằn",
+        "status": "accepted",
+    }
     records = []
     for i, row in enumerate(rows):
         values = {**defaults, "form_id": f"{9000 + i:07d}", "household_code": f"HGD{7000 + i:05d}", **row}
@@ -41,12 +46,24 @@ def write_csv(path: Path, rows: list[dict], survey=HOUSEHOLD) -> Path:
 
 
 # A: no feedback (a5 = 2), so c5_* do not count although answered.
-RESPONDENT_A = {"a5": "2", "e1": "1;3", **grid("c1", "4", "5", "3"), **grid("c2", "4", "4", "4", "4", "4"),
-                **grid("c3", "1", "2", "3", "4", "5", ""), **grid("c4", "5", "5", "5", "5"),
-                **grid("c5", "5", "5", "5", "5")}
+RESPONDENT_A = {
+    "a5": "2",
+    "e1": "1;3",
+    **grid("c1", "4", "5", "3"),
+    **grid("c2", "4", "4", "4", "4", "4"),
+    **grid("c3", "1", "2", "3", "4", "5", ""),
+    **grid("c4", "5", "5", "5", "5"),
+    **grid("c5", "5", "5", "5", "5"),
+}
 # B: gave feedback, so 22 criteria; all of F3 blank, one blank in F5.
-RESPONDENT_B = {"a5": "1", "e1": "3", **grid("c1", "4", "4", "4"), **grid("c2", "1", "1", "1", "1", "1"),
-                **grid("c4", "4", "4", "3", "3"), **grid("c5", "5", "2", "", "4")}
+RESPONDENT_B = {
+    "a5": "1",
+    "e1": "3",
+    **grid("c1", "4", "4", "4"),
+    **grid("c2", "1", "1", "1", "1", "1"),
+    **grid("c4", "4", "4", "3", "3"),
+    **grid("c5", "5", "2", "", "4"),
+}
 # C: answered no satisfaction question at all; e1 over the maximum of 3.
 RESPONDENT_C = {"a1": "3", "e1": "1;2;3;4"}
 # D: two marks on c1_1 (spoiled = blank), one satisfied answer.
@@ -69,11 +86,11 @@ def test_hand_computed_sipas_factor_and_criterion_indices(hand_records):
     # b_i/a_i: A 13/18, B 7/22, D 1/18 (C answered nothing and is not counted).
     assert got["SIPAS"] == (round((13 / 18 + 7 / 22 + 1 / 18) / 3 * 100, 2), 3) == (36.53, 3)
     assert got["F1"] == (round((2 / 3 + 1 + 1 / 3) / 3 * 100, 2), 3)
-    assert got["F2"] == (50.0, 2)        # A 5/5, B 0/5; D left F2 blank
-    assert got["F3"] == (33.33, 1)       # only A answered F3 (2 of 6, one blank)
+    assert got["F2"] == (50.0, 2)  # A 5/5, B 0/5; D left F2 blank
+    assert got["F3"] == (33.33, 1)  # only A answered F3 (2 of 6, one blank)
     assert got["F4"] == (75.0, 2)
-    assert got["F5"] == (50.0, 1)        # only B: 2 of 4, a blank counts in a_i; A's c5 answers do not apply
-    assert got["c1_1"] == (100.0, 2)     # D's two marks are no answer
+    assert got["F5"] == (50.0, 1)  # only B: 2 of 4, a blank counts in a_i; A's c5 answers do not apply
+    assert got["c1_1"] == (100.0, 2)  # D's two marks are no answer
     assert got["c1_2"] == (100.0, 3)
     assert got["c1_3"] == (50.0, 2)
     assert got["c3_1"] == (0.0, 1)
@@ -101,15 +118,21 @@ def test_indices_csv_is_exactly_the_contract_format(hand_records, tmp_path):
     path = write_indices(tmp_path / "indices.csv", score(hand_records))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "unit,index,value,n"
-    assert lines[1:7] == ["ALL,SIPAS,36.53,3", "ALL,F1,66.67,3", "ALL,F2,50.00,2", "ALL,F3,33.33,1",
-                          "ALL,F4,75.00,2", "ALL,F5,50.00,1"]
+    assert lines[1:7] == [
+        "ALL,SIPAS,36.53,3",
+        "ALL,F1,66.67,3",
+        "ALL,F2,50.00,2",
+        "ALL,F3,33.33,1",
+        "ALL,F4,75.00,2",
+        "ALL,F5,50.00,1",
+    ]
     assert "ALL,c3_6" not in path.read_text(encoding="utf-8")  # nobody answered: no row, not an empty value
 
 
 def test_filters_follow_the_survey_definition_even_when_nested():
     # National form: s5_* hang on b17 = 1, which itself hangs on b12 = 1.
     assert applies(NATIONAL, "s5_1", {"b12": "1", "b17": "1"})
-    assert not applies(NATIONAL, "s5_1", {"b12": "2", "b17": "1"})   # b17 should not have been answered
+    assert not applies(NATIONAL, "s5_1", {"b12": "2", "b17": "1"})  # b17 should not have been answered
     assert not applies(NATIONAL, "s5_1", {"b12": "1", "b17": "1;2"})  # spoiled filter answer
     assert not applies(HOUSEHOLD, "c5_2", {"a5": ""})
     assert valid_codes(HOUSEHOLD.field("e1"), "1;2;3") == ("1", "2", "3")
@@ -119,8 +142,7 @@ def test_filters_follow_the_survey_definition_even_when_nested():
 def test_combine_mean_averages_units_pooled_averages_people(tmp_path):
     all_yes = grid("c1", "5", "5", "5") | grid("c2", *"55555") | grid("c3", *"555555") | grid("c4", *"5555") | {"a5": "2"}
     all_no = {k: ("1" if k != "a5" else "2") for k in all_yes}
-    path = write_csv(tmp_path / "r.csv", [{"village": "V1", **all_yes}, {"village": "V1", **all_no},
-                                          {"village": "V2", **all_yes}])
+    path = write_csv(tmp_path / "r.csv", [{"village": "V1", **all_yes}, {"village": "V1", **all_no}, {"village": "V2", **all_yes}])
     records = read_records(path, HOUSEHOLD)
     pooled = score(records, by="village")
     mean = score(records, by="village", combine="mean")
@@ -150,8 +172,15 @@ def simulated_rows(survey, n: int, seed: int = 7, statuses=("accepted",)) -> lis
     for i in range(n):
         truth = fill_form(survey, profile, rng).truth
         district = ("Huyện Cao Lộc", "Huyện Văn Quan")[i % 2]
-        rows.append({**truth, "district": district, "commune": f"Xã {i % 2}", "village": f"Thôn Nà {i % 4}",
-                     "status": statuses[i % len(statuses)]})
+        rows.append(
+            {
+                **truth,
+                "district": district,
+                "commune": f"Xã {i % 2}",
+                "village": f"Thôn Nà {i % 4}",
+                "status": statuses[i % len(statuses)],
+            }
+        )
     return rows
 
 
@@ -232,15 +261,18 @@ def _row(**values: str) -> str:
     return ",".join({**base, **values}.get(c, "") for c in (*PREFIX, *HOUSEHOLD.field_ids()))
 
 
-@pytest.mark.parametrize(("content", "row", "column", "says"), [
-    (_header().replace(",c2_3", "") + "\n", 1, "c2_3", "missing column(s) c2_3"),
-    (f"{_header()}\n{_row()}\n{_row(c3_2='7')}\n", 3, "c3_2", "unknown code '7'"),
-    (f"{_header()}\n{_row(e1='1;12')}\n", 2, "e1", "unknown code '12'"),
-    (f"{_header()}\n{_row(status='approved')}\n", 2, "status", "unknown status 'approved'"),
-    (f"{_header()}\n{_row()}\n1,2,3\n", 3, "", "3 values but the header has"),
-    ("name;age\nAn;3\n", 1, "form_id", "missing column(s) form_id"),
-    ("", 1, "", "empty file"),
-])
+@pytest.mark.parametrize(
+    ("content", "row", "column", "says"),
+    [
+        (_header().replace(",c2_3", "") + "\n", 1, "c2_3", "missing column(s) c2_3"),
+        (f"{_header()}\n{_row()}\n{_row(c3_2='7')}\n", 3, "c3_2", "unknown code '7'"),
+        (f"{_header()}\n{_row(e1='1;12')}\n", 2, "e1", "unknown code '12'"),
+        (f"{_header()}\n{_row(status='approved')}\n", 2, "status", "unknown status 'approved'"),
+        (f"{_header()}\n{_row()}\n1,2,3\n", 3, "", "3 values but the header has"),
+        ("name;age\nAn;3\n", 1, "form_id", "missing column(s) form_id"),
+        ("", 1, "", "empty file"),
+    ],
+)
 def test_malformed_records_name_the_row_and_column(tmp_path, content, row, column, says):
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")

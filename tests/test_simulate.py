@@ -348,7 +348,8 @@ def test_office_profile_is_messier_than_clean_but_kinder_than_hard(batch):
         tilt[profile.name] = float(np.mean([abs(s.rotation_deg) for s in settings]))
         noise[profile.name] = float(np.mean([s.noise_sigma for s in settings]))
         faults[profile.name] = sum(
-            len(sim.plan(sim._Context(survey, layout, batch / "forms.pdf", issued, profile, seed))[3]) for seed in range(20))
+            len(sim.plan(sim._Context(survey, layout, batch / "forms.pdf", issued, profile, seed))[3]) for seed in range(20)
+        )
     assert mistakes["clean"] == 0 < mistakes["office"] < mistakes["hard"], mistakes
     assert tilt["clean"] < tilt["office"] < tilt["hard"], tilt
     assert noise["clean"] < noise["office"] < noise["hard"], noise

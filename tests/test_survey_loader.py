@@ -7,8 +7,11 @@ from sipas_scan.survey import load_survey
 
 CONTRACT_IDS = (
     ["a1", "a2", "a3", "a4", "a5"]
-    + [f"c1_{i}" for i in range(1, 4)] + [f"c2_{i}" for i in range(1, 6)] + [f"c3_{i}" for i in range(1, 7)]
-    + [f"c4_{i}" for i in range(1, 5)] + [f"c5_{i}" for i in range(1, 5)]
+    + [f"c1_{i}" for i in range(1, 4)]
+    + [f"c2_{i}" for i in range(1, 6)]
+    + [f"c3_{i}" for i in range(1, 7)]
+    + [f"c4_{i}" for i in range(1, 5)]
+    + [f"c5_{i}" for i in range(1, 5)]
     + ["e1", "d1", "d2", "d3", "d4", "d5", "t1"]
 )
 
@@ -87,35 +90,56 @@ def _load(tmp_path, body: str):
 
 
 def test_a_minimal_definition_loads(tmp_path):
-    survey = _load(tmp_path, """\
+    survey = _load(
+        tmp_path,
+        """\
         - {id: q1, kind: single, text: Câu một, options: [{code: "1", label: Có}, {code: "2", label: Không}]}
         - {id: q2, kind: text, text: Ý kiến, lines: 2}
-    """)
+    """,
+    )
     assert survey.field_ids() == ["q1", "q2"]
 
 
-@pytest.mark.parametrize(("body", "line", "reason"), [
-    ("""\
+@pytest.mark.parametrize(
+    ("body", "line", "reason"),
+    [
+        (
+            """\
         - {id: q1, kind: single, text: A, scale: s5}
         - {id: q1, kind: single, text: B, scale: s5}
-     """, 14, "duplicate id 'q1' (first at line 13)"),
-    ("- {id: q1, kind: slider, text: A}\n", 13, "unknown kind 'slider'"),
-    ("- {id: q1, kind: single, text: A}\n", 13, "choice question 'q1' has no options"),
-    ("- {id: q1, kind: single, text: A, scale: s5, applies_if: {question: zz, in: ['1']}}\n", 13,
-     "skip rule names an unknown question 'zz'"),
-    ("""\
+     """,
+            14,
+            "duplicate id 'q1' (first at line 13)",
+        ),
+        ("- {id: q1, kind: slider, text: A}\n", 13, "unknown kind 'slider'"),
+        ("- {id: q1, kind: single, text: A}\n", 13, "choice question 'q1' has no options"),
+        (
+            "- {id: q1, kind: single, text: A, scale: s5, applies_if: {question: zz, in: ['1']}}\n",
+            13,
+            "skip rule names an unknown question 'zz'",
+        ),
+        (
+            """\
         - {id: q1, kind: single, text: A, scale: s5, applies_if: {question: q2, in: ['1']}}
         - {id: q2, kind: single, text: B, scale: s5}
-     """, 13, "skip rule names a later question 'q2'"),
-    ("""\
+     """,
+            13,
+            "skip rule names a later question 'q2'",
+        ),
+        (
+            """\
         - {id: q1, kind: single, text: A, scale: s5}
         - {id: q2, kind: single, text: B, scale: s5, applies_if: {question: q1, in: ['7']}}
-     """, 14, "names code(s) 7 it does not have"),
-    ("- {id: q1, kind: single, text: A, options: [{code: '1', label: Có, rồi}]}\n", 13, "must be quoted"),
-    ("- {id: q1, kind: multi, text: A, scale: s5, max: 9}\n", 13, "'max' must be 1..2"),
-    ("- {id: q1, kind: grid, text: A, scale: nope, rows: [{id: r1, text: x}]}\n", 13, "needs a known 'scale'"),
-    ("- {id: Q1, kind: single, text: A, scale: s5}\n", 13, "must be lower-case"),
-])
+     """,
+            14,
+            "names code(s) 7 it does not have",
+        ),
+        ("- {id: q1, kind: single, text: A, options: [{code: '1', label: Có, rồi}]}\n", 13, "must be quoted"),
+        ("- {id: q1, kind: multi, text: A, scale: s5, max: 9}\n", 13, "'max' must be 1..2"),
+        ("- {id: q1, kind: grid, text: A, scale: nope, rows: [{id: r1, text: x}]}\n", 13, "needs a known 'scale'"),
+        ("- {id: Q1, kind: single, text: A, scale: s5}\n", 13, "must be lower-case"),
+    ],
+)
 def test_invalid_definitions_name_the_line_and_the_reason(tmp_path, body, line, reason):
     with pytest.raises(SurveyDefinitionError) as caught:
         _load(tmp_path, body)
@@ -124,14 +148,18 @@ def test_invalid_definitions_name_the_line_and_the_reason(tmp_path, body, line, 
 
 def test_index_errors_are_reported(tmp_path):
     path = tmp_path / "s.yaml"
-    path.write_text(VALID_HEAD + """\
+    path.write_text(
+        VALID_HEAD
+        + """\
       - {id: q1, kind: single, text: A, scale: s5}
       - {id: q2, kind: single, text: B, options: [{code: "1", label: x}]}
 index:
   id: ALL
   label: Tất cả
   criteria: [q1, q2, q9, q1]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(SurveyDefinitionError) as caught:
         load_survey(path)
     text = "\n".join(caught.value.errors)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-FORM = "#form"                     # the whole form: REJECTED or KEPT
-QUARANTINE = "#quarantine"         # a quarantined page, with survey = serial = ''
+FORM = "#form"  # the whole form: REJECTED or KEPT
+QUARANTINE = "#quarantine"  # a quarantined page, with survey = serial = ''
 
 # Values
-REJECTED = "rejected"              # the form (or the quarantined page) does not count
-KEPT = "kept"                      # a form the ledger does not know is kept all the same
-NOT_RETURNED = "not-returned"      # a missing page is recorded as not returned
-CONFIRMED = "confirmed"            # a page with no marks really is unanswered
-ANSWER_EACH = "answer-each"        # a page with no marks on the scan: a reviewer answers each question from the paper
-USE = "use:"                       # use:<page id> - which of two scans of a page counts
-ASSIGN = "assign:"                 # assign:<survey>|<serial>|<page> - a quarantined page's identity
+REJECTED = "rejected"  # the form (or the quarantined page) does not count
+KEPT = "kept"  # a form the ledger does not know is kept all the same
+NOT_RETURNED = "not-returned"  # a missing page is recorded as not returned
+CONFIRMED = "confirmed"  # a page with no marks really is unanswered
+ANSWER_EACH = "answer-each"  # a page with no marks on the scan: a reviewer answers each question from the paper
+USE = "use:"  # use:<page id> - which of two scans of a page counts
+ASSIGN = "assign:"  # assign:<survey>|<serial>|<page> - a quarantined page's identity
 
 
 PAGE_KEYS = ("#page:", "#missing:", "#marks:")

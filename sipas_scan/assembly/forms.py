@@ -48,8 +48,8 @@ class IssuedForms:
 MIN_GRID_ROWS = 3  # a blank grid of this many rows or more is looked at
 MIN_PAGE_QUESTIONS = 3  # a page with fewer questions that apply (the last page's two) may well be half blank
 MOSTLY_BLANK_SHARE = 0.5  # a grid with more than this share of its rows blank has lost marks, or its respondent
-                          # skipped most of it; exactly half blank happens (a respondent skipping 2 of 4 rows on office
-                          # stacks), more than half was 0 of 994 answered grids on hard stacks, 76 read so
+# skipped most of it; exactly half blank happens (a respondent skipping 2 of 4 rows on office
+# stacks), more than half was 0 of 994 answered grids on hard stacks, 76 read so
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
@@ -57,14 +57,14 @@ IDENTIFIED_BY_HAND = "identified-by-hand"
 
 @dataclass(frozen=True)
 class Flag:
-    field_id: str            # '' for the whole form
+    field_id: str  # '' for the whole form
     reason: str
     confidence: float = 0.0
     detail: str = ""
     page_id: int | None = None
     blocking: bool = True
     page_no: int = 0
-    item: str = ""           # the review decision key that settles it; default: field_id
+    item: str = ""  # the review decision key that settles it; default: field_id
 
     @property
     def key(self) -> str:
@@ -86,15 +86,15 @@ class PageRecord:
     """What forms need of a stored page."""
 
     id: int
-    origin: str              # where it was scanned: file name and page in the file, for people
+    origin: str  # where it was scanned: file name and page in the file, for people
     survey: str
     serial: str
     page_no: int
     fields: list[dict]
     comments: list[dict]
-    verified: bool = True    # identified by its signed code, not only by the serial printed on it
-    quarantined: str = ""    # why the page could not be read (its identity was): '' for a page read
-    assigned: str = ""       # how a reviewer gave a quarantined page its identity: '' when the machine did
+    verified: bool = True  # identified by its signed code, not only by the serial printed on it
+    quarantined: str = ""  # why the page could not be read (its identity was): '' for a page read
+    assigned: str = ""  # how a reviewer gave a quarantined page its identity: '' when the machine did
 
 
 def _copies(pages: list[PageRecord]) -> str:
@@ -110,17 +110,21 @@ def _values(page: PageRecord) -> dict[str, str]:
     return values
 
 
-def assemble(pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int],
-             issued: IssuedForms, decisions: Decisions) -> list[FormRecord]:
+def assemble(
+    pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int], issued: IssuedForms, decisions: Decisions
+) -> list[FormRecord]:
     groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
     for page in pages:
         groups[(page.survey, page.serial)].append(page)
-    return [_assemble_form(survey_id, serial, members, surveys[survey_id], page_counts[survey_id], issued, decisions)
-            for (survey_id, serial), members in sorted(groups.items())]
+    return [
+        _assemble_form(survey_id, serial, members, surveys[survey_id], page_counts[survey_id], issued, decisions)
+        for (survey_id, serial), members in sorted(groups.items())
+    ]
 
 
-def _assemble_form(survey_id: str, serial: str, members: list[PageRecord], survey: Survey, page_count: int,
-                   issued: IssuedForms, decisions: Decisions) -> FormRecord:
+def _assemble_form(
+    survey_id: str, serial: str, members: list[PageRecord], survey: Survey, page_count: int, issued: IssuedForms, decisions: Decisions
+) -> FormRecord:
     """One form from its pages: who identified it, which copy of each page
     counts, its answers, then the doubts that need the whole form."""
     form = FormRecord(survey_id, serial)
@@ -141,8 +145,9 @@ def _assemble_form(survey_id: str, serial: str, members: list[PageRecord], surve
             # Nobody skips a whole page; marks too light for the scanner (pencil
             # scanned in black-and-white) look exactly like this, and a
             # doubt on one question says nothing of the others.
-            _flag_no_marks(form, f"page {number} has no marks at all", [r["field_id"] for r in first.fields],
-                           first.id, number, decisions)
+            _flag_no_marks(
+                form, f"page {number} has no marks at all", [r["field_id"] for r in first.fields], first.id, number, decisions
+            )
         page_fields[number] = (first.id, [r["field_id"] for r in first.fields])
         _take_answers(form, first, number)
     _flag_two_copies(form, read)
@@ -161,17 +166,33 @@ def _flag_identity(form: FormRecord, read: list[PageRecord]) -> None:
         if page.assigned:
             # Never silently like the rest: the export's flags and the
             # counts say which forms a person identified.
-            form.flags.append(Flag("", IDENTIFIED_BY_HAND, 1.0, f"page {page.page_no} ({page.origin}): "
-                                   f"{page.assigned}", page.id, blocking=False, page_no=page.page_no))
+            form.flags.append(
+                Flag(
+                    "",
+                    IDENTIFIED_BY_HAND,
+                    1.0,
+                    f"page {page.page_no} ({page.origin}): {page.assigned}",
+                    page.id,
+                    blocking=False,
+                    page_no=page.page_no,
+                )
+            )
     if read and not any(p.verified for p in read):
         # Every page read was identified only by the serial printed on it:
         # nothing on this form proves it was issued. A person confirms.
-        form.flags.append(Flag("", "unverified-code", detail="no page of this form has a readable signed code; "
-                               f"identified from the printed serial ({_copies(read)})", item=keys.FORM))
+        form.flags.append(
+            Flag(
+                "",
+                "unverified-code",
+                detail=f"no page of this form has a readable signed code; identified from the printed serial ({_copies(read)})",
+                item=keys.FORM,
+            )
+        )
 
 
-def _page_that_counts(form: FormRecord, number: int, copies: list[PageRecord], unread: list[PageRecord],
-                      decisions: Decisions) -> PageRecord | None:
+def _page_that_counts(
+    form: FormRecord, number: int, copies: list[PageRecord], unread: list[PageRecord], decisions: Decisions
+) -> PageRecord | None:
     """The copy of page ``number`` whose answers count (None: the page is
     missing); flags the other copies, alike or not, and those not read."""
     page_item = keys.page_key(number)
@@ -179,8 +200,16 @@ def _page_that_counts(form: FormRecord, number: int, copies: list[PageRecord], u
         detail = f"page {number} was not scanned"
         if unread:
             detail = f"page {number} could not be read ({_copies(unread)}: {unread[0].quarantined})"
-        form.flags.append(Flag("", "missing-page", detail=detail, page_id=unread[0].id if unread else None,
-                               page_no=number, item=keys.missing_key(number)))
+        form.flags.append(
+            Flag(
+                "",
+                "missing-page",
+                detail=detail,
+                page_id=unread[0].id if unread else None,
+                page_no=number,
+                item=keys.missing_key(number),
+            )
+        )
         return None
     # The signed copy first; then a reviewer's choice of the scan that counts.
     copies.sort(key=lambda p: not p.verified)
@@ -193,21 +222,46 @@ def _page_that_counts(form: FormRecord, number: int, copies: list[PageRecord], u
         other_values = _values(other)
         differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
         if not differing:
-            form.flags.append(Flag("", "duplicate-page", 1.0,
-                                   f"page {number} scanned twice, same marks ({first.origin}; {other.origin})",
-                                   other.id, blocking=False, page_no=number, item=page_item))
+            form.flags.append(
+                Flag(
+                    "",
+                    "duplicate-page",
+                    1.0,
+                    f"page {number} scanned twice, same marks ({first.origin}; {other.origin})",
+                    other.id,
+                    blocking=False,
+                    page_no=number,
+                    item=page_item,
+                )
+            )
         for field_id in differing:
             # Settled by choosing the scan that counts, for the whole page.
-            form.flags.append(Flag(field_id, "duplicate-conflict", 0.0,
-                                   f"page {number} scanned twice: '{first_values[field_id]}' ({first.origin})"
-                                   f" and '{other_values.get(field_id, '')}' ({other.origin})", other.id,
-                                   page_no=number, item=page_item))
+            form.flags.append(
+                Flag(
+                    field_id,
+                    "duplicate-conflict",
+                    0.0,
+                    f"page {number} scanned twice: '{first_values[field_id]}' ({first.origin})"
+                    f" and '{other_values.get(field_id, '')}' ({other.origin})",
+                    other.id,
+                    page_no=number,
+                    item=page_item,
+                )
+            )
     for copy in unread:
         # Another copy of a page that was read: a rescan that went
         # wrong, or a photocopy whose original could not be checked.
-        form.flags.append(Flag("", "unread-copy", 0.0,
-                               f"page {number} read from {first.origin}; another copy ({copy.origin}) could"
-                               f" not be read: {copy.quarantined}", copy.id, page_no=number, item=page_item))
+        form.flags.append(
+            Flag(
+                "",
+                "unread-copy",
+                0.0,
+                f"page {number} read from {first.origin}; another copy ({copy.origin}) could not be read: {copy.quarantined}",
+                copy.id,
+                page_no=number,
+                item=page_item,
+            )
+        )
     return first
 
 
@@ -218,8 +272,16 @@ def _take_answers(form: FormRecord, page: PageRecord, number: int) -> None:
         for reason in reading["flags"]:
             # A cancellation done as the form says, or a circled box,
             # is recorded with the answer but holds nothing back.
-            form.flags.append(Flag(reading["field_id"], reason, reading["confidence"], page_id=page.id,
-                                   blocking=reason not in NOTE_FLAGS, page_no=number))
+            form.flags.append(
+                Flag(
+                    reading["field_id"],
+                    reason,
+                    reading["confidence"],
+                    page_id=page.id,
+                    blocking=reason not in NOTE_FLAGS,
+                    page_no=number,
+                )
+            )
     for comment in page.comments:
         text = comment["text"] if comment["has_writing"] else ""
         confidence = comment["mean_confidence"] / 100
@@ -227,8 +289,9 @@ def _take_answers(form: FormRecord, page: PageRecord, number: int) -> None:
         for reason in comment["flags"]:
             # A comment to transcribe is review work, but it does not hold
             # the form's answers back from scoring.
-            form.flags.append(Flag(comment["field_id"], reason, confidence, page_id=page.id,
-                                   blocking=reason != "ocr-review", page_no=number))
+            form.flags.append(
+                Flag(comment["field_id"], reason, confidence, page_id=page.id, blocking=reason != "ocr-review", page_no=number)
+            )
 
 
 def _flag_two_copies(form: FormRecord, read: list[PageRecord]) -> None:
@@ -237,8 +300,14 @@ def _flag_two_copies(form: FormRecord, read: list[PageRecord]) -> None:
         # Two differently filled copies of one form (a photocopy filled in
         # by someone else): a page that came in only once may be the
         # copy's, so the whole form is looked at, not just the conflicts.
-        form.flags.append(Flag("", "two-copies", detail=f"page {', '.join(map(str, conflicting))} scanned twice with "
-                               f"different marks; pages read: {_copies(read)}", item=keys.FORM))
+        form.flags.append(
+            Flag(
+                "",
+                "two-copies",
+                detail=f"page {', '.join(map(str, conflicting))} scanned twice with different marks; pages read: {_copies(read)}",
+                item=keys.FORM,
+            )
+        )
 
 
 def _flag_skip_rules(form: FormRecord, survey: Survey) -> None:
@@ -249,9 +318,16 @@ def _flag_skip_rules(form: FormRecord, survey: Survey) -> None:
             # One item for a person, settled by the filter answer
             # itself: read again, it either lets these answers count or
             # confirms they do not apply (scoring leaves them out).
-            form.flags.append(Flag(question.id, "skip-rule", 0.0,
-                                   f"answered although {condition.question} says it does not apply",
-                                   form.answers[question.id][2], item=condition.question))
+            form.flags.append(
+                Flag(
+                    question.id,
+                    "skip-rule",
+                    0.0,
+                    f"answered although {condition.question} says it does not apply",
+                    form.answers[question.id][2],
+                    item=condition.question,
+                )
+            )
 
 
 def _record_issue(form: FormRecord, issued: IssuedForms) -> None:
@@ -260,8 +336,7 @@ def _record_issue(form: FormRecord, issued: IssuedForms) -> None:
     if entry is not UNKNOWN:
         form.issued = entry
         if form.issued is None:
-            form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger",
-                                   item=keys.FORM))
+            form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger", item=keys.FORM))
 
 
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
@@ -301,8 +376,7 @@ def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, 
         _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", [q.id for q in grid.rows], page_id, page_no, decisions)
 
 
-def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, tuple[int, list[str]]],
-                      decisions: Decisions) -> None:
+def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, tuple[int, list[str]]], decisions: Decisions) -> None:
     """A page with more than half the questions that apply to this respondent blank:
     respondents skip a question, rarely most of a page, but a page whose marks
     mostly vanished in the scan looks like this, a stray stroke perhaps all
@@ -315,8 +389,9 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
         blank = [i for i in applying if not form.answers.get(i, ("",))[0] and i not in doubted]
         if number in held or len(applying) < MIN_PAGE_QUESTIONS or len(blank) <= MOSTLY_BLANK_SHARE * len(applying):
             continue
-        _flag_no_marks(form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids,
-                       page_id, number, decisions)
+        _flag_no_marks(
+            form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids, page_id, number, decisions
+        )
 
 
 def _applies(question: Question, form: FormRecord) -> bool:
@@ -324,15 +399,18 @@ def _applies(question: Question, form: FormRecord) -> bool:
     return condition is None or condition.holds(form.answers.get(condition.question, ("",))[0])
 
 
-def _flag_no_marks(form: FormRecord, detail: str, field_ids: list[str], page_id: int | None, page_no: int,
-                   decisions: Decisions) -> None:
+def _flag_no_marks(
+    form: FormRecord, detail: str, field_ids: list[str], page_id: int | None, page_no: int, decisions: Decisions
+) -> None:
     """Marks the scan may have lost; when a reviewer saw marks on the paper
     (``answer-each``), each question becomes an item to answer."""
     key = keys.marks_key(page_no)
     form.flags.append(Flag("", "no-marks", 0.0, detail, page_id, page_no=page_no, item=key))
     if decisions.get((form.survey, form.serial, key)) == keys.ANSWER_EACH:
-        form.flags.extend(Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id,
-                               page_no=page_no) for field_id in field_ids)
+        form.flags.extend(
+            Flag(field_id, "no-marks", 0.0, f"page {page_no}: answer from the paper", page_id, page_no=page_no)
+            for field_id in field_ids
+        )
 
 
 def settle(form: FormRecord, decisions: Decisions) -> FormStatus:

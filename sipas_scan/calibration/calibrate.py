@@ -12,8 +12,9 @@ from sipas_scan.reading.register import Failed
 from sipas_scan.reading.sources import load_page, open_source
 
 
-def calibrate_scan(scan_path: Path, name: str, directory: Path = DEFAULT_DIRECTORY, *,
-                   dpi: float | None = None) -> tuple[ScannerProfile, Path]:
+def calibrate_scan(
+    scan_path: Path, name: str, directory: Path = DEFAULT_DIRECTORY, *, dpi: float | None = None
+) -> tuple[ScannerProfile, Path]:
     """Measure the first page of ``scan_path`` (PDF, TIFF, PNG or JPEG) and
     save the profile as ``directory``/NAME.json.
 
@@ -31,12 +32,16 @@ def calibrate_scan(scan_path: Path, name: str, directory: Path = DEFAULT_DIRECTO
         nominal, dpi_source = round(page.dpi, 1), "file"
     measurement = measure_sheet(page.gray, nominal)
     if isinstance(measurement, Failed):
-        raise InputFileError(f"{scan_path}: the calibration sheet's markers were not found ({measurement.detail});"
-                             " scan the whole sheet, markers included")
+        raise InputFileError(
+            f"{scan_path}: the calibration sheet's markers were not found ({measurement.detail});"
+            " scan the whole sheet, markers included"
+        )
     not_the_sheet = _not_the_sheet(page.gray, measurement)
     if not_the_sheet:
-        raise InputFileError(f"{scan_path}: this is not the calibration sheet ({not_the_sheet}); no profile was saved. "
-                             "Print the sheet with 'sipas-scan calibrate print' and scan that")
+        raise InputFileError(
+            f"{scan_path}: this is not the calibration sheet ({not_the_sheet}); no profile was saved. "
+            "Print the sheet with 'sipas-scan calibrate print' and scan that"
+        )
     profile = build_profile(name, measurement, source=Path(scan_path).name, dpi_source=dpi_source)
     return profile, save_profile(profile, directory)
 

@@ -22,36 +22,36 @@ from sipas_scan.reading.marks import Thresholds, classify, measure_box
 from sipas_scan.reading.reference import darkness
 from sipas_scan.reading.register import Failed, Registration, detect_markers, project, rect_corners, register, warp_to_layout
 
-PATCH_INSET = 0.2          # share of a patch's side left out on each edge (print and scan edges)
+PATCH_INSET = 0.2  # share of a patch's side left out on each edge (print and scan edges)
 EXTREME_LOW, EXTREME_HIGH = 48, 208  # a binarised scan has (almost) no pixels between these
-BW_EXTREME_SHARE = 0.9     # mid-grey patches this much extreme: the scanner binarised
-MID_GREYS = (0.3, 0.7)     # patches whose pixels neither clip nor binarise on a grey scanner
+BW_EXTREME_SHARE = 0.9  # mid-grey patches this much extreme: the scanner binarised
+MID_GREYS = (0.3, 0.7)  # patches whose pixels neither clip nor binarise on a grey scanner
 BAR_SAMPLE_PX_PER_MM = 20  # line-pair patches are resampled this finely (bilinear: adds no detail)
-BAR_MARGIN_MM = 1.0        # across the bars, left out at each side
+BAR_MARGIN_MM = 1.0  # across the bars, left out at each side
 
 
 @dataclass(frozen=True)
 class TonePoint:
-    printed: float          # darkness printed, 0..1
-    level: float            # mean raw grey level, 0..255
-    darkness: float         # measured darkness against the paper patch, 0..1
-    noise: float            # standard deviation of the raw grey levels
-    extreme_share: float    # share of pixels below EXTREME_LOW or above EXTREME_HIGH
+    printed: float  # darkness printed, 0..1
+    level: float  # mean raw grey level, 0..255
+    darkness: float  # measured darkness against the paper patch, 0..1
+    noise: float  # standard deviation of the raw grey levels
+    extreme_share: float  # share of pixels below EXTREME_LOW or above EXTREME_HIGH
 
 
 @dataclass(frozen=True)
 class MarkPoint:
-    darkness: float         # printed
-    coverage: float         # printed share of the measured inside of the box
-    measured: float         # coverage as the reader measures it
-    state: str              # what the default reader thresholds make of it
+    darkness: float  # printed
+    coverage: float  # printed share of the measured inside of the box
+    measured: float  # coverage as the reader measures it
+    state: str  # what the default reader thresholds make of it
 
 
 @dataclass(frozen=True)
 class BarPoint:
-    frequency: float        # line pairs per mm
+    frequency: float  # line pairs per mm
     axis: str
-    modulation: float       # amplitude at that frequency / a perfect square wave's, ~1 when resolved
+    modulation: float  # amplitude at that frequency / a perfect square wave's, ~1 when resolved
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,11 @@ def marker_scales(found: dict[int, np.ndarray], sheet: SheetLayout) -> tuple[flo
     centres_px = {i: quad.mean(axis=0) for i, quad in found.items()}
 
     def scale(pairs: tuple[tuple[int, int], ...]) -> float:
-        ratios = [np.linalg.norm(centres_px[a] - centres_px[b]) / np.linalg.norm(centres_mm[a] - centres_mm[b])
-                  for a, b in pairs if a in centres_px and b in centres_px]
+        ratios = [
+            np.linalg.norm(centres_px[a] - centres_px[b]) / np.linalg.norm(centres_mm[a] - centres_mm[b])
+            for a, b in pairs
+            if a in centres_px and b in centres_px
+        ]
         return float(np.mean(ratios)) if ratios else float("nan")
 
     return scale(((0, 1), (3, 2))), scale(((0, 3), (1, 2)))
@@ -103,7 +106,7 @@ def _region_pixels(gray: np.ndarray, rect: Rect, registration: Registration, ins
     polygon = project(rect_corners(inner), registration)
     bx, by, bw, bh = cv2.boundingRect(polygon.astype(np.float32))
     bx, by = max(bx, 0), max(by, 0)
-    crop = gray[by:by + bh, bx:bx + bw]
+    crop = gray[by : by + bh, bx : bx + bw]
     mask = np.zeros(crop.shape, np.uint8)
     cv2.fillConvexPoly(mask, np.round(polygon - [bx, by]).astype(np.int32), 1)
     return crop[mask.astype(bool)]
@@ -116,12 +119,15 @@ def measure_tone(gray: np.ndarray, registration: Registration, sheet: SheetLayou
         extreme = float(np.mean((pixels < EXTREME_LOW) | (pixels > EXTREME_HIGH))) if pixels.size else 0.0
         stats.append((patch.darkness, float(pixels.mean()), float(pixels.std()), extreme))
     paper = max(next(level for printed, level, _, _ in stats if printed == 0.0), 1.0)
-    return tuple(TonePoint(printed, round(level, 2), round(float(np.clip(1 - level / paper, 0, 1)), 4), round(noise, 2),
-                           round(extreme, 4)) for printed, level, noise, extreme in stats)
+    return tuple(
+        TonePoint(printed, round(level, 2), round(float(np.clip(1 - level / paper, 0, 1)), 4), round(noise, 2), round(extreme, 4))
+        for printed, level, noise, extreme in stats
+    )
 
 
-def measure_marks(gray: np.ndarray, registration: Registration, sheet: SheetLayout,
-                  thresholds: Thresholds | None = None) -> tuple[MarkPoint, ...]:
+def measure_marks(
+    gray: np.ndarray, registration: Registration, sheet: SheetLayout, thresholds: Thresholds | None = None
+) -> tuple[MarkPoint, ...]:
     """Each reference mark as the reader would measure and classify it."""
     thresholds = thresholds or Thresholds()
     dark = darkness(warp_to_layout(gray, registration))
@@ -144,8 +150,7 @@ def bar_modulation(profile: np.ndarray, frequency: float, sample_mm: float, cont
     return float(amplitude / (2.0 / np.pi * contrast))
 
 
-def measure_bars(gray: np.ndarray, registration: Registration, sheet: SheetLayout,
-                 contrast: float) -> tuple[BarPoint, ...]:
+def measure_bars(gray: np.ndarray, registration: Registration, sheet: SheetLayout, contrast: float) -> tuple[BarPoint, ...]:
     points = []
     step = 1.0 / BAR_SAMPLE_PX_PER_MM
     for patch in sheet.bars:
@@ -161,8 +166,9 @@ def measure_bars(gray: np.ndarray, registration: Registration, sheet: SheetLayou
             region = (x + BAR_MARGIN_MM, y + start, w - 2 * BAR_MARGIN_MM, length)
         size = (int(round(region[2] / step)), int(round(region[3] / step)))
         to_mm = np.array([[step, 0, region[0]], [0, step, region[1]], [0, 0, 1]])
-        samples = cv2.warpPerspective(gray, registration.homography @ to_mm, size,
-                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255)
+        samples = cv2.warpPerspective(
+            gray, registration.homography @ to_mm, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
+        )
         profile = samples.astype(np.float32).mean(axis=0 if patch.axis == "x" else 1)
         modulation = bar_modulation(profile, patch.frequency, step, contrast)
         points.append(BarPoint(patch.frequency, patch.axis, round(modulation, 3)))
@@ -187,8 +193,15 @@ def measure_sheet(gray: np.ndarray, nominal_dpi: float) -> SheetMeasurement | Fa
     tone = measure_tone(gray, registration, sheet)
     contrast = tone[0].level - tone[-1].level
     return SheetMeasurement(
-        nominal_dpi=float(nominal_dpi), px_per_mm_x=round(across, 4), px_per_mm_y=round(down, 4),
-        skew_deg=round(skew_degrees(registration), 3), orientation=registration.orientation,
-        residual_mm=round(registration.residual_mm, 3), markers_found=registration.markers_found, qr_found=qr_found,
-        tone=tone, marks=measure_marks(gray, registration, sheet), bars=measure_bars(gray, registration, sheet, contrast),
+        nominal_dpi=float(nominal_dpi),
+        px_per_mm_x=round(across, 4),
+        px_per_mm_y=round(down, 4),
+        skew_deg=round(skew_degrees(registration), 3),
+        orientation=registration.orientation,
+        residual_mm=round(registration.residual_mm, 3),
+        markers_found=registration.markers_found,
+        qr_found=qr_found,
+        tone=tone,
+        marks=measure_marks(gray, registration, sheet),
+        bars=measure_bars(gray, registration, sheet, contrast),
     )

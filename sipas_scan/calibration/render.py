@@ -24,8 +24,9 @@ def _fill(canvas: Canvas, rect: S.Rect, darkness: float) -> None:
     canvas.setFillGray(0)
 
 
-def _text(canvas: Canvas, x: float, y: float, text: str, size: float = defs.FONT_SIZE_SMALL_PT, *,
-          bold: bool = False, align: str = "left") -> None:
+def _text(
+    canvas: Canvas, x: float, y: float, text: str, size: float = defs.FONT_SIZE_SMALL_PT, *, bold: bool = False, align: str = "left"
+) -> None:
     canvas.setFont(fonts.BOLD if bold else fonts.REGULAR, size)
     draw = {"left": canvas.drawString, "center": canvas.drawCentredString, "right": canvas.drawRightString}[align]
     draw(points(x), y_points(y), text)
@@ -95,8 +96,7 @@ def write_sheet(path: Path) -> Path:
     _text(canvas, left, 16.0, "TỜ HIỆU CHUẨN MÁY QUÉT", defs.FONT_SIZE_TITLE_PT, bold=True)
     _text(canvas, left, 22.5, f"Khảo sát SIPAS — phiên bản tờ {S.SHEET_VERSION}", defs.FONT_SIZE_HEADER_PT)
 
-    _text(canvas, defs.CONTENT_LEFT_MM, S.PATCH_TOP_MM - 3.0, "Thang xám (độ đậm khi in)",
-          defs.FONT_SIZE_BODY_PT, bold=True)
+    _text(canvas, defs.CONTENT_LEFT_MM, S.PATCH_TOP_MM - 3.0, "Thang xám (độ đậm khi in)", defs.FONT_SIZE_BODY_PT, bold=True)
     for patch in layout.patches:
         px, py, pw, ph = patch.rect
         _fill(canvas, patch.rect, patch.darkness)
@@ -106,8 +106,14 @@ def write_sheet(path: Path) -> Path:
         canvas.setStrokeGray(0)
         _text(canvas, px + pw / 2, py + ph + 4.0, f"{patch.darkness * 100:.0f} %", 6.5, align="center")
 
-    _text(canvas, defs.CONTENT_LEFT_MM, S.MARK_GRID_TOP_MM - 13.0, "Dấu mẫu trong ô (hàng: độ đậm, cột: diện tích dấu)",
-          defs.FONT_SIZE_BODY_PT, bold=True)
+    _text(
+        canvas,
+        defs.CONTENT_LEFT_MM,
+        S.MARK_GRID_TOP_MM - 13.0,
+        "Dấu mẫu trong ô (hàng: độ đậm, cột: diện tích dấu)",
+        defs.FONT_SIZE_BODY_PT,
+        bold=True,
+    )
     first_row = [m for m in layout.marks if m.darkness == S.MARK_LEVELS[0]]
     for mark in first_row:
         bx, by, bw, _ = mark.box
@@ -129,8 +135,7 @@ def write_sheet(path: Path) -> Path:
         if bar_patch.axis == "x":
             _text(canvas, bar_patch.rect[0] - 1.5, bar_patch.rect[1] + 5.2, f"{bar_patch.frequency:g}", 6.5, align="right")
     _text(canvas, S.BAR_LEFT_MM + S.BAR_PATCH_W_MM / 2, S.BAR_TOP_MM - 2.5, "ngang", 6.5, align="center")
-    _text(canvas, S.BAR_LEFT_MM + S.BAR_COLUMN_PITCH_MM + S.BAR_PATCH_W_MM / 2, S.BAR_TOP_MM - 2.5, "dọc", 6.5,
-          align="center")
+    _text(canvas, S.BAR_LEFT_MM + S.BAR_COLUMN_PITCH_MM + S.BAR_PATCH_W_MM / 2, S.BAR_TOP_MM - 2.5, "dọc", 6.5, align="center")
 
     y = 180.0
     for i, line in enumerate(INSTRUCTIONS):

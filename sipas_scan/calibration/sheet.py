@@ -68,15 +68,15 @@ class Patch:
 @dataclass(frozen=True)
 class ReferenceMark:
     darkness: float
-    coverage: float     # share of the measured inside of the box
-    box: Rect           # the printed checkbox (forms' size and line)
-    mark: Rect | None   # the filled square inside it; None for an empty box
+    coverage: float  # share of the measured inside of the box
+    box: Rect  # the printed checkbox (forms' size and line)
+    mark: Rect | None  # the filled square inside it; None for an empty box
 
 
 @dataclass(frozen=True)
 class BarPatch:
-    frequency: float    # line pairs per mm
-    axis: str           # "x": bars are vertical, the grey level varies along x; "y": the other way
+    frequency: float  # line pairs per mm
+    axis: str  # "x": bars are vertical, the grey level varies along x; "y": the other way
     rect: Rect
 
 
@@ -99,24 +99,29 @@ def _mark_rect(box: Rect, coverage: float) -> Rect | None:
     if coverage <= 0:
         return None
     inner = box[2] - 2 * INSET_MM
-    side = inner * coverage ** 0.5
+    side = inner * coverage**0.5
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     return (cx - side / 2, cy - side / 2, side, side)
 
 
 @functools.cache
 def sheet_layout() -> SheetLayout:
-    patches = tuple(Patch(level, (PATCH_LEFT_MM + i * PATCH_PITCH_MM, PATCH_TOP_MM, PATCH_SIZE_MM, PATCH_SIZE_MM))
-                    for i, level in enumerate(PATCH_LEVELS))
+    patches = tuple(
+        Patch(level, (PATCH_LEFT_MM + i * PATCH_PITCH_MM, PATCH_TOP_MM, PATCH_SIZE_MM, PATCH_SIZE_MM))
+        for i, level in enumerate(PATCH_LEVELS)
+    )
     marks = []
     side = defs.BOX_SIZE_MM
     for row, level in enumerate(MARK_LEVELS):
         for column, coverage in enumerate(MARK_COVERAGES):
-            box = (MARK_GRID_LEFT_MM + column * MARK_COLUMN_PITCH_MM, MARK_GRID_TOP_MM + row * MARK_ROW_PITCH_MM,
-                   side, side)
+            box = (MARK_GRID_LEFT_MM + column * MARK_COLUMN_PITCH_MM, MARK_GRID_TOP_MM + row * MARK_ROW_PITCH_MM, side, side)
             marks.append(ReferenceMark(level, coverage, box, _mark_rect(box, coverage)))
-    bars = tuple(BarPatch(f, axis, (BAR_LEFT_MM + column * BAR_COLUMN_PITCH_MM, BAR_TOP_MM + row * BAR_ROW_PITCH_MM,
-                                    BAR_PATCH_W_MM, BAR_PATCH_H_MM))
-                 for row, f in enumerate(BAR_FREQUENCIES) for column, axis in enumerate(("x", "y")))
+    bars = tuple(
+        BarPatch(
+            f, axis, (BAR_LEFT_MM + column * BAR_COLUMN_PITCH_MM, BAR_TOP_MM + row * BAR_ROW_PITCH_MM, BAR_PATCH_W_MM, BAR_PATCH_H_MM)
+        )
+        for row, f in enumerate(BAR_FREQUENCIES)
+        for column, axis in enumerate(("x", "y"))
+    )
     qr = (defs.QR_X_MM, defs.QR_Y_MM, defs.QR_SIZE_MM, defs.QR_SIZE_MM)
     return SheetLayout(marker_rects(), qr, patches, tuple(marks), bars)

@@ -200,9 +200,7 @@ def write_dta(table: DataTable, path: Path) -> Path:
         raise BadArgsError(f"not valid Stata variable names: {', '.join(bad[:5])}")
     path.parent.mkdir(parents=True, exist_ok=True)
     full_column_labels, full_value_labels = _labels(table)
-    column_labels: dict[str, str | None] = {
-        name: _cut_chars(label, STATA_LABEL_CHARS) for name, label in full_column_labels.items()
-    }
+    column_labels: dict[str, str | None] = {name: _cut_chars(label, STATA_LABEL_CHARS) for name, label in full_column_labels.items()}
     value_labels: dict[str, dict[int | float, str]] = {
         name: {k: _cut_chars(v, 80) for k, v in labels.items()} for name, labels in full_value_labels.items()
     }

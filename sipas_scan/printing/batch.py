@@ -49,9 +49,9 @@ class PrintSummary:
     pdf_bytes: int
     villages: int
     ledger: Path
-    ledger_was_new: bool = False          # this run created the ledger
-    serials_before: int = 0               # serials the ledger held before this run
-    reprinted: tuple[str, ...] = ()       # household codes that already held a serial of the survey
+    ledger_was_new: bool = False  # this run created the ledger
+    serials_before: int = 0  # serials the ledger held before this run
+    reprinted: tuple[str, ...] = ()  # household codes that already held a serial of the survey
 
 
 def _render_chunk(layout: FormLayout, secret: Secret, job: tuple[list[IssuedForm], Path]) -> int:
@@ -59,18 +59,23 @@ def _render_chunk(layout: FormLayout, secret: Secret, job: tuple[list[IssuedForm
     return FormRenderer(layout, secret).render(path, forms)
 
 
-def render_forms(layout: FormLayout, secret: Secret, forms: list[IssuedForm], pdf: Path,
-                 *, workers: int | None = None) -> int:
+def render_forms(layout: FormLayout, secret: Secret, forms: list[IssuedForm], pdf: Path, *, workers: int | None = None) -> int:
     """Render ``forms`` in order into ``pdf`` using ``workers`` processes."""
     workers = workers or os.cpu_count() or 1
-    chunks = [forms[i:i + FORMS_PER_CHUNK] for i in range(0, len(forms), FORMS_PER_CHUNK)]
+    chunks = [forms[i : i + FORMS_PER_CHUNK] for i in range(0, len(forms), FORMS_PER_CHUNK)]
     if workers == 1 or len(chunks) == 1:
         with progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
             return FormRenderer(layout, secret).render(pdf, forms, on_page=advance)
     parts = [pdf.with_name(f"{pdf.stem}.part{i:05d}.pdf") for i in range(len(chunks))]
     with progress_bar("Printing forms", len(forms) * layout.page_count) as advance:
-        pages = sum(Executor(workers).map(partial(_render_chunk, layout, secret), zip(chunks, parts, strict=True),
-                                          name=lambda job: job[1].name, on_result=advance))
+        pages = sum(
+            Executor(workers).map(
+                partial(_render_chunk, layout, secret),
+                zip(chunks, parts, strict=True),
+                name=lambda job: job[1].name,
+                on_result=advance,
+            )
+        )
     merged = pdfium.PdfDocument.new()
     for part in parts:
         source = pdfium.PdfDocument(part)
@@ -82,8 +87,15 @@ def render_forms(layout: FormLayout, secret: Secret, forms: list[IssuedForm], pd
     return pages
 
 
-def print_batch(survey_source: Survey | str | Path | None, households_csv: Path, out_dir: Path,
-                secret: Secret, ledger_path: Path, *, workers: int | None = None) -> PrintSummary:
+def print_batch(
+    survey_source: Survey | str | Path | None,
+    households_csv: Path,
+    out_dir: Path,
+    secret: Secret,
+    ledger_path: Path,
+    *,
+    workers: int | None = None,
+) -> PrintSummary:
     started = time.perf_counter()
     survey = survey_source if isinstance(survey_source, Survey) else load_survey(survey_source)
     households = read_households(households_csv)
@@ -101,8 +113,7 @@ def print_batch(survey_source: Survey | str | Path | None, households_csv: Path,
     try:
         with Ledger(ledger_path) as ledger:
             reprinted = tuple(h.household_code for h in ledger.holding_serials(survey.id, households))
-        with Ledger(ledger_path) as ledger, \
-                ledger.issuing(survey.id, survey.version, households, out_dir.resolve()) as run:
+        with Ledger(ledger_path) as ledger, ledger.issuing(survey.id, survey.version, households, out_dir.resolve()) as run:
             pages = render_forms(layout, secret, run.forms, staging / "forms.pdf", workers=workers)
             layout.write_json(staging / "layout.json")
             write_manifest(staging / "manifest.csv", run.forms)
@@ -117,9 +128,18 @@ def print_batch(survey_source: Survey | str | Path | None, households_csv: Path,
         shutil.rmtree(staging, ignore_errors=True)
     log.info("printed %d forms (%s..%s) to %s", len(run.forms), run.forms[0].serial, run.forms[-1].serial, pdf_path)
     return PrintSummary(
-        survey_id=survey.id, forms=len(run.forms), pages=pages, pages_per_form=layout.page_count,
-        first_serial=run.forms[0].serial, last_serial=run.forms[-1].serial,
-        seconds=time.perf_counter() - started, pdf=pdf_path, pdf_bytes=pdf_path.stat().st_size,
-        villages=len(villages), ledger=Path(ledger_path).absolute(), ledger_was_new=ledger_was_new,
-        serials_before=serials_before, reprinted=reprinted,
+        survey_id=survey.id,
+        forms=len(run.forms),
+        pages=pages,
+        pages_per_form=layout.page_count,
+        first_serial=run.forms[0].serial,
+        last_serial=run.forms[-1].serial,
+        seconds=time.perf_counter() - started,
+        pdf=pdf_path,
+        pdf_bytes=pdf_path.stat().st_size,
+        villages=len(villages),
+        ledger=Path(ledger_path).absolute(),
+        ledger_was_new=ledger_was_new,
+        serials_before=serials_before,
+        reprinted=reprinted,
     )

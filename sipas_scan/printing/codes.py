@@ -83,14 +83,17 @@ def verify(payload: str, secret: Secret, *, survey: str | None = None) -> PageCo
     """
     code, sig = parse(payload)
     if not hmac.compare_digest(sig, signature(code, secret)):
-        raise CodeError("forged-code", f"the code of form {code.serial} page {code.page} does not verify"
-                                       " (forged, altered or signed with another secret)")
+        raise CodeError(
+            "forged-code",
+            f"the code of form {code.serial} page {code.page} does not verify (forged, altered or signed with another secret)",
+        )
     if survey is not None and code.survey != survey:
         raise CodeError("other-survey", f"the page belongs to survey '{code.survey}', not '{survey}'")
     return code
 
 
 # ---- serials --------------------------------------------------------------
+
 
 def luhn_digit(number: str) -> str:
     total = 0
@@ -113,8 +116,7 @@ def make_serial(n: int) -> str:
 
 
 def serial_is_valid(serial: str) -> bool:
-    return (len(serial) == defs.SERIAL_DIGITS + 1 and serial.isdigit()
-            and luhn_digit(serial[:-1]) == serial[-1])
+    return len(serial) == defs.SERIAL_DIGITS + 1 and serial.isdigit() and luhn_digit(serial[:-1]) == serial[-1]
 
 
 def serial_number(serial: str) -> int:

@@ -53,8 +53,7 @@ def write_manifest(path: Path, forms: Iterable[IssuedForm]) -> None:
 def read_manifest(path: Path) -> list[IssuedForm]:
     """The forms of a manifest written by ``write_manifest``, in order."""
     with path.open(encoding="utf-8") as handle:
-        return [IssuedForm(row["serial"], Household(**{k: row[k] for k in MANIFEST_COLUMNS[1:]}))
-                for row in csv.DictReader(handle)]
+        return [IssuedForm(row["serial"], Household(**{k: row[k] for k in MANIFEST_COLUMNS[1:]})) for row in csv.DictReader(handle)]
 
 
 def list_styles() -> dict[str, ParagraphStyle]:
@@ -69,33 +68,58 @@ def list_styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def write_household_list(path: Path, *, title: str, heading: list, header: tuple[str, ...], rows: list[list],
-                         widths_mm: tuple[float, ...], row_height_mm: float, closing: list, footer: str) -> None:
+def write_household_list(
+    path: Path,
+    *,
+    title: str,
+    heading: list,
+    header: tuple[str, ...],
+    rows: list[list],
+    widths_mm: tuple[float, ...],
+    row_height_mm: float,
+    closing: list,
+    footer: str,
+) -> None:
     """A landscape A4 list of households (delivery or collection): heading
     paragraphs, a ruled table with room to sign, closing paragraphs, and a
     footer naming the village and page on every page."""
     styles = list_styles()
-    table = Table([[Paragraph(text, styles["head"]) for text in header], *rows], colWidths=[w * mm for w in widths_mm],
-                  repeatRows=1, rowHeights=[None] + [row_height_mm * mm] * len(rows))
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 9),
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (0, 1), (1, -1), "CENTER"),
-    ]))
+    table = Table(
+        [[Paragraph(text, styles["head"]) for text in header], *rows],
+        colWidths=[w * mm for w in widths_mm],
+        repeatRows=1,
+        rowHeights=[None] + [row_height_mm * mm] * len(rows),
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 9),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("ALIGN", (0, 1), (1, -1), "CENTER"),
+            ]
+        )
+    )
 
     def draw_footer(canvas, doc) -> None:
         canvas.setFont(fonts.REGULAR, 8)
         canvas.drawRightString(landscape(A4)[0] - 12 * mm, 8 * mm, f"{footer} — trang {doc.page}")
 
-    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=14 * mm, title=title, invariant=1)
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=14 * mm,
+        title=title,
+        invariant=1,
+    )
     doc.build([*heading, table, *closing], onFirstPage=draw_footer, onLaterPages=draw_footer)
 
 
-DELIVERY_HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Ngày phát", "Ký nhận phiếu", "Ngày thu",
-                   "Ký khi thu phiếu")
+DELIVERY_HEADER = ("STT", "Số phiếu", "Mã hộ", "Chủ hộ", "Địa chỉ", "Ngày phát", "Ký nhận phiếu", "Ngày thu", "Ký khi thu phiếu")
 DELIVERY_WIDTHS_MM = (12, 20, 25, 40, 58, 20, 32, 20, 32)
 
 
@@ -110,16 +134,40 @@ def write_delivery_list(path: Path, survey_title: str, forms: list[IssuedForm]) 
         Paragraph(f"{place_line(forms[0])} — {len(forms)} phiếu", styles["body"]),
         Spacer(1, 3 * mm),
     ]
-    rows = [[str(i), form.serial, Paragraph(form.household.household_code, styles["cell"]),
-             Paragraph(form.household.head_name, styles["cell"]), Paragraph(form.household.address, styles["cell"]),
-             "", "", "", ""] for i, form in enumerate(forms, start=1)]
-    closing = [Spacer(1, 8 * mm),
-               Paragraph("Nhân viên bưu điện phát phiếu (ký, ghi rõ họ tên) &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
-                         "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
-                         "Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)", styles["body"])]
-    write_household_list(path, title=f"Danh sách phát phiếu {h.village}", heading=heading, header=DELIVERY_HEADER,
-                         rows=rows, widths_mm=DELIVERY_WIDTHS_MM, row_height_mm=10, closing=closing,
-                         footer=f"{h.village} · {h.commune}")
+    rows = [
+        [
+            str(i),
+            form.serial,
+            Paragraph(form.household.household_code, styles["cell"]),
+            Paragraph(form.household.head_name, styles["cell"]),
+            Paragraph(form.household.address, styles["cell"]),
+            "",
+            "",
+            "",
+            "",
+        ]
+        for i, form in enumerate(forms, start=1)
+    ]
+    closing = [
+        Spacer(1, 8 * mm),
+        Paragraph(
+            "Nhân viên bưu điện phát phiếu (ký, ghi rõ họ tên) &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
+            "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
+            "Nhân viên bưu điện thu phiếu (ký, ghi rõ họ tên)",
+            styles["body"],
+        ),
+    ]
+    write_household_list(
+        path,
+        title=f"Danh sách phát phiếu {h.village}",
+        heading=heading,
+        header=DELIVERY_HEADER,
+        rows=rows,
+        widths_mm=DELIVERY_WIDTHS_MM,
+        row_height_mm=10,
+        closing=closing,
+        footer=f"{h.village} · {h.commune}",
+    )
 
 
 def write_delivery_lists(folder: Path, survey_title: str, forms: list[IssuedForm]) -> list[Path]:

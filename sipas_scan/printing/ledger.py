@@ -103,8 +103,7 @@ class Ledger(SqliteFile):
     WHAT = "ledger"
 
     @contextmanager
-    def issuing(self, survey_id: str, survey_version: str, households: list[Household],
-                out_dir: Path) -> Iterator[PrintRun]:
+    def issuing(self, survey_id: str, survey_version: str, households: list[Household], out_dir: Path) -> Iterator[PrintRun]:
         """Allocate the next serials for ``households``, in order.
 
         The allocation commits only if the body (rendering the forms) finishes;
@@ -112,8 +111,7 @@ class Ledger(SqliteFile):
         print runs cannot hand out the same serial.
         """
         with self.transaction() as db:
-            last = db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?",
-                              (survey_id,)).fetchone()[0]
+            last = db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?", (survey_id,)).fetchone()[0]
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             run_id = db.execute(
                 "INSERT INTO print_runs (survey_id, survey_version, created_at, out_dir, forms) VALUES (?, ?, ?, ?, ?)",
@@ -124,8 +122,19 @@ class Ledger(SqliteFile):
             db.executemany(
                 "INSERT INTO issued (survey_id, serial, number, run_id, province, district, commune, village,"
                 " household_code, head_name, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(survey_id, f.serial, last + i, run_id, *f.household.village_key, f.household.household_code,
-                  f.household.head_name, f.household.address) for i, f in enumerate(forms, start=1)],
+                [
+                    (
+                        survey_id,
+                        f.serial,
+                        last + i,
+                        run_id,
+                        *f.household.village_key,
+                        f.household.household_code,
+                        f.household.head_name,
+                        f.household.address,
+                    )
+                    for i, f in enumerate(forms, start=1)
+                ],
             )
             yield PrintRun(run_id, forms)
 
@@ -138,12 +147,13 @@ class Ledger(SqliteFile):
         where, args = (" WHERE survey_id = ? AND serial = ?", only) if only else ("", ())
         rows = self.db.execute(
             "SELECT survey_id, serial, province, district, commune, village, household_code, head_name, address"
-            f" FROM issued{where} ORDER BY survey_id, number", args)
+            f" FROM issued{where} ORDER BY survey_id, number",
+            args,
+        )
         return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
 
     def is_issued(self, survey_id: str, serial: str) -> bool:
-        return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?",
-                               (survey_id, serial)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?", (survey_id, serial)).fetchone() is not None
 
     def serial_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM issued").fetchone()[0]
@@ -151,7 +161,10 @@ class Ledger(SqliteFile):
     def holding_serials(self, survey_id: str, households: Iterable[Household]) -> list[Household]:
         """Those of ``households`` already issued a serial of this survey (a
         reprint), in the order given."""
-        held = {tuple(r) for r in self.db.execute(
-            "SELECT province, district, commune, village, household_code FROM issued WHERE survey_id = ?",
-            (survey_id,))}
+        held = {
+            tuple(r)
+            for r in self.db.execute(
+                "SELECT province, district, commune, village, household_code FROM issued WHERE survey_id = ?", (survey_id,)
+            )
+        }
         return [h for h in households if (*h.village_key, h.household_code) in held]

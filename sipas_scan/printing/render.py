@@ -46,8 +46,12 @@ def fill_cells(canvas: Canvas, cells: np.ndarray, x_mm: float, y_mm: float, size
                 while c < n_cols and row[c]:
                     c += 1
                 # A hair of overlap avoids white seams between cells in viewers.
-                path.rect(points(x_mm + start * cell_w), y_points(y_mm + (r + 1) * cell_h),
-                          points((c - start) * cell_w) + 0.05, points(cell_h) + 0.05)
+                path.rect(
+                    points(x_mm + start * cell_w),
+                    y_points(y_mm + (r + 1) * cell_h),
+                    points((c - start) * cell_w) + 0.05,
+                    points(cell_h) + 0.05,
+                )
             else:
                 c += 1
     canvas.drawPath(path, stroke=0, fill=1)
@@ -124,11 +128,11 @@ class FormRenderer:
         canvas.setFont(fonts.BOLD, size)
         canvas.drawRightString(points(defs.FOOTER_RIGHT_MM), y_points(defs.FOOTER_BASELINE_MM), f"Số phiếu {form.serial}")
         canvas.setFont(fonts.REGULAR, defs.FONT_SIZE_SMALL_PT)
-        canvas.drawString(points(defs.FOOTER_LEFT_MM), y_points(defs.FOOTER_BASELINE_MM),
-                          f"{self.layout.survey_id} {self.layout.survey_version}")
+        canvas.drawString(
+            points(defs.FOOTER_LEFT_MM), y_points(defs.FOOTER_BASELINE_MM), f"{self.layout.survey_id} {self.layout.survey_version}"
+        )
 
-    def render(self, path: Path, forms: Iterable[IssuedForm],
-               on_page: Callable[[], None] | None = None) -> int:
+    def render(self, path: Path, forms: Iterable[IssuedForm], on_page: Callable[[], None] | None = None) -> int:
         """Write every form, its pages in order, to ``path``; returns pages written."""
         canvas = _new_canvas(str(path))
         canvas.setTitle(self.layout.survey_id)

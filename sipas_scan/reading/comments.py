@@ -16,7 +16,7 @@ from sipas_scan.layout import FieldLayout
 from sipas_scan.reading import ocr
 from sipas_scan.reading.reference import darkness_level
 
-WRITING_MIN_INK = 0.002     # share of the box's pixels that must be ink to count as writing
+WRITING_MIN_INK = 0.002  # share of the box's pixels that must be ink to count as writing
 # Light enough for pencil: blank boxes measured at most 0.0004 of their pixels
 # this dark (office scans, 352 forms), written ones 0.01 and up.
 INK_LEVEL = darkness_level(0.12)
@@ -27,9 +27,9 @@ INK_LEVEL = darkness_level(0.12)
 # for 4 dirty ones in 225. Less than this is hairs and dust: shown to a
 # person, never given to OCR, whose guesses from dust read as text.
 WRITING_MIN_STROKE_MM2 = 20.0
-STROKE_TOPHAT_MM = 1.6      # wider dark areas than this are shadows, not strokes
-SPECK_PX = 20               # connected ink smaller than this (0.3 mm^2) is a speck
-OCR_SCALE = 1.5             # 8 px/mm -> 12 px/mm (~300 dpi), where Tesseract reads best
+STROKE_TOPHAT_MM = 1.6  # wider dark areas than this are shadows, not strokes
+SPECK_PX = 20  # connected ink smaller than this (0.3 mm^2) is a speck
+OCR_SCALE = 1.5  # 8 px/mm -> 12 px/mm (~300 dpi), where Tesseract reads best
 ACCEPT_MEAN_CONFIDENCE = 96  # Tesseract says ~94 for a word with one wrong diacritic
 ACCEPT_MIN_WORD_CONFIDENCE = 90
 
@@ -51,7 +51,7 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
     s = defs.READ_PX_PER_MM
     x, y, w, h = fld.box
     inset = 1.0
-    crop = added[int((y + inset) * s):int((y + h - inset) * s), int((x + inset) * s):int((x + w - inset) * s)]
+    crop = added[int((y + inset) * s) : int((y + h - inset) * s), int((x + inset) * s) : int((x + w - inset) * s)]
     ink = crop > INK_LEVEL
     share = float(ink.mean()) if ink.size else 0.0
     if share < WRITING_MIN_INK:
@@ -62,10 +62,20 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
     picture = np.clip(255 - crop.astype(np.float32) * 1.4, 0, 255).astype(np.uint8)
     picture = cv2.resize(picture, None, fx=OCR_SCALE, fy=OCR_SCALE, interpolation=cv2.INTER_CUBIC)
     result = ocr.recognise(picture)
-    confident = (result.text and result.mean_confidence >= ACCEPT_MEAN_CONFIDENCE
-                 and min(result.word_confidences, default=0) >= ACCEPT_MIN_WORD_CONFIDENCE)
-    return CommentReading(fld.id, True, round(share, 4), result.text, round(result.mean_confidence, 1),
-                          result.word_confidences, () if confident else ("ocr-review",))
+    confident = (
+        result.text
+        and result.mean_confidence >= ACCEPT_MEAN_CONFIDENCE
+        and min(result.word_confidences, default=0) >= ACCEPT_MIN_WORD_CONFIDENCE
+    )
+    return CommentReading(
+        fld.id,
+        True,
+        round(share, 4),
+        result.text,
+        round(result.mean_confidence, 1),
+        result.word_confidences,
+        () if confident else ("ocr-review",),
+    )
 
 
 def _stroke_area_mm2(crop: np.ndarray) -> float:

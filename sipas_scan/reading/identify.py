@@ -25,7 +25,7 @@ UPSCALE = 2.0  # a small or blurred code is read again from its expected place, 
 @dataclass(frozen=True)
 class Payload:
     text: str
-    corners: np.ndarray          # (4, 2) image px: the symbol's corners, clockwise from its own top-left
+    corners: np.ndarray  # (4, 2) image px: the symbol's corners, clockwise from its own top-left
 
 
 @final  # never falsy: "if identified" tells it from a Failed
@@ -53,7 +53,7 @@ def find_codes(gray: np.ndarray, qr_region_px: np.ndarray | None = None) -> list
     x, y, w, h = cv2.boundingRect(qr_region_px.astype(np.float32))
     pad = int(0.3 * max(w, h))
     x0, y0 = max(0, x - pad), max(0, y - pad)
-    crop = gray[y0:y + h + pad, x0:x + w + pad]
+    crop = gray[y0 : y + h + pad, x0 : x + w + pad]
     if crop.size == 0:
         return []
     crop = cv2.resize(crop, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)

@@ -16,10 +16,10 @@ import numpy as np
 
 from sipas_scan import defs
 
-FEED_LINE_MIN_MM = 150.0   # a straight vertical run of ink at least this long is the scanner's
-PAPER_PERCENTILE = 90      # the paper's grey level, from the page's lighter pixels
-INK_FRACTION = 0.75        # a pixel darker than this share of the paper's level is ink
-LINE_MARGIN_PX = 1         # the line's blurred edges, either side
+FEED_LINE_MIN_MM = 150.0  # a straight vertical run of ink at least this long is the scanner's
+PAPER_PERCENTILE = 90  # the paper's grey level, from the page's lighter pixels
+INK_FRACTION = 0.75  # a pixel darker than this share of the paper's level is ink
+LINE_MARGIN_PX = 1  # the line's blurred edges, either side
 
 
 def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
@@ -40,8 +40,9 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
     if not columns.size:
         return gray
     # Outside the page counts as paper: a run must be that long on the page itself.
-    lines = cv2.morphologyEx(ink[:, columns], cv2.MORPH_OPEN, np.ones((length, 1), np.uint8),
-                             borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    lines = cv2.morphologyEx(
+        ink[:, columns], cv2.MORPH_OPEN, np.ones((length, 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
     if not lines.any():
         return gray
     mask = np.zeros(gray.shape, np.uint8)

@@ -33,65 +33,65 @@ from sipas_scan.reading.reference import darkness_level
 from sipas_scan.survey.model import join_codes
 
 BoxState = Literal["empty", "marked", "filled", "doubtful"]
-INK_LEVEL = darkness_level(0.2)        # a pixel is ink when this much darker than its paper
+INK_LEVEL = darkness_level(0.2)  # a pixel is ink when this much darker than its paper
 LIGHT_INK_LEVEL = darkness_level(0.1)  # strokes are traced down to this (light pencil, low ink)
 STROKE_CORE_LEVEL = darkness_level(0.16)  # a light stroke's darkest tenth reaches this; show-through does not
-INSET_MM = 0.6           # measured inside the printed border by this much
-RING_INNER_MM = 1.0      # ink share for an overflowing tick: ink between these
-RING_OUTER_MM = 3.2      # distances outside the border
-RING_GAP_MM = 0.45       # loops are traced from this far outside the border (the border and its blur excluded) ...
-HALO_MM = 2.0            # ... or further, where this page's box borders bleed (black-and-white, ink spread)
+INSET_MM = 0.6  # measured inside the printed border by this much
+RING_INNER_MM = 1.0  # ink share for an overflowing tick: ink between these
+RING_OUTER_MM = 3.2  # distances outside the border
+RING_GAP_MM = 0.45  # loops are traced from this far outside the border (the border and its blur excluded) ...
+HALO_MM = 2.0  # ... or further, where this page's box borders bleed (black-and-white, ink spread)
 MAX_BLEED_INSET_MM = 0.5  # a border bleeds inwards at most this much further (on a 5 mm box)
-HALO_SHARE = 0.1         # the border's halo ends where the page's boxes typically have less ink than this
-RING_REACH_MM = 4.5      # a loop round a box lies within this distance of its border
-OUTLINE_ZONE_MM = 1.2    # nearer than this only the box's own outline is printed (labels start 1.8 mm away)
+HALO_SHARE = 0.1  # the border's halo ends where the page's boxes typically have less ink than this
+RING_REACH_MM = 4.5  # a loop round a box lies within this distance of its border
+OUTLINE_ZONE_MM = 1.2  # nearer than this only the box's own outline is printed (labels start 1.8 mm away)
 OTHER_BOX_MARGIN_MM = 0.8  # a neighbouring box and this much around it belong to the neighbour
 RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
-BORDER_OUTER_MM = 0.7       # ... to this far outside (about twice the printed line's width with its blur)
-FADED_OUTLINE = 0.4      # an outline this much lighter than the page's typical one has faded from the scan
-FADED_DARKNESS = 0.6     # a blank question with an outline drawn this much lighter (a faded streak on a grey
-                         # scan): a light mark there may have vanished (1 % of boxes on hard stacks, 4 silent errors)
-BORDER_EXCESS = 0.15     # a border band this much inkier than the page's typical one has a stroke drawn on it
-SECTOR_MIN_PX = 6        # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
-BESIDE_MIN_PX = 12       # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
+BORDER_OUTER_MM = 0.7  # ... to this far outside (about twice the printed line's width with its blur)
+FADED_OUTLINE = 0.4  # an outline this much lighter than the page's typical one has faded from the scan
+FADED_DARKNESS = 0.6  # a blank question with an outline drawn this much lighter (a faded streak on a grey
+# scan): a light mark there may have vanished (1 % of boxes on hard stacks, 4 silent errors)
+BORDER_EXCESS = 0.15  # a border band this much inkier than the page's typical one has a stroke drawn on it
+SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
+BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
-SPECKLE_WEIGHT = 4.0     # there a mark needs this many times the specks' share more ink than the marked limit
-CIRCLE_SECTORS = 10      # a loop round the box: strokes all round but an opening of at most ~135 degrees
-RING_DOUBT_SECTORS = 6   # strokes a third of the way round: perhaps circled, a person looks
+SPECKLE_WEIGHT = 4.0  # there a mark needs this many times the specks' share more ink than the marked limit
+CIRCLE_SECTORS = 10  # a loop round the box: strokes all round but an opening of at most ~135 degrees
+RING_DOUBT_SECTORS = 6  # strokes a third of the way round: perhaps circled, a person looks
 RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a single-choice question
-STROKE_MARK_SPAN = 0.6   # a connected stroke reaching across this share of the box is a mark, however light
+STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
 STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
-HEAVY_CROSS_FROM = 0.6   # from this coverage the white left inside is looked at (a cross drawn heavily)
+HEAVY_CROSS_FROM = 0.6  # from this coverage the white left inside is looked at (a cross drawn heavily)
 WHITE_PIECE_SHARE = 0.015  # ... in patches of at least this share of the inside
-HEAVY_CROSS_PIECES = 3   # this many separate patches: the arms of a cross, not a fill
-CORNER_MM = 0.5          # the inside's corner squares looked at for a fill
-BLOB_CORNERS = 0.5       # a nearly full box whose corners are less inked than this is a blob
+HEAVY_CROSS_PIECES = 3  # this many separate patches: the arms of a cross, not a fill
+CORNER_MM = 0.5  # the inside's corner squares looked at for a fill
+BLOB_CORNERS = 0.5  # a nearly full box whose corners are less inked than this is a blob
 HEAVY_HAND_COVERAGE = 0.55  # a respondent whose marks typically cover this much answers with blobs
 HEAVY_HAND_MIN_MARKS = 3
 OVERFLOW_CONFIDENCE = 0.5
 LIGHT_STROKE_CONFIDENCE = 0.5
 CLEAR_MARK_FACTOR = 2.0  # a box this many times over the marked limit is a clear mark
-STRAY_RATIO = 4.0        # a light box beside a mark this many times inkier is a stray touch
-STRAY_CONFIDENCE = 0.6   # an answer read past a stray touch is less sure
-PALE_SHARE = 0.9         # a light stroke whose darkest tenth is below this share of the page's clear marks' is
-                         # another pen's or the back page's: on office stacks the respondent's own light marks
-                         # lie at 0.92-1.0 but for 3 in 107, ink from the back at 0.15-0.89
-LONE_PALE_SHARE = 0.8    # a whole stroke across the box, alone in a single-choice question, this close to the page's
-                         # clear marks is the respondent's (a pencil or a drying pen varies this much within a page:
-                         # hard stacks 0.75-0.9 for 33 marks); show-through is paler (no lone one above 0.74 on any stack)
-GHOST_SHARE = 0.5        # paler than any of the respondents' own light marks (0.53 the palest of 107 on office
-                         # stacks): show-through, whatever the question
-PALE_MIN_MARKS = 3       # clear marks on the page needed to know its pen's darkness
-HALF_FILL = 0.45         # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
-KNEE_MARGIN_MM = 0.8     # a tick's knee is this much lower in the box it was meant for than its arm in the next
+STRAY_RATIO = 4.0  # a light box beside a mark this many times inkier is a stray touch
+STRAY_CONFIDENCE = 0.6  # an answer read past a stray touch is less sure
+PALE_SHARE = 0.9  # a light stroke whose darkest tenth is below this share of the page's clear marks' is
+# another pen's or the back page's: on office stacks the respondent's own light marks
+# lie at 0.92-1.0 but for 3 in 107, ink from the back at 0.15-0.89
+LONE_PALE_SHARE = 0.8  # a whole stroke across the box, alone in a single-choice question, this close to the page's
+# clear marks is the respondent's (a pencil or a drying pen varies this much within a page:
+# hard stacks 0.75-0.9 for 33 marks); show-through is paler (no lone one above 0.74 on any stack)
+GHOST_SHARE = 0.5  # paler than any of the respondents' own light marks (0.53 the palest of 107 on office
+# stacks): show-through, whatever the question
+PALE_MIN_MARKS = 3  # clear marks on the page needed to know its pen's darkness
+HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
+KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
-OVERFLOW_TRACE = 0.008   # ink inside a box that, with ink around it, is worth a look
+OVERFLOW_TRACE = 0.008  # ink inside a box that, with ink around it, is worth a look
 
 # Flags that record how an answer was given without doubting it: the answer
 # counts, the flag stays in the export for whoever checks the paper.
@@ -105,10 +105,10 @@ NOISE_FLOOR_PERCENTILE = 25  # the page's empty boxes' ink: this percentile of a
 class Thresholds:
     """Coverage (share of inked pixels inside a box) limits."""
 
-    empty: float = 0.025      # below: empty
-    marked: float = 0.06      # from here: marked
+    empty: float = 0.025  # below: empty
+    marked: float = 0.06  # from here: marked
     fill_doubt: float = 0.80  # from here to ``filled``: a heavy cross or a fill (thick crosses reach 0.77)
-    filled: float = 0.92      # from here: filled in completely (a cancelled answer)
+    filled: float = 0.92  # from here: filled in completely (a cancelled answer)
     overflow_ring: float = 0.025  # a little ink inside and this much around: a tick that overflowed its box
     noise_margin: float = 0.015  # the empty limit sits this far above the page's noise floor
 
@@ -127,17 +127,17 @@ class Thresholds:
 class BoxMetrics:
     """What was measured of one box. Shares are 0..1."""
 
-    coverage: float               # inked share of the box's inside
-    ring: float                   # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
-    corners: float = 0.0          # inked share of the inside's four corners (a fill reaches them, a blob does not)
-    white_pieces: int = 0         # separate white patches left inside a nearly full box (a heavy cross leaves four)
-    speckle: float = 0.0          # share of the surroundings in specks too small for a pen stroke (scan noise)
-    stroke: float = 0.0           # reach of the largest connected stroke inside, as a share of the inside's side
-    stroke_core: int = 0          # darkness (0..255) of that stroke's darkest tenth
+    coverage: float  # inked share of the box's inside
+    ring: float  # inked share of the band RING_INNER_MM..RING_OUTER_MM outside it
+    corners: float = 0.0  # inked share of the inside's four corners (a fill reaches them, a blob does not)
+    white_pieces: int = 0  # separate white patches left inside a nearly full box (a heavy cross leaves four)
+    speckle: float = 0.0  # share of the surroundings in specks too small for a pen stroke (scan noise)
+    stroke: float = 0.0  # reach of the largest connected stroke inside, as a share of the inside's side
+    stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
-    ring_hits: int = 0            # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
-    loose_hits: int = 0           # the same without ink that runs on into another box (its mark spilling over)
+    ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
+    loose_hits: int = 0  # the same without ink that runs on into another box (its mark spilling over)
     border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
     on_border: tuple[int, ...] = ()  # ink px beside the printed border (print taken out), per sector
     outline_darkness: float = 0.0  # mean darkness (0..255) of the band along the printed border
@@ -149,6 +149,7 @@ class BoxMetrics:
     @property
     def loose_sectors(self) -> int:
         return self.loose_hits.bit_count()
+
     offset_mm: tuple[float, float] = (0.0, 0.0)
 
 
@@ -164,12 +165,12 @@ class BoxReading:
     stroke: float = 0.0
     circled: bool = False
     loose_sectors: int = 0
-    faded: bool = False           # its printed outline has faded from the scan
-    outline: float = 1.0          # its printed outline's darkness, as a share of the page's typical outline
-    crosses: bool = False         # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
-    corners: float = 0.0          # inked share of its inside's corners
-    core: int = 0                 # darkness (0..255) of its largest stroke's darkest tenth
-    tone: float = 1.0             # a light box's stroke darkness as a share of this page's clear marks' (1: unknown)
+    faded: bool = False  # its printed outline has faded from the scan
+    outline: float = 1.0  # its printed outline's darkness, as a share of the page's typical outline
+    crosses: bool = False  # its largest stroke crosses the box (a tick, cross, slash or dot; not a touch)
+    corners: float = 0.0  # inked share of its inside's corners
+    core: int = 0  # darkness (0..255) of its largest stroke's darkest tenth
+    tone: float = 1.0  # a light box's stroke darkness as a share of this page's clear marks' (1: unknown)
 
     @property
     def pale(self) -> bool:
@@ -219,7 +220,7 @@ def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
     side = _px(defs.BOX_SIZE_MM)
     search = _px(defs.BOX_SEARCH_MM)
     y0, x0 = max(0, y - search), max(0, x - search)
-    window = dark[y0:y + side + search + 1, x0:x + side + search + 1]
+    window = dark[y0 : y + side + search + 1, x0 : x + side + search + 1]
     kernel = _frame_kernel()
     if window.shape[0] < kernel.shape[0] or window.shape[1] < kernel.shape[1]:
         return x, y, side
@@ -232,14 +233,14 @@ def locate_box(dark: np.ndarray, box: Rect) -> tuple[int, int, int]:
 class _Zones:
     """The fixed masks round a box of one size, for one ring gap (mm)."""
 
-    near: np.ndarray       # within HALO_MM outside the border
-    steps: np.ndarray      # px of distance outside the border, where ``near``
-    ring: np.ndarray       # from the ring gap out
-    outside: np.ndarray    # outside the border
-    band: np.ndarray       # RING_INNER_MM..RING_OUTER_MM
-    reach: np.ndarray      # within RING_REACH_MM
-    along: np.ndarray      # beside the border, inside and out, past its halo
-    outline: np.ndarray    # the border itself with a margin each side
+    near: np.ndarray  # within HALO_MM outside the border
+    steps: np.ndarray  # px of distance outside the border, where ``near``
+    ring: np.ndarray  # from the ring gap out
+    outside: np.ndarray  # outside the border
+    band: np.ndarray  # RING_INNER_MM..RING_OUTER_MM
+    reach: np.ndarray  # within RING_REACH_MM
+    along: np.ndarray  # beside the border, inside and out, past its halo
+    outline: np.ndarray  # the border itself with a margin each side
     outline_counts: np.ndarray  # pixels of ``outline`` per sector
     wide_print: np.ndarray  # where labels and rules keep a wide margin
 
@@ -251,10 +252,18 @@ def _zones(side: int, ring_gap_mm: float) -> _Zones:
     bled = ring_gap_mm - RING_GAP_MM  # how much further this page's borders bled, both ways
     inner = (distance >= -BORDER_INNER_MM - bled) & (distance < -bled)
     outline = (distance >= -BORDER_INNER_MM) & (distance < BORDER_OUTER_MM)
-    return _Zones(near, (distance[near] * defs.READ_PX_PER_MM).astype(np.int32), distance >= ring_gap_mm,
-                  distance >= 0, (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM), distance < RING_REACH_MM,
-                  inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM)), outline,
-                  np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1), distance >= OUTLINE_ZONE_MM)
+    return _Zones(
+        near,
+        (distance[near] * defs.READ_PX_PER_MM).astype(np.int32),
+        distance >= ring_gap_mm,
+        distance >= 0,
+        (distance >= RING_INNER_MM) & (distance < RING_OUTER_MM),
+        distance < RING_REACH_MM,
+        inner | ((distance >= ring_gap_mm) & (distance < BORDER_OUTER_MM)),
+        outline,
+        np.maximum(np.bincount(sector[outline], minlength=RING_SECTORS), 1),
+        distance >= OUTLINE_ZONE_MM,
+    )
 
 
 @functools.cache
@@ -296,10 +305,19 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     return float(max(width, height) / side), core, bool(crosses)
 
 
-def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.ndarray | None = None,
-                owner: np.ndarray | None = None, label: int = 0, found: tuple[int, int, int] | None = None,
-                claimed: np.ndarray | None = None, spill_from: np.ndarray | None = None,
-                ring_gap_mm: float = RING_GAP_MM) -> BoxMetrics:
+def measure_box(
+    dark: np.ndarray,
+    added: np.ndarray,
+    box: Rect,
+    *,
+    printed: np.ndarray | None = None,
+    owner: np.ndarray | None = None,
+    label: int = 0,
+    found: tuple[int, int, int] | None = None,
+    claimed: np.ndarray | None = None,
+    spill_from: np.ndarray | None = None,
+    ring_gap_mm: float = RING_GAP_MM,
+) -> BoxMetrics:
     """Measure one box on the aligned page.
 
     ``dark`` and ``added`` are (H, W) uint8 darkness maps of the page and of
@@ -317,13 +335,25 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     # spread does to a printed line; more "halo" than that is bold text or a
     # dirty patch round the boxes, and would leave no inside to measure.
     inset = _px(INSET_MM + min(ring_gap_mm - RING_GAP_MM, MAX_BLEED_INSET_MM))
-    inside = dark[y + inset:y + side - inset + 1, x + inset:x + side - inset + 1]
+    inside = dark[y + inset : y + side - inset + 1, x + inset : x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
     c = _px(CORNER_MM)
-    corners = float(np.mean([inked_inside[:c, :c].mean(), inked_inside[:c, -c:].mean(), inked_inside[-c:, :c].mean(),
-                             inked_inside[-c:, -c:].mean()])) if inked_inside.size else 0.0
+    corners = (
+        float(
+            np.mean(
+                [
+                    inked_inside[:c, :c].mean(),
+                    inked_inside[:c, -c:].mean(),
+                    inked_inside[-c:, :c].mean(),
+                    inked_inside[-c:, -c:].mean(),
+                ]
+            )
+        )
+        if inked_inside.size
+        else 0.0
+    )
     stroke, core, crosses = _stroke_reach(inside) if inside.size else (0.0, 0, False)
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
@@ -336,10 +366,18 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     if whole:
         z = zones
     else:  # a box at the page's edge: its zones cut to the page
-        z = _Zones(zones.near[cut], (distance[cut][zones.near[cut]] * defs.READ_PX_PER_MM).astype(np.int32),
-                   zones.ring[cut], zones.outside[cut], zones.band[cut], zones.reach[cut], zones.along[cut],
-                   zones.outline[cut], np.maximum(np.bincount(sector[cut][zones.outline[cut]], minlength=RING_SECTORS), 1),
-                   zones.wide_print[cut])
+        z = _Zones(
+            zones.near[cut],
+            (distance[cut][zones.near[cut]] * defs.READ_PX_PER_MM).astype(np.int32),
+            zones.ring[cut],
+            zones.outside[cut],
+            zones.band[cut],
+            zones.reach[cut],
+            zones.along[cut],
+            zones.outline[cut],
+            np.maximum(np.bincount(sector[cut][zones.outline[cut]], minlength=RING_SECTORS), 1),
+            zones.wide_print[cut],
+        )
     sector = sector[cut]
     if printed is None:
         local_added = added[cy0:cy1, cx0:cx1]
@@ -384,14 +422,24 @@ def measure_box(dark: np.ndarray, added: np.ndarray, box: Rect, *, printed: np.n
     outline_values = dark[cy0:cy1, cx0:cx1][z.outline]
     border_ink = outline_values > INK_LEVEL
     border = np.bincount(sector[z.outline][border_ink], minlength=RING_SECTORS) / z.outline_counts
-    offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM,
-              (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
-    return BoxMetrics(coverage, ring_share, corners=corners, speckle=round(speckle, 4), white_pieces=white_pieces,
-                      stroke=stroke, stroke_core=core,
-                      stroke_crosses=crosses, ring_hits=hits, loose_hits=loose,
-                      border=tuple(float(v) for v in border), on_border=tuple(int(v) for v in on_border),
-                      offset_mm=offset, outline_darkness=float(outline_values.mean()) if outline_values.size else 0.0,
-                      halo=tuple(float(v) for v in halo[:halo_px]))
+    offset = ((x - box[0] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM, (y - box[1] * defs.READ_PX_PER_MM) / defs.READ_PX_PER_MM)
+    return BoxMetrics(
+        coverage,
+        ring_share,
+        corners=corners,
+        speckle=round(speckle, 4),
+        white_pieces=white_pieces,
+        stroke=stroke,
+        stroke_core=core,
+        stroke_crosses=crosses,
+        ring_hits=hits,
+        loose_hits=loose,
+        border=tuple(float(v) for v in border),
+        on_border=tuple(int(v) for v in on_border),
+        offset_mm=offset,
+        outline_darkness=float(outline_values.mean()) if outline_values.size else 0.0,
+        halo=tuple(float(v) for v in halo[:halo_px]),
+    )
 
 
 def _white_pieces(inked: np.ndarray) -> int:
@@ -452,12 +500,13 @@ def _shifted(image: np.ndarray, window: tuple[int, int, int, int], shift: tuple[
     h, w = image.shape
     sy0, sy1, sx0, sx1 = max(0, y0 - dy), min(h, y1 - dy), max(0, x0 - dx), min(w, x1 - dx)
     if sy1 > sy0 and sx1 > sx0:
-        out[sy0 + dy - y0:sy1 + dy - y0, sx0 + dx - x0:sx1 + dx - x0] = image[sy0:sy1, sx0:sx1]
+        out[sy0 + dy - y0 : sy1 + dy - y0, sx0 + dx - x0 : sx1 + dx - x0] = image[sy0:sy1, sx0:sx1]
     return out
 
 
 def classify(coverage: float, t: Thresholds) -> tuple[BoxState, float]:
     """State and confidence (0..1, from the distance to the nearest limit)."""
+
     def margin(distance: float, scale: float) -> float:
         return min(1.0, max(0.0, distance / scale))
 
@@ -532,17 +581,30 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
 
 
 def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, circled: bool = False) -> BoxReading:
-    return BoxReading(code, state, confidence, round(m.coverage, 4), round(m.ring, 4), _rounded(m.offset_mm),
-                      int(m.ring_sectors), round(float(m.stroke), 3), circled=circled, loose_sectors=m.loose_sectors,
-                      crosses=bool(m.stroke_crosses), corners=round(float(m.corners), 3), core=int(m.stroke_core))
+    return BoxReading(
+        code,
+        state,
+        confidence,
+        round(m.coverage, 4),
+        round(m.ring, 4),
+        _rounded(m.offset_mm),
+        int(m.ring_sectors),
+        round(float(m.stroke), 3),
+        circled=circled,
+        loose_sectors=m.loose_sectors,
+        crosses=bool(m.stroke_crosses),
+        corners=round(float(m.corners), 3),
+        core=int(m.stroke_core),
+    )
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
     return round(offset[0], 2), round(offset[1], 2)
 
 
-def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
-                thresholds: Thresholds, *, printed: np.ndarray | None = None) -> list[FieldReading]:
+def read_fields(
+    dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout], thresholds: Thresholds, *, printed: np.ndarray | None = None
+) -> list[FieldReading]:
     """Measure every box of the page's choice fields, classify them against
     thresholds adapted to this page's empty boxes, and decide each field.
     ``printed``: see ``measure_box``."""
@@ -554,23 +616,44 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     labels = {key: n for n, key in enumerate(found, start=1)}
     margin = _px(OTHER_BOX_MARGIN_MM)
     for key, (x, y, side) in found.items():
-        owner[max(0, y - margin):y + side + margin + 1, max(0, x - margin):x + side + margin + 1] = labels[key]
+        owner[max(0, y - margin) : y + side + margin + 1, max(0, x - margin) : x + side + margin + 1] = labels[key]
 
-    def measure(fid: str, option: OptionBox, *, claimed: np.ndarray | None = None, gap: float = RING_GAP_MM,
-                spill_from: np.ndarray | None = None) -> BoxMetrics:
-        return measure_box(dark, added, option.box, printed=printed, owner=owner, label=labels[(fid, option.code)],
-                           found=found[(fid, option.code)], claimed=claimed, spill_from=spill_from, ring_gap_mm=gap)
+    def measure(
+        fid: str,
+        option: OptionBox,
+        *,
+        claimed: np.ndarray | None = None,
+        gap: float = RING_GAP_MM,
+        spill_from: np.ndarray | None = None,
+    ) -> BoxMetrics:
+        return measure_box(
+            dark,
+            added,
+            option.box,
+            printed=printed,
+            owner=owner,
+            label=labels[(fid, option.code)],
+            found=found[(fid, option.code)],
+            claimed=claimed,
+            spill_from=spill_from,
+            ring_gap_mm=gap,
+        )
 
     def territories(keys: set[tuple[str, str]], reach: int) -> np.ndarray:
         area = np.zeros(dark.shape, bool)
         for key in keys:
             x, y, side = found[key]
-            area[max(0, y - reach):y + side + reach + 1, max(0, x - reach):x + side + reach + 1] = True
+            area[max(0, y - reach) : y + side + reach + 1, max(0, x - reach) : x + side + reach + 1] = True
         return area
 
     def again(which: set[tuple[str, str]], **kwargs) -> dict[str, list[tuple[str, BoxMetrics]]]:
-        return {f.id: [(o.code, measure(f.id, o, **kwargs) if (f.id, o.code) in which else m)
-                       for o, (_, m) in zip(f.options, measured[f.id], strict=True)] for f in choice}
+        return {
+            f.id: [
+                (o.code, measure(f.id, o, **kwargs) if (f.id, o.code) in which else m)
+                for o, (_, m) in zip(f.options, measured[f.id], strict=True)
+            ]
+            for f in choice
+        }
 
     measured = {f.id: [(o.code, measure(f.id, o)) for o in f.options] for f in choice}
     every = set(found)
@@ -578,8 +661,11 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     if gap > RING_GAP_MM:
         measured = again(every, gap=gap)
     every_metric = [m for items in measured.values() for _, m in items if m.border]
-    typical = ((np.median([m.border for m in every_metric], axis=0), np.median([m.on_border for m in every_metric], axis=0))
-               if every_metric else (np.zeros(RING_SECTORS), np.zeros(RING_SECTORS)))
+    typical = (
+        (np.median([m.border for m in every_metric], axis=0), np.median([m.on_border for m in every_metric], axis=0))
+        if every_metric
+        else (np.zeros(RING_SECTORS), np.zeros(RING_SECTORS))
+    )
 
     def bordered(items: dict[str, list[tuple[str, BoxMetrics]]]) -> dict[str, list[tuple[str, BoxMetrics]]]:
         return {fid: [(code, with_border(m, typical)) for code, m in pairs] for fid, pairs in items.items()}
@@ -603,29 +689,45 @@ def read_fields(dark: np.ndarray, added: np.ndarray, fields: list[FieldLayout],
     outline = float(np.mean(typical[0]))
     typical_darkness = max(float(np.median([m.outline_darkness for items in measured.values() for _, m in items])), 1.0)
     for fid, items in measured.items():
-        boxes[fid] = [replace(b, outline=round(m.outline_darkness / typical_darkness, 3),
-                              faded=bool(m.border) and bool(np.mean(m.border) < FADED_OUTLINE * outline))
-                      for b, (_, m) in zip(boxes[fid], items, strict=True)]
+        boxes[fid] = [
+            replace(
+                b,
+                outline=round(m.outline_darkness / typical_darkness, 3),
+                faded=bool(m.border) and bool(np.mean(m.border) < FADED_OUTLINE * outline),
+            )
+            for b, (_, m) in zip(boxes[fid], items, strict=True)
+        ]
     # Strokes cross box borders: with the print widened only a little, a
     # stroke's pieces either side of a border stay close enough to join.
     for fld in choice:
         if fld.kind == "single":
-            boxes[fld.id] = _reached_over(dark, added if printed is None else printed, printed is not None,
-                                          boxes[fld.id], {o.code: found[(fld.id, o.code)] for o in fld.options})
+            boxes[fld.id] = _reached_over(
+                dark,
+                added if printed is None else printed,
+                printed is not None,
+                boxes[fld.id],
+                {o.code: found[(fld.id, o.code)] for o in fld.options},
+            )
     boxes = pale_marks(boxes, page_t)
     heavy = heavy_hand([b for items in boxes.values() for b in items])
     readings = [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
-    if any("faint" in r.flags or any(b.state == "marked" and not b.pale and b.confidence == LIGHT_STROKE_CONFIDENCE
-                                     and b.coverage < page_t.empty for b in r.boxes) for r in readings):
+    if any(
+        "faint" in r.flags
+        or any(
+            b.state == "marked" and not b.pale and b.confidence == LIGHT_STROKE_CONFIDENCE and b.coverage < page_t.empty
+            for b in r.boxes
+        )
+        for r in readings
+    ):
         # Marks on this page are so light that some barely survived the scan:
         # a question left blank here may be one whose mark did not.
-        readings = [replace(r, flags=("faint-page",), confidence=0.0) if not r.value and not r.flags else r
-                    for r in readings]
+        readings = [replace(r, flags=("faint-page",), confidence=0.0) if not r.value and not r.flags else r for r in readings]
     return readings
 
 
-def _reached_over(dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes: list[BoxReading],
-                  found: dict[str, tuple[int, int, int]]) -> list[BoxReading]:
+def _reached_over(
+    dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes: list[BoxReading], found: dict[str, tuple[int, int, int]]
+) -> list[BoxReading]:
     """A tick started in one box whose long arm ends in the next: one stroke
     joins the two boxes' ink, and the tick's knee (its lowest point) is in
     the box meant. The other box is not a second answer. Only on
@@ -651,7 +753,7 @@ def _reached_over(dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes
     inset = _px(INSET_MM)
 
     def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
-        window = np.s_[y - y0 + inset:y - y0 + side - inset, x - x0 + inset:x - x0 + side - inset]
+        window = np.s_[y - y0 + inset : y - y0 + side - inset, x - x0 + inset : x - x0 + side - inset]
         return pieces[window], ink[window] > 0
 
     (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
@@ -660,8 +762,7 @@ def _reached_over(dark: np.ndarray, reference: np.ndarray, is_print: bool, boxes
         return boxes
     # How low the joined stroke reaches inside each box, from the box's top.
     piece = shared.pop()
-    depth = [float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1)) for p, i in
-             ((a_pieces, a_ink), (b_pieces, b_ink))]
+    depth = [float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1)) for p, i in ((a_pieces, a_ink), (b_pieces, b_ink))]
     if abs(depth[0] - depth[1]) < _px(KNEE_MARGIN_MM):
         return boxes
     reached = second if depth[0] > depth[1] else first
@@ -689,13 +790,19 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     grazing the paper. The respondent's own light ticks have the page's
     darkness, only less ink."""
     clear = CLEAR_MARK_FACTOR * t.marked
-    cores = [b.core for items in boxes.values() for b in items
-             if b.state in ("marked", "filled") and b.coverage >= clear and b.core]
+    cores = [b.core for items in boxes.values() for b in items if b.state in ("marked", "filled") and b.coverage >= clear and b.core]
     if len(cores) < PALE_MIN_MARKS:
         return boxes
     typical = float(np.median(cores))
-    return {fid: [replace(b, tone=round(b.core / typical, 3)) if b.state in ("marked", "doubtful") and not b.circled
-                  and b.coverage < clear else b for b in items] for fid, items in boxes.items()}
+    return {
+        fid: [
+            replace(b, tone=round(b.core / typical, 3))
+            if b.state in ("marked", "doubtful") and not b.circled and b.coverage < clear
+            else b
+            for b in items
+        ]
+        for fid, items in boxes.items()
+    }
 
 
 def heavy_hand(boxes: list[BoxReading]) -> bool:
@@ -705,8 +812,7 @@ def heavy_hand(boxes: list[BoxReading]) -> bool:
     return len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median(inked)) >= HEAVY_HAND_COVERAGE
 
 
-def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
-           heavy_hand: bool = False) -> FieldReading:
+def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, heavy_hand: bool = False) -> FieldReading:
     """What a choice question says, with the reasons for any doubt.
 
     Doubt flags send the answer to a person; note flags (``NOTE_FLAGS``)
@@ -722,14 +828,25 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # clear answers to a multiple-choice one; otherwise a person looks.
     answered = any(not b.pale for b in marked)
     lone = [b for b in boxes if b.state != "empty"]
-    if (fld.kind == "single" and len(lone) == 1 and lone[0].state == "marked" and lone[0].pale
-            and lone[0].tone >= LONE_PALE_SHARE and lone[0].crosses and lone[0].stroke >= STROKE_MARK_SPAN):
+    if (
+        fld.kind == "single"
+        and len(lone) == 1
+        and lone[0].state == "marked"
+        and lone[0].pale
+        and lone[0].tone >= LONE_PALE_SHARE
+        and lone[0].crosses
+        and lone[0].stroke >= STROKE_MARK_SPAN
+    ):
         # The only ink in the question, a whole stroke across one box only a
         # little lighter than the page's clear marks: the respondent's own
         # light hand, not show-through (far paler) nor a graze (short).
         marked = [replace(lone[0], tone=1.0)]
-    strays = [b for b in doubtful + marked if b.pale and (
-        (answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))]
+    strays = [
+        b
+        for b in doubtful + marked
+        if b.pale
+        and ((answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))
+    ]
     doubtful += [b for b in marked if b.pale and b not in strays]
     marked = [b for b in marked if not b.pale]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
@@ -738,15 +855,23 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
-        strays += [b for b in doubtful + marked if not b.circled and b not in strays and b.loose_sectors < RING_DOUBT_SECTORS
-                   and not (b.crosses and b.stroke >= STROKE_MARK_SPAN) and b.coverage < clearest and (
-            b.coverage < thresholds.marked / 2
-            or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage))]
+        strays += [
+            b
+            for b in doubtful + marked
+            if not b.circled
+            and b not in strays
+            and b.loose_sectors < RING_DOUBT_SECTORS
+            and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
+            and b.coverage < clearest
+            and (
+                b.coverage < thresholds.marked / 2
+                or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage)
+            )
+        ]
     doubtful = [b for b in doubtful if b not in strays]
     marked = [b for b in marked if b not in strays]
     flags: list[str] = []
-    confidence = min([b.confidence for b in boxes if b not in strays] + ([STRAY_CONFIDENCE] if strays else []),
-                     default=1.0)
+    confidence = min([b.confidence for b in boxes if b not in strays] + ([STRAY_CONFIDENCE] if strays else []), default=1.0)
     if doubtful:
         faint = [b for b in doubtful if b.coverage < thresholds.fill_doubt]
         flags.append("faint" if faint else "unclear-fill")
@@ -767,8 +892,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # Beside a clear answer to a single-choice question, ink a third of the
     # way round another box is a stray stroke; half way round, a person looks.
     doubt_from = RING_DOUBT_BESIDE_CLEAR if fld.kind == "single" and clearest and marked else RING_DOUBT_SECTORS
-    rings = sorted((b for b in boxes if not b.circled and b.state in ("empty", "doubtful")
-                    and b.loose_sectors >= doubt_from), key=lambda b: b.loose_sectors, reverse=True)
+    rings = sorted(
+        (b for b in boxes if not b.circled and b.state in ("empty", "doubtful") and b.loose_sectors >= doubt_from),
+        key=lambda b: b.loose_sectors,
+        reverse=True,
+    )
     if rings:
         # Ink half way round a box: a loop drawn loosely, or a neighbour's
         # mark spilling over. A person looks; with nothing else in the

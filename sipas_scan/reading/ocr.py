@@ -20,8 +20,7 @@ from sipas_scan.errors import MissingDependencyError
 
 log = logging.getLogger(__name__)
 
-TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
-                 "/usr/share/tessdata")
+TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata", "/usr/share/tessdata")
 LANGUAGE = "vie"
 
 
@@ -54,6 +53,7 @@ def _tesserocr_api():
 def _engine() -> str:
     try:
         import tesserocr  # noqa: F401
+
         return "tesserocr"
     except ImportError:
         if shutil.which("tesseract") is None:
@@ -73,8 +73,9 @@ def recognise(gray: np.ndarray) -> OcrResult:
     else:
         import pytesseract
 
-        data = pytesseract.image_to_data(image, lang=LANGUAGE, config=f"--psm 6 --tessdata-dir {tessdata_dir()}",
-                                         output_type=pytesseract.Output.DICT)
+        data = pytesseract.image_to_data(
+            image, lang=LANGUAGE, config=f"--psm 6 --tessdata-dir {tessdata_dir()}", output_type=pytesseract.Output.DICT
+        )
         words = [(w, int(float(c))) for w, c in zip(data["text"], data["conf"], strict=True) if w.strip()]
         text = " ".join(w for w, _ in words)
         confidences = tuple(c for _, c in words)

@@ -52,14 +52,14 @@ UNREADABLE_IDENTIFIED = ("markers-not-found", "poor-alignment")
 @dataclass(frozen=True)
 class ReadOptions:
     secret: Secret
-    survey: str | None = None          # only accept this survey's forms
+    survey: str | None = None  # only accept this survey's forms
     thresholds: Thresholds = Thresholds()
     run_ocr: bool = True
 
 
 @dataclass
 class PageResult:
-    status: str                        # ok | quarantined
+    status: str  # ok | quarantined
     reason: str = ""
     detail: str = ""
     survey: str = ""
@@ -72,7 +72,7 @@ class PageResult:
     fields: list[FieldReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
     image_jpeg: bytes = b""
-    identified_by: str = "code"        # code (signed, verified) | print (serial printed on the page, unverified)
+    identified_by: str = "code"  # code (signed, verified) | print (serial printed on the page, unverified)
 
 
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
@@ -91,8 +91,7 @@ def _is_blank(gray: np.ndarray) -> bool:
 
 def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     if _is_blank(gray):
-        return PageResult("quarantined", "blank-page", "the page is blank (a back side?)", dpi=dpi,
-                          image_jpeg=_jpeg(gray, 1200))
+        return PageResult("quarantined", "blank-page", "the page is blank (a back side?)", dpi=dpi, image_jpeg=_jpeg(gray, 1200))
     gray = erase_feed_lines(gray)
     markers = detect_markers(gray)
     payloads = find_codes(gray)
@@ -112,15 +111,13 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
             if printed:
                 # The code is unreadable (torn, inked over, bled), but what is
                 # printed on the page names it: read it, marked as unverified.
-                result = read_identified_page(gray, dpi, PageCode(printed.survey, printed.serial, printed.page),
-                                              markers, options)
+                result = read_identified_page(gray, dpi, PageCode(printed.survey, printed.serial, printed.page), markers, options)
                 result.identified_by = "print"
                 return result
             detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
         else:
             detail = identified.detail
-        return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi,
-                          image_jpeg=_jpeg(gray, 1600))
+        return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi, image_jpeg=_jpeg(gray, 1600))
     code_corners = None
     if identified.corners is not None and len(markers) < 3:
         # Only a page short of markers aligns by the code's corners; where the
@@ -162,14 +159,14 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     for survey_id, page in candidates:
         _, layout = survey_and_layout(survey_id)
         if exact:
-            reading = read_printed_identity(aligned, survey=survey_id, page_count=layout.page_count,
-                                            known_page=page.number)
+            reading = read_printed_identity(aligned, survey=survey_id, page_count=layout.page_count, known_page=page.number)
             if reading:
                 return reading
         refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
         if refined:
-            return read_printed_identity(warp_to_layout(gray, refined), survey=survey_id,
-                                         page_count=layout.page_count, known_page=page.number)
+            return read_printed_identity(
+                warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
+            )
     return found
 
 
@@ -209,15 +206,19 @@ def _marker_anchors(markers: dict[int, np.ndarray], printed: Sequence[Marker]) -
     return np.concatenate([rect_corners(m.rect) for m in used]), np.concatenate([markers[m.id] for m in used])
 
 
-def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int, np.ndarray],
-          code_corners: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+def align(
+    gray: np.ndarray,
+    layout: FormLayout,
+    page_no: int,
+    markers: dict[int, np.ndarray],
+    code_corners: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Registration | Failed:
     """The page's registration: from its corner markers (with the code's
     corners when two are lost); where they are lost or disagree, from the
     printed structure (boxes, rules) starting from whatever markers and code
     corners were found. Only a page that aligns badly every way fails."""
     registration = register(markers, layout.markers, code_corners)
-    trusted = len(markers) == len(layout.markers) and registration.residual_mm <= TRUSTED_RESIDUAL_MM \
-        if registration else False
+    trusted = len(markers) == len(layout.markers) and registration.residual_mm <= TRUSTED_RESIDUAL_MM if registration else False
     if trusted:
         return registration
     # Three markers leave the fourth corner to extrapolation, and markers
@@ -229,8 +230,11 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     anchors = _marker_anchors(markers, layout.markers)
     if code_corners is not None:
         # The code's corners pin the page where its markers are lost.
-        anchors = (code_corners if anchors is None else
-                   (np.concatenate([anchors[0], code_corners[0]]), np.concatenate([anchors[1], code_corners[1]])))
+        anchors = (
+            code_corners
+            if anchors is None
+            else (np.concatenate([anchors[0], code_corners[0]]), np.concatenate([anchors[1], code_corners[1]]))
+        )
     refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors)
     if not refined:
         if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
@@ -239,18 +243,30 @@ def align(gray: np.ndarray, layout: FormLayout, page_no: int, markers: dict[int,
     return replace(refined, markers_found=tuple(sorted(markers)))
 
 
-def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: dict[int, np.ndarray],
-                         options: ReadOptions, code_corners: tuple[np.ndarray, np.ndarray] | None = None) -> PageResult:
+def read_identified_page(
+    gray: np.ndarray,
+    dpi: float,
+    code: PageCode,
+    markers: dict[int, np.ndarray],
+    options: ReadOptions,
+    code_corners: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PageResult:
     """Read a page whose identity is known: from its verified code, or from a
     reviewer who read the serial off a page whose code was damaged."""
     try:
         _, layout = survey_and_layout(code.survey)
     except SurveyDefinitionError:
-        return PageResult("quarantined", "unknown-survey", f"no survey definition '{code.survey}' in forms/",
-                          survey=code.survey, serial=code.serial, page_no=code.page, dpi=dpi,
-                          image_jpeg=_jpeg(gray, 1600))
-    base = PageResult("ok", survey=code.survey, serial=code.serial, page_no=code.page, markers=tuple(sorted(markers)),
-                      dpi=dpi)
+        return PageResult(
+            "quarantined",
+            "unknown-survey",
+            f"no survey definition '{code.survey}' in forms/",
+            survey=code.survey,
+            serial=code.serial,
+            page_no=code.page,
+            dpi=dpi,
+            image_jpeg=_jpeg(gray, 1600),
+        )
+    base = PageResult("ok", survey=code.survey, serial=code.serial, page_no=code.page, markers=tuple(sorted(markers)), dpi=dpi)
     if not 1 <= code.page <= layout.page_count:
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
@@ -270,7 +286,12 @@ def read_identified_page(gray: np.ndarray, dpi: float, code: PageCode, markers: 
     dark = darkness(aligned)
     added = added_ink(dark, printed_darkness(layout, code.page))
     page = layout.pages[code.page - 1]
-    base.fields = read_fields(dark, added, list(page.fields), options.thresholds,
-                              printed=printed_darkness(layout, code.page, local_print_tolerance(registration.px_per_mm)))
+    base.fields = read_fields(
+        dark,
+        added,
+        list(page.fields),
+        options.thresholds,
+        printed=printed_darkness(layout, code.page, local_print_tolerance(registration.px_per_mm)),
+    )
     base.comments = [read_comment(f, added, run_ocr=options.run_ocr) for f in page.fields if f.kind == "text"]
     return base

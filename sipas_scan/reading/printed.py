@@ -484,8 +484,7 @@ def read_printed_identity(
         # printed number, if legible, must agree.
         legible = page_read if not isinstance(page_read, str) and page_read[2] >= MIN_WORD_CONFIDENCE else None
         if legible is not None and legible[0] != known_page:
-            return Failed("page-disagrees", "; ".join([*details, f"page: {legible[0]}/{legible[1]}, "
-                                                       f"structure of page {known_page}"]))
+            return Failed("page-disagrees", "; ".join([*details, f"page: {legible[0]}/{legible[1]}, structure of page {known_page}"]))
         total = page_count or (legible[1] if legible is not None else known_page)
         page_read = (known_page, total, KNOWN_PAGE_CONFIDENCE)
     if isinstance(page_read, str):

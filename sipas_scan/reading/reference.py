@@ -25,9 +25,9 @@ PRINT_TOLERANCE_PX = 5  # printed strokes widened by this (0.6 mm at 8 px/mm)
 # Round a box the print is matched to the box's own found place, so it is
 # widened only by the scanner's blur: a loop drawn tight round the box shows.
 LOCAL_PRINT_TOLERANCE_PX = 2  # at the reading grid's own resolution; coarser scans blur more
-DARKNESS_FULL = 255     # darkness map value of black
-PAPER_FLOOR = 40        # grey level below which a "paper" estimate is not believed
-PRINTED_LEVEL = 20      # darkness (0..255) from which a pixel of the blank page counts as printed
+DARKNESS_FULL = 255  # darkness map value of black
+PAPER_FLOOR = 40  # grey level below which a "paper" estimate is not believed
+PRINTED_LEVEL = 20  # darkness (0..255) from which a pixel of the blank page counts as printed
 LIKENESS_PX_PER_MM = 1  # pages are compared at this coarse scale: the print's layout, not its letters
 
 

@@ -23,10 +23,10 @@ from sipas_scan.layout import Marker
 @final  # never falsy: "if registration" tells it from a Failed
 @dataclass(frozen=True)
 class Registration:
-    homography: np.ndarray      # (3, 3): layout mm -> image px
+    homography: np.ndarray  # (3, 3): layout mm -> image px
     markers_found: tuple[int, ...]
     residual_mm: float
-    orientation: int            # degrees the page was turned (0, 90, 180, 270)
+    orientation: int  # degrees the page was turned (0, 90, 180, 270)
     px_per_mm: float
 
 
@@ -103,13 +103,22 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
                 window = max(3, int(round(2 / scale)))
                 # A marker at the image's edge: refine only corners with room round them.
                 h, w = gray.shape
-                inside = ((points[:, 0] > window) & (points[:, 0] < w - window - 1)
-                          & (points[:, 1] > window) & (points[:, 1] < h - window - 1))
+                inside = (
+                    (points[:, 0] > window)
+                    & (points[:, 0] < w - window - 1)
+                    & (points[:, 1] > window)
+                    & (points[:, 1] < h - window - 1)
+                )
                 if not inside.all():
                     found[marker_id] = points
                     continue
-                points = cv2.cornerSubPix(gray, points.reshape(-1, 1, 2), (window, window), (-1, -1),
-                                          (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05)).reshape(4, 2)
+                points = cv2.cornerSubPix(
+                    gray,
+                    points.reshape(-1, 1, 2),
+                    (window, window),
+                    (-1, -1),
+                    (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05),
+                ).reshape(4, 2)
             found[marker_id] = points
     return found
 
@@ -132,15 +141,18 @@ def _spans_page(found: set[int]) -> bool:
     return bool(found & {0, 3}) and bool(found & {2, 3}) and len(found) >= 2
 
 
-def register(markers: dict[int, np.ndarray], printed: Sequence[Marker],
-             code: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+def register(
+    markers: dict[int, np.ndarray], printed: Sequence[Marker], code: tuple[np.ndarray, np.ndarray] | None = None
+) -> Registration | Failed:
     """``printed``: where the markers are on the page (a layout's ``markers``).
     ``code``: the QR symbol's corners in mm and in image px, used when a
     marker or two are lost (cut off by the scanner, covered)."""
     usable_code = code if code is not None and len(markers) < 3 and _spans_page(set(markers)) else None
     if len(markers) < 3 and usable_code is None:
-        return Failed("markers-not-found", f"found corner markers {sorted(markers)}; need at least 3 of 0-3, "
-                      "or 2 on different sides with a readable code")
+        return Failed(
+            "markers-not-found",
+            f"found corner markers {sorted(markers)}; need at least 3 of 0-3, or 2 on different sides with a readable code",
+        )
     src, dst = [], []
     for marker in printed:
         if marker.id in markers:
@@ -172,10 +184,8 @@ def orientation_of(homography: np.ndarray) -> int:
     return int(round(np.degrees(np.arctan2(dx, -dy)) / 90.0)) % 4 * 90
 
 
-def warp_to_layout(gray: np.ndarray, registration: Registration,
-                   px_per_mm: float = defs.READ_PX_PER_MM) -> np.ndarray:
+def warp_to_layout(gray: np.ndarray, registration: Registration, px_per_mm: float = defs.READ_PX_PER_MM) -> np.ndarray:
     """The page resampled onto the layout's grid: (297*s, 210*s) uint8."""
     to_canonical = np.diag([px_per_mm, px_per_mm, 1.0]) @ np.linalg.inv(registration.homography)
     size = (int(round(defs.PAGE_WIDTH_MM * px_per_mm)), int(round(defs.PAGE_HEIGHT_MM * px_per_mm)))
-    return cv2.warpPerspective(gray, to_canonical, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=255)
+    return cv2.warpPerspective(gray, to_canonical, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)

@@ -36,8 +36,17 @@ MAX_PIXELS = 120_000_000  # ~ A3 at 600 dpi in colour: anything bigger is not a 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # What Pillow raises on a damaged or hostile file (a TIFF cut in half fails
 # with TypeError, a bomb with DecompressionBombError): all mean "cannot read".
-IMAGE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, TypeError, EOFError,
-                SyntaxError, IndexError, struct.error)
+IMAGE_ERRORS = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    OSError,
+    ValueError,
+    TypeError,
+    EOFError,
+    SyntaxError,
+    IndexError,
+    struct.error,
+)
 
 
 @contextmanager
@@ -64,7 +73,7 @@ class Source:
 @dataclass(frozen=True)
 class PageImage:
     gray: np.ndarray  # (H, W) uint8
-    dpi: float        # as the file says, or estimated from the page size
+    dpi: float  # as the file says, or estimated from the page size
 
 
 def printable(path: Path | str) -> str:
@@ -186,8 +195,7 @@ def open_source(path: Path) -> tuple[Source, int]:
         except Image.DecompressionBombError:
             raise SourceError("image-too-large", f"{name}: image too large for a scanned page") from None
         except IMAGE_ERRORS as exc:
-            raise SourceError("not-an-image",
-                              f"{name}: not a PDF, TIFF, PNG or JPEG file ({type(exc).__name__}: {exc})") from None
+            raise SourceError("not-an-image", f"{name}: not a PDF, TIFF, PNG or JPEG file ({type(exc).__name__}: {exc})") from None
         return Source(path, sha, size, "image"), 1
     raise SourceError("not-an-image", f"{name}: not a PDF, TIFF, PNG or JPEG file")
 

@@ -543,8 +543,9 @@ def coarse_homography(
     return None if similarity is None else _as_3x3(similarity)
 
 
-def rough_registration(markers: Mapping[int, np.ndarray], printed_markers: Sequence[Marker],
-                       code: tuple[np.ndarray, np.ndarray] | None = None) -> Registration | Failed:
+def rough_registration(
+    markers: Mapping[int, np.ndarray], printed_markers: Sequence[Marker], code: tuple[np.ndarray, np.ndarray] | None = None
+) -> Registration | Failed:
     """A registration good to a few mm from whatever markers and code corners
     were found (``coarse_homography``), enough to find printed text where the
     layout put it; its residual is unknown (infinite)."""

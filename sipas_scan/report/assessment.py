@@ -46,20 +46,29 @@ def assessment(data: ReportInput) -> list[Block]:
     if root.value is not None:
         target = data.settings.target(data.year)
         relation = "đạt" if root.value >= target.percent else "chưa đạt"
-        summary = (f"Chỉ số {index.id} năm {data.year} là {pct(root.value)}%, {relation} mục tiêu tối thiểu "
-                   f"{pct(target.percent, 0)}% đến năm {target.year} ({target.source}).")
+        summary = (
+            f"Chỉ số {index.id} năm {data.year} là {pct(root.value)}%, {relation} mục tiêu tối thiểu "
+            f"{pct(target.percent, 0)}% đến năm {target.year} ({target.source})."
+        )
     if factors:
         best, worst = factors[0], factors[-1]
         strengths.append(f"Yếu tố được đánh giá cao nhất: {node_label(best[0])} ({pct(best[1].value)}%).")
         weaknesses.append(f"Yếu tố thấp nhất: {node_label(worst[0])} ({pct(worst[1].value)}%).")
         advice.append(f"Ưu tiên cải thiện {worst[0].label.lower()} ({worst[0].id}).")
     if criteria:
-        strengths.append("Các tiêu chí cao nhất: " + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)"
-                                                               for c, v in criteria[:3]) + ".")
-        weaknesses.append("Các tiêu chí thấp nhất: " + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)"
-                                                                 for c, v in criteria[-3:][::-1]) + ".")
-        advice.append("Rà soát nguyên nhân và có giải pháp cụ thể cho các tiêu chí thấp nhất: "
-                      + ", ".join(criterion_label(survey, c) for c, _ in criteria[-3:][::-1]) + ".")
+        strengths.append(
+            "Các tiêu chí cao nhất: " + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)" for c, v in criteria[:3]) + "."
+        )
+        weaknesses.append(
+            "Các tiêu chí thấp nhất: "
+            + "; ".join(f"{criterion_text(survey, c)} ({pct(v.value)}%)" for c, v in criteria[-3:][::-1])
+            + "."
+        )
+        advice.append(
+            "Rà soát nguyên nhân và có giải pháp cụ thể cho các tiêu chí thấp nhất: "
+            + ", ".join(criterion_label(survey, c) for c, _ in criteria[-3:][::-1])
+            + "."
+        )
     expectations = _top_expectations(data)
     if expectations:
         advice.append("Người dân mong đợi nhiều nhất: " + "; ".join(expectations) + ".")
@@ -74,9 +83,15 @@ def assessment(data: ReportInput) -> list[Block]:
     return [
         Heading("IV. NHẬN XÉT, ĐÁNH GIÁ VÀ KIẾN NGHỊ"),
         Paragraph(summary),
-        Heading("1. Ưu điểm", 2), Bullets(tuple(strengths) or ("–",)),
-        Heading("2. Hạn chế", 2), Bullets(tuple(weaknesses) or ("–",)),
-        Heading("3. Kiến nghị", 2), Bullets(tuple(advice) or ("–",)),
-        Paragraph("Các nhận xét trên được lập tự động từ số liệu; cơ quan chủ trì bổ sung phân tích nguyên nhân, "
-                  "bài học kinh nghiệm và đề xuất cụ thể.", note=True),
+        Heading("1. Ưu điểm", 2),
+        Bullets(tuple(strengths) or ("–",)),
+        Heading("2. Hạn chế", 2),
+        Bullets(tuple(weaknesses) or ("–",)),
+        Heading("3. Kiến nghị", 2),
+        Bullets(tuple(advice) or ("–",)),
+        Paragraph(
+            "Các nhận xét trên được lập tự động từ số liệu; cơ quan chủ trì bổ sung phân tích nguyên nhân, "
+            "bài học kinh nghiệm và đề xuất cụ thể.",
+            note=True,
+        ),
     ]

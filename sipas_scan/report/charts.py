@@ -43,8 +43,13 @@ LONG_LIST = 20
 MIN_RESPONDENTS_LABEL = f"dưới {MIN_RESPONDENTS} người trả lời: chỉ tham khảo"
 # Value labels sit on a white patch above the lines they might meet.
 _LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6}
-_STYLE: dict[RcKeyType, Any] = {"font.family": FONT, "font.size": 8.5, "axes.spines.top": False, "axes.spines.right": False,
-          "svg.fonttype": "none"}
+_STYLE: dict[RcKeyType, Any] = {
+    "font.family": FONT,
+    "font.size": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,7 @@ def _png(figure: Figure) -> bytes:
 def _errors(bars: Sequence[Bar]) -> list[list[float]] | None:
     if not any(b.low is not None for b in bars):
         return None
-    return [[b.value - b.low if b.low is not None else 0 for b in bars],
-            [b.high - b.value if b.high is not None else 0 for b in bars]]
+    return [[b.value - b.low if b.low is not None else 0 for b in bars], [b.high - b.value if b.high is not None else 0 for b in bars]]
 
 
 def _legend(figure: Figure, bars: Sequence[Bar], reference: float | None, reference_label: str) -> None:
@@ -86,8 +90,15 @@ def _legend(figure: Figure, bars: Sequence[Bar], reference: float | None, refere
         figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=7.5)
 
 
-def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float | None = None,
-                    reference_label: str = "", label_width: int = 48, xmax: float = 100) -> bytes:
+def horizontal_bars(
+    bars: Sequence[Bar],
+    *,
+    xlabel: str = "%",
+    reference: float | None = None,
+    reference_label: str = "",
+    label_width: int = 48,
+    xmax: float = 100,
+) -> bytes:
     """One bar per item, top to bottom in the given order, value written at
     the end of each bar; ``reference`` draws a vertical line (e.g. ALL),
     explained in the legend. Labels are wrapped, never cut."""
@@ -101,12 +112,19 @@ def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float 
         figure = Figure(figsize=(WIDTH_IN, height), layout="constrained")
         axes = figure.add_subplot()
         positions = list(range(len(bars)))[::-1]
-        axes.barh(positions, [b.value for b in bars], color=[BAR_LIGHT if b.faint else BAR for b in bars],
-                  xerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 2, "elinewidth": 0.8}, height=0.65)
+        axes.barh(
+            positions,
+            [b.value for b in bars],
+            color=[BAR_LIGHT if b.faint else BAR for b in bars],
+            xerr=_errors(bars),
+            error_kw={"ecolor": "#444444", "capsize": 2, "elinewidth": 0.8},
+            height=0.65,
+        )
         for y, bar in zip(positions, bars, strict=True):
             end = bar.high if bar.high is not None else bar.value
-            axes.text(min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5,
-                      bbox=_LABEL_BOX, zorder=5)
+            axes.text(
+                min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5, bbox=_LABEL_BOX, zorder=5
+            )
         axes.set_yticks(positions, labels, fontsize=6.8 if compact else None)
         axes.set_xlim(0, xmax * 1.1)
         axes.set_xlabel(xlabel)
@@ -117,20 +135,36 @@ def horizontal_bars(bars: Sequence[Bar], *, xlabel: str = "%", reference: float 
         return _png(figure)
 
 
-def vertical_bars(bars: Sequence[Bar], *, ylabel: str = "%", reference: float | None = None,
-                  reference_label: str = "", label_width: int = 16) -> bytes:
+def vertical_bars(
+    bars: Sequence[Bar], *, ylabel: str = "%", reference: float | None = None, reference_label: str = "", label_width: int = 16
+) -> bytes:
     """Few bars side by side (the factors), with their intervals."""
     with rc_context(_STYLE):
         figure = Figure(figsize=(WIDTH_IN, 3.4), layout="constrained")
         axes = figure.add_subplot()
         positions = range(len(bars))
-        axes.bar(positions, [b.value for b in bars], color=[BAR_LIGHT if b.faint else BAR for b in bars],
-                 yerr=_errors(bars), error_kw={"ecolor": "#444444", "capsize": 3, "elinewidth": 0.8}, width=0.6)
+        axes.bar(
+            positions,
+            [b.value for b in bars],
+            color=[BAR_LIGHT if b.faint else BAR for b in bars],
+            yerr=_errors(bars),
+            error_kw={"ecolor": "#444444", "capsize": 3, "elinewidth": 0.8},
+            width=0.6,
+        )
         for x, bar in zip(positions, bars, strict=True):
             # Inside the bar, near its foot: clear of the interval's whisker
             # and of the reference line.
-            axes.text(x, 4, f"{bar.value:.2f}".replace(".", ","), ha="center", va="bottom", fontsize=8,
-                      color="black" if bar.faint else "white", fontweight="bold", zorder=5)
+            axes.text(
+                x,
+                4,
+                f"{bar.value:.2f}".replace(".", ","),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="black" if bar.faint else "white",
+                fontweight="bold",
+                zorder=5,
+            )
         axes.set_xticks(list(positions), [_wrap(b.label, label_width) for b in bars], fontsize=7.5)
         axes.set_ylim(0, 105)
         axes.set_ylabel(ylabel)
@@ -156,8 +190,9 @@ def stacked_shares(rows: Sequence[str], series: Sequence[tuple[str, Sequence[flo
             for y, start, value in zip(positions, left, values, strict=True):
                 if value >= 8:
                     dark = index >= 2
-                    axes.text(start + value / 2, y, f"{value:.0f}", ha="center", va="center", fontsize=7,
-                              color="white" if dark else "black")
+                    axes.text(
+                        start + value / 2, y, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                    )
             left = [a + b for a, b in zip(left, values, strict=True)]
         axes.set_yticks(positions, [_wrap(r, label_width) for r in rows])
         axes.set_xlim(0, 100)
@@ -166,8 +201,14 @@ def stacked_shares(rows: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         return _png(figure)
 
 
-def grouped_change(labels: Sequence[str], previous: Sequence[float | None], current: Sequence[float | None],
-                   *, previous_label: str, current_label: str) -> bytes:
+def grouped_change(
+    labels: Sequence[str],
+    previous: Sequence[float | None],
+    current: Sequence[float | None],
+    *,
+    previous_label: str,
+    current_label: str,
+) -> bytes:
     """Last year's and this year's value side by side, per index."""
     with rc_context(_STYLE):
         figure = Figure(figsize=(WIDTH_IN, 3.2), layout="constrained")
@@ -181,8 +222,14 @@ def grouped_change(labels: Sequence[str], previous: Sequence[float | None], curr
         for x, old, new in zip(xs, previous, current, strict=True):
             if old is not None and new is not None:
                 delta = new - old
-                axes.text(x, max(old, new) + 2, f"{delta:+.2f}".replace(".", ","), ha="center", fontsize=7.5,
-                          color=GOOD if delta >= 0 else BAD)
+                axes.text(
+                    x,
+                    max(old, new) + 2,
+                    f"{delta:+.2f}".replace(".", ","),
+                    ha="center",
+                    fontsize=7.5,
+                    color=GOOD if delta >= 0 else BAD,
+                )
         axes.set_xticks(list(xs), list(labels))
         axes.set_ylim(0, 112)
         axes.set_ylabel("%")
@@ -190,8 +237,9 @@ def grouped_change(labels: Sequence[str], previous: Sequence[float | None], curr
         return _png(figure)
 
 
-def returns_bars(labels: Sequence[str], counted: Sequence[int], excluded: Sequence[int], *,
-                 counted_label: str, excluded_label: str) -> bytes:
+def returns_bars(
+    labels: Sequence[str], counted: Sequence[int], excluded: Sequence[int], *, counted_label: str, excluded_label: str
+) -> bytes:
     """Forms returned per village: those scored and those left out."""
     with rc_context(_STYLE):
         figure = Figure(figsize=(WIDTH_IN, 1.2 + 0.26 * len(labels)), layout="constrained")

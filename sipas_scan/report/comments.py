@@ -31,14 +31,28 @@ REDACTED = "[đã ẩn]"
 # contains. Keywords are lower-case Vietnamese, matched on NFC text.
 THEMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Tiếp nhận, giải quyết góp ý, phản ánh, kiến nghị", ("góp ý", "phản ánh", "kiến nghị", "khiếu nại")),
-    ("Dịch vụ công trực tuyến, bưu chính", ("trực tuyến", "bưu điện", "bưu chính", "cổng dịch vụ", "qua mạng",
-                                             "nhắn tin")),
-    ("Trụ sở, trang thiết bị, tiếp cận dịch vụ", ("trụ sở", "phòng chờ", "ghế", "quạt", "điều hòa", "máy", "thiết bị",
-                                                   "chỗ để xe", "đường vào", "giờ làm việc", "tiếng dân tộc")),
-    ("Công chức trực tiếp giải quyết công việc", ("cán bộ", "công chức", "thái độ", "nhiệt tình", "hướng dẫn",
-                                                  "giải thích")),
-    ("Thủ tục hành chính, phí, thời gian", ("thủ tục", "hồ sơ", "giấy tờ", "phí", "thời gian", "rườm rà",
-                                            "niêm yết", "chứng thực", "đi lại")),
+    ("Dịch vụ công trực tuyến, bưu chính", ("trực tuyến", "bưu điện", "bưu chính", "cổng dịch vụ", "qua mạng", "nhắn tin")),
+    (
+        "Trụ sở, trang thiết bị, tiếp cận dịch vụ",
+        (
+            "trụ sở",
+            "phòng chờ",
+            "ghế",
+            "quạt",
+            "điều hòa",
+            "máy",
+            "thiết bị",
+            "chỗ để xe",
+            "đường vào",
+            "giờ làm việc",
+            "tiếng dân tộc",
+        ),
+    ),
+    ("Công chức trực tiếp giải quyết công việc", ("cán bộ", "công chức", "thái độ", "nhiệt tình", "hướng dẫn", "giải thích")),
+    (
+        "Thủ tục hành chính, phí, thời gian",
+        ("thủ tục", "hồ sơ", "giấy tờ", "phí", "thời gian", "rườm rà", "niêm yết", "chứng thực", "đi lại"),
+    ),
     ("Kết quả giải quyết", ("kết quả", "đúng hẹn", "trễ hẹn", "chậm")),
 )
 OTHER_THEME = "Ý kiến khác"
@@ -54,8 +68,35 @@ _LONG_NUMBER = re.compile(r"(?<!\w)\w*\d{4,}\w*(?!\w)")
 # Vietnamese capitals from small letters.
 _WORDS_AFTER = r"(?:\s+[^\W\d_]+){1,4}"
 _NAME_AFTER_ADDRESS = re.compile(rf"(?<!\w)((?i:anh|chị|ông|bà|cô|chú|bác|cậu|dì|em|đồng chí|đ/c)){_WORDS_AFTER}")
-_FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
-                 "Ngô", "Dương", "Lý", "Lương", "Nông", "Hà", "Lò", "Triệu", "Đinh", "Mai", "Trịnh", "Đào", "Vi", "Lăng")
+_FAMILY_NAMES = (
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Lương",
+    "Nông",
+    "Hà",
+    "Lò",
+    "Triệu",
+    "Đinh",
+    "Mai",
+    "Trịnh",
+    "Đào",
+    "Vi",
+    "Lăng",
+)
 _FULL_NAME = re.compile(rf"(?<!\w)({'|'.join(_FAMILY_NAMES)}){_WORDS_AFTER}")
 
 
@@ -88,7 +129,7 @@ def redact(text: str, identifiers: Iterable[str]) -> str:
 
 def _mask_name(match: re.Match[str], *, keep_first: bool) -> str:
     """The capitalised words after group 1 masked; the rest of the match kept."""
-    words = match.group(0)[len(match.group(1)):].split()
+    words = match.group(0)[len(match.group(1)) :].split()
     capitals = 0
     while capitals < len(words) and words[capitals][0].isupper():
         capitals += 1

@@ -23,8 +23,20 @@ from sipas_scan.report.results import results
 from sipas_scan.report.settings import DOTS
 from sipas_scan.scoring.records_in import RecordSet
 
-__all__ = ["BY_LABELS", "EXPECTATION_MARKERS", "MAX_CHART_BARS", "STATUS_LABELS", "ReportInput",
-           "build_report", "count", "expectation_items", "interval_text", "pct", "short", "title_of"]
+__all__ = [
+    "BY_LABELS",
+    "EXPECTATION_MARKERS",
+    "MAX_CHART_BARS",
+    "STATUS_LABELS",
+    "ReportInput",
+    "build_report",
+    "count",
+    "expectation_items",
+    "interval_text",
+    "pct",
+    "short",
+    "title_of",
+]
 
 
 def _province(records: RecordSet) -> str:
@@ -35,18 +47,25 @@ def _province(records: RecordSet) -> str:
 def title_of(data: ReportInput) -> tuple[str, str]:
     province = _province(data.records)
     where = f"tỉnh {province}" if province else "tỉnh"
-    return ("BÁO CÁO",
-            f"Chỉ số hài lòng của người dân, tổ chức đối với sự phục vụ của các cơ quan hành chính nhà nước "
-            f"trên địa bàn {where} năm {data.year} (SIPAS năm {data.year})")
+    return (
+        "BÁO CÁO",
+        f"Chỉ số hài lòng của người dân, tổ chức đối với sự phục vụ của các cơ quan hành chính nhà nước "
+        f"trên địa bàn {where} năm {data.year} (SIPAS năm {data.year})",
+    )
 
 
 def letterhead_of(data: ReportInput) -> Letterhead:
     settings = data.settings
     return Letterhead(
-        authority=settings.authority.upper(), issuer=(settings.issuer or DOTS).upper(),
-        number_line=settings.number_line, date_line=settings.date_line(_province(data.records)),
-        signer_title=(settings.signer_title or DOTS).upper(), signing_for=settings.signing_for.upper(),
-        signer=settings.signer or DOTS, recipients=settings.recipients)
+        authority=settings.authority.upper(),
+        issuer=(settings.issuer or DOTS).upper(),
+        number_line=settings.number_line,
+        date_line=settings.date_line(_province(data.records)),
+        signer_title=(settings.signer_title or DOTS).upper(),
+        signing_for=settings.signing_for.upper(),
+        signer=settings.signer or DOTS,
+        recipients=settings.recipients,
+    )
 
 
 def build_report(data: ReportInput) -> Report:

@@ -38,7 +38,7 @@ def criterion_label(survey: Survey, criterion: str) -> str:
 
 
 def criterion_text(survey: Survey, criterion: str) -> str:
-    """"4.4. Kết quả giải quyết ... công bằng": the form's number and its full wording."""
+    """ "4.4. Kết quả giải quyết ... công bằng": the form's number and its full wording."""
     question = survey.field(criterion)
     return f"{question.label}. {question.text}"
 

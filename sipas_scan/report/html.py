@@ -40,9 +40,10 @@ def _table(table: model.Table) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
     rows = "".join(
         ('<tr class="total">' if r in table.bold_rows else "<tr>")
-        + "".join(f'<td class="num">{escape(c)}</td>' if i in table.numeric else f"<td>{escape(c)}</td>"
-                  for i, c in enumerate(row)) + "</tr>"
-        for r, row in enumerate(table.rows))
+        + "".join(f'<td class="num">{escape(c)}</td>' if i in table.numeric else f"<td>{escape(c)}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for r, row in enumerate(table.rows)
+    )
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -53,36 +54,44 @@ def _block(block: model.Block) -> str:
         return f'<p class="note">{escape(block.text)}</p>' if block.note else f"<p>{escape(block.text)}</p>"
     if isinstance(block, model.Bullets):
         items = "".join(
-            f'<li style="margin-left:{1.5 * ((len(i) - len(i.lstrip())) // 4)}em">{escape(i.strip())}</li>'
-            for i in block.items)
+            f'<li style="margin-left:{1.5 * ((len(i) - len(i.lstrip())) // 4)}em">{escape(i.strip())}</li>' for i in block.items
+        )
         return f"<ul>{items}</ul>"
     if isinstance(block, model.Table):
         return _table(block)
     if isinstance(block, model.Chart):
         data = base64.b64encode(block.png).decode("ascii")
-        return (f'<figure><img alt="{escape(block.caption)}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{escape(block.caption)}</figcaption></figure>")
+        return (
+            f'<figure><img alt="{escape(block.caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{escape(block.caption)}</figcaption></figure>"
+        )
     if isinstance(block, model.Figure):
-        return (f'<div class="figure"><div>{escape(block.label)}</div><div class="value">{escape(block.value)}</div>'
-                f"<div>{escape(block.detail)}</div></div>")
+        return (
+            f'<div class="figure"><div>{escape(block.label)}</div><div class="value">{escape(block.value)}</div>'
+            f"<div>{escape(block.detail)}</div></div>"
+        )
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
 def _letterhead(head: model.Letterhead) -> str:
     authority = f"{escape(head.authority)}<br>" if head.authority else ""
-    return ('<table class="letterhead"><tr>'
-            f"<td>{authority}<b>{escape(head.issuer)}</b><hr>{escape(head.number_line)}</td>"
-            "<td><b>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</b><br><b>Độc lập - Tự do - Hạnh phúc</b><hr>"
-            f"<i>{escape(head.date_line)}</i></td></tr></table>")
+    return (
+        '<table class="letterhead"><tr>'
+        f"<td>{authority}<b>{escape(head.issuer)}</b><hr>{escape(head.number_line)}</td>"
+        "<td><b>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</b><br><b>Độc lập - Tự do - Hạnh phúc</b><hr>"
+        f"<i>{escape(head.date_line)}</i></td></tr></table>"
+    )
 
 
 def _signature(head: model.Letterhead) -> str:
     recipients = "".join(f"<br>- {escape(r)}" for r in head.recipients)
     signing_for = f"<b>{escape(head.signing_for)}</b><br>" if head.signing_for else ""
-    return ('<table class="signature"><tr>'
-            f'<td class="recipients"><b><i>Nơi nhận:</i></b>{recipients}</td>'
-            f"<td>{signing_for}<b>{escape(head.signer_title)}</b><br><i>(Chữ ký, dấu)</i><br><br><br><br>"
-            f"<b>{escape(head.signer)}</b></td></tr></table>")
+    return (
+        '<table class="signature"><tr>'
+        f'<td class="recipients"><b><i>Nơi nhận:</i></b>{recipients}</td>'
+        f"<td>{signing_for}<b>{escape(head.signer_title)}</b><br><i>(Chữ ký, dấu)</i><br><br><br><br>"
+        f"<b>{escape(head.signer)}</b></td></tr></table>"
+    )
 
 
 def render_html(report: model.Report) -> str:
@@ -90,10 +99,12 @@ def render_html(report: model.Report) -> str:
     if report.letterhead:
         body = f"{body}\n{_signature(report.letterhead)}"
     letterhead = _letterhead(report.letterhead) + "\n" if report.letterhead else ""
-    return (f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{escape(report.subtitle)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            f'{letterhead}<h1 class="title">{escape(report.title)}</h1>\n<p class="subtitle">{escape(report.subtitle)}</p>\n'
-            f"{body}\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(report.subtitle)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f'{letterhead}<h1 class="title">{escape(report.title)}</h1>\n<p class="subtitle">{escape(report.subtitle)}</p>\n'
+        f"{body}\n</body>\n</html>\n"
+    )
 
 
 def write_html(report: model.Report, path: Path) -> Path:

@@ -16,8 +16,12 @@ from sipas_scan.scoring.records_in import COUNTED_STATUSES, RecordSet
 
 # Charts of places switch to a coarser level above this many bars.
 MAX_CHART_BARS = 40
-STATUS_LABELS = {FormStatus.ACCEPTED: "Được chấp nhận", FormStatus.RESOLVED: "Đã rà soát xong",
-                 FormStatus.NEEDS_REVIEW: "Còn chờ rà soát", FormStatus.REJECTED: "Bị loại"}
+STATUS_LABELS = {
+    FormStatus.ACCEPTED: "Được chấp nhận",
+    FormStatus.RESOLVED: "Đã rà soát xong",
+    FormStatus.NEEDS_REVIEW: "Còn chờ rà soát",
+    FormStatus.REJECTED: "Bị loại",
+}
 # The form-level note of a form whose page a reviewer identified (the code on it was damaged).
 IDENTIFIED_BY_HAND = "identified-by-hand"
 
@@ -26,10 +30,10 @@ IDENTIFIED_BY_HAND = "identified-by-hand"
 class SampleRow:
     district: str
     commune: str
-    printed: int | None   # None without a ledger
+    printed: int | None  # None without a ledger
     received: int
     valid: int
-    total: bool = False   # a district's (or, without a district, the province's) total
+    total: bool = False  # a district's (or, without a district, the province's) total
 
     @property
     def return_rate(self) -> float | None:
@@ -48,9 +52,16 @@ def sample_rows(records: RecordSet, printed: dict[tuple[str, str], int] | None) 
     rows: list[SampleRow] = []
     for district in sorted({d for d, _ in communes}):
         mine = [c for c in communes if c[0] == district]
-        district_rows = [SampleRow(district, commune, printed.get((district, commune), 0) if printed is not None
-                                   else None, received[(district, commune)], valid[(district, commune)])
-                         for _, commune in mine]
+        district_rows = [
+            SampleRow(
+                district,
+                commune,
+                printed.get((district, commune), 0) if printed is not None else None,
+                received[(district, commune)],
+                valid[(district, commune)],
+            )
+            for _, commune in mine
+        ]
         rows.append(_total(district_rows, district or "(không ghi huyện)"))
         rows += district_rows
     rows.append(_total([r for r in rows if not r.total], "Tổng cộng"))
@@ -72,15 +83,20 @@ def _sample_table(rows: list[SampleRow], with_ledger: bool) -> Table:
     body: tuple[tuple[str, ...], ...]
     if with_ledger:
         header = ("Đơn vị", "Phiếu phát ra", "Phiếu thu về", "Phiếu hợp lệ", "Tỷ lệ thu hồi (%)")
-        body = tuple((place(r), count(r.printed or 0), count(r.received), count(r.valid), pct(r.return_rate, 1))
-                     for r in rows)
+        body = tuple((place(r), count(r.printed or 0), count(r.received), count(r.valid), pct(r.return_rate, 1)) for r in rows)
     else:
         header = ("Đơn vị", "Phiếu thu về", "Phiếu hợp lệ", "Tỷ lệ hợp lệ (%)")
-        body = tuple((place(r), count(r.received), count(r.valid),
-                      pct(100 * r.valid / r.received if r.received else None, 1)) for r in rows)
-    return Table(header, body, widths=(3.2, *(1.2,) * (len(header) - 1)), numeric=tuple(range(1, len(header))),
-                 caption="Mẫu khảo sát đạt được theo huyện, xã", bold_rows=tuple(
-                     i for i, r in enumerate(rows) if r.total))
+        body = tuple(
+            (place(r), count(r.received), count(r.valid), pct(100 * r.valid / r.received if r.received else None, 1)) for r in rows
+        )
+    return Table(
+        header,
+        body,
+        widths=(3.2, *(1.2,) * (len(header) - 1)),
+        numeric=tuple(range(1, len(header))),
+        caption="Mẫu khảo sát đạt được theo huyện, xã",
+        bold_rows=tuple(i for i, r in enumerate(rows) if r.total),
+    )
 
 
 def _place_level(records: RecordSet) -> tuple[int, str]:
@@ -100,34 +116,52 @@ def implementation(data: ReportInput) -> list[Block]:
     counted = len(records.counted)
     rows = sample_rows(records, data.printed)
     overall = rows[-1]
-    achieved = (f"Số phiếu phát ra: {count(overall.printed or 0)}; số phiếu thu về: {count(records.total)} "
-                f"(tỷ lệ thu hồi {pct(overall.return_rate, 1)}%); "
-                if data.printed is not None else f"Số phiếu thu về: {count(records.total)}; ")
-    achieved += (f"số phiếu hợp lệ được tính: {count(counted)}; không tính: {count(records.total - counted)} "
-                 f"(còn chờ rà soát: {count(statuses[FormStatus.NEEDS_REVIEW])}, bị loại: {count(statuses[FormStatus.REJECTED])}).")
+    achieved = (
+        f"Số phiếu phát ra: {count(overall.printed or 0)}; số phiếu thu về: {count(records.total)} "
+        f"(tỷ lệ thu hồi {pct(overall.return_rate, 1)}%); "
+        if data.printed is not None
+        else f"Số phiếu thu về: {count(records.total)}; "
+    )
+    achieved += (
+        f"số phiếu hợp lệ được tính: {count(counted)}; không tính: {count(records.total - counted)} "
+        f"(còn chờ rà soát: {count(statuses[FormStatus.NEEDS_REVIEW])}, bị loại: {count(statuses[FormStatus.REJECTED])})."
+    )
     by_hand = sum(n for (note, _status), n in records.form_flags.items() if note == IDENTIFIED_BY_HAND)
-    by_hand_counted = sum(n for (note, status), n in records.form_flags.items()
-                          if note == IDENTIFIED_BY_HAND and status in COUNTED_STATUSES)
+    by_hand_counted = sum(
+        n for (note, status), n in records.form_flags.items() if note == IDENTIFIED_BY_HAND and status in COUNTED_STATUSES
+    )
     blocks: list[Block] = [
         Heading("II. TÌNH HÌNH TRIỂN KHAI"),
         Heading("1. Mẫu khảo sát đạt được", 2),
         Paragraph(achieved),
-        Paragraph(f"Số phiếu do người rà soát xác định số phiếu (mã trên phiếu bị hỏng, được đối chiếu với số phiếu in "
-                  f"trên trang hoặc được cán bộ phụ trách xác nhận): {count(by_hand)}"
-                  + (f", trong đó {count(by_hand_counted)} phiếu được tính." if by_hand else ".")),
+        Paragraph(
+            f"Số phiếu do người rà soát xác định số phiếu (mã trên phiếu bị hỏng, được đối chiếu với số phiếu in "
+            f"trên trang hoặc được cán bộ phụ trách xác nhận): {count(by_hand)}"
+            + (f", trong đó {count(by_hand_counted)} phiếu được tính." if by_hand else ".")
+        ),
         _sample_table(rows, data.printed is not None),
-        Table(("Tình trạng phiếu thu về", "Số phiếu", "Tỷ lệ (%)"),
-              (*((STATUS_LABELS[s], count(n), pct(100 * n / total, 1)) for s, n in statuses.items()),
-               ("Tổng cộng", count(records.total), "100,0")),
-              widths=(3, 1, 1), numeric=(1, 2), bold_rows=(len(statuses),)),
+        Table(
+            ("Tình trạng phiếu thu về", "Số phiếu", "Tỷ lệ (%)"),
+            (
+                *((STATUS_LABELS[s], count(n), pct(100 * n / total, 1)) for s, n in statuses.items()),
+                ("Tổng cộng", count(records.total), "100,0"),
+            ),
+            widths=(3, 1, 1),
+            numeric=(1, 2),
+            bold_rows=(len(statuses),),
+        ),
     ]
     if data.printed is None:
-        blocks.append(Paragraph("Chưa có số phiếu phát ra (sổ theo dõi phiếu đã in) nên chưa tính được tỷ lệ thu hồi.",
-                                note=True))
+        blocks.append(Paragraph("Chưa có số phiếu phát ra (sổ theo dõi phiếu đã in) nên chưa tính được tỷ lệ thu hồi.", note=True))
     spoiled = sum(records.spoiled.values())
     if spoiled:
-        blocks.append(Paragraph(f"Có {count(spoiled)} câu trả lời không hợp lệ (đánh nhiều ô hơn cho phép) trong các "
-                                "phiếu được tính; các câu này được tính như bỏ trống.", note=True))
+        blocks.append(
+            Paragraph(
+                f"Có {count(spoiled)} câu trả lời không hợp lệ (đánh nhiều ô hơn cho phép) trong các "
+                "phiếu được tính; các câu này được tính như bỏ trống.",
+                note=True,
+            )
+        )
     depth, level = _place_level(records)
     per_place: dict[tuple[str, ...], list[int]] = {}
     for key, n in records.returns.items():
@@ -137,8 +171,15 @@ def implementation(data: ReportInput) -> list[Block]:
     labels = [" / ".join(p for p in place[-2:] if p) or "(trống)" for place in places]
     blocks += [
         Heading(f"2. Phiếu thu về theo {level}", 2),
-        Chart(charts.returns_bars(labels, [per_place[p][0] for p in places], [per_place[p][1] for p in places],
-                                  counted_label="được tính", excluded_label="không tính"),
-              f"Số phiếu thu về theo {level}"),
+        Chart(
+            charts.returns_bars(
+                labels,
+                [per_place[p][0] for p in places],
+                [per_place[p][1] for p in places],
+                counted_label="được tính",
+                excluded_label="không tính",
+            ),
+            f"Số phiếu thu về theo {level}",
+        ),
     ]
     return blocks

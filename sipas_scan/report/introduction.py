@@ -23,9 +23,11 @@ def _conditions(survey: Survey) -> list[str]:
         filter_question = survey.field(condition.question)
         labels = {o.code: o.label for o in filter_question.options}
         answer = " hoặc ".join(f"“{labels.get(c, c)}”" for c in condition.codes)
-        notes.append(f"yếu tố {node.id} (tiêu chí {criterion_label(survey, criteria[0])} đến "
-                     f"{criterion_label(survey, criteria[-1])}) chỉ tính cho người trả lời câu "
-                     f"{filter_question.label} là {answer}")
+        notes.append(
+            f"yếu tố {node.id} (tiêu chí {criterion_label(survey, criteria[0])} đến "
+            f"{criterion_label(survey, criteria[-1])}) chỉ tính cho người trả lời câu "
+            f"{filter_question.label} là {answer}"
+        )
     return notes
 
 
@@ -40,18 +42,28 @@ def introduction(data: ReportInput) -> list[Block]:
     blocks: list[Block] = [
         Heading("I. GIỚI THIỆU CHUNG"),
         Heading("1. Mục tiêu", 2),
-        Paragraph("Đo lường sự hài lòng của người dân, tổ chức đối với sự phục vụ của cơ quan hành chính nhà nước "
-                  "nhằm đánh giá khách quan chất lượng cung ứng dịch vụ hành chính công; qua đó các cơ quan nắm bắt "
-                  "yêu cầu, mong muốn của người dân để có biện pháp cải thiện chất lượng phục vụ."),
+        Paragraph(
+            "Đo lường sự hài lòng của người dân, tổ chức đối với sự phục vụ của cơ quan hành chính nhà nước "
+            "nhằm đánh giá khách quan chất lượng cung ứng dịch vụ hành chính công; qua đó các cơ quan nắm bắt "
+            "yêu cầu, mong muốn của người dân để có biện pháp cải thiện chất lượng phục vụ."
+        ),
         Heading("2. Đối tượng, phạm vi", 2),
-        Paragraph(f"Người dân tại các hộ gia đình được chọn khảo sát ở {count(villages)} thôn, tổ dân phố thuộc "
-                  f"{count(communes)} xã, phường, thị trấn của {count(districts)} huyện, thành phố."),
+        Paragraph(
+            f"Người dân tại các hộ gia đình được chọn khảo sát ở {count(villages)} thôn, tổ dân phố thuộc "
+            f"{count(communes)} xã, phường, thị trấn của {count(districts)} huyện, thành phố."
+        ),
         Heading("3. Nội dung", 2),
-        Paragraph(f"Phiếu khảo sát “{survey.short_title}” (phiên bản {survey.version}) "
-                  f"gồm {len(survey.fields())} câu hỏi; chỉ số hài lòng được tính trên {len(criteria)} tiêu chí "
-                  f"thuộc {len(factors)} yếu tố:"),
-        Bullets(tuple(f"{'    ' * (_depth(survey, node) - 1)}{node_label(node)} ({len(node.all_criteria())} tiêu chí)"
-                      for node in index_nodes(survey))),
+        Paragraph(
+            f"Phiếu khảo sát “{survey.short_title}” (phiên bản {survey.version}) "
+            f"gồm {len(survey.fields())} câu hỏi; chỉ số hài lòng được tính trên {len(criteria)} tiêu chí "
+            f"thuộc {len(factors)} yếu tố:"
+        ),
+        Bullets(
+            tuple(
+                f"{'    ' * (_depth(survey, node) - 1)}{node_label(node)} ({len(node.all_criteria())} tiêu chí)"
+                for node in index_nodes(survey)
+            )
+        ),
         Heading("4. Phương pháp thực hiện", 2),
         Bullets(_method_notes(data)),
     ]
@@ -87,17 +99,26 @@ def _method_notes(data: ReportInput) -> tuple[str, ...]:
     if conditions:
         notes.append("Theo phiếu khảo sát: " + "; ".join(conditions) + ".")
     if scores.combine == "pooled":
-        notes.append("Chỉ số chung được tính trên toàn bộ người trả lời như một mẫu chung, đúng công thức của Đề án; "
-                     "chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó.")
+        notes.append(
+            "Chỉ số chung được tính trên toàn bộ người trả lời như một mẫu chung, đúng công thức của Đề án; "
+            "chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó."
+        )
     else:
         unit = by_label(scores.survey, scores.mean_unit)
-        notes.append(f"Chỉ số chung là trung bình cộng chỉ số của các đơn vị cấp {unit} (mỗi đơn vị có trọng số như "
-                     "nhau); chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó.")
-    notes.append(f"Khoảng tin cậy 95% của SIPAS và từng yếu tố được ước lượng bằng phương pháp bootstrap theo người trả "
-                 f"lời ({count(BOOTSTRAP_RESAMPLES)} lần lấy mẫu lặp có hoàn lại, lấy khoảng phân vị; tính lại cho "
-                 "cùng kết quả" + ("; lấy mẫu lặp trong từng đơn vị" if scores.combine == "mean" else "") + ").")
-    notes.append(f"Đơn vị có dưới {MIN_RESPONDENTS} người trả lời: kết quả chỉ mang tính tham khảo, không dùng để "
-                 "công bố hay xếp hạng.")
-    notes.append("Chỉ tính các phiếu đã được chấp nhận hoặc đã rà soát xong; phiếu còn chờ rà soát và phiếu bị loại "
-                 "không được tính. Báo cáo không nêu mã hộ, số phiếu hay bất kỳ thông tin nào nhận diện người trả lời.")
+        notes.append(
+            f"Chỉ số chung là trung bình cộng chỉ số của các đơn vị cấp {unit} (mỗi đơn vị có trọng số như "
+            "nhau); chỉ số của mỗi đơn vị tính trên người trả lời của đơn vị đó."
+        )
+    notes.append(
+        f"Khoảng tin cậy 95% của SIPAS và từng yếu tố được ước lượng bằng phương pháp bootstrap theo người trả "
+        f"lời ({count(BOOTSTRAP_RESAMPLES)} lần lấy mẫu lặp có hoàn lại, lấy khoảng phân vị; tính lại cho "
+        "cùng kết quả" + ("; lấy mẫu lặp trong từng đơn vị" if scores.combine == "mean" else "") + ")."
+    )
+    notes.append(
+        f"Đơn vị có dưới {MIN_RESPONDENTS} người trả lời: kết quả chỉ mang tính tham khảo, không dùng để công bố hay xếp hạng."
+    )
+    notes.append(
+        "Chỉ tính các phiếu đã được chấp nhận hoặc đã rà soát xong; phiếu còn chờ rà soát và phiếu bị loại "
+        "không được tính. Báo cáo không nêu mã hộ, số phiếu hay bất kỳ thông tin nào nhận diện người trả lời."
+    )
     return tuple(notes)

@@ -59,12 +59,12 @@ class Letterhead:
     around its text: issuing body, number, place and date, addressees and
     signature. Missing pieces are dotted placeholders, never invented."""
 
-    authority: str           # the body above the issuer (UBND TỈNH ...); may be ''
+    authority: str  # the body above the issuer (UBND TỈNH ...); may be ''
     issuer: str
-    number_line: str         # "Số: .../BC-SNV"
-    date_line: str           # "Lạng Sơn, ngày ... tháng ... năm ..."
+    number_line: str  # "Số: .../BC-SNV"
+    date_line: str  # "Lạng Sơn, ngày ... tháng ... năm ..."
     signer_title: str
-    signing_for: str         # "KT. GIÁM ĐỐC" when a deputy signs; may be ''
+    signing_for: str  # "KT. GIÁM ĐỐC" when a deputy signs; may be ''
     signer: str
     recipients: tuple[str, ...]
 

@@ -74,23 +74,39 @@ def _styles() -> dict[str, ParagraphStyle]:
     return {
         "body": base,
         "note": ParagraphStyle("note", parent=base, fontSize=8.5, leading=11, textColor=colors.HexColor("#444444")),
-        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=16, leading=20, alignment=TA_CENTER,
-                                spaceAfter=6),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontName=BOLD, fontSize=12, leading=16,
-                                   alignment=TA_CENTER, spaceAfter=14),
+        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=16, leading=20, alignment=TA_CENTER, spaceAfter=6),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=base, fontName=BOLD, fontSize=12, leading=16, alignment=TA_CENTER, spaceAfter=14
+        ),
         "h1": ParagraphStyle("h1", parent=base, fontName=BOLD, fontSize=13, leading=17, spaceBefore=10, spaceAfter=6),
         "h2": ParagraphStyle("h2", parent=base, fontName=BOLD, fontSize=11, leading=14.5, spaceBefore=8, spaceAfter=4),
-        "h3": ParagraphStyle("h3", parent=base, fontName=BOLD, fontSize=10, leading=13.5, spaceBefore=6, spaceAfter=3,
-                             textColor=colors.HexColor("#1c4466")),
+        "h3": ParagraphStyle(
+            "h3",
+            parent=base,
+            fontName=BOLD,
+            fontSize=10,
+            leading=13.5,
+            spaceBefore=6,
+            spaceAfter=3,
+            textColor=colors.HexColor("#1c4466"),
+        ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5, spaceAfter=0),
         "cellr": ParagraphStyle("cellr", parent=base, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=2),
         "head": ParagraphStyle("head", parent=base, fontName=BOLD, fontSize=8.5, leading=10.5, spaceAfter=0),
-        "headr": ParagraphStyle("headr", parent=base, fontName=BOLD, fontSize=8.5, leading=10.5, spaceAfter=0,
-                                alignment=2),
-        "caption": ParagraphStyle("caption", parent=base, fontSize=8.5, leading=11, alignment=TA_CENTER,
-                                  textColor=colors.HexColor("#333333"), spaceBefore=2, spaceAfter=8),
-        "big": ParagraphStyle("big", parent=base, fontName=BOLD, fontSize=24, leading=28, alignment=TA_CENTER,
-                              textColor=colors.HexColor("#1c4466")),
+        "headr": ParagraphStyle("headr", parent=base, fontName=BOLD, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=2),
+        "caption": ParagraphStyle(
+            "caption",
+            parent=base,
+            fontSize=8.5,
+            leading=11,
+            alignment=TA_CENTER,
+            textColor=colors.HexColor("#333333"),
+            spaceBefore=2,
+            spaceAfter=8,
+        ),
+        "big": ParagraphStyle(
+            "big", parent=base, fontName=BOLD, fontSize=24, leading=28, alignment=TA_CENTER, textColor=colors.HexColor("#1c4466")
+        ),
     }
 
 
@@ -109,16 +125,20 @@ def _table(table: model.Table, styles: dict[str, ParagraphStyle]) -> list:
 
     body = [[Paragraph(_text(cell), style(r, i)) for i, cell in enumerate(row)] for r, row in enumerate(table.rows)]
     grid = RLTable([head, *body], colWidths=widths, repeatRows=1)
-    grid.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), REGULAR),  # else the table declares Helvetica, not embedded
-        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ]))
+    grid.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),  # else the table declares Helvetica, not embedded
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
     if len(table.rows) > SPLIT_TABLE_ROWS:
         # Starts where there is room for its caption, header and a few rows.
         caption = [Paragraph(_text(table.caption), styles["h3"])] if table.caption else []
@@ -139,8 +159,7 @@ def _chart(chart: model.Chart, styles: dict[str, ParagraphStyle]) -> list:
     caption = Paragraph(_text(chart.caption), styles["caption"])
     reserve = caption.wrap(FRAME_WIDTH, FRAME_HEIGHT)[1] + styles["caption"].spaceBefore + styles["caption"].spaceAfter
     # Not a KeepTogether: inside one the picture could not shrink to the room left.
-    return [CondPageBreak(height * CHART_MIN_SCALE + reserve), _FittingImage(chart.png, width, height, reserve),
-            caption]
+    return [CondPageBreak(height * CHART_MIN_SCALE + reserve), _FittingImage(chart.png, width, height, reserve), caption]
 
 
 def _block_flowables(block: model.Block, styles: dict[str, ParagraphStyle]) -> list:
@@ -149,18 +168,29 @@ def _block_flowables(block: model.Block, styles: dict[str, ParagraphStyle]) -> l
     if isinstance(block, model.Paragraph):
         return [Paragraph(_text(block.text), styles["note" if block.note else "body"])]
     if isinstance(block, model.Bullets):
-        items = [ListItem(Paragraph(_text(item.strip()), styles["body"]),
-                          leftIndent=12 + 12 * ((len(item) - len(item.lstrip())) // 4)) for item in block.items]
+        items = [
+            ListItem(Paragraph(_text(item.strip()), styles["body"]), leftIndent=12 + 12 * ((len(item) - len(item.lstrip())) // 4))
+            for item in block.items
+        ]
         # One list per item: a long list may start at the foot of a page.
-        return [ListFlowable([item], bulletType="bullet", bulletFontName=REGULAR, bulletFontSize=8, start="•",
-                             leftIndent=12) for item in items]
+        return [
+            ListFlowable([item], bulletType="bullet", bulletFontName=REGULAR, bulletFontSize=8, start="•", leftIndent=12)
+            for item in items
+        ]
     if isinstance(block, model.Table):
         return _table(block, styles)
     if isinstance(block, model.Chart):
         return _chart(block, styles)
     if isinstance(block, model.Figure):
-        return [KeepTogether([Paragraph(_text(block.label), styles["caption"]), Paragraph(_text(block.value), styles["big"]),
-                              Paragraph(_text(block.detail), styles["caption"])])]
+        return [
+            KeepTogether(
+                [
+                    Paragraph(_text(block.label), styles["caption"]),
+                    Paragraph(_text(block.value), styles["big"]),
+                    Paragraph(_text(block.detail), styles["caption"]),
+                ]
+            )
+        ]
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
@@ -171,13 +201,29 @@ def _letterhead(head: model.Letterhead, styles: dict[str, ParagraphStyle]) -> li
     center = ParagraphStyle("lh", parent=styles["body"], fontSize=10.5, leading=13, alignment=TA_CENTER, spaceAfter=0)
     bold = ParagraphStyle("lhb", parent=center, fontName=BOLD)
     italic = ParagraphStyle("lhi", parent=center, fontName=REGULAR, textColor=colors.HexColor("#222222"))
-    left = [*([Paragraph(_text(head.authority), center)] if head.authority else []), Paragraph(_text(head.issuer), bold),
-            _Rule(0.3), Paragraph(_text(head.number_line), center)]
-    right = [Paragraph(_text(NATIONAL_NAME), bold), Paragraph(_text(MOTTO), bold), _Rule(0.62),
-             Paragraph(f"<i>{_text(head.date_line)}</i>", italic)]
+    left = [
+        *([Paragraph(_text(head.authority), center)] if head.authority else []),
+        Paragraph(_text(head.issuer), bold),
+        _Rule(0.3),
+        Paragraph(_text(head.number_line), center),
+    ]
+    right = [
+        Paragraph(_text(NATIONAL_NAME), bold),
+        Paragraph(_text(MOTTO), bold),
+        _Rule(0.62),
+        Paragraph(f"<i>{_text(head.date_line)}</i>", italic),
+    ]
     grid = RLTable([[left, right]], colWidths=[FRAME_WIDTH * 0.42, FRAME_WIDTH * 0.58])
-    grid.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                              ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    grid.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
     return [grid, Spacer(1, 10)]
 
 
@@ -201,15 +247,23 @@ class _Rule(Flowable):
 def _signature(head: model.Letterhead, styles: dict[str, ParagraphStyle]) -> list:
     small = ParagraphStyle("rcp", parent=styles["body"], fontSize=8.5, leading=10.5, spaceAfter=0)
     center = ParagraphStyle("sig", parent=styles["body"], fontName=BOLD, alignment=TA_CENTER, spaceAfter=0)
-    left = [Paragraph("Nơi nhận:", ParagraphStyle("rcph", parent=small, fontName=BOLD)),
-            *(Paragraph(_text(f"- {r}"), small) for r in head.recipients)]
-    right = [*([Paragraph(_text(head.signing_for), center)] if head.signing_for else []),
-             Paragraph(_text(head.signer_title), center),
-             Paragraph("<i>(Chữ ký, dấu)</i>", ParagraphStyle("sigi", parent=center, fontName=REGULAR)),
-             Spacer(1, 48), Paragraph(_text(head.signer), center)]
+    left = [
+        Paragraph("Nơi nhận:", ParagraphStyle("rcph", parent=small, fontName=BOLD)),
+        *(Paragraph(_text(f"- {r}"), small) for r in head.recipients),
+    ]
+    right = [
+        *([Paragraph(_text(head.signing_for), center)] if head.signing_for else []),
+        Paragraph(_text(head.signer_title), center),
+        Paragraph("<i>(Chữ ký, dấu)</i>", ParagraphStyle("sigi", parent=center, fontName=REGULAR)),
+        Spacer(1, 48),
+        Paragraph(_text(head.signer), center),
+    ]
     grid = RLTable([[left, right]], colWidths=[FRAME_WIDTH * 0.5, FRAME_WIDTH * 0.5])
-    grid.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    grid.setStyle(
+        TableStyle(
+            [("FONTNAME", (0, 0), (-1, -1), REGULAR), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]
+        )
+    )
     return [Spacer(1, 14), KeepTogether([grid])]
 
 
@@ -258,8 +312,18 @@ def _footer(canvas, document) -> None:  # noqa: ANN001 - ReportLab's callback si
 def write_pdf(report: model.Report, path: Path) -> Path:
     register_fonts()
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                                 bottomMargin=MARGIN, title=report.subtitle, author="sipas-scan", lang="vi",
-                                 initialFontName=REGULAR, invariant=1)
+    document = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=report.subtitle,
+        author="sipas-scan",
+        lang="vi",
+        initialFontName=REGULAR,
+        invariant=1,
+    )
     document.build(_flowables(report, _styles()), onFirstPage=_footer, onLaterPages=_footer)
     return path

@@ -73,9 +73,11 @@ def score_records(records_csv: Path, survey: Survey, out: Path, options: ScoreOp
     compare_path = write_compare(out / "compare.csv", changes) if changes is not None else None
     tables = write_tables(out, scores, changes, options.formats)
     year = options.year or options.settings.year or datetime.date.today().year
-    report = build_report(ReportInput(records, scores, year, changes,
-                                      options.compare_with.name if options.compare_with else "", printed,
-                                      options.settings))
+    report = build_report(
+        ReportInput(
+            records, scores, year, changes, options.compare_with.name if options.compare_with else "", printed, options.settings
+        )
+    )
     pdf = write_pdf(report, out / "report.pdf")
     html = write_html(report, out / "report.html")
     docx = write_docx(report, out / "report.docx")

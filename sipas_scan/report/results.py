@@ -33,10 +33,13 @@ def _publish_note(n: int) -> str:
 def _share_table(question: Question, shares: list[OptionShare]) -> Table:
     n = shares[0].n if shares else 0
     multi = " (chọn nhiều phương án, tổng có thể vượt 100%)" if question.kind == "multi" else ""
-    return Table(("Phương án", "Tỷ lệ (%)"),
-                 tuple((f"{s.code}. {s.label}", pct(s.value, 1)) for s in shares),
-                 widths=(5, 1), numeric=(1,),
-                 caption=f"{question.label}. {question.text} (n = {count(n)}){multi}")
+    return Table(
+        ("Phương án", "Tỷ lệ (%)"),
+        tuple((f"{s.code}. {s.label}", pct(s.value, 1)) for s in shares),
+        widths=(5, 1),
+        numeric=(1,),
+        caption=f"{question.label}. {question.text} (n = {count(n)}){multi}",
+    )
 
 
 def _grid_table(survey: Survey, grid: Grid, unit: UnitScores) -> Table:
@@ -46,9 +49,13 @@ def _grid_table(survey: Survey, grid: Grid, unit: UnitScores) -> Table:
         shares = unit.others.get(row.id, [])
         n = max(n, shares[0].n if shares else 0)
         rows.append((f"{row.label} {row.text}", *(pct(s.value, 1) for s in shares)))
-    return Table(("Nội dung", *(o.label for o in grid.options)), tuple(rows),
-                 widths=(4, *(1,) * len(grid.options)), numeric=tuple(range(1, len(grid.options) + 1)),
-                 caption=f"{grid.label}. {grid.text} (tỷ lệ %, n đến {count(n)})")
+    return Table(
+        ("Nội dung", *(o.label for o in grid.options)),
+        tuple(rows),
+        widths=(4, *(1,) * len(grid.options)),
+        numeric=tuple(range(1, len(grid.options) + 1)),
+        caption=f"{grid.label}. {grid.text} (tỷ lệ %, n đến {count(n)})",
+    )
 
 
 def _process_blocks(data: ReportInput) -> list[Block]:
@@ -79,8 +86,7 @@ def _bars_for_nodes(unit: UnitScores, nodes: list[IndexNode]) -> list[charts.Bar
         if value.value is None:
             continue
         interval = unit.intervals[node.id]
-        bars.append(charts.Bar(f"{node.id}. {node.label}", value.value, interval.low, interval.high,
-                               faint=value.n < MIN_RESPONDENTS))
+        bars.append(charts.Bar(f"{node.id}. {node.label}", value.value, interval.low, interval.high, faint=value.n < MIN_RESPONDENTS))
     return bars
 
 
@@ -92,41 +98,68 @@ def _satisfaction_blocks(data: ReportInput) -> list[Block]:
     nodes = index_nodes(survey)
     blocks: list[Block] = [
         Heading("2. Chỉ số hài lòng về sự phục vụ hành chính", 2),
-        Figure(f"Chỉ số {index.id} năm {data.year}", f"{pct(sipas.value)}%",
-               f"khoảng tin cậy 95%: {interval_text(unit.intervals[index.id])}%; "
-               f"n = {count(sipas.n)} người trả lời"),
+        Figure(
+            f"Chỉ số {index.id} năm {data.year}",
+            f"{pct(sipas.value)}%",
+            f"khoảng tin cậy 95%: {interval_text(unit.intervals[index.id])}%; n = {count(sipas.n)} người trả lời",
+        ),
     ]
     if sipas.n < MIN_RESPONDENTS:
-        blocks.append(Paragraph(f"Lưu ý: chỉ có {sipas.n} người trả lời (dưới {MIN_RESPONDENTS}); kết quả chỉ mang "
-                                "tính tham khảo.", note=True))
+        blocks.append(
+            Paragraph(f"Lưu ý: chỉ có {sipas.n} người trả lời (dưới {MIN_RESPONDENTS}); kết quả chỉ mang tính tham khảo.", note=True)
+        )
     bars = _bars_for_nodes(unit, nodes)
-    chart = (charts.vertical_bars([charts.Bar(b.label.split(".")[0], b.value, b.low, b.high, b.faint) for b in bars],
-                                  reference=sipas.value, reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%")
-             if len(bars) <= 6 else
-             charts.horizontal_bars(bars, reference=sipas.value,
-                                    reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%"))
+    chart = (
+        charts.vertical_bars(
+            [charts.Bar(b.label.split(".")[0], b.value, b.low, b.high, b.faint) for b in bars],
+            reference=sipas.value,
+            reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%",
+        )
+        if len(bars) <= 6
+        else charts.horizontal_bars(bars, reference=sipas.value, reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%")
+    )
     blocks += [
         Heading("2.1. Chỉ số hài lòng theo yếu tố", 3),
         Chart(chart, "Chỉ số hài lòng theo yếu tố (%), với khoảng tin cậy 95%"),
-        Table(("Yếu tố", "Chỉ số (%)", "KTC 95% (%)", "n"),
-              tuple((node_label(node), pct(unit.indices[node.id].value), interval_text(unit.intervals[node.id]),
-                     count(unit.indices[node.id].n)) for node in [index, *nodes]),
-              widths=(5, 1.3, 2, 1), numeric=(1, 2, 3)),
+        Table(
+            ("Yếu tố", "Chỉ số (%)", "KTC 95% (%)", "n"),
+            tuple(
+                (
+                    node_label(node),
+                    pct(unit.indices[node.id].value),
+                    interval_text(unit.intervals[node.id]),
+                    count(unit.indices[node.id].n),
+                )
+                for node in [index, *nodes]
+            ),
+            widths=(5, 1.3, 2, 1),
+            numeric=(1, 2, 3),
+        ),
     ]
     criteria = index.all_criteria()
-    ranked = sorted(((c, value) for c in criteria if (value := unit.indices[c].value) is not None),
-                    key=lambda ranked_value: -ranked_value[1])
+    ranked = sorted(
+        ((c, value) for c in criteria if (value := unit.indices[c].value) is not None), key=lambda ranked_value: -ranked_value[1]
+    )
     blocks += [
         Heading("2.2. Chỉ số hài lòng theo tiêu chí", 3),
-        Table(("Câu", "Tiêu chí", "Chỉ số (%)", "n"),
-              tuple((criterion_label(survey, c), survey.field(c).text, pct(unit.indices[c].value),
-                     count(unit.indices[c].n)) for c in criteria),
-              widths=(0.8, 6, 1.3, 0.9), numeric=(2, 3)),
-        Chart(charts.horizontal_bars([charts.Bar(criterion_text(survey, c), value,
-                                                 faint=unit.indices[c].n < MIN_RESPONDENTS) for c, value in ranked],
-                                     reference=sipas.value, reference_label=f"Chỉ số {index.id}: "
-                                     f"{pct(sipas.value)}%", label_width=58),
-              "Các tiêu chí xếp theo chỉ số hài lòng, từ cao đến thấp (%)"),
+        Table(
+            ("Câu", "Tiêu chí", "Chỉ số (%)", "n"),
+            tuple(
+                (criterion_label(survey, c), survey.field(c).text, pct(unit.indices[c].value), count(unit.indices[c].n))
+                for c in criteria
+            ),
+            widths=(0.8, 6, 1.3, 0.9),
+            numeric=(2, 3),
+        ),
+        Chart(
+            charts.horizontal_bars(
+                [charts.Bar(criterion_text(survey, c), value, faint=unit.indices[c].n < MIN_RESPONDENTS) for c, value in ranked],
+                reference=sipas.value,
+                reference_label=f"Chỉ số {index.id}: {pct(sipas.value)}%",
+                label_width=58,
+            ),
+            "Các tiêu chí xếp theo chỉ số hài lòng, từ cao đến thấp (%)",
+        ),
     ]
     return blocks
 
@@ -139,25 +172,45 @@ def _units_blocks(data: ReportInput) -> list[Block]:
     by = by_label(survey, scores.by)
     factor_ids = [node.id for node in index_nodes(survey)]
     shown = factor_ids if len(factor_ids) <= 6 else [n.id for n in index.children]
-    bars = [charts.Bar(u.label, value, u.intervals[root].low, u.intervals[root].high,
-                       faint=u.indices[root].n < MIN_RESPONDENTS)
-            for u in scores.groups if (value := u.indices[root].value) is not None]
+    bars = [
+        charts.Bar(u.label, value, u.intervals[root].low, u.intervals[root].high, faint=u.indices[root].n < MIN_RESPONDENTS)
+        for u in scores.groups
+        if (value := u.indices[root].value) is not None
+    ]
     small = [u for u in scores.groups if u.respondents < MIN_RESPONDENTS]
     blocks: list[Block] = [
         Heading(f"3. Chỉ số hài lòng theo {by}", 2),
-        Chart(charts.horizontal_bars(bars, reference=scores.all.indices[root].value,
-                                     reference_label=f"Toàn bộ mẫu: {pct(scores.all.indices[root].value)}%"),
-              f"Chỉ số {root} theo {by} (%), với khoảng tin cậy 95%"),
-        Table((by[:1].upper() + by[1:], "n", root, "KTC 95%", *shown, "Ghi chú"),
-              tuple((u.label if u.key != ALL else "Toàn bộ", count(u.respondents), pct(u.indices[root].value),
-                     interval_text(u.intervals[root]), *(pct(u.indices[f].value) for f in shown),
-                     _publish_note(u.respondents))
-                    for u in scores.units),
-              widths=(2, 0.8, 1.5, 2.2, *(1.15,) * len(shown), 1.6), numeric=tuple(range(1, 4 + len(shown)))),
+        Chart(
+            charts.horizontal_bars(
+                bars, reference=scores.all.indices[root].value, reference_label=f"Toàn bộ mẫu: {pct(scores.all.indices[root].value)}%"
+            ),
+            f"Chỉ số {root} theo {by} (%), với khoảng tin cậy 95%",
+        ),
+        Table(
+            (by[:1].upper() + by[1:], "n", root, "KTC 95%", *shown, "Ghi chú"),
+            tuple(
+                (
+                    u.label if u.key != ALL else "Toàn bộ",
+                    count(u.respondents),
+                    pct(u.indices[root].value),
+                    interval_text(u.intervals[root]),
+                    *(pct(u.indices[f].value) for f in shown),
+                    _publish_note(u.respondents),
+                )
+                for u in scores.units
+            ),
+            widths=(2, 0.8, 1.5, 2.2, *(1.15,) * len(shown), 1.6),
+            numeric=tuple(range(1, 4 + len(shown))),
+        ),
     ]
     if small:
-        blocks.append(Paragraph(f"{len(small)} trong {len(scores.groups)} đơn vị có dưới {MIN_RESPONDENTS} người trả lời; "
-                                "kết quả của các đơn vị này chỉ mang tính tham khảo.", note=True))
+        blocks.append(
+            Paragraph(
+                f"{len(small)} trong {len(scores.groups)} đơn vị có dưới {MIN_RESPONDENTS} người trả lời; "
+                "kết quả của các đơn vị này chỉ mang tính tham khảo.",
+                note=True,
+            )
+        )
     return blocks
 
 
@@ -170,19 +223,29 @@ def _expectation_blocks(data: ReportInput, number: int) -> list[Block]:
         return [*blocks, Paragraph("Phiếu khảo sát này không có câu hỏi về mong đợi.")]
     for item in items:
         if isinstance(item, Grid):
-            series = [(option.label, [next(s.value or 0 for s in unit.others[row.id] if s.code == option.code)
-                                      for row in item.rows]) for option in item.options]
-            blocks += [Chart(charts.stacked_shares([f"{r.label}. {r.text}" for r in item.rows], series),
-                             f"{item.label}: tỷ lệ người trả lời theo từng mức (%)"),
-                       _grid_table(survey, item, unit)]
+            series = [
+                (option.label, [next(s.value or 0 for s in unit.others[row.id] if s.code == option.code) for row in item.rows])
+                for option in item.options
+            ]
+            blocks += [
+                Chart(
+                    charts.stacked_shares([f"{r.label}. {r.text}" for r in item.rows], series),
+                    f"{item.label}: tỷ lệ người trả lời theo từng mức (%)",
+                ),
+                _grid_table(survey, item, unit),
+            ]
         else:
-            shares = sorted(((s, value) for s in unit.others[item.id] if (value := s.value) is not None),
-                            key=lambda share_value: -share_value[1])
+            shares = sorted(
+                ((s, value) for s in unit.others[item.id] if (value := s.value) is not None), key=lambda share_value: -share_value[1]
+            )
             n = shares[0][0].n if shares else 0
-            blocks += [Chart(charts.horizontal_bars([charts.Bar(s.label, value) for s, value in shares],
-                                                    label_width=40),
-                             f"{item.label}: tỷ lệ người chọn từng phương án, từ cao đến thấp (%, n = {count(n)})"),
-                       _share_table(item, unit.others[item.id])]
+            blocks += [
+                Chart(
+                    charts.horizontal_bars([charts.Bar(s.label, value) for s, value in shares], label_width=40),
+                    f"{item.label}: tỷ lệ người chọn từng phương án, từ cao đến thấp (%, n = {count(n)})",
+                ),
+                _share_table(item, unit.others[item.id]),
+            ]
     return blocks
 
 
@@ -191,17 +254,25 @@ def _comment_blocks(data: ReportInput, number: int) -> list[Block]:
     text_ids = [q.id for q in survey.fields() if q.kind == "text"]
     comments = report_comments(data.records.counted, text_ids, data.records.identifiers)
     blocks: list[Block] = [Heading(f"{number}. Ý kiến khác của người dân", 2)]
-    unreviewed = (f"{count(comments.unreviewed)} ý kiến chưa được rà soát: chỉ được đếm, không trích dẫn cho đến khi "
-                  "người rà soát chép lại hoặc xác nhận nội dung.")
+    unreviewed = (
+        f"{count(comments.unreviewed)} ý kiến chưa được rà soát: chỉ được đếm, không trích dẫn cho đến khi "
+        "người rà soát chép lại hoặc xác nhận nội dung."
+    )
     if not comments.groups:
         return [*blocks, Paragraph(unreviewed if comments.unreviewed else "Không có ý kiến khác.")]
-    blocks.append(Paragraph(f"{count(comments.quoted)} ý kiến đã được người rà soát chép lại hoặc xác nhận, xếp theo "
-                            "chủ đề; không kèm tên, mã hộ, số phiếu hay địa bàn của người viết (tên người, số điện "
-                            "thoại và các số nhận diện đã được ẩn)."
-                            + (f" Ngoài ra có {unreviewed}" if comments.unreviewed else ""), note=True))
+    blocks.append(
+        Paragraph(
+            f"{count(comments.quoted)} ý kiến đã được người rà soát chép lại hoặc xác nhận, xếp theo "
+            "chủ đề; không kèm tên, mã hộ, số phiếu hay địa bàn của người viết (tên người, số điện "
+            "thoại và các số nhận diện đã được ẩn)." + (f" Ngoài ra có {unreviewed}" if comments.unreviewed else ""),
+            note=True,
+        )
+    )
     for group in comments.groups:
-        blocks += [Heading(f"{group.theme} ({group.total})", 3),
-                   Bullets(tuple(f"{text}" + (f" (×{n})" if n > 1 else "") for text, n in group.comments))]
+        blocks += [
+            Heading(f"{group.theme} ({group.total})", 3),
+            Bullets(tuple(f"{text}" + (f" (×{n})" if n > 1 else "") for text, n in group.comments)),
+        ]
     return blocks
 
 
@@ -215,24 +286,47 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
     all_rows = {c.index: c for c in data.changes if c.unit == ALL}
     shown = [i for i in headline if i in all_rows]
     blocks += [
-        Chart(charts.grouped_change(shown, [all_rows[i].previous for i in shown], [all_rows[i].value for i in shown],
-                                    previous_label="năm trước", current_label=f"năm {data.year}"),
-              "Chỉ số năm trước và năm nay (%); số trên cột: thay đổi (điểm %)"),
-        Table(("Chỉ số", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
-              tuple((index_label(survey, i), pct(all_rows[i].previous), pct(all_rows[i].value),
-                     "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","))
-                    for i in [*shown, *(c for c in index.all_criteria()
-                                        if c in all_rows and all_rows[c].previous is not None)]),
-              widths=(2, 1.5, 1.5, 1.5), numeric=(1, 2, 3), caption="Toàn bộ mẫu"),
+        Chart(
+            charts.grouped_change(
+                shown,
+                [all_rows[i].previous for i in shown],
+                [all_rows[i].value for i in shown],
+                previous_label="năm trước",
+                current_label=f"năm {data.year}",
+            ),
+            "Chỉ số năm trước và năm nay (%); số trên cột: thay đổi (điểm %)",
+        ),
+        Table(
+            ("Chỉ số", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
+            tuple(
+                (
+                    index_label(survey, i),
+                    pct(all_rows[i].previous),
+                    pct(all_rows[i].value),
+                    "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","),
+                )
+                for i in [*shown, *(c for c in index.all_criteria() if c in all_rows and all_rows[c].previous is not None)]
+            ),
+            widths=(2, 1.5, 1.5, 1.5),
+            numeric=(1, 2, 3),
+            caption="Toàn bộ mẫu",
+        ),
     ]
     root = index.id
     unit_rows = [c for c in data.changes if c.unit != ALL and c.index == root]
     if unit_rows:
-        blocks.append(Table(("Đơn vị", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
-                            tuple((c.unit, pct(c.previous), pct(c.value),
-                                   "–" if c.change is None else f"{c.change:+.2f}".replace(".", ","))
-                                  for c in unit_rows),
-                            widths=(3, 1.5, 1.5, 1.5), numeric=(1, 2, 3), caption=f"Chỉ số {root} theo đơn vị"))
+        blocks.append(
+            Table(
+                ("Đơn vị", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
+                tuple(
+                    (c.unit, pct(c.previous), pct(c.value), "–" if c.change is None else f"{c.change:+.2f}".replace(".", ","))
+                    for c in unit_rows
+                ),
+                widths=(3, 1.5, 1.5, 1.5),
+                numeric=(1, 2, 3),
+                caption=f"Chỉ số {root} theo đơn vị",
+            )
+        )
     return blocks
 
 

@@ -21,8 +21,8 @@ MIN_PASSWORD_LENGTH = 8
 # these is refused before any work is done or anything is remembered.
 MAX_NAME_LENGTH = 64
 MAX_PASSWORD_LENGTH = 1024
-SESSION_HOURS = 8           # a login lasts a working day at most
-SESSION_IDLE_MINUTES = 30   # and lapses after half an hour without the user doing anything
+SESSION_HOURS = 8  # a login lasts a working day at most
+SESSION_IDLE_MINUTES = 30  # and lapses after half an hour without the user doing anything
 # The last action is written at most this often: a write on every request
 # would make each page view a write transaction for nothing.
 ACTIVITY_RESOLUTION_S = 30
@@ -60,7 +60,7 @@ def check_login(store: Store, name: str, password: str) -> str | None:
     """The user's role if the password is right, else None. A known and an
     unknown name cost the same single scrypt check."""
     credentials = stored.user_credentials(store, name) if len(name) <= MAX_NAME_LENGTH else None
-    password = password[:MAX_PASSWORD_LENGTH + 1]  # longer is wrong anyway; scrypt need not chew megabytes
+    password = password[: MAX_PASSWORD_LENGTH + 1]  # longer is wrong anyway; scrypt need not chew megabytes
     if credentials is None:
         check_password_hash(dummy_hash(), password)
         return None
@@ -72,8 +72,9 @@ def open_session(store: Store, user: str) -> str:
     """A new session for ``user``; returns the token for the browser's cookie."""
     token = secrets.token_urlsafe(32)
     moment = time.time()
-    stored.start_session(store, token, user, moment, lapsed_before=moment - SESSION_HOURS * 3600,
-                         idle_before=moment - SESSION_IDLE_MINUTES * 60)
+    stored.start_session(
+        store, token, user, moment, lapsed_before=moment - SESSION_HOURS * 3600, idle_before=moment - SESSION_IDLE_MINUTES * 60
+    )
     return token
 
 

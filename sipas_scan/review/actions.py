@@ -102,8 +102,16 @@ def _check_answer(item: ReviewItem, value: str) -> None:
         raise ReviewError("error_not_an_answer", codes=";".join(unknown), question=item.key)
 
 
-def decide(store: Store, item: ReviewItem, value: str, reviewer: str, note: str = "",
-           ledger_path: Path | None = None, *, supervisor: bool = False) -> str:
+def decide(
+    store: Store,
+    item: ReviewItem,
+    value: str,
+    reviewer: str,
+    note: str = "",
+    ledger_path: Path | None = None,
+    *,
+    supervisor: bool = False,
+) -> str:
     """Record a reviewer's decision on an open item; returns the form's new status."""
     if len(note) > MAX_NOTE_LENGTH:
         raise ReviewError("error_note_too_long", n=str(MAX_NOTE_LENGTH))
@@ -128,8 +136,16 @@ def decide(store: Store, item: ReviewItem, value: str, reviewer: str, note: str 
     key = keys.FORM if value == keys.REJECTED and item.kind in ("page", "form") else item.key
     try:
         with store.transaction():
-            store.add_decision(item.survey, item.serial, key, current_value(store, item.survey, item.serial, key),
-                               value, reviewer, note, expect_open=True)
+            store.add_decision(
+                item.survey,
+                item.serial,
+                key,
+                current_value(store, item.survey, item.serial, key),
+                value,
+                reviewer,
+                note,
+                expect_open=True,
+            )
             release_lease(store, item.ident, reviewer)
             return rebuild_form(store, item.survey, item.serial, ledger_path) if item.survey else value
     except StoreError:
@@ -162,8 +178,7 @@ def _printed_serial(result: PageResult, code: PageCode) -> str:
     return printed.serial if printed else ""
 
 
-def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str, ledger_path: Path | None,
-            supervisor: bool) -> str:
+def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str, ledger_path: Path | None, supervisor: bool) -> str:
     """Give a quarantined page the identity a reviewer read off it. A page
     whose code failed verification never; a page whose code verified only
     to the identity it carries; any other page when the serial printed on
@@ -201,8 +216,7 @@ def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str
         elif not supervisor:
             raise ReviewError("error_print_mismatch", 403, serial=code.serial, printed=printed or "?")
         elif len(note.strip()) < MIN_ASSIGN_REASON_LENGTH:
-            raise ReviewError("error_reason_needed", serial=code.serial, printed=printed or "?",
-                              n=str(MIN_ASSIGN_REASON_LENGTH))
+            raise ReviewError("error_reason_needed", serial=code.serial, printed=printed or "?", n=str(MIN_ASSIGN_REASON_LENGTH))
         else:
             how = f"by a supervisor; the serial printed on the page reads '{printed or '?'}'; reason: {note.strip()}"
             result.identified_by = "hand"
@@ -215,8 +229,7 @@ def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str
         raise ReviewError("already_decided", 409) from None
 
 
-def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "",
-           ledger_path: Path | None = None) -> str:
+def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "", ledger_path: Path | None = None) -> str:
     """Take a decision back (supervisors only): the item returns to the
     queue. Only a decision in force can be taken back; nothing is written
     otherwise."""
@@ -229,8 +242,16 @@ def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, no
         raise ReviewError("error_assigned_reopen", 409)
     try:
         with store.transaction():
-            store.add_decision(survey, serial, key, current_value(store, survey, serial, key), None, supervisor,
-                               note or "reopened", expect_decided=True)
+            store.add_decision(
+                survey,
+                serial,
+                key,
+                current_value(store, survey, serial, key),
+                None,
+                supervisor,
+                note or "reopened",
+                expect_decided=True,
+            )
             return rebuild_form(store, survey, serial, ledger_path) if survey else ""
     except StoreError:
         raise ReviewError("error_nothing_to_reopen") from None

@@ -33,23 +33,32 @@ from sipas_scan.store.engine import is_url
 
 SESSION_HOURS = accounts.SESSION_HOURS
 SESSION_IDLE_MINUTES = accounts.SESSION_IDLE_MINUTES
-MAX_LOGIN_FAILURES = 5      # wrong passwords for one name before it is refused
-LOGIN_LOCK_MINUTES = 15     # for this long
-MAX_TRACKED_NAMES = 1000    # names whose failures are remembered: the counter never grows past this
+MAX_LOGIN_FAILURES = 5  # wrong passwords for one name before it is refused
+LOGIN_LOCK_MINUTES = 15  # for this long
+MAX_TRACKED_NAMES = 1000  # names whose failures are remembered: the counter never grows past this
 # The largest request the app accepts: a transcription and a note, each at
 # its limit, percent-encoded (9 bytes for a Vietnamese letter), fit in this.
 MAX_REQUEST_BYTES = 64 * 1024
 # Scripts, styles and images come from the app itself, never inline, and no
 # other site may frame it (clickjacking a "confirm" button).
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                           "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-ERROR_LABELS = {400: "error_bad_request", 403: "forbidden", 404: "error_not_found", 405: "error_bad_request",
-                413: "error_too_large", 500: "error_server"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+ERROR_LABELS = {
+    400: "error_bad_request",
+    403: "forbidden",
+    404: "error_not_found",
+    405: "error_bad_request",
+    413: "error_too_large",
+    500: "error_server",
+}
 PROXY_SECTION = "README.md, section 'Review app behind a reverse proxy'"
 
 
-def create_app(db_path: Path | str, ledger_path: Path | None = None, *, session_key: bytes | None = None,
-               behind_proxy: bool = False) -> Flask:
+def create_app(
+    db_path: Path | str, ledger_path: Path | None = None, *, session_key: bytes | None = None, behind_proxy: bool = False
+) -> Flask:
     """``behind_proxy``: served through a TLS reverse proxy (one hop): the
     cookies are marked Secure and the proxy's X-Forwarded-Proto and -Host
     are believed."""
@@ -98,11 +107,15 @@ def exposure_warning(host: str, behind_proxy: bool = False) -> str | None:
     if is_loopback(host):
         return None
     if behind_proxy:
-        return (f"--host {host}: the review app listens beyond this machine; only the TLS reverse proxy should "
-                f"reach this port ({PROXY_SECTION})")
-    return (f"--host {host}: the review app speaks plain HTTP, without TLS: passwords, session cookies and answers "
-            f"cross the network readable by anyone on it. Put a TLS reverse proxy in front and start the app with "
-            f"--behind-proxy ({PROXY_SECTION})")
+        return (
+            f"--host {host}: the review app listens beyond this machine; only the TLS reverse proxy should "
+            f"reach this port ({PROXY_SECTION})"
+        )
+    return (
+        f"--host {host}: the review app speaks plain HTTP, without TLS: passwords, session cookies and answers "
+        f"cross the network readable by anyone on it. Put a TLS reverse proxy in front and start the app with "
+        f"--behind-proxy ({PROXY_SECTION})"
+    )
 
 
 class LoginFailures:
@@ -154,8 +167,14 @@ def _routes(app: Flask) -> None:
     @app.context_processor
     def _helpers() -> dict:
         lang = language()
-        return {"t": lambda key, **values: label(key, lang, **values), "lang": lang, "option_key": option_key,
-                "reason": lambda r: reason_label(r, lang), "user": g.get("user"), "role": g.get("role")}
+        return {
+            "t": lambda key, **values: label(key, lang, **values),
+            "lang": lang,
+            "option_key": option_key,
+            "reason": lambda r: reason_label(r, lang),
+            "user": g.get("user"),
+            "role": g.get("role"),
+        }
 
     @app.after_request
     def _headers(response: Response) -> Response:

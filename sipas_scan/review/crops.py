@@ -25,17 +25,17 @@ from sipas_scan.reading.register import detect_markers
 from sipas_scan.review.labels import option_key
 
 CROP_MARGIN_MM = 3.0
-HEADER_MARGIN_MM = 1.0         # above a grid's column headings
-CROP_SCALE = 1.5               # 8 px/mm shown at 12 px/mm: marks read at a glance
-OUTLINE_BGR = (40, 110, 230)   # boxes outlined in orange, the page stays grey
-KEY_BGR = (30, 95, 215)        # the key beside each box, a darker orange
-KEY_ALPHA = 0.75               # ink under a key still shows through it
-KEY_GAP_MM = 1.2               # between a key and its box: the box and its edge stay clear
-KEY_BAND_PX = 40               # a grid's keys, in a band of their own above the row
-SEPARATOR_PX = 6               # between the column headings and a row further down
+HEADER_MARGIN_MM = 1.0  # above a grid's column headings
+CROP_SCALE = 1.5  # 8 px/mm shown at 12 px/mm: marks read at a glance
+OUTLINE_BGR = (40, 110, 230)  # boxes outlined in orange, the page stays grey
+KEY_BGR = (30, 95, 215)  # the key beside each box, a darker orange
+KEY_ALPHA = 0.75  # ink under a key still shows through it
+KEY_GAP_MM = 1.2  # between a key and its box: the box and its edge stay clear
+KEY_BAND_PX = 40  # a grid's keys, in a band of their own above the row
+SEPARATOR_PX = 6  # between the column headings and a row further down
 SEPARATOR_GREY = 200
 JPEG_QUALITY = 85
-DECODED_PAGES = 24             # about 4 MB each
+DECODED_PAGES = 24  # about 4 MB each
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class CropPlan:
     strips: tuple[Rect, ...]
     boxes: tuple[tuple[str, Rect], ...]
     key_band: bool
-    joined: bool = False       # the strips are one piece of the page (a grid's first row under its headings)
+    joined: bool = False  # the strips are one piece of the page (a grid's first row under its headings)
 
 
 def _encode(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
@@ -84,10 +84,16 @@ def _grid_header(layout: FormLayout, rows: list[FieldLayout]) -> Rect | None:
     runs on)."""
     first = min(rows, key=lambda f: f.region[1])
     x, y, w, _ = first.region
-    left, right, top = x + 1.0, x + w - 1.0, y + 0.5   # the region's margins (layout.grid_blocks)
-    above = [d.y1 for d in layout.pages[first.page - 1].drawing
-             if isinstance(d, Rule) and abs(d.y1 - d.y2) < 1e-6 and abs(d.x1 - left) < 0.05
-             and abs(d.x2 - right) < 0.05 and d.y1 < top - 0.05]
+    left, right, top = x + 1.0, x + w - 1.0, y + 0.5  # the region's margins (layout.grid_blocks)
+    above = [
+        d.y1
+        for d in layout.pages[first.page - 1].drawing
+        if isinstance(d, Rule)
+        and abs(d.y1 - d.y2) < 1e-6
+        and abs(d.x1 - left) < 0.05
+        and abs(d.x2 - right) < 0.05
+        and d.y1 < top - 0.05
+    ]
     if not above or top - max(above) > 25.0:
         return None
     header_top = max(above)
@@ -124,8 +130,7 @@ def crop_plan(survey_id: str, page_no: int, field_id: str) -> CropPlan:
     boxes = tuple((option_key(n), o.box) for f in rows for n, o in enumerate(f.options, start=1))
     if not boxes and rows[0].box:
         boxes = (("", rows[0].box),)
-    header = _grid_header(layout, [layout.field(r.id) for r in grid.rows
-                                   if layout.field(r.id).page == rows[0].page]) if grid else None
+    header = _grid_header(layout, [layout.field(r.id) for r in grid.rows if layout.field(r.id).page == rows[0].page]) if grid else None
     if header is None:
         return CropPlan((main,), boxes, False)
     header = (main[0], header[1], main[2], header[3])
@@ -154,12 +159,11 @@ def _badge(image: np.ndarray, text: str, centre: tuple[int, int], height: int) -
     w = max(height, tw + height // 3)
     x0, y0 = centre[0] - w // 2, centre[1] - height // 2
     x0, y0 = max(0, min(x0, image.shape[1] - w)), max(0, min(y0, image.shape[0] - height))
-    patch = image[y0:y0 + height, x0:x0 + w]
+    patch = image[y0 : y0 + height, x0 : x0 + w]
     tag = np.empty_like(patch)
     tag[:] = KEY_BGR
     cv2.addWeighted(tag, KEY_ALPHA, patch, 1 - KEY_ALPHA, 0, dst=patch)
-    cv2.putText(image, text, (x0 + (w - tw) // 2, y0 + (height + th) // 2), font, scale, (255, 255, 255), thick,
-                cv2.LINE_AA)
+    cv2.putText(image, text, (x0 + (w - tw) // 2, y0 + (height + th) // 2), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 def _draw_strip(page: np.ndarray, rect: Rect, plan: CropPlan) -> np.ndarray:

@@ -19,7 +19,7 @@ class Overview:
     statuses: Counter = field(default_factory=Counter)
     quarantined: Counter = field(default_factory=Counter)
     batches: dict[str, Counter] = field(default_factory=dict)
-    villages: dict[tuple[str, str], Counter] = field(default_factory=dict)   # (commune, village) -> counts
+    villages: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (commune, village) -> counts
     throughput: list[tuple[str, int, float]] = field(default_factory=list)  # reviewer, decisions, per hour
     by_hand: int = 0  # forms with a page a reviewer identified (its code damaged or lost), counted apart
 

@@ -35,13 +35,13 @@ class ReviewItem:
     survey: str
     serial: str
     key: str
-    kind: str                       # answer | comment | page | form | quarantine
+    kind: str  # answer | comment | page | form | quarantine
     reasons: tuple[str, ...]
     details: tuple[str, ...]
     confidence: float
-    page_ids: tuple[int, ...]       # scans to show; two for a page scanned twice; an answer's own page first
+    page_ids: tuple[int, ...]  # scans to show; two for a page scanned twice; an answer's own page first
     page_no: int = 0
-    fields: tuple[str, ...] = ()    # the questions flagged (a filter's item: those answered although it says not to)
+    fields: tuple[str, ...] = ()  # the questions flagged (a filter's item: those answered although it says not to)
 
     @property
     def ident(self) -> str:
@@ -79,10 +79,20 @@ def _items(store: Store, flags: list[stored.OpenFlag], decided: dict) -> list[Re
             # A filter answer whose questions were answered although it says
             # they do not apply: its own page comes first.
             page_ids = [p for p in [stored.answer_page(store, survey, serial, key)] if p is not None] + page_ids
-        items.append(ReviewItem(survey, serial, key, kind, tuple(dict.fromkeys(f.reason for f in group)),
-                                tuple(dict.fromkeys(f.detail for f in group if f.detail)),
-                                min(f.confidence for f in group), tuple(dict.fromkeys(page_ids)), page_no,
-                                tuple(dict.fromkeys(f.field_id for f in group if f.field_id))))
+        items.append(
+            ReviewItem(
+                survey,
+                serial,
+                key,
+                kind,
+                tuple(dict.fromkeys(f.reason for f in group)),
+                tuple(dict.fromkeys(f.detail for f in group if f.detail)),
+                min(f.confidence for f in group),
+                tuple(dict.fromkeys(page_ids)),
+                page_no,
+                tuple(dict.fromkeys(f.field_id for f in group if f.field_id)),
+            )
+        )
     return items
 
 
@@ -105,8 +115,7 @@ def open_idents(store: Store) -> list[str]:
     """The idents of every undecided item, in the queue's order: what
     picking the next item needs, without reading each item whole."""
     decided = store.decisions()
-    idents = [f"{survey}|{serial}|{key}" for survey, serial, key in stored.open_keys(store)
-              if (survey, serial, key) not in decided]
+    idents = [f"{survey}|{serial}|{key}" for survey, serial, key in stored.open_keys(store) if (survey, serial, key) not in decided]
     for page_id in stored.quarantined_ids(store, NOT_FOR_REVIEW):
         key = keys.quarantine_key(page_id)
         if ("", "", key) not in decided:

@@ -68,8 +68,8 @@ def scan_caption(store: Store, page_id: int, lang: str) -> str:
 @dataclass(frozen=True)
 class Scan:
     page_id: int
-    title: str          # left / right, for a choice between two
-    caption: str        # the file and the page in it
+    title: str  # left / right, for a choice between two
+    caption: str  # the file and the page in it
 
 
 @dataclass(frozen=True)
@@ -86,24 +86,26 @@ def item_context(store: Store, item: ReviewItem, lang: str, machine: str = "") -
     survey = _survey(item.survey) if item.survey else None
     context: dict = {
         "survey_title": survey.short_title if survey else "",
-        "details": [text for text in (detail_text(d, lang, lambda q: question_name(item.survey, q))
-                                      for d in item.details) if text],
+        "details": [text for text in (detail_text(d, lang, lambda q: question_name(item.survey, q)) for d in item.details) if text],
         "help": reason_help(item.reasons[0], lang) if item.kind == "quarantine" else "",
-        "machine_text": answer_text(item.survey, item.key, machine, lang, keyed=True) if machine
-        else label("machine_blank", lang),
+        "machine_text": answer_text(item.survey, item.key, machine, lang, keyed=True) if machine else label("machine_blank", lang),
         "question_name": question_name(item.survey, item.key) if item.survey else "",
     }
     if item.kind == "quarantine":
         context["survey_names"] = {s: (found.short_title if (found := _survey(s)) else s) for s in store.surveys()}
     sides = [label("scan_left", lang), label("scan_right", lang)] if len(item.page_ids) >= 2 else [label("scan", lang)]
-    context["scans"] = [Scan(page_id, side, scan_caption(store, page_id, lang))
-                        for page_id, side in zip(item.page_ids[:2], sides, strict=False)]
+    context["scans"] = [
+        Scan(page_id, side, scan_caption(store, page_id, lang)) for page_id, side in zip(item.page_ids[:2], sides, strict=False)
+    ]
     dependants = [f for f in item.fields if f != item.key]
     if "skip-rule" in item.reasons and dependants and survey is not None:
         answers = stored.answers_of(store, item.survey, item.serial)
-        context["dependants"] = [Dependant(question_name(item.survey, f), survey.field(f).text,
-                                           answer_text(item.survey, f, answers.get(f, ("", None))[0], lang))
-                                 for f in dependants]
+        context["dependants"] = [
+            Dependant(
+                question_name(item.survey, f), survey.field(f).text, answer_text(item.survey, f, answers.get(f, ("", None))[0], lang)
+            )
+            for f in dependants
+        ]
         # The grid (or question) they belong to, on the page they were read from.
         page_id = answers.get(dependants[0], ("", None))[1]
         grid = survey.field(dependants[0]).grid
@@ -124,8 +126,14 @@ def page_context(store: Store, page_id: int, lang: str) -> dict | None:
     status = label("page_status_ok" if page.status == "ok" else "page_status_quarantined", lang)
     reason = reason_label(page.reason, lang) if page.reason else ""
     detail = detail_text(page.detail, lang) if page.status == "quarantined" else ""
-    return {"where": where, "status": status, "reason": reason, "detail": detail,
-            "file": scan_caption(store, page_id, lang), "quarantined": page.status == "quarantined"}
+    return {
+        "where": where,
+        "status": status,
+        "reason": reason,
+        "detail": detail,
+        "file": scan_caption(store, page_id, lang),
+        "quarantined": page.status == "quarantined",
+    }
 
 
 # ---- the decision log -------------------------------------------------------
@@ -141,7 +149,7 @@ class LogRow:
     note: str
     survey: str
     key: str
-    in_force: bool      # the decision a supervisor may reopen
+    in_force: bool  # the decision a supervisor may reopen
 
 
 def _page_name(store: Store, page_id: int, lang: str) -> str:
@@ -166,8 +174,13 @@ def value_text(store: Store, survey: str, key: str, value: str | None, lang: str
     """A decision's value (or the value it replaced) as a person says it."""
     if value is None:
         return label("reopened", lang)
-    named = {keys.REJECTED: "value_rejected", keys.KEPT: "value_kept", keys.NOT_RETURNED: "value_not_returned",
-             keys.CONFIRMED: "value_confirmed", keys.ANSWER_EACH: "value_answer_each"}
+    named = {
+        keys.REJECTED: "value_rejected",
+        keys.KEPT: "value_kept",
+        keys.NOT_RETURNED: "value_not_returned",
+        keys.CONFIRMED: "value_confirmed",
+        keys.ANSWER_EACH: "value_answer_each",
+    }
     if not keys.is_answer_key(key) and value in named:
         return label(named[value], lang)
     if value.startswith(keys.USE) and value.removeprefix(keys.USE).isdigit():
@@ -189,10 +202,19 @@ def log_page(store: Store, lang: str, before: int | None = None) -> tuple[list[L
     in_force = store.decisions()
     shown = []
     for event_id, survey, serial, key, old, new, reviewer, at, note in rows[:LOG_PAGE_ROWS]:
-        shown.append(LogRow(
-            event_id, local_time(at), reviewer, serial, key_text(store, survey, key, lang),
-            value_text(store, survey, key, old, lang) if old is not None else "",
-            value_text(store, survey, key, new, lang),
-            label("reopened", lang) if note == "reopened" and new is None else note,
-            survey, key, new is not None and in_force.get((survey, serial, key)) == new))
+        shown.append(
+            LogRow(
+                event_id,
+                local_time(at),
+                reviewer,
+                serial,
+                key_text(store, survey, key, lang),
+                value_text(store, survey, key, old, lang) if old is not None else "",
+                value_text(store, survey, key, new, lang),
+                label("reopened", lang) if note == "reopened" and new is None else note,
+                survey,
+                key,
+                new is not None and in_force.get((survey, serial, key)) == new,
+            )
+        )
     return shown, more

@@ -78,8 +78,9 @@ def compare(scores: Scores, previous: dict[tuple[str, str], PreviousValue]) -> l
             before = previous.get(key)
             if current.value is None and before is None:
                 continue
-            changes.append(Change(unit.key, index, current.value, before.value if before else None,
-                                  current.n, before.n if before else 0))
+            changes.append(
+                Change(unit.key, index, current.value, before.value if before else None, current.n, before.n if before else 0)
+            )
     for (unit_key, index), before in previous.items():
         if (unit_key, index) not in seen:
             changes.append(Change(unit_key, index, None, before.value, 0, before.n))

@@ -91,8 +91,7 @@ def _score_unit(survey: Survey, unit: Unit) -> UnitScores:
     return UnitScores(unit.key, unit.label, len(unit.records), indices, intervals, others)
 
 
-def _mean_of_subunits(survey: Survey, pooled_all: UnitScores, subunits: list[Unit],
-                      scored: list[UnitScores]) -> UnitScores:
+def _mean_of_subunits(survey: Survey, pooled_all: UnitScores, subunits: list[Unit], scored: list[UnitScores]) -> UnitScores:
     """ALL as the mean of the sub-units' indices, its interval from a
     bootstrap within each sub-unit."""
     indices = {key: mean_of_units([s.indices[key] for s in scored]) for key in pooled_all.indices}

@@ -153,9 +153,10 @@ def option_shares(survey: Survey, question_id: str, respondents: Sequence[Answer
         answered += 1
         for code in set(codes):
             counts[code] += 1
-    return [OptionShare(question_id, option.code, option.label,
-                        100.0 * counts[option.code] / answered if answered else None, answered)
-            for option in question.options]
+    return [
+        OptionShare(question_id, option.code, option.label, 100.0 * counts[option.code] / answered if answered else None, answered)
+        for option in question.options
+    ]
 
 
 def other_questions(survey: Survey) -> list[Question]:

@@ -44,9 +44,14 @@ def _resampled_means(shares: np.ndarray, resamples: int, rng: np.random.Generato
     return means
 
 
-def bootstrap_interval(strata: Sequence[Sequence[float]], *, combine: str = "pooled",
-                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                       confidence: float = CONFIDENCE) -> Interval:
+def bootstrap_interval(
+    strata: Sequence[Sequence[float]],
+    *,
+    combine: str = "pooled",
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    confidence: float = CONFIDENCE,
+) -> Interval:
     """Percentile interval of an index from the respondents' shares (percent).
 
     ``strata`` holds each sub-unit's shares. ``pooled``: the index is the mean

@@ -22,9 +22,15 @@ COUNTED_STATUSES = (FormStatus.ACCEPTED, FormStatus.RESOLVED)
 
 # A sniff of the first bytes: a PDF, an image or a zip (xlsx) is not a CSV,
 # and saying so beats a confusing "missing column" message.
-_BINARY_SIGNATURES = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip/xlsx file", b"\x89PNG": "a PNG image",
-                      b"\xff\xd8\xff": "a JPEG image", b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image",
-                      b"SQLite format": "an SQLite database"}
+_BINARY_SIGNATURES = {
+    b"%PDF": "a PDF",
+    b"PK\x03\x04": "a zip/xlsx file",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"SQLite format": "an SQLite database",
+}
 
 
 CSV_DELIMITERS = (",", ";", "\t")
@@ -95,15 +101,16 @@ def decode_csv(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = data[:exc.start]
+        before = data[: exc.start]
         row = before.count(b"\n") + 1
         line_start = before.rfind(b"\n") + 1
         prefix = before[line_start:].decode("utf-8", errors="replace")
         header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().split(",")
         position = len(next(csv.reader([prefix]), [""])) - 1 if prefix else 0
         column = header[position] if 0 <= position < len(header) else ""
-        raise CsvInputError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-                               row=row, column=column) from None
+        raise CsvInputError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", row=row, column=column
+        ) from None
 
 
 def header_delimiter(text: str) -> str:
@@ -116,8 +123,7 @@ def header_delimiter(text: str) -> str:
 
 def _check_header(path: Path, header: list[str], survey: Survey) -> None:
     if not header or not any(name.strip() for name in header):
-        raise CsvInputError(path, "empty file: no header row; give the records CSV that 'sipas-scan export' wrote",
-                            row=1)
+        raise CsvInputError(path, "empty file: no header row; give the records CSV that 'sipas-scan export' wrote", row=1)
     duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise CsvInputError(path, "duplicate column(s) in the header", row=1, column=", ".join(duplicates))
@@ -136,8 +142,8 @@ def _check_value(path: Path, row: int, question: Question, value: str) -> None:
     for code in codes:
         if code.strip() not in known:
             raise CsvInputError(
-                path, f"unknown code '{code}' in '{value}' (expected one of {', '.join(known)})",
-                row=row, column=question.id)
+                path, f"unknown code '{code}' in '{value}' (expected one of {', '.join(known)})", row=row, column=question.id
+            )
 
 
 def read_records(path: Path, survey: Survey) -> RecordSet:
@@ -150,7 +156,7 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
         raise CsvInputError(path, "is a folder, not a records CSV") from None
     text = decode_csv(path, data)
     if "\x00" in text:
-        raise CsvInputError(path, "contains NUL bytes: not a text CSV", row=text[:text.index("\x00")].count("\n") + 1)
+        raise CsvInputError(path, "contains NUL bytes: not a text CSV", row=text[: text.index("\x00")].count("\n") + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=header_delimiter(text), strict=True)
     try:
         header = next(reader, [])
@@ -173,8 +179,9 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
                 raise CsvInputError(path, f"{len(cells)} values but the header has {len(header)} columns", row=row)
             status = cells[positions["status"]].strip()
             if status not in STATUSES:
-                raise CsvInputError(path, f"unknown status '{status}' (expected one of {', '.join(STATUSES)})",
-                                       row=row, column="status")
+                raise CsvInputError(
+                    path, f"unknown status '{status}' (expected one of {', '.join(STATUSES)})", row=row, column="status"
+                )
             answers = {}
             for question in questions:
                 value = cells[positions[question.id]].strip() if question.kind != "text" else cells[positions[question.id]]
@@ -192,12 +199,27 @@ def read_records(path: Path, survey: Survey) -> RecordSet:
             for question in questions:
                 if question.kind != "text" and answers[question.id] and spoiled_answer(question, answers[question.id].split(";")):
                     spoiled[question.id] += 1
-            counted.append(Record(
-                row=row, form_id=cells[positions["form_id"]], household_code=cells[positions["household_code"]],
-                status=status, columns={name: cells[i].strip() for name, i in positions.items() if name not in question_ids},
-                answers=answers))
+            counted.append(
+                Record(
+                    row=row,
+                    form_id=cells[positions["form_id"]],
+                    household_code=cells[positions["household_code"]],
+                    status=status,
+                    columns={name: cells[i].strip() for name, i in positions.items() if name not in question_ids},
+                    answers=answers,
+                )
+            )
     except csv.Error as exc:
         raise CsvInputError(path, f"not a valid CSV ({exc})", row=reader.line_num) from None
-    return RecordSet(survey=survey, path=path, counted=counted, excluded=excluded, spoiled=spoiled, total=total,
-                     header=tuple(header), returns=returns, identifiers=frozenset(identifiers - {""}),
-                     form_flags=form_flags)
+    return RecordSet(
+        survey=survey,
+        path=path,
+        counted=counted,
+        excluded=excluded,
+        spoiled=spoiled,
+        total=total,
+        header=tuple(header),
+        returns=returns,
+        identifiers=frozenset(identifiers - {""}),
+        form_flags=form_flags,
+    )

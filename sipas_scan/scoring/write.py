@@ -36,42 +36,81 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) 
 
 
 def write_indices(path: Path, scores: Scores) -> Path:
-    return _write(path, INDICES_COLUMNS, (
-        (unit.key, index, percent(value.value), value.n)
-        for unit in scores.units for index, value in unit.indices.items() if value.value is not None))
+    return _write(
+        path,
+        INDICES_COLUMNS,
+        (
+            (unit.key, index, percent(value.value), value.n)
+            for unit in scores.units
+            for index, value in unit.indices.items()
+            if value.value is not None
+        ),
+    )
 
 
 def write_intervals(path: Path, scores: Scores) -> Path:
     """The 95 % interval of SIPAS, areas and factors, and whether the unit has
     enough respondents (MIN_RESPONDENTS) to publish."""
-    return _write(path, ("unit", "index", "value", "low", "high", "n", "publishable"), (
-        (unit.key, index, percent(unit.indices[index].value), percent(interval.low), percent(interval.high),
-         unit.indices[index].n, "yes" if unit.indices[index].n >= MIN_RESPONDENTS else "no")
-        for unit in scores.units for index, interval in unit.intervals.items()
-        if unit.indices[index].value is not None))
+    return _write(
+        path,
+        ("unit", "index", "value", "low", "high", "n", "publishable"),
+        (
+            (
+                unit.key,
+                index,
+                percent(unit.indices[index].value),
+                percent(interval.low),
+                percent(interval.high),
+                unit.indices[index].n,
+                "yes" if unit.indices[index].n >= MIN_RESPONDENTS else "no",
+            )
+            for unit in scores.units
+            for index, interval in unit.intervals.items()
+            if unit.indices[index].value is not None
+        ),
+    )
 
 
 def write_other_indices(path: Path, scores: Scores) -> Path:
-    return _write(path, ("unit", "question", "option", "label", "value", "n"), (
-        (unit.key, share.question, share.code, share.label, percent(share.value), share.n)
-        for unit in scores.units for shares in unit.others.values() for share in shares
-        if share.value is not None))
+    return _write(
+        path,
+        ("unit", "question", "option", "label", "value", "n"),
+        (
+            (unit.key, share.question, share.code, share.label, percent(share.value), share.n)
+            for unit in scores.units
+            for shares in unit.others.values()
+            for share in shares
+            if share.value is not None
+        ),
+    )
 
 
 def write_compare(path: Path, changes: list[Change]) -> Path:
     """Change in percentage points per unit and index."""
-    return _write(path, ("unit", "index", "value", "previous", "change", "n", "previous_n"), (
-        (c.unit, c.index, percent(c.value), percent(c.previous), percent(c.change), c.n, c.previous_n)
-        for c in changes))
+    return _write(
+        path,
+        ("unit", "index", "value", "previous", "change", "n", "previous_n"),
+        ((c.unit, c.index, percent(c.value), percent(c.previous), percent(c.change), c.n, c.previous_n) for c in changes),
+    )
 
 
 # ---- the same tables in office formats (score --format) --------------------
 
-_LABELS = {"unit": "Đơn vị", "index": "Chỉ số", "value": "Giá trị (%)", "n": "Số người trả lời",
-           "low": "Cận dưới khoảng tin cậy 95% (%)", "high": "Cận trên khoảng tin cậy 95% (%)",
-           "publishable": "Đủ số người trả lời để công bố (1 có, 0 không)", "question": "Câu hỏi",
-           "option": "Mã phương án", "label": "Phương án", "previous": "Giá trị năm trước (%)",
-           "change": "Thay đổi (điểm %)", "previous_n": "Số người trả lời năm trước"}
+_LABELS = {
+    "unit": "Đơn vị",
+    "index": "Chỉ số",
+    "value": "Giá trị (%)",
+    "n": "Số người trả lời",
+    "low": "Cận dưới khoảng tin cậy 95% (%)",
+    "high": "Cận trên khoảng tin cậy 95% (%)",
+    "publishable": "Đủ số người trả lời để công bố (1 có, 0 không)",
+    "question": "Câu hỏi",
+    "option": "Mã phương án",
+    "label": "Phương án",
+    "previous": "Giá trị năm trước (%)",
+    "change": "Thay đổi (điểm %)",
+    "previous_n": "Số người trả lời năm trước",
+}
 _NUMBERS = {"value", "n", "low", "high", "publishable", "previous", "change", "previous_n"}
 
 
@@ -80,31 +119,64 @@ def _round(value: float | None) -> float | None:
 
 
 def _data_table(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> DataTable:
-    columns = tuple(Column(h, _LABELS.get(h, h), "number" if h in _NUMBERS else "text",
-                           {0: "không", 1: "có"} if h == "publishable" else {}) for h in header)
+    columns = tuple(
+        Column(h, _LABELS.get(h, h), "number" if h in _NUMBERS else "text", {0: "không", 1: "có"} if h == "publishable" else {})
+        for h in header
+    )
     return DataTable(name, columns, [tuple(row) for row in rows], title=f"SIPAS: {name}")
 
 
 def score_tables(scores: Scores, changes: list[Change] | None) -> list[DataTable]:
     """indices, intervals, other_indices and (with changes) compare, with numbers as numbers."""
     tables = [
-        _data_table("indices", INDICES_COLUMNS, (
-            (unit.key, index, _round(value.value), value.n)
-            for unit in scores.units for index, value in unit.indices.items() if value.value is not None)),
-        _data_table("intervals", ("unit", "index", "value", "low", "high", "n", "publishable"), (
-            (unit.key, index, _round(unit.indices[index].value), _round(interval.low), _round(interval.high),
-             unit.indices[index].n, int(unit.indices[index].n >= MIN_RESPONDENTS))
-            for unit in scores.units for index, interval in unit.intervals.items()
-            if unit.indices[index].value is not None)),
-        _data_table("other_indices", ("unit", "question", "option", "label", "value", "n"), (
-            (unit.key, share.question, share.code, share.label, _round(share.value), share.n)
-            for unit in scores.units for shares in unit.others.values() for share in shares
-            if share.value is not None)),
+        _data_table(
+            "indices",
+            INDICES_COLUMNS,
+            (
+                (unit.key, index, _round(value.value), value.n)
+                for unit in scores.units
+                for index, value in unit.indices.items()
+                if value.value is not None
+            ),
+        ),
+        _data_table(
+            "intervals",
+            ("unit", "index", "value", "low", "high", "n", "publishable"),
+            (
+                (
+                    unit.key,
+                    index,
+                    _round(unit.indices[index].value),
+                    _round(interval.low),
+                    _round(interval.high),
+                    unit.indices[index].n,
+                    int(unit.indices[index].n >= MIN_RESPONDENTS),
+                )
+                for unit in scores.units
+                for index, interval in unit.intervals.items()
+                if unit.indices[index].value is not None
+            ),
+        ),
+        _data_table(
+            "other_indices",
+            ("unit", "question", "option", "label", "value", "n"),
+            (
+                (unit.key, share.question, share.code, share.label, _round(share.value), share.n)
+                for unit in scores.units
+                for shares in unit.others.values()
+                for share in shares
+                if share.value is not None
+            ),
+        ),
     ]
     if changes is not None:
-        tables.append(_data_table("compare", ("unit", "index", "value", "previous", "change", "n", "previous_n"), (
-            (c.unit, c.index, _round(c.value), _round(c.previous), _round(c.change), c.n, c.previous_n)
-            for c in changes)))
+        tables.append(
+            _data_table(
+                "compare",
+                ("unit", "index", "value", "previous", "change", "n", "previous_n"),
+                ((c.unit, c.index, _round(c.value), _round(c.previous), _round(c.change), c.n, c.previous_n) for c in changes),
+            )
+        )
     return tables
 
 

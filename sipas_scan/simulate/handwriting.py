@@ -43,7 +43,7 @@ def glyph_skeleton(char: str) -> tuple[np.ndarray, float, int]:
     canvas = np.zeros((ascent + descent + 8, int(advance) + 16), np.uint8)
     top, left = max(bbox[1], 0) + 4, max(bbox[0], 0) + 8
     h, w = glyph.shape
-    canvas[top:top + h, left:left + w] = np.maximum(canvas[top:top + h, left:left + w], glyph)
+    canvas[top : top + h, left : left + w] = np.maximum(canvas[top : top + h, left : left + w], glyph)
     skeleton = skeletonize(canvas > 110).astype(np.float32)
     return skeleton, advance, ascent + 4
 
@@ -64,8 +64,16 @@ def text_width_px(text: str, x_height_px: float) -> float:
     return sum(glyph_skeleton(ch)[1] for ch in unicodedata.normalize("NFC", text)) * scale
 
 
-def write_line(layer: np.ndarray, text: str, origin_px: tuple[float, float], x_height_px: float,
-               stroke_px: float, rng: np.random.Generator, *, max_width_px: float | None = None) -> float:
+def write_line(
+    layer: np.ndarray,
+    text: str,
+    origin_px: tuple[float, float],
+    x_height_px: float,
+    stroke_px: float,
+    rng: np.random.Generator,
+    *,
+    max_width_px: float | None = None,
+) -> float:
     """Write ``text`` on ``layer`` with its baseline starting at ``origin_px``;
     returns the width used. Letters past ``max_width_px`` are not written."""
     text = unicodedata.normalize("NFC", text)
@@ -109,8 +117,16 @@ def write_line(layer: np.ndarray, text: str, origin_px: tuple[float, float], x_h
     return x - origin_px[0]
 
 
-def write_in_box(layer: np.ndarray, text: str, box_px: tuple[float, float, float, float], line_pitch_px: float,
-                 first_rule_px: float, px_per_mm: float, rng: np.random.Generator, stroke_px: float) -> None:
+def write_in_box(
+    layer: np.ndarray,
+    text: str,
+    box_px: tuple[float, float, float, float],
+    line_pitch_px: float,
+    first_rule_px: float,
+    px_per_mm: float,
+    rng: np.random.Generator,
+    stroke_px: float,
+) -> None:
     """Write ``text`` on the ruled lines of a comment box, wrapping words."""
     x, y, w, h = box_px
     x_height = rng.uniform(*X_HEIGHT_MM) * px_per_mm
@@ -121,5 +137,12 @@ def write_in_box(layer: np.ndarray, text: str, box_px: tuple[float, float, float
     n_rules = int((h - (first_rule_px - y)) // line_pitch_px) + 1
     for i, line in enumerate(lines[:n_rules]):
         baseline = first_rule_px + i * line_pitch_px - rng.uniform(0.3, 0.9) * px_per_mm
-        write_line(layer, line, (x + margin + rng.normal(0, 0.5) * px_per_mm, baseline), x_height, stroke_px, rng,
-                   max_width_px=w - margin - 2 * px_per_mm)
+        write_line(
+            layer,
+            line,
+            (x + margin + rng.normal(0, 0.5) * px_per_mm, baseline),
+            x_height,
+            stroke_px,
+            rng,
+            max_width_px=w - margin - 2 * px_per_mm,
+        )

@@ -21,9 +21,9 @@ from sipas_scan.store.schema import users as users_table
 @dataclass(frozen=True)
 class Session:
     user: str
-    role: str               # the account's role now, not at login
-    created_at: float       # Unix seconds
-    active_at: float        # the user's last action
+    role: str  # the account's role now, not at login
+    created_at: float  # Unix seconds
+    active_at: float  # the user's last action
 
 
 def token_id(token: str) -> str:
@@ -34,9 +34,14 @@ def save_user(store: Store, name: str, role: str, password_hash: str) -> None:
     """Add a user, or set a new password and role; either way the user's
     sessions end (a changed password must lock out whoever had the old one)."""
     with store.transaction() as db:
-        db.query("INSERT INTO users (name, role, password_hash, created_at) VALUES (:name, :role, :hash, :at)"
-                 " ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
-                 name=name, role=role, hash=password_hash, at=now())
+        db.query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES (:name, :role, :hash, :at)"
+            " ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
+            name=name,
+            role=role,
+            hash=password_hash,
+            at=now(),
+        )
         db.execute(sa.delete(sessions).where(sessions.c.user == name))
 
 
@@ -65,7 +70,9 @@ def session_of(store: Store, token: str) -> Session | None:
     None when it was ended or the account is gone."""
     row = store.db.execute(
         sa.select(sessions.c.user, users_table.c.role, sessions.c.created_at, sessions.c.active_at)
-        .join(users_table, users_table.c.name == sessions.c.user).where(sessions.c.id == token_id(token))).first()
+        .join(users_table, users_table.c.name == sessions.c.user)
+        .where(sessions.c.id == token_id(token))
+    ).first()
     return Session(*row) if row else None
 
 

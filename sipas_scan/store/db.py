@@ -106,7 +106,7 @@ class StoredPage:
     survey: str
     serial: str
     page_no: int
-    identified_by: str      # code (signed, verified) | print | hand; see PageResult
+    identified_by: str  # code (signed, verified) | print | hand; see PageResult
 
 
 class Store:
@@ -242,9 +242,16 @@ class Store:
         # the file again (to assign a page) from any directory.
         stored = str(Path(path).resolve())
         with self.transaction() as db:
-            db.query("INSERT INTO sources (path, sha256, size, kind, pages, status, added_at)"
-                     " VALUES (:path, :sha, :size, :kind, :pages, 'reading', :at) ON CONFLICT DO NOTHING",
-                     path=stored, sha=sha256, size=size, kind=kind, pages=pages, at=now())
+            db.query(
+                "INSERT INTO sources (path, sha256, size, kind, pages, status, added_at)"
+                " VALUES (:path, :sha, :size, :kind, :pages, 'reading', :at) ON CONFLICT DO NOTHING",
+                path=stored,
+                sha=sha256,
+                size=size,
+                kind=kind,
+                pages=pages,
+                at=now(),
+            )
             return db.query("SELECT id FROM sources WHERE sha256 = :sha", sha=sha256).scalar_one()
 
     def finish_source(self, source_id: int) -> None:
@@ -262,10 +269,16 @@ class Store:
             row = db.query("SELECT owner, host, pid, renewed_at FROM claims WHERE sha256 = :sha", sha=sha256).first()
             if row is not None and row[0] != owner and not Claim(*row).is_stale(at):
                 return Claim(*row)
-            db.query("INSERT INTO claims (sha256, owner, host, pid, renewed_at) VALUES (:sha, :owner, :host, :pid, :at)"
-                     " ON CONFLICT (sha256) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,"
-                     " renewed_at = excluded.renewed_at",
-                     sha=sha256, owner=owner, host=socket.gethostname(), pid=os.getpid(), at=at)
+            db.query(
+                "INSERT INTO claims (sha256, owner, host, pid, renewed_at) VALUES (:sha, :owner, :host, :pid, :at)"
+                " ON CONFLICT (sha256) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,"
+                " renewed_at = excluded.renewed_at",
+                sha=sha256,
+                owner=owner,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                at=at,
+            )
         return None
 
     def release_claims(self, owner: str) -> None:
@@ -287,22 +300,30 @@ class Store:
     def record_source_failure(self, path: Path | str, reason: str, detail: str) -> None:
         """``path``: absolute, as printable text (see reading.sources.printable)."""
         with self.transaction() as db:
-            db.query("INSERT INTO source_failures (path, reason, detail, at) VALUES (:path, :reason, :detail, :at)",
-                     path=str(path), reason=reason, detail=detail, at=now())
+            db.query(
+                "INSERT INTO source_failures (path, reason, detail, at) VALUES (:path, :reason, :detail, :at)",
+                path=str(path),
+                reason=reason,
+                detail=detail,
+                at=now(),
+            )
 
     def clear_source_failures(self, paths: Sequence[str]) -> None:
         """These files opened this time (put right since they failed): kept
         in the history, no longer listed as not read."""
         with self.transaction() as db:
-            db.many("UPDATE source_failures SET cleared_at = :at WHERE path = :path AND cleared_at = ''",
-                    [{"at": now(), "path": path} for path in paths])
+            db.many(
+                "UPDATE source_failures SET cleared_at = :at WHERE path = :path AND cleared_at = ''",
+                [{"at": now(), "path": path} for path in paths],
+            )
 
     def unread_files(self) -> list[tuple[str, str, str]]:
         """(path, reason, detail) of every file or folder whose latest attempt
         failed: not opened since."""
         return self.db.rows(
             "SELECT path, reason, detail FROM source_failures WHERE cleared_at = ''"
-            " AND id IN (SELECT max(id) FROM source_failures GROUP BY path) ORDER BY path")
+            " AND id IN (SELECT max(id) FROM source_failures GROUP BY path) ORDER BY path"
+        )
 
     def _store_image(self, name: str, jpeg: bytes) -> str:
         if not jpeg:
@@ -317,8 +338,15 @@ class Store:
 
     @staticmethod
     def _readings(result: PageResult) -> str:
-        return json.dumps({"fields": [asdict(f) for f in result.fields], "comments": [asdict(c) for c in result.comments],
-                           "markers": list(result.markers), "identified_by": result.identified_by}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "fields": [asdict(f) for f in result.fields],
+                "comments": [asdict(c) for c in result.comments],
+                "markers": list(result.markers),
+                "identified_by": result.identified_by,
+            },
+            ensure_ascii=False,
+        )
 
     def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
         """Store one page's reading and its image; a page already stored is
@@ -326,21 +354,37 @@ class Store:
         image_path = self._store_image(f"{source_id:05d}-{page_index + 1:05d}.jpg", result.image_jpeg)
         readings = self._readings(result)
         with self.transaction() as db:
-            db.query("UPDATE claims SET renewed_at = :at WHERE sha256 = (SELECT sha256 FROM sources WHERE id = :id)"
-                     " AND pid = :pid", at=time.time(), id=source_id, pid=os.getpid())
+            db.query(
+                "UPDATE claims SET renewed_at = :at WHERE sha256 = (SELECT sha256 FROM sources WHERE id = :id) AND pid = :pid",
+                at=time.time(),
+                id=source_id,
+                pid=os.getpid(),
+            )
             return db.query(
                 "INSERT INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no,"
                 " orientation, residual_mm, dpi, image_path, readings, read_at)"
                 " VALUES (:source_id, :page_index, :status, :reason, :detail, :survey, :serial, :page_no,"
                 " :orientation, :residual_mm, :dpi, :image_path, :readings, :read_at)"
                 " ON CONFLICT DO NOTHING RETURNING id",
-                source_id=source_id, page_index=page_index, status=result.status, reason=result.reason,
-                detail=result.detail, survey=result.survey, serial=result.serial, page_no=result.page_no,
-                orientation=result.orientation, residual_mm=result.residual_mm, dpi=result.dpi, image_path=image_path,
-                readings=readings, read_at=now()).scalar()
+                source_id=source_id,
+                page_index=page_index,
+                status=result.status,
+                reason=result.reason,
+                detail=result.detail,
+                survey=result.survey,
+                serial=result.serial,
+                page_no=result.page_no,
+                orientation=result.orientation,
+                residual_mm=result.residual_mm,
+                dpi=result.dpi,
+                image_path=image_path,
+                readings=readings,
+                read_at=now(),
+            ).scalar()
 
-    def assign_page(self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str],
-                    how: str, note: str = "") -> None:
+    def assign_page(
+        self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str], how: str, note: str = ""
+    ) -> None:
         """A quarantined page read again under the identity a reviewer gave
         it; the page and the decision that made it are stored together (and
         with the form's derivation, inside the caller's transaction). The
@@ -357,18 +401,34 @@ class Store:
                 "UPDATE pages SET status = 'ok', reason = 'assigned', detail = :detail, survey = :survey, serial = :serial,"
                 " page_no = :page_no, orientation = :orientation, residual_mm = :residual_mm, image_path = :image_path,"
                 " readings = :readings WHERE id = :id",
-                detail=f"assigned by {reviewer} ({how}); was quarantined: {reason}: {detail}", survey=result.survey,
-                serial=result.serial, page_no=result.page_no, orientation=result.orientation,
-                residual_mm=result.residual_mm, image_path=image_path, readings=self._readings(result), id=page_id)
+                detail=f"assigned by {reviewer} ({how}); was quarantined: {reason}: {detail}",
+                survey=result.survey,
+                serial=result.serial,
+                page_no=result.page_no,
+                orientation=result.orientation,
+                residual_mm=result.residual_mm,
+                image_path=image_path,
+                readings=self._readings(result),
+                id=page_id,
+            )
             self._insert_decision(db, "", "", key, old_value, new_value, reviewer, note)
 
     @staticmethod
-    def _insert_decision(db: Database, survey: str, serial: str, key: str, old_value: str | None,
-                         new_value: str | None, reviewer: str, reason: str) -> None:
-        db.query("INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
-                 " VALUES (:survey, :serial, :key, :old, :new, :reviewer, :at, :reason)",
-                 survey=survey, serial=serial, key=key, old=old_value, new=new_value, reviewer=reviewer, at=now(),
-                 reason=reason)
+    def _insert_decision(
+        db: Database, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None, reviewer: str, reason: str
+    ) -> None:
+        db.query(
+            "INSERT INTO decisions (survey, serial, field_id, old_value, new_value, reviewer, at, reason)"
+            " VALUES (:survey, :serial, :key, :old, :new, :reviewer, :at, :reason)",
+            survey=survey,
+            serial=serial,
+            key=key,
+            old=old_value,
+            new=new_value,
+            reviewer=reviewer,
+            at=now(),
+            reason=reason,
+        )
 
     def scanned_file(self, page_id: int) -> ScannedFile:
         """The file a stored page was read from. A path stored relative (by
@@ -377,8 +437,8 @@ class Store:
         run from the project): those are tried, then the working directory.
         The caller checks the file's SHA-256 against the one stored."""
         stored, index, sha256 = self.db.query(
-            "SELECT s.path, p.page_index, s.sha256 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.id = :id",
-            id=page_id).one()
+            "SELECT s.path, p.page_index, s.sha256 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.id = :id", id=page_id
+        ).one()
         path = Path(stored)
         if not path.is_absolute():
             candidates = [base / path for base in (self.folder, *self.folder.parents)] + [Path.cwd() / path]
@@ -386,8 +446,9 @@ class Store:
         return ScannedFile(path, index, sha256)
 
     def stored_page(self, page_id: int) -> StoredPage | None:
-        row = self.db.query("SELECT id, status, reason, detail, survey, serial, page_no, readings FROM pages"
-                            " WHERE id = :id", id=page_id).first()
+        row = self.db.query(
+            "SELECT id, status, reason, detail, survey, serial, page_no, readings FROM pages WHERE id = :id", id=page_id
+        ).first()
         if row is None:
             return None
         page, status, reason, detail, survey, serial, page_no, raw = row
@@ -406,8 +467,9 @@ class Store:
 
     def forms_flagged(self, reason: str) -> int:
         """How many forms carry a flag with this reason."""
-        return self.db.query("SELECT count(*) FROM (SELECT DISTINCT survey, serial FROM flags WHERE reason = :reason) f",
-                             reason=reason).scalar_one()
+        return self.db.query(
+            "SELECT count(*) FROM (SELECT DISTINCT survey, serial FROM flags WHERE reason = :reason) f", reason=reason
+        ).scalar_one()
 
     def needs_schema_2_rebuild(self) -> bool:
         """Flags derived before schema 2 do not say which decision settles them."""
@@ -418,16 +480,32 @@ class Store:
         where, args = _one_form(only)
         return in_force(self.db.query(f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", **args))
 
-    def add_decision(self, survey: str, serial: str, key: str, old_value: str | None, new_value: str | None,
-                     reviewer: str, reason: str = "", *, expect_open: bool = False, expect_decided: bool = False) -> None:
+    def add_decision(
+        self,
+        survey: str,
+        serial: str,
+        key: str,
+        old_value: str | None,
+        new_value: str | None,
+        reviewer: str,
+        reason: str = "",
+        *,
+        expect_open: bool = False,
+        expect_decided: bool = False,
+    ) -> None:
         """Append a decision event; with ``expect_open``, refuse (in the same
         transaction) when a decision on the key is already in force, so two
         submissions of one item cannot both land; with ``expect_decided``,
         refuse when none is (reopening what was never decided)."""
         with self.transaction() as db:
             if expect_open or expect_decided:
-                latest = db.query("SELECT new_value FROM decisions WHERE survey = :survey AND serial = :serial"
-                                  " AND field_id = :key ORDER BY id DESC LIMIT 1", survey=survey, serial=serial, key=key).first()
+                latest = db.query(
+                    "SELECT new_value FROM decisions WHERE survey = :survey AND serial = :serial"
+                    " AND field_id = :key ORDER BY id DESC LIMIT 1",
+                    survey=survey,
+                    serial=serial,
+                    key=key,
+                ).first()
                 decided = latest is not None and latest[0] is not None
                 if expect_open and decided:
                     raise StoreError(f"{serial} {key}: already decided")
@@ -440,8 +518,10 @@ class Store:
         value, new value, reviewer, at, note); ``before``: older than that id."""
         return self.db.rows(
             "SELECT id, survey, serial, field_id, old_value, new_value, reviewer, at, reason FROM decisions"
-            " WHERE id < :before ORDER BY id DESC LIMIT :limit", before=before if before is not None else 2**62,
-            limit=limit)
+            " WHERE id < :before ORDER BY id DESC LIMIT :limit",
+            before=before if before is not None else 2**62,
+            limit=limit,
+        )
 
     def last_decision_id(self) -> int:
         return self.db.query("SELECT coalesce(max(id), 0) FROM decisions").scalar_one()
@@ -459,11 +539,17 @@ class Store:
         query = expanding(
             f"SELECT id, page_index FROM pages WHERE source_id = :source_id AND status = 'quarantined'{which}{when}"
             " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
-            "                 AND d.field_id = :prefix || CAST(pages.id AS TEXT))", *(["reasons"] if reasons is not None else []))
+            "                 AND d.field_id = :prefix || CAST(pages.id AS TEXT))",
+            *(["reasons"] if reasons is not None else []),
+        )
         with self.transaction() as db:
-            rows = db.query(query, source_id=source_id, prefix=f"{QUARANTINE}:",
-                            **({} if reasons is None else {"reasons": list(reasons)}),
-                            **({} if up_to is None else {"up_to": up_to})).all()
+            rows = db.query(
+                query,
+                source_id=source_id,
+                prefix=f"{QUARANTINE}:",
+                **({} if reasons is None else {"reasons": list(reasons)}),
+                **({} if up_to is None else {"up_to": up_to}),
+            ).all()
             if rows:
                 db.many("DELETE FROM pages WHERE id = :id", [{"id": page_id} for page_id, _ in rows])
                 db.query("UPDATE sources SET status = 'reading' WHERE id = :id", id=source_id)
@@ -475,8 +561,7 @@ class Store:
         # there would make it a number); PostgreSQL needs it cast to JSON.
         as_json = sa.type_coerce if self.db.dialect.name == "sqlite" else sa.cast
         identified_by = as_json(pages_table.c.readings, sa.JSON)["identified_by"].as_string()
-        query = sa.select(sa.exists().where(pages_table.c.status == "ok", pages_table.c.reason != "assigned",
-                                            identified_by == "code"))
+        query = sa.select(sa.exists().where(pages_table.c.status == "ok", pages_table.c.reason != "assigned", identified_by == "code"))
         return bool(self.db.execute(query).scalar())
 
     def stale_forms(self) -> list[tuple[str, str]]:
@@ -486,13 +571,15 @@ class Store:
         own = self.db.query(
             "SELECT f.survey, f.serial FROM forms f JOIN (SELECT survey, serial, max(id) AS last FROM decisions"
             " WHERE serial != '' GROUP BY survey, serial) d ON d.survey = f.survey AND d.serial = f.serial"
-            " WHERE f.derived_through < d.last").all()
+            " WHERE f.derived_through < d.last"
+        ).all()
         assigned = self.db.query(
             "SELECT DISTINCT p.survey, p.serial FROM pages p"
             " JOIN decisions d ON d.survey = '' AND d.serial = '' AND d.field_id = :prefix || CAST(p.id AS TEXT)"
             " LEFT JOIN forms f ON f.survey = p.survey AND f.serial = p.serial"
             " WHERE p.reason = 'assigned' AND p.status = 'ok' AND (f.serial IS NULL OR f.derived_through < d.id)",
-            prefix=f"{QUARANTINE}:").all()
+            prefix=f"{QUARANTINE}:",
+        ).all()
         return sorted({tuple(r) for r in [*own, *assigned]})
 
     # ---- forms (derived; see sipas_scan.assembly.derive) ----------------------
@@ -504,7 +591,9 @@ class Store:
         rows = self.db.query(
             "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
             " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
-            f" FROM forms f{where}", **args).all()
+            f" FROM forms f{where}",
+            **args,
+        ).all()
         households: dict = {}
         for survey, serial, code, province, district, commune, village, was_issued, flagged in rows:
             if was_issued:
@@ -519,25 +608,48 @@ class Store:
         the pages whose code verified but which could not be read (so a form
         knows of its unreadable copies)."""
         where, args = _one_form(only, "p", keyword="AND")
-        rows = self.db.query(expanding(
-            "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
-            " FROM pages p JOIN sources s ON s.id = p.source_id"
-            f" WHERE (p.status = 'ok' OR p.reason IN :unreadable){where}"
-            " ORDER BY p.survey, p.serial, p.page_no, p.id", "unreadable"), unreadable=list(UNREADABLE_IDENTIFIED), **args)
+        rows = self.db.query(
+            expanding(
+                "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
+                " FROM pages p JOIN sources s ON s.id = p.source_id"
+                f" WHERE (p.status = 'ok' OR p.reason IN :unreadable){where}"
+                " ORDER BY p.survey, p.serial, p.page_no, p.id",
+                "unreadable",
+            ),
+            unreadable=list(UNREADABLE_IDENTIFIED),
+            **args,
+        )
         for page_id, path, index, status, reason, detail, survey, serial, page_no, raw in rows:
             readings = json.loads(raw)
             fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]
-            comments = [{k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
-                        for c in readings.get("comments", [])]
+            comments = [
+                {k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
+                for c in readings.get("comments", [])
+            ]
             origin = f"{Path(path).name} p. {index + 1}"
             verified = readings.get("identified_by", "code") == "code"
-            yield PageRecord(page_id, origin, survey, serial, page_no, fields, comments, verified=verified,
-                             quarantined="" if status == "ok" else reason,
-                             # A person gave this page its identity: the form says so.
-                             assigned=detail if reason == "assigned" and not verified else "")
+            yield PageRecord(
+                page_id,
+                origin,
+                survey,
+                serial,
+                page_no,
+                fields,
+                comments,
+                verified=verified,
+                quarantined="" if status == "ok" else reason,
+                # A person gave this page its identity: the form says so.
+                assigned=detail if reason == "assigned" and not verified else "",
+            )
 
-    def replace_forms(self, forms: list[FormRecord], only: tuple[str, str] | None = None, *,
-                      through: int | None = None, pages_mark: tuple[int, int] | None = None) -> bool:
+    def replace_forms(
+        self,
+        forms: list[FormRecord],
+        only: tuple[str, str] | None = None,
+        *,
+        through: int | None = None,
+        pages_mark: tuple[int, int] | None = None,
+    ) -> bool:
         """Replace the derived tables with ``forms`` in one transaction: all
         of them, or only those of one (survey, serial). ``through``: the
         last decision the derivation saw (read in the same snapshot as the
@@ -557,22 +669,53 @@ class Store:
                 "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village,"
                 " issued, derived_through) VALUES (:survey, :serial, :status, :household_code, :province, :district,"
                 " :commune, :village, :issued, :through)",
-                [dict(survey=form.survey, serial=form.serial, status=str(form.status),
-                      **dict(zip(("household_code", "province", "district", "commune", "village"),
-                                 (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5,
-                                 strict=True)),
-                      issued=int(bool(form.issued)), through=through) for form in forms])
+                [
+                    dict(
+                        survey=form.survey,
+                        serial=form.serial,
+                        status=str(form.status),
+                        **dict(
+                            zip(
+                                ("household_code", "province", "district", "commune", "village"),
+                                (form.issued.household_code, *form.issued.village_key) if form.issued else ("",) * 5,
+                                strict=True,
+                            )
+                        ),
+                        issued=int(bool(form.issued)),
+                        through=through,
+                    )
+                    for form in forms
+                ],
+            )
             db.many(
                 "INSERT INTO answers (survey, serial, field_id, value, confidence, page_id)"
                 " VALUES (:survey, :serial, :field_id, :value, :confidence, :page_id)",
-                [dict(survey=form.survey, serial=form.serial, field_id=f, value=v, confidence=c, page_id=p)
-                 for form in forms for f, (v, c, p) in form.answers.items()])
+                [
+                    dict(survey=form.survey, serial=form.serial, field_id=f, value=v, confidence=c, page_id=p)
+                    for form in forms
+                    for f, (v, c, p) in form.answers.items()
+                ],
+            )
             db.many(
                 "INSERT INTO flags (survey, serial, field_id, reason, confidence, detail, page_id, blocking, page_no, item)"
                 " VALUES (:survey, :serial, :field_id, :reason, :confidence, :detail, :page_id, :blocking, :page_no, :item)",
-                [dict(survey=form.survey, serial=form.serial, field_id=f.field_id, reason=f.reason,
-                      confidence=f.confidence, detail=f.detail, page_id=f.page_id, blocking=int(f.blocking),
-                      page_no=f.page_no, item=f.key) for form in forms for f in form.flags])
+                [
+                    dict(
+                        survey=form.survey,
+                        serial=form.serial,
+                        field_id=f.field_id,
+                        reason=f.reason,
+                        confidence=f.confidence,
+                        detail=f.detail,
+                        page_id=f.page_id,
+                        blocking=int(f.blocking),
+                        page_no=f.page_no,
+                        item=f.key,
+                    )
+                    for form in forms
+                    for f in form.flags
+                ],
+            )
         return True
 
 
@@ -595,8 +738,7 @@ def _one_form(only: tuple[str, str] | None, table: str = "", keyword: str = "WHE
     column = f"{table}." if table else ""
     if not only:
         return "", {}
-    return f" {keyword} {column}survey = :one_survey AND {column}serial = :one_serial", {"one_survey": only[0],
-                                                                                         "one_serial": only[1]}
+    return f" {keyword} {column}survey = :one_survey AND {column}serial = :one_serial", {"one_survey": only[0], "one_serial": only[1]}
 
 
 def _one_line(exc: BaseException) -> str:

@@ -17,8 +17,8 @@ class OpenFlag:
 
     survey: str
     serial: str
-    item: str           # the decision key that settles it
-    field_id: str       # '' for a page or the whole form
+    item: str  # the decision key that settles it
+    field_id: str  # '' for a page or the whole form
     reason: str
     confidence: float
     detail: str
@@ -30,7 +30,8 @@ _OPEN = (
     " FROM flags f JOIN forms m ON m.survey = f.survey AND m.serial = f.serial"
     # Comments to transcribe do not hold a form back, but they are review work.
     f" WHERE ((f.blocking = 1 AND m.status = '{FormStatus.NEEDS_REVIEW}')"
-    f" OR (f.reason = 'ocr-review' AND m.status != '{FormStatus.REJECTED}'))")
+    f" OR (f.reason = 'ocr-review' AND m.status != '{FormStatus.REJECTED}'))"
+)
 _ORDER = " ORDER BY f.survey, f.serial, f.item"
 
 
@@ -39,9 +40,14 @@ def open_flags(store: Store, only: tuple[str, str, str] | None = None) -> list[O
     of one item (survey, serial, key)."""
     where = " AND f.survey = :survey AND f.serial = :serial AND f.item = :item" if only else ""
     args = dict(zip(("survey", "serial", "item"), only, strict=True)) if only else {}
-    return [OpenFlag(*row) for row in store.db.query(
-        "SELECT f.survey, f.serial, f.item, f.field_id, f.reason, f.confidence, f.detail, f.page_id, f.page_no"
-        f"{_OPEN}{where}{_ORDER}, f.id", **args)]
+    return [
+        OpenFlag(*row)
+        for row in store.db.query(
+            "SELECT f.survey, f.serial, f.item, f.field_id, f.reason, f.confidence, f.detail, f.page_id, f.page_no"
+            f"{_OPEN}{where}{_ORDER}, f.id",
+            **args,
+        )
+    ]
 
 
 def open_keys(store: Store) -> list[tuple[str, str, str]]:
@@ -51,45 +57,69 @@ def open_keys(store: Store) -> list[tuple[str, str, str]]:
 
 def page_copies(store: Store, survey: str, serial: str, page_no: int) -> list[int]:
     """The pages read as page ``page_no`` of a form, oldest first."""
-    return list(store.db.query(
-        "SELECT id FROM pages WHERE status = 'ok' AND survey = :survey AND serial = :serial AND page_no = :page_no"
-        " ORDER BY id", survey=survey, serial=serial, page_no=page_no).scalars())
+    return list(
+        store.db.query(
+            "SELECT id FROM pages WHERE status = 'ok' AND survey = :survey AND serial = :serial AND page_no = :page_no ORDER BY id",
+            survey=survey,
+            serial=serial,
+            page_no=page_no,
+        ).scalars()
+    )
 
 
 def quarantined_ids(store: Store, excluded_reasons: tuple[str, ...]) -> list[int]:
     """The ids of quarantined pages, in order."""
-    return list(store.db.query(expanding(
-        "SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded ORDER BY id", "excluded"),
-        excluded=list(excluded_reasons)).scalars())
+    return list(
+        store.db.query(
+            expanding("SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded ORDER BY id", "excluded"),
+            excluded=list(excluded_reasons),
+        ).scalars()
+    )
 
 
 def quarantined_pages(store: Store, excluded_reasons: tuple[str, ...], page_id: int | None = None) -> list[tuple]:
     """(page id, reason, detail) of quarantined pages, by id; or of one."""
     where, args = (" AND id = :id", {"id": page_id}) if page_id is not None else ("", {})
-    return store.db.rows(expanding(
-        f"SELECT id, reason, detail FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded{where} ORDER BY id",
-        "excluded"), excluded=list(excluded_reasons), **args)
+    return store.db.rows(
+        expanding(
+            f"SELECT id, reason, detail FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded{where} ORDER BY id",
+            "excluded",
+        ),
+        excluded=list(excluded_reasons),
+        **args,
+    )
 
 
 def answer_page(store: Store, survey: str, serial: str, field_id: str) -> int | None:
     """The page a form's answer was read from."""
-    row = store.db.query("SELECT page_id FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
-                         survey=survey, serial=serial, field_id=field_id).first()
+    row = store.db.query(
+        "SELECT page_id FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
+        survey=survey,
+        serial=serial,
+        field_id=field_id,
+    ).first()
     return row[0] if row else None
 
 
 def answer_value(store: Store, survey: str, serial: str, field_id: str) -> str | None:
     """The machine's reading of a form's answer (None when it has none)."""
-    row = store.db.query("SELECT value FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
-                         survey=survey, serial=serial, field_id=field_id).first()
+    row = store.db.query(
+        "SELECT value FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
+        survey=survey,
+        serial=serial,
+        field_id=field_id,
+    ).first()
     return row[0] if row else None
 
 
 def answers_of(store: Store, survey: str, serial: str) -> dict[str, tuple[str, int | None]]:
     """field id -> (value, page id) of a form's answers."""
-    return {r[0]: (r[1], r[2]) for r in store.db.query(
-        "SELECT field_id, value, page_id FROM answers WHERE survey = :survey AND serial = :serial", survey=survey,
-        serial=serial)}
+    return {
+        r[0]: (r[1], r[2])
+        for r in store.db.query(
+            "SELECT field_id, value, page_id FROM answers WHERE survey = :survey AND serial = :serial", survey=survey, serial=serial
+        )
+    }
 
 
 def page_survey(store: Store, page_id: int) -> str:
@@ -111,9 +141,13 @@ def lease_of(store: Store, ident: str) -> tuple[str, str] | None:
 
 def set_lease(store: Store, ident: str, reviewer: str, expires: str) -> None:
     with store.transaction() as db:
-        db.query("INSERT INTO leases (item, reviewer, expires_at) VALUES (:item, :reviewer, :expires) ON CONFLICT (item)"
-                 " DO UPDATE SET reviewer = excluded.reviewer, expires_at = excluded.expires_at",
-                 item=ident, reviewer=reviewer, expires=expires)
+        db.query(
+            "INSERT INTO leases (item, reviewer, expires_at) VALUES (:item, :reviewer, :expires) ON CONFLICT (item)"
+            " DO UPDATE SET reviewer = excluded.reviewer, expires_at = excluded.expires_at",
+            item=ident,
+            reviewer=reviewer,
+            expires=expires,
+        )
 
 
 def drop_lease(store: Store, ident: str, reviewer: str) -> None:

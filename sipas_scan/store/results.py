@@ -25,7 +25,9 @@ def form_rows(store: Store, survey: str) -> list[FormRow]:
     """Every form of the survey with its household, place and status, by serial."""
     return store.db.rows(
         "SELECT serial, household_code, province, district, commune, village, status FROM forms"
-        " WHERE survey = :survey ORDER BY serial", survey=survey)
+        " WHERE survey = :survey ORDER BY serial",
+        survey=survey,
+    )
 
 
 def flag_rows(store: Store) -> list[tuple]:
@@ -35,7 +37,8 @@ def flag_rows(store: Store) -> list[tuple]:
     return store.db.rows(
         "SELECT f.survey, f.serial, f.field_id, f.reason, f.confidence, f.detail, s.path, p.page_index + 1,"
         " p.image_path, f.blocking FROM flags f LEFT JOIN pages p ON p.id = f.page_id"
-        " LEFT JOIN sources s ON s.id = p.source_id ORDER BY f.survey, f.serial, f.field_id, f.reason")
+        " LEFT JOIN sources s ON s.id = p.source_id ORDER BY f.survey, f.serial, f.field_id, f.reason"
+    )
 
 
 def quarantined_page_rows(store: Store) -> list[tuple]:
@@ -44,13 +47,13 @@ def quarantined_page_rows(store: Store) -> list[tuple]:
     return store.db.rows(
         "SELECT p.survey, p.serial, '', 'quarantined:' || p.reason, 0, p.detail, s.path, p.page_index + 1,"
         " p.image_path, 1 FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined'"
-        " ORDER BY s.path, p.page_index")
+        " ORDER BY s.path, p.page_index"
+    )
 
 
 def form_statuses(store: Store) -> dict[tuple[str, str], str]:
     """(survey, serial) -> status of every form derived."""
-    return {(survey, serial): status
-            for survey, serial, status in store.db.query("SELECT survey, serial, status FROM forms")}
+    return {(survey, serial): status for survey, serial, status in store.db.query("SELECT survey, serial, status FROM forms")}
 
 
 def identified_pages(store: Store) -> Iterator[tuple[str, str, int]]:
@@ -60,6 +63,7 @@ def identified_pages(store: Store) -> Iterator[tuple[str, str, int]]:
 
 
 # ---- the overview's counts ----------------------------------------------------
+
 
 def count_by_status(store: Store) -> dict[str, int]:
     return dict(iter(store.db.query("SELECT status, count(*) FROM forms GROUP BY status")))
@@ -73,14 +77,15 @@ def forms_by_file_and_status(store: Store) -> Iterator[tuple[str, str, int]]:
     """(file path, status, forms with a page in that file)."""
     yield from store.db.query(
         "SELECT s.path, f.status, count(DISTINCT f.serial) FROM pages p JOIN sources s ON s.id = p.source_id"
-        " JOIN forms f ON f.survey = p.survey AND f.serial = p.serial GROUP BY s.path, f.status")
+        " JOIN forms f ON f.survey = p.survey AND f.serial = p.serial GROUP BY s.path, f.status"
+    )
 
 
 def quarantined_by_file(store: Store) -> Iterator[tuple[str, int]]:
     """(file path, quarantined pages in it)."""
     yield from store.db.query(
-        "SELECT s.path, count(*) FROM pages p JOIN sources s ON s.id = p.source_id"
-        " WHERE p.status = 'quarantined' GROUP BY s.path")
+        "SELECT s.path, count(*) FROM pages p JOIN sources s ON s.id = p.source_id WHERE p.status = 'quarantined' GROUP BY s.path"
+    )
 
 
 def forms_by_village_and_status(store: Store) -> Iterator[tuple[str, str, str, int]]:
@@ -90,5 +95,4 @@ def forms_by_village_and_status(store: Store) -> Iterator[tuple[str, str, str, i
 
 def decisions_by_reviewer(store: Store) -> Iterator[tuple[str, int, str, str]]:
     """(reviewer, decisions, first at, last at), by reviewer."""
-    yield from store.db.query(
-        "SELECT reviewer, count(*), min(at), max(at) FROM decisions GROUP BY reviewer ORDER BY reviewer")
+    yield from store.db.query("SELECT reviewer, count(*), min(at), max(at) FROM decisions GROUP BY reviewer ORDER BY reviewer")

@@ -32,12 +32,32 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z]{1,4}$")
 KINDS = ("single", "multi", "text", "grid")
 TOP_LEVEL_KEYS = {
-    "survey", "version", "title", "short_title", "subtitle", "intro",
-    "instructions", "closing", "scales", "sections", "index", "issuer",
+    "survey",
+    "version",
+    "title",
+    "short_title",
+    "subtitle",
+    "intro",
+    "instructions",
+    "closing",
+    "scales",
+    "sections",
+    "index",
+    "issuer",
 }
 QUESTION_KEYS = {
-    "id", "kind", "text", "label", "options", "scale", "max", "lines",
-    "applies_if", "columns", "note", "rows",
+    "id",
+    "kind",
+    "text",
+    "label",
+    "options",
+    "scale",
+    "max",
+    "lines",
+    "applies_if",
+    "columns",
+    "note",
+    "rows",
 }
 DEFAULT_TEXT_LINES = 4
 
@@ -85,8 +105,9 @@ def _parse_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         names = ", ".join(p.stem for p in sorted(FORMS_DIR.glob("*.yaml")))
-        raise SurveyFileMissingError([f"{path}: no such survey definition file; give a .yaml file or the name of "
-                                      f"a bundled one ({names})"]) from None
+        raise SurveyFileMissingError(
+            [f"{path}: no such survey definition file; give a .yaml file or the name of a bundled one ({names})"]
+        ) from None
     except IsADirectoryError:
         raise SurveyFileMissingError([f"{path}: is a folder; give a survey definition .yaml file"]) from None
     except UnicodeDecodeError as exc:
@@ -157,8 +178,10 @@ class _Validator:
                 continue
             extra = sorted(set(entry) - {"code", "label"}, key=str)
             if extra:
-                self.error(entry, f"an option of '{owner}' has unknown key(s) {', '.join(map(str, extra))}"
-                                  " (a label with a comma must be quoted)")
+                self.error(
+                    entry,
+                    f"an option of '{owner}' has unknown key(s) {', '.join(map(str, extra))} (a label with a comma must be quoted)",
+                )
             code = str(entry["code"])
             if not CODE_PATTERN.match(code):
                 self.error(entry, f"option code {code!r} of '{owner}' must be 1-4 letters or digits")
@@ -249,8 +272,7 @@ class _Validator:
             if not isinstance(lines, int) or not 1 <= lines <= 20:
                 self.error(node, f"text question '{ident}': 'lines' must be a whole number 1-20")
                 lines = DEFAULT_TEXT_LINES
-            question = Question(id=ident, kind="text", text=text, label=label, lines=lines,
-                                applies_if=applies_if, note=note)
+            question = Question(id=ident, kind="text", text=text, label=label, lines=lines, applies_if=applies_if, note=note)
             self.fields[ident] = question
             return question
         options, scale = self.choice_options(node, ident, scales)
@@ -267,15 +289,24 @@ class _Validator:
             self.error(node, f"'{ident}': 'columns' must be 1-6")
             columns = None
         question = Question(
-            id=ident, kind=kind, text=text, label=label, options=options, max_choices=max_choices,
-            applies_if=applies_if, columns=columns, note=note,
-            scale=scale.name if scale else None, positive=scale.positive if scale else (),
+            id=ident,
+            kind=kind,
+            text=text,
+            label=label,
+            options=options,
+            max_choices=max_choices,
+            applies_if=applies_if,
+            columns=columns,
+            note=note,
+            scale=scale.name if scale else None,
+            positive=scale.positive if scale else (),
         )
         self.fields[ident] = question
         return question
 
-    def grid(self, node: _Map, ident: str, text: str, label: str, applies_if: Condition | None,
-             note: str, scales: dict[str, Scale]) -> Grid | None:
+    def grid(
+        self, node: _Map, ident: str, text: str, label: str, applies_if: Condition | None, note: str, scales: dict[str, Scale]
+    ) -> Grid | None:
         scale = scales.get(str(node.get("scale")))
         if scale is None:
             self.error(node, f"grid '{ident}' needs a known 'scale' (got {node.get('scale')!r})")
@@ -295,14 +326,28 @@ class _Validator:
                 continue
             default_label = re.sub(r"^[a-z]+", "", row_id).replace("_", ".") or row_id
             row = Question(
-                id=row_id, kind="single", text=row_text, label=str(raw.get("label", default_label)),
-                options=scale.options, applies_if=applies_if, scale=scale.name,
-                positive=scale.positive, grid=ident,
+                id=row_id,
+                kind="single",
+                text=row_text,
+                label=str(raw.get("label", default_label)),
+                options=scale.options,
+                applies_if=applies_if,
+                scale=scale.name,
+                positive=scale.positive,
+                grid=ident,
             )
             self.fields[row_id] = row
             rows.append(row)
-        return Grid(id=ident, text=text, label=label, scale=scale.name, options=scale.options,
-                    rows=tuple(rows), applies_if=applies_if, note=note)
+        return Grid(
+            id=ident,
+            text=text,
+            label=label,
+            scale=scale.name,
+            options=scale.options,
+            rows=tuple(rows),
+            applies_if=applies_if,
+            note=note,
+        )
 
     def sections(self, raw: Any, top: _Map, scales: dict[str, Scale]) -> tuple[Section, ...]:
         if not isinstance(raw, list) or not raw:
@@ -327,8 +372,7 @@ class _Validator:
                 item = self.question(question_node, scales)
                 if item is not None:
                     items.append(item)
-            sections.append(Section(id=section_id, title=title, items=tuple(items),
-                                    note=self.text(node, "note", required=False)))
+            sections.append(Section(id=section_id, title=title, items=tuple(items), note=self.text(node, "note", required=False)))
         return tuple(sections)
 
     def index(self, raw: Any, top: _Map) -> IndexNode | None:
@@ -364,8 +408,7 @@ class _Validator:
                     self.error(node, f"criterion '{criterion}' is already counted under line {seen_criteria[criterion]}")
                 seen_criteria[str(criterion)] = node.line
             built = [build(child) for child in children]
-            return IndexNode(id=ident, label=label, children=tuple(c for c in built if c),
-                             criteria=tuple(str(c) for c in criteria))
+            return IndexNode(id=ident, label=label, children=tuple(c for c in built if c), criteria=tuple(str(c) for c in criteria))
 
         return build(raw)
 
