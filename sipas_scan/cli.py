@@ -740,6 +740,16 @@ def review_command(
             "and -Host are believed (see the README).",
         ),
     ] = False,
+    session_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--session-key-file",
+            metavar="FILE",
+            envvar="SIPAS_SESSION_KEY_FILE",
+            help="A secret of 32 bytes or more that signs session cookies: give every app process serving one address "
+            "the same file, and logins survive a restart (make one with: head -c 32 /dev/urandom > FILE).",
+        ),
+    ] = None,
 ) -> None:
     """The reviewers' web app: settle what the scanner doubted.
 
@@ -767,7 +777,24 @@ def review_command(
     if warning:
         typer.echo(f"sipas-scan: warning: {warning}", err=True)
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    waitress.serve(create_app(db, ledger, behind_proxy=behind_proxy), host=host, port=port, threads=threads, ident="sipas-scan")
+    session_key = _session_key(session_key_file) if session_key_file else None
+    app_ = create_app(db, ledger, session_key=session_key, behind_proxy=behind_proxy)
+    waitress.serve(app_, host=host, port=port, threads=threads, ident="sipas-scan")
+
+
+SESSION_KEY_MIN_BYTES = 32
+
+
+def _session_key(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the session key ({exc.strerror or exc})") from exc
+    if len(key) < SESSION_KEY_MIN_BYTES:
+        raise BadArgsError(
+            f"{path}: a session key needs {SESSION_KEY_MIN_BYTES} bytes or more; make one with: head -c 32 /dev/urandom > {path}"
+        )
+    return key
 
 
 db_app = typer.Typer(

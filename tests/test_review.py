@@ -426,3 +426,26 @@ def test_an_unread_copy_shows_both_scans_and_the_read_one_is_chosen(app, db):
     with Store(db) as store:
         rebuild_form(store, "sipas-household", serial)
         assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (serial,)).fetchone()[0] == "resolved"
+
+
+def test_app_processes_given_one_session_key_share_logins(db, office_scan, tmp_path):
+    # Two processes behind one address (or one restarted): the session lives
+    # in the database, the cookie is signed with the key they share.
+    key = b"k" * 32
+    first, second = (create_app(db, office_scan / "ledger.sqlite", session_key=key) for _ in range(2))
+    session = logged_in(first, "lan").get_cookie("session").value
+    other = second.test_client()
+    other.set_cookie("session", session)
+    assert other.get("/").status_code == 200 and "lan" in other.get("/").text
+    # Without the same key the cookie means nothing to the other process.
+    stranger = create_app(db, office_scan / "ledger.sqlite", session_key=b"x" * 32).test_client()
+    stranger.set_cookie("session", session)
+    assert stranger.get("/").status_code == 302
+
+
+def test_review_refuses_a_short_session_key_file(db, tmp_path):
+    from test_cli import run
+
+    (tmp_path / "key").write_bytes(b"short")
+    result = run("review", "--db", str(db), "--session-key-file", str(tmp_path / "key"), cwd=tmp_path)
+    assert result.returncode != 0 and "32 bytes" in result.stderr and len(result.stderr.strip().splitlines()) == 1
