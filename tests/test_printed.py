@@ -274,6 +274,14 @@ def test_a_page_known_from_its_structure_needs_no_legible_page_number(forms):
     assert isinstance(result, Failed) and result.reason == "page-disagrees", result
 
 
+def header_serial_line() -> tuple[float, float, float, float]:
+    """Where the header's "Số phiếu: ..." is read: x0, x1, baseline (mm), size (pt)."""
+    import sipas_scan.reading.printed as printed
+
+    x0 = defs.HEADER_TEXT_X_MM
+    return x0, x0 + printed.HEADER_SERIAL_WIDTH_MM, printed.HEADER_SERIAL_BASELINE_MM, printed.HEADER_SERIAL_SIZE_PT
+
+
 @pytest.mark.parametrize(
     ("readings", "expected"),
     [
@@ -290,13 +298,7 @@ def test_a_serial_that_does_not_read_at_once_is_believed_only_when_readings_agre
     script = iter(f"Số phiếu: {r}" for r in readings)
     monkeypatch.setattr(printed, "_recognise", lambda image: printed._Reading(next(script), (90, 90, 90)))
     monkeypatch.setattr(printed, "_recognise_digits", lambda image, alphabet="": printed._Reading("", ()))
-    result = printed._read_serial(
-        page_of(forms, 0, 1),
-        defs.HEADER_TEXT_X_MM,
-        defs.HEADER_TEXT_X_MM + printed.HEADER_SERIAL_WIDTH_MM,
-        printed.HEADER_SERIAL_BASELINE_MM,
-        printed.HEADER_SERIAL_SIZE_PT,
-    )
+    result = printed._read_serial(page_of(forms, 0, 1), *header_serial_line())
     assert result.serial == expected, result
 
 
@@ -322,13 +324,7 @@ def test_a_blurred_serial_is_read_alone_digits_only(forms, monkeypatch, digits, 
         return printed._Reading(next(script), (90,))
 
     monkeypatch.setattr(printed, "_recognise_digits", digits_only)
-    result = printed._read_serial(
-        page_of(forms, 0, 1),
-        defs.HEADER_TEXT_X_MM,
-        defs.HEADER_TEXT_X_MM + printed.HEADER_SERIAL_WIDTH_MM,
-        printed.HEADER_SERIAL_BASELINE_MM,
-        printed.HEADER_SERIAL_SIZE_PT,
-    )
+    result = printed._read_serial(page_of(forms, 0, 1), *header_serial_line())
     assert result.serial == expected, result
     # Only the number is read, not its label: "0000018" is about 18 mm of the
     # 41 mm line at 11 pt, enlarged to 24-40 px capitals (x 1.4-2.3) plus padding.
@@ -338,13 +334,7 @@ def test_a_blurred_serial_is_read_alone_digits_only(forms, monkeypatch, digits, 
 def test_the_serial_alone_is_cut_from_its_label(forms):
     import sipas_scan.reading.printed as printed
 
-    line = printed._find_line(
-        page_of(forms, 0, 1),
-        defs.HEADER_TEXT_X_MM,
-        defs.HEADER_TEXT_X_MM + printed.HEADER_SERIAL_WIDTH_MM,
-        printed.HEADER_SERIAL_BASELINE_MM,
-        printed.HEADER_SERIAL_SIZE_PT,
-    )
+    line = printed._find_line(page_of(forms, 0, 1), *header_serial_line())
     number = printed._last_word(line)
     assert 0.35 < number.grey.shape[1] / line.grey.shape[1] < 0.55, (number.grey.shape, line.grey.shape)
     assert printed._recognise_digits(printed._for_ocr(number, printed.TARGET_CAP_HEIGHT_PX, 0.4)).text == forms[0][0]
