@@ -39,7 +39,7 @@ from sipas_scan.printing.codes import make_serial
 from sipas_scan.printing.delivery import read_manifest, slug
 from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.progress import progress_bar
-from sipas_scan.records import write_records
+from sipas_scan.records import FormStatus, write_records
 from sipas_scan.simulate.anomalies import Anomaly, AnomalyKind, positions_text, write_anomalies
 from sipas_scan.simulate.paper import Ink, blank_page, forge_code, ink_page, printed_page, stray_page
 from sipas_scan.simulate.pen import BLACK_INK, BLUE_INK, PENCIL, Pen
@@ -443,7 +443,7 @@ def _truth_rows(
                 row.serial,
                 row.household.household_code,
                 *row.household.village_key,
-                "needs_review" if needs_review else "accepted",
+                (FormStatus.NEEDS_REVIEW if needs_review else FormStatus.ACCEPTED).value,
                 *values,
             ]
         )
