@@ -859,5 +859,15 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI edge: one line, not a traceback
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        typer.echo(f"sipas-scan: error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"sipas-scan: error: {_described(exc)}", err=True)
         sys.exit(int(ExitCode.other_error))
+
+
+def _described(exc: Exception) -> str:
+    """One line for an unexpected failure. The database's own refusals
+    (a role without a grant, a server gone) say what the server said."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    if orig is not None:
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        return f"the database refused: {first} (for a PostgreSQL role, see the grants in docs/postgresql.md)"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -377,3 +377,15 @@ def test_run_shows_pip_progress():
     script = (ROOT / "run").read_text(encoding="utf-8")
     pip_lines = [line for line in script.splitlines() if "pip install" in line]
     assert pip_lines and all(" -q" not in line and "--progress-bar on" in line for line in pip_lines)
+
+
+def test_a_database_refusal_is_one_line_saying_what_the_server_said():
+    import sqlalchemy as sa
+
+    from sipas_scan.cli import _described
+
+    refused = sa.exc.ProgrammingError("INSERT INTO claims ...", {}, Exception("permission denied for table claims\nHINT: x"))
+    assert _described(refused) == (
+        "the database refused: permission denied for table claims (for a PostgreSQL role, see the grants in docs/postgresql.md)"
+    )
+    assert _described(ValueError("two\nlines")) == "ValueError: two lines"
