@@ -6,6 +6,7 @@ Review decisions override machine readings; nothing else changes a value.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 from sipas_scan.assembly.decisions import is_answer_key
@@ -30,51 +31,51 @@ def export_survey(store: Store, survey_id: str | None = None) -> Survey | None:
     return find_survey(surveys[0]) if surveys else None
 
 
+def record_rows(store: Store, survey: Survey) -> Iterator[list[str]]:
+    """One records row per form of ``survey``: the PREFIX columns, a value per
+    field (a review decision over the machine's reading), then SUFFIX."""
+    field_ids = survey.field_ids()
+    answers: dict[str, dict[str, str]] = {}
+    for serial, field_id, value in results.machine_answers(store, survey.id):
+        answers.setdefault(serial, {})[field_id] = value
+    reviewed: dict[str, set[str]] = {}
+    for (decided_survey, serial, key), value in store.decisions().items():
+        if decided_survey == survey.id and is_answer_key(key):
+            answers.setdefault(serial, {})[key] = value
+            reviewed.setdefault(serial, set()).add(key)
+    form_flags: dict[str, set[str]] = {}
+    for serial, reason in results.form_flag_reasons(store, survey.id):
+        form_flags.setdefault(serial, set()).add(reason)
+    for row in results.form_rows(store, survey.id):
+        yield [
+            *row,
+            *(answers.get(row[0], {}).get(fid, "") for fid in field_ids),
+            ";".join(fid for fid in field_ids if fid in reviewed.get(row[0], ())),
+            ";".join(sorted(form_flags.get(row[0], ()))),
+        ]
+
+
 def export_records(db_path: Path | str, out: Path, survey_id: str | None = None) -> int:
     """Write the records CSV; returns the number of forms written."""
     with Store(db_path) as store:
         survey = export_survey(store, survey_id)
         if survey is None:
             return write_records(out, (), ())
-        field_ids = survey.field_ids()
-        answers: dict[str, dict[str, str]] = {}
-        for serial, field_id, value in results.machine_answers(store, survey.id):
-            answers.setdefault(serial, {})[field_id] = value
-        reviewed: dict[str, set[str]] = {}
-        for (decided_survey, serial, key), value in store.decisions().items():
-            if decided_survey == survey.id and is_answer_key(key):
-                answers.setdefault(serial, {})[key] = value
-                reviewed.setdefault(serial, set()).add(key)
-        form_flags: dict[str, set[str]] = {}
-        for serial, reason in results.form_flag_reasons(store, survey.id):
-            form_flags.setdefault(serial, set()).add(reason)
-        rows = results.form_rows(store, survey.id)
-        return write_records(
-            out,
-            field_ids,
-            (
-                [
-                    *row,
-                    *(answers.get(row[0], {}).get(fid, "") for fid in field_ids),
-                    ";".join(fid for fid in field_ids if fid in reviewed.get(row[0], ())),
-                    ";".join(sorted(form_flags.get(row[0], ()))),
-                ]
-                for row in rows
-            ),
-            SUFFIX,
-        )
+        return write_records(out, survey.field_ids(), record_rows(store, survey), SUFFIX)
+
+
+def flag_rows(store: Store) -> list[tuple]:
+    """The flags CSV's rows: the forms' flags, the quarantined pages, and one
+    row per file scan could not read (and has not read since)."""
+    unread = [("", "", "", f"not-read:{reason}", 0, detail, path, "", "", 1) for path, reason, detail in store.unread_files()]
+    return [*results.flag_rows(store), *results.quarantined_page_rows(store), *unread]
 
 
 def export_flags(db_path: Path | str, out: Path) -> int:
     with Store(db_path) as store:
-        rows = results.flag_rows(store)
-        quarantined = results.quarantined_page_rows(store)
-        # Files scan could not read (and has not read since): one row each, no form.
-        unread = [("", "", "", f"not-read:{reason}", 0, detail, path, "", "", 1) for path, reason, detail in store.unread_files()]
-        with out.open("w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(FLAG_COLUMNS)
-            writer.writerows(rows)
-            writer.writerows(quarantined)
-            writer.writerows(unread)
-        return len(rows) + len(quarantined) + len(unread)
+        rows = flag_rows(store)
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(FLAG_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)

@@ -33,13 +33,18 @@ FORM_FLAGS = "form_flags"
 SUFFIX = (REVIEWED, FORM_FLAGS)
 
 
+def record_header(field_ids: Sequence[str], suffix: Sequence[str] = ()) -> list[str]:
+    """The PREFIX columns, one per field, then the ``suffix`` columns."""
+    return [*PREFIX, *field_ids, *suffix]
+
+
 def write_records(path: Path, field_ids: Sequence[str], rows: Iterable[Sequence[str]], suffix: Sequence[str] = ()) -> int:
-    """Header, then ``rows`` (the PREFIX columns, one value per field, then the ``suffix`` columns)."""
+    """Header (``record_header``), then ``rows``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*PREFIX, *field_ids, *suffix])
+        writer.writerow(record_header(field_ids, suffix))
         for row in rows:
             writer.writerow(row)
             count += 1

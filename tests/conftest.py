@@ -117,14 +117,33 @@ def postgres_cluster():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def grey_page(pdf: Path, index: int, dpi: int = 200) -> np.ndarray:
+    """Page ``index`` of a printed PDF, rasterised as a clean greyscale scan."""
+    from sipas_scan.simulate.paper import printed_page
+
+    return cv2.cvtColor(printed_page(pdf, index, dpi), cv2.COLOR_RGB2GRAY)
+
+
+def write_grey_pages(pdf: Path, folder: Path, count: int, name: str = "page-{}.png") -> Path:
+    """The PDF's first ``count`` pages as PNG files named ``name`` (page number 1..)."""
+    for index in range(count):
+        cv2.imwrite(str(folder / name.format(index + 1)), grey_page(pdf, index))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def first_form_pages(printed, tmp_path_factory) -> Path:
     """The first printed form's four pages as PNG files at 200 dpi, made once."""
-    from sipas_scan.simulate.paper import printed_page
-
     _, print_dir = printed
-    folder = tmp_path_factory.mktemp("first-form")
-    for index in range(4):
-        image = cv2.cvtColor(printed_page(print_dir / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
-        cv2.imwrite(str(folder / f"page-{index + 1}.png"), image)
-    return folder
+    return write_grey_pages(print_dir / "forms.pdf", tmp_path_factory.mktemp("first-form"), 4)
+
+
+@pytest.fixture(scope="session")
+def forged_page(tmp_path_factory) -> np.ndarray:
+    """Page 1 of a genuine-looking form whose code another secret signed."""
+    from sipas_scan.printing.batch import print_batch
+
+    root = tmp_path_factory.mktemp("forged")
+    households = write_households(root / "h.csv", make_households(1))
+    print_batch(None, households, root / "print", Secret(b"another-secret-1234"), root / "ledger.sqlite", workers=1)
+    return grey_page(root / "print" / "forms.pdf", 0)

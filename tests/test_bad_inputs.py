@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from test_cli import run
+from test_cli import run, run_scan
 
 from conftest import TEST_SECRET
 from sipas_scan.printing.codes import Secret
@@ -22,7 +22,6 @@ from sipas_scan.reading import pipeline, sources
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.reading.sources import SourceError, find_sources
 from sipas_scan.scan import scan_inputs
-from sipas_scan.simulate.paper import printed_page
 
 AS_ROOT = os.geteuid() == 0  # chmod does not stop root from reading: simulate it
 
@@ -161,19 +160,7 @@ def test_scan_prints_a_name_that_is_not_utf8_and_carries_on(printed, pages, tmp_
     shutil.copy(pages / "page-1.png", batch / "01-good.png")
     _bad_name(batch, pages / "page-2.png")
     _png_bomb(batch / "02-bomb.png")
-    result = run(
-        "scan",
-        "batch",
-        "--db",
-        "r.db",
-        "--ledger",
-        str(_ledger(printed)),
-        "--no-ocr",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    result = run_scan(tmp_path, "batch", "r.db", str(_ledger(printed)), "--workers", "1")
     assert result.returncode in (0, 3), result.stderr  # 3 once failed files make the exit status say so
     assert "Traceback" not in result.stderr and "Read 1 pages" in result.stdout
     assert "not read: batch/\\xff\\xfe-page.png: the file name is not valid UTF-8" in result.stdout
@@ -326,22 +313,10 @@ def test_a_wrong_secret_says_so_and_the_right_one_reads_the_pages_again(printed,
         assert _scan(printed, Secret(b"not-the-secret-the-forms-were-printed-with"), [batch], other).wrong_secret
 
 
-def test_a_forged_page_read_again_beside_verified_ones_is_no_wrong_secret(printed, secret, pages, tmp_path):
-    from conftest import make_households, write_households
-    from sipas_scan.printing.batch import print_batch
-
+def test_a_forged_page_read_again_beside_verified_ones_is_no_wrong_secret(printed, secret, pages, forged_page, tmp_path):
     batch = tmp_path / "batch"
     shutil.copytree(pages, batch)
-    other = tmp_path / "other"
-    print_batch(
-        None,
-        write_households(tmp_path / "h.csv", make_households(1)),
-        other,
-        Secret(b"another-secret-1234"),
-        tmp_path / "other-ledger.sqlite",
-        workers=1,
-    )
-    cv2.imwrite(str(batch / "forged.png"), cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY))
+    cv2.imwrite(str(batch / "forged.png"), forged_page)
     db = tmp_path / "r.db"
     first = _scan(printed, secret, [batch], db)
     assert first.quarantined == {"forged-code": 1} and first.verified == 4 and not first.wrong_secret

@@ -1,12 +1,10 @@
 """`scan --calibration`: a scanner profile sets the reader's box thresholds."""
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_cli import run
 from typer.testing import CliRunner
 
 from conftest import TEST_SECRET
@@ -145,16 +143,7 @@ def test_scan_reads_with_the_profile_thresholds_end_to_end(clean_scans, tmp_path
 def test_unknown_profile_is_one_line_and_reads_nothing(tmp_path):
     (tmp_path / "calibration").mkdir()
     save_profile(make_profile("canon-200-grey"), tmp_path / "calibration")
-    env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
-    env["SIPAS_SECRET"] = TEST_SECRET
-    result = subprocess.run(
-        [sys.executable, "-m", "sipas_scan", "scan", str(tmp_path), "--db", "r.db", "--calibration", "no-such-scanner"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run("scan", str(tmp_path), "--db", "r.db", "--calibration", "no-such-scanner", cwd=tmp_path, env_secret=TEST_SECRET)
     assert result.returncode == 3
     assert result.stderr.strip().count("\n") == 0
     assert "no such scanner profile" in result.stderr and "canon-200-grey" in result.stderr

@@ -11,11 +11,39 @@ from conftest import TEST_SECRET, make_households, write_households
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str, cwd: Path, env_secret: str | None = None) -> subprocess.CompletedProcess:
+def cli_env(secret: str | None = None) -> dict[str, str]:
+    """A user's environment: no signing secret or ledger of the developer's, unless ``secret`` is given."""
     env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
-    if env_secret:
-        env["SIPAS_SECRET"] = env_secret
-    return subprocess.run([sys.executable, "-m", "sipas_scan", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    if secret:
+        env["SIPAS_SECRET"] = secret
+    return env
+
+
+def run(
+    *args: str, cwd: Path, env_secret: str | None = None, command: list[str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """``sipas-scan ARGS`` (or ``command ARGS``) as a user runs it, in ``cwd``."""
+    return subprocess.run(
+        [*(command or [sys.executable, "-m", "sipas_scan"]), *args],
+        cwd=cwd,
+        env=cli_env(env_secret),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def run_print(cwd: Path, households: str | Path, out: str, *extra: str, ledger: str | Path | None = "l.sqlite", **kwargs):
+    """``print sipas-household`` with the tests' secret."""
+    args = ["print", "sipas-household", "--households", str(households), "--out", out]
+    args += ["--ledger", str(ledger)] if ledger else []
+    return run(*args, *extra, cwd=cwd, env_secret=TEST_SECRET, **kwargs)
+
+
+def run_scan(cwd: Path, inputs: str, db: str, ledger: str | Path, *extra: str) -> subprocess.CompletedProcess:
+    """``scan`` one input without OCR, with the tests' secret."""
+    return run("scan", inputs, "--db", db, "--ledger", str(ledger), "--no-ocr", *extra, cwd=cwd, env_secret=TEST_SECRET)
 
 
 def test_print_refuses_without_a_secret_in_one_line(tmp_path):
@@ -53,18 +81,7 @@ def test_print_sample_and_check_end_to_end_without_showing_the_secret(tmp_path):
     assert TEST_SECRET.encode() not in (tmp_path / "batch" / "forms.pdf").read_bytes()
     assert TEST_SECRET.encode() not in (tmp_path / "ledger.sqlite").read_bytes()
     # Printing into the same folder again is refused, not silently re-issued.
-    again = run(
-        "print",
-        "sipas-household",
-        "--households",
-        "h.csv",
-        "--out",
-        "batch",
-        "--ledger",
-        "ledger.sqlite",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    again = run_print(tmp_path, "h.csv", "batch", ledger="ledger.sqlite")
     assert again.returncode == 8 and "already exists" in again.stderr
 
 
@@ -105,21 +122,7 @@ def test_survey_check_lists_every_problem(tmp_path):
 
 def test_scan_and_export_from_the_command_line(tmp_path):
     write_households(tmp_path / "h.csv", make_households(2))
-    assert (
-        run(
-            "print",
-            "sipas-household",
-            "--households",
-            "h.csv",
-            "--out",
-            "p",
-            "--ledger",
-            "l.sqlite",
-            cwd=tmp_path,
-            env_secret=TEST_SECRET,
-        ).returncode
-        == 0
-    )
+    assert run_print(tmp_path, "h.csv", "p").returncode == 0
     assert run("simulate", "p", "--out", "sim", "--profile", "clean", cwd=tmp_path).returncode == 0
     no_secret = run("scan", "sim/scans", "--db", "r.db", cwd=tmp_path)
     assert no_secret.returncode == 6 and "no signing secret" in no_secret.stderr

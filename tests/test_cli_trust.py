@@ -4,7 +4,6 @@ did not create, one-line errors that say what to do, the conventions of
 well-liked command-line tools, and an install that works anywhere."""
 
 import csv
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from test_cli import run, run_print
 from typer.testing import CliRunner
 
 from conftest import TEST_SECRET, make_households, write_households
@@ -25,23 +25,6 @@ from sipas_scan.scoring.records_in import read_records
 from sipas_scan.survey import load_survey
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(
-    *args: str, cwd: Path, env_secret: str | None = None, command: list[str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
-    if env_secret:
-        env["SIPAS_SECRET"] = env_secret
-    return subprocess.run(
-        [*(command or [sys.executable, "-m", "sipas_scan"]), *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def one_line_error(result: subprocess.CompletedProcess, code: int, *words: str) -> None:
@@ -302,19 +285,7 @@ def test_a_wheel_installed_in_a_fresh_environment_prints_and_scans_from_another_
     assert where.stdout.startswith("sipas-household ") and str(venv) in where.stdout
     script = [str(venv / "bin" / "sipas-scan")]
     write_households(elsewhere / "h.csv", make_households(2))
-    printed = run(
-        "print",
-        "sipas-household",
-        "--households",
-        "h.csv",
-        "--out",
-        "p",
-        "--ledger",
-        "l.sqlite",
-        cwd=elsewhere,
-        env_secret=TEST_SECRET,
-        command=script,
-    )
+    printed = run_print(elsewhere, "h.csv", "p", command=script)
     assert printed.returncode == 0, printed.stderr
     assert run("simulate", "p", "--out", "sim", "--profile", "clean", cwd=elsewhere, command=script).returncode == 0
     scanned = run(

@@ -14,13 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import pytest
-from test_cli import run
+from test_cli import cli_env, run, run_scan
 
-from conftest import TEST_SECRET
+from conftest import TEST_SECRET, write_grey_pages
 from sipas_scan.reading.sources import file_sha256
-from sipas_scan.simulate.paper import printed_page
 from sipas_scan.store.db import CLAIM_STALE_S, Store
 
 # Both runs import everything first and start at the same instant: what
@@ -52,16 +50,7 @@ def scans(printed, tmp_path_factory) -> Path:
     summary, print_dir = printed
     folder = tmp_path_factory.mktemp("pages") / "scans"
     folder.mkdir()
-    for index in range(summary.pages):
-        image = cv2.cvtColor(printed_page(print_dir / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
-        cv2.imwrite(str(folder / f"p{index + 1:02d}.png"), image)
-    return folder
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
-    env["SIPAS_SECRET"] = TEST_SECRET
-    return env
+    return write_grey_pages(print_dir / "forms.pdf", folder, summary.pages, "p{:02d}.png")
 
 
 def _scan_args(scans: Path, db: Path, printed) -> list[str]:
@@ -72,7 +61,7 @@ def _start(args: list[str], at: float, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", LAUNCH, str(at), *args],
         cwd=cwd,
-        env=_environment(),
+        env=cli_env(TEST_SECRET),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -239,17 +228,7 @@ def test_scan_exit_status_and_export_flags_name_the_files_not_read(scans, printe
 def test_scan_finding_no_scan_at_all_exits_non_zero(printed, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("không phải bản quét", encoding="utf-8")
-    result = run(
-        "scan",
-        "empty",
-        "--db",
-        "r.sqlite",
-        "--ledger",
-        str(printed[1].parent / "ledger.sqlite"),
-        "--no-ocr",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    result = run_scan(tmp_path, "empty", "r.sqlite", str(printed[1].parent / "ledger.sqlite"))
     assert result.returncode == 3
     assert result.stderr.strip().splitlines()[-1] == (
         "sipas-scan: error: no scans found in the inputs given (PDF, TIFF, PNG or JPEG files, or folders of them)"

@@ -5,7 +5,6 @@ The demo runs once for this module (its tests share the run); the second run
 on the same folder and the office-profile run are slow tests."""
 
 import csv
-import os
 import re
 import shlex
 import shutil
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli import cli_env
 
 from sipas_scan.demo import DEMO_ENTRIES, MARKER
 from sipas_scan.report.pipeline import score_records
@@ -27,14 +27,10 @@ def _rows(path: Path) -> dict[str, dict]:
         return {r["form_id"]: r for r in csv.DictReader(f)}
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("SIPAS_SECRET", "SIPAS_LEDGER")}
-
-
 def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """The demo as ./run demo starts it: through the installed script."""
     command = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "sipas_scan"]
-    return subprocess.run([*command, "demo", *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300)
+    return subprocess.run([*command, "demo", *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +108,11 @@ def test_demo_closing_hint_runs_as_printed(demo):
         assert (cwd / review[review.index(option) + 1]).is_file(), option
     # The add command as printed (it asks for a password; here it comes on stdin).
     added = subprocess.run(
-        [*add, "--password-stdin"], input="a long test password\n", cwd=cwd, capture_output=True, text=True, env=_env(), timeout=60
+        [*add, "--password-stdin"], input="a long test password\n", cwd=cwd, capture_output=True, text=True, env=cli_env(), timeout=60
     )
     assert added.returncode == 0, added.stderr
     listed = subprocess.run(
-        [*program, "users", "list", "--db", str(out / "results.sqlite")], capture_output=True, text=True, env=_env(), timeout=60
+        [*program, "users", "list", "--db", str(out / "results.sqlite")], capture_output=True, text=True, env=cli_env(), timeout=60
     )
     assert listed.stdout.startswith("supervisor\tsupervisor")
 

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_cli import run
+from test_cli import run, run_print, run_scan
 
 from conftest import TEST_SECRET
 from sipas_scan.store.db import Store
@@ -78,19 +78,7 @@ def test_scan_never_uses_a_ledger_left_in_the_working_folder(printed, first_form
 
 def test_returns_requires_the_ledger_and_never_takes_the_one_in_the_folder(printed, first_form, tmp_path):
     shutil.copytree(first_form, tmp_path / "scans")
-    done = run(
-        "scan",
-        "scans",
-        "--db",
-        "r.sqlite",
-        "--ledger",
-        str(_ledger(printed)),
-        "--no-ocr",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    done = run_scan(tmp_path, "scans", "r.sqlite", str(_ledger(printed)), "--workers", "1")
     assert done.returncode == 0, done.stderr
     result = run("returns", "--db", "r.sqlite", "--out", "returns", cwd=tmp_path)
     assert result.returncode == 2 and "--ledger is required" in _one_line(result.stderr)
@@ -110,18 +98,7 @@ def test_a_reprint_is_announced_and_returns_counts_households(printed, first_for
     comes back: it is returned, the other two are missing, each once."""
     root = printed[1].parent
     shutil.copy(_ledger(printed), tmp_path / "sipas-ledger.sqlite")
-    result = run(
-        "print",
-        "sipas-household",
-        "--households",
-        str(root / "households.csv"),
-        "--out",
-        "reprint",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    result = run_print(tmp_path, root / "households.csv", "reprint", "--workers", "1", ledger=None)
     assert result.returncode == 0, result.stderr
     ledger = tmp_path / "sipas-ledger.sqlite"
     assert f"no --ledger given: the serials go to {ledger} (an existing ledger in the working folder)" in result.stderr
@@ -131,19 +108,7 @@ def test_a_reprint_is_announced_and_returns_counts_households(printed, first_for
         new_serials = {row["household_code"]: row["serial"] for row in csv.DictReader(f)}
 
     shutil.copytree(first_form, tmp_path / "scans")
-    scanned = run(
-        "scan",
-        "scans",
-        "--db",
-        "r.sqlite",
-        "--ledger",
-        "sipas-ledger.sqlite",
-        "--no-ocr",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-        env_secret=TEST_SECRET,
-    )
+    scanned = run_scan(tmp_path, "scans", "r.sqlite", "sipas-ledger.sqlite", "--workers", "1")
     assert scanned.returncode == 0, scanned.stderr
     result = run("returns", "--db", "r.sqlite", "--ledger", "sipas-ledger.sqlite", "--out", "returns", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -296,8 +296,8 @@ def test_a_serial_that_does_not_read_at_once_is_believed_only_when_readings_agre
 
     assert serial_is_valid("0000398") and serial_is_valid("0000380") and not serial_is_valid("0000399")
     script = iter(f"Số phiếu: {r}" for r in readings)
-    monkeypatch.setattr(printed, "_recognise", lambda image: printed._Reading(next(script), (90, 90, 90)))
-    monkeypatch.setattr(printed, "_recognise_digits", lambda image, alphabet="": printed._Reading("", ()))
+    monkeypatch.setattr(printed, "_recognise", lambda image: printed.OcrResult(next(script), (90, 90, 90)))
+    monkeypatch.setattr(printed, "_recognise_digits", lambda image, alphabet="": printed.OcrResult("", ()))
     result = printed._read_serial(page_of(forms, 0, 1), *header_serial_line())
     assert result.serial == expected, result
 
@@ -315,13 +315,13 @@ def test_a_serial_that_does_not_read_at_once_is_believed_only_when_readings_agre
 def test_a_blurred_serial_is_read_alone_digits_only(forms, monkeypatch, digits, expected):
     import sipas_scan.reading.printed as printed
 
-    monkeypatch.setattr(printed, "_recognise", lambda image: printed._Reading("$ố phiếu: 000039®", (40, 40, 40)))
+    monkeypatch.setattr(printed, "_recognise", lambda image: printed.OcrResult("$ố phiếu: 000039®", (40, 40, 40)))
     script = iter(digits)
     widths = []
 
     def digits_only(image, alphabet=printed.SERIAL_ALPHABET):
         widths.append(image.shape[1])
-        return printed._Reading(next(script), (90,))
+        return printed.OcrResult(next(script), (90,))
 
     monkeypatch.setattr(printed, "_recognise_digits", digits_only)
     result = printed._read_serial(page_of(forms, 0, 1), *header_serial_line())

@@ -6,17 +6,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import cv2
 import pytest
 
-from conftest import make_households, write_households
+from conftest import make_households, write_grey_pages, write_households
 from sipas_scan.printing.batch import print_batch
 from sipas_scan.printing.households import Household
 from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.returns import Received, tally_returns, write_returns
 from sipas_scan.scan import scan_inputs
-from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.stacks import simulate_returns
 
 PAGES = 4  # the standard household form
@@ -81,9 +79,7 @@ def field_round(tmp_path_factory, secret):
     )
     extra = root / "sim" / "scans" / "extra"
     extra.mkdir()
-    for index in range(PAGES):
-        page = cv2.cvtColor(printed_page(root / "rogue" / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
-        cv2.imwrite(str(extra / f"page-{index + 1}.png"), page)
+    write_grey_pages(root / "rogue" / "forms.pdf", extra, PAGES)
     scan_inputs(
         [root / "sim" / "scans"],
         root / "results.sqlite",

@@ -12,9 +12,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from test_cli import run
+
 from conftest import copy_database
 
 CLI = [sys.executable, "-m", "sipas_scan"]
+PASSWORD = "a-long-password\n"
 
 
 def free_port() -> int:
@@ -49,51 +52,30 @@ def test_listening_addresses_are_read_from_the_kernel():
 
 def test_users_are_stored_with_hashed_passwords(tmp_path):
     db = tmp_path / "results.sqlite"
-    added = subprocess.run(
-        [*CLI, "users", "add", "lan", "--role", "reviewer", "--db", str(db), "--password-stdin"],
-        input="a-long-password\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    added = run("users", "add", "lan", "--role", "reviewer", "--db", str(db), "--password-stdin", cwd=tmp_path, stdin=PASSWORD)
     assert added.returncode == 0, added.stderr
     assert "a-long-password" not in added.stdout + added.stderr
     stored = sqlite3.connect(db).execute("SELECT name, role, password_hash FROM users").fetchall()
     assert stored[0][:2] == ("lan", "reviewer") and stored[0][2].startswith("scrypt:")
-    listed = subprocess.run([*CLI, "users", "list", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    listed = run("users", "list", "--db", str(db), cwd=tmp_path)
     assert listed.stdout.startswith("lan\treviewer")
-    short = subprocess.run(
-        [*CLI, "users", "add", "x", "--db", str(db), "--password-stdin"], input="short\n", capture_output=True, text=True, timeout=60
-    )
+    short = run("users", "add", "x", "--db", str(db), "--password-stdin", cwd=tmp_path, stdin="short\n")
     assert short.returncode == 2 and len(short.stderr.strip().splitlines()) == 1
-    bad_role = subprocess.run(
-        [*CLI, "users", "add", "y", "--role", "boss", "--db", str(db), "--password-stdin"],
-        input="a-long-password\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad_role = run("users", "add", "y", "--role", "boss", "--db", str(db), "--password-stdin", cwd=tmp_path, stdin=PASSWORD)
     assert bad_role.returncode == 2 and "role must be one of" in bad_role.stderr
 
 
 def test_review_needs_an_account_first(office_scan, tmp_path):
     db = copy_database(office_scan / "results.sqlite", tmp_path)
-    result = subprocess.run([*CLI, "review", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    result = run("review", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 2 and "users add" in result.stderr
-    missing = subprocess.run([*CLI, "review", "--db", str(tmp_path / "none.sqlite")], capture_output=True, text=True, timeout=60)
+    missing = run("review", "--db", str(tmp_path / "none.sqlite"), cwd=tmp_path)
     assert missing.returncode == 3 and "no such database" in missing.stderr
 
 
 def test_review_serves_on_loopback_behind_a_login(office_scan, tmp_path):
     db = copy_database(office_scan / "results.sqlite", tmp_path)
-    subprocess.run(
-        [*CLI, "users", "add", "lan", "--db", str(db), "--password-stdin"],
-        input="a-long-password\n",
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    assert run("users", "add", "lan", "--db", str(db), "--password-stdin", cwd=tmp_path, stdin=PASSWORD).returncode == 0
     port = free_port()
     server = subprocess.Popen(
         [*CLI, "review", "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -14,16 +14,14 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from conftest import make_households, write_households
+from conftest import grey_page, make_households, write_households
 from sipas_scan.export import export_flags, export_records
 from sipas_scan.printing.batch import print_batch
-from sipas_scan.printing.codes import Secret
 from sipas_scan.reading import pipeline
 from sipas_scan.reading.marks import Thresholds
 from sipas_scan.reading.page import ReadOptions, read_page
 from sipas_scan.records import SUFFIX
 from sipas_scan.scan import scan_inputs
-from sipas_scan.simulate.paper import printed_page
 from sipas_scan.simulate.stacks import PROFILES, simulate_returns
 from sipas_scan.store.db import Store
 
@@ -176,11 +174,11 @@ def _png(image: np.ndarray, path: Path) -> Path:
     return path
 
 
-def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, secret, tmp_path):
-    good = printed_page(printed / "print" / "forms.pdf", 0, 200)
+def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, secret, forged_page, tmp_path):
+    good = grey_page(printed / "print" / "forms.pdf", 0, 200)
     inputs = tmp_path / "in"
     inputs.mkdir()
-    _png(cv2.cvtColor(good, cv2.COLOR_RGB2GRAY), inputs / "01-good.png")
+    _png(good, inputs / "01-good.png")
     (inputs / "02-empty.pdf").write_bytes(b"")
     (inputs / "03-truncated.pdf").write_bytes((printed / "print" / "forms.pdf").read_bytes()[:5000])
     with pikepdf.open(printed / "print" / "forms.pdf") as pdf:
@@ -191,23 +189,13 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
         cv2.circle(photo, centre, radius, colour, -1)
     _png(photo, inputs / "06-photo.png")
     _png(np.full((2339, 1654), 250, np.uint8), inputs / "07-blank.png")
-    tampered = cv2.cvtColor(good, cv2.COLOR_RGB2GRAY)
     # Another secret signs a code on an otherwise genuine page: a forged form.
-    other = tmp_path / "other"
-    print_batch(
-        None,
-        write_households(tmp_path / "h.csv", make_households(1)),
-        other,
-        Secret(b"another-secret-1234"),
-        tmp_path / "other-ledger.sqlite",
-        workers=1,
-    )
-    _png(cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY), inputs / "08-forged.png")
-    covered = tampered.copy()
+    _png(forged_page, inputs / "08-forged.png")
+    covered = good.copy()
     covered[1600:2339, 1300:1654] = 255  # bottom-right marker hidden
     _png(covered, inputs / "09-marker-covered.png")
     _png(
-        cv2.rotate(cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY), cv2.ROTATE_90_CLOCKWISE),
+        cv2.rotate(grey_page(printed / "print" / "forms.pdf", 1, 200), cv2.ROTATE_90_CLOCKWISE),
         inputs / "10-sideways.png",
     )
     summary = _scan(printed, secret, [inputs, tmp_path / "does-not-exist"], tmp_path / "r.db", run_ocr=False)
@@ -254,7 +242,7 @@ def test_pages_of_another_survey_are_quarantined(printed, secret, tmp_path):
         tmp_path / "l.sqlite",
         workers=1,
     )
-    image = cv2.cvtColor(printed_page(other / "forms.pdf", 0, 200), cv2.COLOR_RGB2GRAY)
+    image = grey_page(other / "forms.pdf", 0, 200)
     result = read_page(image, 200, ReadOptions(secret, survey="sipas-household", run_ocr=False))
     assert (result.status, result.reason) == ("quarantined", "other-survey")
     accepted = read_page(image, 200, ReadOptions(secret, run_ocr=False))
@@ -321,7 +309,7 @@ def test_a_crashing_page_reader_quarantines_the_page_not_the_batch(printed, secr
 def test_two_markers_lost_align_with_the_code_only_when_they_span_the_page(printed, secret):
     """Markers cut off by the scanner: two on different sides plus the code pin
     the page and read as the clean page does; two along one edge do not."""
-    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, 200), cv2.COLOR_RGB2GRAY)
+    page = grey_page(printed / "print" / "forms.pdf", 1, 200)
     options = ReadOptions(secret, run_ocr=False)
     clean = read_page(page, 200, options)
     diagonal = page.copy()
@@ -351,7 +339,7 @@ def _qr_px(dpi: int) -> tuple[slice, slice]:
 
 def _clean_page(printed, secret, index: int):
     """A printed page at 200 dpi, how it reads undamaged, and the options."""
-    page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", index, 200), cv2.COLOR_RGB2GRAY)
+    page = grey_page(printed / "print" / "forms.pdf", index, 200)
     options = ReadOptions(secret, run_ocr=False)
     return page, read_page(page, 200, options), options
 
@@ -394,6 +382,6 @@ def test_markers_pin_a_clean_page_to_a_hundredth_of_a_millimetre_at_any_resoluti
 
     _, layout = survey_and_layout("sipas-household")
     for dpi in (150, 200, 300):
-        page = cv2.cvtColor(printed_page(printed / "print" / "forms.pdf", 1, dpi), cv2.COLOR_RGB2GRAY)
+        page = grey_page(printed / "print" / "forms.pdf", 1, dpi)
         registration = register(detect_markers(page), layout.markers)
         assert registration and registration.residual_mm < 0.1, (dpi, registration)

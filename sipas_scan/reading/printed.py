@@ -25,16 +25,15 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import final
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from sipas_scan import defs
 from sipas_scan.printing.codes import serial_is_valid
 from sipas_scan.reading import ocr
+from sipas_scan.reading.ocr import OcrResult
 from sipas_scan.reading.register import Failed
 
 # ---- where the layout prints the identity ----------------------------------
@@ -132,12 +131,6 @@ class _Line:
     size_pt: float
 
 
-@dataclass(frozen=True)
-class _Reading:
-    text: str
-    confidences: tuple[int, ...]
-
-
 # ---- finding the line --------------------------------------------------------
 
 
@@ -219,44 +212,21 @@ def _for_ocr(line: _Line, cap_height_px: float, threshold_fraction: float = INK_
 # ---- OCR -----------------------------------------------------------------------
 
 
-def _recognise(image: np.ndarray) -> _Reading:
-    result = ocr.recognise(image)
-    return _Reading(result.text, result.word_confidences)
+def _recognise(image: np.ndarray) -> OcrResult:
+    return ocr.recognise(image)
 
 
-@functools.cache
-def _survey_api(alphabet: str):
-    """A Tesseract instance for the footer's survey text, apart from ocr.py's
-    shared Vietnamese one, which must stay as it is for handwriting. Survey
-    ids are Latin-only ('a-z', '0-9', '-'), and of 200 degraded test pages
-    the English model matched 164, the Vietnamese one 90 (it reads the first
-    's' as 'S' or '5', which no exact match survives). Where the English
-    data is missing, a whitelist of the known surveys' characters brings
-    the Vietnamese model to 121. Same tessdata folder as ocr.py."""
-    import tesserocr
-
-    folder = ocr.tessdata_dir()
-    language = "eng" if (Path(folder) / "eng.traineddata").is_file() else ocr.LANGUAGE
-    api = tesserocr.PyTessBaseAPI(path=folder, lang=language, psm=tesserocr.PSM.SINGLE_LINE)
-    api.SetVariable("tessedit_char_whitelist", alphabet)
-    return api
+def _recognise_survey(image: np.ndarray, alphabet: str) -> OcrResult:
+    read = ocr.recognise_printed(image, alphabet)
+    return read if read is not None else _recognise(image)  # without tesserocr: no whitelist
 
 
-def _recognise_survey(image: np.ndarray, alphabet: str) -> _Reading:
-    try:
-        api = _survey_api(alphabet)
-    except ImportError:  # no tesserocr: ocr.py's own fallback, without the whitelist
-        return _recognise(image)
-    api.SetImage(Image.fromarray(image))
-    return _Reading(" ".join(api.GetUTF8Text().split()), tuple(int(c) for c in api.AllWordConfidences()))
-
-
-def _confidence_of(reading: _Reading, start: int, end: int) -> float:
+def _confidence_of(reading: OcrResult, start: int, end: int) -> float:
     """Tesseract's confidence (0-100) in the words spanning text[start:end]."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", reading.text)]
-    if len(words) != len(reading.confidences):
-        return float(min(reading.confidences, default=0))
-    spanned = [c for (a, b), c in zip(words, reading.confidences, strict=True) if a < end and b > start]
+    if len(words) != len(reading.word_confidences):
+        return float(min(reading.word_confidences, default=0))
+    spanned = [c for (a, b), c in zip(words, reading.word_confidences, strict=True) if a < end and b > start]
     return float(min(spanned, default=0))
 
 
@@ -284,7 +254,7 @@ def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: f
     # that several readings give, and no reading contradicts, is believed.
     readings = [_read_serial_once(line, size, fraction) for size, fraction in SERIAL_RETRIES]
     number = _last_word(line)
-    digits = [_read_digits(number, size, fraction) for size, fraction in SERIAL_RETRIES]
+    digits = [_recognise_digits(_for_ocr(number, size, fraction)).text for size, fraction in SERIAL_RETRIES]
     valid = [d for d in [r.digits for r in readings] + digits if _SERIAL.fullmatch(d) and serial_is_valid(d)]
     if len(set(valid)) == 1 and len(valid) >= SERIAL_VOTES:
         tries = len(readings) + len(digits)
@@ -303,30 +273,10 @@ def _last_word(line: _Line) -> _Line:
     return replace(line, grey=line.grey[:, left:right], glyphs=line.glyphs[:, left:right])
 
 
-@functools.cache
-def _digits_api(alphabet: str):
-    """A Tesseract instance reading one word of digits (the English model
-    reads printed digits better than the Vietnamese one)."""
-    import tesserocr
-
-    folder = ocr.tessdata_dir()
-    language = "eng" if (Path(folder) / "eng.traineddata").is_file() else ocr.LANGUAGE
-    api = tesserocr.PyTessBaseAPI(path=folder, lang=language, psm=tesserocr.PSM.SINGLE_WORD)
-    api.SetVariable("tessedit_char_whitelist", alphabet)
-    return api
-
-
-def _recognise_digits(image: np.ndarray, alphabet: str = SERIAL_ALPHABET) -> _Reading:
-    try:
-        api = _digits_api(alphabet)
-    except ImportError:  # without tesserocr, the whole-line readings alone
-        return _Reading("", ())
-    api.SetImage(Image.fromarray(image))
-    return _Reading("".join(api.GetUTF8Text().split()), tuple(int(c) for c in api.AllWordConfidences()))
-
-
-def _read_digits(number: _Line, cap_height_px: float, threshold_fraction: float) -> str:
-    return _recognise_digits(_for_ocr(number, cap_height_px, threshold_fraction)).text
+def _recognise_digits(image: np.ndarray, alphabet: str = SERIAL_ALPHABET) -> OcrResult:
+    """One word of digits (the English model reads printed digits better)."""
+    read = ocr.recognise_printed(image, alphabet, one_word=True)
+    return OcrResult(read.text.replace(" ", ""), read.word_confidences) if read else OcrResult("", ())
 
 
 def _read_serial_once(line: _Line, cap_height_px: float, threshold_fraction: float) -> _Serial:

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from sipas_scan.report.formats import pct  # noqa: E402
 from sipas_scan.scoring.intervals import MIN_RESPONDENTS  # noqa: E402
 
 if TYPE_CHECKING:
@@ -122,9 +123,7 @@ def horizontal_bars(
         )
         for y, bar in zip(positions, bars, strict=True):
             end = bar.high if bar.high is not None else bar.value
-            axes.text(
-                min(end, xmax) + 0.8, y, f"{bar.value:.1f}".replace(".", ","), va="center", fontsize=7.5, bbox=_LABEL_BOX, zorder=5
-            )
+            axes.text(min(end, xmax) + 0.8, y, pct(bar.value, 1), va="center", fontsize=7.5, bbox=_LABEL_BOX, zorder=5)
         axes.set_yticks(positions, labels, fontsize=6.8 if compact else None)
         axes.set_xlim(0, xmax * 1.1)
         axes.set_xlabel(xlabel)
@@ -157,7 +156,7 @@ def vertical_bars(
             axes.text(
                 x,
                 4,
-                f"{bar.value:.2f}".replace(".", ","),
+                pct(bar.value),
                 ha="center",
                 va="bottom",
                 fontsize=8,
@@ -225,7 +224,7 @@ def grouped_change(
                 axes.text(
                     x,
                     max(old, new) + 2,
-                    f"{delta:+.2f}".replace(".", ","),
+                    pct(delta, signed=True),
                     ha="center",
                     fontsize=7.5,
                     color=GOOD if delta >= 0 else BAD,

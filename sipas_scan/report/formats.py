@@ -9,9 +9,10 @@ from sipas_scan.survey import IndexNode, Survey
 BY_LABELS = {"province": "tỉnh", "district": "huyện", "commune": "xã", "village": "thôn"}
 
 
-def pct(value: float | None, digits: int = 2) -> str:
-    """Vietnamese style: decimal comma, '–' when there is no value."""
-    return "–" if value is None else f"{value:.{digits}f}".replace(".", ",")
+def pct(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
+    """Vietnamese style: decimal comma, '–' when there is no value; ``signed``
+    writes a change with its sign (+1,25)."""
+    return "–" if value is None else f"{value:{'+' if signed else ''}.{digits}f}".replace(".", ",")
 
 
 def interval_text(interval: Interval) -> str:

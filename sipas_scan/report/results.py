@@ -303,7 +303,7 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
                     index_label(survey, i),
                     pct(all_rows[i].previous),
                     pct(all_rows[i].value),
-                    "–" if all_rows[i].change is None else f"{all_rows[i].change:+.2f}".replace(".", ","),
+                    pct(all_rows[i].change, signed=True),
                 )
                 for i in [*shown, *(c for c in index.all_criteria() if c in all_rows and all_rows[c].previous is not None)]
             ),
@@ -318,10 +318,7 @@ def _comparison_blocks(data: ReportInput, number: int) -> list[Block]:
         blocks.append(
             Table(
                 ("Đơn vị", "Năm trước (%)", f"Năm {data.year} (%)", "Thay đổi (điểm %)"),
-                tuple(
-                    (c.unit, pct(c.previous), pct(c.value), "–" if c.change is None else f"{c.change:+.2f}".replace(".", ","))
-                    for c in unit_rows
-                ),
+                tuple((c.unit, pct(c.previous), pct(c.value), pct(c.change, signed=True)) for c in unit_rows),
                 widths=(3, 1.5, 1.5, 1.5),
                 numeric=(1, 2, 3),
                 caption=f"Chỉ số {root} theo đơn vị",

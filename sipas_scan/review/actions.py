@@ -25,7 +25,7 @@ from sipas_scan.reading.sources import SourceError, load_page, open_source
 from sipas_scan.review.labels import label
 from sipas_scan.review.queue import ReviewItem, release_lease, take_lease
 from sipas_scan.store.db import Store, StoreError
-from sipas_scan.store.queue import answer_value
+from sipas_scan.store.queue import answer
 from sipas_scan.survey.model import join_codes
 
 # A page a reviewer assigns is read under the identity they gave; its code
@@ -66,7 +66,8 @@ def current_value(store: Store, survey: str, serial: str, key: str) -> str | Non
     decided = store.decisions((survey, serial)).get((survey, serial, key))
     if decided is not None or not keys.is_answer_key(key):
         return decided
-    return answer_value(store, survey, serial, key)
+    found = answer(store, survey, serial, key)
+    return found[0] if found else None
 
 
 def allowed_values(item: ReviewItem) -> set[str] | None:

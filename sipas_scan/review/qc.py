@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sipas_scan.layout import survey_and_layout
 from sipas_scan.store import qc as stored
 from sipas_scan.store.db import Store
-from sipas_scan.store.queue import answer_page, answer_value, answers_of
+from sipas_scan.store.queue import answer, answers_of
 
 Z_95 = 1.959964
 
@@ -82,15 +82,15 @@ def task_of(store: Store, sample_id: int, survey: str, serial: str, field_id: st
     or has no such answer."""
     if not stored.in_sample(store, sample_id, survey, serial):
         raise LookupError(f"{serial} is not in sample {sample_id}")
-    page_id = answer_page(store, survey, serial, field_id)
-    if answer_value(store, survey, serial, field_id) is None or page_id is None:
+    found = answer(store, survey, serial, field_id)
+    if found is None or found[1] is None:
         raise LookupError(f"{serial} has no answer {field_id}")
-    return QcTask(sample_id, survey, serial, field_id, page_id)
+    return QcTask(sample_id, survey, serial, field_id, found[1])
 
 
 def record_entry(store: Store, task: QcTask, value: str, reviewer: str) -> None:
-    machine = answer_value(store, task.survey, task.serial, task.field_id)
-    stored.add_entry(store, task.sample_id, task.survey, task.serial, task.field_id, value, machine or "", reviewer)
+    found = answer(store, task.survey, task.serial, task.field_id)
+    stored.add_entry(store, task.sample_id, task.survey, task.serial, task.field_id, value, found[0] if found else "", reviewer)
 
 
 def summary(store: Store) -> QcSummary:

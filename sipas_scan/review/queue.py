@@ -78,7 +78,8 @@ def _items(store: Store, flags: list[stored.OpenFlag], decided: dict) -> list[Re
         elif kind == "answer" and any(f.field_id != key for f in group):
             # A filter answer whose questions were answered although it says
             # they do not apply: its own page comes first.
-            page_ids = [p for p in [stored.answer_page(store, survey, serial, key)] if p is not None] + page_ids
+            found = stored.answer(store, survey, serial, key)
+            page_ids = [found[1]] + page_ids if found and found[1] is not None else page_ids
         items.append(
             ReviewItem(
                 survey,

@@ -12,7 +12,7 @@ as numbers (rounded to 2 decimals) and columns labelled in Vietnamese.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from sipas_scan.outputs.tables import Column, DataTable, write_table, write_xlsx
@@ -35,63 +35,65 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) 
     return path
 
 
+INTERVALS_COLUMNS = ("unit", "index", "value", "low", "high", "n", "publishable")
+OTHER_COLUMNS = ("unit", "question", "option", "label", "value", "n")
+COMPARE_COLUMNS = ("unit", "index", "value", "previous", "change", "n", "previous_n")
+Number = Callable[[float | None], object]  # how a share is written: text for CSV, a rounded number for office formats
+
+
+def _indices_rows(scores: Scores, number: Number) -> Iterator[tuple]:
+    for unit in scores.units:
+        for index, value in unit.indices.items():
+            if value.value is not None:
+                yield unit.key, index, number(value.value), value.n
+
+
+def _intervals_rows(scores: Scores, number: Number, publishable: Callable[[bool], object]) -> Iterator[tuple]:
+    for unit in scores.units:
+        for index, interval in unit.intervals.items():
+            value = unit.indices[index]
+            if value.value is not None:
+                yield (
+                    unit.key,
+                    index,
+                    number(value.value),
+                    number(interval.low),
+                    number(interval.high),
+                    value.n,
+                    publishable(value.n >= MIN_RESPONDENTS),
+                )
+
+
+def _other_rows(scores: Scores, number: Number) -> Iterator[tuple]:
+    for unit in scores.units:
+        for shares in unit.others.values():
+            for share in shares:
+                if share.value is not None:
+                    yield unit.key, share.question, share.code, share.label, number(share.value), share.n
+
+
+def _compare_rows(changes: list[Change], number: Number) -> Iterator[tuple]:
+    for c in changes:
+        yield c.unit, c.index, number(c.value), number(c.previous), number(c.change), c.n, c.previous_n
+
+
 def write_indices(path: Path, scores: Scores) -> Path:
-    return _write(
-        path,
-        INDICES_COLUMNS,
-        (
-            (unit.key, index, percent(value.value), value.n)
-            for unit in scores.units
-            for index, value in unit.indices.items()
-            if value.value is not None
-        ),
-    )
+    return _write(path, INDICES_COLUMNS, _indices_rows(scores, percent))
 
 
 def write_intervals(path: Path, scores: Scores) -> Path:
     """The 95 % interval of SIPAS, areas and factors, and whether the unit has
     enough respondents (MIN_RESPONDENTS) to publish."""
-    return _write(
-        path,
-        ("unit", "index", "value", "low", "high", "n", "publishable"),
-        (
-            (
-                unit.key,
-                index,
-                percent(unit.indices[index].value),
-                percent(interval.low),
-                percent(interval.high),
-                unit.indices[index].n,
-                "yes" if unit.indices[index].n >= MIN_RESPONDENTS else "no",
-            )
-            for unit in scores.units
-            for index, interval in unit.intervals.items()
-            if unit.indices[index].value is not None
-        ),
-    )
+    return _write(path, INTERVALS_COLUMNS, _intervals_rows(scores, percent, lambda enough: "yes" if enough else "no"))
 
 
 def write_other_indices(path: Path, scores: Scores) -> Path:
-    return _write(
-        path,
-        ("unit", "question", "option", "label", "value", "n"),
-        (
-            (unit.key, share.question, share.code, share.label, percent(share.value), share.n)
-            for unit in scores.units
-            for shares in unit.others.values()
-            for share in shares
-            if share.value is not None
-        ),
-    )
+    return _write(path, OTHER_COLUMNS, _other_rows(scores, percent))
 
 
 def write_compare(path: Path, changes: list[Change]) -> Path:
     """Change in percentage points per unit and index."""
-    return _write(
-        path,
-        ("unit", "index", "value", "previous", "change", "n", "previous_n"),
-        ((c.unit, c.index, percent(c.value), percent(c.previous), percent(c.change), c.n, c.previous_n) for c in changes),
-    )
+    return _write(path, COMPARE_COLUMNS, _compare_rows(changes, percent))
 
 
 # ---- the same tables in office formats (score --format) --------------------
@@ -129,54 +131,12 @@ def _data_table(name: str, header: Sequence[str], rows: Iterable[Sequence[object
 def score_tables(scores: Scores, changes: list[Change] | None) -> list[DataTable]:
     """indices, intervals, other_indices and (with changes) compare, with numbers as numbers."""
     tables = [
-        _data_table(
-            "indices",
-            INDICES_COLUMNS,
-            (
-                (unit.key, index, _round(value.value), value.n)
-                for unit in scores.units
-                for index, value in unit.indices.items()
-                if value.value is not None
-            ),
-        ),
-        _data_table(
-            "intervals",
-            ("unit", "index", "value", "low", "high", "n", "publishable"),
-            (
-                (
-                    unit.key,
-                    index,
-                    _round(unit.indices[index].value),
-                    _round(interval.low),
-                    _round(interval.high),
-                    unit.indices[index].n,
-                    int(unit.indices[index].n >= MIN_RESPONDENTS),
-                )
-                for unit in scores.units
-                for index, interval in unit.intervals.items()
-                if unit.indices[index].value is not None
-            ),
-        ),
-        _data_table(
-            "other_indices",
-            ("unit", "question", "option", "label", "value", "n"),
-            (
-                (unit.key, share.question, share.code, share.label, _round(share.value), share.n)
-                for unit in scores.units
-                for shares in unit.others.values()
-                for share in shares
-                if share.value is not None
-            ),
-        ),
+        _data_table("indices", INDICES_COLUMNS, _indices_rows(scores, _round)),
+        _data_table("intervals", INTERVALS_COLUMNS, _intervals_rows(scores, _round, int)),
+        _data_table("other_indices", OTHER_COLUMNS, _other_rows(scores, _round)),
     ]
     if changes is not None:
-        tables.append(
-            _data_table(
-                "compare",
-                ("unit", "index", "value", "previous", "change", "n", "previous_n"),
-                ((c.unit, c.index, _round(c.value), _round(c.previous), _round(c.change), c.n, c.previous_n) for c in changes),
-            )
-        )
+        tables.append(_data_table("compare", COMPARE_COLUMNS, _compare_rows(changes, _round)))
     return tables
 
 

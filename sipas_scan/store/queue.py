@@ -90,26 +90,15 @@ def quarantined_pages(store: Store, excluded_reasons: tuple[str, ...], page_id: 
     )
 
 
-def answer_page(store: Store, survey: str, serial: str, field_id: str) -> int | None:
-    """The page a form's answer was read from."""
+def answer(store: Store, survey: str, serial: str, field_id: str) -> tuple[str, int | None] | None:
+    """(the machine's reading, the page it was read from) of a form's answer; None when it has none."""
     row = store.db.query(
-        "SELECT page_id FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
+        "SELECT value, page_id FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
         survey=survey,
         serial=serial,
         field_id=field_id,
     ).first()
-    return row[0] if row else None
-
-
-def answer_value(store: Store, survey: str, serial: str, field_id: str) -> str | None:
-    """The machine's reading of a form's answer (None when it has none)."""
-    row = store.db.query(
-        "SELECT value FROM answers WHERE survey = :survey AND serial = :serial AND field_id = :field_id",
-        survey=survey,
-        serial=serial,
-        field_id=field_id,
-    ).first()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
 def answers_of(store: Store, survey: str, serial: str) -> dict[str, tuple[str, int | None]]:
