@@ -337,10 +337,11 @@ def scan_command(
         f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
         f"({summary.files_skipped} already read) in {summary.seconds:.1f} s ({rate:.1f} pages/s)"
     )
-    forms = summary.forms
+    forms = summary.forms_stored
     _say(
         f"  forms: {sum(forms.values())} ({forms[FormStatus.ACCEPTED]} accepted, {forms[FormStatus.NEEDS_REVIEW]} to review, "
-        f"{forms[FormStatus.RESOLVED]} resolved, {forms[FormStatus.REJECTED]} rejected)"
+        f"{forms[FormStatus.RESOLVED]} resolved, {forms[FormStatus.REJECTED]} rejected); "
+        f"{sum(summary.forms.values())} derived by this run"
     )
     if summary.quarantined:
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
@@ -352,8 +353,6 @@ def scan_command(
         _say(f"  not read: {reason}" if reason.startswith(path) else f"  not read: {path}: {reason}")
     for path, pid in summary.elsewhere:
         _say(f"  left to another scan run (process {pid}) reading it now: {path}")
-    if summary.forms_left_to_other_run:
-        _say("  forms: derived again by the other scan run when it ends (it was still storing pages)")
     if summary.wrong_secret:
         raise SecretError(
             f"the code of every page read ({summary.failed_verification}) failed verification: wrong "

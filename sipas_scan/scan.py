@@ -1,6 +1,6 @@
 """The scan story: find the files, skip what is stored, read the new pages in
 worker processes (sipas_scan.reading.pipeline), store each page as it comes
-(one writer), then derive the forms (sipas_scan.assembly).
+(one writer), then derive the forms whose pages changed (sipas_scan.assembly).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipas_scan.assembly.derive import rebuild_beside_other_runs
+from sipas_scan.assembly.derive import derive_pending
 from sipas_scan.printing.ledger import check_ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.reading.pipeline import read_pages
 from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source, printable
+from sipas_scan.store import results
 from sipas_scan.store.db import Store, new_claim_owner
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,11 @@ class ScanSummary:
     failed_verification: int = 0
     wrong_secret: bool = False  # see scan_inputs
     quarantined: Counter = field(default_factory=Counter)
-    forms: Counter = field(default_factory=Counter)
+    forms: Counter = field(default_factory=Counter)  # forms this run derived (its pages changed), per status
+    forms_stored: Counter = field(default_factory=Counter)  # every form in the database after the run, per status
     # Files another scan run on the same database was reading (its process id):
     # left to it, never read twice.
     elsewhere: list[tuple[str, int]] = field(default_factory=list)
-    forms_left_to_other_run: bool = False  # pages kept arriving: the other run derives the forms at its end
     ledger_serials: int | None = None  # serials in the ledger given (checked before reading)
     seconds: float = 0.0
 
@@ -155,8 +156,10 @@ def scan_inputs(
             summary.wrong_secret = (
                 summary.failed_verification > 0 and summary.verified == 0 and (run.failed_new > 0 or not store.any_page_verified())
             )
-            summary.forms, stored = rebuild_beside_other_runs(store, ledger_path, run.owner)
-            summary.forms_left_to_other_run = not stored
+            if ledger_path is not None:
+                store.mark_unknown_issue_pending()  # derived by an earlier run given no ledger
+            summary.forms = derive_pending(store, ledger_path)
+            summary.forms_stored = Counter(results.count_by_status(store))
         finally:
             store.release_claims(run.owner)
     summary.seconds = time.perf_counter() - started

@@ -19,6 +19,7 @@ from test_cli import cli_env, run, run_scan
 
 from conftest import TEST_SECRET, write_grey_pages
 from sipas_scan.reading.sources import file_sha256
+from sipas_scan.store import migrate
 from sipas_scan.store.db import CLAIM_STALE_S, Store
 
 # Both runs import everything first and start at the same instant: what
@@ -97,7 +98,7 @@ def test_a_new_database_opened_by_ten_processes_at_once_is_migrated_once(tmp_pat
     ]
     results = [_finish(p) for p in processes]
     assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
-    assert {out.strip() for _, out, _ in results} == {str(len(Store.MIGRATIONS))}
+    assert {out.strip() for _, out, _ in results} == {str(migrate.sqlite_user_version())}
 
 
 def test_two_scans_started_together_share_the_files_and_read_each_page_once(scans, printed, tmp_path):
@@ -233,47 +234,6 @@ def test_scan_finding_no_scan_at_all_exits_non_zero(printed, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "sipas-scan: error: no scans found in the inputs given (PDF, TIFF, PNG or JPEG files, or folders of them)"
     )
-
-
-def test_forms_derived_while_another_run_stores_pages_are_derived_again_or_left_to_it(scans, printed, secret, tmp_path):
-    from sipas_scan.assembly import derive
-    from sipas_scan.reading.page import PageResult, ReadOptions
-    from sipas_scan.scan import scan_inputs
-
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    for index in range(1, 5):
-        (batch / f"p{index:02d}.png").write_bytes((scans / f"p{index:02d}.png").read_bytes())
-    db = tmp_path / "r.sqlite"
-    ledger = printed[1].parent / "ledger.sqlite"
-    scan_inputs([batch], db, ReadOptions(secret, run_ocr=False), workers=1, ledger_path=ledger)
-    real_assemble = derive.assemble
-    derivations = []
-    stray_pages = iter(range(100, 200))
-
-    def assemble_while_pages_arrive(*args, **kwargs):
-        """Another run stores a page while this one derives the forms."""
-        derivations.append(1)
-        if len(derivations) <= arriving:
-            with Store(db) as other:
-                source_id = other.db.execute("SELECT min(id) FROM sources").fetchone()[0]
-                other.add_page(source_id, next(stray_pages), PageResult("quarantined", "not-a-form", "a stray"))
-        return real_assemble(*args, **kwargs)
-
-    with Store(db) as store:
-        arriving = 1  # one page arrives during the first derivation: derived again, then stored
-        derive.assemble = assemble_while_pages_arrive
-        try:
-            statuses, stored = derive.rebuild_beside_other_runs(store, ledger, "this-run")
-            assert stored and len(derivations) == 2 and sum(statuses.values()) == 1
-            # Pages keep arriving from a run that holds a live claim: the forms are left to that run.
-            store.claim_source("0" * 64, "the-other-run")
-            derivations.clear()
-            arriving = 100
-            statuses, stored = derive.rebuild_beside_other_runs(store, ledger, "this-run")
-            assert not stored and len(derivations) == derive.REBUILD_ATTEMPTS
-        finally:
-            derive.assemble = real_assemble
 
 
 @pytest.mark.slow

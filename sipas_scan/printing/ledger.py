@@ -152,6 +152,19 @@ class Ledger(SqliteFile):
         )
         return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
 
+    def issued_to(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], IssuedForm]:
+        """(survey id, serial) -> the issued form, for those of ``keys`` issued."""
+        found: dict[tuple[str, str], IssuedForm] = {}
+        for survey_id, serial in sorted(set(keys)):
+            row = self.db.execute(
+                "SELECT province, district, commune, village, household_code, head_name, address"
+                " FROM issued WHERE survey_id = ? AND serial = ?",
+                (survey_id, serial),
+            ).fetchone()
+            if row is not None:
+                found[(survey_id, serial)] = IssuedForm(serial, Household(*row))
+        return found
+
     def is_issued(self, survey_id: str, serial: str) -> bool:
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?", (survey_id, serial)).fetchone() is not None
 

@@ -63,7 +63,7 @@ def normalise_codes(value: str) -> str:
 
 def current_value(store: Store, survey: str, serial: str, key: str) -> str | None:
     """What counts now: the decision in force, else the machine's answer."""
-    decided = store.decisions((survey, serial)).get((survey, serial, key))
+    decided = store.decisions([(survey, serial)]).get((survey, serial, key))
     if decided is not None or not keys.is_answer_key(key):
         return decided
     found = answer(store, survey, serial, key)
@@ -236,7 +236,7 @@ def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, no
     otherwise."""
     if len(note) > MAX_NOTE_LENGTH:
         raise ReviewError("error_note_too_long", n=str(MAX_NOTE_LENGTH))
-    decided = store.decisions((survey, serial)).get((survey, serial, key))
+    decided = store.decisions([(survey, serial)]).get((survey, serial, key))
     if decided is None:
         raise ReviewError("error_nothing_to_reopen")
     if key.startswith(keys.QUARANTINE) and decided.startswith(keys.ASSIGN):

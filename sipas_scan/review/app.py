@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from sipas_scan.assembly.derive import rebuild, rederive_stale
+from sipas_scan.assembly.derive import derive_pending, rebuild, rederive_stale
 from sipas_scan.review import accounts
 from sipas_scan.review.labels import label, option_key, reason_label
 from sipas_scan.review.views import BLUEPRINTS
@@ -85,8 +85,10 @@ def create_app(
         if store.needs_schema_2_rebuild():
             rebuild(store, ledger_path)
         # A form left behind by its last decision (an older version killed
-        # between the two) is put right before anyone sees the queue.
+        # between the two), or by a scan run killed before it derived its
+        # forms, is put right before anyone sees the queue.
         rederive_stale(store, ledger_path)
+        derive_pending(store, ledger_path)
     accounts.dummy_hash()  # made now, so the first unknown name costs no more than a known one
     _routes(app)
     return app

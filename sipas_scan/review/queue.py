@@ -136,12 +136,12 @@ def find_item(store: Store, ident: str) -> ReviewItem | None:
             page_id = keys.page_of(key)
         except ValueError:
             return None
-        if survey or serial or ("", "", key) in store.decisions(("", "")):
+        if survey or serial or ("", "", key) in store.decisions([("", "")]):
             return None
         found = stored.quarantined_pages(store, NOT_FOR_REVIEW, page_id)
         return _quarantine_item(*found[0]) if found else None
     flags = stored.open_flags(store, (survey, serial, key))
-    items = _items(store, flags, store.decisions((survey, serial))) if flags else []
+    items = _items(store, flags, store.decisions([(survey, serial)])) if flags else []
     return items[0] if items else None
 
 

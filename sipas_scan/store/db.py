@@ -4,7 +4,9 @@ decisions, in a SQLite file or a PostgreSQL database (see store/engine.py).
 Raw page readings are stored as they come, each page in its own
 transaction, so an interrupted run loses nothing and a re-run skips what is
 stored. Forms, answers and flags are derived from the pages (and the review
-decisions) and rebuilt in one transaction after each run. Review decisions
+decisions): a page stored, forgotten or assigned puts its form on the
+pending list in the same transaction, and the derivation takes it off in
+its own (see sipas_scan.assembly.derive). Review decisions
 are append-only and never touched by a rebuild. The tables are defined in
 store/schema.py and migrated forward by Alembic (store/migrate.py).
 
@@ -20,7 +22,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +43,9 @@ from sipas_scan.store.schema import pages as pages_table
 
 class StoreError(SipasError):
     pass
+
+
+FormKey = tuple[str, str]  # (survey, serial)
 
 
 # The pre-Alembic schema scripts (SQLite files written by older versions).
@@ -286,15 +291,9 @@ class Store:
         with self.transaction() as db:
             db.query("DELETE FROM claims WHERE owner = :owner", owner=owner)
 
-    def others_reading(self, owner: str) -> bool:
-        """Whether another run holds a live claim (it is still storing pages)."""
-        at = time.time()
-        rows = self.db.query("SELECT owner, host, pid, renewed_at FROM claims WHERE owner != :owner", owner=owner)
-        return any(not Claim(*row).is_stale(at) for row in rows)
-
     def pages_mark(self) -> tuple[int, int]:
-        """Changes whenever a page is stored or forgotten: a derivation made
-        from one mark is out of date under another."""
+        """The last page id and the number of pages: changes whenever a page
+        is stored or forgotten."""
         return tuple(self.db.query("SELECT coalesce(max(id), 0), count(*) FROM pages").one())
 
     def record_source_failure(self, path: Path | str, reason: str, detail: str) -> None:
@@ -360,7 +359,7 @@ class Store:
                 id=source_id,
                 pid=os.getpid(),
             )
-            return db.query(
+            page_id = db.query(
                 "INSERT INTO pages (source_id, page_index, status, reason, detail, survey, serial, page_no,"
                 " orientation, residual_mm, dpi, image_path, readings, read_at)"
                 " VALUES (:source_id, :page_index, :status, :reason, :detail, :survey, :serial, :page_no,"
@@ -381,6 +380,9 @@ class Store:
                 readings=readings,
                 read_at=now(),
             ).scalar()
+            if page_id is not None:
+                self._mark_pending(db, [(result.survey, result.serial)])
+            return page_id
 
     def assign_page(
         self, page_id: int, result: PageResult, decision: tuple[str, str | None, str, str], how: str, note: str = ""
@@ -412,6 +414,7 @@ class Store:
                 id=page_id,
             )
             self._insert_decision(db, "", "", key, old_value, new_value, reviewer, note)
+            self._mark_pending(db, [(result.survey, result.serial)])
 
     @staticmethod
     def _insert_decision(
@@ -475,10 +478,11 @@ class Store:
         """Flags derived before schema 2 do not say which decision settles them."""
         return self.db.query("SELECT 1 FROM flags WHERE item = '' LIMIT 1").first() is not None
 
-    def decisions(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str, str], str]:
-        """(survey, serial, key) -> the decision in force (for every form, or one)."""
-        where, args = _one_form(only)
-        return in_force(self.db.query(f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", **args))
+    def decisions(self, only: Sequence[FormKey] | None = None) -> dict[tuple[str, str, str], str]:
+        """(survey, serial, key) -> the decision in force (for every form, or those ``only``)."""
+        where, names, args = _forms_clause(only)
+        query = expanding(f"SELECT survey, serial, field_id, new_value FROM decisions{where} ORDER BY id", *names)
+        return in_force(self.db.query(query, **args))
 
     def add_decision(
         self,
@@ -512,6 +516,9 @@ class Store:
                 if expect_decided and not decided:
                     raise StoreError(f"{serial} {key}: not decided")
             self._insert_decision(db, survey, serial, key, old_value, new_value, reviewer, reason)
+            # Derived again in this same transaction by the review app; left
+            # pending should anything come between (the next derivation takes it).
+            self._mark_pending(db, [(survey, serial)])
 
     def decision_log(self, limit: int, before: int | None = None) -> list[tuple]:
         """The latest decisions, newest first: (id, survey, serial, key, old
@@ -537,7 +544,7 @@ class Store:
         which = "" if reasons is None else " AND reason IN :reasons"
         when = "" if up_to is None else " AND id <= :up_to"
         query = expanding(
-            f"SELECT id, page_index FROM pages WHERE source_id = :source_id AND status = 'quarantined'{which}{when}"
+            f"SELECT id, page_index, survey, serial FROM pages WHERE source_id = :source_id AND status = 'quarantined'{which}{when}"
             " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
             "                 AND d.field_id = :prefix || CAST(pages.id AS TEXT))",
             *(["reasons"] if reasons is not None else []),
@@ -551,9 +558,10 @@ class Store:
                 **({} if up_to is None else {"up_to": up_to}),
             ).all()
             if rows:
-                db.many("DELETE FROM pages WHERE id = :id", [{"id": page_id} for page_id, _ in rows])
+                db.many("DELETE FROM pages WHERE id = :id", [{"id": page_id} for page_id, *_ in rows])
                 db.query("UPDATE sources SET status = 'reading' WHERE id = :id", id=source_id)
-        return {index for _, index in rows}
+                self._mark_pending(db, [(survey, serial) for _, _, survey, serial in rows])
+        return {index for _, index, *_ in rows}
 
     def any_page_verified(self) -> bool:
         """Whether any page read here was identified by its verified code."""
@@ -583,15 +591,18 @@ class Store:
         return sorted({tuple(r) for r in [*own, *assigned]})
 
     # ---- forms (derived; see sipas_scan.assembly.derive) ----------------------
-    def issued_forms(self, only: tuple[str, str] | None = None) -> IssuedForms:
+    def issued_forms(self, only: Sequence[FormKey] | None = None) -> IssuedForms:
         """Who each serial was issued to as the forms already record it (no
         ledger given): a household, or not-issued where it was flagged;
         unknown for the rest."""
-        where, args = _one_form(only, "f")
+        where, names, args = _forms_clause(only, "f")
         rows = self.db.query(
-            "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
-            " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
-            f" FROM forms f{where}",
+            expanding(
+                "SELECT f.survey, f.serial, f.household_code, f.province, f.district, f.commune, f.village, f.issued,"
+                " EXISTS (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
+                f" FROM forms f{where}",
+                *names,
+            ),
             **args,
         ).all()
         households: dict = {}
@@ -602,12 +613,12 @@ class Store:
                 households[(survey, serial)] = None
         return IssuedForms(households)
 
-    def page_records(self, only: tuple[str, str] | None = None) -> Iterator[PageRecord]:
+    def page_records(self, only: Sequence[FormKey] | None = None) -> Iterator[PageRecord]:
         """Pages ordered by form, with only what forms need (no box metrics),
         streamed from the database so memory stays flat: the pages read, and
         the pages whose code verified but which could not be read (so a form
         knows of its unreadable copies)."""
-        where, args = _one_form(only, "p", keyword="AND")
+        where, names, args = _forms_clause(only, "p", keyword="AND")
         rows = self.db.query(
             expanding(
                 "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
@@ -615,6 +626,7 @@ class Store:
                 f" WHERE (p.status = 'ok' OR p.reason IN :unreadable){where}"
                 " ORDER BY p.survey, p.serial, p.page_no, p.id",
                 "unreadable",
+                *names,
             ),
             unreadable=list(UNREADABLE_IDENTIFIED),
             **args,
@@ -642,29 +654,17 @@ class Store:
                 assigned=detail if reason == "assigned" and not verified else "",
             )
 
-    def replace_forms(
-        self,
-        forms: list[FormRecord],
-        only: tuple[str, str] | None = None,
-        *,
-        through: int | None = None,
-        pages_mark: tuple[int, int] | None = None,
-    ) -> bool:
-        """Replace the derived tables with ``forms`` in one transaction: all
-        of them, or only those of one (survey, serial). ``through``: the
-        last decision the derivation saw (read in the same snapshot as the
-        pages and decisions it used); None when it was derived inside this
-        same write transaction, so it saw every decision. ``pages_mark``: the
-        pages the derivation saw (``pages_mark``); when pages were stored
-        since (another scan run), nothing is written and the result is False."""
-        where, args = _one_form(only)
+    def replace_forms(self, forms: list[FormRecord], keys: Sequence[FormKey] | None = None) -> None:
+        """Replace the derived rows of the forms ``keys`` (every form when
+        None) with ``forms``, and take them off the pending list, in one
+        write transaction (the caller's, when it holds one: the pages and
+        decisions it derived from are then the ones stored). A key without
+        a form in ``forms`` (its pages all forgotten) loses its form."""
+        where, names, args = _forms_clause(keys)
         with self.transaction() as db:
-            if pages_mark is not None and self.pages_mark() != pages_mark:
-                return False
-            if through is None:
-                through = self.last_decision_id()
-            for table in ("flags", "answers", "forms"):
-                db.query(f"DELETE FROM {table}{where}", **args)
+            through = self.last_decision_id()
+            for table in ("flags", "answers", "forms", "pending_forms"):
+                db.query(expanding(f"DELETE FROM {table}{where}", *names), **args)
             db.many(
                 "INSERT INTO forms (survey, serial, status, household_code, province, district, commune, village,"
                 " issued, derived_through) VALUES (:survey, :serial, :status, :household_code, :province, :district,"
@@ -716,7 +716,49 @@ class Store:
                     for f in form.flags
                 ],
             )
-        return True
+
+    # ---- forms waiting to be derived --------------------------------------------
+    @staticmethod
+    def _mark_pending(db: Database, keys: Iterable[FormKey]) -> None:
+        db.many(
+            "INSERT INTO pending_forms (survey, serial) VALUES (:survey, :serial) ON CONFLICT DO NOTHING",
+            [{"survey": survey, "serial": serial} for survey, serial in sorted(set(keys)) if serial],
+        )
+
+    def pending_forms(self, limit: int) -> list[FormKey]:
+        """Up to ``limit`` forms whose pages changed since they were derived."""
+        return [
+            (survey, serial)
+            for survey, serial in self.db.query(
+                "SELECT survey, serial FROM pending_forms ORDER BY survey, serial LIMIT :limit", limit=limit
+            )
+        ]
+
+    def pending_count(self) -> int:
+        return self.db.query("SELECT count(*) FROM pending_forms").scalar_one()
+
+    def mark_every_form_pending(self) -> None:
+        """Every form (those derived, and those with pages) is derived again
+        (after a new version's rules, or a database from before this list)."""
+        with self.transaction() as db:
+            db.query(
+                "INSERT INTO pending_forms (survey, serial)"
+                " SELECT survey, serial FROM forms"
+                " UNION SELECT DISTINCT survey, serial FROM pages WHERE serial != ''"
+                " ON CONFLICT DO NOTHING"
+            )
+
+    def mark_unknown_issue_pending(self) -> int:
+        """Forms derived without a ledger (issue unknown: neither a household
+        nor flagged never issued) are derived again when one is given; returns
+        how many."""
+        with self.transaction() as db:
+            return db.query(
+                "INSERT INTO pending_forms (survey, serial)"
+                " SELECT f.survey, f.serial FROM forms f WHERE f.issued = 0 AND NOT EXISTS"
+                " (SELECT 1 FROM flags g WHERE g.survey = f.survey AND g.serial = f.serial AND g.reason = 'not-issued')"
+                " ON CONFLICT DO NOTHING"
+            ).rowcount
 
 
 _expanded: dict[tuple[str, tuple[str, ...]], sa.TextClause] = {}
@@ -731,14 +773,27 @@ def expanding(sql: str, *names: str) -> sa.TextClause:
     return clause
 
 
-def _one_form(only: tuple[str, str] | None, table: str = "", keyword: str = "WHERE") -> tuple[str, dict[str, str]]:
-    """The clause (`` WHERE survey = :survey AND serial = :serial``, or
-    joined with ``keyword`` AND) and its arguments that keep the rows of one
-    (survey, serial) of ``table`` (an alias); nothing when ``only`` is None."""
+def _forms_clause(keys: Sequence[FormKey] | None, table: str = "", keyword: str = "WHERE") -> tuple[str, list[str], dict[str, object]]:
+    """The clause (`` WHERE ((survey = ... AND serial IN ...) OR ...)``, or
+    joined with ``keyword`` AND), the names of its list parameters (see
+    ``expanding``) and its arguments, that keep the rows of the forms
+    ``keys`` of ``table`` (an alias); nothing when ``keys`` is None."""
+    if keys is None:
+        return "", [], {}
     column = f"{table}." if table else ""
-    if not only:
-        return "", {}
-    return f" {keyword} {column}survey = :one_survey AND {column}serial = :one_serial", {"one_survey": only[0], "one_serial": only[1]}
+    by_survey: dict[str, list[str]] = {}
+    for survey, serial in keys:
+        by_survey.setdefault(survey, []).append(serial)
+    if not by_survey:
+        return f" {keyword} 1 = 0", [], {}
+    parts: list[str] = []
+    names: list[str] = []
+    args: dict[str, object] = {}
+    for number, (survey, serials) in enumerate(sorted(by_survey.items())):
+        parts.append(f"({column}survey = :forms_survey_{number} AND {column}serial IN :forms_serials_{number})")
+        names.append(f"forms_serials_{number}")
+        args[f"forms_survey_{number}"], args[f"forms_serials_{number}"] = survey, sorted(set(serials))
+    return f" {keyword} ({' OR '.join(parts)})", names, args
 
 
 def _one_line(exc: BaseException) -> str:

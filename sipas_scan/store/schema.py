@@ -202,3 +202,13 @@ claims = sa.Table(
     _int("pid", None),
     _real("renewed_at", None),  # Unix seconds
 )
+
+pending_forms = sa.Table(
+    "pending_forms",
+    metadata,
+    # A form whose pages changed (stored, forgotten, assigned) since it was
+    # last derived. Written in the page's own transaction and cleared in the
+    # derivation's, so a run killed in between leaves the form to the next.
+    _text("survey", default=False, primary_key=True),
+    _text("serial", default=False, primary_key=True),
+)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 
 from sipas_scan.assembly import decisions as keys
-from sipas_scan.assembly.derive import rederive_stale
 from sipas_scan.review import accounts, actions
 from sipas_scan.review.labels import DEFAULT_LANGUAGE, label, reason_label
 from sipas_scan.review.queue import parse_ident
@@ -23,16 +22,6 @@ def store() -> Store:
     if "store" not in g:
         g.store = Store(current_app.config["DB_PATH"])
     return g.store
-
-
-def queue_store() -> Store:
-    """The store, after deriving again any form a decision left behind: what
-    the queue shows always agrees with the decisions."""
-    opened = store()
-    if not g.get("fresh"):
-        rederive_stale(opened, ledger_path())
-        g.fresh = True
-    return opened
 
 
 def ledger_path():

@@ -19,7 +19,6 @@ from sipas_scan.review.views.common import (
     ledger_path,
     login_required,
     message_page,
-    queue_store,
     store,
 )
 
@@ -76,7 +75,7 @@ def item_page(found: ReviewItem, error: str = "", status: int = 200) -> tuple[st
 @blueprint.get("/")
 @login_required()
 def home():
-    opened = queue_store()
+    opened = store()
     facts = overview(opened, ledger_path())
     return render_template("overview.html", o=facts, statuses=STATUSES, waiting=len(open_idents(opened)))
 
@@ -88,7 +87,7 @@ def next_item():
     if request.args.get("dir") not in (None, "1", "-1"):
         abort(400)
     step = -1 if request.args.get("dir") == "-1" else 1
-    opened = queue_store()
+    opened = store()
     # Picked and leased in one step: two reviewers never land on one item.
     item = take_next(opened, g.user, ident(after) if after else None, step)
     if item is None:
@@ -100,7 +99,7 @@ def next_item():
 @login_required()
 def item():
     wanted = ident(request.args.get("id", ""))
-    found = find_item(queue_store(), wanted)
+    found = find_item(store(), wanted)
     if found is None:
         return message_page(label("already_decided", language()), 404)
     holder = take_lease(store(), wanted, g.user)
@@ -113,7 +112,7 @@ def item():
 @login_required()
 def decide():
     wanted = ident(request.form.get("id", ""))
-    found = find_item(queue_store(), wanted)
+    found = find_item(store(), wanted)
     if found is None:
         return message_page(label("already_decided", language()), 409)
     value = request.form.get("value", "")
