@@ -835,6 +835,8 @@ def db_copy(
 
     summary = copy_database(_database(source), _database(destination, new=True))
     _say(f"Copied {summary.total} rows: " + ", ".join(f"{n} {table}" for table, n in summary.rows.items() if n))
+    if summary.images_from_files:
+        _say(f"  and {summary.images_from_files} page images read from the files beside the source into the database")
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

@@ -98,7 +98,8 @@ def copy_database(source: Path, target_dir: Path) -> Path:
 
     target = target_dir / source.name
     shutil.copy(source, target)
-    shutil.copytree(source.with_name(source.name + ".pages"), target.with_name(target.name + ".pages"))
+    if source.with_name(source.name + ".pages").is_dir():  # images beside the file (an older version's)
+        shutil.copytree(source.with_name(source.name + ".pages"), target.with_name(target.name + ".pages"))
     return target
 
 

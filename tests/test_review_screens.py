@@ -253,12 +253,13 @@ def _orange(image: np.ndarray) -> np.ndarray:
 
 def test_each_option_key_is_drawn_on_the_crop(db):
     with Store(db) as store:
-        path = next(
+        stored = next(
             store.page_image(p) for (p,) in store.db.execute("SELECT id FROM pages WHERE status = 'ok' AND page_no = 1 ORDER BY id")
         )
+        crop = crops.field_crop(stored, SURVEY, 1, "a2")
     _, layout = survey_and_layout(SURVEY)
     fld = layout.field("a2")
-    image = cv2.imdecode(np.frombuffer(crops.field_crop(path, SURVEY, 1, "a2"), np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(crop, np.uint8), cv2.IMREAD_COLOR)
     plan = crops.crop_plan(SURVEY, 1, "a2")
     s, k = 8.0, crops.CROP_SCALE
     x0, y0 = int(plan.strips[0][0] * s), int(plan.strips[0][1] * s)
@@ -333,17 +334,19 @@ def test_a_page_quarantined_upside_down_is_shown_upright(app, db):
         quarantined = [
             p for (p,) in store.db.execute("SELECT id FROM pages WHERE status = 'quarantined' AND reason = 'forged-code' ORDER BY id")
         ]
-        path = store.page_image(quarantined[0])
+        gray = cv2.imdecode(np.frombuffer(store.page_image(quarantined[0]).read(), np.uint8), cv2.IMREAD_GRAYSCALE)
         ok_page = store.db.execute("SELECT id FROM pages WHERE status = 'ok' LIMIT 1").fetchone()[0]
-        ok_path = store.page_image(ok_page)
-    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        ok_jpeg = store.page_image(ok_page).read()
     client = logged_in(app)
     for turned in (cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE):
-        cv2.imwrite(str(path), cv2.rotate(gray, turned))
+        # The page as it would have been stored lying that way.
+        with Store(db) as store, store.transaction() as tx:
+            stored = store.store_image(tx, cv2.imencode(".jpg", cv2.rotate(gray, turned))[1].tobytes())
+            tx.query("UPDATE pages SET image_path = :stored WHERE id = :id", stored=stored, id=quarantined[0])
+            assert crops.page_turn(crops.decoded_page(store.page_image(quarantined[0]))) != 0  # stored turned
         shown = cv2.imdecode(np.frombuffer(client.get(f"/image/page/{quarantined[0]}.jpg").data, np.uint8), cv2.IMREAD_GRAYSCALE)
-        assert crops.page_turn(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)) != 0  # stored turned
         assert crops.page_turn(shown) == 0 and shown.shape[0] > shown.shape[1]
-    assert client.get(f"/image/page/{ok_page}.jpg").data == ok_path.read_bytes()  # aligned pages as stored
+    assert client.get(f"/image/page/{ok_page}.jpg").data == ok_jpeg  # aligned pages as stored
 
 
 def test_two_scans_of_a_page_show_both_and_their_files(app, db):

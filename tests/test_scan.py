@@ -2,6 +2,7 @@
 with the truth; bad input; re-runs and interruptions."""
 
 import csv
+import hashlib
 import io
 import json
 import sqlite3
@@ -279,13 +280,15 @@ def test_formats_tiff_and_jpeg_are_read(printed, secret, tmp_path):
             assert {c: read[serial][c] for c in row if c != "t1"} == {c: v for c, v in row.items() if c != "t1"}, (fmt, serial)
 
 
-def test_page_images_are_stored_next_to_the_database(printed, secret, tmp_path):
+def test_page_images_are_stored_in_the_database(printed, secret, tmp_path):
     simulate_returns(printed / "print", tmp_path / "sim", seed=4, profile="clean", workers=1)
     _scan(printed, secret, [tmp_path / "sim" / "scans"], tmp_path / "r.db", run_ocr=False)
     con = sqlite3.connect(tmp_path / "r.db")
-    paths = [r[0] for r in con.execute("SELECT image_path FROM pages")]
-    assert len(paths) == 24 and all((tmp_path / p).is_file() for p in paths)
-    with Image.open(io.BytesIO((tmp_path / paths[0]).read_bytes())) as image:
+    rows = con.execute("SELECT p.image_path, i.sha256, i.jpeg FROM pages p JOIN page_images i ON p.image_path = 'sha256:' || i.sha256")
+    images = [(held, digest, jpeg) for held, digest, jpeg in rows]
+    assert len(images) == 24 and all(hashlib.sha256(jpeg).hexdigest() == digest for _, digest, jpeg in images)
+    assert not (tmp_path / "r.db.pages").exists()  # nothing beside the database
+    with Image.open(io.BytesIO(images[0][2])) as image:
         assert image.size == (1680, 2376)  # the page on the layout grid, 8 px/mm
 
 

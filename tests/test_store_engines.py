@@ -78,7 +78,7 @@ def test_the_store_works_alike_on_both_engines(location):
         assert store.source_state("sha-1") == (source, "reading", {0, 1, 2})
         assert store.pages_mark() == (stray, 3)
         assert store.any_page_verified()
-        assert store.page_image(first).read_bytes() == b"\xff\xd8 not a real jpeg"
+        assert store.page_image(first).read() == b"\xff\xd8 not a real jpeg"  # in the database
         assert store.stored_page(first).identified_by == "code"
         assert store.scanned_file(first).sha256 == "sha-1"
         assert [p.page_no for p in store.page_records()] == [1, 2]
@@ -245,14 +245,31 @@ def test_db_copy_moves_every_row_of_a_sqlite_file_into_postgresql(office_scan, p
         accounts.save_user(store, "lan", "reviewer", "hash")
         store.add_decision("", "", "quarantine:1", None, "x", "lan")
         qc.add_sample(store, "lan", 3, [])
+        # A page whose image an older version kept as a file beside the database.
+        old_page, held = store.db.query("SELECT id, image_path FROM pages WHERE status = 'ok' ORDER BY id LIMIT 1").one()
+        jpeg = store.page_image(old_page).read()
+        (tmp_path / "results.sqlite.pages").mkdir()
+        (tmp_path / "results.sqlite.pages" / "00001-00001.jpg").write_bytes(jpeg)
+        with store.transaction() as db:
+            db.query("UPDATE pages SET image_path = 'results.sqlite.pages/00001-00001.jpg' WHERE id = :id", id=old_page)
+            db.query("DELETE FROM page_images WHERE sha256 = :sha256", sha256=held.removeprefix("sha256:"))
     url = new_pg_database(postgres_cluster)
     try:
-        done = run("db", "copy", str(source), url, cwd=tmp_path)
+        done = run("db", "copy", str(source), url, cwd=tmp_path / "results.sqlite.pages")
         assert done.returncode == 0, done.stderr
         expected = _all_rows(source)
-        assert all(expected[t] for t in ("sources", "pages", "forms", "answers", "flags", "decisions", "users"))
-        assert _all_rows(url) == expected
+        assert all(expected[t] for t in ("sources", "pages", "forms", "answers", "flags", "decisions", "users", "page_images"))
         assert f"Copied {sum(map(len, expected.values()))} rows" in done.stdout
+        assert "and 1 page images read from the files beside the source" in done.stdout
+        copied = _all_rows(url)
+        # The file's image is now in the database, under the page's same id.
+        image_column = [c.name for c in metadata.tables["pages"].columns].index("image_path")
+        assert [r[image_column] for r in copied["pages"] if r[0] == old_page] == [held]
+        with Store(url) as pg:
+            assert pg.page_image(old_page).read() == jpeg
+        expected["pages"] = [r[:image_column] + (held,) + r[image_column + 1 :] if r[0] == old_page else r for r in expected["pages"]]
+        expected["page_images"] = sorted([*expected["page_images"], (held.removeprefix("sha256:"), jpeg)])
+        assert copied == expected
         # Every command takes the URL as --db, or from $SIPAS_DB; plain postgresql:// gets the psycopg driver.
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         exported = run("export", "--db", plain, "--out", "pg.csv", cwd=tmp_path)
@@ -298,7 +315,8 @@ def test_a_scan_into_postgresql_exports_what_a_scan_into_sqlite_does(office_scan
         with Store(url) as pg, Store(office_scan / "results.sqlite") as lite:
             assert results.form_statuses(pg) == results.form_statuses(lite)
             assert list(results.flag_rows(pg)) and [r[:6] for r in results.flag_rows(pg)] == [r[:6] for r in results.flag_rows(lite)]
-            assert pg.page_image(1).is_file() and pg.page_image(1).is_relative_to(tmp_path)
+            assert pg.page_image(1).key.startswith("sha256:") and pg.page_image(1).read()[:2] == b"\xff\xd8"
+        assert not list(tmp_path.glob("*.pages"))  # nothing beside the station: the images are in the database
     finally:
         dispose_engines()
 

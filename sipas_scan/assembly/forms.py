@@ -95,6 +95,10 @@ class PageRecord:
     verified: bool = True  # identified by its signed code, not only by the serial printed on it
     quarantined: str = ""  # why the page could not be read (its identity was): '' for a page read
     assigned: str = ""  # how a reviewer gave a quarantined page its identity: '' when the machine did
+    # Where it lies among copies of the same page: (file name, file SHA-256,
+    # page in the file). Not the order pages were stored in, which depends
+    # on which station read which file first.
+    position: tuple[str, str, int] = ("", "", 0)
 
 
 def _copies(pages: list[PageRecord]) -> str:
@@ -114,7 +118,7 @@ def assemble(
     pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int], issued: IssuedForms, decisions: Decisions
 ) -> list[FormRecord]:
     groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
-    for page in pages:
+    for page in sorted(pages, key=lambda p: (p.survey, p.serial, p.page_no, p.position)):
         groups[(page.survey, page.serial)].append(page)
     return [
         _assemble_form(survey_id, serial, members, surveys[survey_id], page_counts[survey_id], issued, decisions)

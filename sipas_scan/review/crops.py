@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -23,6 +26,7 @@ from sipas_scan import defs
 from sipas_scan.layout import FieldLayout, FormLayout, Rect, Rule, survey_and_layout
 from sipas_scan.reading.register import detect_markers
 from sipas_scan.review.labels import option_key
+from sipas_scan.store.db import StoredImage
 
 CROP_MARGIN_MM = 3.0
 HEADER_MARGIN_MM = 1.0  # above a grid's column headings
@@ -36,6 +40,7 @@ SEPARATOR_PX = 6  # between the column headings and a row further down
 SEPARATOR_GREY = 200
 JPEG_QUALITY = 85
 DECODED_PAGES = 24  # about 4 MB each
+UPRIGHT_PAGES = 64  # quarantined pages turned upright, as JPEG
 
 
 @dataclass(frozen=True)
@@ -57,24 +62,41 @@ def _encode(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     return data.tobytes()
 
 
-@functools.lru_cache(maxsize=DECODED_PAGES)
-def _decoded(path: str, stamp: tuple[int, int]) -> np.ndarray:
-    page = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_GRAYSCALE)
+class _Cache:
+    """The last ``size`` values computed, by a key that names their content
+    (a stored image's key); shared by the server's threads."""
+
+    def __init__(self, size: int):
+        self.size, self.values, self.lock = size, OrderedDict[str, Any](), threading.Lock()
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.values:
+                self.values.move_to_end(key)
+                return self.values[key]
+        value = compute()  # outside the lock: another page may be decoded meanwhile
+        with self.lock:
+            self.values[key] = value
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return value
+
+
+_decoded = _Cache(DECODED_PAGES)
+_upright = _Cache(UPRIGHT_PAGES)
+
+
+def _decode(image: StoredImage) -> np.ndarray:
+    page = cv2.imdecode(np.frombuffer(image.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
     if page is None:
-        raise OSError(f"{path}: not an image")
+        raise OSError(f"{image.key}: not an image")
     page.setflags(write=False)  # shared between requests
     return page
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    """What tells a changed file from the one decoded (an assigned page is written anew)."""
-    status = path.stat()
-    return status.st_mtime_ns, status.st_size
-
-
-def decoded_page(path: Path) -> np.ndarray:
+def decoded_page(image: StoredImage) -> np.ndarray:
     """The stored page, greyscale (read only)."""
-    return _decoded(str(path), _stamp(path))
+    return _decoded.get(image.key, lambda: _decode(image))
 
 
 def _grid_header(layout: FormLayout, rows: list[FieldLayout]) -> Rect | None:
@@ -194,11 +216,11 @@ def _key_band(width: int, rect: Rect, plan: CropPlan) -> np.ndarray:
     return band
 
 
-def field_crop(path: Path, survey_id: str, page_no: int, field_id: str) -> bytes:
-    """JPEG of a question's region of the stored page ``path`` (or a whole
+def field_crop(image: StoredImage, survey_id: str, page_no: int, field_id: str) -> bytes:
+    """JPEG of a question's region of the stored page ``image`` (or a whole
     grid's), option boxes outlined and keyed, a grid under its headings."""
     plan = crop_plan(survey_id, page_no, field_id)
-    page = decoded_page(path)
+    page = decoded_page(image)
     strips = [_draw_strip(page, rect, plan) for rect in plan.strips]
     width = min(strip.shape[1] for strip in strips)
     parts: list[np.ndarray] = []
@@ -228,18 +250,15 @@ def page_turn(gray: np.ndarray) -> int:
     return max(votes, key=lambda t: (votes[t], t == 0)) if votes else 0
 
 
-@functools.lru_cache(maxsize=64)
-def _upright(path: str, stamp: tuple[int, int]) -> bytes:
-    gray = _decoded(path, stamp)
-    turn = page_turn(gray)
-    if turn == 0:
-        return Path(path).read_bytes()
-    return _encode(cv2.rotate(gray, ROTATIONS[turn]), 90)
-
-
-def page_view(path: Path, *, upright: bool = False) -> bytes:
+def page_view(image: StoredImage, *, upright: bool = False) -> bytes:
     """The stored page as a JPEG; ``upright``: turned the right way up (a
     page quarantined as scanned, which may lie any way round)."""
     if not upright:
-        return path.read_bytes()
-    return _upright(str(path), _stamp(path))
+        return image.read()
+
+    def turned() -> bytes:
+        gray = decoded_page(image)
+        turn = page_turn(gray)
+        return image.read() if turn == 0 else _encode(cv2.rotate(gray, ROTATIONS[turn]), 90)
+
+    return _upright.get(image.key, turned)

@@ -17,12 +17,14 @@ it runs unchanged on both engines.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,6 +48,8 @@ class StoreError(SipasError):
 
 
 FormKey = tuple[str, str]  # (survey, serial)
+
+IMAGE_IN_DATABASE = "sha256:"  # pages.image_path of an image held in page_images
 
 
 # The pre-Alembic schema scripts (SQLite files written by older versions).
@@ -101,6 +105,15 @@ def new_claim_owner() -> str:
 
 
 @dataclass(frozen=True)
+class StoredImage:
+    """A stored page's image: ``key`` names its content (the same key, the
+    same bytes: safe to cache by), ``read`` fetches it (raises OSError)."""
+
+    key: str
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
 class StoredPage:
     """A stored page as the review app shows and assigns it."""
 
@@ -130,17 +143,14 @@ class Store:
         self.where = describe(location)
         url = database_url(location)
         if is_url(location):
-            # No folder of its own: page images (until they move into the
-            # database) go beside where the store was first opened, stored
-            # with absolute paths.
+            # No folder of its own: paths stored relative (by older versions)
+            # are taken from where the store is opened.
             self.path: Path | None = None
             self.folder = Path.cwd().resolve()
-            self.images_dir = self.folder / f"{url.database or 'sipas'}.pages"
             writer_key = url.render_as_string(hide_password=True)
         else:
             self.path = Path(location)
             self.folder = self.path.parent.resolve()
-            self.images_dir = self.path.with_name(self.path.name + ".pages")
             writer_key = str(self.path.resolve())
         self._writer = writer_of(writer_key)
         self._open = False
@@ -324,16 +334,15 @@ class Store:
             " AND id IN (SELECT max(id) FROM source_failures GROUP BY path) ORDER BY path"
         )
 
-    def _store_image(self, name: str, jpeg: bytes) -> str:
+    @staticmethod
+    def store_image(db: Database, jpeg: bytes) -> str:
+        """Store a page's image in the database (once per content) inside
+        the caller's transaction; returns what names it in pages.image_path."""
         if not jpeg:
             return ""
-        self.images_dir.mkdir(parents=True, exist_ok=True)
-        target = self.images_dir / name
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(jpeg)
-        temporary.replace(target)
-        # Beside a file database: relative, so the file and its folder move together.
-        return str(target.relative_to(self.path.parent)) if self.path is not None else str(target.resolve())
+        digest = hashlib.sha256(jpeg).hexdigest()
+        db.query("INSERT INTO page_images (sha256, jpeg) VALUES (:sha256, :jpeg) ON CONFLICT DO NOTHING", sha256=digest, jpeg=jpeg)
+        return f"{IMAGE_IN_DATABASE}{digest}"
 
     @staticmethod
     def _readings(result: PageResult) -> str:
@@ -350,9 +359,9 @@ class Store:
     def add_page(self, source_id: int, page_index: int, result: PageResult) -> int | None:
         """Store one page's reading and its image; a page already stored is
         kept. The file's claim is renewed in the same transaction."""
-        image_path = self._store_image(f"{source_id:05d}-{page_index + 1:05d}.jpg", result.image_jpeg)
         readings = self._readings(result)
         with self.transaction() as db:
+            image_path = self.store_image(db, result.image_jpeg)
             db.query(
                 "UPDATE claims SET renewed_at = :at WHERE sha256 = (SELECT sha256 FROM sources WHERE id = :id) AND pid = :pid",
                 at=time.time(),
@@ -394,8 +403,8 @@ class Store:
         page's detail. Refused when the page is no longer quarantined: two
         submissions of one assignment cannot both land."""
         key, old_value, new_value, reviewer = decision
-        image_path = self._store_image(f"assigned-{page_id:06d}.jpg", result.image_jpeg)
         with self.transaction() as db:
+            image_path = self.store_image(db, result.image_jpeg)
             status, reason, detail = db.query("SELECT status, reason, detail FROM pages WHERE id = :id", id=page_id).one()
             if status != "quarantined":
                 raise StoreError(f"page {page_id}: already decided")
@@ -458,11 +467,28 @@ class Store:
         readings = json.loads(raw or "{}")
         return StoredPage(page, status, reason, detail, survey, serial, page_no, readings.get("identified_by", "code"))
 
-    def page_image(self, page_id: int) -> Path | None:
+    def page_image(self, page_id: int) -> StoredImage | None:
         """The stored image of a page (aligned, or as scanned when it could
-        not be), resolved against the database's folder; None without one."""
+        not be): in the database, or a file beside it (pages stored by an
+        older version); None without one."""
         row = self.db.query("SELECT image_path FROM pages WHERE id = :id", id=page_id).first()
-        return self.resolve(row[0]) if row and row[0] else None
+        if not row or not row[0]:
+            return None
+        stored: str = row[0]
+        if stored.startswith(IMAGE_IN_DATABASE):
+            return StoredImage(stored, functools.partial(self.image_bytes, stored.removeprefix(IMAGE_IN_DATABASE)))
+        path = self.resolve(stored)
+        try:
+            status = path.stat()
+        except OSError:
+            return StoredImage(str(path), path.read_bytes)  # reading it names what is wrong
+        return StoredImage(f"{path}|{status.st_mtime_ns}|{status.st_size}", path.read_bytes)
+
+    def image_bytes(self, sha256: str) -> bytes:
+        data = self.db.query("SELECT jpeg FROM page_images WHERE sha256 = :sha256", sha256=sha256).scalar()
+        if data is None:
+            raise OSError(f"image {sha256[:12]}: not in the database")
+        return bytes(data)
 
     def surveys(self) -> list[str]:
         """The surveys of the forms stored."""
@@ -621,8 +647,8 @@ class Store:
         where, names, args = _forms_clause(only, "p", keyword="AND")
         rows = self.db.query(
             expanding(
-                "SELECT p.id, s.path, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no, p.readings"
-                " FROM pages p JOIN sources s ON s.id = p.source_id"
+                "SELECT p.id, s.path, s.sha256, p.page_index, p.status, p.reason, p.detail, p.survey, p.serial, p.page_no,"
+                " p.readings FROM pages p JOIN sources s ON s.id = p.source_id"
                 f" WHERE (p.status = 'ok' OR p.reason IN :unreadable){where}"
                 " ORDER BY p.survey, p.serial, p.page_no, p.id",
                 "unreadable",
@@ -631,14 +657,15 @@ class Store:
             unreadable=list(UNREADABLE_IDENTIFIED),
             **args,
         )
-        for page_id, path, index, status, reason, detail, survey, serial, page_no, raw in rows:
+        for page_id, path, sha256, index, status, reason, detail, survey, serial, page_no, raw in rows:
             readings = json.loads(raw)
             fields = [{k: f[k] for k in ("field_id", "value", "confidence", "flags")} for f in readings.get("fields", [])]
             comments = [
                 {k: c[k] for k in ("field_id", "has_writing", "text", "mean_confidence", "flags")}
                 for c in readings.get("comments", [])
             ]
-            origin = f"{Path(path).name} p. {index + 1}"
+            name = Path(path).name
+            origin = f"{name} p. {index + 1}"
             verified = readings.get("identified_by", "code") == "code"
             yield PageRecord(
                 page_id,
@@ -652,6 +679,7 @@ class Store:
                 quarantined="" if status == "ok" else reason,
                 # A person gave this page its identity: the form says so.
                 assigned=detail if reason == "assigned" and not verified else "",
+                position=(name, sha256, index),
             )
 
     def replace_forms(self, forms: list[FormRecord], keys: Sequence[FormKey] | None = None) -> None:

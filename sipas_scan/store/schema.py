@@ -212,3 +212,14 @@ pending_forms = sa.Table(
     _text("survey", default=False, primary_key=True),
     _text("serial", default=False, primary_key=True),
 )
+
+page_images = sa.Table(
+    "page_images",
+    metadata,
+    # Each stored page's image (JPEG), named by its SHA-256: in the database,
+    # so the review server shows pages without reaching a station's disk.
+    # pages.image_path holds "sha256:<hex>" for these (a file path for
+    # pages stored before, beside a SQLite file).
+    _text("sha256", default=False, primary_key=True),
+    sa.Column("jpeg", sa.LargeBinary, nullable=False),
+)

@@ -15,11 +15,11 @@ blueprint = Blueprint("pages", __name__)
 @login_required()
 def field_image(page_id: int, field_id: str):
     # A question's crop (or a whole grid's), keyed, a grid row under its headings.
-    stored, path = store().stored_page(page_id), store().page_image(page_id)
-    if stored is None or not stored.survey or path is None:
+    stored, image = store().stored_page(page_id), store().page_image(page_id)
+    if stored is None or not stored.survey or image is None:
         abort(404)
     try:
-        return Response(crops.field_crop(path, stored.survey, stored.page_no, field_id), mimetype="image/jpeg")
+        return Response(crops.field_crop(image, stored.survey, stored.page_no, field_id), mimetype="image/jpeg")
     except (LookupError, SipasError, OSError):
         abort(404)
 
@@ -28,11 +28,11 @@ def field_image(page_id: int, field_id: str):
 @login_required()
 def page_image(page_id: int):
     # A page quarantined as scanned is shown the right way up.
-    stored, path = store().stored_page(page_id), store().page_image(page_id)
-    if stored is None or path is None:
+    stored, image = store().stored_page(page_id), store().page_image(page_id)
+    if stored is None or image is None:
         abort(404)
     try:
-        return Response(crops.page_view(path, upright=stored.status == "quarantined"), mimetype="image/jpeg")
+        return Response(crops.page_view(image, upright=stored.status == "quarantined"), mimetype="image/jpeg")
     except OSError:
         abort(404)
 

@@ -1,0 +1,108 @@
+"""Several scanning stations on one PostgreSQL database, as separate
+processes from the command line: what they store and derive together is
+what one scan of the same stacks into SQLite exports, also when the same
+stacks are given to both at once and when a station is killed (SIGKILL)
+mid-run and run again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from test_cli import cli_env
+
+from conftest import TEST_SECRET
+from sipas_scan.export import export_flags, export_records
+from sipas_scan.store.db import Store
+from sipas_scan.store.engine import dispose_engines
+
+
+@pytest.fixture
+def database(postgres_cluster):
+    url = postgres_cluster.create_database(f"s{uuid.uuid4().hex[:12]}")
+    yield url
+    dispose_engines()
+
+
+def _station(office_scan: Path, url: str, inputs: list[Path], cwd: Path) -> subprocess.Popen:
+    args = ["scan", *map(str, inputs), "--db", url, "--ledger", str(office_scan / "ledger.sqlite"), "--no-ocr", "--workers", "1"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "sipas_scan", *args],
+        cwd=cwd,
+        env=cli_env(TEST_SECRET),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, killed as one
+    )
+
+
+def _finish(station: subprocess.Popen) -> str:
+    out, err = station.communicate(timeout=300)
+    assert station.returncode == 0, err
+    return out
+
+
+def _same_as_one_sqlite_scan(url: str, office_scan: Path, tmp_path: Path) -> None:
+    """Records and flags exported from ``url`` are those of the session's
+    one scan into SQLite; every page stored once, nothing left pending or held."""
+    for name, db in (("sqlite", office_scan / "results.sqlite"), ("postgresql", url)):
+        export_records(db, tmp_path / f"{name}.csv")
+        export_flags(db, tmp_path / f"{name}-flags.csv")
+    assert (tmp_path / "postgresql.csv").read_bytes() == (tmp_path / "sqlite.csv").read_bytes()
+
+    def without_page_references(path: Path) -> list[list[str]]:
+        # Which page a flag points at differs only by id and by image name (the same content).
+        rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
+        return [row[:6] for row in rows]
+
+    assert without_page_references(tmp_path / "postgresql-flags.csv") == without_page_references(tmp_path / "sqlite-flags.csv")
+    with Store(url) as pg, Store(office_scan / "results.sqlite") as lite:
+        count = "SELECT count(*), count(DISTINCT source_id || ':' || page_index) FROM pages"
+        assert pg.db.query(count).one() == lite.db.query(count).one()
+        assert pg.pending_count() == 0 and pg.db.query("SELECT count(*) FROM claims").scalar() == 0
+
+
+def test_two_stations_at_once_on_the_same_stacks_store_what_one_scan_does(office_scan, database, tmp_path):
+    """Each station is given both stacks, in opposite orders: they start on
+    different files and meet on the same ones; every file is read once."""
+    stacks = sorted((office_scan / "sim" / "scans").iterdir())
+    assert len(stacks) >= 2
+    first = _station(office_scan, database, stacks, tmp_path)
+    second = _station(office_scan, database, stacks[::-1], tmp_path)
+    outputs = [_finish(first), _finish(second)]
+    assert all("Read " in out for out in outputs)
+    _same_as_one_sqlite_scan(database, office_scan, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office_scan, database, tmp_path):
+    stacks = sorted((office_scan / "sim" / "scans").iterdir())
+    station = _station(office_scan, database, stacks, tmp_path)
+    deadline = time.time() + 120
+    stored = 0
+    while time.time() < deadline and station.poll() is None:
+        time.sleep(0.1)
+        try:
+            with Store(database) as store:
+                stored = store.db.query("SELECT count(*) FROM pages").scalar()
+        except Exception:  # noqa: BLE001 - the database is still being created
+            continue
+        if stored >= 5:
+            break
+    assert station.poll() is None, "the station ended before it could be killed"
+    os.killpg(station.pid, signal.SIGKILL)  # the station and its readers, as a machine switched off
+    station.communicate(timeout=30)
+    with Store(database) as store:
+        assert store.db.query("SELECT count(*) FROM pages").scalar() >= 5
+        assert store.db.query("SELECT count(*) FROM claims").scalar() == 1  # left behind by the dead run
+    # Killed on this machine: the next run sees the claiming process is gone and takes its file.
+    rerun = _finish(_station(office_scan, database, stacks, tmp_path))
+    assert "Read " in rerun
+    _same_as_one_sqlite_scan(database, office_scan, tmp_path)
