@@ -10,15 +10,24 @@ queue never runs dry; their requests are counted apart. Any answer but the expec
 a 5xx, a 409 "someone else holds it", a decision refused, a refused connection.
 
     .venv/bin/python bench/review_speed.py [--forms 150] [--reviewers 20] [--seconds 30] [--db results.sqlite --ledger L]
+        [--postgresql] [--servers N]
+
+``--postgresql``: the database is copied into a throw-away PostgreSQL server
+(Debian's, started as tests/pgcluster.py does) and the app runs on it.
+``--servers N``: N app processes sharing one session key, behind one
+address (a round-robin proxy, tests/roundrobin.py); each reviewer's
+keep-alive connection stays with the process it reached first.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import http.client
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -35,6 +44,9 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from pgcluster import Cluster  # noqa: E402
+from roundrobin import RoundRobin  # noqa: E402
+
 from conftest import TEST_SECRET, make_households, write_households  # noqa: E402
 from sipas_scan.assembly import decisions as keys  # noqa: E402
 from sipas_scan.printing.batch import print_batch  # noqa: E402
@@ -43,6 +55,7 @@ from sipas_scan.reading.page import ReadOptions  # noqa: E402
 from sipas_scan.review import accounts  # noqa: E402
 from sipas_scan.scan import scan_inputs  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
+from sipas_scan.store.copy import copy_database  # noqa: E402
 from sipas_scan.store.db import Store  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -180,6 +193,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="the server's threads (sipas-scan review --threads)")
     parser.add_argument("--db", type=Path, help="an existing results database (copied, not changed)")
     parser.add_argument("--ledger", type=Path)
+    parser.add_argument("--postgresql", action="store_true", help="run on a throw-away PostgreSQL server")
+    parser.add_argument("--servers", type=int, default=1, help="app processes behind one address")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -187,45 +202,71 @@ def main() -> None:
         if args.db:
             db = root / "results.sqlite"
             shutil.copy(args.db, db)
-            shutil.copytree(args.db.with_name(args.db.name + ".pages"), root / "results.sqlite.pages")
+            if args.db.with_name(args.db.name + ".pages").is_dir():  # images beside it (an older version's)
+                shutil.copytree(args.db.with_name(args.db.name + ".pages"), root / "results.sqlite.pages")
             ledger = args.ledger
         else:
             db, ledger = build_database(root, args.forms)
-        names = [f"r{n:02d}" for n in range(args.reviewers)]
-        with Store(db) as store:
-            for name in names:
-                accounts.add_user(store, name, "reviewer", PASSWORD)
-            for n in range(supervisors(args.reviewers)):
-                accounts.add_user(store, f"s{n:02d}", "supervisor", PASSWORD)
-            forms = store.db.execute("SELECT count(*) FROM forms").fetchone()[0]
-        print(
-            f"database: {forms} forms ({time.perf_counter() - started:.0f} s to build); "
-            f"{os.cpu_count()} cores; {args.reviewers} reviewers for {args.seconds:.0f} s",
-            flush=True,
-        )
-        port = free_port()
+        with contextlib.ExitStack() as stack:
+            if args.postgresql:
+                # A folder of its own under /tmp: the server's user must reach it.
+                cluster_dir = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
+                stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)
+                cluster = stack.enter_context(Cluster.start(cluster_dir))
+                url = cluster.create_database("sipas")
+                copy_database(db, url)
+                db = url  # type: ignore[assignment]
+            serve(root, db, ledger, args, stack, started)
+
+
+def serve(root: Path, db: Path | str, ledger: Path | None, args: argparse.Namespace, stack: contextlib.ExitStack, t0: float) -> None:
+    names = [f"r{n:02d}" for n in range(args.reviewers)]
+    with Store(db) as store:
+        for name in names:
+            accounts.add_user(store, name, "reviewer", PASSWORD)
+        for n in range(supervisors(args.reviewers)):
+            accounts.add_user(store, f"s{n:02d}", "supervisor", PASSWORD)
+        forms = store.db.execute("SELECT count(*) FROM forms").fetchone()[0]
+        engine = store.db.dialect.name
+    print(
+        f"database: {forms} forms on {engine} ({time.perf_counter() - t0:.0f} s to build); "
+        f"{os.cpu_count()} cores; {args.reviewers} reviewers for {args.seconds:.0f} s; {args.servers} app process(es)",
+        flush=True,
+    )
+    key = root / "session.key"
+    key.write_bytes(secrets.token_bytes(32))
+    ports = [free_port() for _ in range(args.servers)]
+    servers = []
+    for port in ports:
         command = [sys.executable, "-m", "sipas_scan", "review", "--db", str(db), "--port", str(port), "--threads", str(args.threads)]
+        command += ["--session-key-file", str(key)]
         if ledger:
             command += ["--ledger", str(ledger)]
         # The server's log goes to a file: a pipe nobody reads fills up and
         # stops every thread that logs (waitress warns of queued requests).
-        log = (root / "server.log").open("wb")
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=root)
-        try:
-            for _ in range(200):
+        log = stack.enter_context((root / f"server-{port}.log").open("wb"))
+        servers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=root))
+    try:
+        for port in ports:
+            for _ in range(300):
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
                     break
                 except OSError:
                     time.sleep(0.1)
-            run(port, names, args.seconds)
-        finally:
+        if len(ports) == 1:
+            run(ports[0], names, args.seconds)
+        else:
+            with RoundRobin(ports) as proxy:
+                run(proxy.port, names, args.seconds)
+                print("connections per app process: " + ", ".join(str(n) for n in proxy.served.values()))
+    finally:
+        for server in servers:
             server.terminate()
             server.wait(timeout=10)
-            log.close()
-            errors = (root / "server.log").read_text(errors="replace").count("Traceback")
-            if errors:
-                print(f"server: {errors} tracebacks in its log")
+        errors = sum((root / f"server-{port}.log").read_text(errors="replace").count("Traceback") for port in ports)
+        if errors:
+            print(f"server: {errors} tracebacks in its log")
 
 
 def run(port: int, names: list[str], seconds: float) -> None:

@@ -53,14 +53,15 @@ SecretOption = Annotated[
         "--secret", metavar="KEY", help="Key that signs the form codes (default: $SIPAS_SECRET). Never printed.", show_default=False
     ),
 ]
+# A ledger: a SQLite file or a server's URL (see sipas_scan.printing.ledger).
 LedgerOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--ledger",
         envvar="SIPAS_LEDGER",
-        metavar="FILE",
+        metavar="FILE|URL",
         show_default=False,
-        help="The issued-serials ledger shared by all print runs of a round (or $SIPAS_LEDGER).",
+        help="The issued-serials ledger shared by all print runs of a round: a file, or a postgresql:// URL (or $SIPAS_LEDGER).",
     ),
 ]
 # A results database: a SQLite file or a server's URL (see sipas_scan.store.engine).
@@ -184,16 +185,17 @@ def print_command(
     """
     from sipas_scan.printing.batch import print_batch
     from sipas_scan.printing.codes import load_secret
+    from sipas_scan.printing.ledger import ledger_location, ledger_name
 
     if ledger is None:
-        ledger = Path(DEFAULT_LEDGER)
-        state = "an existing ledger" if ledger.exists() else "a new ledger"
+        state = "an existing ledger" if Path(DEFAULT_LEDGER).exists() else "a new ledger"
         typer.echo(
-            f"sipas-scan: note: no --ledger given: the serials go to {ledger.absolute()} ({state} in the "
+            f"sipas-scan: note: no --ledger given: the serials go to {Path(DEFAULT_LEDGER).absolute()} ({state} in the "
             "working folder); give --ledger to choose the round's ledger",
             err=True,
         )
-    summary = print_batch(survey, households, out, load_secret(secret), ledger, workers=workers or None)
+    location = ledger_location(ledger or DEFAULT_LEDGER)
+    summary = print_batch(survey, households, out, load_secret(secret), location, workers=workers or None)
     _say(
         f"Printed {summary.forms} forms ({summary.pages} pages, {summary.pages_per_form} per form), "
         f"serials {summary.first_serial}..{summary.last_serial}, in {summary.seconds:.1f} s "
@@ -203,7 +205,7 @@ def print_command(
     _say(f"  layout:         {out / 'layout.json'}")
     _say(f"  delivery lists: {out / 'delivery'} ({summary.villages} villages), manifest {out / 'manifest.csv'}")
     _say(
-        f"  ledger:         {summary.ledger} "
+        f"  ledger:         {ledger_name(summary.ledger)} "
         + ("(new)" if summary.ledger_was_new else f"({summary.serials_before} serials issued before this run)")
     )
     if summary.reprinted:
@@ -268,8 +270,13 @@ def scan_command(
     db: DbOption,
     secret: SecretOption = None,
     ledger: Annotated[
-        Path | None,
-        typer.Option("--ledger", metavar="FILE", envvar="SIPAS_LEDGER", help="Issued-serials ledger, to catch forms never issued."),
+        str | None,
+        typer.Option(
+            "--ledger",
+            metavar="FILE|URL",
+            envvar="SIPAS_LEDGER",
+            help="Issued-serials ledger (a file or URL), to catch forms never issued.",
+        ),
     ] = None,
     survey: Annotated[str | None, typer.Option("--survey", metavar="ID", help="Accept only this survey id.")] = None,
     no_ocr: Annotated[bool, typer.Option("--no-ocr", metavar=FLAG, help="Send every comment to review instead of OCR.")] = False,
@@ -331,7 +338,9 @@ def scan_command(
             f"Scanner profile {profile.name}: a box is empty below {thresholds.empty * 100:.1f} % ink, "
             f"marked from {thresholds.marked * 100:.1f} %"
         )
-    summary = scan_inputs(inputs, database, options, workers=workers or None, ledger_path=ledger, retry_quarantined=retry_quarantined)
+    summary = scan_inputs(
+        inputs, database, options, workers=workers or None, ledger_path=_ledger(ledger), retry_quarantined=retry_quarantined
+    )
     rate = summary.pages_read / summary.seconds if summary.seconds else 0.0
     _say(
         f"Read {summary.pages_read} pages from {summary.files - summary.files_skipped - len(summary.elsewhere)} files "
@@ -560,7 +569,7 @@ def returns_command(
         # Never a ledger found in the working folder: another round's would give plausible, wrong numbers.
         here = f" ({DEFAULT_LEDGER} is in this folder: --ledger {DEFAULT_LEDGER})" if Path(DEFAULT_LEDGER).exists() else ""
         raise BadArgsError(f"--ledger is required: the issued-serials ledger the forms were printed with{here}")
-    summary = write_returns(_database(db), ledger, out, survey=survey)
+    summary = write_returns(_database(db), _ledger(ledger) or "", out, survey=survey)
     t = summary.report.total
     if t.reprinted:
         _say(f"Households: {t.households}, {t.reprinted} of them given a second form (returned when either came back)")
@@ -606,9 +615,11 @@ def score_command(
         typer.Option("--year", metavar="YEAR", help="Survey year in the report title (default: the settings' year, else this year)."),
     ] = None,
     ledger: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--ledger", metavar="FILE", help="Issued-serials ledger: forms printed per commune and the return rate in the report."
+            "--ledger",
+            metavar="FILE|URL",
+            help="Issued-serials ledger (a file or URL): forms printed per commune and the return rate in the report.",
         ),
     ] = None,
     settings: Annotated[
@@ -643,15 +654,23 @@ def score_command(
     from sipas_scan.survey import load_survey
 
     formats = tuple(check_format(f) for f in fmt or ())
-    if ledger is not None and not ledger.is_file():
-        raise InputFileError(f"{ledger}: no such ledger")
+    if ledger is not None:
+        from sipas_scan.printing.ledger import check_ledger
+
+        check_ledger(_ledger(ledger) or "")
     report_settings = load_settings(settings, issuer=issuer, signer=signer, number=number)
     summary = score_records(
         records,
         load_survey(survey),
         out,
         ScoreOptions(
-            by=by, combine=combine, compare_with=compare_with, year=year, ledger=ledger, settings=report_settings, formats=formats
+            by=by,
+            combine=combine,
+            compare_with=compare_with,
+            year=year,
+            ledger=_ledger(ledger),
+            settings=report_settings,
+            formats=formats,
         ),
     )
     excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
@@ -727,7 +746,9 @@ def review_command(
         str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on; loopback unless you say otherwise.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8750,
-    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="Issued-serials ledger, for return rates.")] = None,
+    ledger: Annotated[
+        str | None, typer.Option("--ledger", metavar="FILE|URL", help="Issued-serials ledger (a file or URL), for return rates.")
+    ] = None,
     threads: Annotated[int, typer.Option("--threads", metavar="N", help="Requests served at once.")] = 8,
     behind_proxy: Annotated[
         bool,
@@ -768,7 +789,7 @@ def review_command(
     if ledger is not None:
         from sipas_scan.printing.ledger import check_ledger
 
-        check_ledger(ledger)
+        check_ledger(_ledger(ledger) or "")
     with Store(db) as store:
         if not list_users(store):
             raise BadArgsError(f"no accounts yet: add one with 'sipas-scan users add NAME --role supervisor --db {db}'")
@@ -777,7 +798,7 @@ def review_command(
         typer.echo(f"sipas-scan: warning: {warning}", err=True)
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
     session_key = _session_key(session_key_file) if session_key_file else None
-    app_ = create_app(db, ledger, session_key=session_key, behind_proxy=behind_proxy)
+    app_ = create_app(db, _ledger(ledger), session_key=session_key, behind_proxy=behind_proxy)
     waitress.serve(app_, host=host, port=port, threads=threads, ident="sipas-scan")
 
 
@@ -837,6 +858,13 @@ def db_copy(
     _say(f"Copied {summary.total} rows: " + ", ".join(f"{n} {table}" for table, n in summary.rows.items() if n))
     if summary.images_from_files:
         _say(f"  and {summary.images_from_files} page images read from the files beside the source into the database")
+
+
+def _ledger(given: str | None) -> Path | str | None:
+    """``--ledger`` as the ledger takes it: a file's path, or a URL."""
+    from sipas_scan.printing.ledger import ledger_location
+
+    return ledger_location(given) if given is not None else None
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipas_scan.errors import InputFileError
-from sipas_scan.printing.ledger import IssuedForm, Ledger, check_ledger
+from sipas_scan.printing.ledger import IssuedForm, Ledger, LedgerLocation, check_ledger
 from sipas_scan.returns_pdf import write_collection_lists
 from sipas_scan.returns_tally import HELD, FormKey, Received, ReturnsReport, Tally, tally_returns
 from sipas_scan.store import results
@@ -63,7 +63,7 @@ NOT_ISSUED_COLUMNS = ("survey", "serial", "status", "pages_received")
 # ---- reading the ledger and the database ----------------------------------
 
 
-def read_issued(ledger_path: Path, survey: str | None = None) -> dict[FormKey, IssuedForm]:
+def read_issued(ledger_path: LedgerLocation, survey: str | None = None) -> dict[FormKey, IssuedForm]:
     check_ledger(ledger_path)
     with Ledger(ledger_path) as ledger:
         issued = ledger.all_issued()
@@ -160,7 +160,7 @@ class ReturnsSummary:
     village_pdfs: list[Path]
 
 
-def write_returns(db_path: Path | str, ledger_path: Path, out_dir: Path, *, survey: str | None = None) -> ReturnsSummary:
+def write_returns(db_path: Path | str, ledger_path: LedgerLocation, out_dir: Path, *, survey: str | None = None) -> ReturnsSummary:
     """The returns report: returns.csv, missing.csv, not_issued.csv and a
     collection list PDF for every village with forms still out."""
     issued = read_issued(ledger_path, survey)

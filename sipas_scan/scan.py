@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.assembly.derive import derive_pending
-from sipas_scan.printing.ledger import check_ledger
+from sipas_scan.printing.ledger import LedgerLocation, check_ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.reading.pipeline import read_pages
@@ -131,7 +131,7 @@ def scan_inputs(
     options: ReadOptions,
     *,
     workers: int | None = None,
-    ledger_path: Path | None = None,
+    ledger_path: LedgerLocation | None = None,
     retry_quarantined: bool = False,
 ) -> ScanSummary:
     """Read every page not stored yet. A file that cannot be read becomes a

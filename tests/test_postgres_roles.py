@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from conftest import TEST_SECRET
+from conftest import TEST_SECRET, make_households, write_households
 from sipas_scan.assembly import decisions as keys
 from sipas_scan.store import results
 from sipas_scan.store.db import Store
@@ -53,8 +53,13 @@ def roles_database(postgres_cluster, tmp_path_factory):
     def url(role: str) -> str:
         return f"postgresql://{role}@127.0.0.1:{postgres_cluster.port}/{database}"
 
-    upgraded = run("db", "upgrade", "--db", url(OWNER), cwd=tmp_path_factory.mktemp("owner"))
+    folder = tmp_path_factory.mktemp("owner")
+    upgraded = run("db", "upgrade", "--db", url(OWNER), cwd=folder)
     assert upgraded.returncode == 0, upgraded.stderr
+    # The round's first print run into the shared ledger creates its tables.
+    households = write_households(folder / "households.csv", make_households(1))
+    printed = run("print", "sipas-household", "--households", str(households), "--out", "print", "--ledger", url(OWNER), cwd=folder)
+    assert printed.returncode == 0, printed.stderr
     postgres_cluster.psql(database, documented_role_sql())
     yield url
     dispose_engines()
@@ -75,6 +80,11 @@ def test_a_station_scans_under_the_scanning_role_and_cannot_decide(roles_databas
     )
     assert scanned.returncode == 0, scanned.stderr
     assert not list(tmp_path.glob("*.pages"))  # nothing beside the station: the images are in the database
+    # The shared ledger: a station reads it, and cannot issue serials.
+    assert run("returns", "--db", station, "--ledger", station, "--out", "returns", cwd=tmp_path).returncode == 0
+    households = write_households(tmp_path / "households.csv", make_households(1))
+    issued = run("print", "sipas-household", "--households", str(households), "--out", "print", "--ledger", station, cwd=tmp_path)
+    assert issued.returncode != 0 and "permission denied" in issued.stderr and len(issued.stderr.strip().splitlines()) == 1
 
     exported = run("export", "--db", station, "--out", "station.csv", cwd=tmp_path)  # reading needs no more
     assert exported.returncode == 0, exported.stderr

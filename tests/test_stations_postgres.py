@@ -106,3 +106,42 @@ def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office
     rerun = _finish(_station(office_scan, database, stacks, tmp_path))
     assert "Read " in rerun
     _same_as_one_sqlite_scan(database, office_scan, tmp_path)
+
+
+def test_the_issued_serials_ledger_in_the_shared_database(database, tmp_path):
+    """`--ledger URL`: print runs anywhere continue one numbering, and scan,
+    returns and the review app read the issued households from it."""
+    from conftest import make_households, write_grey_pages, write_households
+    from sipas_scan.printing.ledger import Ledger, check_ledger
+
+    households = write_households(tmp_path / "households.csv", make_households(2))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sipas_scan", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=cli_env(TEST_SECRET),
+            timeout=300,
+        )
+
+    first = run("print", "sipas-household", "--households", str(households), "--out", "run1", "--ledger", database)
+    assert first.returncode == 0, first.stderr
+    assert "(new)" in first.stdout and "postgresql" in first.stdout and "***" not in first.stdout
+    again = run("print", "sipas-household", "--households", str(households), "--out", "run2", "--ledger", database)
+    assert again.returncode == 0 and "2 of 2 households already held a serial" in again.stderr
+    assert check_ledger(database) == 4
+    with Ledger(database) as ledger:
+        numbers = [int(serial[:-1]) for serial in ledger.issued("sipas-household")]  # the last digit checks the rest
+        assert numbers == [1, 2, 3, 4]
+    pages = write_grey_pages(tmp_path / "run2" / "forms.pdf", tmp_path, 4, "p{}.png")
+    scanned = run("scan", *(str(pages / f"p{n}.png") for n in range(1, 5)), "--db", database, "--ledger", database, "--no-ocr")
+    assert scanned.returncode == 0, scanned.stderr
+    with Store(database) as store:
+        ((serial, household, issued),) = store.db.query("SELECT serial, household_code, issued FROM forms").all()
+    with Ledger(database) as ledger:
+        assert issued == 1 and household == ledger.issued("sipas-household")[serial].household.household_code
+        assert list(ledger.issued("sipas-household")).index(serial) == 2  # the second run's first form
+    returned = run("returns", "--db", database, "--ledger", database, "--out", "returns")
+    assert returned.returncode == 0, returned.stderr

@@ -19,13 +19,12 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
 from sipas_scan.assembly.forms import Decisions, FormRecord, IssuedForms, PageRecord, assemble
 from sipas_scan.errors import LedgerError
 from sipas_scan.layout import survey_and_layout
-from sipas_scan.printing.ledger import Ledger
+from sipas_scan.printing.ledger import Ledger, LedgerLocation, ledger_exists
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +50,19 @@ class FormsStore(Protocol):
     def stale_forms(self) -> list[FormKey]: ...
 
 
-def issued_forms(ledger_path: Path | None, store: FormsStore, keys: Sequence[FormKey]) -> IssuedForms:
+def issued_forms(ledger_path: LedgerLocation | None, store: FormsStore, keys: Sequence[FormKey]) -> IssuedForms:
     """Who each of the forms ``keys`` was issued to: from the ledger; without
     one, what the forms already record (a household, or not-issued where it
     was flagged) and unknown for the rest."""
     if ledger_path is None:
         return store.issued_forms(keys)
-    if not Path(ledger_path).is_file():  # opening would create an empty one and flag every form
+    if not ledger_exists(ledger_path):  # opening would create an empty one and flag every form
         raise LedgerError(f"{ledger_path}: no such ledger (moved or deleted?)")
     with Ledger(ledger_path) as ledger:
         return IssuedForms({key: form.household for key, form in ledger.issued_to(keys).items()}, default=None)
 
 
-def derive_forms(store: FormsStore, keys: Sequence[FormKey], ledger_path: Path | None = None) -> list[FormRecord]:
+def derive_forms(store: FormsStore, keys: Sequence[FormKey], ledger_path: LedgerLocation | None = None) -> list[FormRecord]:
     """Derive the forms ``keys`` from their pages and decisions and store
     them, in one write transaction (or the caller's: a review decision and
     its form's new status are stored together); returns the forms."""
@@ -80,7 +79,7 @@ def derive_forms(store: FormsStore, keys: Sequence[FormKey], ledger_path: Path |
     return forms
 
 
-def derive_pending(store: FormsStore, ledger_path: Path | None = None) -> Counter:
+def derive_pending(store: FormsStore, ledger_path: LedgerLocation | None = None) -> Counter:
     """Derive every form on the pending list (pages stored, forgotten or
     assigned since it was derived: by this run, another, or one killed
     before it derived them); returns the count per status of the forms
@@ -91,20 +90,20 @@ def derive_pending(store: FormsStore, ledger_path: Path | None = None) -> Counte
     return statuses
 
 
-def rebuild(store: FormsStore, ledger_path: Path | None) -> Counter:
+def rebuild(store: FormsStore, ledger_path: LedgerLocation | None) -> Counter:
     """Derive every form again (a database derived by an older version's
     rules); returns the count per status."""
     store.mark_every_form_pending()
     return derive_pending(store, ledger_path)
 
 
-def rebuild_form(store: FormsStore, survey_id: str, serial: str, ledger_path: Path | None = None) -> str:
+def rebuild_form(store: FormsStore, survey_id: str, serial: str, ledger_path: LedgerLocation | None = None) -> str:
     """Derive one form again (after a review decision); returns its status."""
     forms = derive_forms(store, [(survey_id, serial)], ledger_path)
     return forms[0].status if forms else ""
 
 
-def rederive_stale(store: FormsStore, ledger_path: Path | None = None) -> int:
+def rederive_stale(store: FormsStore, ledger_path: LedgerLocation | None = None) -> int:
     """Derive again every form whose derivation is older than a decision on
     it (a server killed mid-way by an older version, a full rebuild that ran
     while reviewers worked); returns how many there were."""

@@ -26,7 +26,7 @@ from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import Secret
 from sipas_scan.printing.delivery import write_delivery_lists, write_manifest
 from sipas_scan.printing.households import read_households
-from sipas_scan.printing.ledger import IssuedForm, Ledger, check_ledger
+from sipas_scan.printing.ledger import IssuedForm, Ledger, LedgerLocation, check_ledger, is_url, ledger_exists
 from sipas_scan.printing.render import FormRenderer
 from sipas_scan.progress import progress_bar
 from sipas_scan.survey import Survey, load_survey
@@ -48,7 +48,7 @@ class PrintSummary:
     pdf: Path
     pdf_bytes: int
     villages: int
-    ledger: Path
+    ledger: LedgerLocation  # an absolute path, or a URL
     ledger_was_new: bool = False  # this run created the ledger
     serials_before: int = 0  # serials the ledger held before this run
     reprinted: tuple[str, ...] = ()  # household codes that already held a serial of the survey
@@ -92,7 +92,7 @@ def print_batch(
     households_csv: Path,
     out_dir: Path,
     secret: Secret,
-    ledger_path: Path,
+    ledger_path: LedgerLocation,
     *,
     workers: int | None = None,
 ) -> PrintSummary:
@@ -106,7 +106,7 @@ def print_batch(
         raise OutputFileError(f"{pdf_path} already exists: a new print run issues new serials; choose another --out")
     # An existing file must be a ledger (not a results database, not a
     # typo's neighbour); a new one is said so by the caller.
-    ledger_was_new = not Path(ledger_path).exists()
+    ledger_was_new = not ledger_exists(ledger_path) if is_url(ledger_path) else not Path(ledger_path).exists()
     serials_before = 0 if ledger_was_new else check_ledger(ledger_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=out_dir))
@@ -138,7 +138,7 @@ def print_batch(
         pdf=pdf_path,
         pdf_bytes=pdf_path.stat().st_size,
         villages=len(villages),
-        ledger=Path(ledger_path).absolute(),
+        ledger=ledger_path if is_url(ledger_path) else Path(ledger_path).absolute(),
         ledger_was_new=ledger_was_new,
         serials_before=serials_before,
         reprinted=reprinted,

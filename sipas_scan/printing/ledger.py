@@ -1,8 +1,13 @@
-"""The ledger of issued serials: one SQLite file shared by every print run.
+"""The ledger of issued serials, shared by every print run of a round: a
+SQLite file, or two tables in a PostgreSQL database (a URL, most often the
+results database several stations share).
 
 Every serial ever printed for a survey is recorded here with the household it
 went to, so serials never repeat (a reprint gets new ones) and reading can
 tell an issued form from one that never was.
+
+The SQL is written once, with ``?`` parameters, for both engines' DB-API
+drivers (sqlite3, psycopg); psycopg's ``%s`` is put in when it runs.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sipas_scan.dbfile import SqliteFile
 from sipas_scan.errors import LedgerError
 from sipas_scan.printing.codes import make_serial
 from sipas_scan.printing.households import Household
+
+if TYPE_CHECKING:
+    import psycopg
 
 _SCHEMA = """
 CREATE TABLE print_runs (
@@ -46,16 +55,105 @@ CREATE TABLE issued (
 """
 
 
+# The same tables on a PostgreSQL server: created when first opened (one
+# process at a time, under an advisory lock).
+_SERVER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS print_runs (
+    id SERIAL PRIMARY KEY,
+    survey_id TEXT NOT NULL,
+    survey_version TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    forms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS issued (
+    survey_id TEXT COLLATE "C" NOT NULL,
+    serial TEXT COLLATE "C" NOT NULL,
+    number INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES print_runs(id),
+    province TEXT NOT NULL,
+    district TEXT NOT NULL,
+    commune TEXT NOT NULL,
+    village TEXT NOT NULL,
+    household_code TEXT NOT NULL,
+    head_name TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (survey_id, serial),
+    UNIQUE (survey_id, number)
+);
+"""
+_SCHEMA_LOCK = 0x5195A5  # pg_advisory_xact_lock key: one process creates the tables
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"print_runs", "issued"}
 
+LedgerLocation = Path | str  # a SQLite file, or a PostgreSQL URL
 
-def check_ledger(path: Path) -> int:
-    """Make sure ``path`` is an existing issued-serials ledger, without
+
+def ledger_location(given: str | Path) -> LedgerLocation:
+    """What ``--ledger`` was given: a URL as it is, anything else as a path."""
+    return str(given) if is_url(given) else Path(given)
+
+
+def is_url(location: LedgerLocation | str) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def ledger_name(location: LedgerLocation) -> str:
+    """The ledger for messages: a file's absolute path, a URL without its password."""
+    if is_url(location):
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(str(location)).render_as_string(hide_password=True)
+    return str(Path(location).absolute())
+
+
+def _connect(url: str) -> psycopg.Connection:
+    # Imported here: most commands never open a server's ledger.
+    import psycopg
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url).set(drivername="postgresql")
+    try:
+        return psycopg.connect(parsed.render_as_string(hide_password=False), autocommit=True)
+    except psycopg.Error as exc:
+        raise LedgerError(f"{ledger_name(url)}: cannot open the ledger ({_first_line(exc)})") from None
+
+
+def _value(cursor: Any) -> Any:
+    """The one value a query returns."""
+    row = cursor.fetchone()
+    assert row is not None  # an aggregate, or RETURNING of an INSERT: always a row
+    return row[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def ledger_exists(location: LedgerLocation) -> bool:
+    """Whether a ledger is there (a server database: whether it holds the ledger's tables)."""
+    if not is_url(location):
+        return Path(location).is_file()
+    with _connect(str(location)) as db:
+        return _server_tables(db) >= _TABLES
+
+
+def _server_tables(db: psycopg.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+
+
+def check_ledger(location: LedgerLocation) -> int:
+    """Make sure ``location`` is an existing issued-serials ledger, without
     creating or changing anything; returns how many serials it holds. Raises
     LedgerError with one line saying what the file is instead."""
-    path = Path(path)
     hint = "give the ledger that 'sipas-scan print --ledger' wrote"
+    if is_url(location):
+        with _connect(str(location)) as server:
+            if not _server_tables(server) >= _TABLES:
+                raise LedgerError(f"{ledger_name(location)}: no ledger in this database: {hint}")
+            return _value(server.execute("SELECT count(*) FROM issued"))
+    path = Path(location)
     if not path.exists():
         raise LedgerError(f"{path}: no such ledger: {hint}")
     if not path.is_file():
@@ -75,10 +173,10 @@ def check_ledger(path: Path) -> int:
             if not tables >= _TABLES:
                 what = "a results database" if "pages" in tables else "an SQLite file of something else"
                 raise LedgerError(f"{path}: not a sipas-scan ledger ({what}): {hint}")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            version = _value(db.execute("PRAGMA user_version"))
             if version > len(Ledger.MIGRATIONS):
                 raise LedgerError(f"{path}: ledger written by a newer sipas-scan (schema {version})")
-            return db.execute("SELECT count(*) FROM issued").fetchone()[0]
+            return _value(db.execute("SELECT count(*) FROM issued"))
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
@@ -97,10 +195,73 @@ class PrintRun:
     forms: list[IssuedForm]
 
 
-class Ledger(SqliteFile):
+class _LedgerFile(SqliteFile):
     MIGRATIONS = [_SCHEMA]
     ERROR = LedgerError
     WHAT = "ledger"
+
+
+class _ServerLedger:
+    """The ledger's tables in a PostgreSQL database, through psycopg."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.name = ledger_name(url)
+        self.db = _connect(url)
+        try:
+            if not _server_tables(self.db) >= _TABLES:
+                with self.db.transaction():
+                    self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    for statement in filter(str.strip, _SERVER_SCHEMA.split(";")):
+                        self.db.execute(statement)
+        except psycopg.Error as exc:
+            self.db.close()
+            raise LedgerError(f"{self.name}: cannot use the ledger ({_first_line(exc)})") from None
+
+    def execute(self, sql: str, args: Iterable = ()) -> psycopg.Cursor:
+        import psycopg
+
+        try:
+            return self.db.execute(sql.replace("?", "%s"), tuple(args))
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.name}: the ledger's database refused ({_first_line(exc)})") from None
+
+    def executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self.db.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_ServerLedger]:
+        """A write transaction; issuing serials locks the runs table so
+        that two print runs anywhere never hand out the same serial."""
+        with self.db.transaction():
+            self.db.execute("LOCK TABLE print_runs IN EXCLUSIVE MODE")
+            yield self
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Ledger:
+    """The ledger at ``location``: a SQLite file (created if new) or a
+    PostgreSQL URL (its tables created if new)."""
+
+    MIGRATIONS = _LedgerFile.MIGRATIONS
+
+    def __init__(self, location: LedgerLocation):
+        self.location = location
+        self._store: _LedgerFile | _ServerLedger = _ServerLedger(str(location)) if is_url(location) else _LedgerFile(Path(location))
+        self.db: Any = self._store.db if isinstance(self._store, _LedgerFile) else self._store
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def issuing(self, survey_id: str, survey_version: str, households: list[Household], out_dir: Path) -> Iterator[PrintRun]:
@@ -110,14 +271,16 @@ class Ledger(SqliteFile):
         a failed run issues nothing. The write lock is held meanwhile, so two
         print runs cannot hand out the same serial.
         """
-        with self.transaction() as db:
-            last = db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?", (survey_id,)).fetchone()[0]
+        with self._store.transaction() as db:
+            last = _value(db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?", (survey_id,)))
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            run_id = db.execute(
-                "INSERT INTO print_runs (survey_id, survey_version, created_at, out_dir, forms) VALUES (?, ?, ?, ?, ?)",
-                (survey_id, survey_version, now, str(out_dir), len(households)),
-            ).lastrowid
-            assert run_id is not None  # set by every INSERT
+            run_id = _value(
+                db.execute(
+                    "INSERT INTO print_runs (survey_id, survey_version, created_at, out_dir, forms)"
+                    " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    (survey_id, survey_version, now, str(out_dir), len(households)),
+                )
+            )
             forms = [IssuedForm(make_serial(last + i), h) for i, h in enumerate(households, start=1)]
             db.executemany(
                 "INSERT INTO issued (survey_id, serial, number, run_id, province, district, commune, village,"
@@ -169,7 +332,7 @@ class Ledger(SqliteFile):
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?", (survey_id, serial)).fetchone() is not None
 
     def serial_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM issued").fetchone()[0]
+        return _value(self.db.execute("SELECT count(*) FROM issued"))
 
     def holding_serials(self, survey_id: str, households: Iterable[Household]) -> list[Household]:
         """Those of ``households`` already issued a serial of this survey (a

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipas_scan.printing.ledger import LedgerLocation
 from sipas_scan.report.content import ReportInput, build_report
 from sipas_scan.report.docx import write_docx
 from sipas_scan.report.html import write_html
@@ -28,7 +29,7 @@ class ScoreOptions:
     compare_with: Path | None = None
     year: int | None = None
     # The issued-serials ledger: forms printed per commune, for the return rate.
-    ledger: Path | None = None
+    ledger: LedgerLocation | None = None
     settings: ReportSettings = field(default_factory=ReportSettings)
     # Also the tables in these office formats (xlsx, sav, dta); csv is always written.
     formats: tuple[str, ...] = ()
@@ -48,7 +49,7 @@ class ScoreSummary:
     tables: list[Path] = field(default_factory=list)
 
 
-def printed_per_commune(ledger: Path, survey_id: str) -> dict[tuple[str, str], int]:
+def printed_per_commune(ledger: LedgerLocation, survey_id: str) -> dict[tuple[str, str], int]:
     """Forms issued per (district, commune) for one survey."""
     from sipas_scan.returns import read_issued  # the ledger side of returns; only needed with --ledger
 

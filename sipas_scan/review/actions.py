@@ -8,8 +8,6 @@ server killed between them leaves neither.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
@@ -18,6 +16,7 @@ from sipas_scan.assembly.derive import rebuild_form
 from sipas_scan.errors import SipasError
 from sipas_scan.layout import survey_and_layout
 from sipas_scan.printing.codes import PageCode, Secret, serial_is_valid
+from sipas_scan.printing.ledger import LedgerLocation
 from sipas_scan.reading.page import PageResult, ReadOptions, read_identified_page
 from sipas_scan.reading.printed import read_printed_identity
 from sipas_scan.reading.register import detect_markers
@@ -109,7 +108,7 @@ def decide(
     value: str,
     reviewer: str,
     note: str = "",
-    ledger_path: Path | None = None,
+    ledger_path: LedgerLocation | None = None,
     *,
     supervisor: bool = False,
 ) -> str:
@@ -179,7 +178,9 @@ def _printed_serial(result: PageResult, code: PageCode) -> str:
     return printed.serial if printed else ""
 
 
-def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str, ledger_path: Path | None, supervisor: bool) -> str:
+def _assign(
+    store: Store, item: ReviewItem, value: str, reviewer: str, note: str, ledger_path: LedgerLocation | None, supervisor: bool
+) -> str:
     """Give a quarantined page the identity a reviewer read off it. A page
     whose code failed verification never; a page whose code verified only
     to the identity it carries; any other page when the serial printed on
@@ -230,7 +231,9 @@ def _assign(store: Store, item: ReviewItem, value: str, reviewer: str, note: str
         raise ReviewError("already_decided", 409) from None
 
 
-def reopen(store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "", ledger_path: Path | None = None) -> str:
+def reopen(
+    store: Store, survey: str, serial: str, key: str, supervisor: str, note: str = "", ledger_path: LedgerLocation | None = None
+) -> str:
     """Take a decision back (supervisors only): the item returns to the
     queue. Only a decision in force can be taken back; nothing is written
     otherwise."""

@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sipas_scan.assembly.derive import derive_pending, rebuild, rederive_stale
+from sipas_scan.printing.ledger import LedgerLocation
 from sipas_scan.review import accounts
 from sipas_scan.review.labels import label, option_key, reason_label
 from sipas_scan.review.views import BLUEPRINTS
@@ -57,7 +58,7 @@ PROXY_SECTION = "README.md, section 'Review app behind a reverse proxy'"
 
 
 def create_app(
-    db_path: Path | str, ledger_path: Path | None = None, *, session_key: bytes | None = None, behind_proxy: bool = False
+    db_path: Path | str, ledger_path: LedgerLocation | None = None, *, session_key: bytes | None = None, behind_proxy: bool = False
 ) -> Flask:
     """``behind_proxy``: served through a TLS reverse proxy (one hop): the
     cookies are marked Secure and the proxy's X-Forwarded-Proto and -Host

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.assembly.forms import IDENTIFIED_BY_HAND
-from sipas_scan.printing.ledger import Ledger
+from sipas_scan.printing.ledger import Ledger, LedgerLocation, ledger_exists
 from sipas_scan.store import results
 from sipas_scan.store.db import Store
 
@@ -30,7 +30,7 @@ def _hours_between(first: str, last: str) -> float:
     return max(span.total_seconds(), 60.0) / 3600
 
 
-def overview(store: Store, ledger_path: Path | None = None) -> Overview:
+def overview(store: Store, ledger_path: LedgerLocation | None = None) -> Overview:
     result = Overview()
     result.statuses.update(results.count_by_status(store))
     result.by_hand = store.forms_flagged(IDENTIFIED_BY_HAND)
@@ -45,7 +45,7 @@ def overview(store: Store, ledger_path: Path | None = None) -> Overview:
     for commune, village, status, forms in results.forms_by_village_and_status(store):
         villages[(commune, village)][status] += forms
         villages[(commune, village)]["received"] += forms
-    if ledger_path is not None and Path(ledger_path).is_file():
+    if ledger_path is not None and ledger_exists(ledger_path):
         with Ledger(ledger_path) as ledger:
             for issued in ledger.all_issued().values():
                 household = issued.household
