@@ -12,7 +12,7 @@ filling 100 forms a transaction, the timed batch page by page as a scan stores
 it, one file of 100 forms. Before each batch the stored forms are derived
 once (untimed), so the derived tables hold what a real database would.
 
-    .venv/bin/python bench/derive_cost.py [--sizes 1000,10000,40000] [--quick] [--full] [--db URL]
+    .venv/bin/python bench/derive_cost.py [--sizes 1000,10000,40000] [--quick] [--full] [--db URL | --postgresql]
 
 ``--db``: a new SQLite file or an empty PostgreSQL database (it is left as
 it is afterwards); default: a SQLite file in a temporary folder, deleted.
@@ -21,8 +21,10 @@ it is afterwards); default: a SQLite file in a temporary folder, deleted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -30,7 +32,9 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from pgcluster import Cluster  # noqa: E402
 from print_bench import write_households  # noqa: E402
 
 from sipas_scan.assembly.derive import derive_pending, rebuild  # noqa: E402
@@ -190,11 +194,22 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="sizes 200,1000, to try the bench")
     parser.add_argument("--full", action="store_true", help="also time deriving every stored form (what scan did before)")
+    parser.add_argument("--postgresql", action="store_true", help="on a throw-away PostgreSQL server (Debian's)")
     parser.add_argument("--db", help="a new SQLite file or an empty PostgreSQL database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     sizes = [200, 1000] if args.quick else args.sizes
     if args.db and not is_url(args.db) and Path(args.db).exists():
         raise SystemExit(f"derive_cost: {args.db} exists: give a new file")
+    with contextlib.ExitStack() as stack:
+        if args.postgresql:
+            # A folder of its own under /tmp: the server's user must reach it.
+            cluster_dir = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
+            stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)
+            args.db = stack.enter_context(Cluster.start(cluster_dir)).create_database("derive")
+        measure(args, sizes)
+
+
+def measure(args: argparse.Namespace, sizes: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="derive-cost-") as tmp, Store(args.db or Path(tmp) / "results.sqlite") as store:
         if store.pages_mark() != (0, 0):
             raise SystemExit(f"derive_cost: {store.where} already holds pages: give an empty database")

@@ -81,7 +81,6 @@ def test_two_stations_at_once_on_the_same_stacks_store_what_one_scan_does(office
     _same_as_one_sqlite_scan(database, office_scan, tmp_path)
 
 
-@pytest.mark.slow
 def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office_scan, database, tmp_path):
     stacks = sorted((office_scan / "sim" / "scans").iterdir())
     station = _station(office_scan, database, stacks, tmp_path)
