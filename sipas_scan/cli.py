@@ -845,15 +845,22 @@ def db_copy(
     destination: Annotated[str, typer.Argument(metavar="DST", help="An empty database: a URL (or a new SQLite file).")],
 ) -> None:
     """Copy every row of a results database into an empty one, e.g. a laptop's
-    SQLite file into the shared PostgreSQL database. Page images stay where
-    they are.
+    SQLite file into the shared PostgreSQL database, page images included.
+    Given a ledger file, copy its print runs and issued serials into a
+    database that holds none (the shared ledger).
 
     \b
-    Example:
+    Examples:
       sipas-scan db copy results.sqlite postgresql://sipas@dbserver/sipas
+      sipas-scan db copy sipas-ledger.sqlite postgresql://sipas@dbserver/sipas
     """
+    from sipas_scan.printing.ledger import copy_ledger, is_ledger_file, is_url, ledger_location
     from sipas_scan.store.copy import copy_database
 
+    if not is_url(source) and is_ledger_file(Path(source)):
+        rows = copy_ledger(Path(source), ledger_location(destination))
+        _say(f"Copied the ledger: {rows['print_runs']} print runs, {rows['issued']} issued serials")
+        return
     summary = copy_database(_database(source), _database(destination, new=True))
     _say(f"Copied {summary.total} rows: " + ", ".join(f"{n} {table}" for table, n in summary.rows.items() if n))
     if summary.images_from_files:

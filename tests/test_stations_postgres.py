@@ -6,6 +6,7 @@ mid-run and run again."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -40,6 +41,12 @@ def _station(office_scan: Path, url: str, inputs: list[Path], cwd: Path) -> subp
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, killed as one
+    )
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sipas_scan", *args], capture_output=True, text=True, cwd=cwd, env=cli_env(TEST_SECRET), timeout=300
     )
 
 
@@ -115,15 +122,7 @@ def test_the_issued_serials_ledger_in_the_shared_database(database, tmp_path):
 
     households = write_households(tmp_path / "households.csv", make_households(2))
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "sipas_scan", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=cli_env(TEST_SECRET),
-            timeout=300,
-        )
+    run = functools.partial(_cli, tmp_path)
 
     first = run("print", "sipas-household", "--households", str(households), "--out", "run1", "--ledger", database)
     assert first.returncode == 0, first.stderr
@@ -144,3 +143,26 @@ def test_the_issued_serials_ledger_in_the_shared_database(database, tmp_path):
         assert list(ledger.issued("sipas-household")).index(serial) == 2  # the second run's first form
     returned = run("returns", "--db", database, "--ledger", database, "--out", "returns")
     assert returned.returncode == 0, returned.stderr
+
+
+def test_a_laptops_ledger_file_copied_into_the_shared_database(database, printed, tmp_path):
+    from conftest import make_households, write_households
+    from sipas_scan.printing.ledger import Ledger
+
+    summary, _ = printed
+
+    run = functools.partial(_cli, tmp_path)
+
+    copied = run("db", "copy", str(summary.ledger), database)
+    assert copied.returncode == 0, copied.stderr
+    assert "Copied the ledger: 1 print runs, 3 issued serials" in copied.stdout
+    with Ledger(summary.ledger) as file, Ledger(database) as shared:
+        assert shared.issued("sipas-household") == file.issued("sipas-household")
+    refused = run("db", "copy", str(summary.ledger), database)
+    assert refused.returncode == 7 and "already holds 1 print runs" in refused.stderr
+    # Printing into the shared ledger goes on after the copied serials.
+    households = write_households(tmp_path / "more.csv", make_households(1))
+    more = run("print", "sipas-household", "--households", str(households), "--out", "more", "--ledger", database)
+    assert more.returncode == 0, more.stderr
+    with Ledger(database) as shared:
+        assert [int(serial[:-1]) for serial in shared.issued("sipas-household")] == [1, 2, 3, 4]

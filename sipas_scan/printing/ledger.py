@@ -344,3 +344,51 @@ class Ledger:
             )
         }
         return [h for h in households if (*h.village_key, h.household_code) in held]
+
+
+_COPIED = {
+    "print_runs": ("id", "survey_id", "survey_version", "created_at", "out_dir", "forms"),
+    "issued": (
+        "survey_id",
+        "serial",
+        "number",
+        "run_id",
+        "province",
+        "district",
+        "commune",
+        "village",
+        "household_code",
+        "head_name",
+        "address",
+    ),
+}
+
+
+def is_ledger_file(path: Path) -> bool:
+    """Whether ``path`` is a ledger file (rather than a results database)."""
+    try:
+        check_ledger(path)
+    except LedgerError:
+        return False
+    return True
+
+
+def copy_ledger(source: LedgerLocation, destination: LedgerLocation) -> dict[str, int]:
+    """Copy every print run and issued serial of ``source`` into
+    ``destination``, which must hold none (a laptop's ledger file into the
+    shared database); ids are kept. Returns the rows copied per table."""
+    check_ledger(source)
+    copied: dict[str, int] = {}
+    with Ledger(source) as src, Ledger(destination) as dst, dst._store.transaction() as db:
+        held = _value(db.execute("SELECT count(*) FROM print_runs"))
+        if held:
+            raise LedgerError(f"{ledger_name(destination)}: already holds {held} print runs; copy into a ledger without any")
+        for table, columns in _COPIED.items():
+            rows = [tuple(r) for r in src.db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}, {columns[1]}")]
+            db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+            copied[table] = len(rows)
+        if is_url(destination):  # run ids go on after the copied ones
+            db.execute(
+                "SELECT setval(pg_get_serial_sequence('print_runs', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM print_runs"
+            )
+    return copied
