@@ -6,6 +6,7 @@ import logging
 import shlex
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -586,8 +587,20 @@ def returns_command(
 
 @app.command("score")
 def score_command(
-    records: Annotated[Path, typer.Argument(metavar="FILE", help="Records CSV written by 'sipas-scan export'.")],
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for indices.csv and the report (PDF and HTML).")],
+    records: Annotated[
+        Path | None, typer.Argument(metavar="FILE", help="Records CSV written by 'sipas-scan export' (or give --db).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="SIPAS_DB",
+            metavar="FILE|URL",
+            show_default=False,
+            help="Score the records of this results database (a SQLite file or a URL) instead of a records CSV (or $SIPAS_DB).",
+        ),
+    ] = None,
     survey: Annotated[
         str | None,
         typer.Option(
@@ -643,8 +656,9 @@ def score_command(
     """Compute the SIPAS indices (indices.csv) and write the report (PDF, HTML and Word).
 
     \b
-    Example:
+    Examples:
       sipas-scan score records.csv --out results --by district
+      sipas-scan score --db postgresql://sipas@dbserver/sipas --out results
     """
     from sipas_scan.demo import index_text
     from sipas_scan.outputs.tables import check_format
@@ -659,11 +673,17 @@ def score_command(
 
         check_ledger(_ledger(ledger) or "")
     report_settings = load_settings(settings, issuer=issuer, signer=signer, number=number)
-    summary = score_records(
-        records,
-        load_survey(survey),
-        out,
-        ScoreOptions(
+    scored_survey = load_survey(survey)
+    with tempfile.TemporaryDirectory(prefix="sipas-score-") as scratch:
+        if records is None:
+            if db is None:
+                raise BadArgsError("give the records CSV to score, or --db to score a results database's records")
+            from sipas_scan.export import export_records
+
+            # The records exactly as 'export' writes them, then scored as a file is.
+            records = Path(scratch) / "records.csv"
+            export_records(_database(db), records, scored_survey.id)
+        options = ScoreOptions(
             by=by,
             combine=combine,
             compare_with=compare_with,
@@ -671,8 +691,8 @@ def score_command(
             ledger=_ledger(ledger),
             settings=report_settings,
             formats=formats,
-        ),
-    )
+        )
+        summary = score_records(records, scored_survey, out, options)
     excluded = ", ".join(f"{n} {status}" for status, n in sorted(summary.records.excluded.items())) or "none"
     _say(f"Scored {len(summary.records.counted)} of {summary.records.total} forms (excluded: {excluded})")
     _say(f"  {index_text(summary.scores)}, {summary.scores.combine}")

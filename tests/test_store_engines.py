@@ -23,7 +23,7 @@ from sipas_scan.reading.marks import FieldReading
 from sipas_scan.reading.page import PageResult
 from sipas_scan.records import FormStatus
 from sipas_scan.store import accounts, migrate, qc, queue, results
-from sipas_scan.store.copy import row_counts, table_rows
+from sipas_scan.store.copy import copy_database, row_counts, table_rows
 from sipas_scan.store.db import MIGRATIONS, Store, StoreError
 from sipas_scan.store.engine import database_url, dispose_engines
 from sipas_scan.store.migrate import head, sqlite_user_version
@@ -384,5 +384,28 @@ def test_a_new_postgresql_database_opened_by_several_processes_at_once_is_migrat
         with Store(url) as store:
             assert store.upgraded_from is None
             assert store.db.query("SELECT count(*) FROM alembic_version").scalar_one() == 1
+    finally:
+        dispose_engines()
+
+
+def test_score_reads_the_records_of_a_database_on_either_engine(office_scan, postgres_cluster, tmp_path):
+    """`score --db` scores what `export` writes: the same indices as scoring
+    the exported CSV, from the SQLite file and from its copy in PostgreSQL."""
+    url = new_pg_database(postgres_cluster)
+    try:
+        copy_database(office_scan / "results.sqlite", url)
+        exported = run("export", "--db", str(office_scan / "results.sqlite"), "--out", "records.csv", cwd=tmp_path)
+        assert exported.returncode == 0, exported.stderr
+        for args, out in (
+            (["records.csv"], "from-csv"),
+            (["--db", str(office_scan / "results.sqlite")], "from-sqlite"),
+            (["--db", url], "from-postgresql"),
+        ):
+            scored = run("score", *args, "--out", out, cwd=tmp_path)
+            assert scored.returncode == 0, scored.stderr
+        indices = {out: (tmp_path / out / "indices.csv").read_bytes() for out in ("from-csv", "from-sqlite", "from-postgresql")}
+        assert len(set(indices.values())) == 1 and indices["from-csv"].count(b"\n") > 1
+        neither = run("score", "--out", "x", cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "SIPAS_DB"})
+        assert neither.returncode == 2 and "give the records CSV to score, or --db" in neither.stderr
     finally:
         dispose_engines()
