@@ -126,8 +126,13 @@ def test_the_store_works_alike_on_both_engines(location):
         with pytest.raises(StoreError, match="already decided"):
             store.add_decision("sipas-household", "000001", "a2", "2", "4", "lan", expect_open=True)
         assert store.decisions() == {("sipas-household", "000001", "a2"): "3"}
+        assert queue.open_keys(store) == []  # decided, though the flag is still derived
+        store.add_decision("sipas-household", "000001", "a2", "3", None, "boss")  # reopened
+        assert queue.open_keys(store) == [("sipas-household", "000001", "a2")]
+        store.add_decision("sipas-household", "000001", "a2", None, "3", "lan")
+        assert queue.quarantined_ids(store, (), undecided=True) == queue.quarantined_ids(store, ())
         assert store.stale_forms() == [("sipas-household", "000001")]
-        assert [row[5] for row in store.decision_log(10)] == ["3"] and store.last_decision_id() == 1
+        assert [row[5] for row in store.decision_log(10)] == ["3", None, "3"] and store.last_decision_id() == 3
 
         # Accounts, sessions, leases and blind re-entry.
         accounts.save_user(store, "lan", "reviewer", "hash-1")

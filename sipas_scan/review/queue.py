@@ -115,12 +115,8 @@ def open_items(store: Store) -> list[ReviewItem]:
 def open_idents(store: Store) -> list[str]:
     """The idents of every undecided item, in the queue's order: what
     picking the next item needs, without reading each item whole."""
-    decided = store.decisions()
-    idents = [f"{survey}|{serial}|{key}" for survey, serial, key in stored.open_keys(store) if (survey, serial, key) not in decided]
-    for page_id in stored.quarantined_ids(store, NOT_FOR_REVIEW):
-        key = keys.quarantine_key(page_id)
-        if ("", "", key) not in decided:
-            idents.append(f"||{key}")
+    idents = [f"{survey}|{serial}|{key}" for survey, serial, key in stored.open_keys(store)]
+    idents += [f"||{keys.quarantine_key(page_id)}" for page_id in stored.quarantined_ids(store, NOT_FOR_REVIEW, undecided=True)]
     return idents
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sipas_scan.assembly.decisions import QUARANTINE
 from sipas_scan.records import FormStatus
 from sipas_scan.store.db import Store, expanding
 
@@ -50,9 +51,21 @@ def open_flags(store: Store, only: tuple[str, str, str] | None = None) -> list[O
     ]
 
 
+# The value in force for a decision key: its latest event's (NULL when
+# undecided, or reopened by its latest event). Read through the decisions'
+# index, so finding the open items costs what the queue holds, not what was
+# ever decided.
+_IN_FORCE = (
+    "(SELECT d.new_value FROM decisions d WHERE d.survey = {survey} AND d.serial = {serial} AND d.field_id = {key}"
+    " ORDER BY d.id DESC LIMIT 1)"
+)
+
+
 def open_keys(store: Store) -> list[tuple[str, str, str]]:
-    """(survey, serial, key) of every item with an open flag, in the queue's order."""
-    return [tuple(r) for r in store.db.query(f"SELECT DISTINCT f.survey, f.serial, f.item{_OPEN}{_ORDER}")]
+    """(survey, serial, key) of every item with an open flag and no decision
+    in force, in the queue's order."""
+    undecided = " AND " + _IN_FORCE.format(survey="f.survey", serial="f.serial", key="f.item") + " IS NULL"
+    return [tuple(r) for r in store.db.query(f"SELECT DISTINCT f.survey, f.serial, f.item{_OPEN}{undecided}{_ORDER}")]
 
 
 def page_copies(store: Store, survey: str, serial: str, page_no: int) -> list[int]:
@@ -67,12 +80,19 @@ def page_copies(store: Store, survey: str, serial: str, page_no: int) -> list[in
     )
 
 
-def quarantined_ids(store: Store, excluded_reasons: tuple[str, ...]) -> list[int]:
-    """The ids of quarantined pages, in order."""
+def quarantined_ids(store: Store, excluded_reasons: tuple[str, ...], *, undecided: bool = False) -> list[int]:
+    """The ids of quarantined pages, in order (``undecided``: those without
+    a decision in force)."""
+    decided = ""
+    if undecided:
+        decided = " AND " + _IN_FORCE.format(survey="''", serial="''", key=":prefix || CAST(pages.id AS TEXT)") + " IS NULL"
     return list(
         store.db.query(
-            expanding("SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded ORDER BY id", "excluded"),
+            expanding(
+                f"SELECT id FROM pages WHERE status = 'quarantined' AND reason NOT IN :excluded{decided} ORDER BY id", "excluded"
+            ),
             excluded=list(excluded_reasons),
+            **({"prefix": f"{QUARANTINE}:"} if undecided else {}),
         ).scalars()
     )
 
