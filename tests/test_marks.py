@@ -22,6 +22,7 @@ from sipas_scan.reading.marks import (
     box_reading,
     classify,
     decide,
+    heavy_hand,
     measure_box,
     read_fields,
     with_border,
@@ -164,6 +165,55 @@ def test_a_light_pencil_tick_is_a_mark_by_its_stroke():
     # Light grey, thin: little coverage, but one stroke across the box.
     reading = Sheet().tick("4", width_mm=0.3, grey=165).read()
     assert reading.value == "4" and not blocking(reading)
+
+
+def _streak(sheet: Sheet, x_mm: float, tilt_deg: float = 0.0, grey: int = 100, width_mm: float = 0.2) -> Sheet:
+    # Dirt on the scanner's glass: a thin line down the whole page, tilted with the page's skew.
+    height = CANVAS_MM[1]
+    drift = height * np.tan(np.radians(tilt_deg))
+    return sheet.line([(x_mm, 0.0), (x_mm + drift, height)], width_mm=width_mm, grey=grey)
+
+
+@pytest.mark.parametrize(("tilt_deg", "grey"), [(0.0, 100), (3.0, 60), (-4.0, 150)])
+def test_a_scanner_streak_down_the_page_is_neither_a_mark_nor_a_doubt(tilt_deg, grey):
+    sheet = Sheet()
+    x, y, w, h = sheet.options[2].box
+    x_mid = x + w * 0.4 - CANVAS_MM[1] / 2 * np.tan(np.radians(tilt_deg))
+    blank = _streak(Sheet(), x_mid, tilt_deg, grey).read()
+    assert (blank.value, blank.flags) == ("", ()), blank
+    answered = _streak(Sheet().tick("1"), x_mid, tilt_deg, grey).read()
+    assert (answered.value, answered.flags) == ("1", ()), answered
+    # A tick the streak runs through is still the answer, a filled box still a cancellation.
+    crossed = _streak(Sheet().tick("3"), x_mid, tilt_deg, grey).read()
+    assert (crossed.value, crossed.flags) == ("3", ()), crossed
+    cancelled = _streak(Sheet().fill("3").tick("5"), x_mid, tilt_deg, grey).read()
+    assert (cancelled.value, cancelled.flags) == ("5", ("cancelled",)), cancelled
+
+
+def test_a_long_stroke_through_a_box_is_no_scanner_streak():
+    # A slash drawn past the box, even far: not straight down the page, so still a mark.
+    sheet = Sheet()
+    cx, cy = sheet.centre("3")
+    reading = sheet.line([(cx - 4.0, cy + 12.0), (cx + 4.0, cy - 12.0)]).read()
+    assert "3" in reading.value.split(";") or blocking(reading), reading
+
+
+def test_pale_ink_hugging_the_inside_of_the_outline_is_its_blur_not_a_stroke():
+    # A blurry grey scan: the printed outline's blur reaches a little into
+    # the box, pale, along its edges; it never crosses the box.
+    sheet = Sheet().tick("1")
+    x, y, w, h = sheet.options[2].box
+    cv2.rectangle(sheet.ink, _pt(x + 0.65, y + 0.65), _pt(x + w - 0.65, y + h - 0.65), 215, thickness=2, shift=4)
+    reading = sheet.read()
+    assert (reading.value, reading.flags) == ("1", ()), reading
+    assert next(b for b in reading.boxes if b.code == "3").state == "empty"
+    # A pale loop drawn tight on the outline hugs its inside at the corners
+    # too, but wanders outside it along the sides: not settled so.
+    looped = Sheet().tick("1").loop("3", gap_mm=-0.75, sweep_deg=150, grey=190, width_mm=0.7).read("multi")
+    assert blocking(looped) or "3" in looped.value.split(";"), looped
+    # Nor is a pale stroke that reaches into the box.
+    pale = Sheet().tick("1").line([(x + 1.0, y + 1.0), (x + w / 2, y + h / 2)], width_mm=0.4, grey=215).read("multi")
+    assert blocking(pale) or "3" in pale.value.split(";"), pale
 
 
 def test_dust_and_specks_inside_a_box_are_not_a_mark():
@@ -412,23 +462,68 @@ def test_a_tick_whose_long_arm_runs_across_the_next_box_answers_the_box_of_its_k
     assert (reading.value, reading.flags) == ("3", ()), reading
 
 
+def _fade_box(sheet: Sheet, index: int, left: float = 0.0) -> Sheet:
+    # A streak of low toner took the box's outline and whatever was in it,
+    # but for ``left`` of the outline's pixels (black and white: dashes).
+    x, y, w, h = sheet.options[index].box
+    window = np.s_[int((y - 1) * S) : int((y + h + 1) * S), int((x - 1) * S) : int((x + w + 1) * S)]
+    kept = (np.random.default_rng(5).random(sheet.ink[window].shape) < left) & (sheet.printed[window] < 128)
+    sheet.ink[window] = np.where(kept, sheet.printed[window], 255)
+    return sheet
+
+
 def test_a_box_whose_print_faded_from_the_scan_goes_to_review():
-    # A streak of low toner took box 4's outline and whatever was in it.
-    sheet = Sheet().tick("2")
-    x, y, w, h = sheet.options[3].box
-    sheet.ink[int((y - 1) * S) : int((y + h + 1) * S), int((x - 1) * S) : int((x + w + 1) * S)] = 255
-    reading = sheet.read()
-    assert "faded" in reading.flags and blocking(reading), reading
+    # Blank, or a multiple-choice question: what the fade took may be an answer.
+    for reading in (_fade_box(Sheet(), 3).read(), _fade_box(Sheet().tick("2"), 3).read("multi")):
+        assert "faded" in reading.flags and blocking(reading), reading
+
+
+def test_a_single_choice_answered_clearly_beside_a_faded_box_is_the_answer():
+    # What the fade may have taken would be a second answer, which a
+    # single-choice question does not allow: the clear tick is the answer.
+    reading = _fade_box(Sheet().tick("2"), 3, left=0.3).read()
+    assert (reading.value, reading.flags) == ("2", ()), reading
+    assert next(b for b in reading.boxes if b.code == "4").faded
+    # A light stroke is no clear answer: the fade may have taken the real one.
+    light = _fade_box(Sheet().tick("2", width_mm=0.3, grey=205), 3, left=0.3).read()
+    assert "faded" in light.flags and blocking(light), light
+
+
+def _dirty_patch(sheet: Sheet, index: int, density: float = 0.45, seed: int = 4) -> Sheet:
+    # Specks over a box and round it: a dirty glass, grey thresholded to black and white.
+    rng = np.random.default_rng(seed)
+    x, y, w, h = sheet.options[index].box
+    patch = sheet.ink[int((y - 4) * S) : int((y + h + 4) * S), int((x - 4) * S) : int((x + w + 4) * S)]
+    patch[rng.random(patch.shape) < density] = 20
+    return sheet
 
 
 def test_a_dirty_patch_over_a_box_is_doubt_not_a_mark_or_a_loop():
-    sheet = Sheet().tick("1")
-    rng = np.random.default_rng(4)
-    x, y, w, h = sheet.options[3].box
-    patch = sheet.ink[int((y - 4) * S) : int((y + h + 4) * S), int((x - 4) * S) : int((x + w + 4) * S)]
-    patch[rng.random(patch.shape) < 0.45] = 20
-    reading = sheet.read()
-    assert "4" not in reading.value.split(";") and blocking(reading), reading
+    # Nothing else in the question: a mark may hide in the patch.
+    reading = _dirty_patch(Sheet(), 3).read()
+    assert blocking(reading), reading
+    # A tick drawn in the patch stands out from it: never dropped.
+    ticked = _dirty_patch(Sheet().tick("4"), 3).read()
+    assert "4" in ticked.value.split(";") or blocking(ticked), ticked
+
+
+def test_noise_is_not_a_heavy_hand():
+    # Boxes filled by a noisy patch say nothing of how the respondent marks.
+    def box(code: str, noisy: bool) -> BoxReading:
+        return BoxReading(code, "doubtful", 0.0, 0.6, 0.0, noisy=noisy)
+
+    assert heavy_hand([box(c, False) for c in "123"])
+    assert not heavy_hand([box(c, True) for c in "123"])
+
+
+@pytest.mark.parametrize("density", [0.3, 0.45, 0.6])
+def test_a_dirty_patch_beside_a_clear_answer_is_not_a_second_answer(density):
+    # The box under the patch holds no more ink than the noise round it:
+    # beside a clear tick to a single-choice question it is the noise.
+    reading = _dirty_patch(Sheet().tick("1"), 3, density).read()
+    assert (reading.value, reading.flags) == ("1", ()), reading
+    # In a multiple-choice question the patch could hide a second choice.
+    assert blocking(_dirty_patch(Sheet().tick("1"), 3, density).read("multi"))
 
 
 def test_a_coarse_scan_widens_the_print_round_a_box():

@@ -57,6 +57,9 @@ SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a s
 BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
+NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
+# limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with
+# ink on noisy patches; 1 of 16 marked ones, itself a loop in the noise)
 SPECKLE_WEIGHT = 4.0  # there a mark needs this many times the specks' share more ink than the marked limit
 CIRCLE_SECTORS = 10  # a loop round the box: strokes all round but an opening of at most ~135 degrees
 RING_DOUBT_SECTORS = 6  # strokes a third of the way round: perhaps circled, a person looks
@@ -66,6 +69,10 @@ STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not 
 STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
+EDGE_TRACE_DEPTH = 0.1  # light ink all within this share of the side from the box's edges hugs its outline ...
+EDGE_TRACE_CORE = darkness_level(0.4)  # ... and, no darker than this, with strokes in at most EDGE_TRACE_RING
+EDGE_TRACE_RING = 1  # sectors round the box, is the printed outline's blur or shadow (hard stacks: 296 such boxes,
+# none marked; the respondents' strokes there reach in further or are darker, a loop tight on the outline leaves it)
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
 HEAVY_CROSS_FROM = 0.6  # from this coverage the white left inside is looked at (a cross drawn heavily)
 WHITE_PIECE_SHARE = 0.015  # ... in patches of at least this share of the inside
@@ -92,6 +99,13 @@ HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the 
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008  # ink inside a box that, with ink around it, is worth a look
+STREAK_SIDE_MM = 0.75  # a scanner streak is a line narrower than this, with paper this far either side
+STREAK_CONTRAST = darkness_level(0.05)  # ... and at least this much darker than that paper
+STREAK_BAND_MM = 1.0  # the page is looked at in bands this tall
+STREAK_SPAN = 0.6  # a straight line through this share of the page's bands is no pen stroke
+STREAK_ENDS = 0.15  # ... and it runs through the page's top and bottom (this share of its height) ...
+STREAK_ENDS_SEEN = 0.3  # ... in at least this share of their bands (a dark header or a shadow hides it there)
+STREAK_MAX_TILT_DEG = 6.0  # streaks run along the feed: vertical on the page, give or take its skew
 
 # Flags that record how an answer was given without doubting it: the answer
 # counts, the flag stays in the export for whoever checks the paper.
@@ -132,9 +146,11 @@ class BoxMetrics:
     corners: float = 0.0  # inked share of the inside's four corners (a fill reaches them, a blob does not)
     white_pieces: int = 0  # separate white patches left inside a nearly full box (a heavy cross leaves four)
     speckle: float = 0.0  # share of the surroundings in specks too small for a pen stroke (scan noise)
+    around: float = 0.0  # on a noisy patch, inked share of the band round the box, measured as ``coverage`` is
     stroke: float = 0.0  # reach of the largest connected stroke inside, as a share of the inside's side
     stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
+    stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
     loose_hits: int = 0  # the same without ink that runs on into another box (its mark spilling over)
@@ -171,6 +187,10 @@ class BoxReading:
     corners: float = 0.0  # inked share of its inside's corners
     core: int = 0  # darkness (0..255) of its largest stroke's darkest tenth
     tone: float = 1.0  # a light box's stroke darkness as a share of this page's clear marks' (1: unknown)
+    depth: float = 0.0  # how far its traced ink reaches in from the nearest edge (share of the side)
+    speckle: float = 0.0  # share of its surroundings in specks (a noisy scan)
+    around: float = 0.0  # on a noisy patch, inked share of the band round it, measured as its coverage is
+    noisy: bool = False  # on a noisy patch, no more ink inside than the noise puts round it
 
     @property
     def pale(self) -> bool:
@@ -280,7 +300,7 @@ def _ring_geometry(side: int) -> tuple[np.ndarray, np.ndarray, int]:
     return outside / defs.READ_PX_PER_MM, np.minimum(sector, RING_SECTORS - 1), reach
 
 
-def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
+def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float]:
     """The largest connected stroke traced at the light ink level: its reach
     (share of the inside's side), its darkest tenth's darkness, and whether
     it crosses the box (spreads both ways and passes near the centre, as a
@@ -289,10 +309,10 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
     traced = cv2.morphologyEx(traced, cv2.MORPH_OPEN, _OPENING)
     if not traced.any():
-        return 0.0, 0, False
+        return 0.0, 0, False, 0.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     if count <= 1:
-        return 0.0, 0, False
+        return 0.0, 0, False, 0.0
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     side = max(inside_dark.shape)
     width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
@@ -302,7 +322,11 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool]:
     crosses = min(width, height) >= STROKE_SPREAD_SHARE * side and near_centre
     values = inside_dark[ys, xs]
     core = int(np.partition(values, int(0.9 * (values.size - 1)))[int(0.9 * (values.size - 1))])
-    return float(max(width, height) / side), core, bool(crosses)
+    # How far into the box any traced ink reaches from its nearest edge (share of the side).
+    h, w = inside_dark.shape
+    all_ys, all_xs = np.nonzero(traced)
+    depth = float(np.max(np.minimum(np.minimum(all_ys, h - 1 - all_ys), np.minimum(all_xs, w - 1 - all_xs)))) / side
+    return float(max(width, height) / side), core, bool(crosses), round(depth, 3)
 
 
 def measure_box(
@@ -354,7 +378,7 @@ def measure_box(
         if inked_inside.size
         else 0.0
     )
-    stroke, core, crosses = _stroke_reach(inside) if inside.size else (0.0, 0, False)
+    stroke, core, crosses, depth = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0)
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
@@ -411,6 +435,12 @@ def measure_box(
     if claimed is not None:
         ink &= ~claimed[cy0:cy1, cx0:cx1]
     ring_share = float(ink[z.band].mean()) if z.band.any() else 0.0
+    # On a noisy patch, the ink round the box measured as the inside is
+    # (print and other boxes left out): what the noise alone puts in a box.
+    zone = z.band & ~foreign
+    around = 0.0
+    if round(speckle, 4) >= NOISY_SPECK_SHARE and zone.any():
+        around = float(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)[zone].mean())
     hits = _sector_hits(ink & z.reach, sector)
     loose = _sector_hits(ink & z.reach & ~spill, sector) if spill.any() else hits
     # Along the border itself, print taken out: a loop drawn tight on the
@@ -428,10 +458,12 @@ def measure_box(
         ring_share,
         corners=corners,
         speckle=round(speckle, 4),
+        around=round(around, 4),
         white_pieces=white_pieces,
         stroke=stroke,
         stroke_core=core,
         stroke_crosses=crosses,
+        stroke_depth=depth,
         ring_hits=hits,
         loose_hits=loose,
         border=tuple(float(v) for v in border),
@@ -528,6 +560,18 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
     for a person to see."""
     if m.coverage >= t.marked or t.empty > STROKE_TRUST_EMPTY:
         return state, confidence
+    if (
+        state != "marked"
+        and not m.stroke_crosses
+        and m.stroke_depth <= EDGE_TRACE_DEPTH
+        and m.stroke_core < EDGE_TRACE_CORE
+        and m.ring_sectors <= EDGE_TRACE_RING
+    ):
+        # Pale ink only along the inside of the printed outline, never
+        # reaching into the box, and nothing round it: the outline blurred
+        # by the scan (or its shadow), not a stroke. A loop drawn tight on
+        # the outline wanders out of it somewhere.
+        return "empty", 0.5 if state == "doubtful" else confidence
     long_stroke = m.stroke >= STROKE_MARK_SPAN
     if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL:
         return "marked", LIGHT_STROKE_CONFIDENCE
@@ -554,6 +598,12 @@ def _overflow(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
 def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     """One box's state from its metrics."""
     state, confidence = classify(m.coverage, t)
+    if m.speckle >= NOISY_SPECK_SHARE and state != "empty" and m.coverage < max(NOISE_LIKE * m.around, m.around + t.marked):
+        # On a noisy patch (heavy JPEG, a dirty glass, grey thresholded to
+        # black and white), a box holding no more ink than the noise puts
+        # round it: nothing was drawn there that stands out. Doubt, which a
+        # clear answer beside it settles (``decide``).
+        return replace(_reading(code, "doubtful", 0.0, m), noisy=True)
     if m.speckle >= NOISY_SPECK_SHARE and m.coverage < t.marked + SPECKLE_WEIGHT * m.speckle:
         # Specks all over the surroundings: a dirty or noisy patch of the
         # scan. Ink round the box is no loop there, and ink inside no more
@@ -595,11 +645,119 @@ def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, ci
         crosses=bool(m.stroke_crosses),
         corners=round(float(m.corners), 3),
         core=int(m.stroke_core),
+        depth=m.stroke_depth,
+        speckle=m.speckle,
+        around=m.around,
     )
 
 
 def _rounded(offset: tuple[float, float]) -> tuple[float, float]:
     return round(offset[0], 2), round(offset[1], 2)
+
+
+def scanner_streaks(added: np.ndarray, covered: np.ndarray) -> list[np.ndarray]:
+    """The streaks the scanner drew down the page: for each, its centre
+    column on every row of the page (int). Dirt on a scanner's glass or
+    sensor draws a thin straight line along the whole length of every page
+    it feeds: darker than the paper either side (a dirty drum line), or,
+    beside a brighter one, a fringe. No pen stroke runs straight through
+    most of a page and its top and bottom. Seen on ``added`` (ink the
+    printer did not put there, uint8); ``covered`` (H, W) bool, where print
+    hides it."""
+    h, w = added.shape
+    side, band = _px(STREAK_SIDE_MM), _px(STREAK_BAND_MM)
+    rows = h // band
+    if w <= 2 * side + 2 or rows < 8:
+        return []
+    # Paper either side, near (a line's own width away) and further (clear of its blur).
+    near = _px(STREAK_SIDE_MM / 2)
+    beside = np.full_like(added, 255)
+    beside[:, side:-side] = cv2.max(
+        cv2.max(added[:, : -2 * side], added[:, 2 * side :]),
+        cv2.max(added[:, side - near : w - side - near], added[:, side + near : w - side + near]),
+    )
+    thin = (cv2.subtract(added, beside) >= STREAK_CONTRAST)[: rows * band].reshape(rows, band, w).any(axis=1)
+    hidden = covered[: rows * band].reshape(rows, band, w).any(axis=1)
+    # In bands a tilt is magnified by the band's height.
+    tilt = float(np.arctan(np.tan(np.radians(STREAK_MAX_TILT_DEG)) * band))
+    # Only ink that runs on into the bands above and below (within the tilt) can be a streak: not specks.
+    wide = cv2.dilate(thin.astype(np.uint8), np.ones((1, 5), np.uint8))
+    running = thin & (cv2.boxFilter(wide, -1, (1, 5), normalize=False, borderType=cv2.BORDER_CONSTANT) >= 4)
+    found = cv2.HoughLines(
+        np.ascontiguousarray(running.T, dtype=np.uint8),
+        1,
+        np.pi / 180,
+        int(STREAK_SPAN / 2 * rows),
+        min_theta=np.pi / 2 - tilt,
+        max_theta=np.pi / 2 + tilt,
+    )
+    if found is None:
+        return []
+    band_rows = np.arange(rows)
+    ends = max(1, int(STREAK_ENDS * rows))
+
+    def seen(x: np.ndarray) -> np.ndarray:
+        inside = (x >= 1) & (x < w - 1)
+        out = np.zeros(rows, bool)
+        r, c = band_rows[inside], x[inside]
+        out[inside] = thin[r, c - 1] | thin[r, c] | thin[r, c + 1]
+        return out
+
+    streaks = []
+    for rho, theta in found.reshape(-1, 2)[:20]:
+        # Transposed, a band r and a column x lie on the line where r cos + x sin = rho;
+        # refined to the thin ink found near it (the accumulator's steps are coarse).
+        x = _refined(thin, (rho - band_rows * np.cos(theta)) / np.sin(theta), side)
+        on = seen(x)
+        along = on | hidden[band_rows, np.clip(x, 0, w - 1)]
+        # A noisy patch has thin specks in every band, beside the line as much as on it.
+        beside_rate = max(seen(x - 3 * side).mean(), seen(x + 3 * side).mean())
+        if (
+            on.mean() - beside_rate < STREAK_SPAN / 2
+            or along.mean() < STREAK_SPAN
+            or along[:ends].mean() < STREAK_ENDS_SEEN
+            or along[-ends:].mean() < STREAK_ENDS_SEEN
+        ):
+            continue
+        slope, offset = np.polyfit(band_rows, x, 1)
+        streaks.append(np.rint(offset + slope * (np.arange(h) / band)).astype(np.int64))
+    return streaks
+
+
+def without_streaks(image: np.ndarray, streaks: list[np.ndarray]) -> np.ndarray:
+    """``image`` (H, W) with each streak's band painted over by what lies
+    either side of it (the lighter side, row by row): paper stays paper, a
+    fill or a rule the streak crosses stays whole, and no ink beside the
+    streak (a box's edge, a letter) is spread into it. A slanting stroke
+    it crosses loses the band's width (0.9 mm)."""
+    if not streaks:
+        return image
+    out = image.copy()
+    h, w = image.shape
+    near = _px(STREAK_SIDE_MM / 2)
+    ys = np.arange(h)
+    for centre in streaks:
+        left = image[ys, np.clip(centre - near - 1, 0, w - 1)]
+        right = image[ys, np.clip(centre + near + 1, 0, w - 1)]
+        cols = np.clip(centre[:, None] + np.arange(-near, near + 1), 0, w - 1)
+        out[ys[:, None], cols] = np.minimum(left, right)[:, None]
+    return out
+
+
+def _refined(thin: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
+    """The columns (one per band) of the straight line through the thin ink
+    within ``reach`` px of the line ``x`` (float, one per band)."""
+    rows, w = thin.shape
+    offsets = np.arange(-reach, reach + 1)
+    cols = np.clip(np.rint(x).astype(np.int64)[:, None] + offsets, 0, w - 1)
+    near = thin[np.arange(rows)[:, None], cols]
+    bands = np.flatnonzero(near.any(axis=1))
+    if bands.size >= 2:
+        # In each band, the inked column nearest the line.
+        nearest = np.argmin(np.where(near[bands], np.abs(offsets), reach + 1), axis=1)
+        slope, offset = np.polyfit(bands, cols[bands, nearest], 1)
+        x = offset + slope * np.arange(rows)
+    return np.rint(x).astype(np.int64)
 
 
 def read_fields(
@@ -609,6 +767,9 @@ def read_fields(
     thresholds adapted to this page's empty boxes, and decide each field.
     ``printed``: see ``measure_box``."""
     choice = [f for f in fields if f.kind != "text"]
+    streaks = scanner_streaks(added, printed > 0 if printed is not None else dark > added)
+    # What a scanner drew down the page is neither print nor a mark.
+    dark, added = without_streaks(dark, streaks), without_streaks(added, streaks)
     found = {(f.id, o.code): locate_box(dark, o.box) for f in choice for o in f.options}
     # Each box owns its square and a margin round it, so a loop round one box
     # is not confused with the marks inside its neighbours.
@@ -808,8 +969,30 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
 def heavy_hand(boxes: list[BoxReading]) -> bool:
     """Whether this respondent answers by filling boxes in (blobs): then a
     filled box alone is an answer, not a cancellation."""
-    inked = [b.coverage for b in boxes if b.state in ("marked", "filled") or b.coverage >= 0.5]
+    inked = [b.coverage for b in boxes if not b.noisy and (b.state in ("marked", "filled") or b.coverage >= 0.5)]
     return len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median(inked)) >= HEAVY_HAND_COVERAGE
+
+
+def _answered_beside_fade(
+    fld: FieldLayout, boxes: list[BoxReading], marked: list[BoxReading], doubtful: list[BoxReading], t: Thresholds
+) -> bool:
+    """A single-choice question answered by one clear stroke outside a faded
+    streak, the faded boxes holding no trace of ink in or round them: what
+    the fade may have taken would be a second answer, which the form does
+    not allow; the answer on the paper is the stroke that is there. (A
+    multiple-choice question, or a blank one, may have lost its answer.)"""
+    if fld.kind != "single" or len(marked) != 1 or doubtful:
+        return False
+    mark = marked[0]
+    clear = (
+        not mark.faded
+        and not mark.circled
+        and not mark.pale
+        and mark.crosses
+        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < HALF_FILL
+    )
+    untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
+    return clear and untouched
 
 
 def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, heavy_hand: bool = False) -> FieldReading:
@@ -872,6 +1055,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
                 or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage)
             )
         ]
+    if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
+        # Beside a clear answer, boxes on a noisy patch holding no more ink
+        # than the noise round them: the noise, not a second answer (which
+        # would void the question anyway).
+        strays += [b for b in doubtful if b.noisy and b not in strays]
     doubtful = [b for b in doubtful if b not in strays]
     marked = [b for b in marked if b not in strays]
     flags: list[str] = []
@@ -897,7 +1085,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # way round another box is a stray stroke; half way round, a person looks.
     doubt_from = RING_DOUBT_BESIDE_CLEAR if fld.kind == "single" and clearest and marked else RING_DOUBT_SECTORS
     rings = sorted(
-        (b for b in boxes if not b.circled and b.state in ("empty", "doubtful") and b.loose_sectors >= doubt_from),
+        (
+            b
+            for b in boxes
+            if not b.circled and b.state in ("empty", "doubtful") and b.loose_sectors >= doubt_from and not (b.noisy and b in strays)
+        ),
         key=lambda b: b.loose_sectors,
         reverse=True,
     )
@@ -908,7 +1100,9 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("outside-box")
         if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
             value = rings[0].code
-    if any(b.faded for b in boxes) or (not value and any(b.outline < FADED_DARKNESS for b in boxes)):
+    if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds)) or (
+        not value and any(b.outline < FADED_DARKNESS for b in boxes)
+    ):
         flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
