@@ -656,7 +656,7 @@ def score_command(
     """Compute the SIPAS indices (indices.csv) and write the report (PDF, HTML and Word).
 
     \b
-    Examples:
+    Example:
       sipas-scan score records.csv --out results --by district
       sipas-scan score --db postgresql://sipas@dbserver/sipas --out results
     """
@@ -870,7 +870,7 @@ def db_copy(
     database that holds none (the shared ledger).
 
     \b
-    Examples:
+    Example:
       sipas-scan db copy results.sqlite postgresql://sipas@dbserver/sipas
       sipas-scan db copy sipas-ledger.sqlite postgresql://sipas@dbserver/sipas
     """

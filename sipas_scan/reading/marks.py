@@ -676,8 +676,8 @@ def scanner_streaks(added: np.ndarray, covered: np.ndarray) -> list[np.ndarray]:
         cv2.max(added[:, : -2 * side], added[:, 2 * side :]),
         cv2.max(added[:, side - near : w - side - near], added[:, side + near : w - side + near]),
     )
-    thin = (cv2.subtract(added, beside) >= STREAK_CONTRAST)[: rows * band].reshape(rows, band, w).any(axis=1)
-    hidden = covered[: rows * band].reshape(rows, band, w).any(axis=1)
+    thin: np.ndarray = np.asarray((cv2.subtract(added, beside) >= STREAK_CONTRAST)[: rows * band].reshape(rows, band, w).any(axis=1))
+    hidden: np.ndarray = np.asarray(covered[: rows * band].reshape(rows, band, w).any(axis=1))
     # In bands a tilt is magnified by the band's height.
     tilt = float(np.arctan(np.tan(np.radians(STREAK_MAX_TILT_DEG)) * band))
     # Only ink that runs on into the bands above and below (within the tilt) can be a streak: not specks.
