@@ -65,3 +65,13 @@ def test_writing_is_handed_to_ocr(monkeypatch):
 def test_stroke_area_of_dust_and_shadow_is_small(seed):
     crop = _hairs_dust_and_a_fold(_canvas(), np.random.default_rng(seed))
     assert comments._stroke_area_mm2(crop) < comments.WRITING_MIN_STROKE_MM2 / 2
+
+
+def test_text_tesseract_could_not_read_is_not_offered_but_the_writing_goes_to_a_person(monkeypatch):
+    written = _written(_canvas())
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("ĐỀ tt, €ÒÀ È ớt", (12, 8, 9, 7)))
+    unread = read_comment(FIELD, written)
+    assert unread.has_writing and unread.text == "" and unread.flags == ("ocr-review",) and unread.mean_confidence < 20
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Cán bộ nhiệt tình", (55, 40, 62, 51)))
+    offered = read_comment(FIELD, written)
+    assert offered.text == "Cán bộ nhiệt tình" and offered.flags == ("ocr-review",)
