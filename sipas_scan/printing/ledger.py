@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -263,6 +263,10 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction holding the ledger's write lock."""
+        return self._store.transaction()
+
     @contextmanager
     def issuing(self, survey_id: str, survey_version: str, households: list[Household], out_dir: Path) -> Iterator[PrintRun]:
         """Allocate the next serials for ``households``, in order.
@@ -271,7 +275,7 @@ class Ledger:
         a failed run issues nothing. The write lock is held meanwhile, so two
         print runs cannot hand out the same serial.
         """
-        with self._store.transaction() as db:
+        with self.transaction() as db:
             last = _value(db.execute("SELECT COALESCE(MAX(number), 0) FROM issued WHERE survey_id = ?", (survey_id,)))
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             run_id = _value(
@@ -379,7 +383,7 @@ def copy_ledger(source: LedgerLocation, destination: LedgerLocation) -> dict[str
     shared database); ids are kept. Returns the rows copied per table."""
     check_ledger(source)
     copied: dict[str, int] = {}
-    with Ledger(source) as src, Ledger(destination) as dst, dst._store.transaction() as db:
+    with Ledger(source) as src, Ledger(destination) as dst, dst.transaction() as db:
         held = _value(db.execute("SELECT count(*) FROM print_runs"))
         if held:
             raise LedgerError(f"{ledger_name(destination)}: already holds {held} print runs; copy into a ledger without any")
