@@ -252,3 +252,49 @@ def test_each_page_looks_most_like_its_own_blank_page():
         best = int(np.argmax(scores))
         runner_up = max(s for n, s in enumerate(scores) if n != best)
         assert best == number - 1 and scores[best] >= CLEAR_LIKENESS and scores[best] - runner_up >= LIKENESS_MARGIN
+
+
+def _fade_left_of(image: np.ndarray, truth: np.ndarray, x_mm: float) -> np.ndarray:
+    """Everything printed left of ``x_mm`` (layout) gone, as a fade streak or a
+    black-and-white threshold takes the thin print and labels."""
+    out = image.copy()
+    quad = _project([[-20, -20], [x_mm, -20], [x_mm, defs.PAGE_HEIGHT_MM + 20], [-20, defs.PAGE_HEIGHT_MM + 20]], truth)
+    cv2.fillConvexPoly(out, np.int32(np.round(quad)), 255)
+    return out
+
+
+def test_a_page_left_with_only_its_answer_columns_aligns_on_them(form):
+    # The grid page's label column faded away and its left markers with it:
+    # every box agrees, along the page's height but not across it. An affine
+    # through them is taken (it cannot tilt away past them); the left edge of
+    # the page, far from every box, still lands within half a millimetre.
+    layout, pages = form
+    page = layout.pages[1]
+    image, truth = _move(pages[1], 1.2, (2.0, -1.5), 1.0, 0)
+    left_of_boxes = min(o.box[0] for f in page.fields for o in f.options) - 3
+    image = _fade_left_of(image, truth, left_of_boxes)
+    coarse = coarse_homography(detect_markers(image), layout.markers, None)
+    assert coarse is not None
+    result = align_from_structure(image, page, coarse)
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+    px_per_mm = DPI / defs.MM_PER_INCH
+    far = np.array([[15.0, 40.0], [15.0, 250.0]])
+    assert np.linalg.norm(_project(far, result.homography) - _project(far, truth), axis=1).max() / px_per_mm < 0.5
+
+
+def test_a_cluster_of_boxes_alone_does_not_align_the_page(form):
+    # Only the boxes of a few rows left: they neither span the page nor run
+    # along it, so nothing says where the rest of the page lies.
+    layout, pages = form
+    page = layout.pages[1]
+    image, truth = _move(pages[1], 1.2, (2.0, -1.5), 1.0, 0)
+    boxes = [o.box for f in page.fields for o in f.options]
+    top = sorted({y for _, y, _, _ in boxes})[4]
+    image = _fade_left_of(image, truth, min(x for x, _, _, _ in boxes) - 3)
+    below = _project([[-20, top], [defs.PAGE_WIDTH_MM + 20, top], [defs.PAGE_WIDTH_MM + 20, 320], [-20, 320]], truth)
+    cv2.fillConvexPoly(image, np.int32(np.round(below)), 255)
+    coarse = coarse_homography(detect_markers(image), layout.markers, None)
+    assert coarse is not None  # the top-right marker is left
+    result = align_from_structure(image, page, coarse)
+    assert isinstance(result, Failed), result

@@ -392,13 +392,24 @@ def _fit(layout_points: np.ndarray, image_points: np.ndarray) -> np.ndarray | No
     homography, _ = cv2.findHomography(layout_points, image_points, 0)
     if homography is None:
         return None
-    design = np.hstack([layout_points, np.ones((len(layout_points), 1))])
-    affine = _as_3x3(np.linalg.lstsq(design, image_points, rcond=None)[0].T)
+    affine = _affine(layout_points, image_points)
 
     def rms(h: np.ndarray) -> float:
         return float(np.sqrt(np.mean(_errors_mm(h, layout_points, image_points) ** 2)))
 
     return affine if rms(affine) <= rms(homography) + AFFINE_SLACK_MM else homography
+
+
+def _affine(layout_points: np.ndarray, image_points: np.ndarray) -> np.ndarray:
+    """Least-squares affine (3, 3) through the points."""
+    design = np.hstack([layout_points, np.ones((len(layout_points), 1))])
+    return _as_3x3(np.linalg.lstsq(design, image_points, rcond=None)[0].T)
+
+
+def _spans_one_way(points: np.ndarray) -> bool:
+    """Points over MIN_SPAN of the page's width or of its height (a strip)."""
+    extent = points.max(axis=0) - points.min(axis=0)
+    return bool(extent[0] > MIN_SPAN * defs.PAGE_WIDTH_MM or extent[1] > MIN_SPAN * defs.PAGE_HEIGHT_MM)
 
 
 def _spans_page(points: np.ndarray) -> bool:
@@ -495,7 +506,13 @@ def align_from_structure(
     if (count < need and boxes < ALL_BOXES_SHARE * model.boxes) or boxes < need_boxes:
         return Failed(REASON, f"{detail}; need {need} and {need_boxes} boxes")
     if not _spans_page(layout_points[inliers]):
-        return Failed(REASON, f"{detail}, but they do not span the page")
+        # Nearly every box agreeing along a strip of the page (the answer
+        # columns, top to bottom) with the rest of the print faded: an affine
+        # fit through them cannot tilt away past them as a homography can.
+        if boxes < ALL_BOXES_SHARE * model.boxes or not _spans_one_way(layout_points[inliers]):
+            return Failed(REASON, f"{detail}, but they do not span the page")
+        homography = affine = _affine(layout_points[inliers], image_points[inliers])
+        residual = float(np.sqrt(np.mean(_errors_mm(affine, layout_points[inliers], image_points[inliers]) ** 2)))
     if residual > defs.MAX_ALIGNMENT_RESIDUAL_MM:
         return Failed(REASON, f"{detail}; more than {defs.MAX_ALIGNMENT_RESIDUAL_MM} mm")
     return Registration(homography, (), residual, orientation_of(homography), scale_of(homography))
