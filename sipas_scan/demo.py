@@ -31,7 +31,7 @@ DEMO_ENTRIES = (
     "ledger.sqlite",
     "returns",
     "results.sqlite",
-    "results.sqlite.pages",
+    "results.sqlite.pages",  # page images of a demo made by an older version
     "records.csv",
     "flags.csv",
     "results",
@@ -149,7 +149,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
         f"pages ({profile}) -> {out / 'returns' / 'scans'}; truth {simulated.truth}"
     )
     scanned = scan_inputs([out / "returns" / "scans"], out / "results.sqlite", ReadOptions(secret), ledger_path=out / "ledger.sqlite")
-    forms = scanned.forms
+    forms = scanned.forms_stored
     pages_per_second = scanned.pages_read / scanned.seconds if scanned.seconds else 0.0
     say(
         f"4. scan:     {scanned.pages_read} pages in {scanned.seconds:.1f} s "
@@ -179,7 +179,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None], command: str = "s
     for name, what in (
         ("print/forms.pdf", "the numbered forms; delivery lists in print/delivery/"),
         ("returns/scans/", "the simulated scans; returns/truth.csv holds what was really ticked"),
-        ("results.sqlite", "the results database (page images in results.sqlite.pages/)"),
+        ("results.sqlite", "the results database, the aligned page images included"),
         ("records.csv", "one row per form; flags.csv: the doubts reviewers will settle"),
         ("results/indices.csv", "SIPAS, factor and criterion indices; intervals.csv, other_indices.csv"),
         ("results/report.pdf", "the SIPAS report (also report.html, and report.docx to edit and sign)"),
