@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import json
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -202,10 +201,7 @@ def main() -> None:
         raise SystemExit(f"derive_cost: {args.db} exists: give a new file")
     with contextlib.ExitStack() as stack:
         if args.postgresql:
-            # A folder of its own under /tmp: the server's user must reach it.
-            cluster_dir = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
-            stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)
-            args.db = stack.enter_context(Cluster.start(cluster_dir)).create_database("derive")
+            args.db = stack.enter_context(Cluster.temporary()).create_database("derive")
         measure(args, sizes)
 
 

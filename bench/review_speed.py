@@ -209,17 +209,17 @@ def main() -> None:
             db, ledger = build_database(root, args.forms)
         with contextlib.ExitStack() as stack:
             if args.postgresql:
-                # A folder of its own under /tmp: the server's user must reach it.
-                cluster_dir = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
-                stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)
-                cluster = stack.enter_context(Cluster.start(cluster_dir))
+                cluster = stack.enter_context(Cluster.temporary())
                 url = cluster.create_database("sipas")
                 copy_database(db, url)
                 db = url  # type: ignore[assignment]
             serve(root, db, ledger, args, stack, started)
 
 
-def serve(root: Path, db: Path | str, ledger: Path | None, args: argparse.Namespace, stack: contextlib.ExitStack, t0: float) -> None:
+def serve(
+    root: Path, db: Path | str, ledger: Path | None, args: argparse.Namespace, stack: contextlib.ExitStack, started: float
+) -> None:
+    """Start the app process(es) on ``db`` and let the reviewers loose on them."""
     names = [f"r{n:02d}" for n in range(args.reviewers)]
     with Store(db) as store:
         for name in names:
@@ -229,7 +229,7 @@ def serve(root: Path, db: Path | str, ledger: Path | None, args: argparse.Namesp
         forms = store.db.execute("SELECT count(*) FROM forms").fetchone()[0]
         engine = store.db.dialect.name
     print(
-        f"database: {forms} forms on {engine} ({time.perf_counter() - t0:.0f} s to build); "
+        f"database: {forms} forms on {engine} ({time.perf_counter() - started:.0f} s to build); "
         f"{os.cpu_count()} cores; {args.reviewers} reviewers for {args.seconds:.0f} s; {args.servers} app process(es)",
         flush=True,
     )

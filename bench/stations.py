@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,9 +78,7 @@ def main() -> None:
         halves = [stacks[0::2], stacks[1::2]]
         ledger = root / "ledger.sqlite"
         print(f"{args.forms} forms in {len(stacks)} files; OCR {'on' if ocr else 'off'}; one reading worker per station", flush=True)
-        # A folder of its own under /tmp: the server's user must reach it.
-        cluster_dir = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
-        with Cluster.start(cluster_dir) as cluster:
+        with Cluster.temporary() as cluster:
             runs = {
                 "one station, every stack": [stacks],
                 "two stations, different stacks": halves,
@@ -108,7 +105,6 @@ def main() -> None:
                 dispose_engines()
             same = len(set(records.values())) == 1
             print(f"  exports of the three set-ups identical: {'yes' if same else 'NO'}")
-        shutil.rmtree(cluster_dir, ignore_errors=True)
         lite = root / "results.sqlite"
         seconds = stations_at_once([stacks], str(lite), ledger, ocr, root)
         pages = pages_stored(str(lite))

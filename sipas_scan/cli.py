@@ -564,13 +564,14 @@ def returns_command(
     Example:
       sipas-scan returns --db results.sqlite --ledger sipas-ledger.sqlite --out returns
     """
+    from sipas_scan.printing.ledger import ledger_location
     from sipas_scan.returns import write_returns
 
     if ledger is None:
         # Never a ledger found in the working folder: another round's would give plausible, wrong numbers.
         here = f" ({DEFAULT_LEDGER} is in this folder: --ledger {DEFAULT_LEDGER})" if Path(DEFAULT_LEDGER).exists() else ""
         raise BadArgsError(f"--ledger is required: the issued-serials ledger the forms were printed with{here}")
-    summary = write_returns(_database(db), _ledger(ledger) or "", out, survey=survey)
+    summary = write_returns(_database(db), ledger_location(ledger), out, survey=survey)
     t = summary.report.total
     if t.reprinted:
         _say(f"Households: {t.households}, {t.reprinted} of them given a second form (returned when either came back)")
@@ -668,10 +669,7 @@ def score_command(
     from sipas_scan.survey import load_survey
 
     formats = tuple(check_format(f) for f in fmt or ())
-    if ledger is not None:
-        from sipas_scan.printing.ledger import check_ledger
-
-        check_ledger(_ledger(ledger) or "")
+    checked_ledger = _checked_ledger(ledger)
     report_settings = load_settings(settings, issuer=issuer, signer=signer, number=number)
     scored_survey = load_survey(survey)
     with tempfile.TemporaryDirectory(prefix="sipas-score-") as scratch:
@@ -688,7 +686,7 @@ def score_command(
             combine=combine,
             compare_with=compare_with,
             year=year,
-            ledger=_ledger(ledger),
+            ledger=checked_ledger,
             settings=report_settings,
             formats=formats,
         )
@@ -806,10 +804,7 @@ def review_command(
 
     if not is_url(db) and not Path(db).is_file():
         raise InputFileError(f"{db}: no such database (run 'sipas-scan scan' first)")
-    if ledger is not None:
-        from sipas_scan.printing.ledger import check_ledger
-
-        check_ledger(_ledger(ledger) or "")
+    checked_ledger = _checked_ledger(ledger)
     with Store(db) as store:
         if not list_users(store):
             raise BadArgsError(f"no accounts yet: add one with 'sipas-scan users add NAME --role supervisor --db {db}'")
@@ -818,7 +813,7 @@ def review_command(
         typer.echo(f"sipas-scan: warning: {warning}", err=True)
     _say(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
     session_key = _session_key(session_key_file) if session_key_file else None
-    app_ = create_app(db, _ledger(ledger), session_key=session_key, behind_proxy=behind_proxy)
+    app_ = create_app(db, checked_ledger, session_key=session_key, behind_proxy=behind_proxy)
     waitress.serve(app_, host=host, port=port, threads=threads, ident="sipas-scan")
 
 
@@ -892,6 +887,16 @@ def _ledger(given: str | None) -> Path | str | None:
     from sipas_scan.printing.ledger import ledger_location
 
     return ledger_location(given) if given is not None else None
+
+
+def _checked_ledger(given: str | None) -> Path | str | None:
+    """``--ledger`` as ``_ledger`` gives it, once it is known to be a ledger."""
+    from sipas_scan.printing.ledger import check_ledger
+
+    location = _ledger(given)
+    if location is not None:
+        check_ledger(location)
+    return location
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

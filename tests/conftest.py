@@ -94,7 +94,6 @@ def office_scan(tmp_path_factory, secret):
 
 def copy_database(source: Path, target_dir: Path) -> Path:
     """A private copy of a results database and its page images."""
-    import shutil
 
     target = target_dir / source.name
     shutil.copy(source, target)
@@ -111,11 +110,8 @@ def postgres_cluster():
     reason = why_unavailable()
     if reason:
         pytest.skip(reason)
-    folder = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
-    cluster = Cluster.start(folder)
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with Cluster.temporary() as cluster:
+        yield cluster
 
 
 def grey_page(pdf: Path, index: int, dpi: int = 200) -> np.ndarray:
@@ -148,3 +144,26 @@ def forged_page(tmp_path_factory) -> np.ndarray:
     households = write_households(root / "h.csv", make_households(1))
     print_batch(None, households, root / "print", Secret(b"another-secret-1234"), root / "ledger.sqlite", workers=1)
     return grey_page(root / "print" / "forms.pdf", 0)
+
+
+def same_as_one_sqlite_scan(url: str, office_scan: Path, tmp_path: Path) -> None:
+    """Records and flags exported from ``url`` are those of the session's
+    one scan into SQLite; every page stored once, nothing left pending or held."""
+    from sipas_scan.export import export_flags, export_records
+    from sipas_scan.store.db import Store
+
+    for name, db in (("sqlite", office_scan / "results.sqlite"), ("postgresql", url)):
+        export_records(db, tmp_path / f"{name}.csv")
+        export_flags(db, tmp_path / f"{name}-flags.csv")
+    assert (tmp_path / "postgresql.csv").read_bytes() == (tmp_path / "sqlite.csv").read_bytes()
+
+    def without_page_references(path: Path) -> list[list[str]]:
+        # Which page a flag points at differs only by id and by image name (the same content).
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [row[:6] for row in csv.reader(handle)]
+
+    assert without_page_references(tmp_path / "postgresql-flags.csv") == without_page_references(tmp_path / "sqlite-flags.csv")
+    with Store(url) as pg, Store(office_scan / "results.sqlite") as lite:
+        count = "SELECT count(*), count(DISTINCT source_id || ':' || page_index) FROM pages"
+        assert pg.db.query(count).one() == lite.db.query(count).one()
+        assert pg.pending_count() == 0 and pg.db.query("SELECT count(*) FROM claims").scalar() == 0

@@ -9,6 +9,9 @@ started as the unprivileged ``postgres`` user (created by the package).
     with Cluster.start(folder) as cluster:
         url = cluster.create_database("sipas")   # postgresql+psycopg://...
 
+    with Cluster.temporary() as cluster:         # in a new folder under /tmp, removed after
+        ...
+
 Also a command, for benches and trying things by hand:
 
     python tests/pgcluster.py DIR      # starts, prints the URL, stops on Enter
@@ -22,7 +25,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +127,18 @@ class Cluster:
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    @classmethod
+    @contextlib.contextmanager
+    def temporary(cls) -> Iterator[Cluster]:
+        """A cluster in a folder of its own under /tmp (the server's user
+        must reach it: not inside another temporary folder), removed after."""
+        folder = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
+        try:
+            with cls.start(folder) as cluster:
+                yield cluster
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
         return self

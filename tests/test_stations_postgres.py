@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from test_cli import cli_env
 
-from conftest import TEST_SECRET
-from sipas_scan.export import export_flags, export_records
+from conftest import TEST_SECRET, same_as_one_sqlite_scan
 from sipas_scan.store.db import Store
 from sipas_scan.store.engine import dispose_engines
 
@@ -56,26 +55,6 @@ def _finish(station: subprocess.Popen) -> str:
     return out
 
 
-def _same_as_one_sqlite_scan(url: str, office_scan: Path, tmp_path: Path) -> None:
-    """Records and flags exported from ``url`` are those of the session's
-    one scan into SQLite; every page stored once, nothing left pending or held."""
-    for name, db in (("sqlite", office_scan / "results.sqlite"), ("postgresql", url)):
-        export_records(db, tmp_path / f"{name}.csv")
-        export_flags(db, tmp_path / f"{name}-flags.csv")
-    assert (tmp_path / "postgresql.csv").read_bytes() == (tmp_path / "sqlite.csv").read_bytes()
-
-    def without_page_references(path: Path) -> list[list[str]]:
-        # Which page a flag points at differs only by id and by image name (the same content).
-        rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
-        return [row[:6] for row in rows]
-
-    assert without_page_references(tmp_path / "postgresql-flags.csv") == without_page_references(tmp_path / "sqlite-flags.csv")
-    with Store(url) as pg, Store(office_scan / "results.sqlite") as lite:
-        count = "SELECT count(*), count(DISTINCT source_id || ':' || page_index) FROM pages"
-        assert pg.db.query(count).one() == lite.db.query(count).one()
-        assert pg.pending_count() == 0 and pg.db.query("SELECT count(*) FROM claims").scalar() == 0
-
-
 def test_two_stations_at_once_on_the_same_stacks_store_what_one_scan_does(office_scan, database, tmp_path):
     """Each station is given both stacks, in opposite orders: they start on
     different files and meet on the same ones; every file is read once."""
@@ -85,7 +64,7 @@ def test_two_stations_at_once_on_the_same_stacks_store_what_one_scan_does(office
     second = _station(office_scan, database, stacks[::-1], tmp_path)
     outputs = [_finish(first), _finish(second)]
     assert all("Read " in out for out in outputs)
-    _same_as_one_sqlite_scan(database, office_scan, tmp_path)
+    same_as_one_sqlite_scan(database, office_scan, tmp_path)
 
 
 def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office_scan, database, tmp_path):
@@ -111,7 +90,7 @@ def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office
     # Killed on this machine: the next run sees the claiming process is gone and takes its file.
     rerun = _finish(_station(office_scan, database, stacks, tmp_path))
     assert "Read " in rerun
-    _same_as_one_sqlite_scan(database, office_scan, tmp_path)
+    same_as_one_sqlite_scan(database, office_scan, tmp_path)
 
 
 def test_the_issued_serials_ledger_in_the_shared_database(database, tmp_path):

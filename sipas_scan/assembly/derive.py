@@ -21,14 +21,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from sipas_scan.assembly.forms import Decisions, FormRecord, IssuedForms, PageRecord, assemble
-from sipas_scan.errors import LedgerError
+from sipas_scan.assembly.forms import Decisions, FormKey, FormRecord, IssuedForms, PageRecord, assemble
 from sipas_scan.layout import survey_and_layout
-from sipas_scan.printing.ledger import Ledger, LedgerLocation, ledger_exists
+from sipas_scan.printing.ledger import Ledger, LedgerLocation
 
 log = logging.getLogger(__name__)
-
-FormKey = tuple[str, str]  # (survey, serial)
 
 # Forms derived in one write transaction: long enough to pay for the
 # queries, short enough (well under a second) that another station storing
@@ -47,7 +44,6 @@ class FormsStore(Protocol):
     def pending_forms(self, limit: int) -> list[FormKey]: ...
     def mark_every_form_pending(self) -> None: ...
     def mark_unknown_issue_pending(self) -> int: ...
-    def stale_forms(self) -> list[FormKey]: ...
 
 
 def issued_forms(ledger_path: LedgerLocation | None, store: FormsStore, keys: Sequence[FormKey]) -> IssuedForms:
@@ -56,9 +52,7 @@ def issued_forms(ledger_path: LedgerLocation | None, store: FormsStore, keys: Se
     was flagged) and unknown for the rest."""
     if ledger_path is None:
         return store.issued_forms(keys)
-    if not ledger_exists(ledger_path):  # opening would create an empty one and flag every form
-        raise LedgerError(f"{ledger_path}: no such ledger (moved or deleted?)")
-    with Ledger(ledger_path) as ledger:
+    with Ledger(ledger_path, create=False) as ledger:
         return IssuedForms({key: form.household for key, form in ledger.issued_to(keys).items()}, default=None)
 
 
@@ -101,13 +95,3 @@ def rebuild_form(store: FormsStore, survey_id: str, serial: str, ledger_path: Le
     """Derive one form again (after a review decision); returns its status."""
     forms = derive_forms(store, [(survey_id, serial)], ledger_path)
     return forms[0].status if forms else ""
-
-
-def rederive_stale(store: FormsStore, ledger_path: LedgerLocation | None = None) -> int:
-    """Derive again every form whose derivation is older than a decision on
-    it (a server killed mid-way by an older version, a full rebuild that ran
-    while reviewers worked); returns how many there were."""
-    stale = store.stale_forms()
-    for survey_id, serial in stale:
-        rebuild_form(store, survey_id, serial, ledger_path)
-    return len(stale)

@@ -24,6 +24,9 @@ from sipas_scan.survey.model import Condition
 Decisions = dict[tuple[str, str, str], str]
 
 
+FormKey = tuple[str, str]  # (survey, serial)
+
+
 class Unknown(Enum):
     """Whether a serial was issued is not known (read before any ledger was given)."""
 
@@ -38,7 +41,7 @@ class IssuedForms:
     """Who each serial was issued to; ``default`` for a serial not listed:
     None (not issued: flagged) with a ledger, UNKNOWN without one."""
 
-    households: dict[tuple[str, str], Household | None] = field(default_factory=dict)
+    households: dict[FormKey, Household | None] = field(default_factory=dict)
     default: Unknown | None = UNKNOWN
 
     def of(self, survey: str, serial: str) -> Household | Unknown | None:
@@ -117,7 +120,7 @@ def _values(page: PageRecord) -> dict[str, str]:
 def assemble(
     pages: list[PageRecord], surveys: dict[str, Survey], page_counts: dict[str, int], issued: IssuedForms, decisions: Decisions
 ) -> list[FormRecord]:
-    groups: dict[tuple[str, str], list[PageRecord]] = defaultdict(list)
+    groups: dict[FormKey, list[PageRecord]] = defaultdict(list)
     for page in sorted(pages, key=lambda p: (p.survey, p.serial, p.page_no, p.position)):
         groups[(page.survey, page.serial)].append(page)
     return [

@@ -106,7 +106,7 @@ def print_batch(
         raise OutputFileError(f"{pdf_path} already exists: a new print run issues new serials; choose another --out")
     # An existing file must be a ledger (not a results database, not a
     # typo's neighbour); a new one is said so by the caller.
-    ledger_was_new = not ledger_exists(ledger_path) if is_url(ledger_path) else not Path(ledger_path).exists()
+    ledger_was_new = not ledger_exists(ledger_path)
     serials_before = 0 if ledger_was_new else check_ledger(ledger_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=out_dir))

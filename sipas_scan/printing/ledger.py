@@ -28,18 +28,22 @@ from sipas_scan.printing.households import Household
 if TYPE_CHECKING:
     import psycopg
 
-_SCHEMA = """
-CREATE TABLE print_runs (
-    id INTEGER PRIMARY KEY,
+# The ledger's tables, written once for both engines: a SQLite file gets
+# them as its schema version 1; a PostgreSQL database when the ledger is
+# first opened there (one process at a time, under an advisory lock), with
+# serials sorted by code point as SQLite sorts them.
+_TABLES_SQL = """
+CREATE TABLE {if_new}print_runs (
+    id {run_id} PRIMARY KEY,
     survey_id TEXT NOT NULL,
     survey_version TEXT NOT NULL,
     created_at TEXT NOT NULL,
     out_dir TEXT NOT NULL,
     forms INTEGER NOT NULL
 );
-CREATE TABLE issued (
-    survey_id TEXT NOT NULL,
-    serial TEXT NOT NULL,
+CREATE TABLE {if_new}issued (
+    survey_id TEXT{code_points} NOT NULL,
+    serial TEXT{code_points} NOT NULL,
     number INTEGER NOT NULL,
     run_id INTEGER NOT NULL REFERENCES print_runs(id),
     province TEXT NOT NULL,
@@ -53,41 +57,15 @@ CREATE TABLE issued (
     UNIQUE (survey_id, number)
 );
 """
-
-
-# The same tables on a PostgreSQL server: created when first opened (one
-# process at a time, under an advisory lock).
-_SERVER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS print_runs (
-    id SERIAL PRIMARY KEY,
-    survey_id TEXT NOT NULL,
-    survey_version TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    out_dir TEXT NOT NULL,
-    forms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS issued (
-    survey_id TEXT COLLATE "C" NOT NULL,
-    serial TEXT COLLATE "C" NOT NULL,
-    number INTEGER NOT NULL,
-    run_id INTEGER NOT NULL REFERENCES print_runs(id),
-    province TEXT NOT NULL,
-    district TEXT NOT NULL,
-    commune TEXT NOT NULL,
-    village TEXT NOT NULL,
-    household_code TEXT NOT NULL,
-    head_name TEXT NOT NULL DEFAULT '',
-    address TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (survey_id, serial),
-    UNIQUE (survey_id, number)
-);
-"""
+_SCHEMA = _TABLES_SQL.format(if_new="", run_id="INTEGER", code_points="")
+_SERVER_SCHEMA = _TABLES_SQL.format(if_new="IF NOT EXISTS ", run_id="SERIAL", code_points=' COLLATE "C"')
 _SCHEMA_LOCK = 0x5195A5  # pg_advisory_xact_lock key: one process creates the tables
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"print_runs", "issued"}
 
 LedgerLocation = Path | str  # a SQLite file, or a PostgreSQL URL
+ISSUED_TO_CHUNK = 500  # serials looked up in one query (SQLite allows 32,766 parameters)
 
 
 def ledger_location(given: str | Path) -> LedgerLocation:
@@ -132,9 +110,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def ledger_exists(location: LedgerLocation) -> bool:
-    """Whether a ledger is there (a server database: whether it holds the ledger's tables)."""
+    """Whether anything is at ``location`` (a server database: whether it holds the ledger's tables)."""
     if not is_url(location):
-        return Path(location).is_file()
+        return Path(location).exists()
     with _connect(str(location)) as db:
         return _server_tables(db) >= _TABLES
 
@@ -183,6 +161,10 @@ def check_ledger(location: LedgerLocation) -> int:
         raise LedgerError(f"{path}: not a usable sipas-scan ledger ({exc})") from None
 
 
+class NoLedger(LedgerError):
+    """No ledger where one was to be opened (and none made)."""
+
+
 @dataclass(frozen=True)
 class IssuedForm:
     serial: str
@@ -202,41 +184,48 @@ class _LedgerFile(SqliteFile):
 
 
 class _ServerLedger:
-    """The ledger's tables in a PostgreSQL database, through psycopg."""
+    """The ledger's tables in a PostgreSQL database, through psycopg; the
+    server's refusals become one-line LedgerErrors."""
 
-    def __init__(self, url: str):
-        import psycopg
-
+    def __init__(self, url: str, *, create: bool):
         self.name = ledger_name(url)
         self.db = _connect(url)
         try:
-            if not _server_tables(self.db) >= _TABLES:
-                with self.db.transaction():
-                    self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                    for statement in filter(str.strip, _SERVER_SCHEMA.split(";")):
-                        self.db.execute(statement)
-        except psycopg.Error as exc:
+            with self._refusals("cannot use the ledger"):
+                if not _server_tables(self.db) >= _TABLES:
+                    if not create:
+                        raise NoLedger(f"{self.name}: no ledger in this database")
+                    with self.db.transaction():
+                        self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                        for statement in filter(str.strip, _SERVER_SCHEMA.split(";")):
+                            self.db.execute(statement)
+        except LedgerError:
             self.db.close()
-            raise LedgerError(f"{self.name}: cannot use the ledger ({_first_line(exc)})") from None
+            raise
 
-    def execute(self, sql: str, args: Iterable = ()) -> psycopg.Cursor:
+    @contextmanager
+    def _refusals(self, what: str = "the ledger's database refused") -> Iterator[None]:
         import psycopg
 
         try:
-            return self.db.execute(sql.replace("?", "%s"), tuple(args))
+            yield
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.name}: the ledger's database refused ({_first_line(exc)})") from None
+            raise LedgerError(f"{self.name}: {what} ({_first_line(exc)})") from None
+
+    def execute(self, sql: str, args: Iterable = ()) -> psycopg.Cursor:
+        with self._refusals():
+            return self.db.execute(sql.replace("?", "%s"), tuple(args))
 
     def executemany(self, sql: str, rows: list[tuple]) -> None:
-        with self.db.cursor() as cursor:
+        with self._refusals(), self.db.cursor() as cursor:
             cursor.executemany(sql.replace("?", "%s"), rows)
 
     @contextmanager
     def transaction(self) -> Iterator[_ServerLedger]:
         """A write transaction; issuing serials locks the runs table so
         that two print runs anywhere never hand out the same serial."""
-        with self.db.transaction():
-            self.db.execute("LOCK TABLE print_runs IN EXCLUSIVE MODE")
+        with self._refusals(), self.db.transaction():
+            self.execute("LOCK TABLE print_runs IN EXCLUSIVE MODE")
             yield self
 
     def close(self) -> None:
@@ -244,14 +233,20 @@ class _ServerLedger:
 
 
 class Ledger:
-    """The ledger at ``location``: a SQLite file (created if new) or a
-    PostgreSQL URL (its tables created if new)."""
+    """The ledger at ``location``: a SQLite file or a PostgreSQL URL (its
+    tables created if new; with ``create`` False, a LedgerError instead:
+    opening must not make an empty ledger that would flag every form)."""
 
     MIGRATIONS = _LedgerFile.MIGRATIONS
 
-    def __init__(self, location: LedgerLocation):
+    def __init__(self, location: LedgerLocation, *, create: bool = True):
         self.location = location
-        self._store: _LedgerFile | _ServerLedger = _ServerLedger(str(location)) if is_url(location) else _LedgerFile(Path(location))
+        if is_url(location):
+            self._store: _LedgerFile | _ServerLedger = _ServerLedger(str(location), create=create)
+        elif not create and not Path(location).is_file():
+            raise NoLedger(f"{location}: no such ledger (moved or deleted?)")
+        else:
+            self._store = _LedgerFile(Path(location))
         self.db: Any = self._store.db if isinstance(self._store, _LedgerFile) else self._store
 
     def close(self) -> None:
@@ -307,30 +302,31 @@ class Ledger:
 
     def issued(self, survey_id: str) -> dict[str, IssuedForm]:
         """Every serial issued for one survey, in issue order."""
-        return {serial: form for (survey, serial), form in self.all_issued().items() if survey == survey_id}
+        return {serial: form for (_, serial), form in self.all_issued(survey_id).items()}
 
-    def all_issued(self, only: tuple[str, str] | None = None) -> dict[tuple[str, str], IssuedForm]:
-        """(survey id, serial) -> the issued form, for every survey (or only one serial)."""
-        where, args = (" WHERE survey_id = ? AND serial = ?", only) if only else ("", ())
-        rows = self.db.execute(
-            "SELECT survey_id, serial, province, district, commune, village, household_code, head_name, address"
-            f" FROM issued{where} ORDER BY survey_id, number",
-            args,
-        )
-        return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
+    def all_issued(self, survey_id: str | None = None) -> dict[tuple[str, str], IssuedForm]:
+        """(survey id, serial) -> the issued form, for every survey (or one), in issue order."""
+        where, args = (" WHERE survey_id = ?", (survey_id,)) if survey_id is not None else ("", ())
+        return self._issued(f"{where} ORDER BY survey_id, number", args)
 
     def issued_to(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], IssuedForm]:
         """(survey id, serial) -> the issued form, for those of ``keys`` issued."""
-        found: dict[tuple[str, str], IssuedForm] = {}
+        by_survey: dict[str, list[str]] = {}
         for survey_id, serial in sorted(set(keys)):
-            row = self.db.execute(
-                "SELECT province, district, commune, village, household_code, head_name, address"
-                " FROM issued WHERE survey_id = ? AND serial = ?",
-                (survey_id, serial),
-            ).fetchone()
-            if row is not None:
-                found[(survey_id, serial)] = IssuedForm(serial, Household(*row))
+            by_survey.setdefault(survey_id, []).append(serial)
+        found: dict[tuple[str, str], IssuedForm] = {}
+        for survey_id, serials in by_survey.items():
+            for start in range(0, len(serials), ISSUED_TO_CHUNK):
+                chunk = serials[start : start + ISSUED_TO_CHUNK]
+                found.update(self._issued(f" WHERE survey_id = ? AND serial IN ({', '.join('?' * len(chunk))})", (survey_id, *chunk)))
         return found
+
+    def _issued(self, clause: str, args: tuple) -> dict[tuple[str, str], IssuedForm]:
+        rows = self.db.execute(
+            f"SELECT survey_id, serial, province, district, commune, village, household_code, head_name, address FROM issued{clause}",
+            args,
+        )
+        return {(r[0], r[1]): IssuedForm(r[1], Household(*r[2:])) for r in rows}
 
     def is_issued(self, survey_id: str, serial: str) -> bool:
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?", (survey_id, serial)).fetchone() is not None

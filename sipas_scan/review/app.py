@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from sipas_scan.assembly.derive import derive_pending, rebuild, rederive_stale
+from sipas_scan.assembly.derive import derive_pending, rebuild
 from sipas_scan.printing.ledger import LedgerLocation
 from sipas_scan.review import accounts
 from sipas_scan.review.labels import label, option_key, reason_label
@@ -88,7 +88,7 @@ def create_app(
         # A form left behind by its last decision (an older version killed
         # between the two), or by a scan run killed before it derived its
         # forms, is put right before anyone sees the queue.
-        rederive_stale(store, ledger_path)
+        store.mark_stale_pending()
         derive_pending(store, ledger_path)
     accounts.dummy_hash()  # made now, so the first unknown name costs no more than a known one
     _routes(app)

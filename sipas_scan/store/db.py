@@ -32,7 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sipas_scan.assembly.decisions import QUARANTINE, in_force
-from sipas_scan.assembly.forms import FormRecord, IssuedForms, PageRecord
+from sipas_scan.assembly.forms import FormKey, FormRecord, IssuedForms, PageRecord
 from sipas_scan.dbfile import holding, writer_of
 from sipas_scan.errors import SipasError
 from sipas_scan.printing.households import Household
@@ -46,8 +46,6 @@ from sipas_scan.store.schema import pages as pages_table
 class StoreError(SipasError):
     pass
 
-
-FormKey = tuple[str, str]  # (survey, serial)
 
 IMAGE_IN_DATABASE = "sha256:"  # pages.image_path of an image held in page_images
 
@@ -752,6 +750,12 @@ class Store:
             "INSERT INTO pending_forms (survey, serial) VALUES (:survey, :serial) ON CONFLICT DO NOTHING",
             [{"survey": survey, "serial": serial} for survey, serial in sorted(set(keys)) if serial],
         )
+
+    def mark_stale_pending(self) -> None:
+        """Forms derived before a decision on them (see ``stale_forms``) are
+        derived again by the next ``derive_pending``."""
+        with self.transaction() as db:
+            self._mark_pending(db, self.stale_forms())
 
     def pending_forms(self, limit: int) -> list[FormKey]:
         """Up to ``limit`` forms whose pages changed since they were derived."""
