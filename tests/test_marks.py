@@ -18,16 +18,17 @@ from sipas_scan.reading.marks import (
     RING_SECTORS,
     BoxMetrics,
     BoxReading,
+    Hand,
     Thresholds,
     box_reading,
     classify,
     decide,
-    heavy_hand,
     measure_box,
     read_fields,
+    respondent_hand,
     with_border,
 )
-from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX
+from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX, darkness, darkness_level
 
 S = defs.READ_PX_PER_MM
 BOX = defs.BOX_SIZE_MM
@@ -512,8 +513,8 @@ def test_noise_is_not_a_heavy_hand():
     def box(code: str, noisy: bool) -> BoxReading:
         return BoxReading(code, "doubtful", 0.0, 0.6, 0.0, noisy=noisy)
 
-    assert heavy_hand([box(c, False) for c in "123"])
-    assert not heavy_hand([box(c, True) for c in "123"])
+    assert respondent_hand([box(c, False) for c in "123"]).blobs
+    assert not respondent_hand([box(c, True) for c in "123"]).blobs
 
 
 @pytest.mark.parametrize("density", [0.3, 0.45, 0.6])
@@ -763,3 +764,107 @@ def test_a_box_found_at_the_edge_of_its_search_window_is_misaligned():
     # A little off is no doubt.
     boxes[3] = BoxReading("4", "marked", 1.0, 0.3, 0.0, offset_mm=(0.1, edge - 0.2), stroke=1.0, crosses=True)
     assert decide(field, boxes, Thresholds()).flags == ()
+
+
+def test_a_box_filled_to_its_corners_is_a_cancellation_even_for_a_hand_that_answers_with_blobs():
+    # Round blobs on the page: a heavy hand. A box filled out to its corners
+    # with nothing else in the question is still a cancellation whose
+    # answer was lost, not one more blob.
+    sheet = Sheet("12345678", vertical=False, pitch_mm=9.0)
+    fields = []
+    for n, code in enumerate("135"):
+        sheet.blob(code, 2.2)
+        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[int(code) - 1], sheet.options[int(code)])))
+    sheet.fill("8")
+    fields.append(FieldLayout("q3", "single", 1, (sheet.options[6], sheet.options[7])))
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
+    assert [r.value for r in readings[:3]] == list("135")
+    assert readings[3].value == "" and "unclear-cancel" in readings[3].flags
+
+
+def test_a_hand_whose_fills_reach_the_corners_answers_with_them():
+    boxes = [BoxReading(c, "filled", 1.0, 0.97, 0.0, corners=0.9) for c in "123"]
+    assert respondent_hand(boxes) == Hand(blobs=True, square_fills=True)
+    round_blobs = [BoxReading(c, "marked", 1.0, 0.7, 0.0, corners=0.2) for c in "123"]
+    assert respondent_hand(round_blobs) == Hand(blobs=True, square_fills=False)
+    field = Sheet("12").field()
+    lone_fill = [BoxReading("1", "filled", 1.0, 0.97, 0.0, corners=0.9), BoxReading("2", "empty", 1.0, 0.0, 0.0)]
+    assert decide(field, lone_fill, Thresholds(), hand=Hand(blobs=True, square_fills=True)).value == "1"
+    assert "unclear-cancel" in decide(field, lone_fill, Thresholds(), hand=Hand(blobs=True)).flags
+
+
+def test_a_pale_fill_over_the_whole_box_is_doubt_not_a_stroke():
+    # A cancellation in light pencil: shaded all over, lighter than the ink
+    # level everywhere, so no coverage; its traced "stroke" crosses the box.
+    sheet = Sheet()
+    x, y, w, h = next(o.box for o in sheet.options if o.code == "2")
+    cv2.rectangle(sheet.ink, _pt(x + 0.3, y + 0.3), _pt(x + w - 0.3, y + h - 0.3), 208, -1, shift=4)
+    reading = sheet.read()
+    box = next(b for b in reading.boxes if b.code == "2")
+    assert box.coverage < Thresholds().empty and box.state == "doubtful", box
+    assert reading.value == "" and blocking(reading)
+    # A light stroke across the box alone is still a mark, and so is a pale
+    # round blob (its corners left white).
+    assert Sheet().tick("4", width_mm=0.3, grey=165).read().value == "4"
+    assert Sheet().blob("4", 1.5, grey=208).read().value == "4"
+
+
+def test_part_of_a_loop_round_a_blank_question_is_doubted_on_a_page_answered_by_circling():
+    # Two answers circled on the page; a third loop lost in part (a quarter
+    # of it left) round a box of a question otherwise blank.
+    sheet = Sheet("12345678", vertical=False, pitch_mm=11.0)
+    sheet.loop("1", 1.0).loop("4", 1.0).loop("7", 1.0, sweep_deg=75.0, start_deg=200.0)
+    fields = [
+        FieldLayout("q1", "single", 1, tuple(sheet.options[0:3])),
+        FieldLayout("q2", "single", 1, tuple(sheet.options[3:6])),
+        FieldLayout("q3", "single", 1, tuple(sheet.options[6:8])),
+    ]
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
+    assert [r.value for r in readings[:2]] == ["1", "4"]
+    lost = readings[2]
+    loose = next(b for b in lost.boxes if b.code == "7").loose_sectors
+    assert 4 <= loose < 6, loose  # below the doubt limit of a page with no circling
+    assert blocking(lost), lost
+    # The same partial loop where nothing on the page is circled: no
+    # evidence of the habit, and a quarter loop is a stray stroke.
+    alone = Sheet("12345678", vertical=False, pitch_mm=11.0).loop("7", 1.0, sweep_deg=75.0, start_deg=200.0)
+    assert "outside-box" not in alone.read().flags
+
+
+def test_tinted_paper_beside_brighter_paper_is_not_ink():
+    # A curled page's edge: tinted paper (grey 200) ends 2 mm right of a box
+    # and the scanner's white lid shows beyond. The box's inside is paper.
+    sheet = Sheet("1")
+    x, y, w, h = sheet.options[0].box
+    scan = np.where(sheet.printed < 128, 40, 200).astype(np.uint8)
+    edge = int(round((x + w + 2.0) * S))
+    scan[:, edge:] = 255
+    inside = darkness(scan)[int((y + 1) * S) : int((y + h - 1) * S), int((x + 1) * S) : int((x + w - 1) * S)]
+    assert inside.max() < darkness_level(0.1), inside.max()
+    # A tick drawn there still stands out from that paper.
+    ticked = Sheet("1").tick("1")
+    scan = np.where(ticked.ink < 128, 40, 200).astype(np.uint8)
+    scan[:, edge:] = 255
+    assert darkness(scan)[int((y + 1) * S) : int((y + h - 1) * S), int((x + 1) * S) : int((x + w - 1) * S)].max() > darkness_level(0.5)
+
+
+def test_a_loop_a_black_and_white_scan_broke_into_dots_is_the_answer():
+    # Light pencil thresholded to black and white: the loop is a row of
+    # dots a pixel or two across, each too small to be a stroke.
+    sheet = Sheet()
+    cx, cy = sheet.centre("3")
+    radius = BOX / 2 * np.sqrt(2) + 1.0
+    for t in np.deg2rad(np.arange(0.0, 360.0, 360.0 / 110)):
+        px, py = int(round((cx + radius * np.cos(t)) * S)), int(round((cy + radius * np.sin(t)) * S))
+        sheet.ink[py : py + 2, px : px + 1] = 30
+    reading = sheet.read()
+    assert reading.value == "3" and not blocking(reading), reading
+    # Specks of noise scattered as thinly round a box make no loop.
+    rng = np.random.default_rng(5)
+    noisy = Sheet()
+    for _ in range(110):
+        px, py = (np.array(noisy.centre("3")) + rng.uniform(-6.0, 6.0, 2)) * S
+        noisy.ink[int(py) : int(py) + 2, int(px) : int(px) + 1] = 30
+    assert next(b for b in noisy.read().boxes if b.code == "3").ring_sectors < 6

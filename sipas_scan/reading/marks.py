@@ -55,7 +55,10 @@ FADED_DARKNESS = 0.6  # a blank question with an outline drawn this much lighter
 BORDER_EXCESS = 0.15  # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
-RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise
+RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise ...
+DOTTED_SPAN_MM = 3.0  # ... unless, with its neighbours a pixel or two away, it makes a line this long
+DOTTED_THINNESS = 12.0  # and thin: joined area (px) at most this many times its span (px); a loop round a box
+# is about 10, a straight line 3, a clump of noise its span
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
 # limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with
@@ -64,6 +67,8 @@ SPECKLE_WEIGHT = 4.0  # there a mark needs this many times the specks' share mor
 CIRCLE_SECTORS = 10  # a loop round the box: strokes all round but an opening of at most ~135 degrees
 RING_DOUBT_SECTORS = 6  # strokes a third of the way round: perhaps circled, a person looks
 RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a single-choice question
+CIRCLER_DOUBT_SECTORS = 4  # ... a quarter of the way round, in a blank question on a page answered by circling
+CIRCLER_MIN_LOOPS = 2  # loops round boxes on a page that show its respondent answers by circling
 STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
 STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
@@ -151,6 +156,7 @@ class BoxMetrics:
     stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
+    traced_corners: float = 0.0  # ``corners`` at the light ink level (a pale fill reaches them, a pale blob does not)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
     loose_hits: int = 0  # the same without ink that runs on into another box (its mark spilling over)
@@ -217,6 +223,7 @@ _WIDE_OPENING = np.ones((3, 3), np.uint8)
 # Joins the pieces of one stroke across print taken out (a rule or a box's
 # border with its margin): gaps up to 1.75 mm.
 _BRIDGE = np.ones((15, 15), np.uint8)
+_DOT_JOIN = np.ones((3, 3), np.uint8)  # joins dots up to 2 px (0.25 mm) apart
 _TEXT_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # print further out widened by 3 px more
 
 
@@ -300,19 +307,21 @@ def _ring_geometry(side: int) -> tuple[np.ndarray, np.ndarray, int]:
     return outside / defs.READ_PX_PER_MM, np.minimum(sector, RING_SECTORS - 1), reach
 
 
-def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float]:
+def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float, float]:
     """The largest connected stroke traced at the light ink level: its reach
     (share of the inside's side), its darkest tenth's darkness, and whether
     it crosses the box (spreads both ways and passes near the centre, as a
-    tick, cross, slash or dot does; a hair along the border does not)."""
+    tick, cross, slash or dot does; a hair along the border does not); then
+    how far traced ink reaches in from the nearest edge (share of the side)
+    and the traced share of the inside's corners."""
     # Closing first joins a light stroke that a black-and-white scan broke into dashes.
     traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
     traced = cv2.morphologyEx(traced, cv2.MORPH_OPEN, _OPENING)
     if not traced.any():
-        return 0.0, 0, False, 0.0
+        return 0.0, 0, False, 0.0, 0.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     if count <= 1:
-        return 0.0, 0, False, 0.0
+        return 0.0, 0, False, 0.0, 0.0
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     side = max(inside_dark.shape)
     width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
@@ -326,7 +335,7 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float]:
     h, w = inside_dark.shape
     all_ys, all_xs = np.nonzero(traced)
     depth = float(np.max(np.minimum(np.minimum(all_ys, h - 1 - all_ys), np.minimum(all_xs, w - 1 - all_xs)))) / side
-    return float(max(width, height) / side), core, bool(crosses), round(depth, 3)
+    return float(max(width, height) / side), core, bool(crosses), round(depth, 3), _corner_share(traced)
 
 
 def measure_box(
@@ -363,22 +372,8 @@ def measure_box(
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
-    c = _px(CORNER_MM)
-    corners = (
-        float(
-            np.mean(
-                [
-                    inked_inside[:c, :c].mean(),
-                    inked_inside[:c, -c:].mean(),
-                    inked_inside[-c:, :c].mean(),
-                    inked_inside[-c:, -c:].mean(),
-                ]
-            )
-        )
-        if inked_inside.size
-        else 0.0
-    )
-    stroke, core, crosses, depth = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0)
+    corners = _corner_share(inked_inside)
+    stroke, core, crosses, depth, traced = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
@@ -464,6 +459,7 @@ def measure_box(
         stroke_core=core,
         stroke_crosses=crosses,
         stroke_depth=depth,
+        traced_corners=traced,
         ring_hits=hits,
         loose_hits=loose,
         border=tuple(float(v) for v in border),
@@ -472,6 +468,14 @@ def measure_box(
         outline_darkness=float(outline_values.mean()) if outline_values.size else 0.0,
         halo=tuple(float(v) for v in halo[:halo_px]),
     )
+
+
+def _corner_share(inked: np.ndarray) -> float:
+    """Inked share of the four CORNER_MM squares of a box's inside (``inked``: (H, W) uint8 0/1)."""
+    if not inked.size:
+        return 0.0
+    c = _px(CORNER_MM)
+    return float(np.mean([inked[:c, :c].mean(), inked[:c, -c:].mean(), inked[-c:, :c].mean(), inked[-c:, -c:].mean()]))
 
 
 def _white_pieces(inked: np.ndarray) -> int:
@@ -488,9 +492,9 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     noise go; where the scan is so noisy that specks merge into pieces, a
     wider opening clears them (losing only the thinnest pen lines, on a page
     a person will look at anyway)."""
+    if not ink.any():  # most boxes: nothing round them at all
+        return ink.astype(bool), 0.0
     opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _OPENING)
-    if not opened.any():  # most boxes: nothing round them at all
-        return opened.astype(bool), float(ink.mean())
     count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     specks = int(areas[1:][areas[1:] < RING_STROKE_MIN_PX].sum())
@@ -499,7 +503,20 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
         count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
         areas = stats[:, cv2.CC_STAT_AREA]
     strokes = np.flatnonzero(areas >= RING_STROKE_MIN_PX)
-    return np.isin(components, strokes[strokes > 0]), specks / ink.size
+    found = np.isin(components, strokes[strokes > 0])
+    return found | _dotted_lines(ink), specks / ink.size
+
+
+def _dotted_lines(ink: np.ndarray) -> np.ndarray:
+    """(H, W) bool: light pencil lines that a black-and-white scan broke
+    into dots (``ink``: (H, W) uint8 0/1), each dot too small to be a stroke
+    but the dots in a row: joined across gaps of a pixel or two, they run a
+    long and thin way. Specks of noise lie apart or clump."""
+    joined = cv2.dilate(ink, _DOT_JOIN)
+    count, components, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (stats[:, cv2.CC_STAT_AREA] <= DOTTED_THINNESS * span))
+    return np.isin(components, lines[lines > 0])
 
 
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
@@ -572,6 +589,10 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         # by the scan (or its shadow), not a stroke. A loop drawn tight on
         # the outline wanders out of it somewhere.
         return "empty", 0.5 if state == "doubtful" else confidence
+    if m.traced_corners >= BLOB_CORNERS:
+        # Light ink out into the box's corners: a fill in pencil (the form's
+        # cancellation) or a shadow, not a stroke. A person looks.
+        return "doubtful", 0.0
     long_stroke = m.stroke >= STROKE_MARK_SPAN
     if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL:
         return "marked", LIGHT_STROKE_CONFIDENCE
@@ -838,7 +859,8 @@ def read_fields(
     # neighbour it passes. Then ink half way round a box may be a
     # neighbour's mark running on: leave out strokes from boxes with ink.
     circled = {k for k, m in metrics.items() if m.ring_sectors >= CIRCLE_SECTORS and m.coverage < thresholds.filled}
-    doubted = {k for k, m in metrics.items() if k not in circled and m.ring_sectors >= RING_DOUBT_SECTORS}
+    doubt_from = CIRCLER_DOUBT_SECTORS if len(circled) >= CIRCLER_MIN_LOOPS else RING_DOUBT_SECTORS
+    doubted = {k for k, m in metrics.items() if k not in circled and m.ring_sectors >= doubt_from}
     if doubted:
         claimed = territories(circled, _px(RING_REACH_MM)) if circled else None
         inked = territories({k for k, m in metrics.items() if m.coverage >= thresholds.empty}, margin)
@@ -870,8 +892,8 @@ def read_fields(
                 {o.code: found[(fld.id, o.code)] for o in fld.options},
             )
     boxes = pale_marks(boxes, page_t)
-    heavy = heavy_hand([b for items in boxes.values() for b in items])
-    readings = [decide(f, boxes[f.id], page_t, heavy_hand=heavy) for f in choice]
+    hand = respondent_hand([b for items in boxes.values() for b in items])
+    readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
     if any(
         "faint" in r.flags
         or any(
@@ -966,11 +988,22 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     }
 
 
-def heavy_hand(boxes: list[BoxReading]) -> bool:
-    """Whether this respondent answers by filling boxes in (blobs): then a
-    filled box alone is an answer, not a cancellation."""
-    inked = [b.coverage for b in boxes if not b.noisy and (b.state in ("marked", "filled") or b.coverage >= 0.5)]
-    return len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median(inked)) >= HEAVY_HAND_COVERAGE
+@dataclass(frozen=True)
+class Hand:
+    """How this page's respondent marks answers, judged from all their marks on it."""
+
+    blobs: bool = False  # fills boxes in (blobs): a nearly full box alone is an answer, not a cancellation
+    square_fills: bool = False  # ... and the fills reach the boxes' corners as a cancellation does
+    circles: bool = False  # draws loops round boxes: part of a loop round a blank question's box is doubted
+
+
+def respondent_hand(boxes: list[BoxReading]) -> Hand:
+    """The respondent's habits from the boxes of one page (noise left out)."""
+    inked = [b for b in boxes if not b.noisy and (b.state in ("marked", "filled") or b.coverage >= 0.5)]
+    blobs = len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median([b.coverage for b in inked])) >= HEAVY_HAND_COVERAGE
+    heavy = [b.corners for b in inked if b.coverage >= HEAVY_HAND_COVERAGE]
+    square = blobs and float(np.median(heavy)) >= BLOB_CORNERS
+    return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS)
 
 
 def _answered_beside_fade(
@@ -995,13 +1028,21 @@ def _answered_beside_fade(
     return clear and untouched
 
 
-def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, heavy_hand: bool = False) -> FieldReading:
+def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, hand: Hand = Hand()) -> FieldReading:
     """What a choice question says, with the reasons for any doubt.
 
     Doubt flags send the answer to a person; note flags (``NOTE_FLAGS``)
     record how a clear answer was given."""
-    if heavy_hand:
-        boxes = [replace(b, state="marked") if b.coverage >= thresholds.fill_doubt else b for b in boxes]
+    if hand.blobs:
+        # This respondent's marks are blobs: a nearly full box is one of
+        # them. A box filled out to its corners is still the form's way of
+        # taking an answer back, unless the blobs themselves fill corners.
+        boxes = [
+            replace(b, state="marked")
+            if b.coverage >= thresholds.fill_doubt and (b.state != "filled" or b.corners < BLOB_CORNERS or hand.square_fills)
+            else b
+            for b in boxes
+        ]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
@@ -1038,7 +1079,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     marked = [b for b in marked if not pale(b)]
     clearest = max((b.coverage for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked), default=0.0)
     circled = any(b.circled for b in marked)
-    if fld.kind == "single" and (clearest or circled) and (clearest < HALF_FILL or heavy_hand):
+    if fld.kind == "single" and (clearest or circled) and (clearest < HALF_FILL or hand.blobs):
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
         # Only for single choice: there a second answer is void anyway.
@@ -1083,7 +1124,16 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("over-max")
     # Beside a clear answer to a single-choice question, ink a third of the
     # way round another box is a stray stroke; half way round, a person looks.
-    doubt_from = RING_DOUBT_BESIDE_CLEAR if fld.kind == "single" and clearest and marked else RING_DOUBT_SECTORS
+    # A respondent who circles answers elsewhere on the page may have
+    # circled here too, the loop lost in part: a blank question with a
+    # third of a loop round a box is doubted.
+    doubt_from = (
+        RING_DOUBT_BESIDE_CLEAR
+        if fld.kind == "single" and clearest and marked
+        else CIRCLER_DOUBT_SECTORS
+        if hand.circles and not marked and not doubtful
+        else RING_DOUBT_SECTORS
+    )
     rings = sorted(
         (
             b

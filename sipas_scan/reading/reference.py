@@ -27,6 +27,8 @@ PRINT_TOLERANCE_PX = 5  # printed strokes widened by this (0.6 mm at 8 px/mm)
 LOCAL_PRINT_TOLERANCE_PX = 2  # at the reading grid's own resolution; coarser scans blur more
 DARKNESS_FULL = 255  # darkness map value of black
 PAPER_FLOOR = 40  # grey level below which a "paper" estimate is not believed
+PAPER_WINDOW_MM = 9  # paper is looked for this far round a point (wider than a filled box)
+PAPER_SMOOTHING_MM = 3  # and smoothed over this (Gaussian sigma)
 PRINTED_LEVEL = 20  # darkness (0..255) from which a pixel of the blank page counts as printed
 LIKENESS_PX_PER_MM = 1  # pages are compared at this coarse scale: the print's layout, not its letters
 
@@ -82,9 +84,12 @@ def darkness(aligned: np.ndarray) -> np.ndarray:
     do not read as ink."""
     h, w = aligned.shape
     small = cv2.resize(aligned, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
-    # Paper level: the brightest nearby values (marks and text are thin).
-    paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
-    paper = np.maximum(cv2.GaussianBlur(paper, (0, 0), 3), PAPER_FLOOR)
+    # Paper level: a closing takes away anything dark narrower than the
+    # window (marks, text, a filled box) and, unlike the brightest nearby
+    # value alone, keeps a step where the paper ends or a fold's shadow
+    # begins, so tinted paper beside brighter paper does not read as ink.
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (PAPER_WINDOW_MM,) * 2))
+    paper = np.maximum(np.minimum(cv2.GaussianBlur(paper, (0, 0), PAPER_SMOOTHING_MM), paper), PAPER_FLOOR)
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     # divide saturates at 255 where the scan is brighter than its paper: no ink.
     return DARKNESS_FULL - cv2.divide(aligned, paper, scale=DARKNESS_FULL)
