@@ -75,3 +75,12 @@ def test_text_tesseract_could_not_read_is_not_offered_but_the_writing_goes_to_a_
     monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Cán bộ nhiệt tình", (55, 40, 62, 51)))
     offered = read_comment(FIELD, written)
     assert offered.text == "Cán bộ nhiệt tình" and offered.flags == ("ocr-review",)
+
+
+def test_a_single_character_read_from_a_stroke_is_not_offered(monkeypatch):
+    written = _written(_canvas())
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("1", (89,)))
+    lone = read_comment(FIELD, written)
+    assert lone.has_writing and lone.text == "" and lone.flags == ("ocr-review",)
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Có", (91,)))
+    assert read_comment(FIELD, written).text == "Có"

@@ -3,8 +3,13 @@ a person, and which does not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from sipas_scan.assembly import decisions as keys
 from sipas_scan.assembly.forms import IssuedForms, PageRecord, assemble
 from sipas_scan.layout import survey_and_layout
+from sipas_scan.review.actions import allowed_values
+from sipas_scan.review.queue import ReviewItem
 
 SURVEY = "sipas-household"
 
@@ -197,3 +202,23 @@ def test_most_of_a_page_of_questions_left_blank_is_looked_at():
     assert _no_marks(two) == [] and two.status == "accepted", two.flags
     three = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", []), "a3": ("", [])}))
     assert _no_marks(three) == ["page 1: 3 of 5 questions without marks"], three.flags
+
+
+def test_a_form_identified_by_print_whose_serial_was_never_issued_cannot_be_kept():
+    # A forgery whose codes were made unreadable, a serial the ledger never
+    # issued: keeping it by hand does not make it data; rejecting it settles it.
+    surveys, counts, _ = _surveys()
+    pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY], verified=False)
+    never_issued = IssuedForms(default=None)
+    kept = {(SURVEY, "0000018", keys.FORM): keys.KEPT}
+    (form,) = assemble(pages, surveys, counts, never_issued, kept)
+    assert {"unverified-code", "not-issued"} <= set(_reasons(form)) and form.status == "needs_review"
+    (rejected,) = assemble(pages, surveys, counts, never_issued, {(SURVEY, "0000018", keys.FORM): keys.REJECTED})
+    assert rejected.status == "rejected"
+    # Either doubt alone is a person's to settle.
+    (verified,) = assemble(_pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]), surveys, counts, never_issued, kept)
+    (unverified,) = assemble(pages, surveys, counts, IssuedForms(), kept)
+    assert verified.status == unverified.status == "resolved"
+    review_item = ReviewItem(SURVEY, "0000018", keys.FORM, "form", ("unverified-code", "not-issued"), ("", ""), 0.0, ())
+    assert allowed_values(review_item) == {keys.REJECTED}
+    assert allowed_values(replace(review_item, reasons=("unverified-code",))) == {keys.KEPT, keys.REJECTED}

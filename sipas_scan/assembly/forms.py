@@ -428,6 +428,14 @@ def _flag_no_marks(
         )
 
 
+def unproven(reasons: set[str] | tuple[str, ...]) -> bool:
+    """A form no signed code proves ours whose printed serial the ledger
+    never issued (a forgery with its code made unreadable, most likely):
+    nothing a reviewer sees can prove it was printed here, so no decision
+    keeps it; rejecting it, or adding the print run to the ledger, settles it."""
+    return {"unverified-code", "not-issued"} <= set(reasons)
+
+
 def settle(form: FormRecord, decisions: Decisions) -> FormStatus:
     """accepted / needs_review / resolved / rejected from the flags and the review decisions."""
     if decisions.get((form.survey, form.serial, keys.FORM)) == keys.REJECTED:
@@ -435,5 +443,7 @@ def settle(form: FormRecord, decisions: Decisions) -> FormStatus:
     blocking = [f for f in form.flags if f.blocking]
     if not blocking:
         return FormStatus.ACCEPTED
+    if unproven({f.reason for f in blocking}):
+        return FormStatus.NEEDS_REVIEW
     settled = all((form.survey, form.serial, f.key) in decisions for f in blocking)
     return FormStatus.RESOLVED if settled else FormStatus.NEEDS_REVIEW

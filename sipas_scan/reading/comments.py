@@ -38,6 +38,10 @@ ACCEPT_MIN_WORD_CONFIDENCE = 90
 # text in 7 blank boxes and garbage for 12 real comments (none right; 5 more
 # on office scans); a proposal that must be deleted is worse than none.
 PROPOSE_MIN_CONFIDENCE = 20
+# A comment is words: a reading with fewer letters and digits than this is a
+# lone stroke or smudge read as a character (hard scans: "1" from a bracket
+# of ink beside a fold's shadow, at confidence 89), not offered either.
+PROPOSE_MIN_CHARACTERS = 2
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,17 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
         fld.id,
         True,
         round(share, 4),
-        result.text if result.mean_confidence >= PROPOSE_MIN_CONFIDENCE else "",
+        result.text if _worth_proposing(result) else "",
         round(result.mean_confidence, 1),
         result.word_confidences,
         () if confident else ("ocr-review",),
     )
+
+
+def _worth_proposing(result: ocr.OcrResult) -> bool:
+    """Whether Tesseract's reading is worth offering a reviewer to correct."""
+    characters = sum(ch.isalnum() for ch in result.text)
+    return result.mean_confidence >= PROPOSE_MIN_CONFIDENCE and characters >= PROPOSE_MIN_CHARACTERS
 
 
 def _stroke_area_mm2(crop: np.ndarray) -> float:

@@ -57,8 +57,8 @@ SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a s
 BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise ...
 DOTTED_SPAN_MM = 3.0  # ... unless, with its neighbours a pixel or two away, it makes a line this long
-DOTTED_THINNESS = 12.0  # and thin: joined area (px) at most this many times its span (px); a loop round a box
-# is about 10, a straight line 3, a clump of noise its span
+DOTTED_THINNESS = 20.0  # and thin: joined area (px) at most this many times its span (px); a loop round a box,
+# its joined band 4-5 px wide, is about pi times that (12-16), a straight line 3-5, a clump of noise about its span
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
 # limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with

@@ -13,6 +13,7 @@ import numpy as np
 
 from sipas_scan.assembly import decisions as keys
 from sipas_scan.assembly.derive import rebuild_form
+from sipas_scan.assembly.forms import unproven
 from sipas_scan.errors import SipasError
 from sipas_scan.layout import survey_and_layout
 from sipas_scan.printing.codes import PageCode, Secret, serial_is_valid
@@ -76,7 +77,7 @@ def allowed_values(item: ReviewItem) -> set[str] | None:
     if item.kind == "answer":
         return None  # checked against the question's codes in decide()
     if item.kind == "form":
-        return {keys.KEPT, keys.REJECTED}
+        return {keys.REJECTED} if unproven(item.reasons) else {keys.KEPT, keys.REJECTED}
     if item.kind == "quarantine":
         return {keys.REJECTED}  # or assign:..., checked separately
     if item.key.startswith("#missing:"):

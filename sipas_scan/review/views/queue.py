@@ -36,6 +36,7 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
     lang = language()
     if item.kind == "form":
         values = [(keys.KEPT, label("keep_form", lang)), (keys.REJECTED, label("reject_form", lang))]
+        values = [(key, text) for key, text in values if key in (actions.allowed_values(item) or set())]
     elif item.kind == "quarantine":
         values = [(keys.REJECTED, label("reject_page", lang))]
     elif "duplicate-conflict" in item.reasons and len(item.page_ids) >= 2:
