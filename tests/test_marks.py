@@ -808,6 +808,8 @@ def test_a_pale_fill_over_the_whole_box_is_doubt_not_a_stroke():
     # round blob (its corners left white).
     assert Sheet().tick("4", width_mm=0.3, grey=165).read().value == "4"
     assert Sheet().blob("4", 1.5, grey=208).read().value == "4"
+    # A pale cross reaches the corners too, but covers a third of the box.
+    assert Sheet().cross("4", grey=208).read().value == "4"
 
 
 def test_part_of_a_loop_round_a_blank_question_is_doubted_on_a_page_answered_by_circling():
@@ -868,3 +870,18 @@ def test_a_loop_a_black_and_white_scan_broke_into_dots_is_the_answer():
         px, py = (np.array(noisy.centre("3")) + rng.uniform(-6.0, 6.0, 2)) * S
         noisy.ink[int(py) : int(py) + 2, int(px) : int(px) + 1] = 30
     assert next(b for b in noisy.read().boxes if b.code == "3").ring_sectors < 6
+
+
+def test_a_pale_short_stroke_running_out_of_its_box_is_held_not_taken_for_a_graze():
+    # Alone in the question, paler than the page's clear marks, reaching
+    # only part way into the box: a graze when it stays inside; a tick's
+    # foot when it runs out of the box half way round.
+    field = Sheet("12").field()
+    empty = BoxReading("1", "empty", 1.0, 0.0, 0.0)
+
+    def foot(sectors: int) -> BoxReading:
+        return BoxReading("2", "marked", 0.5, 0.043, 0.058, ring_sectors=sectors, loose_sectors=sectors, stroke=0.387, tone=0.487)
+
+    assert decide(field, [empty, foot(0)], Thresholds()).flags == ()
+    held = decide(field, [empty, foot(6)], Thresholds())
+    assert held.value == "" and blocking(held), held

@@ -156,7 +156,7 @@ class BoxMetrics:
     stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
-    traced_corners: float = 0.0  # ``corners`` at the light ink level (a pale fill reaches them, a pale blob does not)
+    traced: float = 0.0  # share of the inside traced at the light ink level (a pale fill covers it, a pale X a third)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
     loose_hits: int = 0  # the same without ink that runs on into another box (its mark spilling over)
@@ -313,7 +313,7 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float, flo
     it crosses the box (spreads both ways and passes near the centre, as a
     tick, cross, slash or dot does; a hair along the border does not); then
     how far traced ink reaches in from the nearest edge (share of the side)
-    and the traced share of the inside's corners."""
+    and the share of the inside traced."""
     # Closing first joins a light stroke that a black-and-white scan broke into dashes.
     traced = cv2.morphologyEx((inside_dark > LIGHT_INK_LEVEL).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
     traced = cv2.morphologyEx(traced, cv2.MORPH_OPEN, _OPENING)
@@ -335,7 +335,7 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float, flo
     h, w = inside_dark.shape
     all_ys, all_xs = np.nonzero(traced)
     depth = float(np.max(np.minimum(np.minimum(all_ys, h - 1 - all_ys), np.minimum(all_xs, w - 1 - all_xs)))) / side
-    return float(max(width, height) / side), core, bool(crosses), round(depth, 3), _corner_share(traced)
+    return float(max(width, height) / side), core, bool(crosses), round(depth, 3), float(traced.mean())
 
 
 def measure_box(
@@ -459,7 +459,7 @@ def measure_box(
         stroke_core=core,
         stroke_crosses=crosses,
         stroke_depth=depth,
-        traced_corners=traced,
+        traced=traced,
         ring_hits=hits,
         loose_hits=loose,
         border=tuple(float(v) for v in border),
@@ -516,7 +516,7 @@ def _dotted_lines(ink: np.ndarray) -> np.ndarray:
     count, components, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (stats[:, cv2.CC_STAT_AREA] <= DOTTED_THINNESS * span))
-    return np.isin(components, lines[lines > 0])
+    return np.isin(components, lines[lines > 0]) & ink.astype(bool)
 
 
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
@@ -589,8 +589,8 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         # by the scan (or its shadow), not a stroke. A loop drawn tight on
         # the outline wanders out of it somewhere.
         return "empty", 0.5 if state == "doubtful" else confidence
-    if m.traced_corners >= BLOB_CORNERS:
-        # Light ink out into the box's corners: a fill in pencil (the form's
+    if m.traced >= t.fill_doubt:
+        # Light ink over the whole box: a fill in pencil (the form's
         # cancellation) or a shadow, not a stroke. A person looks.
         return "doubtful", 0.0
     long_stroke = m.stroke >= STROKE_MARK_SPAN
@@ -1073,7 +1073,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         b
         for b in doubtful + marked
         if pale(b)
-        and ((answered and (fld.kind == "single" or b.tone < GHOST_SHARE)) or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses))
+        and (
+            (answered and (fld.kind == "single" or b.tone < GHOST_SHARE))
+            # a graze stays in its box; a stroke running out of it may be a
+            # tick whose arm lies outside (hard stacks: one read as nothing)
+            or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
+        )
     ]
     doubtful += [b for b in marked if pale(b) and b not in strays]
     marked = [b for b in marked if not pale(b)]
