@@ -373,7 +373,7 @@ def measure_box(
     inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
     coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
     corners = _corner_share(inked_inside)
-    stroke, core, crosses, depth, traced = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
+    stroke, core, crosses, depth, traced_share = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
@@ -411,6 +411,9 @@ def measure_box(
     halo_px = _px(HALO_MM)
     halo = np.bincount(z.steps[inked[z.near]], minlength=halo_px) / np.maximum(np.bincount(z.steps, minlength=halo_px), 1)
     ink, speckle = _strokes((inked & z.ring).astype(np.uint8))
+    # Dotted lines count where they run, as the band of their joined dots
+    # (the dots alone are too sparse to fill a sector), but add no ink.
+    strokes_round = ink | _dotted_lines((inked & z.ring).astype(np.uint8))
     spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
@@ -426,9 +429,9 @@ def measure_box(
     if owner is not None:
         region = owner[cy0:cy1, cx0:cx1]
         foreign = (region != 0) & (region != label)
-        ink &= ~foreign
-    if claimed is not None:
-        ink &= ~claimed[cy0:cy1, cx0:cx1]
+    explained = foreign if claimed is None else foreign | claimed[cy0:cy1, cx0:cx1]
+    ink &= ~explained
+    strokes_round &= ~explained
     ring_share = float(ink[z.band].mean()) if z.band.any() else 0.0
     # On a noisy patch, the ink round the box measured as the inside is
     # (print and other boxes left out): what the noise alone puts in a box.
@@ -436,8 +439,8 @@ def measure_box(
     around = 0.0
     if round(speckle, 4) >= NOISY_SPECK_SHARE and zone.any():
         around = float(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)[zone].mean())
-    hits = _sector_hits(ink & z.reach, sector)
-    loose = _sector_hits(ink & z.reach & ~spill, sector) if spill.any() else hits
+    hits = _sector_hits(strokes_round & z.reach, sector)
+    loose = _sector_hits(strokes_round & z.reach & ~spill, sector) if spill.any() else hits
     # Along the border itself, print taken out: a loop drawn tight on the
     # box's outline shows there (inside at the corners, just outside at the
     # middle of each side).
@@ -459,7 +462,7 @@ def measure_box(
         stroke_core=core,
         stroke_crosses=crosses,
         stroke_depth=depth,
-        traced=traced,
+        traced=traced_share,
         ring_hits=hits,
         loose_hits=loose,
         border=tuple(float(v) for v in border),
@@ -503,8 +506,7 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
         count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
         areas = stats[:, cv2.CC_STAT_AREA]
     strokes = np.flatnonzero(areas >= RING_STROKE_MIN_PX)
-    found = np.isin(components, strokes[strokes > 0])
-    return found | _dotted_lines(ink), specks / ink.size
+    return np.isin(components, strokes[strokes > 0]), specks / ink.size
 
 
 def _dotted_lines(ink: np.ndarray) -> np.ndarray:
@@ -516,7 +518,7 @@ def _dotted_lines(ink: np.ndarray) -> np.ndarray:
     count, components, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (stats[:, cv2.CC_STAT_AREA] <= DOTTED_THINNESS * span))
-    return np.isin(components, lines[lines > 0]) & ink.astype(bool)
+    return np.isin(components, lines[lines > 0])
 
 
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
