@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from print_bench import write_households  # noqa: E402
 
+from sipas_scan.assembly.forms import unproven  # noqa: E402
 from sipas_scan.layout import layout_survey  # noqa: E402
 from sipas_scan.printing.batch import print_batch  # noqa: E402
 from sipas_scan.printing.codes import Secret  # noqa: E402
@@ -128,7 +129,14 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 {"two-copies", "unread-copy"} & flags.get((a["serial"], ""), set())
             )
         elif kind == "forged":
-            caught = all(by_position.get((a["stack"], p), ("",))[1] == "forged-code" for p in positions)
+            # Each page quarantined as forged, or (its code unreadable, found
+            # by the printed serial) held in a form no reviewer can keep: no
+            # signed code and a serial the ledger never issued.
+            caught = all(
+                by_position.get((a["stack"], p), ("",))[1] == "forged-code"
+                or unproven(flags.get((by_position.get((a["stack"], p), ("", "", ""))[2], ""), set()))
+                for p in positions
+            )
         elif kind in ("stray-page", "blank-page"):
             st = by_position.get((a["stack"], positions[0]))
             caught = st is not None and st[0] == "quarantined"

@@ -885,3 +885,23 @@ def test_a_pale_short_stroke_running_out_of_its_box_is_held_not_taken_for_a_graz
     assert decide(field, [empty, foot(0)], Thresholds()).flags == ()
     held = decide(field, [empty, foot(6)], Thresholds())
     assert held.value == "" and blocking(held), held
+
+
+def test_an_outline_scanned_bolder_than_the_pages_faded_boxes_is_not_a_loop():
+    # Most boxes of the page faded on the scan; the last two came out as
+    # printed, their outlines thicker than the page's typical one all round,
+    # no stroke leaving them: print, not loops drawn tight on them.
+    sheet = Sheet("12345678", vertical=False, pitch_mm=9.0)
+    faded = sheet.printed.copy()
+    for option in sheet.options[:6]:
+        x, y, w, h = option.box
+        box = (slice(int((y - 1) * S), int((y + h + 1) * S)), slice(int((x - 1) * S), int((x + w + 1) * S)))
+        faded[box] = np.maximum(faded[box], 225)
+    sheet.ink = faded
+    fields = [FieldLayout("faded", "single", 1, tuple(sheet.options[:6])), FieldLayout("q", "single", 1, tuple(sheet.options[6:]))]
+    dark, added = sheet.maps()
+    reading = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())[1]
+    assert (reading.value, reading.flags) == ("", ()), reading
+    # A loop drawn tight on that outline still shows where it leaves it.
+    looped = Sheet("12345678", vertical=False, pitch_mm=9.0).loop("7", -0.6, 340, width_mm=0.5).read()
+    assert looped.value == "7" or blocking(looped), looped

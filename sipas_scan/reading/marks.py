@@ -55,6 +55,9 @@ FADED_DARKNESS = 0.6  # a blank question with an outline drawn this much lighter
 BORDER_EXCESS = 0.15  # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
+BOLD_OUTLINE_SECTORS = 10  # an outline thicker than the page's typical in this many sectors ...
+TIGHT_LOOP_EVIDENCE = 2  # ... is a loop only with a stroke round the box or beside its outline in this many
+# (hard stacks: outlines of unfaded boxes on pages whose other boxes faded read as loops, 11-16 sectors, no stroke)
 RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a stroke, smaller is noise ...
 DOTTED_SPAN_MM = 3.0  # ... unless, with its neighbours a pixel or two away, it makes a line this long
 DOTTED_THINNESS = 20.0  # and thin: joined area (px) at most this many times its span (px); a loop round a box,
@@ -538,6 +541,12 @@ def with_border(m: BoxMetrics, typical: tuple[np.ndarray, np.ndarray]) -> BoxMet
     typical_border, typical_beside = typical
     thick = np.asarray(m.border) - typical_border >= BORDER_EXCESS
     beside = np.asarray(m.on_border) - typical_beside >= BESIDE_MIN_PX
+    if int(thick.sum()) >= BOLD_OUTLINE_SECTORS and m.ring_sectors + int(beside.sum()) < TIGHT_LOOP_EVIDENCE:
+        # An outline thicker most of the way round with no stroke leaving it
+        # anywhere is print scanned bolder than the page's typical box (whose
+        # outlines faded elsewhere on the page), not a loop: a hand cannot
+        # follow a square's corners, so a tight loop cuts them or runs outside.
+        thick[:] = False
     extra = sum(1 << int(k) for k in np.flatnonzero(thick | beside))
     return replace(m, ring_hits=m.ring_hits | extra, loose_hits=m.loose_hits | extra)
 
