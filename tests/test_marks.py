@@ -853,14 +853,14 @@ def test_tinted_paper_beside_brighter_paper_is_not_ink():
 
 
 def test_a_loop_a_black_and_white_scan_broke_into_dots_is_the_answer():
-    # Light pencil thresholded to black and white: the loop is a row of
-    # dots a pixel or two across, each too small to be a stroke.
-    sheet = Sheet()
-    cx, cy = sheet.centre("3")
-    radius = BOX / 2 * np.sqrt(2) + 1.0
-    for t in np.deg2rad(np.arange(0.0, 360.0, 360.0 / 110)):
-        px, py = int(round((cx + radius * np.cos(t)) * S)), int(round((cy + radius * np.sin(t)) * S))
-        sheet.ink[py : py + 2, px : px + 1] = 30
+    # Light pencil thresholded to black and white: of the loop's pixels a
+    # third or so stay black, in dots a pixel or two across, each too small
+    # to be a stroke.
+    sheet = Sheet().loop("3", 1.0, width_mm=0.3)
+    loop = sheet.ink < 128
+    loop[sheet.printed < 255] = False
+    keep = np.random.default_rng(2).random(loop.shape) < 0.35
+    sheet.ink[loop & ~keep] = 255
     reading = sheet.read()
     assert reading.value == "3" and not blocking(reading), reading
     # Specks of noise scattered as thinly round a box make no loop.

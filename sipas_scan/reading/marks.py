@@ -62,6 +62,10 @@ RING_STROKE_MIN_PX = 20  # a connected piece of ink this big (0.3 mm^2) is a str
 DOTTED_SPAN_MM = 3.0  # ... unless, with its neighbours a pixel or two away, it makes a line this long
 DOTTED_THINNESS = 20.0  # and thin: joined area (px) at most this many times its span (px); a loop round a box,
 # its joined band 4-5 px wide, is about pi times that (12-16), a straight line 3-5, a clump of noise about its span
+DOTTED_DENSITY = 0.2  # and dense: its dots cover this share of the joined band (pencil loops on hard stacks
+# 0.33-0.53, a third of a thin line's pixels left 0.27; chains of salt noise a dilation joins 0.16-0.37) ...
+DOTTED_SHARE = 0.7  # and such lines hold this share of the dots round the box (pencil loops 0.76-0.81; salt
+# noise 0.14-0.58)
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
 # limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with
@@ -416,7 +420,7 @@ def measure_box(
     ink, speckle = _strokes((inked & z.ring).astype(np.uint8))
     # Dotted lines count where they run, as the band of their joined dots
     # (the dots alone are too sparse to fill a sector), but add no ink.
-    strokes_round = ink | _dotted_lines((inked & z.ring).astype(np.uint8))
+    strokes_round = ink | _dotted_lines((inked & z.ring).astype(np.uint8), ink)
     spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
@@ -512,16 +516,25 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     return np.isin(components, strokes[strokes > 0]), specks / ink.size
 
 
-def _dotted_lines(ink: np.ndarray) -> np.ndarray:
+def _dotted_lines(ink: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     """(H, W) bool: light pencil lines that a black-and-white scan broke
-    into dots (``ink``: (H, W) uint8 0/1), each dot too small to be a stroke
-    but the dots in a row: joined across gaps of a pixel or two, they run a
-    long and thin way. Specks of noise lie apart or clump."""
+    into dots (``ink``: (H, W) uint8 0/1; ``strokes``: (H, W) bool, its
+    pieces already big enough to be strokes), each dot too small to be a
+    stroke but the dots in a row: joined across gaps of a pixel or two, they
+    run a long and thin way and fill much of the band joining them. Specks
+    of noise lie apart, clump, or chain up sparsely here and there: where
+    most dots round the box are in no such line, none is believed."""
     joined = cv2.dilate(ink, _DOT_JOIN)
     count, components, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
     span = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (stats[:, cv2.CC_STAT_AREA] <= DOTTED_THINNESS * span))
-    return np.isin(components, lines[lines > 0])
+    dots = np.bincount(components[ink.astype(bool)], minlength=count)
+    lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (area <= DOTTED_THINNESS * span) & (dots >= DOTTED_DENSITY * area))
+    found = np.isin(components, lines[lines > 0])
+    loose = ink.astype(bool) & ~cv2.dilate(strokes.astype(np.uint8), _DOT_JOIN).astype(bool)
+    if np.count_nonzero(loose & found) < DOTTED_SHARE * np.count_nonzero(loose):
+        return np.zeros_like(found)
+    return found
 
 
 def _sector_hits(ink: np.ndarray, sector: np.ndarray) -> int:
