@@ -59,7 +59,7 @@ def test_xlsx_has_records_codebook_and_flags_and_opens_with_openpyxl(records):
         [records_table(HOUSEHOLD, header, body, dummies=False), codebook_table(HOUSEHOLD), flags_table(FLAG_HEADER, FLAG_ROWS)],
         root / "records.xlsx",
     )
-    book = openpyxl.load_workbook(path, read_only=True)
+    book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["records", "codebook", "flags"]
     sheet = [list(row) for row in book["records"].iter_rows(values_only=True)]
     assert sheet[0] == header and len(sheet) == 13
@@ -133,7 +133,7 @@ def test_score_tables_as_xlsx_sav_and_dta(records, tmp_path):
     assert sorted(p.name for p in written) == sorted(
         ["indices.xlsx", *(f"{t}.{ext}" for t in ("indices", "intervals", "other_indices") for ext in ("sav", "dta"))]
     )
-    sheet = list(openpyxl.load_workbook(tmp_path / "indices.xlsx", read_only=True)["indices"].iter_rows(values_only=True))
+    sheet = list(openpyxl.load_workbook(tmp_path / "indices.xlsx")["indices"].iter_rows(values_only=True))
     expected = {(t.name, r[1]): r for t in score_tables(scores, None) for r in t.rows if r[0] == "ALL"}
     assert sheet[1][:2] == ("ALL", "SIPAS") and sheet[1][2] == expected[("indices", "SIPAS")][2]
     assert isinstance(sheet[1][2], float) and round(sheet[1][2], 2) == sheet[1][2]
@@ -207,7 +207,7 @@ def test_export_command_writes_each_format_with_the_reviewed_and_by_hand_columns
     assert result.returncode == 0, result.stderr
     for fmt in ("sav", "dta"):  # the same code as the command, without starting Python again
         assert export_as(db, tmp_path / f"records.{fmt}", fmt) == len(rows)
-    assert openpyxl.load_workbook(tmp_path / "records.xlsx", read_only=True).sheetnames == ["records", "codebook", "flags"]
+    assert openpyxl.load_workbook(tmp_path / "records.xlsx").sheetnames == ["records", "codebook", "flags"]
     frame, meta = pyreadstat.read_sav(str(tmp_path / "records.sav"))
     assert len(frame) == len(rows) and meta.variable_value_labels["a5"] == {1.0: "Có", 2.0: "Không"}
     assert len(pd.read_stata(tmp_path / "records.dta")) == len(rows)
