@@ -166,7 +166,7 @@ class BoxMetrics:
     traced: float = 0.0  # share of the inside traced at the light ink level (a pale fill covers it, a pale X a third)
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
-    loose_hits: int = 0  # the same without ink that runs on into another box (its mark spilling over)
+    loose_hits: int = 0  # the same, dotted lines too, without ink that runs on into another box (its mark spilling over)
     border: tuple[float, ...] = ()  # inked share of the band along the printed border, per sector
     on_border: tuple[int, ...] = ()  # ink px beside the printed border (print taken out), per sector
     outline_darkness: float = 0.0  # mean darkness (0..255) of the band along the printed border
@@ -446,8 +446,10 @@ def measure_box(
     around = 0.0
     if round(speckle, 4) >= NOISY_SPECK_SHARE and zone.any():
         around = float(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)[zone].mean())
-    hits = _sector_hits(strokes_round & z.reach, sector)
-    loose = _sector_hits(strokes_round & z.reach & ~spill, sector) if spill.any() else hits
+    # Only solid strokes make a loop an answer: dotted lines, and the
+    # feathered ends they add to a neighbour's loop, can only raise doubt.
+    hits = _sector_hits(ink & z.reach, sector)
+    loose = _sector_hits(strokes_round & z.reach & ~spill, sector)
     # Along the border itself, print taken out: a loop drawn tight on the
     # box's outline shows there (inside at the corners, just outside at the
     # middle of each side).
