@@ -121,8 +121,11 @@ class Sheet:
         return cv2.dilate(255 - self.printed, kernel)
 
     def read(self, kind: str = "single", max_choices: int | None = None):
+        return self.read_fields([self.field(kind, max_choices)])[0]
+
+    def read_fields(self, fields: list[FieldLayout]):
         dark, added = self.maps()
-        return read_fields(dark, added, [self.field(kind, max_choices)], Thresholds(), printed=self.printed_map())[0]
+        return read_fields(dark, added, fields, Thresholds(), printed=self.printed_map())
 
 
 def blocking(reading) -> bool:
@@ -152,14 +155,18 @@ def test_a_dot_or_blob_inside_the_box_is_the_answer(radius_mm):
 def test_blobs_that_fill_the_box_are_answers_for_a_heavy_hand():
     # A respondent who answers every question with a blob covering the box:
     # on such a page a filled box is an answer, not a cancellation.
+    sheet, fields = _blob_answers("1357", 2.4)
+    assert [(r.value, r.flags) for r in sheet.read_fields(fields)] == [(c, ()) for c in "1357"]
+
+
+def _blob_answers(codes: str, radius_mm: float) -> tuple[Sheet, list[FieldLayout]]:
+    """A page of two-option questions, each answered with a blob in its first box (``codes``: odd codes of 1-8)."""
     sheet = Sheet("12345678", vertical=False, pitch_mm=9.0)
     fields = []
-    for n, code in enumerate("1357"):
-        sheet.blob(code, 2.4)
+    for n, code in enumerate(codes):
+        sheet.blob(code, radius_mm)
         fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[int(code) - 1], sheet.options[int(code)])))
-    dark, added = sheet.maps()
-    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
-    assert [(r.value, r.flags) for r in readings] == [(c, ()) for c in "1357"]
+    return sheet, fields
 
 
 def test_a_light_pencil_tick_is_a_mark_by_its_stroke():
@@ -770,15 +777,9 @@ def test_a_box_filled_to_its_corners_is_a_cancellation_even_for_a_hand_that_answ
     # Round blobs on the page: a heavy hand. A box filled out to its corners
     # with nothing else in the question is still a cancellation whose
     # answer was lost, not one more blob.
-    sheet = Sheet("12345678", vertical=False, pitch_mm=9.0)
-    fields = []
-    for n, code in enumerate("135"):
-        sheet.blob(code, 2.2)
-        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[int(code) - 1], sheet.options[int(code)])))
+    sheet, fields = _blob_answers("135", 2.2)
     sheet.fill("8")
-    fields.append(FieldLayout("q3", "single", 1, (sheet.options[6], sheet.options[7])))
-    dark, added = sheet.maps()
-    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
+    readings = sheet.read_fields([*fields, FieldLayout("q3", "single", 1, (sheet.options[6], sheet.options[7]))])
     assert [r.value for r in readings[:3]] == list("135")
     assert readings[3].value == "" and "unclear-cancel" in readings[3].flags
 
@@ -822,8 +823,7 @@ def test_part_of_a_loop_round_a_blank_question_is_doubted_on_a_page_answered_by_
         FieldLayout("q2", "single", 1, tuple(sheet.options[3:6])),
         FieldLayout("q3", "single", 1, tuple(sheet.options[6:8])),
     ]
-    dark, added = sheet.maps()
-    readings = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())
+    readings = sheet.read_fields(fields)
     assert [r.value for r in readings[:2]] == ["1", "4"]
     lost = readings[2]
     loose = next(b for b in lost.boxes if b.code == "7").loose_sectors
@@ -899,8 +899,7 @@ def test_an_outline_scanned_bolder_than_the_pages_faded_boxes_is_not_a_loop():
         faded[box] = np.maximum(faded[box], 225)
     sheet.ink = faded
     fields = [FieldLayout("faded", "single", 1, tuple(sheet.options[:6])), FieldLayout("q", "single", 1, tuple(sheet.options[6:]))]
-    dark, added = sheet.maps()
-    reading = read_fields(dark, added, fields, Thresholds(), printed=sheet.printed_map())[1]
+    reading = sheet.read_fields(fields)[1]
     assert (reading.value, reading.flags) == ("", ()), reading
     # A loop drawn tight on that outline still shows where it leaves it.
     looped = Sheet("12345678", vertical=False, pitch_mm=9.0).loop("7", -0.6, 340, width_mm=0.5).read()
