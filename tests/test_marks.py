@@ -904,3 +904,25 @@ def test_an_outline_scanned_bolder_than_the_pages_faded_boxes_is_not_a_loop():
     # A loop drawn tight on that outline still shows where it leaves it.
     looped = Sheet("12345678", vertical=False, pitch_mm=9.0).loop("7", -0.6, 340, width_mm=0.5).read()
     assert looped.value == "7" or blocking(looped), looped
+
+
+def test_a_thin_cross_a_black_and_white_scan_broke_into_dots_is_held_never_blank():
+    # A thin pencil cross thresholded to black and white: a third of its
+    # pixels left, in dots too small and too thin for a stroke.
+    sheet = Sheet()
+    cx, cy = sheet.centre("2")
+    sheet.line([(cx - 1.5, cy - 1.5), (cx + 1.5, cy + 1.5)], width_mm=0.12).line(
+        [(cx + 1.5, cy - 1.5), (cx - 1.5, cy + 1.5)], width_mm=0.12
+    )
+    cross = (sheet.ink < 200) & (sheet.printed == 255)
+    sheet.ink[cross & (np.random.default_rng(4).random(cross.shape) >= 0.35)] = 255
+    reading = sheet.read()
+    assert reading.value == "" and "faint" in reading.flags, reading
+    # The same ink scattered over the box is dust: nothing.
+    dust = Sheet()
+    x, y, w, h = next(o.box for o in dust.options if o.code == "2")
+    rng = np.random.default_rng(4)
+    for _ in range(int(np.count_nonzero(cross & (np.random.default_rng(4).random(cross.shape) < 0.35)))):
+        px, py = rng.uniform(x + 0.8, x + w - 0.8), rng.uniform(y + 0.8, y + h - 0.8)
+        dust.ink[int(py * S), int(px * S)] = 30
+    assert not blocking(dust.read()), dust.read()

@@ -164,6 +164,7 @@ class BoxMetrics:
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
     traced: float = 0.0  # share of the inside traced at the light ink level (a pale fill covers it, a pale X a third)
+    dotted_stroke: float = 0.0  # reach of a line of dots crossing the box (pencil broken up by black and white), share
     halo: tuple[float, ...] = ()  # inked share of the ring at each px of distance outside the border, to HALO_MM
     ring_hits: int = 0  # of RING_SECTORS angular sectors round it, those a stroke crosses (bit k: sector k)
     loose_hits: int = 0  # the same, dotted lines too, without ink that runs on into another box (its mark spilling over)
@@ -381,6 +382,7 @@ def measure_box(
     coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
     corners = _corner_share(inked_inside)
     stroke, core, crosses, depth, traced_share = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
+    dotted = _dotted_reach(inside) if inside.size and stroke < STROKE_MARK_SPAN else 0.0
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
@@ -472,6 +474,7 @@ def measure_box(
         stroke_crosses=crosses,
         stroke_depth=depth,
         traced=traced_share,
+        dotted_stroke=dotted,
         ring_hits=hits,
         loose_hits=loose,
         border=tuple(float(v) for v in border),
@@ -480,6 +483,30 @@ def measure_box(
         outline_darkness=float(outline_values.mean()) if outline_values.size else 0.0,
         halo=tuple(float(v) for v in halo[:halo_px]),
     )
+
+
+def _dotted_reach(inside_dark: np.ndarray) -> float:
+    """The reach (share of the side) of a thin line a black-and-white scan
+    broke into dots, where it crosses the box (``inside_dark``: the box's
+    inside, (H, W) uint8 darkness): its dots, joined across gaps of a pixel
+    or two, pass near the centre and spread both ways, and hold most of the
+    box's ink. 0.0 when there is none."""
+    ink = (inside_dark > LIGHT_INK_LEVEL).astype(np.uint8)
+    if not ink.any():
+        return 0.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, _DOT_JOIN), connectivity=8)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    member = labels == largest
+    if np.count_nonzero(member & ink.astype(bool)) < DOTTED_SHARE * np.count_nonzero(ink):
+        return 0.0
+    side = max(inside_dark.shape)
+    ys, xs = np.nonzero(member)
+    centre = (np.array(inside_dark.shape) - 1) / 2
+    near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
+    width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
+    if not near_centre or min(width, height) < STROKE_SPREAD_SHARE * side:
+        return 0.0
+    return float(max(width, height) / side)
 
 
 def _corner_share(inked: np.ndarray) -> float:
@@ -619,6 +646,10 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         # Light ink over the whole box: a fill in pencil (the form's
         # cancellation) or a shadow, not a stroke. A person looks.
         return "doubtful", 0.0
+    if state == "empty" and m.dotted_stroke >= STROKE_MARK_SPAN:
+        # A line of dots across the box: light pencil a black-and-white scan
+        # broke up (or dust in a row). Never blank: a person looks.
+        return "doubtful", 0.0
     long_stroke = m.stroke >= STROKE_MARK_SPAN
     if long_stroke and m.stroke_crosses and m.stroke_core >= STROKE_CORE_LEVEL:
         return "marked", LIGHT_STROKE_CONFIDENCE
@@ -665,6 +696,9 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
     if state != "marked" and m.coverage < t.marked:
         state, confidence = _overflow(state, confidence, m, t)
         state, confidence = by_stroke(state, confidence, m, t)
+        if state == "doubtful" and m.dotted_stroke >= STROKE_MARK_SPAN > m.stroke:
+            # Its stroke is the line of dots: no graze, whatever its shade.
+            m = replace(m, stroke=m.dotted_stroke, stroke_crosses=True)
     elif state in ("doubtful", "filled") and m.coverage >= t.fill_doubt and m.corners < BLOB_CORNERS:
         # Nearly full but round, its corners left white: a blob, the
         # respondent's mark; a cancellation fills the box to its corners.
