@@ -926,3 +926,10 @@ def test_a_thin_cross_a_black_and_white_scan_broke_into_dots_is_held_never_blank
         px, py = rng.uniform(x + 0.8, x + w - 0.8), rng.uniform(y + 0.8, y + h - 0.8)
         dust.ink[int(py * S), int(px * S)] = 30
     assert not blocking(dust.read()), dust.read()
+    # A pale patch of the back page showing through, grainy, is no line of dots.
+    patch = Sheet()
+    disc = np.zeros_like(patch.ink)
+    cv2.circle(disc, _pt(cx, cy), int(3.0 * S * 16), 1, -1, shift=4)
+    grain = np.clip(230 + np.random.default_rng(6).normal(0, 6, patch.ink.shape), 0, 255).astype(np.uint8)
+    patch.ink = np.where((disc == 1) & (patch.printed == 255), grain, patch.ink)
+    assert not blocking(patch.read()), patch.read()

@@ -491,7 +491,8 @@ def _dotted_reach(inside_dark: np.ndarray) -> float:
     inside, (H, W) uint8 darkness): its dots, joined across gaps of a pixel
     or two, pass near the centre and spread both ways, and hold most of the
     box's ink. 0.0 when there is none."""
-    ink = (inside_dark > LIGHT_INK_LEVEL).astype(np.uint8)
+    # The dots are black (a threshold made them): a pale patch is no line of dots.
+    ink = (inside_dark > INK_LEVEL).astype(np.uint8)
     if not ink.any():
         return 0.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, _DOT_JOIN), connectivity=8)
@@ -642,9 +643,10 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         # by the scan (or its shadow), not a stroke. A loop drawn tight on
         # the outline wanders out of it somewhere.
         return "empty", 0.5 if state == "doubtful" else confidence
-    if m.traced >= t.fill_doubt:
+    if m.traced >= t.fill_doubt and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
         # Light ink over the whole box: a fill in pencil (the form's
-        # cancellation) or a shadow, not a stroke. A person looks.
+        # cancellation), not a stroke. A person looks. (Paler still is the
+        # back page's print or a shadow showing through.)
         return "doubtful", 0.0
     if state == "empty" and m.dotted_stroke >= STROKE_MARK_SPAN:
         # A line of dots across the box: light pencil a black-and-white scan
