@@ -167,6 +167,17 @@ def test_assigning_a_page_to_a_serial_never_issued_is_flagged(app, db, tmp_path)
     # Nothing proves this form was issued: it waits for a person, flagged.
     assert {"not-issued": 1, "unverified-code": 1, "identified-by-hand": 0}.items() <= flags_of(db, NEVER_ISSUED).items()
     assert form_status(db, NEVER_ISSUED) == "needs_review"
+    # ... and that person can only reject it: no button keeps it, and a
+    # forged request to keep it is refused.
+    item = first_item(db, "form", "not-issued")
+    boss = logged_in(app, "boss")
+    screen = boss.get(f"/item?id={quote(item.ident)}").text
+    assert "Phiếu chỉ có thể bị loại bỏ" in screen and f'data-value="{keys.KEPT}"' not in screen
+    assert f'data-value="{keys.REJECTED}"' in screen
+    assert post(boss, "/decide", {"id": item.ident, "value": keys.KEPT}).status_code == 400
+    assert form_status(db, NEVER_ISSUED) == "needs_review"
+    assert post(boss, "/decide", {"id": item.ident, "value": keys.REJECTED}).status_code == 302
+    assert form_status(db, NEVER_ISSUED) == "rejected"
 
 
 def test_a_page_whose_code_verified_is_assigned_only_to_that_identity(app, db):

@@ -162,7 +162,7 @@ def _assemble_form(
     _flag_blank_pages(form, survey, page_fields, decisions)
     _flag_skip_rules(form, survey)
     _settle_blanks_that_do_not_apply(form, survey)
-    _record_issue(form, issued)
+    _record_issue(form, issued, verified=any(p.verified for p in read))
     form.status = settle(form, decisions)
     return form
 
@@ -337,13 +337,18 @@ def _flag_skip_rules(form: FormRecord, survey: Survey) -> None:
             )
 
 
-def _record_issue(form: FormRecord, issued: IssuedForms) -> None:
+def _record_issue(form: FormRecord, issued: IssuedForms, verified: bool) -> None:
     """The household the form was issued to; a serial the ledger never issued is flagged."""
     entry = issued.of(form.survey, form.serial)
     if entry is not UNKNOWN:
         form.issued = entry
         if form.issued is None:
-            form.flags.append(Flag("", "not-issued", detail="a valid code, but the serial is not in the ledger", item=keys.FORM))
+            detail = (
+                "a valid code, but the serial is not in the ledger"
+                if verified
+                else "the serial printed on it is not in the ledger, and no page has a readable code"
+            )
+            form.flags.append(Flag("", "not-issued", detail=detail, item=keys.FORM))
 
 
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:

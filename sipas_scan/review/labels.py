@@ -101,6 +101,12 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Phiếu này có hai bản được điền khác nhau (bản photo?). Xem từng trang rồi giữ hoặc loại phiếu.",
         "en": "Two differently filled copies of this form came in (a photocopy?). Check each page, then keep or reject the form.",
     },
+    "unproven": {
+        "vi": "Không có gì cho thấy phiếu này được in cho cuộc khảo sát: không trang nào có mã QR đọc được và số phiếu "
+        "in trên trang chưa từng được phát. Phiếu chỉ có thể bị loại bỏ.",
+        "en": "Nothing shows this form was printed for the survey: no page has a readable code and the serial printed "
+        "on it was never issued. It can only be rejected.",
+    },
     "unverified_code": {
         "vi": "Không trang nào của phiếu có mã QR đọc được: phiếu được nhận theo số phiếu in trên trang. "
         "Đối chiếu số phiếu trên giấy rồi giữ hoặc loại phiếu.",
@@ -460,6 +466,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (
         r"answered although (?P<q>\S+) says it does not apply",
         {"vi": "Đã được trả lời dù câu {q} cho biết câu này không áp dụng.", "en": "Answered although {q} says it does not apply."},
+    ),
+    (
+        r"the serial printed on it is not in the ledger, and no page has a readable code",
+        {
+            "vi": "Số phiếu in trên trang không có trong sổ phát phiếu, và không trang nào có mã QR đọc được.",
+            "en": "The serial printed on it is not in the ledger, and no page has a readable code.",
+        },
     ),
     (
         r"a valid code, but the serial is not in the ledger",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from sipas_scan.assembly import decisions as keys
+from sipas_scan.assembly.forms import unproven
 from sipas_scan.layout import survey_and_layout
 from sipas_scan.records import STATUSES
 from sipas_scan.review import actions, screens
@@ -69,6 +70,7 @@ def item_page(found: ReviewItem, error: str = "", status: int = 200) -> tuple[st
         context["choices"] = _choices(found)
         context["surveys"] = store().surveys()
         context["assignable"] = actions.assignable(found)
+        context["unproven"] = unproven(found.reasons)
     context.update(screens.item_context(store(), found, language(), context.get("machine", "")))
     return render_template("item.html", **context), status
 
