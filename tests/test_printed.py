@@ -181,6 +181,28 @@ def test_header_and_footer_with_different_valid_serials_fail(forms):
     assert isinstance(result, Failed) and result.reason == "serials-disagree", result
 
 
+@pytest.mark.parametrize("voted", ["header", "footer", "both"])
+def test_a_serial_read_at_once_beats_a_different_one_believed_after_retries(forms, monkeypatch, voted):
+    # The footer cut off at the page's edge: its retries agreed on a
+    # misreading. The header, read at once, is what is printed; two lines
+    # read the same way and disagreeing still fail.
+    import sipas_scan.reading.printed as printed
+
+    right, wrong = forms[0][0], forms[0][1]
+    lines = iter(
+        [
+            printed._Serial(wrong if voted == "header" else right, 95.0, False, "header", voted=voted in ("header", "both")),
+            printed._Serial(right if voted == "header" else wrong, 95.0, False, "footer", voted=voted in ("footer", "both")),
+        ]
+    )
+    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    result = read(page_of(forms, 0, 1))
+    if voted == "both":
+        assert isinstance(result, Failed) and result.reason == "serials-disagree", result
+    else:
+        assert result and result.serial == right and "after retries" in result.detail, result
+
+
 # ---- nothing to read, or nothing believable ------------------------------------
 
 

@@ -240,6 +240,7 @@ class _Serial:
     failed_check: bool  # seven digits were read but their check digit is wrong
     note: str
     digits: str = ""  # the digits read, valid or not
+    voted: bool = False  # believed only after retries at other sizes and thresholds agreed
 
 
 def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: float, size_pt: float) -> _Serial:
@@ -258,7 +259,7 @@ def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: f
     valid = [d for d in [r.digits for r in readings] + digits if _SERIAL.fullmatch(d) and serial_is_valid(d)]
     if len(set(valid)) == 1 and len(valid) >= SERIAL_VOTES:
         tries = len(readings) + len(digits)
-        return _Serial(valid[0], MIN_WORD_CONFIDENCE, False, f"{valid[0]} in {len(valid)} of {tries} readings")
+        return _Serial(valid[0], MIN_WORD_CONFIDENCE, False, f"{valid[0]} in {len(valid)} of {tries} readings", voted=True)
     return first
 
 
@@ -412,7 +413,14 @@ def read_printed_identity(
     )
     details = [f"header serial: {header.note}", f"footer serial: {footer.note}"]
     single = header if header.serial else footer
-    if header.serial and footer.serial:
+    if header.serial and footer.serial and header.serial != footer.serial and header.voted != footer.voted:
+        # One line read at once, the other believed only after retries (a
+        # line cut off at the page's edge or smudged, whose retries agreed on
+        # a misreading): the line read at once is what is printed.
+        single = footer if header.voted else header
+        serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
+        details.append(f"{serial} read at once, the other only after retries")
+    elif header.serial and footer.serial:
         if header.serial != footer.serial:
             return Failed("serials-disagree", "; ".join(details))
         serial, serial_confidence = header.serial, max(header.confidence, footer.confidence)
