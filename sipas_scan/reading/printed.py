@@ -417,8 +417,8 @@ def read_printed_identity(
         # One line read at once, the other believed only after retries (a
         # line cut off at the page's edge or smudged, whose retries agreed on
         # a misreading): the line read at once is what is printed.
-        single = footer if header.voted else header
-        serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
+        serial, serial_confidence = (footer.serial, footer.confidence) if header.voted else (header.serial, header.confidence)
+        serial_confidence *= SINGLE_SOURCE_FACTOR
         details.append(f"{serial} read at once, the other only after retries")
     elif header.serial and footer.serial:
         if header.serial != footer.serial:
