@@ -84,3 +84,8 @@ def test_a_single_character_read_from_a_stroke_is_not_offered(monkeypatch):
     assert lone.has_writing and lone.text == "" and lone.flags == ("ocr-review",)
     monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Có", (91,)))
     assert read_comment(FIELD, written).text == "Có"
+    # Nor a column of strokes read as bars with a few letters between them.
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("| | | | | | | |. bê hC đo: | |", (70, 68, 75, 71)))
+    assert read_comment(FIELD, written).text == ""
+    monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Cán bộ nhiệt tình, chu đáo.", (70, 68, 75, 71)))
+    assert read_comment(FIELD, written).text == "Cán bộ nhiệt tình, chu đáo."

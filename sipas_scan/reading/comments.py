@@ -42,6 +42,11 @@ PROPOSE_MIN_CONFIDENCE = 20
 # lone stroke or smudge read as a character (hard scans: "1" from a bracket
 # of ink beside a fold's shadow, at confidence 89), not offered either.
 PROPOSE_MIN_CHARACTERS = 2
+# ... nor is a reading mostly of bars and dots: a column of strokes (a hatched
+# margin, a scanner's comb) read as "| | | |. bê hC đo: | |" at confidence 70
+# on hard scans; writing is mostly letters (Vietnamese comments on office
+# scans: 90 % and more of their characters).
+PROPOSE_MIN_LETTER_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,12 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
 def _worth_proposing(result: ocr.OcrResult) -> bool:
     """Whether Tesseract's reading is worth offering a reviewer to correct."""
     characters = sum(ch.isalnum() for ch in result.text)
-    return result.mean_confidence >= PROPOSE_MIN_CONFIDENCE and characters >= PROPOSE_MIN_CHARACTERS
+    printed = sum(not ch.isspace() for ch in result.text)
+    return (
+        result.mean_confidence >= PROPOSE_MIN_CONFIDENCE
+        and characters >= PROPOSE_MIN_CHARACTERS
+        and characters >= PROPOSE_MIN_LETTER_SHARE * printed
+    )
 
 
 def _stroke_area_mm2(crop: np.ndarray) -> float:
