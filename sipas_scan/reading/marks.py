@@ -532,9 +532,9 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     noise go; where the scan is so noisy that specks merge into pieces, a
     wider opening clears them (losing only the thinnest pen lines, on a page
     a person will look at anyway)."""
-    if not ink.any():  # most boxes: nothing round them at all
-        return ink.astype(bool), 0.0
     opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _OPENING)
+    if not opened.any():  # most boxes: nothing round them at all
+        return opened.astype(bool), float(ink.mean())
     count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     specks = int(areas[1:][areas[1:] < RING_STROKE_MIN_PX].sum())
@@ -1193,7 +1193,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # way round another box is a stray stroke; half way round, a person looks.
     # A respondent who circles answers elsewhere on the page may have
     # circled here too, the loop lost in part: a blank question with a
-    # third of a loop round a box is doubted.
+    # quarter of a loop round a box is doubted.
     doubt_from = (
         RING_DOUBT_BESIDE_CLEAR
         if fld.kind == "single" and clearest and marked
