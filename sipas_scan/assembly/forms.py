@@ -437,7 +437,7 @@ def unproven(reasons: set[str] | tuple[str, ...]) -> bool:
     """A form no signed code proves ours whose printed serial the ledger
     never issued (a forgery with its code made unreadable, most likely):
     nothing a reviewer sees can prove it was printed here, so no decision
-    keeps it; rejecting it, or adding the print run to the ledger, settles it."""
+    keeps it: it can only be rejected."""
     return {"unverified-code", "not-issued"} <= set(reasons)
 
 
