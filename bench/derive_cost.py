@@ -37,6 +37,7 @@ from pgcluster import Cluster  # noqa: E402
 from print_bench import write_households  # noqa: E402
 
 from sipas_scan.assembly.derive import derive_pending, rebuild  # noqa: E402
+from sipas_scan.dbfile import is_url  # noqa: E402
 from sipas_scan.errors import SipasError  # noqa: E402
 from sipas_scan.layout import survey_and_layout  # noqa: E402
 from sipas_scan.printing.batch import print_batch  # noqa: E402
@@ -49,7 +50,6 @@ from sipas_scan.reading.page import PageResult, ReadOptions  # noqa: E402
 from sipas_scan.scan import scan_inputs  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
 from sipas_scan.store.db import Store, new_claim_owner  # noqa: E402
-from sipas_scan.store.engine import is_url  # noqa: E402
 from sipas_scan.survey.loader import load_survey  # noqa: E402
 
 BATCH = 100  # forms a timed batch stores

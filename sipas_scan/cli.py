@@ -99,7 +99,7 @@ def _output_file(path: Path, option: str, example: str) -> Path:
 def _database(db: str, *, new: bool = False) -> Path | str:
     """--db as the store takes it: a URL as given, or a file that exists
     (``new``: a file that may be created)."""
-    from sipas_scan.store.engine import is_url
+    from sipas_scan.dbfile import is_url
 
     if is_url(db):
         return db
@@ -797,10 +797,10 @@ def review_command(
     """
     import waitress
 
+    from sipas_scan.dbfile import is_url
     from sipas_scan.review.accounts import list_users
     from sipas_scan.review.app import create_app, exposure_warning
     from sipas_scan.store.db import Store
-    from sipas_scan.store.engine import is_url
 
     if not is_url(db) and not Path(db).is_file():
         raise InputFileError(f"{db}: no such database (run 'sipas-scan scan' first)")
@@ -869,7 +869,8 @@ def db_copy(
       sipas-scan db copy results.sqlite postgresql://sipas@dbserver/sipas
       sipas-scan db copy sipas-ledger.sqlite postgresql://sipas@dbserver/sipas
     """
-    from sipas_scan.printing.ledger import copy_ledger, is_ledger_file, is_url, ledger_location
+    from sipas_scan.dbfile import is_url
+    from sipas_scan.printing.ledger import copy_ledger, is_ledger_file, ledger_location
     from sipas_scan.store.copy import copy_database
 
     if not is_url(source) and is_ledger_file(Path(source)):

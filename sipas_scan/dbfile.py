@@ -17,10 +17,26 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sipas_scan.errors import SipasError
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
 BUSY_TIMEOUT_S = 30
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether a database location (``--db``, ``--ledger``) is a server's URL rather than a file."""
+    return "://" in str(location)
+
+
+def shown_url(url: str | sa.URL) -> str:
+    """A database URL as messages show it: without its password."""
+    import sqlalchemy as sa  # only for a server's URL
+
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 class _Writer:

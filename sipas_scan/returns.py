@@ -19,13 +19,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from sipas_scan.dbfile import is_url
 from sipas_scan.errors import InputFileError
 from sipas_scan.printing.ledger import IssuedForm, Ledger, LedgerLocation, check_ledger
 from sipas_scan.returns_pdf import write_collection_lists
 from sipas_scan.returns_tally import HELD, FormKey, Received, ReturnsReport, Tally, tally_returns
 from sipas_scan.store import results
 from sipas_scan.store.db import Store
-from sipas_scan.store.engine import is_url
 
 RETURNS_COLUMNS = (
     "level",

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from sipas_scan.dbfile import is_url
 from sipas_scan.errors import OutputFileError
 from sipas_scan.executor import Executor
 from sipas_scan.layout import FormLayout, layout_survey
 from sipas_scan.printing.codes import Secret
 from sipas_scan.printing.delivery import write_delivery_lists, write_manifest
 from sipas_scan.printing.households import read_households
-from sipas_scan.printing.ledger import IssuedForm, Ledger, LedgerLocation, check_ledger, is_url, ledger_exists
+from sipas_scan.printing.ledger import IssuedForm, Ledger, LedgerLocation, check_ledger, ledger_exists
 from sipas_scan.printing.render import FormRenderer
 from sipas_scan.progress import progress_bar
 from sipas_scan.survey import Survey, load_survey

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sipas_scan.dbfile import SqliteFile
+from sipas_scan.dbfile import SqliteFile, is_url, shown_url
 from sipas_scan.errors import LedgerError
 from sipas_scan.printing.codes import make_serial
 from sipas_scan.printing.households import Household
@@ -73,17 +73,9 @@ def ledger_location(given: str | Path) -> LedgerLocation:
     return str(given) if is_url(given) else Path(given)
 
 
-def is_url(location: LedgerLocation | str) -> bool:
-    return isinstance(location, str) and "://" in location
-
-
 def ledger_name(location: LedgerLocation) -> str:
     """The ledger for messages: a file's absolute path, a URL without its password."""
-    if is_url(location):
-        import sqlalchemy as sa
-
-        return sa.engine.make_url(str(location)).render_as_string(hide_password=True)
-    return str(Path(location).absolute())
+    return shown_url(str(location)) if is_url(location) else str(Path(location).absolute())
 
 
 def _connect(url: str) -> psycopg.Connection:
@@ -331,9 +323,6 @@ class Ledger:
     def is_issued(self, survey_id: str, serial: str) -> bool:
         return self.db.execute("SELECT 1 FROM issued WHERE survey_id = ? AND serial = ?", (survey_id, serial)).fetchone() is not None
 
-    def serial_count(self) -> int:
-        return _value(self.db.execute("SELECT count(*) FROM issued"))
-
     def holding_serials(self, survey_id: str, households: Iterable[Household]) -> list[Household]:
         """Those of ``households`` already issued a serial of this survey (a
         reprint), in the order given."""
@@ -344,24 +333,6 @@ class Ledger:
             )
         }
         return [h for h in households if (*h.village_key, h.household_code) in held]
-
-
-_COPIED = {
-    "print_runs": ("id", "survey_id", "survey_version", "created_at", "out_dir", "forms"),
-    "issued": (
-        "survey_id",
-        "serial",
-        "number",
-        "run_id",
-        "province",
-        "district",
-        "commune",
-        "village",
-        "household_code",
-        "head_name",
-        "address",
-    ),
-}
 
 
 def is_ledger_file(path: Path) -> bool:
@@ -383,8 +354,10 @@ def copy_ledger(source: LedgerLocation, destination: LedgerLocation) -> dict[str
         held = _value(db.execute("SELECT count(*) FROM print_runs"))
         if held:
             raise LedgerError(f"{ledger_name(destination)}: already holds {held} print runs; copy into a ledger without any")
-        for table, columns in _COPIED.items():
-            rows = [tuple(r) for r in src.db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}, {columns[1]}")]
+        for table in ("print_runs", "issued"):  # runs before the serials that name them
+            cursor = src.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+            columns = [d[0] for d in cursor.description]
+            rows = [tuple(r) for r in cursor]
             db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
             copied[table] = len(rows)
         if is_url(destination):  # run ids go on after the copied ones

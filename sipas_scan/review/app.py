@@ -24,13 +24,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sipas_scan.assembly.derive import derive_pending, rebuild
+from sipas_scan.dbfile import is_url
 from sipas_scan.printing.ledger import LedgerLocation
 from sipas_scan.review import accounts
 from sipas_scan.review.labels import label, option_key, reason_label
 from sipas_scan.review.views import BLUEPRINTS
 from sipas_scan.review.views.common import language, message_page
 from sipas_scan.store.db import Store
-from sipas_scan.store.engine import is_url
 
 SESSION_HOURS = accounts.SESSION_HOURS
 SESSION_IDLE_MINUTES = accounts.SESSION_IDLE_MINUTES

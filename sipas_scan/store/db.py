@@ -33,12 +33,12 @@ import sqlalchemy as sa
 
 from sipas_scan.assembly.decisions import QUARANTINE, in_force
 from sipas_scan.assembly.forms import FormKey, FormRecord, IssuedForms, PageRecord
-from sipas_scan.dbfile import holding, writer_of
+from sipas_scan.dbfile import holding, is_url, writer_of
 from sipas_scan.errors import SipasError
 from sipas_scan.printing.households import Household
 from sipas_scan.reading.page import UNREADABLE_IDENTIFIED, PageResult
 from sipas_scan.store import migrate
-from sipas_scan.store.engine import DIALECTS, ENV_DB, Database, database_url, default_location, describe, engine_for, is_url
+from sipas_scan.store.engine import DIALECTS, ENV_DB, Database, database_url, default_location, describe, engine_for
 from sipas_scan.store.legacy import LEGACY_MIGRATIONS
 from sipas_scan.store.schema import pages as pages_table
 

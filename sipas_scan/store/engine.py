@@ -25,16 +25,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from sipas_scan.dbfile import BUSY_TIMEOUT_S
+from sipas_scan.dbfile import BUSY_TIMEOUT_S, is_url, shown_url
 
 ENV_DB = "SIPAS_DB"
 # Any number that is the same in every sipas-scan process: the key of the
 # advisory lock PostgreSQL writers take (see the module's docstring).
 WRITERS_LOCK = 0x51DA5
-
-
-def is_url(location: str | Path) -> bool:
-    return "://" in str(location)
 
 
 def database_url(location: str | Path) -> sa.URL:
@@ -50,7 +46,7 @@ def database_url(location: str | Path) -> sa.URL:
 
 def describe(location: str | Path) -> str:
     """The location as shown in messages: a URL without its password."""
-    return database_url(location).render_as_string(hide_password=True) if is_url(location) else str(location)
+    return shown_url(database_url(location)) if is_url(location) else str(location)
 
 
 @dataclass(frozen=True)
