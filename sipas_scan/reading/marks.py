@@ -65,7 +65,9 @@ DOTTED_THINNESS = 20.0  # and thin: joined area (px) at most this many times its
 DOTTED_DENSITY = 0.2  # and dense: its dots cover this share of the joined band (pencil loops on hard stacks
 # 0.33-0.53, a third of a thin line's pixels left 0.27; chains of salt noise a dilation joins 0.16-0.37) ...
 DOTTED_SHARE = 0.7  # and such lines hold this share of the dots round the box (pencil loops 0.76-0.81; salt
-# noise 0.14-0.58)
+# noise 0.14-0.58) ...
+DOTTED_MAX_SPECKLE = 0.005  # ... on surroundings this clean (pencil loops 0.001-0.003 in specks; denser salt noise
+# chains up everywhere: a hand-made patch at 0.012 read as a loop 14 sectors round)
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
 # limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with
@@ -419,10 +421,12 @@ def measure_box(
     inked = local_added > INK_LEVEL
     halo_px = _px(HALO_MM)
     halo = np.bincount(z.steps[inked[z.near]], minlength=halo_px) / np.maximum(np.bincount(z.steps, minlength=halo_px), 1)
-    ink, speckle = _strokes((inked & z.ring).astype(np.uint8))
+    ring_ink = (inked & z.ring).astype(np.uint8)
+    ink, speckle = _strokes(ring_ink)
     # Dotted lines count where they run, as the band of their joined dots
-    # (the dots alone are too sparse to fill a sector), but add no ink.
-    strokes_round = ink | _dotted_lines((inked & z.ring).astype(np.uint8), ink)
+    # (the dots alone are too sparse to fill a sector), but add no ink; on a
+    # speckled patch the specks join into lines of their own.
+    strokes_round = (ink | _dotted_lines(ring_ink, ink)) if speckle < DOTTED_MAX_SPECKLE else ink
     spill = np.zeros_like(inked)
     if spill_from is not None:
         # Strokes that run on into a neighbouring box with ink inside are that
@@ -554,6 +558,9 @@ def _dotted_lines(ink: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     run a long and thin way and fill much of the band joining them. Specks
     of noise lie apart, clump, or chain up sparsely here and there: where
     most dots round the box are in no such line, none is believed."""
+    loose = ink.astype(bool) & ~cv2.dilate(strokes.astype(np.uint8), _DOT_JOIN).astype(bool)
+    if not loose.any():  # most boxes: no dots at all, or only whole strokes
+        return loose
     joined = cv2.dilate(ink, _DOT_JOIN)
     count, components, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
@@ -561,7 +568,6 @@ def _dotted_lines(ink: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     dots = np.bincount(components[ink.astype(bool)], minlength=count)
     lines = np.flatnonzero((span >= _px(DOTTED_SPAN_MM)) & (area <= DOTTED_THINNESS * span) & (dots >= DOTTED_DENSITY * area))
     found = np.isin(components, lines[lines > 0])
-    loose = ink.astype(bool) & ~cv2.dilate(strokes.astype(np.uint8), _DOT_JOIN).astype(bool)
     if np.count_nonzero(loose & found) < DOTTED_SHARE * np.count_nonzero(loose):
         return np.zeros_like(found)
     return found
@@ -1194,13 +1200,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # A respondent who circles answers elsewhere on the page may have
     # circled here too, the loop lost in part: a blank question with a
     # quarter of a loop round a box is doubted.
-    doubt_from = (
-        RING_DOUBT_BESIDE_CLEAR
-        if fld.kind == "single" and clearest and marked
-        else CIRCLER_DOUBT_SECTORS
-        if hand.circles and not marked and not doubtful
-        else RING_DOUBT_SECTORS
-    )
+    if fld.kind == "single" and clearest and marked:
+        doubt_from = RING_DOUBT_BESIDE_CLEAR
+    elif hand.circles and not marked and not doubtful:
+        doubt_from = CIRCLER_DOUBT_SECTORS
+    else:
+        doubt_from = RING_DOUBT_SECTORS
     rings = sorted(
         (
             b

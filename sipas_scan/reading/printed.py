@@ -413,17 +413,18 @@ def read_printed_identity(
     )
     details = [f"header serial: {header.note}", f"footer serial: {footer.note}"]
     single = header if header.serial else footer
-    if header.serial and footer.serial and header.serial != footer.serial and header.voted != footer.voted:
-        # One line read at once, the other believed only after retries (a
-        # line cut off at the page's edge or smudged, whose retries agreed on
-        # a misreading): the line read at once is what is printed.
-        serial, serial_confidence = (footer.serial, footer.confidence) if header.voted else (header.serial, header.confidence)
-        serial_confidence *= SINGLE_SOURCE_FACTOR
-        details.append(f"{serial} read at once, the other only after retries")
-    elif header.serial and footer.serial:
-        if header.serial != footer.serial:
+    if header.serial and footer.serial:
+        if header.serial == footer.serial:
+            serial, serial_confidence = header.serial, max(header.confidence, footer.confidence)
+        elif header.voted != footer.voted:
+            # One line read at once, the other believed only after retries (a
+            # line cut off at the page's edge or smudged, whose retries agreed
+            # on a misreading): the line read at once is what is printed.
+            serial, serial_confidence = (footer.serial, footer.confidence) if header.voted else (header.serial, header.confidence)
+            serial_confidence *= SINGLE_SOURCE_FACTOR
+            details.append(f"{serial} read at once, the other only after retries")
+        else:
             return Failed("serials-disagree", "; ".join(details))
-        serial, serial_confidence = header.serial, max(header.confidence, footer.confidence)
     elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:

@@ -83,7 +83,8 @@ def darkness(aligned: np.ndarray) -> np.ndarray:
     paper colour, so uneven lighting, tinted paper and grey scanner settings
     do not read as ink."""
     h, w = aligned.shape
-    small = cv2.resize(aligned, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+    # At 1 px/mm, so the window below is in mm.
+    small = cv2.resize(aligned, (int(w / defs.READ_PX_PER_MM), int(h / defs.READ_PX_PER_MM)), interpolation=cv2.INTER_AREA)
     # Paper level: a closing takes away anything dark narrower than the
     # window (marks, text, a filled box) and, unlike the brightest nearby
     # value alone, keeps a step where the paper ends or a fold's shadow
