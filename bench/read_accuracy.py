@@ -132,11 +132,8 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             # Each page quarantined as forged, or (its code unreadable, found
             # by the printed serial) held in a form no reviewer can keep: no
             # signed code and a serial the ledger never issued.
-            caught = all(
-                by_position.get((a["stack"], p), ("",))[1] == "forged-code"
-                or unproven(flags.get((by_position.get((a["stack"], p), ("", "", ""))[2], ""), set()))
-                for p in positions
-            )
+            stored = [by_position.get((a["stack"], p), ("", "", "", 0)) for p in positions]
+            caught = all(reason == "forged-code" or unproven(flags.get((serial, ""), set())) for _, reason, serial, _ in stored)
         elif kind in ("stray-page", "blank-page"):
             st = by_position.get((a["stack"], positions[0]))
             caught = st is not None and st[0] == "quarantined"
