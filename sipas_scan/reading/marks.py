@@ -66,8 +66,8 @@ DOTTED_DENSITY = 0.2  # and dense: its dots cover this share of the joined band 
 # 0.33-0.53, a third of a thin line's pixels left 0.27; chains of salt noise a dilation joins 0.16-0.37) ...
 DOTTED_SHARE = 0.7  # and such lines hold this share of the dots round the box (pencil loops 0.76-0.81; salt
 # noise 0.14-0.58) ...
-DOTTED_MAX_SPECKLE = 0.005  # ... on surroundings this clean (pencil loops 0.001-0.003 in specks; denser salt noise
-# chains up everywhere: a hand-made patch at 0.012 read as a loop 14 sectors round)
+DOTTED_MAX_SPECKLE = 0.01  # ... on surroundings cleaner than this (pencil strokes round boxes on hard stacks 0.001-0.006
+# in specks; denser salt noise chains up everywhere: a hand-made patch at 0.012 read as a loop 14 sectors round)
 NOISY_SPECK_SHARE = 0.02  # specks covering this share of the surroundings: a noisy scan
 NOISE_LIKE = 1.5  # there a box with less than this many times the ink round it (or than that plus the marked
 # limit, for sparse noise a box samples unevenly) holds only the noise (hard stacks: 29 of 48 unmarked boxes with
