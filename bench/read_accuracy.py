@@ -101,6 +101,13 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             if not row.get("t1"):
                 out["clean_forms_no_comment"] += 1
                 out["clean_no_comment_to_review"] += status[serial] != "accepted"
+                # Held although every answer was read right: the doubt cost a
+                # person's time and bought nothing. The rest could not have
+                # been accepted as read without a wrong answer (most: a mark
+                # the scan does not show, or a page quarantined).
+                out["clean_no_comment_held_read_right"] += status[serial] != "accepted" and all(
+                    answers.get((serial, f), "") == row[f] for f in field_ids if f != "t1"
+                )
             if status[serial] != "accepted":
                 for (flag_serial, field_id), reasons in flags.items():
                     if flag_serial == serial:
@@ -211,6 +218,11 @@ def main() -> None:
                 f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
                 f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
                 f" forms lost: {r['forms_lost']}"
+            )
+            print(
+                f"   of those without a comment, held although every answer was read right: {r['clean_no_comment_held_read_right']}"
+                f" = {100 * r['clean_no_comment_held_read_right'] / max(1, r['clean_forms_no_comment']):.1f} %"
+                " (the rest would have been accepted with a wrong answer)"
             )
             print(f"   comment text invented where nothing was written: {r['comments_invented']}")
             quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))

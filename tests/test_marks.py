@@ -552,11 +552,20 @@ def test_a_blank_question_on_a_page_of_barely_visible_marks_goes_to_review():
     readings = read_fields(dark, added, [first, second], Thresholds(), printed=sheet.printed_map())
     assert readings[0].value == "2" and not blocking(readings[0])
     assert readings[1].value == "" and readings[1].flags == ("faint-page",)
-    # With an ordinary pen the blank question is simply blank.
-    sheet = Sheet("12345678", pitch_mm=10.0).tick("2")
+    # A multiple-choice answer there may have lost one of its marks.
+    sheet = Sheet("12345678", pitch_mm=10.0)
+    sheet.tick("2", width_mm=0.3, grey=205).tick("6")
+    several = FieldLayout("q2", "multi", 1, tuple(sheet.options[4:]))
+    dark, added = sheet.maps()
+    readings = read_fields(dark, added, [first, several], Thresholds(), printed=sheet.printed_map())
+    assert readings[1].value == "6" and readings[1].flags == ("faint-page",)
+    # With an ordinary pen the blank question is simply blank, the answer whole.
+    sheet = Sheet("12345678", pitch_mm=10.0).tick("2").tick("6")
     dark, added = sheet.maps()
     readings = read_fields(dark, added, [first, second], Thresholds(), printed=sheet.printed_map())
     assert readings[1].flags == ()
+    readings = read_fields(dark, added, [first, several], Thresholds(), printed=sheet.printed_map())
+    assert (readings[1].value, readings[1].flags) == ("6", ())
 
 
 def test_a_light_tick_beside_a_heavy_half_fill_is_not_taken_for_a_stray_touch():
@@ -712,9 +721,16 @@ def test_a_blank_question_with_a_box_in_a_faded_streak_goes_to_review():
     blank = _faded_outline(Sheet(), "3").read()
     assert blank.value == "" and "faded" in blank.flags, blank
     assert next(b for b in blank.boxes if b.code == "3").outline < 0.6
-    # Answered clearly elsewhere, the faded box holds nothing back.
+    # Answered clearly elsewhere, the faded box holds nothing back: a mark
+    # there would be a second answer to a single-choice question ...
     answered = _faded_outline(Sheet().tick("1"), "3").read()
     assert (answered.value, answered.flags) == ("1", ())
+    # ... but one more answer to a multiple-choice one, which may have vanished.
+    several = _faded_outline(Sheet().tick("1"), "3").read("multi")
+    assert several.value == "1" and "faded" in several.flags and blocking(several), several
+    # The answer's own box drawn lighter hides nothing.
+    own = _faded_outline(Sheet(), "3").tick("3").read("multi")
+    assert (own.value, own.flags) == ("3", ()), own
 
 
 def test_show_through_beside_clear_answers_to_a_multiple_choice_question_is_no_answer():
@@ -907,7 +923,8 @@ def test_an_outline_scanned_bolder_than_the_pages_faded_boxes_is_not_a_loop():
     sheet.ink = faded
     fields = [FieldLayout("faded", "single", 1, tuple(sheet.options[:6])), FieldLayout("q", "single", 1, tuple(sheet.options[6:]))]
     reading = sheet.read_fields(fields)[1]
-    assert (reading.value, reading.flags) == ("", ()), reading
+    # (Held all the same: the page's print all but vanished, a mark may have too.)
+    assert reading.value == "" and not {"circled", "outside-box"} & set(reading.flags), reading
     # A loop drawn tight on that outline still shows where it leaves it.
     looped = Sheet("12345678", vertical=False, pitch_mm=9.0).loop("7", -0.6, 340, width_mm=0.5).read()
     assert looped.value == "7" or blocking(looped), looped
@@ -940,3 +957,44 @@ def test_a_thin_cross_a_black_and_white_scan_broke_into_dots_is_held_never_blank
     grain = np.clip(230 + np.random.default_rng(6).normal(0, 6, patch.ink.shape), 0, 255).astype(np.uint8)
     patch.ink = np.where((disc == 1) & (patch.printed == 255), grain, patch.ink)
     assert not blocking(patch.read()), patch.read()
+
+
+def test_a_tick_whose_knee_barely_lies_in_its_box_and_arm_crosses_the_next_is_held():
+    # The knee drawn low in the corner of box 3, only a short piece of the
+    # stroke inside it; the long arm runs on across box 4. The ink says 4,
+    # the knee says 3: a person decides, never 4 silently.
+    sheet = Sheet()
+    x, y, w, h = sheet.options[2].box
+    nx, ny = sheet.centre("4")
+    sheet.line([(x + w - 0.64, y + h - 0.75), (x + w - 0.6, y + h - 0.7), (x + w + 1.0, y + h - 1.4), (nx + 1.8, ny - 1.0)], 0.5)
+    reading = sheet.read()
+    assert next(b for b in reading.boxes if b.code == "3").coverage < 0.008, reading  # a trace, no mark
+    assert blocking(reading), reading
+    # The same stroke beginning outside box 3 is box 4's tick overflowing.
+    sheet = Sheet()
+    sheet.line([(x + w + 0.6, y + h - 1.0), (x + w + 1.0, y + h - 1.4), (nx + 1.8, ny - 1.0)], 0.5)
+    reading = sheet.read()
+    assert (reading.value, blocking(reading)) == ("4", False), reading
+
+
+def _washed_out(sheet: Sheet) -> Sheet:
+    # The scan all but lost the page's print: outlines at 15 % of their darkness.
+    print_only = sheet.printed < 255
+    sheet.ink[print_only] = 255 - ((255 - sheet.printed[print_only]) * 0.15).astype(np.uint8)
+    return sheet
+
+
+def test_a_page_whose_print_the_scan_lost_holds_its_blank_questions():
+    # A mark may have gone with the print: a blank question, or a
+    # multiple-choice answer, goes to review; a clear single answer stands.
+    sheet = _washed_out(Sheet("12345678", pitch_mm=10.0)).tick("6")
+    first = FieldLayout("q1", "single", 1, tuple(sheet.options[:4]))
+    second = FieldLayout("q2", "multi", 1, tuple(sheet.options[4:]))
+    single = FieldLayout("q2", "single", 1, tuple(sheet.options[4:]))
+    blank, several = sheet.read_fields([first, second])
+    assert blank.value == "" and "faded" in blank.flags and blocking(blank), blank
+    assert several.value == "6" and "faded" in several.flags, several
+    assert sheet.read_fields([first, single])[1].flags == ()
+    # Printed as usual, the blank question is blank.
+    sheet = Sheet("12345678", pitch_mm=10.0).tick("6")
+    assert [(r.value, r.flags) for r in sheet.read_fields([first, second])] == [("", ()), ("6", ())]

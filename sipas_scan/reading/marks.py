@@ -21,6 +21,7 @@ tick from dust or a loop round a box from nothing:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -50,8 +51,10 @@ RING_SECTORS = 16
 BORDER_INNER_MM = INSET_MM  # the band along the printed border: from where the inside is measured ...
 BORDER_OUTER_MM = 0.7  # ... to this far outside (about twice the printed line's width with its blur)
 FADED_OUTLINE = 0.4  # an outline this much lighter than the page's typical one has faded from the scan
-FADED_DARKNESS = 0.6  # a blank question with an outline drawn this much lighter (a faded streak on a grey
+FADED_DARKNESS = 0.6  # a blank (or multiple-choice) question with an outline drawn this much lighter (a faded streak on a grey
 # scan): a light mark there may have vanished (1 % of boxes on hard stacks, 4 silent errors)
+FADED_PAGE_DARKNESS = 20.0  # boxes' outlines typically no darker than this (0..255, the band along them): the
+# scan lost the page's print (hard stacks: 36-170 on 150 pages, 4.6 on one washed out with its marks)
 BORDER_EXCESS = 0.15  # a border band this much inkier than the page's typical one has a stroke drawn on it
 SECTOR_MIN_PX = 6  # ink pixels (0.1 mm^2) for a stroke to count as crossing a sector
 BESIDE_MIN_PX = 12  # beside the outline, twice that: print a scan made bolder leaves a pixel-wide seam
@@ -970,10 +973,22 @@ def read_fields(
         )
         for r in readings
     ):
-        # Marks on this page are so light that some barely survived the scan:
-        # a question left blank here may be one whose mark did not.
-        readings = [replace(r, flags=("faint-page",), confidence=0.0) if not r.value and not r.flags else r for r in readings]
+        # Marks on this page are so light that some barely survived the scan.
+        readings = _may_have_lost(choice, readings, "faint-page")
+    if typical_darkness < FADED_PAGE_DARKNESS:
+        # The scan all but lost the page's print: marks may have gone with it.
+        readings = _may_have_lost(choice, readings, "faded")
     return readings
+
+
+def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reason: str) -> list[FieldReading]:
+    """Doubt (``reason``) on the questions of a page where a mark may have
+    vanished from the scan: a question left blank may be one whose mark did,
+    and a multiple-choice answer may have lost one of its marks."""
+    return [
+        replace(r, flags=(*r.flags, reason), confidence=0.0) if not r.doubts and (not r.value or f.kind == "multi") else r
+        for f, r in zip(choice, readings, strict=True)
+    ]
 
 
 def _reached_over(
@@ -984,40 +999,72 @@ def _reached_over(
     the box meant. The other box is not a second answer. Only on
     single-choice questions, where a second answer would void the question
     anyway; where the knee is not clearly in one box, both stay. The arm
-    may leave only a trace in the second box (doubtful): the same holds."""
+    may leave only a trace in the second box (doubtful): the same holds.
+    And the knee may leave only a trace in its box (too little ink to count),
+    the arm crossing the next box: the ink says one box, the knee the other,
+    and a person decides."""
     marked = [b for b in boxes if b.state == "marked" and not b.circled]
     touched = [b for b in boxes if b.state == "doubtful"]
+    lows = _stroke_lows(dark, reference, is_print, found)
+    if len(marked) == 1 and not touched:
+        knees = [b for b in boxes if _knee_trace(marked[0], b, lows)]
+        if not knees:
+            return boxes
+        return [replace(b, state="doubtful", confidence=0.0) if b is marked[0] or b in knees else b for b in boxes]
     if len(marked) == 2 and not touched:
         first, second = marked
     elif len(marked) == 1 and len(touched) == 1:
         first, second = marked[0], touched[0]
     else:
         return boxes
-    (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
-    x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
-    x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
-    # ``reference``: the print (taken out here) or, without it, the added ink.
-    strokes = cv2.subtract(dark[y0:y1, x0:x1], reference[y0:y1, x0:x1]) if is_print else reference[y0:y1, x0:x1]
-    ink = (strokes > INK_LEVEL).astype(np.uint8)
-    # Join the stroke's pieces across the box borders the print took out.
-    _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
-    inset = _px(INSET_MM)
-
-    def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
-        window = np.s_[y - y0 + inset : y - y0 + side - inset, x - x0 + inset : x - x0 + side - inset]
-        return pieces[window], ink[window] > 0
-
-    (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
-    shared = (set(np.unique(a_pieces[a_ink])) & set(np.unique(b_pieces[b_ink]))) - {0}
-    if not shared:
-        return boxes
-    # How low the joined stroke reaches inside each box, from the box's top.
-    piece = shared.pop()
-    depth = [float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1)) for p, i in ((a_pieces, a_ink), (b_pieces, b_ink))]
-    if abs(depth[0] - depth[1]) < _px(KNEE_MARGIN_MM):
+    depth = lows(first, second)
+    if min(depth) < 0 or abs(depth[0] - depth[1]) < _px(KNEE_MARGIN_MM):
         return boxes
     reached = second if depth[0] > depth[1] else first
     return [replace(b, state="empty", confidence=STRAY_CONFIDENCE) if b is reached else b for b in boxes]
+
+
+def _knee_trace(mark: BoxReading, box: BoxReading, lows: Callable[[BoxReading, BoxReading], tuple[float, float]]) -> bool:
+    """Ink too little to count in ``box``, joined to ``mark``'s stroke and lower than it reaches there."""
+    if box.state != "empty" or box.coverage <= 0:
+        return False
+    in_mark, in_box = lows(mark, box)
+    return in_box > in_mark >= 0
+
+
+def _stroke_lows(
+    dark: np.ndarray, reference: np.ndarray, is_print: bool, found: dict[str, tuple[int, int, int]]
+) -> Callable[[BoxReading, BoxReading], tuple[float, float]]:
+    """For two boxes, how low (px from the box's top) one stroke joining
+    their inked insides reaches in each; (-1, -1) when no stroke joins them."""
+
+    def lows(first: BoxReading, second: BoxReading) -> tuple[float, float]:
+        (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
+        x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
+        x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
+        # ``reference``: the print (taken out here) or, without it, the added ink.
+        strokes = cv2.subtract(dark[y0:y1, x0:x1], reference[y0:y1, x0:x1]) if is_print else reference[y0:y1, x0:x1]
+        ink = (strokes > INK_LEVEL).astype(np.uint8)
+        # Join the stroke's pieces across the box borders the print took out.
+        _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
+        inset = _px(INSET_MM)
+
+        def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+            window = np.s_[y - y0 + inset : y - y0 + side - inset, x - x0 + inset : x - x0 + side - inset]
+            return pieces[window], ink[window] > 0
+
+        (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
+        shared = (set(np.unique(a_pieces[a_ink])) & set(np.unique(b_pieces[b_ink]))) - {0}
+        if not shared:
+            return -1.0, -1.0
+        piece = shared.pop()
+
+        def low(p: np.ndarray, i: np.ndarray) -> float:
+            return float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1))
+
+        return low(a_pieces, a_ink), low(b_pieces, b_ink)
+
+    return lows
 
 
 def ring_gap(metrics: list[BoxMetrics]) -> float:
@@ -1222,8 +1269,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("outside-box")
         if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
             value = rings[0].code
+    # A light mark in a box whose print the scan drew much lighter may have
+    # vanished with it: in a blank question, or beside the answers to a
+    # multiple-choice one (where it would be one more answer).
+    in_fade = any(b.outline < FADED_DARKNESS for b in boxes if b not in marked)
     if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds)) or (
-        not value and any(b.outline < FADED_DARKNESS for b in boxes)
+        in_fade and (not value or fld.kind == "multi")
     ):
         flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):

@@ -247,7 +247,7 @@ REASONS: dict[str, dict[str, str]] = {
     "unread-copy": {"vi": "một bản quét không đọc được", "en": "a copy that could not be read"},
     "unclear-cancel": {"vi": "ô tô kín nhưng không chọn ô khác", "en": "box filled in, no other mark"},
     "circled": {"vi": "khoanh tròn ô", "en": "box circled"},
-    "faint-page": {"vi": "để trống trên trang có dấu rất mờ", "en": "blank on a page of very light marks"},
+    "faint-page": {"vi": "trang có dấu rất mờ, có thể có dấu bị mất", "en": "page of very light marks: a mark may have vanished"},
     "faded": {"vi": "nét in bị mờ mất trên bản quét", "en": "print faded from the scan"},
     "structure-not-found": {"vi": "không căn chỉnh được trang", "en": "page could not be aligned"},
     "forged-code": {"vi": "mã QR không hợp lệ (giả mạo?)", "en": "code does not verify (forged?)"},
