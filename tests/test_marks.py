@@ -15,6 +15,7 @@ from sipas_scan import defs
 from sipas_scan.layout import FieldLayout, OptionBox
 from sipas_scan.reading.marks import (
     NOTE_FLAGS,
+    RING_DOUBT_BESIDE_CLEAR,
     RING_SECTORS,
     BoxMetrics,
     BoxReading,
@@ -868,17 +869,28 @@ def test_tinted_paper_beside_brighter_paper_is_not_ink():
     assert darkness(scan)[int((y + 1) * S) : int((y + h - 1) * S), int((x + 1) * S) : int((x + w - 1) * S)].max() > darkness_level(0.5)
 
 
-def test_a_loop_a_black_and_white_scan_broke_into_dots_is_held_with_its_box_proposed():
+def _dotted_loop(sheet: Sheet, code: str) -> Sheet:
     # Light pencil thresholded to black and white: of the loop's pixels a
     # third or so stay black, in dots a pixel or two across, each too small
     # to be a stroke.
-    sheet = Sheet().loop("3", 1.0, width_mm=0.3)
-    loop = sheet.ink < 128
-    loop[sheet.printed < 255] = False
+    before = sheet.ink.copy()
+    sheet.loop(code, 1.0, width_mm=0.3)
+    loop = (sheet.ink < 128) & (before >= 128)
     keep = np.random.default_rng(2).random(loop.shape) < 0.35
-    sheet.ink[loop & ~keep] = 255
-    reading = sheet.read()
+    sheet.ink[loop & ~keep] = before[loop & ~keep]
+    return sheet
+
+
+def test_a_loop_a_black_and_white_scan_broke_into_dots_is_held_with_its_box_proposed():
+    reading = _dotted_loop(Sheet(), "3").read()
     assert reading.value == "3" and "outside-box" in reading.flags, reading  # never blank: held, the box proposed
+    # Beside a clear answer to a single-choice question, dots round another
+    # box are no second loop; whole strokes there still are (see above).
+    beside = _dotted_loop(Sheet().tick("1"), "3").read()
+    assert (beside.value, beside.flags) == ("1", ()), beside
+    assert next(b for b in beside.boxes if b.code == "3").loose_sectors >= RING_DOUBT_BESIDE_CLEAR
+    several = _dotted_loop(Sheet().tick("1"), "3").read("multi")
+    assert "outside-box" in several.flags, several
     # Specks of noise round a box make no loop, scattered thinly or densely
     # enough to chain up.
     for count in (110, 600):

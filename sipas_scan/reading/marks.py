@@ -1247,19 +1247,28 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # A respondent who circles answers elsewhere on the page may have
     # circled here too, the loop lost in part: a blank question with a
     # quarter of a loop round a box is doubted.
-    if fld.kind == "single" and clearest and marked:
+    beside_clear = fld.kind == "single" and bool(clearest) and bool(marked)
+    if beside_clear:
         doubt_from = RING_DOUBT_BESIDE_CLEAR
     elif hand.circles and not marked and not doubtful:
         doubt_from = CIRCLER_DOUBT_SECTORS
     else:
         doubt_from = RING_DOUBT_SECTORS
+
+    def around(b: BoxReading) -> int:
+        # Dots in a row count towards a loop only where they may be the
+        # answer (a pencil loop a black-and-white scan broke up): beside a
+        # clear answer to a single-choice question only whole strokes do
+        # (hard stacks: 26 doubts from dots there, every answer right).
+        return min(b.loose_sectors, b.ring_sectors) if beside_clear else b.loose_sectors
+
     rings = sorted(
         (
             b
             for b in boxes
-            if not b.circled and b.state in ("empty", "doubtful") and b.loose_sectors >= doubt_from and not (b.noisy and b in strays)
+            if not b.circled and b.state in ("empty", "doubtful") and around(b) >= doubt_from and not (b.noisy and b in strays)
         ),
-        key=lambda b: b.loose_sectors,
+        key=around,
         reverse=True,
     )
     if rings:
@@ -1267,7 +1276,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # mark spilling over. A person looks; with nothing else in the
         # question, the most circled box is proposed.
         flags.append("outside-box")
-        if not marked and (len(rings) == 1 or rings[0].loose_sectors > rings[1].loose_sectors):
+        if not marked and (len(rings) == 1 or around(rings[0]) > around(rings[1])):
             value = rings[0].code
     # A light mark in a box whose print the scan drew much lighter may have
     # vanished with it: in a blank question, or beside the answers to a
