@@ -282,8 +282,29 @@ def test_a_circled_option_counts_beside_ticks_in_a_multiple_choice_question():
 
 
 def test_ink_part_way_round_a_box_goes_to_review_never_blank():
-    reading = Sheet().loop("3", 1.5, 170).read()
+    reading = Sheet().loop("3", 1.5, 140).read()
     assert blocking(reading) and "outside-box" in reading.flags
+
+
+def test_a_loop_left_open_half_way_round_the_only_ink_in_the_question_is_its_answer():
+    reading = Sheet().loop("3", 1.5, 170).read()
+    assert (reading.value, reading.flags) == ("3", ("circled",)), reading
+    # Beside other ink in the question it is worth a look.
+    beside = Sheet().tick("1").loop("3", 1.5, 170).read("multi")
+    assert "outside-box" in beside.flags, beside
+    # A hairline or a row of dots that far round, leaving the band round the
+    # box all but empty, is not enough.
+    field = Sheet("12").field()
+    empty = BoxReading("1", "empty", 1.0, 0.0, 0.0)
+
+    def round_box(ring: float, sectors: int = 9, loose: int = 9) -> BoxReading:
+        return BoxReading("2", "empty", 1.0, 0.0, ring, ring_sectors=sectors, loose_sectors=loose)
+
+    answered = decide(field, [empty, round_box(0.03)], Thresholds())
+    assert (answered.value, answered.flags) == ("2", ("circled",)), answered
+    for thin in (round_box(0.01), round_box(0.03, sectors=5), round_box(0.03, loose=7)):
+        held = decide(field, [empty, thin], Thresholds())
+        assert "outside-box" in held.flags and blocking(held), (thin, held)
 
 
 def test_an_overflowing_tick_is_a_mark_not_a_circle():

@@ -79,6 +79,8 @@ SPECKLE_WEIGHT = 4.0  # there a mark needs this many times the specks' share mor
 CIRCLE_SECTORS = 10  # a loop round the box: strokes all round but an opening of at most ~135 degrees
 RING_DOUBT_SECTORS = 6  # strokes a third of the way round: perhaps circled, a person looks
 RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a single-choice question
+LONE_LOOP_SECTORS = 8  # the only ink in a question, whole strokes half way round a box with ...
+LONE_LOOP_INK = 0.02  # ... this share of the band round it inked: that box's answer, a loop left open
 CIRCLER_DOUBT_SECTORS = 4  # ... a quarter of the way round, in a blank question on a page answered by circling
 CIRCLER_MIN_LOOPS = 2  # loops round boxes on a page that show its respondent answers by circling
 STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
@@ -1143,6 +1145,21 @@ def _answered_beside_fade(
     return clear and untouched
 
 
+def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
+    """The only ink in the question: whole strokes at least half way round
+    one box, with real ink there (a loop left open, a big tick drawn over
+    the box), and nothing else in or round the others. That box is the
+    answer, as a closed loop is (hard and office stacks: 21 such, all right;
+    a hairline or dots that far round are not enough, 1 of 29 wrong)."""
+    inked = [b for b in boxes if b.state != "empty" or b.loose_sectors >= CIRCLER_DOUBT_SECTORS]
+    if len(inked) != 1 or inked[0].state not in ("empty", "doubtful") or inked[0].circled:
+        return None
+    box = inked[0]
+    if min(box.ring_sectors, box.loose_sectors) >= LONE_LOOP_SECTORS and box.ring >= LONE_LOOP_INK:
+        return box
+    return None
+
+
 def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, hand: Hand = Hand()) -> FieldReading:
     """What a choice question says, with the reasons for any doubt.
 
@@ -1158,6 +1175,9 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
             else b
             for b in boxes
         ]
+    lone = _lone_loop(boxes)
+    if lone is not None:
+        boxes = [replace(b, state="marked", confidence=LIGHT_STROKE_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
