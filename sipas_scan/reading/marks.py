@@ -975,22 +975,31 @@ def read_fields(
         )
         for r in readings
     ):
-        # Marks on this page are so light that some barely survived the scan.
-        readings = _may_have_lost(choice, readings, "faint-page")
+        # Marks on this page are so light that some barely survived the scan:
+        # a multiple-choice answer with a trace of ink in another box may
+        # have lost that mark (a clean box says nothing was drawn there).
+        readings = _may_have_lost(choice, readings, "faint-page", traced=True)
     if typical_darkness < FADED_PAGE_DARKNESS:
         # The scan all but lost the page's print: marks may have gone with it.
-        readings = _may_have_lost(choice, readings, "faded")
+        readings = _may_have_lost(choice, readings, "faded", traced=False)
     return readings
 
 
-def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reason: str) -> list[FieldReading]:
+def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reason: str, *, traced: bool) -> list[FieldReading]:
     """Doubt (``reason``) on the questions of a page where a mark may have
     vanished from the scan: a question left blank may be one whose mark did,
-    and a multiple-choice answer may have lost one of its marks."""
-    return [
-        replace(r, flags=(*r.flags, reason), confidence=0.0) if not r.doubts and (not r.value or f.kind == "multi") else r
-        for f, r in zip(choice, readings, strict=True)
-    ]
+    and a multiple-choice answer may have lost one of its marks (where
+    ``traced``, only one with a trace of ink inside an unmarked box)."""
+
+    def lost(fld: FieldLayout, r: FieldReading) -> bool:
+        if r.doubts:
+            return False
+        if not r.value:
+            return True
+        trace = any(b.state != "marked" and (b.coverage > 0 or b.stroke > 0) for b in r.boxes)
+        return fld.kind == "multi" and (trace or not traced)
+
+    return [replace(r, flags=(*r.flags, reason), confidence=0.0) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
 
 
 def _reached_over(
