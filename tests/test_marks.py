@@ -289,6 +289,10 @@ def test_ink_part_way_round_a_box_goes_to_review_never_blank():
 def test_a_loop_left_open_half_way_round_the_only_ink_in_the_question_is_its_answer():
     reading = Sheet().loop("3", 1.5, 170).read()
     assert (reading.value, reading.flags) == ("3", ("circled",)), reading
+    # No light stroke: a blank question beside it is simply blank.
+    sheet = Sheet("12345678", pitch_mm=10.0).loop("3", 1.5, 170)
+    fields = [FieldLayout("q1", "single", 1, tuple(sheet.options[:4])), FieldLayout("q2", "single", 1, tuple(sheet.options[4:]))]
+    assert [(r.value, r.flags) for r in sheet.read_fields(fields)] == [("3", ("circled",)), ("", ())]
     # Beside other ink in the question it is worth a look.
     beside = Sheet().tick("1").loop("3", 1.5, 170).read("multi")
     assert "outside-box" in beside.flags, beside

@@ -81,6 +81,7 @@ RING_DOUBT_SECTORS = 6  # strokes a third of the way round: perhaps circled, a p
 RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a single-choice question
 LONE_LOOP_SECTORS = 8  # the only ink in a question, whole strokes half way round a box with ...
 LONE_LOOP_INK = 0.02  # ... this share of the band round it inked: that box's answer, a loop left open
+LONE_LOOP_CONFIDENCE = 0.6  # less sure than a closed loop (1.0)
 CIRCLER_DOUBT_SECTORS = 4  # ... a quarter of the way round, in a blank question on a page answered by circling
 CIRCLER_MIN_LOOPS = 2  # loops round boxes on a page that show its respondent answers by circling
 STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
@@ -970,7 +971,11 @@ def read_fields(
     if any(
         "faint" in r.flags
         or any(
-            b.state == "marked" and not b.pale and b.confidence == LIGHT_STROKE_CONFIDENCE and b.coverage < page_t.empty
+            b.state == "marked"
+            and not b.pale
+            and not b.circled
+            and b.confidence == LIGHT_STROKE_CONFIDENCE
+            and b.coverage < page_t.empty
             for b in r.boxes
         )
         for r in readings
@@ -1186,7 +1191,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         ]
     lone = _lone_loop(boxes)
     if lone is not None:
-        boxes = [replace(b, state="marked", confidence=LIGHT_STROKE_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
+        boxes = [replace(b, state="marked", confidence=LONE_LOOP_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
