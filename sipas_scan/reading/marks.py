@@ -1001,8 +1001,8 @@ def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reas
             return False
         if not r.value:
             return True
-        trace = any(b.state != "marked" and (b.coverage > 0 or b.stroke > 0) for b in r.boxes)
-        return fld.kind == "multi" and (trace or not traced)
+        answers = [b for b in r.boxes if b.state == "marked"]
+        return fld.kind == "multi" and (_trace_beside(r.boxes, answers) or not traced)
 
     return [replace(r, flags=(*r.flags, reason), confidence=0.0) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
 
@@ -1157,6 +1157,13 @@ def _answered_beside_fade(
     )
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
+
+
+def _trace_beside(boxes: list[BoxReading], answers: list[BoxReading]) -> bool:
+    """Ink inside a box that is not an answer: perhaps what the scan left of
+    a mark (hard stacks: every multiple-choice answer that lost a mark to a
+    faded or faint scan had one; a clean box says nothing was drawn)."""
+    return any(b not in answers and (b.coverage > 0 or b.stroke > 0) for b in boxes)
 
 
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
@@ -1314,10 +1321,10 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
             value = rings[0].code
     # A light mark in a box whose print the scan drew much lighter may have
     # vanished with it: in a blank question, or beside the answers to a
-    # multiple-choice one (where it would be one more answer).
+    # multiple-choice one where a trace of ink is left.
     in_fade = any(b.outline < FADED_DARKNESS for b in boxes if b not in marked)
     if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds)) or (
-        in_fade and (not value or fld.kind == "multi")
+        in_fade and (not value or (fld.kind == "multi" and _trace_beside(boxes, marked)))
     ):
         flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
