@@ -2,7 +2,10 @@
 
 Prints, for each profile: silent errors (answers accepted but wrong) per
 10,000 answers, forms sent to review among forms without deliberate
-anomalies, and how many deliberate anomalies were caught.
+anomalies, and how many deliberate anomalies were caught. Of the forms
+held, it tells those whose every answer was read right (the doubt bought
+nothing) and those with an answer the scan does not show at all (only the
+paper can settle them).
 
     .venv/bin/python bench/read_accuracy.py [--forms N] [--profiles clean,office,hard] [--no-ocr]
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 import secrets
 import shutil
@@ -47,6 +51,18 @@ FIELD_ANOMALIES = {
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
 
 
+def _not_on_scan(boxes: dict[str, dict] | None, expected: str) -> bool:
+    """An answer the scan does not show: its page was not read, or a box
+    of it holds no ink inside and no stroke round it."""
+    if boxes is None:
+        return True
+    return any(
+        (b := boxes.get(code)) is not None and b["coverage"] == 0 and b["stroke"] == 0 and b["loose_sectors"] < 3
+        for code in expected.split(";")
+        if code
+    )
+
+
 def evaluate(sim_dir: Path, db: Path) -> dict:
     truth = {r["form_id"]: r for r in csv.DictReader((sim_dir / "truth.csv").open(encoding="utf-8"))}
     anomalies = list(csv.DictReader((sim_dir / "anomalies.csv").open(encoding="utf-8")))
@@ -56,6 +72,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     for serial, field_id, reason, _blocking in con.execute("SELECT serial, field_id, reason, blocking FROM flags"):
         flags.setdefault((serial, field_id), set()).add(reason)
     status = dict(con.execute("SELECT serial, status FROM forms"))
+    # Each stored box, to tell an answer the scan does not show (no ink in
+    # or round its box) from one it shows but was not read.
+    boxes: dict[tuple[str, str], dict[str, dict]] = {}
+    for serial, readings in con.execute("SELECT serial, readings FROM pages WHERE status = 'ok'"):
+        for reading in json.loads(readings).get("fields", []):
+            boxes[(serial, reading["field_id"])] = {b["code"]: b for b in reading["boxes"]}
     # Form-level flags that send a whole page to review (no marks, missing, ...).
     page_flagged: set[tuple[str, int]] = set()
     for serial, detail in con.execute("SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1"):
@@ -105,9 +127,9 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 # person's time and bought nothing. The rest could not have
                 # been accepted as read without a wrong answer (most: a mark
                 # the scan does not show, or a page quarantined).
-                out["clean_no_comment_held_read_right"] += status[serial] != "accepted" and all(
-                    answers.get((serial, f), "") == row[f] for f in field_ids if f != "t1"
-                )
+                wrong = [f for f in field_ids if f != "t1" and answers.get((serial, f), "") != row[f]]
+                out["clean_no_comment_held_read_right"] += status[serial] != "accepted" and not wrong
+                out["clean_no_comment_held_unseen"] += bool(wrong) and any(_not_on_scan(boxes.get((serial, f)), row[f]) for f in wrong)
             if status[serial] != "accepted":
                 for (flag_serial, field_id), reasons in flags.items():
                     if flag_serial == serial:
@@ -219,10 +241,13 @@ def main() -> None:
                 f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
                 f" forms lost: {r['forms_lost']}"
             )
+            no_comment = max(1, r["clean_forms_no_comment"])
             print(
                 f"   of those without a comment, held although every answer was read right: {r['clean_no_comment_held_read_right']}"
-                f" = {100 * r['clean_no_comment_held_read_right'] / max(1, r['clean_forms_no_comment']):.1f} %"
-                " (the rest would have been accepted with a wrong answer)"
+                f" = {100 * r['clean_no_comment_held_read_right'] / no_comment:.1f} %"
+                " (the rest would have been accepted with a wrong answer);"
+                f" with an answer the scan does not show (no ink in or round its box, or its page unread):"
+                f" {r['clean_no_comment_held_unseen']} = {100 * r['clean_no_comment_held_unseen'] / no_comment:.1f} %"
             )
             print(f"   comment text invented where nothing was written: {r['comments_invented']}")
             quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
