@@ -21,7 +21,7 @@ tick from dust or a loop round a box from nothing:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -1159,7 +1159,7 @@ def _answered_beside_fade(
     return clear and untouched
 
 
-def _trace_beside(boxes: list[BoxReading], answers: list[BoxReading]) -> bool:
+def _trace_beside(boxes: Sequence[BoxReading], answers: Sequence[BoxReading]) -> bool:
     """Ink inside a box that is not an answer: perhaps what the scan left of
     a mark (hard stacks: every multiple-choice answer that lost a mark to a
     faded or faint scan had one; a clean box says nothing was drawn)."""
