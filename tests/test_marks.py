@@ -27,6 +27,7 @@ from sipas_scan.reading.marks import (
     measure_box,
     read_fields,
     respondent_hand,
+    stray_box_moved,
     with_border,
 )
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX, darkness, darkness_level
@@ -1044,3 +1045,23 @@ def test_a_page_whose_print_the_scan_lost_holds_its_blank_questions():
     # Printed as usual, the blank question is blank.
     sheet = Sheet("12345678", pitch_mm=10.0).tick("6")
     assert [(r.value, r.flags) for r in sheet.read_fields([first, second])] == [("", ()), ("6", ())]
+
+
+def test_a_box_found_far_from_its_neighbours_in_step_is_put_where_they_say():
+    # Five boxes of a question found where the layout says but one, 8 px
+    # (1 mm) off: the search took ink beside it for the print. It is moved
+    # to where the others sit; boxes drifting together (curled paper) stay.
+    sheet = Sheet("12345", width_mm=80.0)
+    fld = sheet.field()
+
+    def found(offsets: list[tuple[int, int]]) -> dict:
+        return {
+            ("q", o.code): (int(round(o.box[0] * S)) + dx, int(round(o.box[1] * S)) + dy, int(round(BOX * S)))
+            for o, (dx, dy) in zip(sheet.options, offsets, strict=True)
+        }
+
+    stray = found([(1, 0), (1, 0), (1, 0), (1, 0), (9, 0)])
+    assert stray_box_moved(fld, stray) == {("q", "5"): found([(1, 0)] * 5)[("q", "5")]}
+    assert stray_box_moved(fld, found([(0, 0), (2, 0), (4, 0), (6, 0), (8, 0)])) == {}  # curled: all in step
+    assert stray_box_moved(fld, found([(0, 0), (0, 0), (0, 0), (8, 0), (9, 0)])) == {}  # two off: no telling
+    assert stray_box_moved(Sheet("12").field(), {("q", o.code): (0, 0, 40) for o in Sheet("12").options}) == {}

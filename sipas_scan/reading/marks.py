@@ -117,6 +117,8 @@ GHOST_SHARE = 0.5  # paler than any of the respondents' own light marks (0.53 th
 PALE_MIN_MARKS = 3  # clear marks on the page needed to know its pen's darkness
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
+STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced ...
+STRAY_BOX_MIN_OPTIONS = 3  # ... among this many boxes or more (hard stacks: 14 questions no longer held, all read right)
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008  # ink inside a box that, with ink around it, is worth a look
 STREAK_SIDE_MM = 0.75  # a scanner streak is a line narrower than this, with paper this far either side
@@ -866,6 +868,8 @@ def read_fields(
     # What a scanner drew down the page is neither print nor a mark.
     dark, added = without_streaks(dark, streaks), without_streaks(added, streaks)
     found = {(f.id, o.code): locate_box(dark, o.box) for f in choice for o in f.options}
+    for fld in choice:
+        found.update(stray_box_moved(fld, found))
     # Each box owns its square and a margin round it, so a loop round one box
     # is not confused with the marks inside its neighbours.
     owner = np.zeros(dark.shape, np.uint16)
@@ -1005,6 +1009,25 @@ def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reas
         return fld.kind == "multi" and (_trace_beside(r.boxes, answers) or not traced)
 
     return [replace(r, flags=(*r.flags, reason), confidence=0.0) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
+
+
+def stray_box_moved(
+    fld: FieldLayout, found: dict[tuple[str, str], tuple[int, int, int]]
+) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """A box found far from where the rest of its question's boxes sit, they
+    all in step: the search took a mark's heavy ink beside its outline for
+    the print (curled paper moves neighbouring boxes together). It is put
+    where its neighbours say. Returns the moved box, if any."""
+    if len(fld.options) < STRAY_BOX_MIN_OPTIONS:
+        return {}
+    offsets = np.array([(found[(fld.id, o.code)][0] - _px(o.box[0]), found[(fld.id, o.code)][1] - _px(o.box[1])) for o in fld.options])
+    typical = np.median(offsets, axis=0)
+    far = np.flatnonzero(np.abs(offsets - typical).max(axis=1) >= _px(STRAY_BOX_MM))
+    if len(far) != 1:
+        return {}
+    option = fld.options[int(far[0])]
+    side = found[(fld.id, option.code)][2]
+    return {(fld.id, option.code): (_px(option.box[0]) + int(round(typical[0])), _px(option.box[1]) + int(round(typical[1])), side)}
 
 
 def _reached_over(
