@@ -51,13 +51,16 @@ FIELD_ANOMALIES = {
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
 
 
+UNSEEN_MAX_SECTORS = 3  # fewer sectors round a box than this crossed by ink: nothing drawn round it
+
+
 def _not_on_scan(boxes: dict[str, dict] | None, expected: str) -> bool:
     """An answer the scan does not show: its page was not read, or a box
     of it holds no ink inside and no stroke round it."""
     if boxes is None:
         return True
     return any(
-        (b := boxes.get(code)) is not None and b["coverage"] == 0 and b["stroke"] == 0 and b["loose_sectors"] < 3
+        (b := boxes.get(code)) is not None and b["coverage"] == 0 and b["stroke"] == 0 and b["loose_sectors"] < UNSEEN_MAX_SECTORS
         for code in expected.split(";")
         if code
     )
@@ -127,9 +130,10 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 # person's time and bought nothing. The rest could not have
                 # been accepted as read without a wrong answer (most: a mark
                 # the scan does not show, or a page quarantined).
+                held = status[serial] != "accepted"
                 wrong = [f for f in field_ids if f != "t1" and answers.get((serial, f), "") != row[f]]
-                out["clean_no_comment_held_read_right"] += status[serial] != "accepted" and not wrong
-                out["clean_no_comment_held_unseen"] += bool(wrong) and any(_not_on_scan(boxes.get((serial, f)), row[f]) for f in wrong)
+                out["clean_no_comment_held_read_right"] += held and not wrong
+                out["clean_no_comment_held_unseen"] += held and any(_not_on_scan(boxes.get((serial, f)), row[f]) for f in wrong)
             if status[serial] != "accepted":
                 for (flag_serial, field_id), reasons in flags.items():
                     if flag_serial == serial:

@@ -344,9 +344,7 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float, flo
     side = max(inside_dark.shape)
     width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
     ys, xs = np.nonzero(labels == largest)
-    centre = (np.array(inside_dark.shape) - 1) / 2
-    near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
-    crosses = min(width, height) >= STROKE_SPREAD_SHARE * side and near_centre
+    crosses = _crosses(ys, xs, (width, height), inside_dark.shape)
     values = inside_dark[ys, xs]
     core = int(np.partition(values, int(0.9 * (values.size - 1)))[int(0.9 * (values.size - 1))])
     # How far into the box any traced ink reaches from its nearest edge (share of the side).
@@ -512,14 +510,22 @@ def _dotted_reach(inside_dark: np.ndarray) -> float:
     member = labels == largest
     if np.count_nonzero(member & ink.astype(bool)) < DOTTED_SHARE * np.count_nonzero(ink):
         return 0.0
-    side = max(inside_dark.shape)
-    ys, xs = np.nonzero(member)
-    centre = (np.array(inside_dark.shape) - 1) / 2
-    near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
     width, height = stats[largest, cv2.CC_STAT_WIDTH], stats[largest, cv2.CC_STAT_HEIGHT]
-    if not near_centre or min(width, height) < STROKE_SPREAD_SHARE * side:
+    ys, xs = np.nonzero(member)
+    if not _crosses(ys, xs, (width, height), inside_dark.shape):
         return 0.0
-    return float(max(width, height) / side)
+    return float(max(width, height) / max(inside_dark.shape))
+
+
+def _crosses(ys: np.ndarray, xs: np.ndarray, extent: tuple[int, int], shape: tuple[int, ...]) -> bool:
+    """Whether a piece of ink (its pixels' rows ``ys`` and columns ``xs``,
+    its (width, height) ``extent`` in px) crosses a box's inside of
+    ``shape``: it spreads both ways and passes near the centre, as a tick,
+    cross, slash or dot does; a hair along the border does not."""
+    side = max(shape)
+    centre = (np.array(shape) - 1) / 2
+    near_centre = float(np.min(np.hypot(ys - centre[0], xs - centre[1]))) <= STROKE_CENTRE_SHARE * side
+    return near_centre and min(extent) >= STROKE_SPREAD_SHARE * side
 
 
 def _corner_share(inked: np.ndarray) -> float:
@@ -1044,7 +1050,7 @@ def _reached_over(
     and a person decides."""
     marked = [b for b in boxes if b.state == "marked" and not b.circled]
     touched = [b for b in boxes if b.state == "doubtful"]
-    lows = _stroke_lows(dark, reference, is_print, found)
+    lows = functools.partial(_stroke_lows, dark, reference, is_print, found)
     if len(marked) == 1 and not touched:
         knees = [b for b in boxes if _knee_trace(marked[0], b, lows)]
         if not knees:
@@ -1072,38 +1078,39 @@ def _knee_trace(mark: BoxReading, box: BoxReading, lows: Callable[[BoxReading, B
 
 
 def _stroke_lows(
-    dark: np.ndarray, reference: np.ndarray, is_print: bool, found: dict[str, tuple[int, int, int]]
-) -> Callable[[BoxReading, BoxReading], tuple[float, float]]:
-    """For two boxes, how low (px from the box's top) one stroke joining
-    their inked insides reaches in each; (-1, -1) when no stroke joins them."""
+    dark: np.ndarray,
+    reference: np.ndarray,
+    is_print: bool,
+    found: dict[str, tuple[int, int, int]],
+    first: BoxReading,
+    second: BoxReading,
+) -> tuple[float, float]:
+    """How low (px from the box's top) one stroke joining the inked insides
+    of two boxes reaches in each; (-1, -1) when no stroke joins them."""
+    (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
+    x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
+    x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
+    # ``reference``: the print (taken out here) or, without it, the added ink.
+    strokes = cv2.subtract(dark[y0:y1, x0:x1], reference[y0:y1, x0:x1]) if is_print else reference[y0:y1, x0:x1]
+    ink = (strokes > INK_LEVEL).astype(np.uint8)
+    # Join the stroke's pieces across the box borders the print took out.
+    _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
+    inset = _px(INSET_MM)
 
-    def lows(first: BoxReading, second: BoxReading) -> tuple[float, float]:
-        (ax, ay, side), (bx, by, _) = found[first.code], found[second.code]
-        x0, y0 = max(0, min(ax, bx) - _px(1.0)), max(0, min(ay, by) - _px(1.0))
-        x1, y1 = max(ax, bx) + side + _px(1.0), max(ay, by) + side + _px(1.0)
-        # ``reference``: the print (taken out here) or, without it, the added ink.
-        strokes = cv2.subtract(dark[y0:y1, x0:x1], reference[y0:y1, x0:x1]) if is_print else reference[y0:y1, x0:x1]
-        ink = (strokes > INK_LEVEL).astype(np.uint8)
-        # Join the stroke's pieces across the box borders the print took out.
-        _, pieces = cv2.connectedComponents(cv2.dilate(ink, _BRIDGE), connectivity=8)
-        inset = _px(INSET_MM)
+    def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+        window = np.s_[y - y0 + inset : y - y0 + side - inset, x - x0 + inset : x - x0 + side - inset]
+        return pieces[window], ink[window] > 0
 
-        def inside(x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
-            window = np.s_[y - y0 + inset : y - y0 + side - inset, x - x0 + inset : x - x0 + side - inset]
-            return pieces[window], ink[window] > 0
+    (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
+    shared = (set(np.unique(a_pieces[a_ink])) & set(np.unique(b_pieces[b_ink]))) - {0}
+    if not shared:
+        return -1.0, -1.0
+    piece = shared.pop()
 
-        (a_pieces, a_ink), (b_pieces, b_ink) = inside(ax, ay), inside(bx, by)
-        shared = (set(np.unique(a_pieces[a_ink])) & set(np.unique(b_pieces[b_ink]))) - {0}
-        if not shared:
-            return -1.0, -1.0
-        piece = shared.pop()
+    def low(p: np.ndarray, i: np.ndarray) -> float:
+        return float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1))
 
-        def low(p: np.ndarray, i: np.ndarray) -> float:
-            return float(np.nonzero(((p == piece) & i).any(axis=1))[0].max(initial=-1))
-
-        return low(a_pieces, a_ink), low(b_pieces, b_ink)
-
-    return lows
+    return low(a_pieces, a_ink), low(b_pieces, b_ink)
 
 
 def ring_gap(metrics: list[BoxMetrics]) -> float:
