@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import grey_page, make_households, write_households
+from sipas_scan import defs
 from sipas_scan.export import export_flags, export_records
 from sipas_scan.printing.batch import print_batch
 from sipas_scan.reading import pipeline
@@ -388,3 +389,51 @@ def test_markers_pin_a_clean_page_to_a_hundredth_of_a_millimetre_at_any_resoluti
         page = grey_page(printed / "print" / "forms.pdf", 1, dpi)
         registration = register(detect_markers(page), layout.markers)
         assert registration and registration.residual_mm < 0.1, (dpi, registration)
+
+
+def test_markers_touching_the_images_edge_are_found(printed, secret):
+    """A page fed off-centre: the scan begins at the markers' outer edges."""
+    from sipas_scan.reading.register import detect_markers
+
+    page, clean, options = _clean_page(printed, secret, 1)
+    edge = int(round(defs.MARKER_MARGIN_MM * 200 / defs.MM_PER_INCH))
+    shifted = np.ascontiguousarray(page[edge:, edge:])
+    assert sorted(detect_markers(shifted)) == [0, 1, 2, 3]
+    result = read_page(shifted, 200, options)
+    assert (result.status, result.markers) == ("ok", (0, 1, 2, 3)) and result.residual_mm < 0.1
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+
+
+def _paint_footer_page_number(page: np.ndarray, text: str, dpi: int) -> np.ndarray:
+    """The page with its "Trang k/N" replaced by ``text``, as the printer sets it."""
+    from PIL import ImageDraw, ImageFont
+
+    from sipas_scan.fonts import find_font_files
+
+    mm = dpi / defs.MM_PER_INCH
+    centre, baseline = defs.PAGE_WIDTH_MM / 2 * mm, defs.FOOTER_BASELINE_MM * mm
+    out = page.copy()
+    out[int(baseline - 5 * mm) : int(baseline + 2 * mm), int(centre - 15 * mm) : int(centre + 15 * mm)] = 255
+    image = Image.fromarray(out)
+    font = ImageFont.truetype(str(find_font_files().bold), round(defs.FONT_SIZE_HEADER_PT / 72 * dpi))
+    ImageDraw.Draw(image).text((centre, baseline), text, fill=0, font=font, anchor="ms")
+    return np.asarray(image).copy()
+
+
+def test_a_page_number_misread_as_another_surveys_is_settled_by_the_pages_print(printed, secret):
+    """Code torn, two markers left (so the page is placed only to a few mm),
+    the survey's name in the footer lost and "Trang 3/4" reading "3/6": the
+    print names page 3 of the six-page survey, whose boxes are not there; the
+    page's boxes and rules say which page it is, and its serial joins it."""
+    page, clean, options = _clean_page(printed, secret, 6)
+    assert clean.page_no == 3
+    mm = 200 / defs.MM_PER_INCH
+    damaged = _paint_footer_page_number(page, "Trang 3/6", 200)
+    damaged[_qr_px(200)] = 255
+    damaged[:250, :250] = 255  # top-left marker
+    damaged[-250:, -250:] = 255  # bottom-right marker
+    damaged[int(280 * mm) : int(292 * mm), int(defs.FOOTER_LEFT_MM * mm) : int(80 * mm)] = 255  # the survey's name
+    result = read_page(damaged, 200, options)
+    assert (result.status, result.identified_by, result.markers) == ("ok", "print", (1, 3)), result.detail
+    assert (result.survey, result.serial, result.page_no) == (clean.survey, clean.serial, clean.page_no)
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]

@@ -17,7 +17,6 @@ import numpy as np
 from sipas_scan import defs
 
 FEED_LINE_MIN_MM = 150.0  # a straight vertical run of ink at least this long is the scanner's
-PAPER_PERCENTILE = 90  # the paper's grey level, from the page's lighter pixels
 INK_FRACTION = 0.75  # a pixel darker than this share of the paper's level is ink
 LINE_MARGIN_PX = 1  # the line's blurred edges, either side
 
@@ -32,7 +31,7 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
     length = int(FEED_LINE_MIN_MM * px_per_mm)
     if gray.shape[0] < length:
         return gray
-    paper = float(np.percentile(gray[::8, ::8], PAPER_PERCENTILE))
+    paper = float(np.percentile(gray[::8, ::8], defs.PAPER_PERCENTILE))
     # OpenCV's threshold and column sums: a few hundred microseconds at 300 dpi.
     _, ink = cv2.threshold(gray, paper * INK_FRACTION - 1, 1, cv2.THRESH_BINARY_INV)
     # Only columns with that much ink at all can hold a line: look there alone.

@@ -85,7 +85,7 @@ def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
 
 def _is_blank(gray: np.ndarray) -> bool:
     small = gray[::4, ::4]  # every 16th pixel is plenty to tell a blank page
-    paper = np.percentile(small, 90)
+    paper = np.percentile(small, defs.PAPER_PERCENTILE)
     return float((small < paper * 0.6).mean()) < BLANK_INK_SHARE
 
 
@@ -146,16 +146,19 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
         return registration
     aligned = warp_to_layout(gray, registration)
     found = _read_printed(aligned, options)
-    if found or found.reason in ("serials-disagree", "page-out-of-range"):
+    if not found and found.reason in ("serials-disagree", "page-out-of-range"):
         return found
-    # The page lies only roughly where the markers say, or its page number is
-    # illegible: which page it is shows in its print (boxes and tables
-    # differ from page to page), and its serial is read knowing that, on
-    # the page as the markers place it when they pin it, else aligned by
-    # that page's printed structure.
-    candidates = _likely_pages(darkness(aligned), options)
     anchors = _marker_anchors(markers, marker_rects())
     exact = math.isfinite(registration.residual_mm)
+    if found and (exact or _structure_fits(gray, found, registration, anchors)):
+        return found
+    # The page lies only roughly where the markers say, or its page number is
+    # illegible (or misread: "4/4" read "4/6" on a page placed a few mm off
+    # names another survey's page): which page it is shows in its print
+    # (boxes and tables differ from page to page), and its serial is read
+    # knowing that, on the page as the markers place it when they pin it,
+    # else aligned by that page's printed structure.
+    candidates = _likely_pages(darkness(aligned), options)
     for survey_id, page in candidates:
         _, layout = survey_and_layout(survey_id)
         if exact:
@@ -168,6 +171,15 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
                 warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
             )
     return found
+
+
+def _structure_fits(
+    gray: np.ndarray, found: PrintedIdentity, rough: Registration, anchors: tuple[np.ndarray, np.ndarray] | None
+) -> bool:
+    """Whether the page the printed text names is the page printed there:
+    its boxes and rules are found where that page has them."""
+    _, layout = survey_and_layout(found.survey)
+    return bool(align_from_structure(gray, layout.pages[found.page - 1], rough.homography, anchors=anchors))
 
 
 def _likely_pages(dark: np.ndarray, options: ReadOptions) -> list[tuple[str, PageLayout]]:
