@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from sipas_scan.assembly import decisions as keys
 from sipas_scan.assembly.forms import IssuedForms, PageRecord, assemble
 from sipas_scan.layout import survey_and_layout
@@ -139,17 +141,19 @@ def _with_answers(pages: list[PageRecord], answers: dict[str, tuple[str, list[st
     return pages
 
 
-def test_a_faint_page_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt():
+@pytest.mark.parametrize("doubt", ["faint-page", "faded"])
+def test_a_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt(doubt):
     # c5_* apply only when a5 is 1: with a5 clearly 2 they are blank as
-    # they should be, however light the page's other marks.
+    # they should be, however light the page's other marks or faded the
+    # streak they lie in.
     _, counts, _ = _surveys()
-    faint_blank = {f"c5_{n}": ("", ["faint-page"]) for n in range(1, 5)}
-    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **faint_blank}))
-    assert "faint-page" not in _reasons(form) and form.status == "accepted", form.flags
+    doubted_blank = {f"c5_{n}": ("", [doubt]) for n in range(1, 5)}
+    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **doubted_blank}))
+    assert doubt not in _reasons(form) and form.status == "accepted", form.flags
     # Where they apply, or the answer that decides is itself in doubt, a person looks.
     for a5 in [("1", []), ("2", ["faint"])]:
-        form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **faint_blank}))
-        assert _reasons(form).get("faint-page") and form.status == "needs_review", a5
+        form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **doubted_blank}))
+        assert _reasons(form).get(doubt) and form.status == "needs_review", a5
 
 
 def _no_marks(form) -> list[str]:

@@ -56,6 +56,9 @@ MOSTLY_BLANK_SHARE = 0.5  # a grid with more than this share of its rows blank h
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
+# Doubts the reader raises on a blank question because a mark may have
+# vanished there (a page of very light marks, a streak the scanner faded).
+BLANK_DOUBTS = ("faint-page", "faded")
 
 
 @dataclass(frozen=True)
@@ -353,7 +356,9 @@ def _record_issue(form: FormRecord, issued: IssuedForms, verified: bool) -> None
 
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
     """A question left blank because a clear answer elsewhere says it does
-    not apply is no doubt, even on a page of faint marks."""
+    not apply is no doubt, even on a page of faint marks or in a streak the
+    scanner faded: a mark lost there would be one the respondent should not
+    have made, and scoring leaves it out."""
     doubted = _doubted(form)
     expected_blank = set()
     for question in survey.fields():
@@ -363,7 +368,7 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
         answer = form.answers.get(condition.question, ("",))[0]
         if answer and not condition.holds(answer):
             expected_blank.add(question.id)
-    form.flags = [f for f in form.flags if not (f.reason == "faint-page" and f.field_id in expected_blank)]
+    form.flags = [f for f in form.flags if not (f.reason in BLANK_DOUBTS and f.field_id in expected_blank)]
 
 
 def _doubted(form: FormRecord) -> set[str]:
