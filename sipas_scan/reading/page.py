@@ -146,18 +146,19 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
         return registration
     aligned = warp_to_layout(gray, registration)
     found = _read_printed(aligned, options)
-    if not found and found.reason in ("serials-disagree", "page-out-of-range"):
+    exact = math.isfinite(registration.residual_mm)
+    if exact and (found or found.reason in ("serials-disagree", "page-out-of-range")):
         return found
     anchors = _marker_anchors(markers, marker_rects())
-    exact = math.isfinite(registration.residual_mm)
-    if found and (exact or _structure_fits(gray, found, registration, anchors)):
+    if found and _structure_fits(gray, found, registration, anchors):
         return found
-    # The page lies only roughly where the markers say, or its page number is
-    # illegible (or misread: "4/4" read "4/6" on a page placed a few mm off
-    # names another survey's page): which page it is shows in its print
-    # (boxes and tables differ from page to page), and its serial is read
-    # knowing that, on the page as the markers place it when they pin it,
-    # else aligned by that page's printed structure.
+    # The page lies only roughly where the markers say (text read there may
+    # be cut or misread: "4/4" read "4/6" names another survey's page, a
+    # footer serial read one digit off disagrees with the header), or its
+    # page number is illegible: which page it is shows in its print (boxes
+    # and tables differ from page to page), and its serial is read knowing
+    # that, on the page as the markers place it when they pin it, else
+    # aligned by that page's printed structure.
     candidates = _likely_pages(darkness(aligned), options)
     for survey_id, page in candidates:
         _, layout = survey_and_layout(survey_id)
