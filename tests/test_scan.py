@@ -437,3 +437,26 @@ def test_a_page_number_misread_as_another_surveys_is_settled_by_the_pages_print(
     assert (result.status, result.identified_by, result.markers) == ("ok", "print", (1, 3)), result.detail
     assert (result.survey, result.serial, result.page_no) == (clean.survey, clean.serial, clean.page_no)
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+
+
+def test_serials_that_disagree_on_a_page_placed_roughly_are_read_again_aligned(printed, secret, monkeypatch):
+    """Placed by two markers only, the text may be read a few mm off and a
+    serial misread: that reading is not the last word, the page aligned by its
+    boxes and rules is read again. Placed exactly, a disagreement stands."""
+    from sipas_scan.reading import page as page_module
+    from sipas_scan.reading.register import Failed
+
+    page, clean, options = _clean_page(printed, secret, 6)
+    monkeypatch.setattr(page_module, "_read_printed", lambda aligned, options: Failed("serials-disagree", "misread"))
+    rough = page.copy()
+    rough[_qr_px(200)] = 255
+    rough[:250, :250] = 255  # top-left marker
+    rough[-250:, -250:] = 255  # bottom-right marker
+    result = read_page(rough, 200, options)
+    assert (result.status, result.identified_by, result.markers) == ("ok", "print", (1, 3)), result.detail
+    assert (result.serial, result.page_no) == (clean.serial, clean.page_no)
+    exact = page.copy()
+    exact[_qr_px(200)] = 255
+    result = read_page(exact, 200, options)
+    assert (result.status, result.reason, result.markers) == ("quarantined", "no-code", (0, 1, 2, 3))
+    assert "serials-disagree" in result.detail
