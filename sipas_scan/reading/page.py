@@ -147,10 +147,11 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     aligned = warp_to_layout(gray, registration)
     found = _read_printed(aligned, options)
     exact = math.isfinite(registration.residual_mm)
-    if exact and (found or found.reason in ("serials-disagree", "page-out-of-range")):
+    if exact and not found and found.reason in ("serials-disagree", "page-out-of-range"):
         return found
     anchors = _marker_anchors(markers, marker_rects())
-    if found and _structure_fits(gray, found, registration, anchors):
+    candidates = _likely_pages(darkness(aligned), options)
+    if found and _names_a_likely_page(found, candidates) and (exact or _structure_fits(gray, found, registration, anchors)):
         return found
     # The page lies only roughly where the markers say (text read there may
     # be cut or misread: "4/4" read "4/6" names another survey's page, a
@@ -159,7 +160,6 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     # and tables differ from page to page), and its serial is read knowing
     # that, on the page as the markers place it when they pin it, else
     # aligned by that page's printed structure.
-    candidates = _likely_pages(darkness(aligned), options)
     for survey_id, page in candidates:
         _, layout = survey_and_layout(survey_id)
         if exact:
@@ -172,6 +172,15 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
                 warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
             )
     return found
+
+
+def _names_a_likely_page(found: PrintedIdentity, candidates: list[tuple[str, PageLayout]]) -> bool:
+    """Whether the page the printed text names may be the page printed
+    there: any page may when the print looks like several, only that one
+    when it clearly looks like one (a survey's name too small to read
+    leaves the survey to "Trang k/N", and "2/4" misread "2/6" names another
+    survey's page 2)."""
+    return len(candidates) > 1 or (found.survey, found.page) == (candidates[0][0], candidates[0][1].number)
 
 
 def _structure_fits(

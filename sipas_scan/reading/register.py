@@ -65,8 +65,8 @@ def _detect(gray: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[tuple[in
     # A page fed off-centre or skewed brings a marker up against the image's
     # edge: its outline then runs along the edge and is no closed square to
     # the detector. A margin of paper round the image gives it back its quiet
-    # zone (9 form pages of 2,907 on hard simulated stacks lost every marker
-    # this way, taken for "not a form" or quarantined for lack of markers).
+    # zone (form pages of hard simulated stacks were taken for "not a form"
+    # or quarantined for lack of markers the scan showed whole).
     pad = defs.MARKER_EDGE_PAD_PX
     paper = int(np.percentile(gray[::8, ::8], defs.PAPER_PERCENTILE))
     framed = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
