@@ -88,6 +88,7 @@ READ_PX_PER_MM = 8.0
 MARKER_DETECT_MAX_SIDE_PX = 1800  # markers are looked for on a page scaled down to this
 MARKER_WINDOW_MM = 50.0  # corner windows searched first: marker, margin and a generous feed shift
 PAPER_PERCENTILE = 90  # the paper's grey level: this percentile of a page's pixels (the lighter ones)
+MARKER_UPSCALE_BELOW_PX = 500  # corner windows narrower than this (scans under 250 dpi) are searched again scaled up
 MARKER_EDGE_PAD_PX = 24  # paper added round an image for the marker search: a marker cell's width at 300 dpi
 MAX_ALIGNMENT_RESIDUAL_MM = 0.8  # worse than this, the page is flagged, not guessed
 BOX_SEARCH_MM = 1.0  # how far a printed box may sit from where the layout says

@@ -42,3 +42,15 @@ def test_a_line_broken_by_a_gap_of_a_third_of_the_page_is_kept():
     page[:700, 1200] = 60
     page[1500:, 1200] = 60
     assert np.array_equal(erase_feed_lines(page), page)
+
+
+def test_print_the_line_crosses_stays_under_it():
+    """A drum line through a corner marker's border: painting it over there
+    would cut the marker in two."""
+    page = _page()
+    page[100:160, 990:1050] = 20  # a marker's black border, 60 px wide
+    page[:, 1000:1002] = 60
+    cleaned = erase_feed_lines(page)
+    assert (cleaned[100:160, 990:999] == 20).all() and (cleaned[100:160, 1003:1050] == 20).all()
+    assert (cleaned[100:160, 999:1003] < 100).all()  # under the line: still ink
+    assert (cleaned[200:, 1000:1002] > 200).all() and (cleaned[:90, 1000:1002] > 200).all()  # elsewhere: painted over

@@ -464,3 +464,24 @@ def test_serials_that_disagree_on_a_page_placed_roughly_are_read_again_aligned(p
     result = read_page(exact, 200, options)
     assert (result.status, result.reason, result.markers) == ("quarantined", "no-code", (0, 1, 2, 3))
     assert "serials-disagree" in result.detail
+
+
+def test_faded_markers_on_a_150_dpi_scan_with_a_stroke_at_a_corner_are_found(printed):
+    """At 150 dpi a marker's cells are 10 px wide: faded, blurred and touched
+    by a pen stroke, the detector's outline test loses them at that size and
+    finds them on the corner window scaled up."""
+    from sipas_scan.reading.register import detect_markers
+
+    page = grey_page(printed / "print" / "forms.pdf", 0, 150)
+    h, w = page.shape
+    page = cv2.warpAffine(page, cv2.getRotationMatrix2D((w / 2, h / 2), 4.0, 1.0), (w, h), borderValue=255)
+    clean = detect_markers(page)
+    assert {1, 3} <= set(clean)  # (the turn takes the other two corners off the image)
+    for corners in clean.values():
+        outward = (corners[3] - corners[1]) / np.linalg.norm(corners[3] - corners[1])
+        cv2.line(page, tuple(int(v) for v in corners[3]), tuple(int(v) for v in corners[3] + outward * 40), 0, 1)
+    faded = cv2.GaussianBlur((255 - (255 - page.astype(np.float32)) * 0.5).astype(np.uint8), (0, 0), 0.8)
+    found = detect_markers(faded)
+    assert {1, 3} <= set(found)
+    for marker_id in found:
+        assert np.abs(found[marker_id] - clean[marker_id]).max() < 1.5  # px: where they are, not only which

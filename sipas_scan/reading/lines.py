@@ -46,7 +46,22 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
         return gray
     mask = np.zeros(gray.shape, np.uint8)
     mask[:, columns] = lines
-    widened = cv2.dilate(mask, np.ones((1, 2 * LINE_MARGIN_PX + 1), np.uint8))
+    erase = cv2.dilate(mask, np.ones((1, 2 * LINE_MARGIN_PX + 1), np.uint8)).astype(bool)
+    # Where the line crosses print or a mark (ink on both sides of it), what
+    # lies under it is ink too: painting it over cut a corner marker's border
+    # in two, and the marker was lost.
+    width = gray.shape[1]
+    for first, last in _runs(np.flatnonzero(erase.any(axis=0))):
+        if first > 0 and last < width - 1:
+            erase[ink[:, first - 1].astype(bool) & ink[:, last + 1].astype(bool), first : last + 1] = False
     cleaned = gray.copy()
-    cleaned[widened.astype(bool)] = int(paper)
+    cleaned[erase] = int(paper)
     return cleaned
+
+
+def _runs(columns: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive values in sorted ``columns``."""
+    breaks = np.flatnonzero(np.diff(columns) > 1)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(columns) - 1]))
+    return [(int(columns[a]), int(columns[b])) for a, b in zip(starts, ends, strict=True)]

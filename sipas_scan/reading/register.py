@@ -89,8 +89,9 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
 
     The markers sit in the page's corners whichever way it was fed, so they
     are looked for in four corner windows first (an eighth of the page's
-    pixels); only when fewer than three turn up is the whole page searched,
-    on a scaled copy, and the corners refined at full resolution."""
+    pixels); only when fewer than three turn up are the windows of a
+    low-resolution scan searched again scaled up, then the whole page, on a
+    scaled copy, with the corners refined at full resolution."""
     # The scan's scale from its long side (an A4 page, whichever way it lies),
     # not from a dpi the file may not state.
     side_px = int(defs.MARKER_WINDOW_MM * max(gray.shape) / defs.PAGE_HEIGHT_MM)
@@ -101,9 +102,19 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
                 found[marker_id] = points
     if len(found) >= 3:
         return found
+    if side_px < defs.MARKER_UPSCALE_BELOW_PX:
+        # A blurred low-resolution scan draws a marker's cells a few pixels
+        # wide: the detector's thresholds lose them at that size, and find
+        # them on the window scaled up.
+        for x0, y0, x1, y1 in _corner_windows(gray.shape, side_px):
+            enlarged = cv2.resize(gray[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+            for marker_id, points in _detect(enlarged):
+                if marker_id in defs.MARKER_IDS and marker_id not in found:
+                    found[marker_id] = points / 2 + np.array([x0, y0], np.float32)
+        if len(found) >= 3:
+            return found
     scale = min(1.0, defs.MARKER_DETECT_MAX_SIDE_PX / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    found = {}
     for marker_id, quad in _detect(small):
         if marker_id in defs.MARKER_IDS and marker_id not in found:
             points = quad / scale
