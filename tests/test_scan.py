@@ -484,4 +484,6 @@ def test_faded_markers_on_a_150_dpi_scan_with_a_stroke_at_a_corner_are_found(pri
     found = detect_markers(faded)
     assert {1, 3} <= set(found)
     for marker_id in found:
-        assert np.abs(found[marker_id] - clean[marker_id]).max() < 1.5  # px: where they are, not only which
+        # Where they are, not only which: the centre to a pixel (fading
+        # moves the outline's edges inwards, the same on every side).
+        assert np.abs(found[marker_id].mean(axis=0) - clean[marker_id].mean(axis=0)).max() < 1.0
