@@ -113,6 +113,10 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
                     found[marker_id] = points / 2 + np.array([x0, y0], np.float32)
         if len(found) >= 3:
             return found
+    # The whole page's search finds markers the windows missed (a page fed
+    # far off-centre) and places each it finds; a marker only the windows
+    # found keeps their place.
+    in_windows, found = found, {}
     scale = min(1.0, defs.MARKER_DETECT_MAX_SIDE_PX / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     for marker_id, quad in _detect(small):
@@ -139,7 +143,7 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
                     (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05),
                 ).reshape(4, 2)
             found[marker_id] = points
-    return found
+    return in_windows | found
 
 
 def rect_corners(rect: tuple[float, float, float, float]) -> np.ndarray:
