@@ -150,6 +150,11 @@ def test_a_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt(doubt):
     doubted_blank = {f"c5_{n}": ("", [doubt]) for n in range(1, 5)}
     form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **doubted_blank}))
     assert doubt not in _reasons(form) and form.status == "accepted", form.flags
+    # A form a person looks at anyway shows them too: lost marks there may
+    # be a respondent's who answered where they should not have.
+    elsewhere = {"d1": ("", ["faint"])}
+    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **doubted_blank, **elsewhere}))
+    assert {f.field_id for f in form.flags if f.reason == doubt} == set(doubted_blank), form.flags
     # Where they apply, or the answer that decides is itself in doubt, a person looks.
     for a5 in [("1", []), ("2", ["faint"])]:
         form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **doubted_blank}))

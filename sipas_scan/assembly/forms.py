@@ -356,9 +356,11 @@ def _record_issue(form: FormRecord, issued: IssuedForms, verified: bool) -> None
 
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
     """A question left blank because a clear answer elsewhere says it does
-    not apply is no doubt, even on a page of faint marks or in a streak the
-    scanner faded: a mark lost there would be one the respondent should not
-    have made, and scoring leaves it out."""
+    not apply holds no form back, even on a page of faint marks or in a
+    streak the scanner faded: a mark lost there would be one the respondent
+    should not have made, and scoring leaves it out. A form a person looks
+    at anyway shows it too: the marks lost may be a respondent's who
+    answered where they should not have."""
     doubted = _doubted(form)
     expected_blank = set()
     for question in survey.fields():
@@ -368,7 +370,9 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
         answer = form.answers.get(condition.question, ("",))[0]
         if answer and not condition.holds(answer):
             expected_blank.add(question.id)
-    form.flags = [f for f in form.flags if not (f.reason in BLANK_DOUBTS and f.field_id in expected_blank)]
+    settled = [f for f in form.flags if f.reason in BLANK_DOUBTS and f.field_id in expected_blank]
+    if not any(f.blocking for f in form.flags if f not in settled):
+        form.flags = [f for f in form.flags if f not in settled]
 
 
 def _doubted(form: FormRecord) -> set[str]:

@@ -1273,7 +1273,9 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     if fld.kind == "single" and (clearest or circled) and (clearest < HALF_FILL or hand.blobs):
         # Beside a clear mark, a light touch (a speck, a pen resting) is not
         # a second answer: two real marks differ in ink by less than 1.5x.
-        # Only for single choice: there a second answer is void anyway.
+        # Only for single choice: there a second answer is void anyway. A
+        # loop's ink is round its box, not in it: measured there.
+        clear_ink = max([clearest, *(b.ring for b in marked if b.circled)])
         strays += [
             b
             for b in doubtful + marked
@@ -1281,10 +1283,10 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
             and b not in strays
             and b.loose_sectors < RING_DOUBT_SECTORS
             and not (b.crosses and b.stroke >= STROKE_MARK_SPAN)
-            and b.coverage < clearest
+            and b.coverage < clear_ink
             and (
                 b.coverage < thresholds.marked / 2
-                or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clearest >= STRAY_RATIO * b.coverage)
+                or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clear_ink >= STRAY_RATIO * b.coverage)
             )
         ]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
