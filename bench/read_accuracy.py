@@ -8,6 +8,10 @@ nothing) and those with an answer the scan does not show at all (only the
 paper can settle them).
 
     .venv/bin/python bench/read_accuracy.py [--forms N] [--profiles clean,office,hard] [--no-ocr]
+
+Besides the simulator's profiles, ``--profiles`` takes variants of the
+office profile with one thing changed (``VARIANTS``): stacks unlike the
+ones the reader was tuned on, e.g. ``office-pencil,office-bw150``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dataclasses import replace  # noqa: E402
+
 from print_bench import write_households  # noqa: E402
 
 from sipas_scan.assembly.forms import unproven  # noqa: E402
@@ -35,6 +41,7 @@ from sipas_scan.printing.batch import print_batch  # noqa: E402
 from sipas_scan.printing.codes import Secret  # noqa: E402
 from sipas_scan.reading.page import ReadOptions  # noqa: E402
 from sipas_scan.scan import scan_inputs  # noqa: E402
+from sipas_scan.simulate.profiles import OFFICE, PROFILES  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
 from sipas_scan.survey import find_survey  # noqa: E402
 
@@ -49,6 +56,39 @@ FIELD_ANOMALIES = {
     "skip-rule": {"skip-rule"},
 }
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
+
+# The office profile with one thing changed.
+VARIANTS = {
+    # a third of the forms filled in light pencil (office: 3 %)
+    "office-pencil": replace(OFFICE, name="office-pencil", pen=replace(OFFICE.pen, pencil_rate=0.35, felt_tip_rate=0.05)),
+    # every page black and white at 150 dpi, the threshold anywhere in 135-185
+    "office-bw150": replace(
+        OFFICE, name="office-bw150", scanner=replace(OFFICE.scanner, dpi_choices=(150,), mode_choices=("bw",), bw_threshold=(135, 185))
+    ),
+    # blue ballpoint only, colour scans saved as JPEG of quality 30-50
+    "office-blue": replace(
+        OFFICE,
+        name="office-blue",
+        pen=replace(OFFICE.pen, black_ink_rate=0.0),
+        scanner=replace(OFFICE.scanner, mode_choices=("colour",), jpeg_quality=(30, 50)),
+    ),
+    # loops, slashes and blobs as often as ticks and crosses; bigger marks that overflow more
+    "office-hands": replace(
+        OFFICE,
+        name="office-hands",
+        pen=replace(
+            OFFICE.pen,
+            hands=(("tick", 0.15), ("cross", 0.15), ("slash", 0.25), ("blob", 0.2), ("loop", 0.25)),
+            size_range=(0.5, 1.6),
+            overflow_rate=0.15,
+            reach_rate=0.1,
+        ),
+    ),
+    # fed up to 5 degrees askew, 5 mm off, 2 mm of perspective
+    "office-skew": replace(
+        OFFICE, name="office-skew", scanner=replace(OFFICE.scanner, max_rotation_deg=5.0, max_shift_mm=5.0, max_perspective_mm=2.0)
+    ),
+}
 
 
 UNSEEN_MAX_SECTORS = 3  # fewer sectors round a box than this crossed by ink: nothing drawn round it
@@ -219,6 +259,8 @@ def main() -> None:
             write_households(root / "h.csv", args.forms)
             print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
         for profile in args.profiles.split(","):
+            if profile in VARIANTS:
+                PROFILES.setdefault(profile, VARIANTS[profile])
             sim = root / f"sim-{profile}"
             if not (sim / "truth.csv").exists():
                 simulate_returns(root / "print", sim, seed=args.seed, profile=profile)
