@@ -27,11 +27,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from dataclasses import replace  # noqa: E402
 
 from print_bench import write_households  # noqa: E402
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from sipas_scan import defs
+from sipas_scan.reading.spans import runs
 
 FEED_LINE_MIN_MM = 150.0  # a straight vertical run of ink at least this long is the scanner's
 INK_FRACTION = 0.75  # a pixel darker than this share of the paper's level is ink
@@ -51,17 +52,9 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
     # lies under it is ink too: painting it over cut a corner marker's border
     # in two, and the marker was lost.
     width = gray.shape[1]
-    for first, last in _runs(np.flatnonzero(erase.any(axis=0))):
+    for first, last in runs(np.flatnonzero(erase.any(axis=0))):
         if first > 0 and last < width - 1:
             erase[ink[:, first - 1].astype(bool) & ink[:, last + 1].astype(bool), first : last + 1] = False
     cleaned = gray.copy()
     cleaned[erase] = int(paper)
     return cleaned
-
-
-def _runs(columns: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) of each run of consecutive values in sorted ``columns``."""
-    breaks = np.flatnonzero(np.diff(columns) > 1)
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [len(columns) - 1]))
-    return [(int(columns[a]), int(columns[b])) for a, b in zip(starts, ends, strict=True)]

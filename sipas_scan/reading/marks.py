@@ -117,8 +117,8 @@ GHOST_SHARE = 0.5  # paler than any of the respondents' own light marks (0.53 th
 PALE_MIN_MARKS = 3  # clear marks on the page needed to know its pen's darkness
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
-STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced ...
-STRAY_BOX_MIN_OPTIONS = 3  # ... among this many boxes or more (hard stacks: 14 questions no longer held, all read right)
+STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
+# (hard stacks: 14 questions no longer held, all read right)
 MISALIGNED_OFFSET_MM = 0.95 * defs.BOX_SEARCH_MM  # never reached on clean or office scans (432 forms each)
 OVERFLOW_TRACE = 0.008  # ink inside a box that, with ink around it, is worth a look
 STREAK_SIDE_MM = 0.75  # a scanner streak is a line narrower than this, with paper this far either side
@@ -1007,14 +1007,19 @@ def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reas
     ``traced``, only one with a trace of ink inside an unmarked box)."""
 
     def lost(fld: FieldLayout, r: FieldReading) -> bool:
-        if r.doubts:
-            return False
-        if not r.value:
-            return True
         answers = [b for b in r.boxes if b.state == "marked"]
-        return fld.kind == "multi" and (_trace_beside(r.boxes, answers) or not traced)
+        return not r.doubts and _may_hide_a_lost_mark(fld.kind, r.value, r.boxes, answers, traced=traced)
 
     return [replace(r, flags=(*r.flags, reason), confidence=0.0) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
+
+
+def _may_hide_a_lost_mark(
+    kind: str, value: str, boxes: Sequence[BoxReading], answers: Sequence[BoxReading], *, traced: bool = True
+) -> bool:
+    """Whether a question read as ``value`` may be missing a mark the scan
+    lost: left blank, or a multiple-choice answer (where ``traced``, only
+    one with a trace of ink in another box, ``_trace_beside``)."""
+    return not value or (kind == "multi" and (not traced or _trace_beside(boxes, answers)))
 
 
 def stray_box_moved(
@@ -1023,9 +1028,9 @@ def stray_box_moved(
     """A box found far from where the rest of its question's boxes sit, they
     all in step: the search took a mark's heavy ink beside its outline for
     the print (curled paper moves neighbouring boxes together). It is put
-    where its neighbours say. Returns the moved box, if any."""
-    if len(fld.options) < STRAY_BOX_MIN_OPTIONS:
-        return {}
+    where its neighbours say. Returns the moved box, if any. (Of two
+    boxes neither can be told to be the one misplaced: both lie equally
+    far from their median.)"""
     offsets = np.array([(found[(fld.id, o.code)][0] - _px(o.box[0]), found[(fld.id, o.code)][1] - _px(o.box[1])) for o in fld.options])
     typical = np.median(offsets, axis=0)
     far = np.flatnonzero(np.abs(offsets - typical).max(axis=1) >= _px(STRAY_BOX_MM))
@@ -1356,7 +1361,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # multiple-choice one where a trace of ink is left.
     in_fade = any(b.outline < FADED_DARKNESS for b in boxes if b not in marked)
     if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds)) or (
-        in_fade and (not value or (fld.kind == "multi" and _trace_beside(boxes, marked)))
+        in_fade and _may_hide_a_lost_mark(fld.kind, value, boxes, marked)
     ):
         flags.append("faded")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):

@@ -35,6 +35,7 @@ from sipas_scan.printing.codes import serial_is_valid
 from sipas_scan.reading import ocr
 from sipas_scan.reading.ocr import OcrResult
 from sipas_scan.reading.register import Failed
+from sipas_scan.reading.spans import runs
 
 # ---- where the layout prints the identity ----------------------------------
 
@@ -142,14 +143,6 @@ def _em_mm(size_pt: float) -> float:
     return size_pt / defs.PT_PER_MM
 
 
-def _runs(indices: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
-    """(first, last) of runs in sorted indices, gaps up to ``max_gap`` bridged."""
-    breaks = np.flatnonzero(np.diff(indices) > max_gap)
-    starts = np.concatenate(([indices[0]], indices[breaks + 1]))
-    ends = np.concatenate((indices[breaks], [indices[-1]]))
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
 def _find_line(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: float, size_pt: float) -> _Line | None:
     """The line printed on ``baseline_mm`` between x0 and x1, cut to its
     ink; None when nothing is printed there."""
@@ -182,10 +175,10 @@ def _find_line(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: flo
     # at its top or bottom; the wanted line is the one centred nearest to
     # where its capitals should be.
     want = (baseline_mm - CAP_HEIGHT_EM * em / 2) * _PX_PER_MM - y0
-    top, bottom = min(_runs(rows, LINE_GAP_MM * _PX_PER_MM), key=lambda run: abs((run[0] + run[1]) / 2 - want))
+    top, bottom = min(runs(rows, LINE_GAP_MM * _PX_PER_MM), key=lambda run: abs((run[0] + run[1]) / 2 - want))
     band = glyphs[top : bottom + 1]
     # Stray marks beside the text are dropped: keep the stretch with the most ink.
-    words = _runs(np.flatnonzero(band.any(axis=0)), WORD_GAP_EM * em * _PX_PER_MM)
+    words = runs(np.flatnonzero(band.any(axis=0)), WORD_GAP_EM * em * _PX_PER_MM)
     left, right = max(words, key=lambda run: int(band[:, run[0] : run[1] + 1].sum()))
     pad = 2  # px: blur spreads glyphs a little beyond their thresholded outline
     top, bottom = max(0, top - pad), min(crop.shape[0], bottom + 1 + pad)
@@ -268,7 +261,7 @@ def _last_word(line: _Line) -> _Line:
     columns = np.flatnonzero(line.glyphs.any(axis=0))
     if columns.size == 0:
         return line
-    start, end = _runs(columns, NUMBER_GAP_EM * _em_mm(line.size_pt) * _PX_PER_MM)[-1]
+    start, end = runs(columns, NUMBER_GAP_EM * _em_mm(line.size_pt) * _PX_PER_MM)[-1]
     pad = 2  # px, as _find_line leaves round the line
     left, right = max(0, start - pad), end + 1 + pad
     return replace(line, grey=line.grey[:, left:right], glyphs=line.glyphs[:, left:right])

@@ -61,7 +61,7 @@ def _detector() -> cv2.aruco.ArucoDetector:
     return cv2.aruco.ArucoDetector(dictionary, parameters)
 
 
-def _detect(gray: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[tuple[int, np.ndarray]]:
+def _detect(gray: np.ndarray) -> list[tuple[int, np.ndarray]]:
     # A page fed off-centre or skewed brings a marker up against the image's
     # edge: its outline then runs along the edge and is no closed square to
     # the detector. A margin of paper round the image gives it back its quiet
@@ -73,8 +73,19 @@ def _detect(gray: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[tuple[in
     corners, ids, _ = _detector().detectMarkers(framed)
     if ids is None:
         return []
-    shift = np.array(offset, dtype=np.float32) - pad
-    return [(int(i), quad.reshape(4, 2).astype(np.float32) + shift) for i, quad in zip(ids.ravel(), corners, strict=True)]
+    return [(int(i), quad.reshape(4, 2).astype(np.float32) - pad) for i, quad in zip(ids.ravel(), corners, strict=True)]
+
+
+def _search_corners(gray: np.ndarray, side_px: int, found: dict[int, np.ndarray], enlarge: float = 1.0) -> None:
+    """Add to ``found`` the markers in the four corner windows of ``gray``
+    not found yet, each window searched ``enlarge`` times its size."""
+    for x0, y0, x1, y1 in _corner_windows(gray.shape, side_px):
+        window = gray[y0:y1, x0:x1]
+        if enlarge != 1.0:
+            window = cv2.resize(window, None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC)
+        for marker_id, points in _detect(window):
+            if marker_id in defs.MARKER_IDS and marker_id not in found:
+                found[marker_id] = points / enlarge + np.array([x0, y0], np.float32)
 
 
 def _corner_windows(shape: tuple[int, int], side_px: int) -> list[tuple[int, int, int, int]]:
@@ -96,21 +107,14 @@ def detect_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     # not from a dpi the file may not state.
     side_px = int(defs.MARKER_WINDOW_MM * max(gray.shape) / defs.PAGE_HEIGHT_MM)
     found: dict[int, np.ndarray] = {}
-    for x0, y0, x1, y1 in _corner_windows(gray.shape, side_px):
-        for marker_id, points in _detect(gray[y0:y1, x0:x1], (x0, y0)):
-            if marker_id in defs.MARKER_IDS and marker_id not in found:
-                found[marker_id] = points
+    _search_corners(gray, side_px, found)
     if len(found) >= 3:
         return found
     if side_px < defs.MARKER_UPSCALE_BELOW_PX:
         # A blurred low-resolution scan draws a marker's cells a few pixels
         # wide: the detector's thresholds lose them at that size, and find
         # them on the window scaled up.
-        for x0, y0, x1, y1 in _corner_windows(gray.shape, side_px):
-            enlarged = cv2.resize(gray[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-            for marker_id, points in _detect(enlarged):
-                if marker_id in defs.MARKER_IDS and marker_id not in found:
-                    found[marker_id] = points / 2 + np.array([x0, y0], np.float32)
+        _search_corners(gray, side_px, found, enlarge=2.0)
         if len(found) >= 3:
             return found
     # The whole page's search finds markers the windows missed (a page fed
