@@ -10,7 +10,7 @@ paper can settle them).
     .venv/bin/python bench/read_accuracy.py [--forms N] [--profiles clean,office,hard] [--no-ocr]
 
 Besides the simulator's profiles, ``--profiles`` takes variants of the
-office profile with one thing changed (``VARIANTS``): stacks unlike the
+office or hard profile with one thing changed (``VARIANTS``): stacks unlike the
 ones the reader was tuned on, e.g. ``office-pencil,office-bw150``.
 """
 
@@ -40,7 +40,7 @@ from sipas_scan.printing.batch import print_batch  # noqa: E402
 from sipas_scan.printing.codes import Secret  # noqa: E402
 from sipas_scan.reading.page import ReadOptions  # noqa: E402
 from sipas_scan.scan import scan_inputs  # noqa: E402
-from sipas_scan.simulate.profiles import OFFICE, PROFILES  # noqa: E402
+from sipas_scan.simulate.profiles import HARD, OFFICE, PROFILES  # noqa: E402
 from sipas_scan.simulate.stacks import simulate_returns  # noqa: E402
 from sipas_scan.survey import find_survey  # noqa: E402
 
@@ -56,7 +56,7 @@ FIELD_ANOMALIES = {
 }
 READ_RIGHT_CATCHES = {"cancelled", "circled"}
 
-# The office profile with one thing changed.
+# The office or hard profile with one thing changed.
 VARIANTS = {
     # a third of the forms filled in light pencil (office: 3 %)
     "office-pencil": replace(OFFICE, name="office-pencil", pen=replace(OFFICE.pen, pencil_rate=0.35, felt_tip_rate=0.05)),
@@ -87,6 +87,8 @@ VARIANTS = {
     "office-skew": replace(
         OFFICE, name="office-skew", scanner=replace(OFFICE.scanner, max_rotation_deg=5.0, max_shift_mm=5.0, max_perspective_mm=2.0)
     ),
+    # the hard profile with every page black and white at 150 dpi (one hard stack in three or four is)
+    "hard-bw150": replace(HARD, name="hard-bw150", scanner=replace(HARD.scanner, dpi_choices=(150,), mode_choices=("bw",))),
 }
 
 

@@ -73,7 +73,8 @@ QUESTION_GAP_MM = 4.0
 SECTION_GAP_MM = 5.0
 
 # Signed page codes.
-CODE_PREFIX = "SIPAS1"
+CODE_PREFIX = "SIPAS1"  # the code of forms printed before the compact one (still read)
+COMPACT_CODE_PREFIX = "S2"  # QR alphanumeric mode: capitals, digits, " $%*+-./:"
 SIGNATURE_BYTES = 10  # 80 bits of HMAC-SHA256, base32: 16 characters
 MIN_SECRET_LENGTH = 16
 SECRET_ENV_VAR = "SIPAS_SECRET"

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from sipas_scan.errors import SecretError
@@ -6,12 +8,15 @@ from sipas_scan.printing.codes import (
     PageCode,
     Secret,
     encode,
+    format_payload,
     load_secret,
     make_serial,
     serial_is_valid,
     serial_number,
+    signature,
     verify,
 )
+from sipas_scan.printing.cells import QR_QUIET_MODULES, qr_cells
 
 
 def test_a_signed_code_round_trips(secret):
@@ -20,22 +25,54 @@ def test_a_signed_code_round_trips(secret):
     assert verify(encode(code, secret), secret, survey="sipas-household") == code
 
 
+@pytest.mark.parametrize("compact", [True, False], ids=["compact", "earlier"])
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda p: p.replace("|3|", "|2|"),  # another page
-        lambda p: p.replace(make_serial(42), make_serial(43)),  # another form
-        lambda p: p.replace("sipas-household", "sipas-national-2023"),  # another survey
-        lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),  # altered signature
+        lambda c: replace(c, page=2),  # another page
+        lambda c: replace(c, serial=make_serial(43)),  # another form
+        lambda c: replace(c, survey="sipas-national-2023"),  # another survey
     ],
 )
-def test_a_tampered_code_fails_verification(secret, tamper):
-    payload = encode(PageCode("sipas-household", make_serial(42), 3), secret)
-    tampered = tamper(payload)
+def test_a_tampered_code_fails_verification(secret, tamper, compact):
+    code = PageCode("sipas-household", make_serial(42), 3)
+    payload = _payload(code, signature(code, secret), compact)
+    tampered = _payload(tamper(code), signature(code, secret), compact)
     assert tampered != payload
     with pytest.raises(CodeError) as caught:
         verify(tampered, secret)
     assert caught.value.reason == "forged-code"
+
+
+@pytest.mark.parametrize("compact", [True, False], ids=["compact", "earlier"])
+def test_an_altered_signature_fails_verification(secret, compact):
+    code = PageCode("sipas-household", make_serial(42), 3)
+    payload = _payload(code, signature(code, secret), compact)
+    with pytest.raises(CodeError) as caught:
+        verify(payload[:-1] + ("A" if payload[-1] != "A" else "B"), secret)
+    assert caught.value.reason == "forged-code"
+
+
+def _payload(code: PageCode, sig: str, compact: bool) -> str:
+    """The code as printed now (compact) or on forms printed earlier."""
+    return format_payload(code, sig) if compact else f"SIPAS1|{code.survey}|{code.serial}|{code.page}|{sig}"
+
+
+def test_codes_printed_earlier_still_verify(secret):
+    code = PageCode("sipas-household", make_serial(42), 3)
+    assert verify(_payload(code, signature(code, secret), compact=False), secret) == code
+
+
+def test_the_printed_code_is_a_small_alphanumeric_symbol(secret):
+    # 29 modules a side (QR version 3) for either survey, instead of 37 for
+    # the earlier byte-mode text: wider modules on the same printed square.
+    for code in (PageCode("sipas-household", make_serial(42), 3), PageCode("sipas-national-2023", make_serial(99999), 12)):
+        payload = encode(code, secret)
+        assert payload.startswith("S2:") and verify(payload, secret) == code
+        assert len(qr_cells(payload)) - 2 * QR_QUIET_MODULES == 29, payload
+    # A survey id the alphanumeric mode cannot hold keeps the earlier text.
+    odd = PageCode("Khảo_sát", make_serial(1), 1)
+    assert encode(odd, secret).startswith("SIPAS1|") and verify(encode(odd, secret), secret) == odd
 
 
 def test_a_code_signed_with_another_secret_fails(secret):
@@ -51,7 +88,10 @@ def test_a_code_of_another_survey_is_recognised(secret):
     assert caught.value.reason == "other-survey"
 
 
-@pytest.mark.parametrize("payload", ["", "hello", "https://example.org", "SIPAS1|x|123|1|AAAA", "SIPAS1|x|0000018|p|A"])
+@pytest.mark.parametrize(
+    "payload",
+    ["", "hello", "https://example.org", "SIPAS1|x|123|1|AAAA", "SIPAS1|x|0000018|p|A", "S2:000001901" + "A" * 16 + "X", "S2:0000018" + "A" * 16 + "X"],
+)
 def test_foreign_or_malformed_codes_are_rejected(secret, payload):
     with pytest.raises(CodeError):
         verify(payload, secret)

@@ -1,9 +1,15 @@
 """Signed page codes: what the QR code on every printed page carries.
 
-Payload: ``SIPAS1|<survey>|<serial>|<page>|<signature>``, where the signature
-is HMAC-SHA256 over survey, serial and page with the survey secret, cut to 80
-bits and written in base32. Anyone can read the code; only the holder of the
-secret can make one that verifies.
+Payload: ``S2:<serial><page><signature><SURVEY>`` (the page in two digits,
+the survey id in capitals), where the signature is HMAC-SHA256 over survey,
+serial and page with the survey secret, cut to 80 bits and written in base32.
+Capitals, digits and the few signs QR's alphanumeric mode holds take 5.5 bits
+a character instead of 8: the symbol needs 29 modules a side instead of 37,
+and its modules are a quarter wider on the same square, which is what a
+150 dpi black-and-white scan with toner spread still resolves. Forms printed
+earlier carry ``SIPAS1|<survey>|<serial>|<page>|<signature>``; both are read.
+Anyone can read the code; only the holder of the secret can make one that
+verifies.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 
 from sipas_scan import defs
@@ -56,8 +63,19 @@ def signature(code: PageCode, secret: Secret) -> str:
     return base64.b32encode(digest).decode("ascii").rstrip("=")
 
 
+_COMPACT_SURVEY = re.compile(r"[a-z0-9.-]+")  # a survey id QR's alphanumeric mode holds in capitals
+_SIGNATURE_CHARS = -(-defs.SIGNATURE_BYTES * 8 // 5)  # base32, padding stripped
+# Fixed widths first, the survey last: no separator needed between them.
+_COMPACT = re.compile(
+    rf"{defs.COMPACT_CODE_PREFIX}:(\d{{{defs.SERIAL_DIGITS + 1}}})(\d{{2}})([A-Z2-7]{{{_SIGNATURE_CHARS}}})([A-Z0-9.-]+)"
+)
+
+
 def format_payload(code: PageCode, signature_text: str) -> str:
     """The QR text for a code and a signature (verify() decides if they match)."""
+    compact = f"{defs.COMPACT_CODE_PREFIX}:{code.serial}{code.page:02d}{signature_text}{code.survey.upper()}"
+    if _COMPACT_SURVEY.fullmatch(code.survey) and _COMPACT.fullmatch(compact):
+        return compact
     return f"{defs.CODE_PREFIX}|{code.survey}|{code.serial}|{code.page}|{signature_text}"
 
 
@@ -67,6 +85,12 @@ def encode(code: PageCode, secret: Secret) -> str:
 
 def parse(payload: str) -> tuple[PageCode, str]:
     """Split a payload into its code and claimed signature, without verifying."""
+    compact = _COMPACT.fullmatch(payload.strip())
+    if compact:
+        serial, page, sig, survey = compact.groups()
+        if not serial_is_valid(serial):
+            raise CodeError("malformed-code", "the form code is malformed (serial or page number)")
+        return PageCode(survey.lower(), serial, int(page)), sig
     parts = payload.strip().split("|")
     if len(parts) != 5 or parts[0] != defs.CODE_PREFIX:
         raise CodeError("not-a-form-code", "the QR code is not a SIPAS form code")
