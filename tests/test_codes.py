@@ -3,6 +3,7 @@ from dataclasses import replace
 import pytest
 
 from sipas_scan.errors import SecretError
+from sipas_scan.printing.cells import QR_QUIET_MODULES, qr_cells
 from sipas_scan.printing.codes import (
     CodeError,
     PageCode,
@@ -16,7 +17,6 @@ from sipas_scan.printing.codes import (
     signature,
     verify,
 )
-from sipas_scan.printing.cells import QR_QUIET_MODULES, qr_cells
 
 
 def test_a_signed_code_round_trips(secret):
@@ -90,7 +90,15 @@ def test_a_code_of_another_survey_is_recognised(secret):
 
 @pytest.mark.parametrize(
     "payload",
-    ["", "hello", "https://example.org", "SIPAS1|x|123|1|AAAA", "SIPAS1|x|0000018|p|A", "S2:000001901" + "A" * 16 + "X", "S2:0000018" + "A" * 16 + "X"],
+    [
+        "",
+        "hello",
+        "https://example.org",
+        "SIPAS1|x|123|1|AAAA",
+        "SIPAS1|x|0000018|p|A",
+        "S2:000001901" + "A" * 16 + "X",
+        "S2:0000018" + "A" * 16 + "X",
+    ],
 )
 def test_foreign_or_malformed_codes_are_rejected(secret, payload):
     with pytest.raises(CodeError):

@@ -213,6 +213,30 @@ def test_most_of_a_page_of_questions_left_blank_is_looked_at():
     assert _no_marks(three) == ["page 1: 3 of 5 questions without marks"], three.flags
 
 
+def test_questions_left_blank_in_a_row_before_later_answers_are_looked_at():
+    # C1 and D1-D3 lost to a faded streak of a black-and-white scan, D4-D5
+    # read: three or more questions in a row is marks the scan lost; two is
+    # a respondent's choice, and so is a form left unfinished at its end.
+    _, counts, _ = _surveys()
+
+    def form_with(blank: list[str], **answers: str):
+        chosen = {f: ("", []) for f in blank} | {f: (v, []) for f, v in answers.items()}
+        return _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), chosen))
+
+    lost = form_with(["e1", "d1", "d2", "d3"])
+    assert _no_marks(lost) == ["page 3: 4 questions in a row without marks"] and lost.status == "needs_review", lost.flags
+    two = form_with(["d1", "d2"])
+    assert _no_marks(two) == [] and two.status == "accepted", two.flags
+    unfinished = form_with(["d1", "d2", "d3", "d4", "d5"])
+    assert _no_marks(unfinished) == ["page 4 has no marks at all"], unfinished.flags  # page 4's own rule; page 3 is not held
+    # Questions that do not apply neither break a run nor count in it.
+    across_c5 = form_with(["c4_4", "e1", "d1", *(f"c5_{n}" for n in range(1, 5))], a5="2")
+    assert _no_marks(across_c5) == ["page 3: 3 questions in a row without marks"], across_c5.flags
+    # A run across two pages holds both.
+    across_pages = form_with(["c3_6", "c4_1", "c4_2"])
+    assert _no_marks(across_pages) == ["page 2: 3 questions in a row without marks", "page 3: 3 questions in a row without marks"]
+
+
 def test_a_form_identified_by_print_whose_serial_was_never_issued_cannot_be_kept():
     # A forgery whose codes were made unreadable, a serial the ledger never
     # issued: keeping it by hand does not make it data; rejecting it settles it.

@@ -203,6 +203,25 @@ def test_a_serial_read_at_once_beats_a_different_one_believed_after_retries(form
         assert result and result.serial == right and "after retries" in result.detail, result
 
 
+@pytest.mark.parametrize(("other_digits", "believed"), [("0044093", False), ("0000907", True), ("", True)])
+def test_a_serial_read_on_one_line_is_not_believed_against_other_digits_on_the_other(forms, monkeypatch, other_digits, believed):
+    # 0000091 read "0000901" (valid: the check digit misses 09 <-> 90) while
+    # the header read "0044093": seven digits far from it, so one line is
+    # misread and nothing tells which. One digit off, or nothing read, is
+    # no contradiction.
+    import sipas_scan.reading.printed as printed
+
+    serial = "0000901"
+    other = printed._Serial(None, 60.0, bool(other_digits), "header", other_digits)
+    lines = iter([other, printed._Serial(serial, 79.0, False, "footer", serial)])
+    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    result = read(page_of(forms, 0, 1))
+    if believed:
+        assert result and result.serial == serial, result
+    else:
+        assert isinstance(result, Failed) and result.reason == "serials-disagree", result
+
+
 # ---- nothing to read, or nothing believable ------------------------------------
 
 

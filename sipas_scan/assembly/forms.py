@@ -53,6 +53,10 @@ MIN_PAGE_QUESTIONS = 3  # a page with fewer questions that apply (the last page'
 MOSTLY_BLANK_SHARE = 0.5  # a grid with more than this share of its rows blank has lost marks, or its respondent
 # skipped most of it; exactly half blank happens (a respondent skipping 2 of 4 rows on office
 # stacks), more than half was 0 of 994 answered grids on hard stacks, 76 read so
+BLANK_RUN = 3  # this many questions in a row left blank, with answers after them, lost their marks or were skipped
+# (a respondent who stops answering stops for good; one who skips, skips one or two: one
+# in ~250 hard-profile forms has such a run by chance, while a streak of vanished marks on a
+# black-and-white scan took C1 and D1-D3 from a form whose D4-D5 were read)
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
@@ -163,6 +167,7 @@ def _assemble_form(
     _flag_two_copies(form, read)
     _flag_blank_grids(form, survey, page_numbers, decisions)
     _flag_blank_pages(form, survey, page_fields, decisions)
+    _flag_blank_runs(form, survey, page_numbers, decisions)
     _flag_skip_rules(form, survey)
     _settle_blanks_that_do_not_apply(form, survey)
     _record_issue(form, issued, verified=any(p.verified for p in read))
@@ -426,6 +431,36 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
         _flag_no_marks(
             form, f"page {number}: {len(blank)} of {len(applying)} questions without marks", field_ids, page_id, number, decisions
         )
+
+
+def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
+    """Questions that apply left blank BLANK_RUN or more in a row, where the
+    respondent answered a later question: marks lost in a streak of the
+    scan look like this. Questions already doubted, and pages already
+    held for lost marks, are with a person."""
+    doubted = _doubted(form)
+    held = {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
+    applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
+    answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
+    if not answered:
+        return  # a form with no answer at all is held page by page
+    run: list[str] = []
+    for field_id in [*applying[: answered[-1]], ""]:
+        if field_id and not form.answers[field_id][0] and field_id not in doubted:
+            run.append(field_id)
+            continue
+        if len(run) >= BLANK_RUN:
+            by_page: dict[int, list[str]] = defaultdict(list)
+            for blank in run:
+                by_page[page_numbers.get(form.answers[blank][2] or 0, 0)].append(blank)
+            for page_no, field_ids in sorted(by_page.items()):
+                if page_no not in held:
+                    page_id = form.answers[field_ids[0]][2]
+                    _flag_no_marks(
+                        form, f"page {page_no}: {len(run)} questions in a row without marks", field_ids, page_id, page_no, decisions
+                    )
+                    held.add(page_no)
+        run = []
 
 
 def _flag_no_marks(

@@ -287,6 +287,14 @@ def _read_serial_once(line: _Line, cap_height_px: float, threshold_fraction: flo
     return _Serial(serial, confidence, False, f"{serial} ({confidence:.0f})", serial)
 
 
+def _contradicts(line: _Serial, serial: str) -> bool:
+    """Whether a line that gave no serial read seven digits that differ from
+    ``serial`` in more than one place (one misread digit is no contradiction)."""
+    if len(line.digits) != len(serial):
+        return False
+    return sum(a != b for a, b in zip(line.digits, serial, strict=True)) > 1
+
+
 def _one_digit_mends(digits: str) -> set[str]:
     """The valid serials that differ from ``digits`` in exactly one place."""
     return {
@@ -418,6 +426,12 @@ def read_printed_identity(
             details.append(f"{serial} read at once, the other only after retries")
         else:
             return Failed("serials-disagree", "; ".join(details))
+    elif single.serial and _contradicts(other := footer if single is header else header, single.serial):
+        # The other line read seven digits far from this serial: one of the
+        # two is misread, and a check digit does not tell which (the Luhn
+        # digit misses 09 <-> 90, and a run of zeros read one too many or
+        # too few shifts the rest): 0000091 was read 0000901 beside 0044093.
+        return Failed("serials-disagree", "; ".join([*details, f"{other.digits} read against {single.serial}"]))
     elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:

@@ -453,6 +453,24 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         {"vi": "Trang {n}: bảng {grid} không có dấu nào.", "en": "Page {n}: grid {grid} has no marks at all."},
     ),
     (
+        r"page (?P<n>\d+): grid (?P<grid>\S+) has (?P<k>\d+) of (?P<m>\d+) rows without marks",
+        {
+            "vi": "Trang {n}: bảng {grid} có {k} trên {m} dòng không có dấu.",
+            "en": "Page {n}: grid {grid} has {k} of {m} rows without marks.",
+        },
+    ),
+    (
+        r"page (?P<n>\d+): (?P<k>\d+) of (?P<m>\d+) questions without marks",
+        {"vi": "Trang {n}: {k} trên {m} câu không có dấu.", "en": "Page {n}: {k} of {m} questions without marks."},
+    ),
+    (
+        r"page (?P<n>\d+): (?P<k>\d+) questions in a row without marks",
+        {
+            "vi": "Trang {n}: {k} câu liền nhau không có dấu, dù các câu sau có trả lời.",
+            "en": "Page {n}: {k} questions in a row without marks, though later ones are answered.",
+        },
+    ),
+    (
         r"page (?P<n>\d+): answer from the paper",
         {"vi": "Trang {n}: nhập câu trả lời theo phiếu giấy.", "en": "Page {n}: answer from the paper."},
     ),
