@@ -203,23 +203,39 @@ def test_a_serial_read_at_once_beats_a_different_one_believed_after_retries(form
         assert result and result.serial == right and "after retries" in result.detail, result
 
 
-@pytest.mark.parametrize(("other_digits", "believed"), [("0044093", False), ("0000907", True), ("", True)])
-def test_a_serial_read_on_one_line_is_not_believed_against_other_digits_on_the_other(forms, monkeypatch, other_digits, believed):
-    # 0000091 read "0000901" (valid: the check digit misses 09 <-> 90) while
-    # the header read "0044093": seven digits far from it, so one line is
-    # misread and nothing tells which. One digit off, or nothing read, is
-    # no contradiction.
+@pytest.mark.parametrize(
+    ("header_digits", "believed"), [("0044093", False), ("0000907", True), ("", True)], ids=["far", "one-off", "nothing"]
+)
+def test_a_serial_read_on_the_footer_alone_is_not_believed_against_other_digits_in_the_header(
+    forms, monkeypatch, header_digits, believed
+):
+    # 0000091 read "0000901" in the footer (valid: the check digit misses
+    # 09 <-> 90) while the header read "0044093": seven digits far from it,
+    # so one line is misread and nothing tells which. One digit off, or
+    # nothing read, is no contradiction.
     import sipas_scan.reading.printed as printed
 
     serial = "0000901"
-    other = printed._Serial(None, 60.0, bool(other_digits), "header", other_digits)
-    lines = iter([other, printed._Serial(serial, 79.0, False, "footer", serial)])
+    header = printed._Serial(None, 60.0, bool(header_digits), "header", header_digits)
+    lines = iter([header, printed._Serial(serial, 79.0, False, "footer", serial)])
     monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
     result = read(page_of(forms, 0, 1))
     if believed:
         assert result and result.serial == serial, result
     else:
         assert isinstance(result, Failed) and result.reason == "serials-disagree", result
+
+
+def test_a_serial_read_on_the_header_is_believed_against_other_digits_in_the_footer(forms, monkeypatch):
+    # The footer's 9 pt print read coarsely gives other digits (0003970
+    # beside a header's 0001370): the header's larger print is believed.
+    import sipas_scan.reading.printed as printed
+
+    serial = forms[0][0]
+    lines = iter([printed._Serial(serial, 94.0, False, "header", serial), printed._Serial(None, 20.0, True, "footer", "0003970")])
+    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    result = read(page_of(forms, 0, 1))
+    assert result and result.serial == serial, result
 
 
 # ---- nothing to read, or nothing believable ------------------------------------

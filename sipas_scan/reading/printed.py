@@ -426,12 +426,16 @@ def read_printed_identity(
             details.append(f"{serial} read at once, the other only after retries")
         else:
             return Failed("serials-disagree", "; ".join(details))
-    elif single.serial and _contradicts(other := footer if single is header else header, single.serial):
-        # The other line read seven digits far from this serial: one of the
-        # two is misread, and a check digit does not tell which (the Luhn
-        # digit misses 09 <-> 90, and a run of zeros read one too many or
-        # too few shifts the rest): 0000091 was read 0000901 beside 0044093.
-        return Failed("serials-disagree", "; ".join([*details, f"{other.digits} read against {single.serial}"]))
+    elif footer.serial and _contradicts(header, footer.serial):
+        # The footer's small print alone gave a serial, and the header's
+        # larger print read seven digits far from it: one of the two is
+        # misread, and a check digit does not tell which (the Luhn digit
+        # misses 09 <-> 90, and a run of zeros read one too many or too few
+        # shifts the rest): 0000091 was read 0000901 beside 0044093. (The
+        # other way round the header is believed: of 9 pages on a hard
+        # stack whose footer read other digits beside a header's serial,
+        # every footer was the misread one: 9 pt bold scanned coarsely.)
+        return Failed("serials-disagree", "; ".join([*details, f"{header.digits} read against {footer.serial}"]))
     elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:
