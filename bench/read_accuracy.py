@@ -124,7 +124,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             boxes[(serial, reading["field_id"])] = {b["code"]: b for b in reading["boxes"]}
     # Form-level flags that send a whole page to review (no marks, missing, ...).
     page_flagged: set[tuple[str, int]] = set()
-    for serial, detail in con.execute("SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1"):
+    # A form held only to confirm who it is (no page's code could be read)
+    # has its identity checked, not each answer: its answers are not
+    # counted as looked at.
+    for serial, detail in con.execute(
+        "SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1 AND reason NOT IN ('unverified-code')"
+    ):
         match = re.match(r"page (\d+)", detail)
         if match:
             page_flagged.add((serial, int(match.group(1))))

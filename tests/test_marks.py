@@ -184,6 +184,41 @@ def _streak(sheet: Sheet, x_mm: float, tilt_deg: float = 0.0, grey: int = 100, w
     return sheet.line([(x_mm, 0.0), (x_mm + drift, height)], width_mm=width_mm, grey=grey)
 
 
+def _bolder_border(sheet: Sheet, code: str, sides: str, depth_mm: float) -> Sheet:
+    """The box's printed border grown inwards on ``sides`` (of "tblr") by
+    ``depth_mm``, raggedly, as a black-and-white scan thresholds print on
+    the darker side of its lighting: in the scan only, not in the print."""
+    x, y, w, h = next(o.box for o in sheet.options if o.code == code)
+    inner = 0.6  # mm: where the inside is measured from
+    band = {
+        "t": (x, y, x + w, y + inner + depth_mm),
+        "b": (x, y + h - inner - depth_mm, x + w, y + h),
+        "l": (x, y, x + inner + depth_mm, y + h),
+        "r": (x + w - inner - depth_mm, y, x + w, y + h),
+    }
+    rng = np.random.default_rng(3)
+    for side in sides:
+        x0, y0, x1, y1 = (int(round(v * S)) for v in band[side])
+        patch = sheet.ink[y0:y1, x0:x1]
+        # Ragged: a black-and-white threshold leaves gaps along a bled line.
+        patch[rng.random(patch.shape) < 0.75] = 0
+    return sheet
+
+
+@pytest.mark.parametrize("sides", ["l", "tl", "tblr"])
+def test_a_border_bolder_on_one_side_is_print_not_a_mark(sides):
+    # The left of a black-and-white page scanned under darker light: the
+    # boxes' borders there came out two or three pixels bolder than the
+    # print the reader expects, a ragged band inside them (A3 and A4 read
+    # as answered, A2 and A5 as two answers).
+    assert Sheet().read().value == ""
+    bled = _bolder_border(Sheet(), "2", sides, 0.3).read()
+    assert (bled.value, blocking(bled)) == ("", False), bled
+    # A mark inside such a border is still the answer.
+    ticked = _bolder_border(Sheet(), "2", sides, 0.3).tick("2").read()
+    assert (ticked.value, ticked.flags) == ("2", ()), ticked
+
+
 @pytest.mark.parametrize(("tilt_deg", "grey"), [(0.0, 100), (3.0, 60), (-4.0, 150)])
 def test_a_scanner_streak_down_the_page_is_neither_a_mark_nor_a_doubt(tilt_deg, grey):
     sheet = Sheet()

@@ -43,6 +43,8 @@ RING_OUTER_MM = 3.2  # distances outside the border
 RING_GAP_MM = 0.45  # loops are traced from this far outside the border (the border and its blur excluded) ...
 HALO_MM = 2.0  # ... or further, where this page's box borders bleed (black-and-white, ink spread)
 MAX_BLEED_INSET_MM = 0.5  # a border bleeds inwards at most this much further (on a 5 mm box)
+RIM_SHARE = 0.4  # a line along an edge of the inside this much inked is the border, bled further there
+RIM_CLEAR = 0.1  # ... where the line inside it is clear paper (a blob or a fill goes on inwards)
 HALO_SHARE = 0.1  # the border's halo ends where the page's boxes typically have less ink than this
 RING_REACH_MM = 4.5  # a loop round a box lies within this distance of its border
 OUTLINE_ZONE_MM = 1.2  # nearer than this only the box's own outline is printed (labels start 1.8 mm away)
@@ -354,6 +356,32 @@ def _stroke_reach(inside_dark: np.ndarray) -> tuple[float, int, bool, float, flo
     return float(max(width, height) / side), core, bool(crosses), round(depth, 3), float(traced.mean())
 
 
+def _rim_px(inked: np.ndarray, most: int) -> tuple[int, int, int, int]:
+    """How many lines deep, at most ``most``, ``inked`` (h, w) is inked
+    along each of its edges (top, bottom, left, right): lines RIM_SHARE
+    inked or more, the line past them nearly clear (under RIM_CLEAR,
+    bands along the other edges left out); 0 where ink goes on inwards."""
+    h, w = inked.shape
+    # Each edge's lines as rows: top, bottom, left, right.
+    sides = (inked, inked[::-1], inked.T, inked.T[::-1])
+    limit = min(most, min(h, w) // 4)
+    deep = []
+    for lines in sides:
+        depth = 0
+        while depth < limit and float(lines[depth].mean()) >= RIM_SHARE:
+            depth += 1
+        deep.append(depth)
+    top, bottom, left, right = deep
+    across = ((left, w - right), (left, w - right), (top, h - bottom), (top, h - bottom))
+    # Print ends in clear paper (the line just past the band may hold its
+    # ragged edge); a blob or a fill goes on inwards.
+    kept = [
+        depth if depth and float(lines[depth + 1][a:b].mean()) < RIM_CLEAR else 0
+        for lines, depth, (a, b) in zip(sides, deep, across, strict=True)
+    ]
+    return kept[0], kept[1], kept[2], kept[3]
+
+
 def measure_box(
     dark: np.ndarray,
     added: np.ndarray,
@@ -383,10 +411,18 @@ def measure_box(
     # A border that bled outwards bled inwards as much, up to what ink
     # spread does to a printed line; more "halo" than that is bold text or a
     # dirty patch round the boxes, and would leave no inside to measure.
-    inset = _px(INSET_MM + min(ring_gap_mm - RING_GAP_MM, MAX_BLEED_INSET_MM))
+    page_bleed = min(ring_gap_mm - RING_GAP_MM, MAX_BLEED_INSET_MM)
+    inset = _px(INSET_MM + page_bleed)
     inside = dark[y + inset : y + side - inset + 1, x + inset : x + side - inset + 1]
     # Opening drops hairs and dust a pixel wide; pen strokes (>= 0.25 mm, 2 px) stay.
     inked_inside = cv2.morphologyEx((inside > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
+    # A border bolder here than on the page as a whole (the scan's lighting
+    # darker on one side, thresholded to black and white) lines the inside
+    # with a band of ink along that side: print, not a mark.
+    top, bottom, left, right = _rim_px(inked_inside, _px(MAX_BLEED_INSET_MM - page_bleed))
+    if top or bottom or left or right:
+        inside = inside[top : inside.shape[0] - bottom, left : inside.shape[1] - right]
+        inked_inside = inked_inside[top : inked_inside.shape[0] - bottom, left : inked_inside.shape[1] - right]
     coverage = float(inked_inside.mean()) if inked_inside.size else 0.0
     corners = _corner_share(inked_inside)
     stroke, core, crosses, depth, traced_share = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
