@@ -21,6 +21,7 @@ from sipas_scan.reading.marks import (
     BoxReading,
     Hand,
     Thresholds,
+    _rim_px,
     box_reading,
     classify,
     decide,
@@ -182,6 +183,19 @@ def _streak(sheet: Sheet, x_mm: float, tilt_deg: float = 0.0, grey: int = 100, w
     height = CANVAS_MM[1]
     drift = height * np.tan(np.radians(tilt_deg))
     return sheet.line([(x_mm, 0.0), (x_mm + drift, height)], width_mm=width_mm, grey=grey)
+
+
+def test_rim_depths_are_bands_along_an_edge_with_clear_paper_past_them():
+    inked = np.zeros((12, 12), np.uint8)
+    inked[:, :2] = 1  # two columns along the left edge
+    inked[::4, 2] = 1  # its ragged edge, a quarter inked
+    assert _rim_px(inked, 4) == (0, 0, 2, 0)
+    inked[:2, :] = 1  # and two rows along the top, which the left band's columns do not clear
+    assert _rim_px(inked, 4) == (2, 0, 2, 0)
+    assert _rim_px(inked, 1) == (1, 0, 1, 0)  # no deeper than asked
+    blob = np.zeros((12, 12), np.uint8)
+    blob[:, :7] = 1  # ink that goes on inwards is no band
+    assert _rim_px(blob, 4) == (0, 0, 0, 0)
 
 
 def _bolder_border(sheet: Sheet, code: str, sides: str, depth_mm: float) -> Sheet:
