@@ -829,21 +829,6 @@ def test_show_through_beside_clear_answers_to_a_multiple_choice_question_is_no_a
     assert lighter.value == "d" and "faint" in lighter.flags, lighter
 
 
-def test_a_pale_stroke_across_a_box_beside_a_clear_single_answer_is_looked_at():
-    # A respondent's second cross drawn lighter (0.6 of the page's clear
-    # crosses) beside a clear one: dropping it as show-through gave a single
-    # answer where the paper has two. A stroke as pale as show-through, or
-    # one that crosses nothing, is still a stray.
-    sheet = _page("159d")
-    cx, cy = sheet.centre("g")
-    second = _read_page(sheet.line([(cx - 1.3, cy + 1.3), (cx + 1.3, cy - 1.3)], width_mm=0.2, grey=110), QUESTIONS)[3]
-    assert 0.5 <= next(b for b in second.boxes if b.code == "g").tone < 0.9, second
-    assert "faint" in second.flags and blocking(second), second
-    ghost = _read_page(_pale_slash(_page("159d"), "g"), QUESTIONS)[3]
-    assert next(b for b in ghost.boxes if b.code == "g").tone < 0.5, ghost
-    assert (ghost.value, ghost.flags) == ("d", ()), ghost
-
-
 def _light_slash(sheet: Sheet, code: str, grey: int) -> Sheet:
     # Across the box but short enough to leave it light (under twice the
     # marked limit), where its tone against the page's crosses is measured.

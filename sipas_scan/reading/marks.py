@@ -1252,12 +1252,6 @@ def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     return None
 
 
-def _whole_cross(b: BoxReading) -> bool:
-    """A stroke that crosses its box from side to side, as a tick, a cross
-    or a slash does: pale as it is, it was drawn at the box."""
-    return b.crosses and b.stroke >= STROKE_MARK_SPAN
-
-
 def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, hand: Hand = Hand()) -> FieldReading:
     """What a choice question says, with the reasons for any doubt.
 
@@ -1307,7 +1301,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         for b in doubtful + marked
         if pale(b)
         and (
-            (answered and (b.tone < GHOST_SHARE or (fld.kind == "single" and not _whole_cross(b))))
+            (answered and (fld.kind == "single" or b.tone < GHOST_SHARE))
             # a graze stays in its box; a stroke running out of it may be a
             # tick whose arm lies outside (hard stacks: one read as nothing)
             or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
