@@ -456,8 +456,9 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
             for page_no, field_ids in sorted(by_page.items()):
                 if page_no not in held:
                     page_id = form.answers[field_ids[0]][2]
+                    count = f"{len(run)}" if len(field_ids) == len(run) else f"{len(field_ids)} of {len(run)}"
                     _flag_no_marks(
-                        form, f"page {page_no}: {len(run)} questions in a row without marks", field_ids, page_id, page_no, decisions
+                        form, f"page {page_no}: {count} questions in a row without marks", field_ids, page_id, page_no, decisions
                     )
                     held.add(page_no)
         run = []

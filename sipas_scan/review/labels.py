@@ -464,6 +464,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         {"vi": "Trang {n}: {k} trên {m} câu không có dấu.", "en": "Page {n}: {k} of {m} questions without marks."},
     ),
     (
+        r"page (?P<n>\d+): (?P<k>\d+) of (?P<m>\d+) questions in a row without marks",
+        {
+            "vi": "Trang {n}: {k} trong {m} câu liền nhau không có dấu, dù các câu sau có trả lời.",
+            "en": "Page {n}: {k} of {m} questions in a row without marks, though later ones are answered.",
+        },
+    ),
+    (
         r"page (?P<n>\d+): (?P<k>\d+) questions in a row without marks",
         {
             "vi": "Trang {n}: {k} câu liền nhau không có dấu, dù các câu sau có trả lời.",
