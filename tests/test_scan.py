@@ -357,6 +357,7 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
     assert (result.survey, result.serial, result.page_no) == (clean.survey, clean.serial, clean.page_no)
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
     assert clean.identified_by == "code"
+    assert result.detail.startswith("identified by the serial printed on it: header serial: " + clean.serial)
     # With the printed serials gone too, nothing names the page.
     mm = 200 / 25.4
     torn[int(10 * mm) : int(26 * mm), int(18 * mm) : int(120 * mm)] = 255  # header, markers kept
@@ -364,6 +365,20 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
     result = read_page(torn, 200, options)
     assert (result.status, result.reason) == ("quarantined", "no-code") and "serial-unreadable" in result.detail
     assert len(result.markers) == 4
+
+
+def test_a_page_named_by_its_print_but_set_aside_keeps_why(printed, secret, monkeypatch):
+    # Named by its printed serial, then quarantined while being read: the
+    # reason a person is shown is why it was set aside, not how it was named.
+    import sipas_scan.reading.page as reading_page
+
+    page, _, options = _clean_page(printed, secret, 5)
+    torn = page.copy()
+    torn[_qr_px(200)] = 255
+    set_aside = reading_page.PageResult("quarantined", "markers-not-found", "found corner markers [1, 2]")
+    monkeypatch.setattr(reading_page, "read_identified_page", lambda *args, **kwargs: set_aside)
+    result = read_page(torn, 200, options)
+    assert (result.status, result.reason, result.detail) == ("quarantined", "markers-not-found", "found corner markers [1, 2]")
 
 
 def test_a_page_with_a_torn_code_and_one_marker_is_found_by_its_structure_and_print(printed, secret):

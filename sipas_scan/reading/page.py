@@ -113,7 +113,8 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                 # printed on the page names it: read it, marked as unverified.
                 result = read_identified_page(gray, dpi, PageCode(printed.survey, printed.serial, printed.page), markers, options)
                 result.identified_by = "print"
-                result.detail = f"identified by the serial printed on it: {printed.detail}"
+                if result.status == "ok":  # a page set aside keeps why it was
+                    result.detail = f"identified by the serial printed on it: {printed.detail}"
                 return result
             detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
         else:
