@@ -990,19 +990,23 @@ def _salted(count: int) -> BoxReading:
     return next(b for b in noisy.read().boxes if b.code == "3")
 
 
-def test_a_pale_short_stroke_running_out_of_its_box_is_held_not_taken_for_a_graze():
-    # Alone in the question, paler than the page's clear marks, reaching
-    # only part way into the box: a graze when it stays inside; a tick's
-    # foot when it runs out of the box half way round.
-    field = Sheet("12").field()
+def test_a_pale_short_stroke_is_a_graze_only_beside_an_answer():
+    # Paler than the page's clear marks, reaching only part way into the
+    # box: beside a clear answer a graze; alone in the question it may be
+    # all a black-and-white scan left of a light mark (D3 read blank on a
+    # hard stack), and a tick's foot when it runs out of the box half way
+    # round: a person looks at both.
+    field = Sheet("123").field()
     empty = BoxReading("1", "empty", 1.0, 0.0, 0.0)
+    answer = BoxReading("3", "marked", 1.0, 0.3, 0.0, stroke=1.0, crosses=True)
 
     def foot(sectors: int) -> BoxReading:
         return BoxReading("2", "marked", 0.5, 0.043, 0.058, ring_sectors=sectors, loose_sectors=sectors, stroke=0.387, tone=0.487)
 
-    assert decide(field, [empty, foot(0)], Thresholds()).flags == ()
-    held = decide(field, [empty, foot(6)], Thresholds())
-    assert held.value == "" and blocking(held), held
+    assert decide(field, [empty, foot(0), answer], Thresholds()).flags == ()
+    for sectors in (0, 6):
+        held = decide(field, [empty, foot(sectors), BoxReading("3", "empty", 1.0, 0.0, 0.0)], Thresholds())
+        assert held.value == "" and blocking(held), (sectors, held)
 
 
 def test_an_outline_scanned_bolder_than_the_pages_faded_boxes_is_not_a_loop():

@@ -1302,9 +1302,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         if pale(b)
         and (
             (answered and (fld.kind == "single" or b.tone < GHOST_SHARE))
-            # a graze stays in its box; a stroke running out of it may be a
-            # tick whose arm lies outside (hard stacks: one read as nothing)
-            or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
+            # a graze beside an answer stays in its box; a stroke running out
+            # of it may be a tick whose arm lies outside (hard stacks: one
+            # read as nothing). Alone in the question it may be all a black-
+            # and-white scan left of a light mark (hard stacks: D3 read blank).
+            or (answered and b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
         )
     ]
     doubtful += [b for b in marked if pale(b) and b not in strays]
