@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import groupby
 
 from sipas_scan.assembly import decisions as keys
 from sipas_scan.printing.households import Household
@@ -421,7 +422,7 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
     mostly vanished in the scan looks like this, a stray stroke perhaps all
     that is left. Questions already doubted are with a person."""
     doubted = _doubted(form)
-    held = {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
+    held = _held_for_lost_marks(form)
     questions = {q.id: q for q in survey.fields()}
     for number, (page_id, field_ids) in sorted(page_fields.items()):
         applying = [i for i in field_ids if i in questions and _applies(questions[i].applies_if, form)]
@@ -439,29 +440,34 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     scan look like this. Questions already doubted, and pages already
     held for lost marks, are with a person."""
     doubted = _doubted(form)
-    held = {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
+    held = _held_for_lost_marks(form)
     applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
     if not answered:
         return  # a form with no answer at all is held page by page
-    run: list[str] = []
-    for field_id in [*applying[: answered[-1]], ""]:
-        if field_id and not form.answers[field_id][0] and field_id not in doubted:
-            run.append(field_id)
+    before_last_answer = applying[: answered[-1]]
+
+    def lost(field_id: str) -> bool:
+        return not form.answers[field_id][0] and field_id not in doubted
+
+    for run in (list(group) for is_lost, group in groupby(before_last_answer, key=lost) if is_lost):
+        if len(run) < BLANK_RUN:
             continue
-        if len(run) >= BLANK_RUN:
-            by_page: dict[int, list[str]] = defaultdict(list)
-            for blank in run:
-                by_page[page_numbers.get(form.answers[blank][2] or 0, 0)].append(blank)
-            for page_no, field_ids in sorted(by_page.items()):
-                if page_no not in held:
-                    page_id = form.answers[field_ids[0]][2]
-                    count = f"{len(run)}" if len(field_ids) == len(run) else f"{len(field_ids)} of {len(run)}"
-                    _flag_no_marks(
-                        form, f"page {page_no}: {count} questions in a row without marks", field_ids, page_id, page_no, decisions
-                    )
-                    held.add(page_no)
-        run = []
+        by_page: dict[int, list[str]] = defaultdict(list)
+        for field_id in run:
+            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
+        for page_no, field_ids in sorted(by_page.items()):
+            if page_no in held:
+                continue
+            count = f"{len(run)}" if len(field_ids) == len(run) else f"{len(field_ids)} of {len(run)}"
+            detail = f"page {page_no}: {count} questions in a row without marks"
+            _flag_no_marks(form, detail, field_ids, form.answers[field_ids[0]][2], page_no, decisions)
+            held.add(page_no)
+
+
+def _held_for_lost_marks(form: FormRecord) -> set[int]:
+    """The pages already held for marks the scan may have lost."""
+    return {f.page_no for f in form.flags if f.reason == "no-marks" and not f.field_id}
 
 
 def _flag_no_marks(

@@ -1273,10 +1273,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
-    # Pale ink is not this respondent's pen: beside a clear answer to a
+    # Pale ink beside a clear answer is not this respondent's pen: in a
     # single-choice question it is a stray, and so is a short pale stroke
-    # that crosses nothing (a graze), or ink as pale as show-through beside
-    # clear answers to a multiple-choice one; otherwise a person looks.
+    # that crosses nothing (a graze), or ink as pale as show-through, in a
+    # multiple-choice one. Otherwise, and always when nothing else in the
+    # question is clear, a person looks: it may be all a black-and-white
+    # scan left of a light mark (hard stacks: D3 read blank).
     answered = any(not b.pale for b in marked)
     inked = [b for b in boxes if b.state != "empty"]
     # The only ink in the question, a whole stroke across one box only a
@@ -1299,14 +1301,14 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     strays = [
         b
         for b in doubtful + marked
-        if pale(b)
+        if answered
+        and pale(b)
         and (
-            (answered and (fld.kind == "single" or b.tone < GHOST_SHARE))
-            # a graze beside an answer stays in its box; a stroke running out
-            # of it may be a tick whose arm lies outside (hard stacks: one
-            # read as nothing). Alone in the question it may be all a black-
-            # and-white scan left of a light mark (hard stacks: D3 read blank).
-            or (answered and b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
+            fld.kind == "single"
+            or b.tone < GHOST_SHARE
+            # a graze stays in its box; a stroke running out of it may be a
+            # tick whose arm lies outside (hard stacks: one read as nothing)
+            or (b.stroke < STROKE_DOUBT_SPAN and not b.crosses and b.loose_sectors < RING_DOUBT_SECTORS)
         )
     ]
     doubtful += [b for b in marked if pale(b) and b not in strays]

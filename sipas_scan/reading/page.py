@@ -153,8 +153,13 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
         return found
     anchors = _marker_anchors(markers, marker_rects())
     candidates = _likely_pages(darkness(aligned), options)
-    if found and _names_a_likely_page(found, candidates) and (exact or _structure_fits(gray, found, registration, anchors)):
+    named = (found.survey, found.page) if found and _names_a_likely_page(found, candidates) else None
+    if named and exact:
         return found
+    if named:
+        # Placed only roughly: the page the text names stands if its boxes
+        # and rules are where that page has them; it is tried first.
+        candidates.sort(key=lambda candidate: (candidate[0], candidate[1].number) != named)
     # The page lies only roughly where the markers say (text read there may
     # be cut or misread: "4/4" read "4/6" names another survey's page, a
     # footer serial read one digit off disagrees with the header), or its
@@ -169,6 +174,8 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
             if reading:
                 return reading
         refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
+        if refined and (survey_id, page.number) == named:
+            return found
         if refined:
             return read_printed_identity(
                 warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
@@ -183,15 +190,6 @@ def _names_a_likely_page(found: PrintedIdentity, candidates: list[tuple[str, Pag
     leaves the survey to "Trang k/N", and "2/4" misread "2/6" names another
     survey's page 2)."""
     return len(candidates) > 1 or (found.survey, found.page) == (candidates[0][0], candidates[0][1].number)
-
-
-def _structure_fits(
-    gray: np.ndarray, found: PrintedIdentity, rough: Registration, anchors: tuple[np.ndarray, np.ndarray] | None
-) -> bool:
-    """Whether the page the printed text names is the page printed there:
-    its boxes and rules are found where that page has them."""
-    _, layout = survey_and_layout(found.survey)
-    return bool(align_from_structure(gray, layout.pages[found.page - 1], rough.homography, anchors=anchors))
 
 
 def _likely_pages(dark: np.ndarray, options: ReadOptions) -> list[tuple[str, PageLayout]]:
