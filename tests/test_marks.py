@@ -29,6 +29,7 @@ from sipas_scan.reading.marks import (
     read_fields,
     respondent_hand,
     stray_box_moved,
+    thin_lines,
     with_border,
 )
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX, darkness, darkness_level
@@ -1137,3 +1138,74 @@ def test_a_pen_resting_in_a_box_beside_a_circled_answer_is_no_second_answer():
     assert (reading.value, reading.flags) == ("4", ("circled",)), reading
     # A second loop, or a real tick, is still a second answer.
     assert "multiple" in Sheet().loop("4", 1.0).tick("2").read().flags
+
+
+@pytest.mark.parametrize("answer", ["blob", "loop"])
+def test_a_short_stroke_at_a_box_edge_beside_a_clear_answer_is_a_touch(answer):
+    # A pen resting by the box's edge, or a hair: no tick, not through the
+    # middle, nowhere round the box. Beside a blob so big it might be a
+    # cancellation half done, or beside a loop (no ink in its box to
+    # compare with), it is still no second answer.
+    sheet = Sheet().blob("4", 1.6) if answer == "blob" else Sheet().loop("4", 0.5)
+    x, y, _, _ = sheet.options[1].box
+    sheet.line([(x + 0.7, y + 1.0), (x + 1.6, y + 0.8), (x + 2.2, y + 1.1)], 0.4)
+    reading = sheet.read()
+    assert reading.value == "4" and not blocking(reading), reading
+    assert next(b for b in reading.boxes if b.code == "2").state != "empty"
+    # The same short stroke through the box's middle may be a small tick:
+    # beside a box that full, a person looks.
+    if answer == "blob":
+        sheet = Sheet().blob("4", 1.6)
+        cx, cy = sheet.centre("2")
+        sheet.line([(cx - 0.8, cy + 0.2), (cx + 0.6, cy - 0.3)], 0.4)
+        assert blocking(sheet.read())
+
+
+def _page_of_ticks(width_mm: float, grey: int) -> tuple[Sheet, list[FieldLayout]]:
+    """Four two-option questions, each answered by a tick in its first box."""
+    sheet = Sheet("12345678", pitch_mm=9.0)
+    fields = []
+    for n in range(4):
+        sheet.tick(str(2 * n + 1), width_mm=width_mm, grey=grey)
+        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[2 * n], sheet.options[2 * n + 1])))
+    return sheet, fields
+
+
+def _hair(sheet: Sheet, code: str) -> Sheet:
+    # A hair on the scanner's glass: a dark line a pixel wide, bent, across the box.
+    x, y, _, _ = next(o.box for o in sheet.options if o.code == code)
+    return sheet.line([(x + 0.4, y + 0.6), (x + 2.0, y + 2.2), (x + 3.6, y + 3.4)], 0.1, 40)
+
+
+def test_a_hair_across_a_box_beside_a_pen_answer_is_no_second_answer():
+    sheet, fields = _page_of_ticks(0.5, 30)
+    readings = _hair(sheet, "2").read_fields(fields)
+    assert (readings[0].value, readings[0].flags) == ("1", ()), readings[0]
+    assert next(b for b in readings[0].boxes if b.code == "2").thin
+    # A second tick with the page's pen is a second answer.
+    sheet, fields = _page_of_ticks(0.5, 30)
+    assert "multiple" in sheet.tick("2").read_fields(fields)[0].flags
+    # With no other clear mark on the page, the answer beside the hair shows the pen.
+    sheet = Sheet().tick("4")
+    reading = _hair(sheet, "2").read()
+    assert (reading.value, reading.flags) == ("4", ()), reading
+    # On a page answered in thin light pencil a hair's line is no thinner
+    # than the respondent's own: a person looks.
+    sheet, fields = _page_of_ticks(0.15, 150)
+    reading = _hair(sheet, "2").read_fields(fields)[0]
+    assert blocking(reading) and not any(b.thin for b in reading.boxes), reading
+
+
+def test_thin_lines_are_told_against_the_pages_pen():
+    def box(code: str, coverage: float, solid: float) -> BoxReading:
+        return BoxReading(code, "marked", 1.0, coverage, 0.0, solid=solid)
+
+    t = Thresholds()
+    light = box("x", t.marked * 1.5, 0.1)
+    pen = {"q": [box(c, 0.3, 0.7) for c in "abc"] + [light]}
+    assert thin_lines(pen, t)["q"][-1].thin
+    # As solid as a pencil's line, or with too few clear marks to judge, nothing is thin.
+    assert not thin_lines({"q": [box(c, 0.3, 0.3) for c in "abc"] + [light]}, t)["q"][-1].thin
+    assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "ab"] + [light]}, t)["q"][-1].thin
+    # A line as solid as a thin pen's is no hair.
+    assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "abc"] + [box("x", t.marked * 1.5, 0.3)]}, t)["q"][-1].thin

@@ -117,6 +117,10 @@ LONE_PALE_SHARE = 0.8  # a whole stroke across the box, alone in a single-choice
 GHOST_SHARE = 0.5  # paler than any of the respondents' own light marks (0.53 the palest of 107 on office
 # stacks): show-through, whatever the question
 PALE_MIN_MARKS = 3  # clear marks on the page needed to know its pen's darkness
+PEN_SOLID_SHARE = 0.5  # a page's clear marks typically this solid (share of their ink 3 px across) were made
+# with a pen (office stacks: 0.75 typical; pages in pencil 0.2-0.3) ...
+HAIR_SOLID_SHARE = 0.15  # ... and a light line this much less solid there is a hair or a scratch, not that pen
+# (office stacks: hairs on the glass 0-0.13)
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
@@ -172,6 +176,7 @@ class BoxMetrics:
     speckle: float = 0.0  # share of the surroundings in specks too small for a pen stroke (scan noise)
     around: float = 0.0  # on a noisy patch, inked share of the band round the box, measured as ``coverage`` is
     stroke: float = 0.0  # reach of the largest connected stroke inside, as a share of the inside's side
+    solid: float = 0.0  # share of the ink inside with ink all round it (3 x 3 px): a line 0.4 mm wide or more has some
     stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
@@ -217,6 +222,8 @@ class BoxReading:
     speckle: float = 0.0  # share of its surroundings in specks (a noisy scan)
     around: float = 0.0  # on a noisy patch, inked share of the band round it, measured as its coverage is
     noisy: bool = False  # on a noisy patch, no more ink inside than the noise puts round it
+    solid: float = 0.0  # share of its ink with ink all round it (none in a hair's line)
+    thin: bool = False  # its line far thinner than the pen of this page's clear marks (a hair on the glass)
 
     @property
     def pale(self) -> bool:
@@ -428,6 +435,8 @@ def measure_box(
     stroke, core, crosses, depth, traced_share = _stroke_reach(inside) if inside.size else (0.0, 0, False, 0.0, 0.0)
     dotted = _dotted_reach(inside) if inside.size and stroke < STROKE_MARK_SPAN else 0.0
     white_pieces = _white_pieces(inked_inside) if coverage >= HEAVY_CROSS_FROM else 0
+    ink_px = int(cv2.countNonZero(inked_inside)) if inked_inside.size else 0
+    solid = cv2.countNonZero(cv2.erode(inked_inside, _WIDE_OPENING)) / ink_px if ink_px else 0.0
     distance, sector, reach = _ring_geometry(side)
     h, w = dark.shape
     y0, x0, y1, x1 = y - reach, x - reach, y + side + reach + 1, x + side + reach + 1
@@ -516,6 +525,7 @@ def measure_box(
         around=round(around, 4),
         white_pieces=white_pieces,
         stroke=stroke,
+        solid=solid,
         stroke_core=core,
         stroke_crosses=crosses,
         stroke_depth=depth,
@@ -787,6 +797,7 @@ def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, ci
         depth=m.stroke_depth,
         speckle=m.speckle,
         around=m.around,
+        solid=round(m.solid, 3),
     )
 
 
@@ -1011,7 +1022,7 @@ def read_fields(
                 boxes[fld.id],
                 {o.code: found[(fld.id, o.code)] for o in fld.options},
             )
-    boxes = pale_marks(boxes, page_t)
+    boxes = thin_lines(pale_marks(boxes, page_t), page_t)
     hand = respondent_hand([b for items in boxes.values() for b in items])
     readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
     if any(
@@ -1190,6 +1201,25 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     }
 
 
+def thin_lines(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
+    """Mark as thin the light boxes whose line is a hair's beside the pen of
+    this page's clear marks: a pen 0.3 mm wide or more leaves much of its
+    line 3 px (0.4 mm) across once scanned, a hair on the glass or a
+    scratch almost none. A pencil's light lines are thin too: only on a page
+    whose clear marks are solidly wide is thinness told."""
+    clear = CLEAR_MARK_FACTOR * t.marked
+    pen = [b.solid for items in boxes.values() for b in items if b.state == "marked" and b.coverage >= clear and not b.circled]
+    if len(pen) < PALE_MIN_MARKS or float(np.median(pen)) < PEN_SOLID_SHARE:
+        return boxes
+    return {
+        fid: [
+            replace(b, thin=True) if b.state in ("marked", "doubtful") and b.coverage < clear and b.solid < HAIR_SOLID_SHARE else b
+            for b in items
+        ]
+        for fid, items in boxes.items()
+    }
+
+
 @dataclass(frozen=True)
 class Hand:
     """How this page's respondent marks answers, judged from all their marks on it."""
@@ -1235,6 +1265,26 @@ def _trace_beside(boxes: Sequence[BoxReading], answers: Sequence[BoxReading]) ->
     a mark (hard stacks: every multiple-choice answer that lost a mark to a
     faded or faint scan had one; a clean box says nothing was drawn)."""
     return any(b not in answers and (b.coverage > 0 or b.stroke > 0) for b in boxes)
+
+
+def _touch(box: BoxReading, thresholds: Thresholds) -> bool:
+    """Ink in a box that makes no mark of its own: its largest stroke is
+    short, passes nowhere near the box's middle and goes no way round it,
+    and there is not much of it."""
+    return (
+        not box.crosses
+        and box.stroke < STROKE_MARK_SPAN
+        and box.loose_sectors < RING_DOUBT_SECTORS
+        and box.coverage < CLEAR_MARK_FACTOR * thresholds.marked
+    )
+
+
+def _hair(box: BoxReading, pen_solid: float, thresholds: Thresholds) -> bool:
+    """A line going no way round its box, too thin for the pen of the page's
+    clear marks (``thin_lines``) or of the clear answer beside it (its
+    ``solid`` share ``pen_solid``)."""
+    beside_pen = pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE and box.coverage < CLEAR_MARK_FACTOR * thresholds.marked
+    return (box.thin or beside_pen) and box.loose_sectors < RING_DOUBT_SECTORS
 
 
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
@@ -1333,6 +1383,20 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
                 b.coverage < thresholds.marked / 2
                 or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clear_ink >= STRAY_RATIO * b.coverage)
             )
+        ]
+    if fld.kind == "single" and (clearest or circled):
+        # A short stroke that neither passes through its box nor goes round
+        # it is no tick: beside a clear answer it is a touch (a pen resting,
+        # a neighbour's stroke running on), even beside a box so full it may
+        # be a cancellation half done, whose new answer would be a whole
+        # tick (office stacks with loops, slashes and blobs: 3 clean forms
+        # held, all read right). So is a line far thinner than the pen of
+        # the page's clear marks, wherever it runs: a hair on the glass.
+        pen = [b.solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked and not b.circled]
+        strays += [
+            b
+            for b in doubtful + marked
+            if b not in strays and not b.circled and (_touch(b, thresholds) or _hair(b, max(pen, default=0.0), thresholds))
         ]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
         # Beside a clear answer, boxes on a noisy patch holding no more ink
