@@ -1185,10 +1185,12 @@ def test_a_hair_across_a_box_beside_a_pen_answer_is_no_second_answer():
     # A second tick with the page's pen is a second answer.
     sheet, fields = _page_of_ticks(0.5, 30)
     assert "multiple" in sheet.tick("2").read_fields(fields)[0].flags
-    # With no other clear mark on the page, the answer beside the hair shows the pen.
-    sheet = Sheet().tick("4")
-    reading = _hair(sheet, "2").read()
+    # With no other clear mark on the page, the answer beside the hair shows
+    # the pen: a tick's line, or a loop's round its box.
+    reading = _hair(Sheet().tick("4"), "2").read()
     assert (reading.value, reading.flags) == ("4", ()), reading
+    reading = _hair(Sheet().loop("4", 0.5), "2").read()
+    assert (reading.value, reading.flags) == ("4", ("circled",)), reading
     # On a page answered in thin light pencil a hair's line is no thinner
     # than the respondent's own: a person looks.
     sheet, fields = _page_of_ticks(0.15, 150)

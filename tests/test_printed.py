@@ -367,6 +367,9 @@ def test_a_serial_that_does_not_read_at_once_is_believed_only_when_readings_agre
         (["0000398"] * 3 + ["000039"] * 6, "0000398"),
         (["0000398"] * 2 + ["000039"] * 7, None),  # two are not enough
         (["0000398"] * 3 + ["0000380"] + ["000039"] * 5, None),  # another valid serial contradicts
+        # Read as scanned, nothing; read thinned (bled black-and-white print), three agree.
+        (["000039"] * 9 + ["0000398"] * 3, "0000398"),
+        (["000039"] * 9 + ["0000398"] * 3 + ["0000380"], None),
     ],
 )
 def test_a_blurred_serial_is_read_alone_digits_only(forms, monkeypatch, digits, expected):
@@ -378,7 +381,7 @@ def test_a_blurred_serial_is_read_alone_digits_only(forms, monkeypatch, digits, 
 
     def digits_only(image, alphabet=printed.SERIAL_ALPHABET):
         widths.append(image.shape[1])
-        return printed.OcrResult(next(script), (90,))
+        return printed.OcrResult(next(script, ""), (90,))
 
     monkeypatch.setattr(printed, "_recognise_digits", digits_only)
     result = printed._read_serial(page_of(forms, 0, 1), *header_serial_line())
@@ -402,3 +405,49 @@ def test_a_page_number_read_with_a_fraction_slash_counts():
 
     match = printed._PAGE.search("Trang 3\u20444")
     assert match and match.groups() == ("3", "4")
+
+
+def coarse_black_and_white_scan(printed, index: int) -> np.ndarray:
+    """Printed page ``index`` scanned at 150 dpi in black and white with
+    toner spread 3 px (the digits' counters close, neighbouring digits
+    touch), on the layout grid."""
+    from sipas_scan.simulate.scanner import ScanSettings, scan
+
+    _, print_dir = printed
+    document = pdfium.PdfDocument(print_dir / "forms.pdf")
+    rgb = document[index].render(scale=150 / 72).to_numpy()[..., :3].copy()
+    document.close()
+    flat = ((0.0, 0.0),) * 4
+    settings = ScanSettings(150, "bw", 0.0, flat, (0.0, 0.0), 0.6, 6.0, 95, 0.0, 0.0, -1, 0, 0.0, 140, ink_spread_px=3)
+    image = scan(rgb, settings, np.random.default_rng(2))
+    return cv2.resize(image, (px(defs.PAGE_WIDTH_MM), px(defs.PAGE_HEIGHT_MM)), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("page", [2, 3])
+def test_a_serial_bolded_by_toner_spread_is_read_thinned(forms, printed, monkeypatch, page):
+    image = coarse_black_and_white_scan(printed, PAGES_PER_FORM + page - 1)
+    result = read(image, survey=SURVEY, known_page=page)
+    assert result and result.serial == forms[0][1], result
+    # Read only as scanned, the blobs give no serial.
+    monkeypatch.setattr("sipas_scan.reading.printed.THINNING_PX", ())
+    assert not read(image, survey=SURVEY, known_page=page)
+
+
+def test_a_line_that_gives_no_serial_speaks_with_the_digits_it_read_most(forms, monkeypatch):
+    # A header blobbed by toner: no valid serial in any reading, but the
+    # same seven digits again and again. Against a serial the footer gave
+    # only after retries, two places from them, it speaks: one is misread.
+    import sipas_scan.reading.printed as printed
+    from sipas_scan.reading.ocr import OcrResult
+
+    assert not serial_is_valid("0000227") and not serial_is_valid("0000127") and serial_is_valid("9000217")
+    once = iter(["00090137", *["0000227"] * 5, *["0000127"] * 4])  # the first reading, then the retries
+    monkeypatch.setattr(printed, "_read_serial_once", lambda *args: printed._Serial(None, 40.0, False, "", next(once)))
+    monkeypatch.setattr(printed, "_recognise_digits", lambda *args, **kwargs: OcrResult("", ()))
+    box = (defs.HEADER_TEXT_X_MM, defs.HEADER_TEXT_X_MM + printed.HEADER_SERIAL_WIDTH_MM)
+    header = printed._read_serial(page_of(forms, 0, 1), *box, printed.HEADER_SERIAL_BASELINE_MM, printed.HEADER_SERIAL_SIZE_PT)
+    assert header.serial is None and header.digits == "0000227", header
+    lines = iter([header, printed._Serial("9000217", printed.MIN_WORD_CONFIDENCE, False, "footer", "9000217", voted=True)])
+    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    result = read(page_of(forms, 0, 1))
+    assert isinstance(result, Failed) and result.reason == "serials-disagree", result

@@ -177,6 +177,7 @@ class BoxMetrics:
     around: float = 0.0  # on a noisy patch, inked share of the band round the box, measured as ``coverage`` is
     stroke: float = 0.0  # reach of the largest connected stroke inside, as a share of the inside's side
     solid: float = 0.0  # share of the ink inside with ink all round it (3 x 3 px): a line 0.4 mm wide or more has some
+    ring_solid: float = 0.0  # the same of the strokes round the box (a loop's line)
     stroke_core: int = 0  # darkness (0..255) of that stroke's darkest tenth
     stroke_crosses: bool = False  # that stroke crosses the box (not a hair along its border)
     stroke_depth: float = 0.0  # how far traced ink reaches in from the box's nearest edge (share of the side)
@@ -222,7 +223,7 @@ class BoxReading:
     speckle: float = 0.0  # share of its surroundings in specks (a noisy scan)
     around: float = 0.0  # on a noisy patch, inked share of the band round it, measured as its coverage is
     noisy: bool = False  # on a noisy patch, no more ink inside than the noise puts round it
-    solid: float = 0.0  # share of its ink with ink all round it (none in a hair's line)
+    solid: float = 0.0  # share of its mark's ink with ink all round it (none in a hair's line; a loop's, if circled)
     thin: bool = False  # its line far thinner than the pen of this page's clear marks (a hair on the glass)
 
     @property
@@ -496,6 +497,8 @@ def measure_box(
     explained = foreign if claimed is None else foreign | claimed[cy0:cy1, cx0:cx1]
     ink &= ~explained
     strokes_round &= ~explained
+    ring_px = int(np.count_nonzero(ink))
+    ring_solid = float(np.count_nonzero(cv2.erode(ink.astype(np.uint8), _WIDE_OPENING))) / ring_px if ring_px else 0.0
     ring_share = float(ink[z.band].mean()) if z.band.any() else 0.0
     # On a noisy patch, the ink round the box measured as the inside is
     # (print and other boxes left out): what the noise alone puts in a box.
@@ -526,6 +529,7 @@ def measure_box(
         white_pieces=white_pieces,
         stroke=stroke,
         solid=solid,
+        ring_solid=ring_solid,
         stroke_core=core,
         stroke_crosses=crosses,
         stroke_depth=depth,
@@ -797,7 +801,7 @@ def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, ci
         depth=m.stroke_depth,
         speckle=m.speckle,
         around=m.around,
-        solid=round(m.solid, 3),
+        solid=round(m.ring_solid if circled else m.solid, 3),
     )
 
 
@@ -1203,12 +1207,12 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
 
 def thin_lines(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
     """Mark as thin the light boxes whose line is a hair's beside the pen of
-    this page's clear marks: a pen 0.3 mm wide or more leaves much of its
+    this page's clear marks (ticks, crosses, loops): a pen 0.3 mm wide or more leaves much of its
     line 3 px (0.4 mm) across once scanned, a hair on the glass or a
     scratch almost none. A pencil's light lines are thin too: only on a page
     whose clear marks are solidly wide is thinness told."""
     clear = CLEAR_MARK_FACTOR * t.marked
-    pen = [b.solid for items in boxes.values() for b in items if b.state == "marked" and b.coverage >= clear and not b.circled]
+    pen = [b.solid for items in boxes.values() for b in items if b.state == "marked" and (b.coverage >= clear or b.circled)]
     if len(pen) < PALE_MIN_MARKS or float(np.median(pen)) < PEN_SOLID_SHARE:
         return boxes
     return {
@@ -1392,7 +1396,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # tick (office stacks with loops, slashes and blobs: 3 clean forms
         # held, all read right). So is a line far thinner than the pen of
         # the page's clear marks, wherever it runs: a hair on the glass.
-        pen = [b.solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked and not b.circled]
+        pen = [b.solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked or b.circled]
         strays += [
             b
             for b in doubtful + marked
