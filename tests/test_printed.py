@@ -195,7 +195,7 @@ def test_a_serial_read_at_once_beats_a_different_one_believed_after_retries(form
             printed._Serial(right if voted == "header" else wrong, 95.0, False, "footer", voted=voted in ("footer", "both")),
         ]
     )
-    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    monkeypatch.setattr(printed, "_read_serial", lambda *args, **kwargs: next(lines))
     result = read(page_of(forms, 0, 1))
     if voted == "both":
         assert isinstance(result, Failed) and result.reason == "serials-disagree", result
@@ -218,7 +218,7 @@ def test_a_serial_read_on_the_footer_alone_is_not_believed_against_other_digits_
     serial = "0000901"
     header = printed._Serial(None, 60.0, bool(header_digits), "header", header_digits)
     lines = iter([header, printed._Serial(serial, 79.0, False, "footer", serial)])
-    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    monkeypatch.setattr(printed, "_read_serial", lambda *args, **kwargs: next(lines))
     result = read(page_of(forms, 0, 1))
     if believed:
         assert result and result.serial == serial, result
@@ -233,7 +233,7 @@ def test_a_serial_read_on_the_header_is_believed_against_other_digits_in_the_foo
 
     serial = forms[0][0]
     lines = iter([printed._Serial(serial, 94.0, False, "header", serial), printed._Serial(None, 20.0, True, "footer", "0003970")])
-    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    monkeypatch.setattr(printed, "_read_serial", lambda *args, **kwargs: next(lines))
     result = read(page_of(forms, 0, 1))
     assert result and result.serial == serial, result
 
@@ -448,6 +448,24 @@ def test_a_line_that_gives_no_serial_speaks_with_the_digits_it_read_most(forms, 
     header = printed._read_serial(page_of(forms, 0, 1), *box, printed.HEADER_SERIAL_BASELINE_MM, printed.HEADER_SERIAL_SIZE_PT)
     assert header.serial is None and header.digits == "0000227", header
     lines = iter([header, printed._Serial("9000217", printed.MIN_WORD_CONFIDENCE, False, "footer", "9000217", voted=True)])
-    monkeypatch.setattr(printed, "_read_serial", lambda *args: next(lines))
+    monkeypatch.setattr(printed, "_read_serial", lambda *args, **kwargs: next(lines))
     result = read(page_of(forms, 0, 1))
     assert isinstance(result, Failed) and result.reason == "serials-disagree", result
+
+
+@pytest.mark.parametrize(("header_voted", "footer_retried"), [(False, False), (True, True)], ids=["at-once", "voted"])
+def test_the_footer_is_read_again_only_when_the_header_did_not_read_at_once(forms, monkeypatch, header_voted, footer_retried):
+    # A header read at once is believed over whatever the footer's retries
+    # could give: they are not run.
+    import sipas_scan.reading.printed as printed
+
+    serial = forms[0][0]
+    retried = []
+
+    def line(*args, retry: bool = True):
+        retried.append(retry)
+        return printed._Serial(serial, 90.0, False, "", serial, voted=header_voted and len(retried) == 1)
+
+    monkeypatch.setattr(printed, "_read_serial", line)
+    assert read(page_of(forms, 0, 1)).serial == serial
+    assert retried == [True, footer_retried]

@@ -242,25 +242,28 @@ class _Serial:
     voted: bool = False  # believed only after retries at other sizes and thresholds agreed
 
 
-def _read_serial(aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: float, size_pt: float) -> _Serial:
+def _read_serial(
+    aligned: np.ndarray, x0_mm: float, x1_mm: float, baseline_mm: float, size_pt: float, *, retry: bool = True
+) -> _Serial:
+    """The serial printed on one line; without ``retry``, read once only."""
     line = _find_line(aligned, x0_mm, x1_mm, baseline_mm, size_pt)
     if line is None:
         return _Serial(None, 0.0, False, "nothing printed")
     first = _read_serial_once(line, TARGET_CAP_HEIGHT_PX, INK_THRESHOLD_FRACTION)
-    if first.serial:
+    if first.serial or not retry:
         return first
-    # A worn or coarse scan: read again at other sizes and ink thresholds.
+    # A worn or coarse scan: read again at other sizes and ink thresholds,
+    # the serial alone too, and thinned when that does not settle it.
     # A misread passes the check digit one time in ten, so only a serial
     # that several readings give, and no reading contradicts, is believed.
-    readings = [_read_serial_once(line, size, fraction) for size, fraction in SERIAL_RETRIES]
+    readings = [r.digits for r in (_read_serial_once(line, size, fraction) for size, fraction in SERIAL_RETRIES)]
     number = _last_word(line)
-    numbers = [number, *(_thinned(number, px) for px in THINNING_PX)]
-    digits = [_recognise_digits(_for_ocr(n, size, fraction)).text for n in numbers for size, fraction in SERIAL_RETRIES]
-    seven = [d for d in [r.digits for r in readings] + digits if _SERIAL.fullmatch(d)]
-    valid = [d for d in seven if serial_is_valid(d)]
-    if len(set(valid)) == 1 and len(valid) >= SERIAL_VOTES:
-        tries = len(readings) + len(digits)
-        return _Serial(valid[0], MIN_WORD_CONFIDENCE, False, f"{valid[0]} in {len(valid)} of {tries} readings", voted=True)
+    for thinned in [number, *(_thinned(number, px) for px in THINNING_PX)]:
+        readings += [_recognise_digits(_for_ocr(thinned, size, fraction)).text for size, fraction in SERIAL_RETRIES]
+        seven = [d for d in readings if _SERIAL.fullmatch(d)]
+        valid = [d for d in seven if serial_is_valid(d)]
+        if len(set(valid)) == 1 and len(valid) >= SERIAL_VOTES:
+            return _Serial(valid[0], MIN_WORD_CONFIDENCE, False, f"{valid[0]} in {len(valid)} of {len(readings)} readings", voted=True)
     # What the line most often read, valid or not, speaks against a serial
     # the other line gives (``_contradicts``): a footer's "9000217" voted
     # from blobs beside a header read "0000227" again and again.
@@ -427,8 +430,16 @@ def read_printed_identity(
         HEADER_SERIAL_BASELINE_MM,
         HEADER_SERIAL_SIZE_PT,
     )
+    # A header read at once is believed over anything the footer's retries
+    # could give: they are not run (a coarse scan's 9 pt footer rarely reads
+    # at once, and its retries cost a fifth of such a page's reading).
     footer = _read_serial(
-        aligned, defs.FOOTER_RIGHT_MM - FOOTER_SERIAL_WIDTH_MM, defs.FOOTER_RIGHT_MM, defs.FOOTER_BASELINE_MM, FOOTER_SERIAL_SIZE_PT
+        aligned,
+        defs.FOOTER_RIGHT_MM - FOOTER_SERIAL_WIDTH_MM,
+        defs.FOOTER_RIGHT_MM,
+        defs.FOOTER_BASELINE_MM,
+        FOOTER_SERIAL_SIZE_PT,
+        retry=not header.serial or header.voted,
     )
     details = [f"header serial: {header.note}", f"footer serial: {footer.note}"]
     single = header if header.serial else footer
