@@ -1211,3 +1211,20 @@ def test_thin_lines_are_told_against_the_pages_pen():
     assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "ab"] + [light]}, t)["q"][-1].thin
     # A line as solid as a thin pen's is no hair.
     assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "abc"] + [box("x", t.marked * 1.5, 0.3)]}, t)["q"][-1].thin
+
+
+def test_a_light_stroke_left_alone_in_a_blank_question_is_looked_at():
+    # A light pencil tick most of which the scan lost: a short pale stroke
+    # reaching half across the box and into it, too little to read.
+    sheet = Sheet()
+    cx, cy = sheet.centre("3")
+    sheet.line([(cx - 1.0, cy - 1.1), (cx + 1.0, cy - 0.9)], 0.25, 210)
+    reading = sheet.read()
+    box = next(b for b in reading.boxes if b.code == "3")
+    assert box.state == "empty" and 0.45 <= box.stroke < 0.6 and not box.crosses, box
+    assert (reading.value, reading.flags) == ("", ("faint",)), reading
+    # Pale ink along the inside of the outline is its blur: nothing to see.
+    sheet = Sheet()
+    x, y, w, _ = sheet.options[2].box
+    sheet.line([(x + 0.7, y + 0.65), (x + w - 0.7, y + 0.65)], 0.15, 215)
+    assert Sheet().read().flags == sheet.read().flags == ()

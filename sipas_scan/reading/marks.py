@@ -37,6 +37,7 @@ BoxState = Literal["empty", "marked", "filled", "doubtful"]
 INK_LEVEL = darkness_level(0.2)  # a pixel is ink when this much darker than its paper
 LIGHT_INK_LEVEL = darkness_level(0.1)  # strokes are traced down to this (light pencil, low ink)
 STROKE_CORE_LEVEL = darkness_level(0.16)  # a light stroke's darkest tenth reaches this; show-through does not
+TRACE_CORE_LEVEL = LIGHT_INK_LEVEL + darkness_level(0.05)  # a trace whose darkest tenth is lighter than this is worth no look
 INSET_MM = 0.6  # measured inside the printed border by this much
 RING_INNER_MM = 1.0  # ink share for an overflowing tick: ink between these
 RING_OUTER_MM = 3.2  # distances outside the border
@@ -713,7 +714,7 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
         # by the scan (or its shadow), not a stroke. A loop drawn tight on
         # the outline wanders out of it somewhere.
         return "empty", 0.5 if state == "doubtful" else confidence
-    if m.traced >= t.fill_doubt and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
+    if m.traced >= t.fill_doubt and m.stroke_core >= TRACE_CORE_LEVEL:
         # Light ink over the whole box: a fill in pencil (the form's
         # cancellation), not a stroke. A person looks. (Paler still is the
         # back page's print or a shadow showing through.)
@@ -730,7 +731,7 @@ def by_stroke(state: BoxState, confidence: float, m: BoxMetrics, t: Thresholds) 
     if state == "doubtful" and m.stroke < STROKE_NOISE_SPAN and m.ring_sectors == 0:
         return "empty", 0.5
     traced = long_stroke or (m.stroke >= STROKE_DOUBT_SPAN and m.stroke_crosses)
-    if state == "empty" and traced and m.stroke_core >= LIGHT_INK_LEVEL + darkness_level(0.05):
+    if state == "empty" and traced and m.stroke_core >= TRACE_CORE_LEVEL:
         return "doubtful", 0.0
     return state, confidence
 
@@ -1291,6 +1292,12 @@ def _hair(box: BoxReading, pen_solid: float, thresholds: Thresholds) -> bool:
     return (box.thin or beside_pen) and box.loose_sectors < RING_DOUBT_SECTORS
 
 
+def _pale_trace(box: BoxReading) -> bool:
+    """Ink too light or too short to read as a mark that is still a stroke
+    reaching half across the box and into it (not the outline's blur)."""
+    return box.state == "empty" and box.stroke >= STROKE_DOUBT_SPAN and box.depth > EDGE_TRACE_DEPTH and box.core >= TRACE_CORE_LEVEL
+
+
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     """The only ink in the question: whole strokes at least half way round
     one box, with real ink there (a loop left open, a big tick drawn over
@@ -1472,6 +1479,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         in_fade and _may_hide_a_lost_mark(fld.kind, value, boxes, marked)
     ):
         flags.append("faded")
+    if not value and not flags and any(_pale_trace(b) for b in boxes):
+        # Nothing read in the question but a light stroke reaching half
+        # across a box and into it: what a light pencil tick leaves when the
+        # scan loses most of it. A person looks (office and hard stacks: 2
+        # of 5 such questions were answered, none held a clean form more).
+        flags.append("faint")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
         # of the page is not where the markers say (curled or creased paper),
