@@ -1207,11 +1207,12 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
 
 
 def thin_lines(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
-    """Mark as thin the light boxes whose line is a hair's beside the pen of
-    this page's clear marks (ticks, crosses, loops): a pen 0.3 mm wide or more leaves much of its
-    line 3 px (0.4 mm) across once scanned, a hair on the glass or a
-    scratch almost none. A pencil's light lines are thin too: only on a page
-    whose clear marks are solidly wide is thinness told."""
+    """Mark as thin the light boxes whose line is a hair's beside the pen
+    of this page's clear marks (ticks, crosses, loops): a pen 0.3 mm wide
+    or more leaves much of its line 3 px (0.4 mm) across once scanned, a
+    hair on the glass or a scratch almost none. A pencil's light lines are
+    thin too: only on a page whose clear marks are solidly wide is
+    thinness told."""
     clear = CLEAR_MARK_FACTOR * t.marked
     pen = [b.solid for items in boxes.values() for b in items if b.state == "marked" and (b.coverage >= clear or b.circled)]
     if len(pen) < PALE_MIN_MARKS or float(np.median(pen)) < PEN_SOLID_SHARE:

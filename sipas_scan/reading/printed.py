@@ -97,7 +97,8 @@ SERIAL_VOTES = 3
 # A coarse black-and-white scan spreads toner: digits come out bold, their
 # counters closed (an 8 read as 6, a 0 lost in a blob). The serial alone is
 # read again thinned by these many px (at 8 px/mm; the spread reaches 2):
-# of 12 such pages on a hard stack, 3 more then gave their serial by vote.
+# of 55 pages of a hard black-and-white stack that neither code nor print
+# identified, 15 then gave their serial, each a neighbour's in the stack.
 THINNING_PX = (1, 2)
 # The serial is the line's last word: the label ends at least a space (about
 # a third of an em) before it, the digits are closer together. Read alone,
@@ -432,7 +433,7 @@ def read_printed_identity(
     )
     # A header read at once is believed over anything the footer's retries
     # could give: they are not run (a coarse scan's 9 pt footer rarely reads
-    # at once, and its retries cost a fifth of such a page's reading).
+    # at once; a hard black-and-white stack read in 61 s instead of 73).
     footer = _read_serial(
         aligned,
         defs.FOOTER_RIGHT_MM - FOOTER_SERIAL_WIDTH_MM,
