@@ -224,8 +224,14 @@ class BoxReading:
     speckle: float = 0.0  # share of its surroundings in specks (a noisy scan)
     around: float = 0.0  # on a noisy patch, inked share of the band round it, measured as its coverage is
     noisy: bool = False  # on a noisy patch, no more ink inside than the noise puts round it
-    solid: float = 0.0  # share of its mark's ink with ink all round it (none in a hair's line; a loop's, if circled)
+    solid: float = 0.0  # share of its ink inside with ink all round it (none in a hair's line)
+    ring_solid: float = 0.0  # the same of the strokes round it (a loop's line)
     thin: bool = False  # its line far thinner than the pen of this page's clear marks (a hair on the glass)
+
+    @property
+    def line_solid(self) -> float:
+        """``solid`` of its mark's line: the loop's, if circled."""
+        return self.ring_solid if self.circled else self.solid
 
     @property
     def pale(self) -> bool:
@@ -802,7 +808,8 @@ def _reading(code: str, state: BoxState, confidence: float, m: BoxMetrics, *, ci
         depth=m.stroke_depth,
         speckle=m.speckle,
         around=m.around,
-        solid=round(m.ring_solid if circled else m.solid, 3),
+        solid=round(m.solid, 3),
+        ring_solid=round(m.ring_solid, 3),
     )
 
 
@@ -1214,7 +1221,7 @@ def thin_lines(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     thin too: only on a page whose clear marks are solidly wide is
     thinness told."""
     clear = CLEAR_MARK_FACTOR * t.marked
-    pen = [b.solid for items in boxes.values() for b in items if b.state == "marked" and (b.coverage >= clear or b.circled)]
+    pen = [b.line_solid for items in boxes.values() for b in items if b.state == "marked" and (b.coverage >= clear or b.circled)]
     if len(pen) < PALE_MIN_MARKS or float(np.median(pen)) < PEN_SOLID_SHARE:
         return boxes
     return {
@@ -1404,7 +1411,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # tick (office stacks with loops, slashes and blobs: 3 clean forms
         # held, all read right). So is a line far thinner than the pen of
         # the page's clear marks, wherever it runs: a hair on the glass.
-        pen = [b.solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked or b.circled]
+        pen = [b.line_solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked or b.circled]
         strays += [
             b
             for b in doubtful + marked
