@@ -83,6 +83,10 @@ VARIANTS = {
             reach_rate=0.1,
         ),
     ),
+    # every form in felt tip (lines 0.6-0.9 mm), marks up to 1.3 times the box, one in ten much larger
+    "office-felt": replace(
+        OFFICE, name="office-felt", pen=replace(OFFICE.pen, felt_tip_rate=1.0, size_range=(0.8, 1.3), overflow_rate=0.1)
+    ),
     # fed up to 5 degrees askew, 5 mm off, 2 mm of perspective
     "office-skew": replace(
         OFFICE, name="office-skew", scanner=replace(OFFICE.scanner, max_rotation_deg=5.0, max_shift_mm=5.0, max_perspective_mm=2.0)
