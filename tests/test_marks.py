@@ -21,6 +21,7 @@ from sipas_scan.reading.marks import (
     BoxReading,
     Hand,
     Thresholds,
+    _no_mark_of_its_own,
     _rim_px,
     box_reading,
     classify,
@@ -29,7 +30,6 @@ from sipas_scan.reading.marks import (
     read_fields,
     respondent_hand,
     stray_box_moved,
-    thin_lines,
     with_border,
 )
 from sipas_scan.reading.reference import LOCAL_PRINT_TOLERANCE_PX, PRINT_TOLERANCE_PX, darkness, darkness_level
@@ -1181,7 +1181,8 @@ def test_a_hair_across_a_box_beside_a_pen_answer_is_no_second_answer():
     sheet, fields = _page_of_ticks(0.5, 30)
     readings = _hair(sheet, "2").read_fields(fields)
     assert (readings[0].value, readings[0].flags) == ("1", ()), readings[0]
-    assert next(b for b in readings[0].boxes if b.code == "2").thin
+    hand = respondent_hand([b for r in readings for b in r.boxes])
+    assert _no_mark_of_its_own(next(b for b in readings[0].boxes if b.code == "2"), hand.pen_solid, Thresholds())
     # A second tick with the page's pen is a second answer.
     sheet, fields = _page_of_ticks(0.5, 30)
     assert "multiple" in sheet.tick("2").read_fields(fields)[0].flags
@@ -1194,23 +1195,29 @@ def test_a_hair_across_a_box_beside_a_pen_answer_is_no_second_answer():
     # On a page answered in thin light pencil a hair's line is no thinner
     # than the respondent's own: a person looks.
     sheet, fields = _page_of_ticks(0.15, 150)
-    reading = _hair(sheet, "2").read_fields(fields)[0]
-    assert blocking(reading) and not any(b.thin for b in reading.boxes), reading
+    readings = _hair(sheet, "2").read_fields(fields)
+    hand = respondent_hand([b for r in readings for b in r.boxes])
+    hair = next(b for b in readings[0].boxes if b.code == "2")
+    assert blocking(readings[0]) and not _no_mark_of_its_own(hair, hand.pen_solid, Thresholds()), readings[0]
 
 
 def test_thin_lines_are_told_against_the_pages_pen():
     def box(code: str, coverage: float, solid: float) -> BoxReading:
-        return BoxReading(code, "marked", 1.0, coverage, 0.0, solid=solid)
+        # A whole stroke across its box: no touch, only its width can make it no mark.
+        return BoxReading(code, "marked", 1.0, coverage, 0.0, stroke=1.0, crosses=True, solid=solid)
 
     t = Thresholds()
     light = box("x", t.marked * 1.5, 0.1)
-    pen = {"q": [box(c, 0.3, 0.7) for c in "abc"] + [light]}
-    assert thin_lines(pen, t)["q"][-1].thin
+
+    def thin(boxes: list[BoxReading], line: BoxReading = light) -> bool:
+        return _no_mark_of_its_own(line, respondent_hand([*boxes, line], t).pen_solid, t)
+
+    assert thin([box(c, 0.3, 0.7) for c in "abc"])
     # As solid as a pencil's line, or with too few clear marks to judge, nothing is thin.
-    assert not thin_lines({"q": [box(c, 0.3, 0.3) for c in "abc"] + [light]}, t)["q"][-1].thin
-    assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "ab"] + [light]}, t)["q"][-1].thin
+    assert not thin([box(c, 0.3, 0.3) for c in "abc"])
+    assert not thin([box(c, 0.3, 0.7) for c in "ab"])
     # A line as solid as a thin pen's is no hair.
-    assert not thin_lines({"q": [box(c, 0.3, 0.7) for c in "abc"] + [box("x", t.marked * 1.5, 0.3)]}, t)["q"][-1].thin
+    assert not thin([box(c, 0.3, 0.7) for c in "abc"], box("x", t.marked * 1.5, 0.3))
 
 
 def test_a_light_stroke_left_alone_in_a_blank_question_is_looked_at():

@@ -226,7 +226,6 @@ class BoxReading:
     noisy: bool = False  # on a noisy patch, no more ink inside than the noise puts round it
     solid: float = 0.0  # share of its ink inside with ink all round it (none in a hair's line)
     ring_solid: float = 0.0  # the same of the strokes round it (a loop's line)
-    thin: bool = False  # its line far thinner than the pen of this page's clear marks (a hair on the glass)
 
     @property
     def line_solid(self) -> float:
@@ -1034,8 +1033,8 @@ def read_fields(
                 boxes[fld.id],
                 {o.code: found[(fld.id, o.code)] for o in fld.options},
             )
-    boxes = thin_lines(pale_marks(boxes, page_t), page_t)
-    hand = respondent_hand([b for items in boxes.values() for b in items])
+    boxes = pale_marks(boxes, page_t)
+    hand = respondent_hand([b for items in boxes.values() for b in items], page_t)
     readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
     if any(
         "faint" in r.flags
@@ -1213,26 +1212,6 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     }
 
 
-def thin_lines(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
-    """Mark as thin the light boxes whose line is a hair's beside the pen
-    of this page's clear marks (ticks, crosses, loops): a pen 0.3 mm wide
-    or more leaves much of its line 3 px (0.4 mm) across once scanned, a
-    hair on the glass or a scratch almost none. A pencil's light lines are
-    thin too: only on a page whose clear marks are solidly wide is
-    thinness told."""
-    clear = CLEAR_MARK_FACTOR * t.marked
-    pen = [b.line_solid for items in boxes.values() for b in items if b.state == "marked" and (b.coverage >= clear or b.circled)]
-    if len(pen) < PALE_MIN_MARKS or float(np.median(pen)) < PEN_SOLID_SHARE:
-        return boxes
-    return {
-        fid: [
-            replace(b, thin=True) if b.state in ("marked", "doubtful") and b.coverage < clear and b.solid < HAIR_SOLID_SHARE else b
-            for b in items
-        ]
-        for fid, items in boxes.items()
-    }
-
-
 @dataclass(frozen=True)
 class Hand:
     """How this page's respondent marks answers, judged from all their marks on it."""
@@ -1240,15 +1219,25 @@ class Hand:
     blobs: bool = False  # fills boxes in (blobs): a nearly full box alone is an answer, not a cancellation
     square_fills: bool = False  # ... and the fills reach the boxes' corners as a cancellation does
     circles: bool = False  # draws loops round boxes: part of a loop round a blank question's box is doubted
+    pen_solid: float = 0.0  # the ``line_solid`` its clear marks typically have (0: too few marks to tell)
 
 
-def respondent_hand(boxes: list[BoxReading]) -> Hand:
+def respondent_hand(boxes: list[BoxReading], t: Thresholds = Thresholds()) -> Hand:
     """The respondent's habits from the boxes of one page (noise left out)."""
     inked = [b for b in boxes if not b.noisy and (b.state in ("marked", "filled") or b.coverage >= 0.5)]
     blobs = len(inked) >= HEAVY_HAND_MIN_MARKS and float(np.median([b.coverage for b in inked])) >= HEAVY_HAND_COVERAGE
     heavy = [b.corners for b in inked if b.coverage >= HEAVY_HAND_COVERAGE]
     square = blobs and float(np.median(heavy)) >= BLOB_CORNERS
-    return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS)
+    pen = _pen_lines(boxes, t)
+    pen_solid = float(np.median(pen)) if len(pen) >= PALE_MIN_MARKS else 0.0
+    return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS, pen_solid=pen_solid)
+
+
+def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
+    """``line_solid`` of the clear marks among ``boxes`` (ticks, crosses,
+    blobs, loops): how wide the respondent's pen draws."""
+    clear = CLEAR_MARK_FACTOR * t.marked
+    return [b.line_solid for b in boxes if b.state == "marked" and (b.coverage >= clear or b.circled)]
 
 
 def _answered_beside_fade(
@@ -1280,24 +1269,20 @@ def _trace_beside(boxes: Sequence[BoxReading], answers: Sequence[BoxReading]) ->
     return any(b not in answers and (b.coverage > 0 or b.stroke > 0) for b in boxes)
 
 
-def _touch(box: BoxReading, thresholds: Thresholds) -> bool:
-    """Ink in a box that makes no mark of its own: its largest stroke is
-    short, passes nowhere near the box's middle and goes no way round it,
-    and there is not much of it."""
-    return (
-        not box.crosses
-        and box.stroke < STROKE_MARK_SPAN
-        and box.loose_sectors < RING_DOUBT_SECTORS
-        and box.coverage < CLEAR_MARK_FACTOR * thresholds.marked
-    )
-
-
-def _hair(box: BoxReading, pen_solid: float, thresholds: Thresholds) -> bool:
-    """A line going no way round its box, too thin for the pen of the page's
-    clear marks (``thin_lines``) or of the clear answer beside it (its
-    ``solid`` share ``pen_solid``)."""
-    beside_pen = pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE and box.coverage < CLEAR_MARK_FACTOR * thresholds.marked
-    return (box.thin or beside_pen) and box.loose_sectors < RING_DOUBT_SECTORS
+def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> bool:
+    """Ink in a box, beside a clear answer, that makes no mark of its own:
+    not much of it, going no way round the box, and either a short stroke
+    passing nowhere near the box's middle (a touch: a pen resting, a
+    neighbour's stroke running on) or a line far thinner than the
+    respondent's pen, whose clear marks' ``line_solid`` is ``pen_solid``
+    (a hair on the glass or a scratch: a pen 0.3 mm wide or more leaves
+    much of its line 3 px, 0.4 mm, across once scanned). A pencil's light
+    lines are thin too: thinness is told only beside a pen's solid lines."""
+    if box.circled or box.loose_sectors >= RING_DOUBT_SECTORS or box.coverage >= CLEAR_MARK_FACTOR * t.marked:
+        return False
+    touch = not box.crosses and box.stroke < STROKE_MARK_SPAN
+    hair = pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
+    return touch or hair
 
 
 def _pale_trace(box: BoxReading) -> bool:
@@ -1410,13 +1395,10 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # be a cancellation half done, whose new answer would be a whole
         # tick (office stacks with loops, slashes and blobs: 3 clean forms
         # held, all read right). So is a line far thinner than the pen of
-        # the page's clear marks, wherever it runs: a hair on the glass.
-        pen = [b.line_solid for b in marked if b.coverage >= CLEAR_MARK_FACTOR * thresholds.marked or b.circled]
-        strays += [
-            b
-            for b in doubtful + marked
-            if b not in strays and not b.circled and (_touch(b, thresholds) or _hair(b, max(pen, default=0.0), thresholds))
-        ]
+        # the page's clear marks or of this answer, wherever it runs: a
+        # hair on the glass.
+        pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
+        strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds)]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
         # Beside a clear answer, boxes on a noisy patch holding no more ink
         # than the noise round them: the noise, not a second answer (which

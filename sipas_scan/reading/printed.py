@@ -268,7 +268,7 @@ def _read_serial(
     # What the line most often read, valid or not, speaks against a serial
     # the other line gives (``_contradicts``): a footer's "9000217" voted
     # from blobs beside a header read "0000227" again and again.
-    (usual, count), *_ = Counter(seven).most_common(1) or [("", 0)]
+    usual, count = (Counter(seven).most_common(1) or [("", 0)])[0]
     return replace(first, digits=usual) if count >= SERIAL_VOTES else first
 
 
