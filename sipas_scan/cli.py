@@ -355,6 +355,8 @@ def scan_command(
     )
     if summary.quarantined:
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
+    if summary.placed:
+        _say(f"  given their form by their place in the stack (held for a person to confirm): {summary.placed} pages")
     if summary.pages_retried:
         _say(f"  read again: {summary.pages_retried} quarantined pages whose cause can change")
     for path, first in summary.duplicates:

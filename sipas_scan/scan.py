@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.assembly.derive import derive_pending
+from sipas_scan.assembly.placement import UNPLACED, place
 from sipas_scan.printing.ledger import LedgerLocation, check_ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.page import ReadOptions
@@ -37,6 +38,7 @@ class ScanSummary:
     failed_verification: int = 0
     wrong_secret: bool = False  # see scan_inputs
     quarantined: Counter = field(default_factory=Counter)
+    placed: int = 0  # pages without a readable code or serial given their form by their place in the file
     forms: Counter = field(default_factory=Counter)  # forms this run derived (its pages changed), per status
     forms_stored: Counter = field(default_factory=Counter)  # every form in the database after the run, per status
     # Files another scan run on the same database was reading (its process id):
@@ -77,6 +79,7 @@ class _Run:
     remaining: dict[int, int] = field(default_factory=dict)  # source id -> pages still to store
     retried: set[tuple[int, int]] = field(default_factory=set)  # (source id, page index) read again
     failed_new: int = 0  # pages failing verification that were not read again (see wrong_secret)
+    read_sources: set[int] = field(default_factory=set)  # files with pages stored by this run
     # The last page stored when the run began: pages stored since (by a run
     # going on beside this one) are not read again.
     last_page_before: int = 0
@@ -150,6 +153,7 @@ def scan_inputs(
         run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
         try:
             _read_files(run, files, missing, options, workers)
+            summary.placed = _place_by_stack(store, run.read_sources)
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
             # failures are forged pages read again beside pages that verified before.
@@ -164,6 +168,23 @@ def scan_inputs(
             store.release_claims(run.owner)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _place_by_stack(store: Store, source_ids: set[int]) -> int:
+    """Give the pages of these files that nothing printed on them
+    identified their form from their neighbours (``assembly.placement``),
+    once every file of the run is read (a form's other pages may come in
+    any of them); returns how many were placed."""
+    placed = 0
+    for source_id in sorted(source_ids):
+        stack = store.stack(source_id)
+        if not any(p.reason == UNPLACED and p.page_no for p in stack):
+            continue
+        forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
+        name = Path(store.scanned_file(stack[0].page_id).path).name
+        for placement in place(stack, store.read_page_numbers(forms), name):
+            placed += store.place_page(placement)
+    return placed
 
 
 def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], options: ReadOptions, workers: int | None) -> None:
@@ -210,6 +231,7 @@ def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], o
     with progress_bar("Reading pages", total) as advance:
         for source_id, index, result in read_pages(run.tasks(opened), options, workers or os.cpu_count() or 1):
             store.add_page(source_id, index, result)
+            run.read_sources.add(source_id)
             summary.pages_read += 1
             if result.status != "ok":
                 summary.quarantined[result.reason] += 1

@@ -367,6 +367,109 @@ def test_a_page_whose_code_is_torn_is_identified_by_its_printed_serial(printed, 
     assert len(result.markers) == 4
 
 
+def _without_identity(page: np.ndarray) -> np.ndarray:
+    """The page with its code and every printed line that names it (header
+    and footer) gone, its corner markers and questions kept."""
+    mm = 200 / 25.4
+    torn = page.copy()
+    torn[_qr_px(200)] = 255
+    torn[int(10 * mm) : int(26 * mm), int(18 * mm) : int(120 * mm)] = 255
+    torn[int(280 * mm) : int(292 * mm), int(18 * mm) : int(188 * mm)] = 255
+    return torn
+
+
+def test_a_page_nothing_names_is_still_read_as_the_page_its_print_shows(printed, secret):
+    page, clean, options = _clean_page(printed, secret, 5)
+    result = read_page(_without_identity(page), 200, options)
+    assert (result.status, result.reason, result.serial) == ("quarantined", "no-code", "")
+    assert (result.survey, result.page_no) == (clean.survey, clean.page_no)
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+
+
+def _scanned_stack(sim: Path) -> list[np.ndarray]:
+    """Every page of the largest simulated stack file, grey at 200 dpi."""
+    import pypdfium2
+
+    from sipas_scan.simulate.paper import printed_page
+
+    stack = max(sim.glob("*.pdf"), key=lambda path: path.stat().st_size)
+    document = pypdfium2.PdfDocument(stack)
+    count = len(document)
+    document.close()
+    return [cv2.cvtColor(printed_page(stack, index, 200), cv2.COLOR_RGB2GRAY) for index in range(count)]
+
+
+def _write_pdf(pages: list[np.ndarray], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(page) for page in pages]
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=200)
+    return path
+
+
+def test_a_page_nothing_names_joins_its_form_by_its_neighbours_for_a_person_to_confirm(printed, secret, tmp_path):
+    from conftest import copy_database
+    from sipas_scan.assembly import decisions as keys
+    from sipas_scan.review import actions
+    from sipas_scan.review.queue import open_items
+
+    simulate_returns(printed / "print", tmp_path / "sim", seed=5, profile="clean", workers=1)
+    pages = _scanned_stack(tmp_path / "sim" / "scans")
+    options = ReadOptions(secret, run_ocr=False)
+    clean = read_page(pages[2], 200, options)
+    assert clean.status == "ok" and clean.page_no > 1  # a form's page with the page before it in the file
+    pages[2] = _without_identity(pages[2])
+    _write_pdf(pages, tmp_path / "in" / "stack.pdf")
+    db = tmp_path / "r.db"
+    summary = _scan(printed, secret, [tmp_path / "in"], db, run_ocr=False)
+    assert summary.placed == 1 and not summary.quarantined.get("markers-not-found")
+    with sqlite3.connect(db) as con:
+        page_id, status, reason, serial, page_no = con.execute(
+            "SELECT id, status, reason, serial, page_no FROM pages WHERE page_index = 2"
+        ).fetchone()
+        flags = con.execute("SELECT reason, blocking, detail FROM flags WHERE serial = ? AND field_id = ''", (serial,)).fetchall()
+    assert (status, reason, serial, page_no) == ("ok", "placed", clean.serial, clean.page_no)
+    placed = [f for f in flags if f[0] == "placed-by-stack"]
+    k = clean.page_no
+    assert [f[1] for f in placed] == [1]
+    between = f"between pages {k - 1} and {k + 1} (stack.pdf p. 2; stack.pdf p. 4)"
+    assert placed[0][2] == f"page {k} (stack.pdf p. 3) placed by its neighbours: {between}"
+    assert "missing-page" not in {f[0] for f in flags}
+    export_records(db, tmp_path / "records.csv")
+    truth = _rows(tmp_path / "sim" / "truth.csv")[clean.serial]
+    read = _rows(tmp_path / "records.csv")[clean.serial]
+    assert read["status"] == "needs_review"
+    assert all(read[f.field_id] == truth[f.field_id] for f in clean.fields)
+
+    # A person takes it out: it is quarantined again, its form misses the
+    # page, and no later scan puts it back.
+    (tmp_path / "copy").mkdir()
+    other = copy_database(db, tmp_path / "copy")
+    with Store(other) as store:
+        [item] = [i for i in open_items(store) if i.key == keys.placed_key(page_id)]
+        actions.decide(store, item, keys.TAKEN_OUT, "lan")
+    with sqlite3.connect(other) as con:
+        assert con.execute("SELECT status, reason, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == (
+            "quarantined",
+            "placement-declined",
+            "",
+        )
+        reasons = {r for (r,) in con.execute("SELECT reason FROM flags WHERE serial = ?", (clean.serial,))}
+    assert "missing-page" in reasons and "placed-by-stack" not in reasons
+    again = scan_inputs([tmp_path / "in"], other, options, workers=1, retry_quarantined=True)
+    assert again.placed == 0
+    with sqlite3.connect(other) as con:
+        assert con.execute("SELECT reason FROM pages WHERE page_index = 2").fetchall() == [("placement-declined",)]
+
+    # A person confirms it: the placement is settled, the page counts.
+    with Store(db) as store:
+        [item] = [i for i in open_items(store) if i.key == keys.placed_key(page_id)]
+        actions.decide(store, item, keys.CONFIRMED, "lan")
+        assert not [i for i in open_items(store) if i.key == keys.placed_key(page_id)]
+    export_records(db, tmp_path / "records.csv")
+    read = _rows(tmp_path / "records.csv")[clean.serial]
+    assert all(read[f.field_id] == truth[f.field_id] for f in clean.fields)
+
+
 def test_a_page_named_by_its_print_but_set_aside_keeps_why(printed, secret, monkeypatch):
     # Named by its printed serial, then quarantined while being read: the
     # reason a person is shown is why it was set aside, not how it was named.

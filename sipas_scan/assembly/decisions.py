@@ -22,9 +22,11 @@ CONFIRMED = "confirmed"  # a page with no marks really is unanswered
 ANSWER_EACH = "answer-each"  # a page with no marks on the scan: a reviewer answers each question from the paper
 USE = "use:"  # use:<page id> - which of two scans of a page counts
 ASSIGN = "assign:"  # assign:<survey>|<serial>|<page> - a quarantined page's identity
+TAKEN_OUT = "taken-out"  # a page placed by the stack is not this form's: quarantined again
 
 
-PAGE_KEYS = ("#page:", "#missing:", "#marks:")
+PLACED = "#placed:"
+PAGE_KEYS = ("#page:", "#missing:", "#marks:", PLACED)
 
 
 def page_key(page_no: int) -> str:
@@ -40,6 +42,13 @@ def missing_key(page_no: int) -> str:
 def marks_key(page_no: int) -> str:
     """A page or grid without marks (``confirmed`` blank, or ``answer-each``)."""
     return f"#marks:{page_no}"
+
+
+def placed_key(page_id: int) -> str:
+    """A page placed in the form by its place in the stack (``confirmed``,
+    or ``taken-out``): keyed by the page, so a decision on one placed page
+    never settles another placed later."""
+    return f"{PLACED}{page_id}"
 
 
 def page_of(key: str) -> int:

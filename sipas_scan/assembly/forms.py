@@ -61,6 +61,7 @@ BLANK_RUN = 3  # this many questions in a row left blank, with answers after the
 # A page whose code was damaged or lost that a reviewer assigned to the form
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
+PLACED_BY_STACK = "placed-by-stack"
 # Doubts the reader raises on a blank question because a mark may have
 # vanished there (a page of very light marks, a streak the scanner faded).
 BLANK_DOUBTS = ("faint-page", "faded")
@@ -106,6 +107,7 @@ class PageRecord:
     verified: bool = True  # identified by its signed code, not only by the serial printed on it
     quarantined: str = ""  # why the page could not be read (its identity was): '' for a page read
     assigned: str = ""  # how a reviewer gave a quarantined page its identity: '' when the machine did
+    placed: str = ""  # where the form's pages beside it lie, when its place in the stack gave it its form (``placement``)
     # Where it lies among copies of the same page: (file name, file SHA-256,
     # page in the file). Not the order pages were stored in, which depends
     # on which station read which file first.
@@ -191,6 +193,19 @@ def _flag_identity(form: FormRecord, read: list[PageRecord]) -> None:
                     page.id,
                     blocking=False,
                     page_no=page.page_no,
+                )
+            )
+        if page.placed:
+            # Order in a stack is no proof: a person confirms the page is
+            # this form's, or takes it back out.
+            form.flags.append(
+                Flag(
+                    "",
+                    PLACED_BY_STACK,
+                    detail=f"page {page.page_no} ({page.origin}) placed by its neighbours: {page.placed}",
+                    page_id=page.id,
+                    page_no=page.page_no,
+                    item=keys.placed_key(page.id),
                 )
             )
     if read and not any(p.verified for p in read):

@@ -22,7 +22,14 @@ from sipas_scan.reading.comments import CommentReading, read_comment
 from sipas_scan.reading.identify import find_codes, identify, symbol_rect_mm
 from sipas_scan.reading.lines import erase_feed_lines
 from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
-from sipas_scan.reading.printed import PrintedIdentity, forms_surveys, read_printed_identity
+from sipas_scan.reading.printed import (
+    MIN_WORD_CONFIDENCE,
+    PrintedIdentity,
+    SerialUnread,
+    forms_surveys,
+    read_page_number,
+    read_printed_identity,
+)
 from sipas_scan.reading.reference import added_ink, darkness, local_print_tolerance, page_likeness, printed_darkness
 from sipas_scan.reading.register import (
     Failed,
@@ -72,7 +79,11 @@ class PageResult:
     fields: list[FieldReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
     image_jpeg: bytes = b""
-    identified_by: str = "code"  # code (signed, verified) | print (serial printed on the page, unverified)
+    identified_by: str = "code"  # code (signed, verified) | print (serial printed on the page, unverified) | stack
+    # A page whose serial did not read but whose page is known (survey and
+    # page_no set, its marks read): what each printed serial line read most
+    # often, seven digits valid or not, to check where the stack places it.
+    serial_digits: tuple[str, ...] = ()
 
 
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
@@ -117,6 +128,12 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                     result.detail = f"identified by the serial printed on it: {printed.detail}"
                 return result
             detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
+            if isinstance(printed, SerialUnread):
+                unplaced = _read_without_serial(gray, dpi, markers, options)
+                if unplaced is not None:
+                    unplaced.status, unplaced.reason, unplaced.detail = "quarantined", reason, detail
+                    unplaced.serial_digits = tuple(d for d in printed.digits if d)
+                    return unplaced
         else:
             detail = identified.detail
         return PageResult("quarantined", reason, detail, markers=tuple(sorted(markers)), dpi=dpi, image_jpeg=_jpeg(gray, 1600))
@@ -181,6 +198,33 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
                 warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
             )
     return found
+
+
+def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.ndarray], options: ReadOptions) -> PageResult | None:
+    """A page whose code and printed serial are unreadable, read as the one
+    page it can be (its print clearly that page's, or its legible "Trang
+    k/N" naming one page of one survey), so that its place in the stack can
+    give it its form (``assembly.placement``); None when the page is not
+    known or does not align."""
+    registration = _marker_registration(markers)
+    if not registration:
+        return None
+    aligned = warp_to_layout(gray, registration)
+    candidates = _likely_pages(darkness(aligned), options)
+    if len(candidates) > 1:
+        number = read_page_number(aligned)
+        if isinstance(number, str) or number[2] < MIN_WORD_CONFIDENCE:
+            return None
+        candidates = [
+            (survey_id, page)
+            for survey_id, page in candidates
+            if page.number == number[0] and survey_and_layout(survey_id)[1].page_count == number[1]
+        ]
+    if len(candidates) != 1:
+        return None
+    survey_id, page = candidates[0]
+    result = read_identified_page(gray, dpi, PageCode(survey_id, "", page.number), markers, options)
+    return result if result.status == "ok" else None
 
 
 def _names_a_likely_page(found: PrintedIdentity, candidates: list[tuple[str, PageLayout]]) -> bool:

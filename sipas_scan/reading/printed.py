@@ -128,6 +128,15 @@ class PrintedIdentity:
     detail: str  # what each text read as, for the log and review
 
 
+@final
+@dataclass(frozen=True)
+class SerialUnread(Failed):
+    """The serial printed on the page did not read: what each line (header,
+    footer) read most often, seven digits valid or not, or '' (falsy)."""
+
+    digits: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class _Line:
     """One printed line cut from the page: its grey pixels and its glyphs."""
@@ -327,8 +336,9 @@ def _one_digit_mends(digits: str) -> set[str]:
     }
 
 
-def _read_page(aligned: np.ndarray) -> tuple[int, int, float] | str:
-    """(k, N, confidence) from "Trang k/N", or why not."""
+def read_page_number(aligned: np.ndarray) -> tuple[int, int, float] | str:
+    """(k, N, confidence 0-100) from the footer's "Trang k/N" on an aligned
+    page, or why not."""
     centre = defs.PAGE_WIDTH_MM / 2
     line = _find_line(
         aligned, centre - FOOTER_PAGE_HALF_WIDTH_MM, centre + FOOTER_PAGE_HALF_WIDTH_MM, defs.FOOTER_BASELINE_MM, FOOTER_PAGE_SIZE_PT
@@ -476,9 +486,9 @@ def read_printed_identity(
         details.append(f"both one digit from {serial}")
     else:
         reason = "serial-check-failed" if header.failed_check or footer.failed_check else "serial-unreadable"
-        return Failed(reason, "; ".join(details))
+        return SerialUnread(reason, "; ".join(details), (header.digits, footer.digits))
 
-    page_read = _read_page(aligned)
+    page_read = read_page_number(aligned)
     if known_page is not None:
         # The page's printed structure already told which page it is: the
         # printed number, if legible, must agree.

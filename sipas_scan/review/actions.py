@@ -82,6 +82,8 @@ def allowed_values(item: ReviewItem) -> set[str] | None:
         return {keys.REJECTED}  # or assign:..., checked separately
     if item.key.startswith("#missing:"):
         return {keys.NOT_RETURNED, keys.REJECTED}
+    if item.key.startswith(keys.PLACED):
+        return {keys.CONFIRMED, keys.TAKEN_OUT, keys.REJECTED}
     if item.key.startswith("#marks:"):
         return {keys.CONFIRMED, keys.ANSWER_EACH, keys.REJECTED}
     return {keys.REJECTED} | {f"{keys.USE}{page_id}" for page_id in item.page_ids}
@@ -132,6 +134,8 @@ def decide(
         return _assign(store, item, value, reviewer, note, ledger_path, supervisor)
     elif value not in (allowed_values(item) or set()):
         raise ReviewError("error_not_a_decision", value=value[:40])
+    elif value == keys.TAKEN_OUT:
+        return _take_out(store, item, reviewer, note, ledger_path)
     # Rejecting from a page item rejects the form: one event, so reopening it
     # brings every item of the form back.
     key = keys.FORM if value == keys.REJECTED and item.kind in ("page", "form") else item.key
@@ -149,6 +153,21 @@ def decide(
             )
             release_lease(store, item.ident, reviewer)
             return rebuild_form(store, item.survey, item.serial, ledger_path) if item.survey else value
+    except StoreError:
+        raise ReviewError("already_decided", 409) from None
+
+
+def _take_out(store: Store, item: ReviewItem, reviewer: str, note: str, ledger_path: LedgerLocation | None) -> str:
+    """A page its place in the stack gave this form is not the form's: it
+    goes back to the quarantined pages (where it can be assigned), with the
+    decision, and the form is derived again without it."""
+    page_id = keys.page_of(item.key)
+    decision = (item.survey, item.serial, item.key, None, keys.TAKEN_OUT, reviewer)
+    try:
+        with store.transaction():
+            store.take_back_placed(page_id, decision, note)
+            release_lease(store, item.ident, reviewer)
+            return rebuild_form(store, item.survey, item.serial, ledger_path)
     except StoreError:
         raise ReviewError("already_decided", 409) from None
 

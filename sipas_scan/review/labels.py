@@ -80,6 +80,14 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Page {page} is missing: it is in none of the scans.",
     },
     "not_returned": {"vi": "Ghi nhận: không được gửi lại", "en": "Record as not returned"},
+    "placed_page": {
+        "vi": "Trang {page} không đọc được mã QR lẫn số phiếu in; máy xếp trang vào phiếu này theo vị trí của nó trong xấp. "
+        "So số phiếu và nội dung trên ảnh với phiếu giấy.",
+        "en": "Page {page} has neither a readable code nor a readable printed serial; it was put in this form by where it "
+        "lies in the stack. Check the serial and the answers on the image against the paper.",
+    },
+    "placed_confirm": {"vi": "Đúng là trang của phiếu này", "en": "It is this form's page"},
+    "placed_take_out": {"vi": "Không phải trang của phiếu này: đưa ra khỏi phiếu", "en": "Not this form's page: take it out"},
     "reject_form": {"vi": "Loại bỏ cả phiếu", "en": "Reject the whole form"},
     "conflict": {
         "vi": "Trang {page} được quét hai lần với nội dung khác nhau. Chọn bản được tính.",
@@ -261,6 +269,8 @@ REASONS: dict[str, dict[str, str]] = {
     "read-error": {"vi": "lỗi khi đọc trang", "en": "error reading the page"},
     "malformed-code": {"vi": "mã QR sai định dạng", "en": "malformed code"},
     "identified-by-hand": {"vi": "số phiếu do người duyệt xác định", "en": "identified by a reviewer"},
+    "placed-by-stack": {"vi": "trang xếp theo vị trí trong xấp", "en": "page placed by the stack"},
+    "placement-declined": {"vi": "người duyệt đưa ra khỏi phiếu", "en": "taken out of a form by a reviewer"},
 }
 
 
@@ -327,6 +337,9 @@ LABELS.update(
         "key_missing": {"vi": "Trang {page} (thiếu)", "en": "Page {page} (missing)"},
         "key_marks": {"vi": "Trang {page} (không có dấu)", "en": "Page {page} (no marks)"},
         "key_quarantine": {"vi": "Trang tạm giữ ({where})", "en": "Quarantined page ({where})"},
+        "key_placed": {"vi": "Trang xếp theo vị trí trong xấp ({where})", "en": "Page placed by the stack ({where})"},
+        "value_placed_confirmed": {"vi": "Đúng là trang của phiếu", "en": "Confirmed as the form's page"},
+        "value_taken_out": {"vi": "Đưa ra khỏi phiếu", "en": "Taken out of the form"},
         "value_blank": {"vi": "Để trống", "en": "Blank"},
         "value_rejected": {"vi": "Loại bỏ", "en": "Rejected"},
         "value_kept": {"vi": "Giữ phiếu", "en": "Form kept"},
@@ -344,6 +357,7 @@ REASONS.update(
         "blank-page": {"vi": "trang trắng (mặt sau?)", "en": "blank page (a back side?)"},
         "duplicate-page": {"vi": "trang được quét hai lần, giống nhau", "en": "page scanned twice, same marks"},
         "assigned": {"vi": "đã gán cho phiếu", "en": "assigned to a form"},
+        "placed": {"vi": "xếp vào phiếu theo vị trí trong xấp", "en": "placed in a form by the stack"},
         "not-a-form-code": {"vi": "mã QR không phải mã phiếu", "en": "not a form code"},
         "serials-disagree": {"vi": "số phiếu in ở đầu và cuối trang khác nhau", "en": "printed serials disagree"},
         "page-disagrees": {"vi": "số trang in không khớp", "en": "printed page number disagrees"},
@@ -390,6 +404,12 @@ REASON_HELP: dict[str, dict[str, str]] = {
         "rồi gán trang cho phiếu, hoặc loại bỏ.",
         "en": "Neither the code nor the printed serial could be read. Read the serial off the page and assign it, or reject it.",
     },
+    "placement-declined": {
+        "vi": "Máy đã xếp trang này vào một phiếu theo vị trí trong xấp, nhưng người duyệt xác nhận trang không thuộc phiếu đó. "
+        "Đọc số phiếu trên trang rồi gán trang cho đúng phiếu, hoặc loại bỏ.",
+        "en": "This page was put in a form by where it lay in the stack, and a reviewer found it is not that form's. "
+        "Read the serial off the page and assign it to its form, or reject it.",
+    },
     "markers-not-found": {
         "vi": "Không thấy đủ dấu định vị ở các góc (trang bị cắt, gấp hoặc che). Đọc số phiếu trên trang rồi gán trang, hoặc loại bỏ.",
         "en": "Too few corner markers (cut off, folded or covered). Read the serial off the page and assign it, or reject it.",
@@ -428,6 +448,36 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         },
     ),
     (r"page (?P<n>\d+) was not scanned", {"vi": "Trang {n} không có trong các tệp quét.", "en": "Page {n} was not scanned."}),
+    (
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: "
+        r"between pages (?P<a>\d+) and (?P<b>\d+) \((?P<oa>.*); (?P<ob>.*)\)",
+        {
+            "vi": "Trang {n} ({o}) nằm giữa trang {a} và trang {b} của phiếu này ({oa}; {ob}).",
+            "en": "Page {n} ({o}) lies between pages {a} and {b} of this form ({oa}; {ob}).",
+        },
+    ),
+    (
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: after page (?P<a>\d+) \((?P<oa>.*)\)",
+        {
+            "vi": "Trang {n} ({o}) nằm ngay sau trang {a} của phiếu này ({oa}).",
+            "en": "Page {n} ({o}) lies just after page {a} of this form ({oa}).",
+        },
+    ),
+    (
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: before page (?P<a>\d+) \((?P<oa>.*)\)",
+        {
+            "vi": "Trang {n} ({o}) nằm ngay trước trang {a} của phiếu này ({oa}).",
+            "en": "Page {n} ({o}) lies just before page {a} of this form ({oa}).",
+        },
+    ),
+    (
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: "
+        r"beside page (?P<a>\d+) \((?P<oa>.*)\); its printed serial read (?P<d>\d+)",
+        {
+            "vi": "Trang {n} ({o}) nằm cạnh trang {a} của phiếu này ({oa}); số phiếu in trên trang đọc được là {d}.",
+            "en": "Page {n} ({o}) lies beside page {a} of this form ({oa}); its printed serial read {d}.",
+        },
+    ),
     (
         r"page (?P<n>\d+) could not be read \((?P<copies>.*): (?P<reason>[a-z-]+)\)",
         {"vi": "Trang {n} không đọc được ({copies}: {reason}).", "en": "Page {n} could not be read ({copies}: {reason})."},

@@ -163,6 +163,8 @@ def key_text(store: Store, survey: str, key: str, lang: str) -> str:
         return label("key_form", lang)
     if key.startswith(keys.QUARANTINE):
         return label("key_quarantine", lang, where=_page_name(store, keys.page_of(key), lang))
+    if key.startswith(keys.PLACED):
+        return label("key_placed", lang, where=_page_name(store, keys.page_of(key), lang))
     for prefix, name in (("#page:", "key_page"), ("#missing:", "key_missing"), ("#marks:", "key_marks")):
         if key.startswith(prefix):
             return label(name, lang, page=str(keys.page_of(key)))
@@ -180,7 +182,10 @@ def value_text(store: Store, survey: str, key: str, value: str | None, lang: str
         keys.NOT_RETURNED: "value_not_returned",
         keys.CONFIRMED: "value_confirmed",
         keys.ANSWER_EACH: "value_answer_each",
+        keys.TAKEN_OUT: "value_taken_out",
     }
+    if key.startswith(keys.PLACED) and value == keys.CONFIRMED:
+        return label("value_placed_confirmed", lang)
     if not keys.is_answer_key(key) and value in named:
         return label(named[value], lang)
     if value.startswith(keys.USE) and value.removeprefix(keys.USE).isdigit():

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from sipas_scan.assembly.decisions import QUARANTINE, in_force
 from sipas_scan.assembly.forms import FormKey, FormRecord, IssuedForms, PageRecord
+from sipas_scan.assembly.placement import PLACEMENT_DECLINED, UNPLACED, Placement, StackPage
 from sipas_scan.dbfile import holding, is_url, writer_of
 from sipas_scan.errors import SipasError
 from sipas_scan.printing.households import Household
@@ -350,6 +351,7 @@ class Store:
                 "comments": [asdict(c) for c in result.comments],
                 "markers": list(result.markers),
                 "identified_by": result.identified_by,
+                **({"serial_digits": list(result.serial_digits)} if result.serial_digits else {}),
             },
             ensure_ascii=False,
         )
@@ -422,6 +424,73 @@ class Store:
             )
             self._insert_decision(db, "", "", key, old_value, new_value, reviewer, note)
             self._mark_pending(db, [(result.survey, result.serial)])
+
+    def stack(self, source_id: int) -> list[StackPage]:
+        """The pages stored of one file, in file order, with what placing a
+        page by its neighbours needs."""
+        rows = self.db.query(
+            "SELECT id, page_index, status, reason, survey, serial, page_no, readings FROM pages"
+            " WHERE source_id = :id ORDER BY page_index",
+            id=source_id,
+        )
+        return [
+            StackPage(page_id, index, status, reason, survey, serial, page_no, tuple(json.loads(raw or "{}").get("serial_digits", ())))
+            for page_id, index, status, reason, survey, serial, page_no, raw in rows
+        ]
+
+    def read_page_numbers(self, forms: Sequence[FormKey]) -> set[tuple[str, str, int]]:
+        """(survey, serial, page) of every page read of the forms ``forms``."""
+        where, names, args = _forms_clause(forms, keyword="AND")
+        rows = self.db.query(expanding(f"SELECT survey, serial, page_no FROM pages WHERE status = 'ok'{where}", *names), **args)
+        return {(survey, serial, page_no) for survey, serial, page_no in rows}
+
+    def place_page(self, placement: Placement) -> bool:
+        """Give a page its form from where it lies in its file; its form is
+        derived again. False when the page is no longer one to place (a
+        reviewer or another station got there first)."""
+        with self.transaction() as db:
+            row = db.query(
+                "SELECT readings, detail FROM pages WHERE id = :id AND status = 'quarantined' AND reason = :reason",
+                id=placement.page_id,
+                reason=UNPLACED,
+            ).first()
+            if row is None:
+                return False
+            readings = {**json.loads(row[0] or "{}"), "identified_by": "stack", "placed": placement.neighbours}
+            db.query(
+                "UPDATE pages SET status = 'ok', reason = 'placed', detail = :detail, serial = :serial, page_no = :page_no,"
+                " readings = :readings WHERE id = :id",
+                detail=f"placed by its neighbours in the file: {placement.neighbours}; was quarantined: {UNPLACED}: {row[1]}",
+                serial=placement.serial,
+                page_no=placement.page_no,
+                readings=json.dumps(readings, ensure_ascii=False),
+                id=placement.page_id,
+            )
+            self._mark_pending(db, [(placement.survey, placement.serial)])
+        return True
+
+    def take_back_placed(self, page_id: int, decision: tuple[str, str, str, str | None, str, str], note: str = "") -> None:
+        """A page placed by the stack that a reviewer says is not its form's:
+        quarantined again (``PLACEMENT_DECLINED``, never placed again), the
+        decision stored with it, its form derived again."""
+        survey, serial, key, old_value, new_value, reviewer = decision
+        with self.transaction() as db:
+            row = db.query("SELECT readings, detail FROM pages WHERE id = :id AND reason = 'placed'", id=page_id).first()
+            if row is None:
+                raise StoreError(f"page {page_id}: not a page placed by the stack")
+            readings = json.loads(row[0] or "{}")
+            readings.pop("identified_by", None)
+            readings.pop("placed", None)
+            db.query(
+                "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
+                " WHERE id = :id",
+                reason=PLACEMENT_DECLINED,
+                detail=f"{reviewer} took it out of form {serial}: {row[1]}",
+                readings=json.dumps(readings, ensure_ascii=False),
+                id=page_id,
+            )
+            self._insert_decision(db, survey, serial, key, old_value, new_value, reviewer, note)
+            self._mark_pending(db, [(survey, serial)])
 
     @staticmethod
     def _insert_decision(
@@ -569,6 +638,8 @@ class Store:
         when = "" if up_to is None else " AND id <= :up_to"
         query = expanding(
             f"SELECT id, page_index, survey, serial FROM pages WHERE source_id = :source_id AND status = 'quarantined'{which}{when}"
+            # A page a reviewer took out of the form it was placed in stays out.
+            f" AND reason <> '{PLACEMENT_DECLINED}'"
             " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.survey = '' AND d.serial = ''"
             "                 AND d.field_id = :prefix || CAST(pages.id AS TEXT))",
             *(["reasons"] if reasons is not None else []),
@@ -677,6 +748,7 @@ class Store:
                 quarantined="" if status == "ok" else reason,
                 # A person gave this page its identity: the form says so.
                 assigned=detail if reason == "assigned" and not verified else "",
+                placed=readings.get("placed", "") if reason == "placed" else "",
                 position=(name, sha256, index),
             )
 

@@ -48,6 +48,12 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
         ]
     elif "unread-copy" in item.reasons and item.page_ids:
         values = [(f"{keys.USE}{item.page_ids[0]}", label("use_read", lang)), (keys.REJECTED, label("reject_form", lang))]
+    elif "placed-by-stack" in item.reasons:
+        values = [
+            (keys.CONFIRMED, label("placed_confirm", lang)),
+            (keys.TAKEN_OUT, label("placed_take_out", lang)),
+            (keys.REJECTED, label("reject_form", lang)),
+        ]
     elif "missing-page" in item.reasons:
         values = [(keys.NOT_RETURNED, label("not_returned", lang)), (keys.REJECTED, label("reject_form", lang))]
     else:

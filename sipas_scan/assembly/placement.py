@@ -1,0 +1,112 @@
+"""A page nothing printed on it identifies, given its form by where it lies
+in the stack.
+
+On a coarse black-and-white scan, toner spread can leave a page's code
+undecodable and its printed serial a row of blobs while its print still
+says which page it is (its boxes and tables, or a legible "Trang k/N"). The
+stack says the rest: clerks scan a form's pages together, so a page 3
+between page 2 and page 4 of form 0000018 is page 3 of that form. That is a
+guess from order, not a proof: a placed page joins its form held for a
+person to confirm (``forms``: ``placed-by-stack``), who can also take it
+back out.
+
+Pure: the pages of one file in order in, placements out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
+UNPLACED = "no-code"  # the only quarantine a page is placed out of
+PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
+
+
+@dataclass(frozen=True)
+class StackPage:
+    """One page of a scanned file, as stored."""
+
+    page_id: int
+    index: int  # 0-based place in the file
+    status: str  # ok | quarantined
+    reason: str
+    survey: str
+    serial: str  # '' for a page not identified
+    page_no: int  # 0 when not known
+    serial_digits: tuple[str, ...] = ()  # what its printed serial lines read, for a page not identified
+
+
+@dataclass(frozen=True)
+class Placement:
+    page_id: int
+    survey: str
+    serial: str
+    page_no: int
+    neighbours: str  # where the form's pages beside it lie: "after page 2 (stack.pdf p. 5)"
+
+
+def _neighbour(stack: list[StackPage], at: int, step: int) -> StackPage | None:
+    """The nearest page before (step -1) or after (+1) ``stack[at]`` that is
+    not a blank back side."""
+    at += step
+    while 0 <= at < len(stack) and stack[at].reason == BLANK_PAGE:
+        at += step
+    return stack[at] if 0 <= at < len(stack) else None
+
+
+def _differences(digits: str, serial: str) -> int | None:
+    """In how many places seven digits read differ from ``serial`` (None:
+    not seven digits)."""
+    return sum(a != b for a, b in zip(digits, serial, strict=True)) if len(digits) == len(serial) else None
+
+
+def _candidates(page: StackPage, before: StackPage | None, after: StackPage | None, file_name: str) -> dict[str, str]:
+    """The serials the neighbours give ``page``, each with where they lie:
+    two pages of one form round it (in any order: stacks come out of
+    order), the page before it in its form's order just before it or the
+    page after just after, or a page of a form whose serial its own print
+    read with at most one digit wrong."""
+
+    def of_form(other: StackPage | None) -> StackPage | None:
+        return other if other is not None and other.status == "ok" and other.serial and other.survey == page.survey else None
+
+    def at(other: StackPage) -> str:
+        return f"{file_name} p. {other.index + 1}"
+
+    before, after = of_form(before), of_form(after)
+    found: dict[str, str] = {}
+    if before is not None and after is not None and before.serial == after.serial:
+        found[before.serial] = f"between pages {before.page_no} and {after.page_no} ({at(before)}; {at(after)})"
+    if before is not None and before.page_no == page.page_no - 1:
+        found.setdefault(before.serial, f"after page {before.page_no} ({at(before)})")
+    if after is not None and after.page_no == page.page_no + 1:
+        found.setdefault(after.serial, f"before page {after.page_no} ({at(after)})")
+    for other in (o for o in (before, after) if o is not None):
+        near = [d for d in page.serial_digits if (_differences(d, other.serial) or 0) == 1]
+        if near:
+            found.setdefault(other.serial, f"beside page {other.page_no} ({at(other)}); its printed serial read {near[0]}")
+    return found
+
+
+def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
+    """Placements for the pages of one file (``stack``, in file order) whose
+    page is known but not their form: its neighbours give a form (see
+    ``_candidates``), when they give exactly one, that form has no page of
+    this number read (``read``: (survey, serial, page) of every page read),
+    and the digits its own printed serial lines read are not another
+    serial's (more than one digit from the form's)."""
+    stack = sorted(stack, key=lambda p: p.index)
+    taken = set(read)
+    placements = []
+    for at, page in enumerate(stack):
+        if page.status != "quarantined" or page.reason != UNPLACED or not page.survey or page.page_no < 1:
+            continue
+        found = _candidates(page, _neighbour(stack, at, -1), _neighbour(stack, at, +1), file_name)
+        if len(found) != 1:
+            continue
+        [(serial, where)] = found.items()
+        if (page.survey, serial, page.page_no) in taken or any((_differences(d, serial) or 0) > 1 for d in page.serial_digits):
+            continue
+        taken.add((page.survey, serial, page.page_no))
+        placements.append(Placement(page.page_id, page.survey, serial, page.page_no, where))
+    return placements

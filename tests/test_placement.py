@@ -1,0 +1,101 @@
+"""Placing a page nothing printed on it identifies by its neighbours in the
+file (assembly.placement): hand-made stacks."""
+
+from __future__ import annotations
+
+from sipas_scan.assembly.placement import StackPage, place
+
+SURVEY = "sipas-household"
+
+
+def _read(index: int, serial: str, page_no: int) -> StackPage:
+    return StackPage(100 + index, index, "ok", "", SURVEY, serial, page_no)
+
+
+def _unplaced(index: int, page_no: int, digits: tuple[str, ...] = ()) -> StackPage:
+    return StackPage(100 + index, index, "quarantined", "no-code", SURVEY, "", page_no, digits)
+
+
+def _blank(index: int) -> StackPage:
+    return StackPage(100 + index, index, "quarantined", "blank-page", "", "", 0)
+
+
+def _placed(stack: list[StackPage], read: set[tuple[str, str, int]] | None = None) -> list[tuple[int, str, int, str]]:
+    known = {(p.survey, p.serial, p.page_no) for p in stack if p.status == "ok"} if read is None else read
+    return [(p.page_id, p.serial, p.page_no, p.neighbours) for p in place(stack, known, "stack.pdf")]
+
+
+def test_a_page_after_the_page_before_it_joins_that_form():
+    stack = [_read(0, "0000018", 1), _read(1, "0000018", 2), _unplaced(2, 3), _read(3, "0000026", 1)]
+    assert _placed(stack) == [(102, "0000018", 3, "after page 2 (stack.pdf p. 2)")]
+
+
+def test_a_first_page_joins_the_form_whose_page_2_follows():
+    stack = [_read(0, "0000018", 4), _unplaced(1, 1), _read(2, "0000026", 2)]
+    assert _placed(stack) == [(101, "0000026", 1, "before page 2 (stack.pdf p. 3)")]
+
+
+def test_a_page_between_two_pages_of_one_form_with_a_gap():
+    stack = [_read(0, "0000018", 1), _unplaced(1, 3), _read(2, "0000018", 4)]
+    assert _placed(stack) == [(101, "0000018", 3, "between pages 1 and 4 (stack.pdf p. 1; stack.pdf p. 3)")]
+
+
+def test_blank_back_sides_between_do_not_count():
+    stack = [_read(0, "0000018", 2), _blank(1), _unplaced(2, 3), _blank(3), _read(4, "0000018", 4)]
+    assert [p[:3] for p in _placed(stack)] == [(102, "0000018", 3)]
+
+
+def test_two_forms_claiming_the_page_leave_it_for_a_person():
+    # Page 2 after form A's page 1 and before form B's page 3: either could be its form.
+    stack = [_read(0, "0000018", 1), _unplaced(1, 2), _read(2, "0000026", 3)]
+    assert _placed(stack) == []
+
+
+def test_neighbours_that_are_not_next_to_it_in_page_order_say_nothing():
+    stack = [_read(0, "0000018", 4), _unplaced(1, 3), _read(2, "0000026", 1)]
+    assert _placed(stack) == []
+
+
+def test_two_pages_of_one_form_round_it_in_any_order_give_that_form():
+    # A stack out of order: pages 1, 3, 2 of one form.
+    stack = [_read(0, "0000018", 1), _unplaced(1, 3), _read(2, "0000018", 2)]
+    assert _placed(stack) == [(101, "0000018", 3, "between pages 1 and 2 (stack.pdf p. 1; stack.pdf p. 3)")]
+
+
+def test_a_neighbour_whose_serial_the_page_read_a_digit_off_gives_its_form():
+    stack = [_read(0, "0001396", 3), _unplaced(1, 2, ("0001306", "")), _read(2, "0001404", 1)]
+    assert _placed(stack) == [(101, "0001396", 2, "beside page 3 (stack.pdf p. 1); its printed serial read 0001306")]
+    # Without those digits the page after and the page before give nothing.
+    assert _placed([*stack[:1], _unplaced(1, 2), *stack[2:]]) == []
+
+
+def test_a_form_that_has_the_page_already_does_not_take_it():
+    stack = [_read(0, "0000018", 2), _unplaced(1, 3), _read(2, "0000026", 1)]
+    assert _placed(stack, {(SURVEY, "0000018", 2), (SURVEY, "0000018", 3)}) == []
+
+
+def test_two_unplaced_pages_never_fill_one_page_of_a_form():
+    stack = [_read(0, "0000018", 2), _unplaced(1, 3), _unplaced(2, 3)]
+    assert [p[:3] for p in _placed(stack)] == [(101, "0000018", 3)]
+
+
+def test_the_serial_digits_read_on_the_page_must_not_name_another_form():
+    stack = [_read(0, "0000018", 2), _unplaced(1, 3, ("0000091",)), _read(2, "0000026", 1)]
+    assert _placed(stack) == []
+    # One digit misread is no contradiction: the toner bled one digit.
+    stack = [_read(0, "0000018", 2), _unplaced(1, 3, ("0000013", "")), _read(2, "0000026", 1)]
+    assert [p[:3] for p in _placed(stack)] == [(101, "0000018", 3)]
+
+
+def test_a_page_of_unknown_number_or_another_quarantine_is_not_placed():
+    stack = [_read(0, "0000018", 2), _unplaced(1, 0), _read(2, "0000018", 4)]
+    assert _placed(stack) == []
+    forged = StackPage(101, 1, "quarantined", "forged-code", SURVEY, "", 3)
+    assert _placed([_read(0, "0000018", 2), forged, _read(2, "0000018", 4)]) == []
+    declined = StackPage(101, 1, "quarantined", "placement-declined", SURVEY, "", 3)
+    assert _placed([_read(0, "0000018", 2), declined, _read(2, "0000018", 4)]) == []
+
+
+def test_a_neighbour_of_another_survey_says_nothing():
+    other = StackPage(100, 0, "ok", "", "sipas-national-2023", "0000018", 2)
+    assert _placed([other, _unplaced(1, 3)]) == []
