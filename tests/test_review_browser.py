@@ -390,3 +390,55 @@ def test_enter_while_an_input_method_composes_is_the_input_methods(server, brows
     [(serial, key, text)] = decisions(db)
     assert (serial, key) == (comments[0].serial, comments[0].key)
     assert text.startswith("Cán bộ nhiệt tình, chu đáo") and text.endswith("ới dân")
+
+
+def _placed_by_the_stack(db: Path, ledger: Path) -> tuple[str, int]:
+    """An accepted form's page 2, stored as a page nothing printed on it
+    named, then placed by its neighbours (as scan does); (serial, page id)."""
+    from sipas_scan.assembly.derive import derive_pending
+    from sipas_scan.assembly.placement import Placement
+
+    with sqlite3.connect(db) as con:
+        survey, serial, page_id = con.execute(
+            "SELECT p.survey, p.serial, p.id FROM pages p JOIN forms f ON f.serial = p.serial"
+            " WHERE f.status = 'accepted' AND p.page_no = 2 AND p.status = 'ok' ORDER BY p.id LIMIT 1"
+        ).fetchone()
+        con.execute("UPDATE pages SET status = 'quarantined', reason = 'no-code', serial = '' WHERE id = ?", (page_id,))
+    with Store(db) as store:
+        assert store.place_page(Placement(page_id, survey, serial, 2, "after page 1 (stack.pdf p. 1)"))
+        derive_pending(store, ledger)
+    return serial, page_id
+
+
+def test_a_page_placed_by_the_stack_is_taken_back_out_from_the_keyboard(server, browser, office_scan, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, db = server
+    serial, page_id = _placed_by_the_stack(db, office_scan / "ledger.sqlite")
+    [item] = [i for i in items(db) if i.key == keys.placed_key(page_id)]
+    log_in(browser, url)
+    open_item(browser, url, item)
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert "Trang 2 không đọc được mã QR lẫn số phiếu in" in heading
+    assert "nằm ngay sau trang 1 của phiếu này" in browser.find_element(By.CLASS_NAME, "detail").text
+    assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#decision button.option")] == [
+        "1 Đúng là trang của phiếu này",
+        "2 Không phải trang của phiếu này: đưa ra khỏi phiếu",
+        "3 Loại bỏ cả phiếu",
+    ]
+    browser.save_screenshot(str(tmp_path / "placed.png"))
+    body = browser.find_element(By.TAG_NAME, "body")
+    keys_(browser, "2", Keys.ENTER)
+    wait_for_new_page(browser, body)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT status, reason, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == (
+            "quarantined",
+            "placement-declined",
+            "",
+        )
+        reasons = {r for (r,) in con.execute("SELECT reason FROM flags WHERE serial = ?", (serial,))}
+    assert "missing-page" in reasons and "placed-by-stack" not in reasons
+    assert (serial, keys.placed_key(page_id), keys.TAKEN_OUT) in decisions(db)
+    # Back in the quarantine, where a person can assign it to its form.
+    assert [i.reasons for i in items(db, "quarantine") if i.key == keys.quarantine_key(page_id)] == [("placement-declined",)]
