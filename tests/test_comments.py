@@ -75,6 +75,11 @@ def test_text_tesseract_could_not_read_is_not_offered_but_the_writing_goes_to_a_
     monkeypatch.setattr(ocr, "recognise", lambda image: ocr.OcrResult("Cán bộ nhiệt tình", (55, 40, 62, 51)))
     offered = read_comment(FIELD, written)
     assert offered.text == "Cán bộ nhiệt tình" and offered.flags == ("ocr-review",)
+    # Two words read well among noise: the mean passes, the typical word does not.
+    noise = ocr.OcrResult("Cần thêm ah n⁄ÄÄj an n6n na đM ~aÀ", (91, 88, 9, 4, 12, 8, 10, 6, 3))
+    assert noise.mean_confidence > 20
+    monkeypatch.setattr(ocr, "recognise", lambda image: noise)
+    assert read_comment(FIELD, written).text == ""
 
 
 def test_a_single_character_read_from_a_stroke_is_not_offered(monkeypatch):
