@@ -128,11 +128,13 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             boxes[(serial, reading["field_id"])] = {b["code"]: b for b in reading["boxes"]}
     # Form-level flags that send a whole page to review (no marks, missing, ...).
     page_flagged: set[tuple[str, int]] = set()
-    # A form held only to confirm who it is (no page's code could be read)
-    # has its identity checked, not each answer: its answers are not
-    # counted as looked at.
+    # A form held only to confirm who it is (no page's code could be read),
+    # or that a page placed by its neighbours in the stack is its own, has
+    # its identity checked, not each answer: those answers are not counted
+    # as looked at.
     for serial, detail in con.execute(
-        "SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1 AND reason != 'unverified-code'"
+        "SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1"
+        " AND reason NOT IN ('unverified-code', 'placed-by-stack')"
     ):
         match = re.match(r"page (\d+)", detail)
         if match:

@@ -38,6 +38,8 @@ def test_a_first_page_joins_the_form_whose_page_2_follows():
 def test_a_page_between_two_pages_of_one_form_with_a_gap():
     stack = [_read(0, "0000018", 1), _unplaced(1, 3), _read(2, "0000018", 4)]
     assert _placed(stack) == [(101, "0000018", 3, "between pages 1 and 4 (stack.pdf p. 1; stack.pdf p. 3)")]
+    # Both are shown to the person who confirms it.
+    assert place(stack, set(), "stack.pdf")[0].beside == (100, 102)
 
 
 def test_blank_back_sides_between_do_not_count():

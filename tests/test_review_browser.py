@@ -403,9 +403,10 @@ def _placed_by_the_stack(db: Path, ledger: Path) -> tuple[str, int]:
             "SELECT p.survey, p.serial, p.id FROM pages p JOIN forms f ON f.serial = p.serial"
             " WHERE f.status = 'accepted' AND p.page_no = 2 AND p.status = 'ok' ORDER BY p.id LIMIT 1"
         ).fetchone()
+        [first] = con.execute("SELECT id FROM pages WHERE serial = ? AND page_no = 1 AND status = 'ok'", (serial,)).fetchone()
         con.execute("UPDATE pages SET status = 'quarantined', reason = 'no-code', serial = '' WHERE id = ?", (page_id,))
     with Store(db) as store:
-        assert store.place_page(Placement(page_id, survey, serial, 2, "after page 1 (stack.pdf p. 1)"))
+        assert store.place_page(Placement(page_id, survey, serial, 2, "after page 1 (stack.pdf p. 1)", (first,)))
         derive_pending(store, ledger)
     return serial, page_id
 
@@ -427,6 +428,10 @@ def test_a_page_placed_by_the_stack_is_taken_back_out_from_the_keyboard(server, 
         "2 Không phải trang của phiếu này: đưa ra khỏi phiếu",
         "3 Loại bỏ cả phiếu",
     ]
+    # The page placed, and beside it the form's page it followed.
+    figures = browser.find_elements(By.CSS_SELECTOR, "figure.scan")
+    assert len(figures) == 2 and figures[0].get_attribute("data-page-id") == str(page_id)
+    assert [f.find_element(By.TAG_NAME, "strong").text for f in figures] == ["Trang được xếp", "Trang của phiếu nằm cạnh"]
     browser.save_screenshot(str(tmp_path / "placed.png"))
     body = browser.find_element(By.TAG_NAME, "body")
     keys_(browser, "2", Keys.ENTER)

@@ -386,6 +386,24 @@ def test_a_page_nothing_names_is_still_read_as_the_page_its_print_shows(printed,
     assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
 
 
+def test_a_page_nothing_names_roughly_placed_is_the_page_whose_structure_fits(printed, secret, monkeypatch):
+    # Two markers along one edge place the page only roughly, and its print
+    # looks like any page (as on a coarse scan): the page is the one whose
+    # boxes and rules are found where the page lies.
+    import sipas_scan.reading.page as reading_page
+    from sipas_scan.layout import survey_and_layout
+
+    page, clean, options = _clean_page(printed, secret, 6)
+    damaged = _without_identity(page)
+    damaged[:250, :] = 255  # both top markers
+    every_page = [(s, p) for s in ("sipas-national-2023", "sipas-household") for p in survey_and_layout(s)[1].pages]
+    monkeypatch.setattr(reading_page, "_likely_pages", lambda dark, options: list(every_page))
+    result = read_page(damaged, 200, options)
+    assert (result.status, result.reason, result.markers) == ("quarantined", "no-code", (2, 3))
+    assert (result.survey, result.page_no) == (clean.survey, clean.page_no)
+    assert [(f.field_id, f.value) for f in result.fields] == [(f.field_id, f.value) for f in clean.fields]
+
+
 def _scanned_stack(sim: Path) -> list[np.ndarray]:
     """Every page of the largest simulated stack file, grey at 200 dpi."""
     import pypdfium2
@@ -454,7 +472,9 @@ def test_a_page_nothing_names_joins_its_form_by_its_neighbours_for_a_person_to_c
             "",
         )
         reasons = {r for (r,) in con.execute("SELECT reason FROM flags WHERE serial = ?", (clean.serial,))}
+        decided = con.execute("SELECT serial, field_id, new_value, reviewer FROM decisions").fetchall()
     assert "missing-page" in reasons and "placed-by-stack" not in reasons
+    assert decided == [(clean.serial, keys.placed_key(page_id), keys.TAKEN_OUT, "lan")]
     again = scan_inputs([tmp_path / "in"], other, options, workers=1, retry_quarantined=True)
     assert again.placed == 0
     with sqlite3.connect(other) as con:

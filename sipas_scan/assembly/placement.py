@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a page, and their page ids
+
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
@@ -43,6 +45,7 @@ class Placement:
     serial: str
     page_no: int
     neighbours: str  # where the form's pages beside it lie: "after page 2 (stack.pdf p. 5)"
+    beside: tuple[int, ...] = ()  # the page ids of those pages, to show a person beside it
 
 
 def _neighbour(stack: list[StackPage], at: int, step: int) -> StackPage | None:
@@ -60,8 +63,9 @@ def _differences(digits: str, serial: str) -> int | None:
     return sum(a != b for a, b in zip(digits, serial, strict=True)) if len(digits) == len(serial) else None
 
 
-def _candidates(page: StackPage, before: StackPage | None, after: StackPage | None, file_name: str) -> dict[str, str]:
-    """The serials the neighbours give ``page``, each with where they lie:
+def _candidates(page: StackPage, before: StackPage | None, after: StackPage | None, file_name: str) -> dict[str, Neighbours]:
+    """The serials the neighbours give ``page``, each with where they lie
+    and their page ids:
     two pages of one form round it (in any order: stacks come out of
     order), the page before it in its form's order just before it or the
     page after just after, or a page of a form whose serial its own print
@@ -74,17 +78,19 @@ def _candidates(page: StackPage, before: StackPage | None, after: StackPage | No
         return f"{file_name} p. {other.index + 1}"
 
     before, after = of_form(before), of_form(after)
-    found: dict[str, str] = {}
+    found: dict[str, Neighbours] = {}
     if before is not None and after is not None and before.serial == after.serial:
-        found[before.serial] = f"between pages {before.page_no} and {after.page_no} ({at(before)}; {at(after)})"
+        where = f"between pages {before.page_no} and {after.page_no} ({at(before)}; {at(after)})"
+        found[before.serial] = (where, (before.page_id, after.page_id))
     if before is not None and before.page_no == page.page_no - 1:
-        found.setdefault(before.serial, f"after page {before.page_no} ({at(before)})")
+        found.setdefault(before.serial, (f"after page {before.page_no} ({at(before)})", (before.page_id,)))
     if after is not None and after.page_no == page.page_no + 1:
-        found.setdefault(after.serial, f"before page {after.page_no} ({at(after)})")
+        found.setdefault(after.serial, (f"before page {after.page_no} ({at(after)})", (after.page_id,)))
     for other in (o for o in (before, after) if o is not None):
         near = [d for d in page.serial_digits if (_differences(d, other.serial) or 0) == 1]
         if near:
-            found.setdefault(other.serial, f"beside page {other.page_no} ({at(other)}); its printed serial read {near[0]}")
+            where = f"beside page {other.page_no} ({at(other)}); its printed serial read {near[0]}"
+            found.setdefault(other.serial, (where, (other.page_id,)))
     return found
 
 
@@ -104,9 +110,9 @@ def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: st
         found = _candidates(page, _neighbour(stack, at, -1), _neighbour(stack, at, +1), file_name)
         if len(found) != 1:
             continue
-        [(serial, where)] = found.items()
+        [(serial, (where, beside))] = found.items()
         if (page.survey, serial, page.page_no) in taken or any((_differences(d, serial) or 0) > 1 for d in page.serial_digits):
             continue
         taken.add((page.survey, serial, page.page_no))
-        placements.append(Placement(page.page_id, page.survey, serial, page.page_no, where))
+        placements.append(Placement(page.page_id, page.survey, serial, page.page_no, where, beside))
     return placements

@@ -211,14 +211,23 @@ def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.nda
         return None
     aligned = warp_to_layout(gray, registration)
     candidates = _likely_pages(darkness(aligned), options)
-    if len(candidates) > 1:
-        number = read_page_number(aligned)
-        if isinstance(number, str) or number[2] < MIN_WORD_CONFIDENCE:
-            return None
+    number = read_page_number(aligned) if len(candidates) > 1 else None
+    if isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE:
         candidates = [
             (survey_id, page)
             for survey_id, page in candidates
             if page.number == number[0] and survey_and_layout(survey_id)[1].page_count == number[1]
+        ]
+    elif len(candidates) > 1 and not math.isfinite(registration.residual_mm):
+        # Placed only roughly (one or two markers), the print may look like
+        # several pages: the page is the one whose boxes and rules are
+        # where the page lies (of ten pages tried on a coarse scan, one
+        # aligned to 0.13 mm, none of the others found its features).
+        anchors = _marker_anchors(markers, marker_rects())
+        candidates = [
+            (survey_id, page)
+            for survey_id, page in candidates
+            if align_from_structure(gray, page, registration.homography, anchors=anchors)
         ]
     if len(candidates) != 1:
         return None

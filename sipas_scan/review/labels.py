@@ -321,6 +321,8 @@ LABELS.update(
         "scan": {"vi": "Bản quét", "en": "Scan"},
         "scan_left": {"vi": "Bản trái", "en": "Left scan"},
         "scan_right": {"vi": "Bản phải", "en": "Right scan"},
+        "scan_placed": {"vi": "Trang được xếp", "en": "The page placed"},
+        "scan_beside": {"vi": "Trang của phiếu nằm cạnh", "en": "The form's page beside it"},
         "scan_of": {"vi": "tệp {file}, trang {page} trong tệp", "en": "file {file}, page {page} of the file"},
         "scan_image": {"vi": "Ảnh trang {page}", "en": "Image of page {page}"},
         "assign_button": {"vi": "Gán trang", "en": "Assign the page"},

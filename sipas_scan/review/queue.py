@@ -72,7 +72,10 @@ def _items(store: Store, flags: list[stored.OpenFlag], decided: dict) -> list[Re
         kind = _kind(survey, key)
         page_no = max(f.page_no for f in group)
         page_ids = [f.page_id for f in group if f.page_id is not None]
-        if kind == "page":
+        if key.startswith(keys.PLACED):
+            # The page placed, then its form's pages it lay beside.
+            page_ids = [*page_ids, *stored.placed_beside(store, keys.page_of(key))]
+        elif kind == "page":
             # Every scan of the page: those read, and a copy that could not be.
             page_ids = [*stored.page_copies(store, survey, serial, page_no), *page_ids]
         elif kind == "answer" and any(f.field_id != key for f in group):

@@ -94,6 +94,8 @@ def item_context(store: Store, item: ReviewItem, lang: str, machine: str = "") -
     if item.kind == "quarantine":
         context["survey_names"] = {s: (found.short_title if (found := _survey(s)) else s) for s in store.surveys()}
     sides = [label("scan_left", lang), label("scan_right", lang)] if len(item.page_ids) >= 2 else [label("scan", lang)]
+    if item.key.startswith(keys.PLACED):
+        sides = [label("scan_placed", lang), label("scan_beside", lang)]
     context["scans"] = [
         Scan(page_id, side, scan_caption(store, page_id, lang)) for page_id, side in zip(item.page_ids[:2], sides, strict=False)
     ]

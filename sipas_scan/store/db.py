@@ -429,7 +429,9 @@ class Store:
         """The pages stored of one file, in file order, with what placing a
         page by its neighbours needs."""
         rows = self.db.query(
-            "SELECT id, page_index, status, reason, survey, serial, page_no, readings FROM pages"
+            # Only a page not identified needs its readings (the serial digits read).
+            "SELECT id, page_index, status, reason, survey, serial, page_no,"
+            " CASE WHEN status = 'quarantined' THEN readings ELSE '{}' END FROM pages"
             " WHERE source_id = :id ORDER BY page_index",
             id=source_id,
         )
@@ -456,7 +458,12 @@ class Store:
             ).first()
             if row is None:
                 return False
-            readings = {**json.loads(row[0] or "{}"), "identified_by": "stack", "placed": placement.neighbours}
+            readings = {
+                **json.loads(row[0] or "{}"),
+                "identified_by": "stack",
+                "placed": placement.neighbours,
+                "placed_beside": list(placement.beside),
+            }
             db.query(
                 "UPDATE pages SET status = 'ok', reason = 'placed', detail = :detail, serial = :serial, page_no = :page_no,"
                 " readings = :readings WHERE id = :id",
@@ -479,8 +486,8 @@ class Store:
             if row is None:
                 raise StoreError(f"page {page_id}: not a page placed by the stack")
             readings = json.loads(row[0] or "{}")
-            readings.pop("identified_by", None)
-            readings.pop("placed", None)
+            for placement_note in ("identified_by", "placed", "placed_beside"):
+                readings.pop(placement_note, None)
             db.query(
                 "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
                 " WHERE id = :id",

@@ -4,6 +4,7 @@ reviewers off one item."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sipas_scan.assembly.decisions import QUARANTINE
@@ -78,6 +79,12 @@ def page_copies(store: Store, survey: str, serial: str, page_no: int) -> list[in
             page_no=page_no,
         ).scalars()
     )
+
+
+def placed_beside(store: Store, page_id: int) -> list[int]:
+    """The pages of its form beside which a page was placed by the stack."""
+    raw = store.db.query("SELECT readings FROM pages WHERE id = :id", id=page_id).scalar()
+    return [int(i) for i in json.loads(raw or "{}").get("placed_beside", [])]
 
 
 def quarantined_ids(store: Store, excluded_reasons: tuple[str, ...], *, undecided: bool = False) -> list[int]:
