@@ -298,3 +298,49 @@ def test_a_cluster_of_boxes_alone_does_not_align_the_page(form):
     assert coarse is not None  # the top-right marker is left
     result = align_from_structure(image, page, coarse)
     assert isinstance(result, Failed), result
+
+
+def _erase_boxes(image: np.ndarray, truth: np.ndarray, page: PageLayout, every: int) -> np.ndarray:
+    """Every ``every``-th box painted over (1 mm beyond it), as a fade streak takes them."""
+    out = image.copy()
+    boxes = [o.box for f in page.fields for o in f.options]
+    for x, y, w, h in boxes[::every]:
+        quad = _project(rect_corners((x - 1, y - 1, w + 2, h + 2)), truth)
+        cv2.fillConvexPoly(out, np.int32(np.round(quad)), 255)
+    return out
+
+
+def test_two_markers_and_most_boxes_pin_a_page_whose_rules_vanished(form):
+    # A coarse black-and-white scan: the grey rules gone, a third of the
+    # boxes faded, two markers left on one side. The boxes left agree with
+    # the markers, which rule out a grid matched a row off: that is enough.
+    layout, pages = form
+    page = layout.pages[1]
+    image, truth = _move(pages[1], 1.5, (2.0, -3.0), 1.0, 0)
+    image = np.where(image < 100, 0, 255).astype(np.uint8)
+    image = _erase_boxes(_erase_markers(image, truth, layout, {0, 3}), truth, page, every=3)
+    markers = detect_markers(image)
+    assert set(markers) == {1, 2}
+    coarse = coarse_homography(markers, layout.markers, None)
+    kept = [m for m in layout.markers if m.id in markers]
+    anchors = (np.concatenate([rect_corners(m.rect) for m in kept]), np.concatenate([markers[m.id] for m in kept]))
+    # The boxes alone are too few to be sure of.
+    assert isinstance(align_from_structure(image, page, coarse), Failed)
+    result = align_from_structure(image, page, coarse, anchors=anchors)
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+
+
+@pytest.mark.parametrize(("image_page", "layout_page"), [(2, 3), (3, 2)])
+def test_two_markers_do_not_make_another_pages_boxes_fit(form, image_page, layout_page):
+    layout, pages = form
+    image, truth = _move(pages[image_page - 1], 1.5, (2.0, -3.0), 1.0, 0)
+    image = np.where(image < 100, 0, 255).astype(np.uint8)
+    image = _erase_markers(image, truth, layout, {0, 3})
+    markers = detect_markers(image)
+    coarse = coarse_homography(markers, layout.markers, None)
+    kept = [m for m in layout.markers if m.id in markers]
+    anchors = (np.concatenate([rect_corners(m.rect) for m in kept]), np.concatenate([markers[m.id] for m in kept]))
+    assert align_from_structure(image, layout.pages[image_page - 1], coarse, anchors=anchors)
+    result = align_from_structure(image, layout.pages[layout_page - 1], coarse, anchors=anchors)
+    assert isinstance(result, Failed), result

@@ -68,6 +68,7 @@ AFFINE_SLACK_MM = 0.03  # an affine is kept when its RMS is within this of the h
 MIN_INLIERS = 12
 MIN_INLIER_SHARE = 0.4  # of the page's features
 MIN_BOX_SHARE = 0.6  # of the page's boxes: another page of the form shares grid rules, not boxes
+PINNING_ANCHORS = 8  # anchor points (two markers' corners, or one marker's and the code's) that pin a page with its boxes
 ALL_BOXES_SHARE = 0.85  # this share of the boxes agreeing stands in for the rules (hard scans: 54-69 of 63-70 agree at 0.01-0.05 mm)
 MIN_SPAN = 0.5  # inliers' extent, share of the page's width and height ...
 MIN_QUADRANTS = 3  # ... or inliers in this many of the page's quadrants
@@ -502,8 +503,13 @@ def align_from_structure(
     detail = f"{count} of {total} printed features agree ({boxes} of {model.boxes} boxes), residual {residual:.2f} mm"
     need, need_boxes = max(MIN_INLIERS, int(np.ceil(MIN_INLIER_SHARE * total))), int(np.ceil(MIN_BOX_SHARE * model.boxes))
     # Nearly every box agreeing is enough on its own: on a black-and-white
-    # or faded scan the thin grey rules vanish, the boxes do not.
-    if (count < need and boxes < ALL_BOXES_SHARE * model.boxes) or boxes < need_boxes:
+    # or faded scan the thin grey rules vanish, the boxes do not. So are the
+    # boxes that must agree anyway when two markers' corners (or one
+    # marker's and the code's) agree with them: a grid matched a row or a
+    # column off would put them millimetres out (hard black-and-white
+    # scans: 48-58 of 63-70 boxes agreeing with two markers to 0.04-0.09 mm).
+    pinned = len(layout_points) - len(found) >= PINNING_ANCHORS and bool(inliers[~is_feature].all())
+    if (count < need and boxes < ALL_BOXES_SHARE * model.boxes and not pinned) or boxes < need_boxes:
         return Failed(REASON, f"{detail}; need {need} and {need_boxes} boxes")
     if not _spans_page(layout_points[inliers]):
         # Nearly every box agreeing along a strip of the page (the answer
