@@ -54,8 +54,19 @@ def test_two_forms_claiming_the_page_leave_it_for_a_person():
 
 
 def test_neighbours_that_are_not_next_to_it_in_page_order_say_nothing():
-    stack = [_read(0, "0000018", 4), _unplaced(1, 3), _read(2, "0000026", 1)]
+    stack = [_read(0, "0000018", 4), _unplaced(1, 2), _read(2, "0000026", 4)]
     assert _placed(stack) == []
+
+
+def test_a_page_swapped_with_the_next_joins_the_form_of_the_page_before_it():
+    # Pages in the order 1 2 4 3: page 3 after page 4 of its form.
+    stack = [_read(0, "0000018", 4), _unplaced(1, 3), _read(2, "0000026", 1)]
+    assert _placed(stack) == [(101, "0000018", 3, "after page 4 (stack.pdf p. 1)")]
+    # ... and page 2 before page 1 of its form.
+    stack = [_read(0, "0000018", 4), _unplaced(1, 1), _read(2, "0000026", 2)]
+    assert [p[:3] for p in _placed(stack)] == [(101, "0000026", 1)]
+    stack = [_read(0, "0000010", 4), _unplaced(1, 2), _read(2, "0000026", 1)]
+    assert _placed(stack) == [(101, "0000026", 2, "before page 1 (stack.pdf p. 3)")]
 
 
 def test_two_pages_of_one_form_round_it_in_any_order_give_that_form():
@@ -65,8 +76,8 @@ def test_two_pages_of_one_form_round_it_in_any_order_give_that_form():
 
 
 def test_a_neighbour_whose_serial_the_page_read_a_digit_off_gives_its_form():
-    stack = [_read(0, "0001396", 3), _unplaced(1, 2, ("0001306", "")), _read(2, "0001404", 1)]
-    assert _placed(stack) == [(101, "0001396", 2, "beside page 3 (stack.pdf p. 1); its printed serial read 0001306")]
+    stack = [_read(0, "0001396", 4), _unplaced(1, 2, ("0001306", "")), _read(2, "0001404", 4)]
+    assert _placed(stack) == [(101, "0001396", 2, "beside page 4 (stack.pdf p. 1); its printed serial read 0001306")]
     # Without those digits the page after and the page before give nothing.
     assert _placed([*stack[:1], _unplaced(1, 2), *stack[2:]]) == []
 

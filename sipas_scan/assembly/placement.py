@@ -67,9 +67,9 @@ def _candidates(page: StackPage, before: StackPage | None, after: StackPage | No
     """The serials the neighbours give ``page``, each with where they lie
     and their page ids:
     two pages of one form round it (in any order: stacks come out of
-    order), the page before it in its form's order just before it or the
-    page after just after, or a page of a form whose serial its own print
-    read with at most one digit wrong."""
+    order), a page next to it in its form's order just before or after it
+    (the next one before it: two pages swapped), or a page of a form whose
+    serial its own print read with at most one digit wrong."""
 
     def of_form(other: StackPage | None) -> StackPage | None:
         return other if other is not None and other.status == "ok" and other.serial and other.survey == page.survey else None
@@ -85,6 +85,12 @@ def _candidates(page: StackPage, before: StackPage | None, after: StackPage | No
     if before is not None and before.page_no == page.page_no - 1:
         found.setdefault(before.serial, (f"after page {before.page_no} ({at(before)})", (before.page_id,)))
     if after is not None and after.page_no == page.page_no + 1:
+        found.setdefault(after.serial, (f"before page {after.page_no} ({at(after)})", (after.page_id,)))
+    # Two pages swapped (pages 1 2 4 3): the page after it in its form just
+    # before it, or the page before it just after.
+    if before is not None and before.page_no == page.page_no + 1:
+        found.setdefault(before.serial, (f"after page {before.page_no} ({at(before)})", (before.page_id,)))
+    if after is not None and after.page_no == page.page_no - 1:
         found.setdefault(after.serial, (f"before page {after.page_no} ({at(after)})", (after.page_id,)))
     for other in (o for o in (before, after) if o is not None):
         near = [d for d in page.serial_digits if (_differences(d, other.serial) or 0) == 1]
