@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,34 @@ def test_the_store_works_alike_on_both_engines(location):
         qc.add_entry(store, sample, "sipas-household", "000001", "a1", "2", "1", "lan")
         qc.add_entry(store, sample, "sipas-household", "000001", "a1", "1", "1", "lan")  # a second entry is ignored
         assert qc.counts(store) == (1, 1, 1)
+
+
+def test_placing_a_page_by_the_stack_works_alike_on_both_engines(location):
+    from sipas_scan.assembly.placement import Placement, StackPage
+
+    with Store(location) as store:
+        source = store.add_source(Path("stack-2.pdf"), "sha-2", 10, "pdf", 3)
+        first = store.add_page(source, 0, _page("000001", 1))
+        unnamed = replace(_page("", 2, "2"), status="quarantined", reason="no-code", serial_digits=("0000019",))
+        placed = store.add_page(source, 1, unnamed)
+        assert store.stack(source) == [
+            StackPage(first, 0, "ok", "", "sipas-household", "000001", 1),
+            StackPage(placed, 1, "quarantined", "no-code", "sipas-household", "", 2, ("0000019",)),
+        ]
+        assert store.read_page_numbers([("sipas-household", "000001")]) == {("sipas-household", "000001", 1)}
+        assert store.place_page(Placement(placed, "sipas-household", "000001", 2, "after page 1 (stack-2.pdf p. 1)", (first,)))
+        assert not store.place_page(Placement(placed, "sipas-household", "000001", 2, "again", (first,)))  # placed once
+        page = store.stored_page(placed)
+        assert (page.status, page.reason, page.serial, page.identified_by) == ("ok", "placed", "000001", "stack")
+        assert [(p.id, p.placed) for p in store.page_records() if p.placed] == [(placed, "after page 1 (stack-2.pdf p. 1)")]
+        assert queue.placed_beside(store, placed) == [first]
+        store.take_back_placed(placed, ("sipas-household", "000001", "#placed:2", None, "taken-out", "lan"))
+        page = store.stored_page(placed)
+        assert (page.status, page.reason, page.serial, page.identified_by) == ("quarantined", "placement-declined", "", "code")
+        assert store.decisions() == {("sipas-household", "000001", "#placed:2"): "taken-out"}
+        with pytest.raises(StoreError):
+            store.take_back_placed(placed, ("sipas-household", "000001", "#placed:2", None, "taken-out", "lan"))
+        assert store.forget_quarantined(source, None) == set()  # a page taken out is not read again
 
 
 def test_a_write_that_fails_leaves_nothing(location):
