@@ -310,20 +310,28 @@ def _erase_boxes(image: np.ndarray, truth: np.ndarray, page: PageLayout, every: 
     return out
 
 
+def _black_and_white_on_two_markers(form, page_index: int):
+    """Page ``page_index`` moved and thresholded as a black-and-white scanner
+    does (the grey rules gone), only markers 1 and 2 (one side) left:
+    (image, truth, coarse homography, the markers' corners as anchors)."""
+    layout, pages = form
+    image, truth = _move(pages[page_index], 1.5, (2.0, -3.0), 1.0, 0)
+    image = _erase_markers(np.where(image < 100, 0, 255).astype(np.uint8), truth, layout, {0, 3})
+    markers = detect_markers(image)
+    assert set(markers) == {1, 2}
+    kept = [m for m in layout.markers if m.id in markers]
+    anchors = (np.concatenate([rect_corners(m.rect) for m in kept]), np.concatenate([markers[m.id] for m in kept]))
+    return image, truth, coarse_homography(markers, layout.markers, None), anchors
+
+
 def test_two_markers_and_most_boxes_pin_a_page_whose_rules_vanished(form):
     # A coarse black-and-white scan: the grey rules gone, a third of the
     # boxes faded, two markers left on one side. The boxes left agree with
     # the markers, which rule out a grid matched a row off: that is enough.
-    layout, pages = form
+    layout, _ = form
     page = layout.pages[1]
-    image, truth = _move(pages[1], 1.5, (2.0, -3.0), 1.0, 0)
-    image = np.where(image < 100, 0, 255).astype(np.uint8)
-    image = _erase_boxes(_erase_markers(image, truth, layout, {0, 3}), truth, page, every=3)
-    markers = detect_markers(image)
-    assert set(markers) == {1, 2}
-    coarse = coarse_homography(markers, layout.markers, None)
-    kept = [m for m in layout.markers if m.id in markers]
-    anchors = (np.concatenate([rect_corners(m.rect) for m in kept]), np.concatenate([markers[m.id] for m in kept]))
+    image, truth, coarse, anchors = _black_and_white_on_two_markers(form, 1)
+    image = _erase_boxes(image, truth, page, every=3)
     # The boxes alone are too few to be sure of.
     assert isinstance(align_from_structure(image, page, coarse), Failed)
     result = align_from_structure(image, page, coarse, anchors=anchors)
@@ -333,14 +341,8 @@ def test_two_markers_and_most_boxes_pin_a_page_whose_rules_vanished(form):
 
 @pytest.mark.parametrize(("image_page", "layout_page"), [(2, 3), (3, 2)])
 def test_two_markers_do_not_make_another_pages_boxes_fit(form, image_page, layout_page):
-    layout, pages = form
-    image, truth = _move(pages[image_page - 1], 1.5, (2.0, -3.0), 1.0, 0)
-    image = np.where(image < 100, 0, 255).astype(np.uint8)
-    image = _erase_markers(image, truth, layout, {0, 3})
-    markers = detect_markers(image)
-    coarse = coarse_homography(markers, layout.markers, None)
-    kept = [m for m in layout.markers if m.id in markers]
-    anchors = (np.concatenate([rect_corners(m.rect) for m in kept]), np.concatenate([markers[m.id] for m in kept]))
+    layout, _ = form
+    image, _, coarse, anchors = _black_and_white_on_two_markers(form, image_page - 1)
     assert align_from_structure(image, layout.pages[image_page - 1], coarse, anchors=anchors)
     result = align_from_structure(image, layout.pages[layout_page - 1], coarse, anchors=anchors)
     assert isinstance(result, Failed), result
