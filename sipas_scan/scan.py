@@ -79,7 +79,10 @@ class _Run:
     remaining: dict[int, int] = field(default_factory=dict)  # source id -> pages still to store
     retried: set[tuple[int, int]] = field(default_factory=set)  # (source id, page index) read again
     failed_new: int = 0  # pages failing verification that were not read again (see wrong_secret)
-    read_sources: set[int] = field(default_factory=set)  # files with pages stored by this run
+    # The files of this run, read now or before: pages are placed by their
+    # neighbours in each once every file is read (a run stopped before
+    # that leaves it to the next run given the file).
+    sources: set[int] = field(default_factory=set)
     # The last page stored when the run began: pages stored since (by a run
     # going on beside this one) are not read again.
     last_page_before: int = 0
@@ -113,11 +116,14 @@ class _Run:
                 summary.pages_retried += len(again)
                 self.retried.update((state[0], index) for index in again)
                 state = store.source_state(source.sha256)
+        if state:
+            self.sources.add(state[0])
         if state and state[1] == "done":
             summary.files_skipped += 1
             store.finish_source(state[0])  # drops the claim
             return 0
         source_id = state[0] if state else store.add_source(source.path, source.sha256, source.size, source.kind, count)
+        self.sources.add(source_id)
         stored = state[2] if state else set()
         todo = [i for i in range(count) if i not in stored]
         self.remaining[source_id] = len(todo)
@@ -153,7 +159,7 @@ def scan_inputs(
         run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
         try:
             _read_files(run, files, missing, options, workers)
-            summary.placed = _place_by_stack(store, run.read_sources)
+            summary.placed = _place_by_stack(store, run.sources)
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
             # failures are forged pages read again beside pages that verified before.
@@ -231,7 +237,6 @@ def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], o
     with progress_bar("Reading pages", total) as advance:
         for source_id, index, result in read_pages(run.tasks(opened), options, workers or os.cpu_count() or 1):
             store.add_page(source_id, index, result)
-            run.read_sources.add(source_id)
             summary.pages_read += 1
             if result.status != "ok":
                 summary.quarantined[result.reason] += 1

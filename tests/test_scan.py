@@ -424,19 +424,44 @@ def _write_pdf(pages: list[np.ndarray], path: Path) -> Path:
     return path
 
 
+def _a_stack_with_a_page_nothing_names(printed, secret, tmp_path: Path):
+    """tmp_path/in/stack.pdf: a simulated stack whose third page has lost its
+    code and printed serial; returns how that page reads undamaged."""
+    simulate_returns(printed / "print", tmp_path / "sim", seed=5, profile="clean", workers=1)
+    pages = _scanned_stack(tmp_path / "sim" / "scans")
+    clean = read_page(pages[2], 200, ReadOptions(secret, run_ocr=False))
+    assert clean.status == "ok" and clean.page_no > 1  # a form's page with the page before it in the file
+    pages[2] = _without_identity(pages[2])
+    _write_pdf(pages, tmp_path / "in" / "stack.pdf")
+    return clean
+
+
+def test_a_run_stopped_before_placing_leaves_it_to_the_next(printed, secret, tmp_path, monkeypatch):
+    import sipas_scan.scan as scan_module
+
+    clean = _a_stack_with_a_page_nothing_names(printed, secret, tmp_path)
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scan_module, "_place_by_stack", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            _scan(printed, secret, [tmp_path / "in"], tmp_path / "r.db", run_ocr=False)
+    again = _scan(printed, secret, [tmp_path / "in"], tmp_path / "r.db", run_ocr=False)
+    assert (again.pages_read, again.placed) == (0, 1)
+    with sqlite3.connect(tmp_path / "r.db") as con:
+        assert con.execute("SELECT reason, serial FROM pages WHERE page_index = 2").fetchone() == ("placed", clean.serial)
+
+
 def test_a_page_nothing_names_joins_its_form_by_its_neighbours_for_a_person_to_confirm(printed, secret, tmp_path):
     from conftest import copy_database
     from sipas_scan.assembly import decisions as keys
     from sipas_scan.review import actions
     from sipas_scan.review.queue import open_items
 
-    simulate_returns(printed / "print", tmp_path / "sim", seed=5, profile="clean", workers=1)
-    pages = _scanned_stack(tmp_path / "sim" / "scans")
+    clean = _a_stack_with_a_page_nothing_names(printed, secret, tmp_path)
     options = ReadOptions(secret, run_ocr=False)
-    clean = read_page(pages[2], 200, options)
-    assert clean.status == "ok" and clean.page_no > 1  # a form's page with the page before it in the file
-    pages[2] = _without_identity(pages[2])
-    _write_pdf(pages, tmp_path / "in" / "stack.pdf")
     db = tmp_path / "r.db"
     summary = _scan(printed, secret, [tmp_path / "in"], db, run_ocr=False)
     assert summary.placed == 1 and not summary.quarantined.get("markers-not-found")
