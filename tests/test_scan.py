@@ -500,6 +500,8 @@ def test_a_page_nothing_names_joins_its_form_by_its_neighbours_for_a_person_to_c
         decided = con.execute("SELECT serial, field_id, new_value, reviewer FROM decisions").fetchall()
     assert "missing-page" in reasons and "placed-by-stack" not in reasons
     assert decided == [(clean.serial, keys.placed_key(page_id), keys.TAKEN_OUT, "lan")]
+    with Store(other) as store, pytest.raises(actions.ReviewError, match="back among the quarantined pages"):
+        actions.reopen(store, "sipas-household", clean.serial, keys.placed_key(page_id), "boss")
     again = scan_inputs([tmp_path / "in"], other, options, workers=1, retry_quarantined=True)
     assert again.placed == 0
     with sqlite3.connect(other) as con:

@@ -264,6 +264,8 @@ def reopen(
         raise ReviewError("error_nothing_to_reopen")
     if key.startswith(keys.QUARANTINE) and decided.startswith(keys.ASSIGN):
         raise ReviewError("error_assigned_reopen", 409)
+    if decided == keys.TAKEN_OUT:
+        raise ReviewError("error_taken_out_reopen", 409)
     try:
         with store.transaction():
             store.add_decision(

@@ -222,6 +222,10 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Mục này không có quyết định nào đang có hiệu lực để mở lại.",
         "en": "This item has no decision in force to reopen.",
     },
+    "error_taken_out_reopen": {
+        "vi": "Trang đã được đưa ra khỏi phiếu và trở lại danh sách trang tạm giữ: hãy gán lại trang từ đó.",
+        "en": "The page was taken out of the form and is back among the quarantined pages: assign it from there.",
+    },
     "error_assigned_reopen": {
         "vi": "Trang đã gán là một phần của phiếu: hãy loại bỏ phiếu hoặc sửa câu trả lời.",
         "en": "An assigned page is part of its form now: reject the form or change its answers instead.",
