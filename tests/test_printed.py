@@ -329,6 +329,10 @@ def test_a_page_known_from_its_structure_needs_no_legible_page_number(forms):
     # Where the number is legible it must agree with the structure.
     result = read(page_of(forms, 0, 3), survey=SURVEY, known_page=2)
     assert isinstance(result, Failed) and result.reason == "page-disagrees", result
+    # ... unless the print clearly is that page: then the number is a misread.
+    result = read(page_of(forms, 0, 3), survey=SURVEY, known_page=2, structure_sure=True)
+    assert isinstance(result, PrintedIdentity) and result.page == 2, result
+    assert "page: 3/4, structure of page 2, believed" in result.detail
 
 
 def header_serial_line() -> tuple[float, float, float, float]:

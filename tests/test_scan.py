@@ -517,6 +517,22 @@ def test_a_page_nothing_names_joins_its_form_by_its_neighbours_for_a_person_to_c
     assert all(read[f.field_id] == truth[f.field_id] for f in clean.fields)
 
 
+def test_a_page_whose_print_clearly_is_one_page_is_that_page_whatever_its_number_reads(printed, secret):
+    # Page 2 with its code torn and "Trang 3/4" where "Trang 2/4" was (a
+    # bold "2" misread as "3" on a coarse scan): its boxes and tables are
+    # page 2's, so it is page 2.
+    page, clean, options = _clean_page(printed, secret, 5)
+    next_page, _, _ = _clean_page(printed, secret, 6)
+    mm = 200 / 25.4
+    footer = (slice(int(280 * mm), int(292 * mm)), slice(int(85 * mm), int(125 * mm)))
+    torn = page.copy()
+    torn[_qr_px(200)] = 255
+    torn[footer] = next_page[footer]
+    result = read_page(torn, 200, options)
+    assert (result.status, result.identified_by, result.serial, result.page_no) == ("ok", "print", clean.serial, clean.page_no)
+    assert "page: 3/4, structure of page 2, believed" in result.detail
+
+
 def test_a_page_named_by_its_print_but_set_aside_keeps_why(printed, secret, monkeypatch):
     # Named by its printed serial, then quarantined while being read: the
     # reason a person is shown is why it was set aside, not how it was named.

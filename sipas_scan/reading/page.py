@@ -184,10 +184,15 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     # and tables differ from page to page), and its serial is read knowing
     # that, on the page as the markers place it when they pin it, else
     # aligned by that page's printed structure.
+    # Print that clearly looks like one page is that page, whatever its
+    # number reads.
+    sure = len(candidates) == 1
     for survey_id, page in candidates:
         _, layout = survey_and_layout(survey_id)
         if exact:
-            reading = read_printed_identity(aligned, survey=survey_id, page_count=layout.page_count, known_page=page.number)
+            reading = read_printed_identity(
+                aligned, survey=survey_id, page_count=layout.page_count, known_page=page.number, structure_sure=sure
+            )
             if reading:
                 return reading
         refined = align_from_structure(gray, page, registration.homography, anchors=anchors)
@@ -195,7 +200,11 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
             return found
         if refined:
             return read_printed_identity(
-                warp_to_layout(gray, refined), survey=survey_id, page_count=layout.page_count, known_page=page.number
+                warp_to_layout(gray, refined),
+                survey=survey_id,
+                page_count=layout.page_count,
+                known_page=page.number,
+                structure_sure=sure,
             )
     return found
 

@@ -415,6 +415,7 @@ def read_printed_identity(
     survey: str | None = None,
     known_surveys: Mapping[str, str] | None = None,
     known_page: int | None = None,
+    structure_sure: bool = False,
 ) -> PrintedIdentity | Failed:
     """Survey, serial and page number from the text printed on an aligned page.
 
@@ -427,7 +428,10 @@ def read_printed_identity(
 
     ``known_page``: the page number when the caller knows it (from the
     page's printed structure); then "Trang k/N" need not be legible, and
-    must agree where it is.
+    must agree where it is, unless ``structure_sure``: the page's print
+    matched that page clearly better than any other's, and a legible number
+    that disagrees is a misread (bold 9 pt "2/4" read "3/4" on a coarse
+    black-and-white scan), noted in the detail.
 
     Failed reasons: page-disagrees, serial-unreadable, serial-check-failed, serials-disagree,
     page-unreadable, page-out-of-range, page-count-mismatch, survey-unknown.
@@ -494,7 +498,10 @@ def read_printed_identity(
         # printed number, if legible, must agree.
         legible = page_read if not isinstance(page_read, str) and page_read[2] >= MIN_WORD_CONFIDENCE else None
         if legible is not None and legible[0] != known_page:
-            return Failed("page-disagrees", "; ".join([*details, f"page: {legible[0]}/{legible[1]}, structure of page {known_page}"]))
+            disagreement = f"page: {legible[0]}/{legible[1]}, structure of page {known_page}"
+            if not structure_sure:
+                return Failed("page-disagrees", "; ".join([*details, disagreement]))
+            details.append(f"{disagreement}, believed")
         total = page_count or (legible[1] if legible is not None else known_page)
         page_read = (known_page, total, KNOWN_PAGE_CONFIDENCE)
     if isinstance(page_read, str):
