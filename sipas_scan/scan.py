@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.assembly.derive import derive_pending
-from sipas_scan.assembly.placement import UNPLACED, place
+from sipas_scan.assembly.placement import UNPLACED, Placement, place
+from sipas_scan.printing.codes import PageCode
 from sipas_scan.printing.ledger import LedgerLocation, check_ledger
 from sipas_scan.progress import progress_bar
-from sipas_scan.reading.page import ReadOptions
+from sipas_scan.reading.page import PageResult, ReadOptions, read_as
 from sipas_scan.reading.pipeline import read_pages
-from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source, printable
+from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source, printable
 from sipas_scan.store import results
 from sipas_scan.store.db import Store, new_claim_owner
 
@@ -159,7 +160,7 @@ def scan_inputs(
         run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
         try:
             _read_files(run, files, missing, options, workers)
-            summary.placed = _place_by_stack(store, run.sources)
+            summary.placed = _place_by_stack(store, run.sources, options)
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
             # failures are forged pages read again beside pages that verified before.
@@ -176,7 +177,7 @@ def scan_inputs(
     return summary
 
 
-def _place_by_stack(store: Store, source_ids: set[int]) -> int:
+def _place_by_stack(store: Store, source_ids: set[int], options: ReadOptions) -> int:
     """Give the pages of these files that nothing printed on them
     identified their form from their neighbours (``assembly.placement``),
     once every file of the run is read (a form's other pages may come in
@@ -184,13 +185,33 @@ def _place_by_stack(store: Store, source_ids: set[int]) -> int:
     placed = 0
     for source_id in sorted(source_ids):
         stack = store.stack(source_id)
-        if not any(p.reason == UNPLACED and p.page_no for p in stack):
+        if not any(p.reason == UNPLACED and (p.page_no or p.likely_pages) for p in stack):
             continue
         forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
         name = Path(store.scanned_file(stack[0].page_id).path).name
         for placement in place(stack, store.read_page_numbers(forms), name):
-            placed += store.place_page(placement)
+            reading = _read_as_placed(store, placement, options) if placement.unread else None
+            if placement.unread and reading is None:
+                continue
+            placed += store.place_page(placement, reading)
     return placed
+
+
+def _read_as_placed(store: Store, placement: Placement, options: ReadOptions) -> PageResult | None:
+    """A page whose page was not known, read as the page its place in the
+    stack says, from its file (the very file read); None when that file is
+    gone or changed, or the page does not align as that page (its boxes and
+    rules are not where that page has them)."""
+    scanned = store.scanned_file(placement.page_id)
+    try:
+        source, _ = open_source(scanned.path)
+        if source.sha256 != scanned.sha256:
+            return None
+        image = load_page(source, scanned.page_index)
+    except (SourceError, OSError):
+        return None
+    result = read_as(image.gray, image.dpi, PageCode(placement.survey, placement.serial, placement.page_no), options)
+    return result if result.status == "ok" else None
 
 
 def _read_files(run: _Run, files: list[Path], missing: list[tuple[Path, str]], options: ReadOptions, workers: int | None) -> None:

@@ -16,6 +16,11 @@ def _unplaced(index: int, page_no: int, digits: tuple[str, ...] = ()) -> StackPa
     return StackPage(100 + index, index, "quarantined", "no-code", SURVEY, "", page_no, digits)
 
 
+def _unknown(index: int, *likely: tuple[str, int]) -> StackPage:
+    """A page whose page is not known either: only what its print looks like."""
+    return StackPage(100 + index, index, "quarantined", "no-code", "", "", 0, (), likely)
+
+
 def _blank(index: int) -> StackPage:
     return StackPage(100 + index, index, "quarantined", "blank-page", "", "", 0)
 
@@ -112,3 +117,16 @@ def test_a_page_of_unknown_number_or_another_quarantine_is_not_placed():
 def test_a_neighbour_of_another_survey_says_nothing():
     other = StackPage(100, 0, "ok", "", "sipas-national-2023", "0000018", 2)
     assert _placed([other, _unplaced(1, 3)]) == []
+
+
+def test_a_page_of_unknown_number_is_the_page_of_its_neighbours_survey_it_looks_most_like():
+    other = ("sipas-national-2023", 1)
+    stack = [_read(0, "0000018", 1), _unknown(1, other, (SURVEY, 2), (SURVEY, 4)), _read(2, "0000018", 3)]
+    [placement] = place(stack, {(SURVEY, "0000018", 1), (SURVEY, "0000018", 3)}, "stack.pdf")
+    assert (placement.survey, placement.serial, placement.page_no, placement.unread) == (SURVEY, "0000018", 2, True)
+    # Looking most like a page its neighbours do not call for, it is not placed.
+    stack = [_read(0, "0000018", 4), _unknown(1, (SURVEY, 3), (SURVEY, 1)), _read(2, "0000026", 4)]
+    assert _placed(stack) == []
+    # Nor when the form has that page already.
+    stack = [_read(0, "0000018", 1), _unknown(1, (SURVEY, 2)), _read(2, "0000018", 2)]
+    assert _placed(stack) == []

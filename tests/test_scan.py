@@ -436,6 +436,34 @@ def _a_stack_with_a_page_nothing_names(printed, secret, tmp_path: Path):
     return clean
 
 
+def test_a_page_nothing_names_whose_page_is_unclear_is_read_as_the_page_its_neighbours_call_for(
+    printed, secret, tmp_path, monkeypatch
+):
+    # Its print looks a little more like another survey's page than like
+    # its own (as on a coarse scan), and nothing else tells its page: it is
+    # kept with the pages it looks like, and the stack picks the one its
+    # neighbours call for; it is read as that page when placed.
+    import sipas_scan.reading.page as reading_page
+    from sipas_scan.layout import survey_and_layout
+
+    clean = _a_stack_with_a_page_nothing_names(printed, secret, tmp_path)
+    national = [("sipas-national-2023", p) for p in survey_and_layout("sipas-national-2023")[1].pages]
+    household = survey_and_layout(clean.survey)[1].pages
+    likely = [national[0], (clean.survey, household[clean.page_no - 1]), *national[1:]]
+    likely += [(clean.survey, p) for p in household if p.number != clean.page_no]
+    monkeypatch.setattr(reading_page, "_likely_pages", lambda dark, options: list(likely))
+    summary = _scan(printed, secret, [tmp_path / "in"], tmp_path / "r.db", run_ocr=False)
+    assert summary.placed == 1
+    with sqlite3.connect(tmp_path / "r.db") as con:
+        status, reason, serial, page_no, raw = con.execute(
+            "SELECT status, reason, serial, page_no, readings FROM pages WHERE page_index = 2"
+        ).fetchone()
+    assert (status, reason, serial, page_no) == ("ok", "placed", clean.serial, clean.page_no)
+    readings = json.loads(raw)
+    assert [(f["field_id"], f["value"]) for f in readings["fields"]] == [(f.field_id, f.value) for f in clean.fields]
+    assert readings["likely_pages"][:2] == [["sipas-national-2023", 1], [clean.survey, clean.page_no]]
+
+
 def test_a_run_stopped_before_placing_leaves_it_to_the_next(printed, secret, tmp_path, monkeypatch):
     import sipas_scan.scan as scan_module
 

@@ -15,7 +15,7 @@ Pure: the pages of one file in order in, placements out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a page, and their page ids
 
@@ -36,6 +36,9 @@ class StackPage:
     serial: str  # '' for a page not identified
     page_no: int  # 0 when not known
     serial_digits: tuple[str, ...] = ()  # what its printed serial lines read, for a page not identified
+    # For a page whose page is not known either: (survey, page) of the pages
+    # its print looks like, likeliest first (none clearly).
+    likely_pages: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class Placement:
     page_no: int
     neighbours: str  # where the form's pages beside it lie: "after page 2 (stack.pdf p. 5)"
     beside: tuple[int, ...] = ()  # the page ids of those pages, to show a person beside it
+    # The page was not read as any page (its page was not known): read it as
+    # this one, and place it only if it aligns as that page.
+    unread: bool = False
 
 
 def _neighbour(stack: list[StackPage], at: int, step: int) -> StackPage | None:
@@ -100,25 +106,42 @@ def _candidates(page: StackPage, before: StackPage | None, after: StackPage | No
     return found
 
 
+def _as_pages(page: StackPage, before: StackPage | None, after: StackPage | None) -> list[StackPage]:
+    """The page as the pages it may be: itself when its page is known; else,
+    for each survey its neighbours' forms are of, the page of that survey
+    its print looks most like."""
+    if page.page_no >= 1:
+        return [page]
+    surveys = dict.fromkeys(o.survey for o in (before, after) if o is not None and o.serial)
+    likeliest = {survey: next((n for s, n in page.likely_pages if s == survey), 0) for survey in surveys}
+    return [replace(page, survey=survey, page_no=number) for survey, number in likeliest.items() if number]
+
+
 def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
-    """Placements for the pages of one file (``stack``, in file order) whose
-    page is known but not their form: its neighbours give a form (see
-    ``_candidates``), when they give exactly one, that form has no page of
-    this number read (``read``: (survey, serial, page) of every page read),
-    and the digits its own printed serial lines read are not another
+    """Placements for the pages of one file (``stack``, in file order) that
+    nothing printed on them identified: its neighbours give a form (see
+    ``_candidates``; a page whose page is not known is taken as the page its
+    print looks most like), when they give exactly one, that form has no
+    page of this number read (``read``: (survey, serial, page) of every page
+    read), and the digits its own printed serial lines read are not another
     serial's (more than one digit from the form's)."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements = []
     for at, page in enumerate(stack):
-        if page.status != "quarantined" or page.reason != UNPLACED or not page.survey or page.page_no < 1:
+        if page.status != "quarantined" or page.reason != UNPLACED:
             continue
-        found = _candidates(page, _neighbour(stack, at, -1), _neighbour(stack, at, +1), file_name)
+        before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
+        found = {
+            (candidate.survey, serial, candidate.page_no): neighbours
+            for candidate in _as_pages(page, before, after)
+            for serial, neighbours in _candidates(candidate, before, after, file_name).items()
+        }
         if len(found) != 1:
             continue
-        [(serial, (where, beside))] = found.items()
-        if (page.survey, serial, page.page_no) in taken or any((_differences(d, serial) or 0) > 1 for d in page.serial_digits):
+        [((survey, serial, page_no), (where, beside))] = found.items()
+        if (survey, serial, page_no) in taken or any((_differences(d, serial) or 0) > 1 for d in page.serial_digits):
             continue
-        taken.add((page.survey, serial, page.page_no))
-        placements.append(Placement(page.page_id, page.survey, serial, page.page_no, where, beside))
+        taken.add((survey, serial, page_no))
+        placements.append(Placement(page.page_id, survey, serial, page_no, where, beside, unread=page.page_no < 1))
     return placements

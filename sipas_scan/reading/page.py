@@ -84,6 +84,9 @@ class PageResult:
     # page_no set, its marks read): what each printed serial line read most
     # often, seven digits valid or not, to check where the stack places it.
     serial_digits: tuple[str, ...] = ()
+    # ... and for such a page whose page is not known either, (survey, page)
+    # of the pages its print looks like, likeliest first.
+    likely_pages: tuple[tuple[str, int], ...] = ()
 
 
 def _jpeg(gray: np.ndarray, max_side: int | None = None) -> bytes:
@@ -213,13 +216,16 @@ def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.nda
     """A page whose code and printed serial are unreadable, read as the one
     page it can be (its print clearly that page's, or its legible "Trang
     k/N" naming one page of one survey), so that its place in the stack can
-    give it its form (``assembly.placement``); None when the page is not
-    known or does not align."""
+    give it its form (``assembly.placement``); when the page is not known,
+    not read but with the pages it looks like, likeliest first (the stack
+    may tell which); None when the markers place it nowhere or it does not
+    align as the page it is."""
     registration = _marker_registration(markers)
     if not registration:
         return None
     aligned = warp_to_layout(gray, registration)
-    candidates = _likely_pages(darkness(aligned), options)
+    likely = _likely_pages(darkness(aligned), options)
+    candidates = likely
     number = read_page_number(aligned) if len(candidates) > 1 else None
     if isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE:
         candidates = [
@@ -239,7 +245,13 @@ def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.nda
             if align_from_structure(gray, page, registration.homography, anchors=anchors)
         ]
     if len(candidates) != 1:
-        return None
+        return PageResult(
+            "quarantined",
+            markers=tuple(sorted(markers)),
+            dpi=dpi,
+            image_jpeg=_jpeg(gray, 1600),
+            likely_pages=tuple((survey_id, page.number) for survey_id, page in likely),
+        )
     survey_id, page = candidates[0]
     result = read_identified_page(gray, dpi, PageCode(survey_id, "", page.number), markers, options)
     return result if result.status == "ok" else None
@@ -325,6 +337,14 @@ def align(
             return registration
         return registration if registration else Failed(registration.reason, f"{registration.detail}; {refined.detail}")
     return replace(refined, markers_found=tuple(sorted(markers)))
+
+
+def read_as(gray: np.ndarray, dpi: float, code: PageCode, options: ReadOptions) -> PageResult:
+    """A scanned page read as the page ``code`` names, whatever is printed
+    on it (its feed lines erased and its markers found as ``read_page``
+    does): for a page the stack placed whose page was not known."""
+    gray = erase_feed_lines(gray)
+    return read_identified_page(gray, dpi, code, detect_markers(gray), options)
 
 
 def read_identified_page(

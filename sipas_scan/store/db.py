@@ -352,6 +352,7 @@ class Store:
                 "markers": list(result.markers),
                 "identified_by": result.identified_by,
                 **({"serial_digits": list(result.serial_digits)} if result.serial_digits else {}),
+                **({"likely_pages": [list(p) for p in result.likely_pages]} if result.likely_pages else {}),
             },
             ensure_ascii=False,
         )
@@ -435,10 +436,13 @@ class Store:
             " WHERE source_id = :id ORDER BY page_index",
             id=source_id,
         )
-        return [
-            StackPage(page_id, index, status, reason, survey, serial, page_no, tuple(json.loads(raw or "{}").get("serial_digits", ())))
-            for page_id, index, status, reason, survey, serial, page_no, raw in rows
-        ]
+        stack = []
+        for page_id, index, status, reason, survey, serial, page_no, raw in rows:
+            readings = json.loads(raw or "{}")
+            digits = tuple(readings.get("serial_digits", ()))
+            likely = tuple((str(s), int(n)) for s, n in readings.get("likely_pages", ()))
+            stack.append(StackPage(page_id, index, status, reason, survey, serial, page_no, digits, likely))
+        return stack
 
     def read_page_numbers(self, forms: Sequence[FormKey]) -> set[tuple[str, str, int]]:
         """(survey, serial, page) of every page read of the forms ``forms``."""
@@ -446,30 +450,45 @@ class Store:
         rows = self.db.query(expanding(f"SELECT survey, serial, page_no FROM pages WHERE status = 'ok'{where}", *names), **args)
         return {(survey, serial, page_no) for survey, serial, page_no in rows}
 
-    def place_page(self, placement: Placement) -> bool:
-        """Give a page its form from where it lies in its file; its form is
-        derived again. False when the page is no longer one to place (a
-        reviewer or another station got there first)."""
+    def place_page(self, placement: Placement, reading: PageResult | None = None) -> bool:
+        """Give a page its form from where it lies in its file (with
+        ``reading``, the page read as that page, for a page whose page was
+        not known); its form is derived again. False when the page is no
+        longer one to place (a reviewer or another station got there first)."""
         with self.transaction() as db:
             row = db.query(
-                "SELECT readings, detail FROM pages WHERE id = :id AND status = 'quarantined' AND reason = :reason",
+                "SELECT readings, detail, image_path, orientation, residual_mm FROM pages"
+                " WHERE id = :id AND status = 'quarantined' AND reason = :reason",
                 id=placement.page_id,
                 reason=UNPLACED,
             ).first()
             if row is None:
                 return False
+            stored, detail, image_path, orientation, residual_mm = row
+            readings = json.loads(stored or "{}")
+            if reading is not None:
+                # Read again as the page placed; what was read of it before stays.
+                kept = {key: readings[key] for key in ("serial_digits", "likely_pages") if key in readings}
+                readings = {**json.loads(self._readings(reading)), **kept}
+                image_path = self.store_image(db, reading.image_jpeg) or image_path
+                orientation, residual_mm = reading.orientation, reading.residual_mm
             readings = {
-                **json.loads(row[0] or "{}"),
+                **readings,
                 "identified_by": "stack",
                 "placed": placement.neighbours,
                 "placed_beside": list(placement.beside),
             }
             db.query(
-                "UPDATE pages SET status = 'ok', reason = 'placed', detail = :detail, serial = :serial, page_no = :page_no,"
+                "UPDATE pages SET status = 'ok', reason = 'placed', detail = :detail, survey = :survey, serial = :serial,"
+                " page_no = :page_no, orientation = :orientation, residual_mm = :residual_mm, image_path = :image_path,"
                 " readings = :readings WHERE id = :id",
-                detail=f"placed by its neighbours in the file: {placement.neighbours}; was quarantined: {UNPLACED}: {row[1]}",
+                detail=f"placed by its neighbours in the file: {placement.neighbours}; was quarantined: {UNPLACED}: {detail}",
+                survey=placement.survey,
                 serial=placement.serial,
                 page_no=placement.page_no,
+                orientation=orientation,
+                residual_mm=residual_mm,
+                image_path=image_path,
                 readings=json.dumps(readings, ensure_ascii=False),
                 id=placement.page_id,
             )
