@@ -409,19 +409,14 @@ class Store:
             status, reason, detail = db.query("SELECT status, reason, detail FROM pages WHERE id = :id", id=page_id).one()
             if status != "quarantined":
                 raise StoreError(f"page {page_id}: already decided")
-            db.query(
-                "UPDATE pages SET status = 'ok', reason = 'assigned', detail = :detail, survey = :survey, serial = :serial,"
-                " page_no = :page_no, orientation = :orientation, residual_mm = :residual_mm, image_path = :image_path,"
-                " readings = :readings WHERE id = :id",
-                detail=f"assigned by {reviewer} ({how}); was quarantined: {reason}: {detail}",
-                survey=result.survey,
-                serial=result.serial,
-                page_no=result.page_no,
-                orientation=result.orientation,
-                residual_mm=result.residual_mm,
-                image_path=image_path,
-                readings=self._readings(result),
-                id=page_id,
+            self._identify(
+                db,
+                page_id,
+                "assigned",
+                f"assigned by {reviewer} ({how}); was quarantined: {reason}: {detail}",
+                (result.survey, result.serial, result.page_no),
+                (result.orientation, result.residual_mm, image_path),
+                self._readings(result),
             )
             self._insert_decision(db, "", "", key, old_value, new_value, reviewer, note)
             self._mark_pending(db, [(result.survey, result.serial)])
@@ -478,22 +473,47 @@ class Store:
                 "placed": placement.neighbours,
                 "placed_beside": list(placement.beside),
             }
-            db.query(
-                "UPDATE pages SET status = 'ok', reason = 'placed', detail = :detail, survey = :survey, serial = :serial,"
-                " page_no = :page_no, orientation = :orientation, residual_mm = :residual_mm, image_path = :image_path,"
-                " readings = :readings WHERE id = :id",
-                detail=f"placed by its neighbours in the file: {placement.neighbours}; was quarantined: {UNPLACED}: {detail}",
-                survey=placement.survey,
-                serial=placement.serial,
-                page_no=placement.page_no,
-                orientation=orientation,
-                residual_mm=residual_mm,
-                image_path=image_path,
-                readings=json.dumps(readings, ensure_ascii=False),
-                id=placement.page_id,
+            self._identify(
+                db,
+                placement.page_id,
+                "placed",
+                f"placed by its neighbours in the file: {placement.neighbours}; was quarantined: {UNPLACED}: {detail}",
+                (placement.survey, placement.serial, placement.page_no),
+                (orientation, residual_mm, image_path),
+                json.dumps(readings, ensure_ascii=False),
             )
             self._mark_pending(db, [(placement.survey, placement.serial)])
         return True
+
+    @staticmethod
+    def _identify(
+        db: Database,
+        page_id: int,
+        reason: str,
+        detail: str,
+        identity: tuple[str, str, int],
+        placing: tuple[int, float, str],
+        readings: str,
+    ) -> None:
+        """A quarantined page given its identity (survey, serial, page) and
+        read (orientation, residual, image path, readings), inside the
+        caller's transaction: it now counts, ``reason`` says how."""
+        (survey, serial, page_no), (orientation, residual_mm, image_path) = identity, placing
+        db.query(
+            "UPDATE pages SET status = 'ok', reason = :reason, detail = :detail, survey = :survey, serial = :serial,"
+            " page_no = :page_no, orientation = :orientation, residual_mm = :residual_mm, image_path = :image_path,"
+            " readings = :readings WHERE id = :id",
+            reason=reason,
+            detail=detail,
+            survey=survey,
+            serial=serial,
+            page_no=page_no,
+            orientation=orientation,
+            residual_mm=residual_mm,
+            image_path=image_path,
+            readings=readings,
+            id=page_id,
+        )
 
     def take_back_placed(self, page_id: int, decision: tuple[str, str, str, str | None, str, str], note: str = "") -> None:
         """A page placed by the stack that a reviewer says is not its form's:
