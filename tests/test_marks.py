@@ -19,6 +19,7 @@ from sipas_scan.reading.marks import (
     RING_SECTORS,
     BoxMetrics,
     BoxReading,
+    FieldReading,
     Hand,
     Thresholds,
     _no_mark_of_its_own,
@@ -1235,3 +1236,19 @@ def test_a_light_stroke_left_alone_in_a_blank_question_is_looked_at():
     x, y, w, _ = sheet.options[2].box
     sheet.line([(x + 0.7, y + 0.65), (x + w - 0.7, y + 0.65)], 0.15, 215)
     assert Sheet().read().flags == sheet.read().flags == ()
+
+
+def test_a_blank_question_with_a_box_drawn_round_on_its_outline_is_looked_at():
+    # A loop tight on the outline, on a noisy page: its outline much darker
+    # than the page's other boxes', dark ink where it cuts the corners
+    # inside, too little to read as a mark.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1235"]
+
+    def with_box(coverage: float = 0.06, **metrics) -> FieldReading:
+        box = BoxReading("4", "empty", 1.0, coverage, 0.0, **{"stroke": 0.23, "core": 255, "outline": 1.76, **metrics})
+        return decide(field, [*empty[:3], box, empty[3]], Thresholds())
+
+    assert (with_box().value, with_box().flags) == ("", ("outside-box",))
+    # An outline as dark as the page's others, or only pale ink inside: nothing to see.
+    assert with_box(outline=1.1).flags == with_box(core=120).flags == with_box(coverage=0.0).flags == ()
