@@ -229,6 +229,13 @@ def test_questions_left_blank_in_a_row_before_later_answers_are_looked_at():
     assert _no_marks(two) == [] and two.status == "accepted", two.flags
     unfinished = form_with(["d1", "d2", "d3", "d4", "d5"])
     assert _no_marks(unfinished) == ["page 4 has no marks at all"], unfinished.flags  # page 4's own rule; page 3 is not held
+    # ... unless the form shows its marks vanishing elsewhere: a page before
+    # its last answer without any, or a page of barely visible marks.
+    vanished = form_with(["a1", "a2", "a3", "a4", "a5", "e1", "d1", "d2", "d3", "d4", "d5"], c4_1="4")
+    assert "page 3: 4 of 6 questions in a row without marks" in _no_marks(vanished), vanished.flags  # 2 on page 4, held
+    chosen = {f: ("", []) for f in ["d1", "d2", "d3", "d4", "d5"]} | {"a3": ("", ["faint-page"])}
+    barely = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), chosen))
+    assert "page 3: 3 of 5 questions in a row without marks" in _no_marks(barely), barely.flags
     # Questions that do not apply neither break a run nor count in it.
     across_c5 = form_with(["c4_4", "e1", "d1", *(f"c5_{n}" for n in range(1, 5))], a5="2")
     assert _no_marks(across_c5) == ["page 3: 3 questions in a row without marks"], across_c5.flags

@@ -452,15 +452,20 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
 def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """Questions that apply left blank BLANK_RUN or more in a row, where the
     respondent answered a later question: marks lost in a streak of the
-    scan look like this. Questions already doubted, and pages already
-    held for lost marks, are with a person."""
+    scan look like this. So are such questions at the form's end when the
+    form shows its marks vanishing elsewhere (a page before its last answer
+    with none, or a page of barely visible marks): a form left unfinished
+    shows neither. Questions already doubted, and pages already held for
+    lost marks, are with a person."""
     doubted = _doubted(form)
     held = _held_for_lost_marks(form)
     applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
     if not answered:
         return  # a form with no answer at all is held page by page
-    before_last_answer = applying[: answered[-1]]
+    last_answer_page = page_numbers.get(form.answers[applying[answered[-1]]][2] or 0, 0)
+    vanishing = any(number < last_answer_page for number in held) or any(f.reason == "faint-page" for f in form.flags)
+    before_last_answer = applying if vanishing else applying[: answered[-1]]
 
     def lost(field_id: str) -> bool:
         return not form.answers[field_id][0] and field_id not in doubted
