@@ -1156,12 +1156,18 @@ def test_a_short_stroke_at_a_box_edge_beside_a_clear_answer_is_a_touch(answer):
     assert reading.value == "4" and not blocking(reading), reading
     assert next(b for b in reading.boxes if b.code == "2").state != "empty"
     # The same short stroke through the box's middle may be a small tick:
-    # beside a box that full, a person looks.
+    # beside a box that full, a person looks; so does one running out of the
+    # box (a small tick's arm).
     if answer == "blob":
         sheet = Sheet().blob("4", 1.6)
         cx, cy = sheet.centre("2")
         sheet.line([(cx - 0.8, cy + 0.2), (cx + 0.6, cy - 0.3)], 0.4)
         assert blocking(sheet.read())
+        sheet = Sheet().blob("4", 1.6)
+        sheet.line([(x + 1.2, y + 1.2), (x + 2.0, y + 0.9), (x + 2.4, y - 1.2)], 0.4)
+        arm = next(b for b in sheet.read().boxes if b.code == "2")
+        assert arm.ring_sectors and not arm.crosses and arm.stroke < 0.6 and arm.coverage < 0.1, arm
+        assert blocking(sheet.read()), sheet.read()
 
 
 def _page_of_ticks(width_mm: float, grey: int) -> tuple[Sheet, list[FieldLayout]]:
@@ -1282,3 +1288,21 @@ def test_a_light_or_thin_line_beside_a_box_so_full_it_may_be_cancelled_is_looked
     # As pale as the back page showing through, it is no answer.
     ghost = dataclasses.replace(light, tone=0.4)
     assert (read(ghost, half_filled).value, blocking(read(ghost, half_filled))) == ("4", False)
+
+
+def test_an_answer_that_is_only_a_hair_thin_line_on_a_pen_page_is_looked_at():
+    # The only mark in a single-choice question is a line far thinner than
+    # the page's pen: a hair on the glass read as an answer, or the real
+    # answer lost beside it. A person looks.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1245"]
+
+    def read(hand: Hand, **line) -> FieldReading:
+        mark = BoxReading("3", "marked", 1.0, line.pop("coverage", 0.07), 0.0, stroke=1.0, crosses=True, **{"solid": 0.02, **line})
+        return decide(field, [*empty[:2], mark, *empty[2:]], Thresholds(), hand=hand)
+
+    pen = Hand(pen_solid=0.75)
+    assert (read(pen).value, read(pen).flags) == ("3", ("faint",))
+    # A line as solid as a pen's, a clear mark, or a page whose own lines are that thin: the answer.
+    for reading in (read(pen, solid=0.4), read(pen, coverage=0.2), read(Hand(pen_solid=0.3))):
+        assert (reading.value, blocking(reading)) == ("3", False), reading

@@ -1295,13 +1295,28 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds, *, bes
     much of its line 3 px, 0.4 mm, across once scanned). A pencil's light
     lines are thin too: thinness is told only beside a pen's solid lines.
     Beside a box so full it may be a cancellation (``beside_fill``), a thin
-    line through the box may be the answer that replaced it, drawn with
-    another pen: only a touch is no mark then."""
+    line through the box, or a short stroke running out of it (a small
+    tick's arm), may be the answer that replaced it: only a touch that
+    stays in its box is no mark then (a new hard seed: a tick reaching 0.55
+    of its box and out of it, beside a box half filled, read as the filled
+    one)."""
     if box.circled or box.loose_sectors >= RING_DOUBT_SECTORS or box.coverage >= CLEAR_MARK_FACTOR * t.marked:
         return False
-    touch = not box.crosses and box.stroke < STROKE_MARK_SPAN
+    touch = not box.crosses and box.stroke < STROKE_MARK_SPAN and not (beside_fill and box.ring_sectors)
     hair = not beside_fill and pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
     return touch or hair
+
+
+def _hair_alone(box: BoxReading, hand: Hand, t: Thresholds) -> bool:
+    """A mark that is only a thin line (little ink, not round its box) on a
+    page whose clear marks were drawn with a solid pen, much thinner than
+    that pen's lines."""
+    return (
+        not box.circled
+        and box.coverage < CLEAR_MARK_FACTOR * t.marked
+        and hand.pen_solid >= PEN_SOLID_SHARE
+        and box.solid < HAIR_SOLID_SHARE
+    )
 
 
 def _pale_trace(box: BoxReading) -> bool:
@@ -1459,6 +1474,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     value = join_codes([b.code for b in marked])
     if fld.kind == "single" and len(marked) > 1:
         flags.append("multiple")
+    if fld.kind == "single" and len(marked) == 1 and not doubtful and _hair_alone(marked[0], hand, thresholds):
+        # A single-choice answer that is only a line far thinner than the
+        # page's pen: a hair on the glass read as the answer, or an answer
+        # the scan lost beside it (hard stacks: 8 of 36 such answers were
+        # a blank question's; office stacks had 1, a blank question's).
+        flags.append("faint")
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
     # Beside a clear answer to a single-choice question, ink a third of the
