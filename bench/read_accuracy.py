@@ -132,12 +132,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     # or that a page placed by its neighbours in the stack is its own, has
     # its identity checked, not each answer: those answers are not counted
     # as looked at.
-    for serial, detail in con.execute(
-        "SELECT serial, detail FROM flags WHERE field_id = '' AND blocking = 1"
+    for serial, reason, detail in con.execute(
+        "SELECT serial, reason, detail FROM flags WHERE field_id = '' AND blocking = 1"
         " AND reason NOT IN ('unverified-code', 'placed-by-stack')"
     ):
         match = re.match(r"page (\d+)", detail)
-        if match:
+        if match and reason != "two-copies":  # two copies of a form: the whole form is looked at
             page_flagged.add((serial, int(match.group(1))))
         else:  # the whole form is checked (pages in two files, serial never issued)
             page_flagged.update((serial, n) for n in range(1, 20))
