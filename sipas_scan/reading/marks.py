@@ -1278,14 +1278,7 @@ def _trace_beside(boxes: Sequence[BoxReading], answers: Sequence[BoxReading]) ->
     return any(b not in answers and (b.coverage > 0 or b.stroke > 0) for b in boxes)
 
 
-def may_be_cancelled(marked: list[BoxReading], hand: Hand) -> bool:
-    """Whether a clear mark fills its box so far (``HALF_FILL``) it may be a
-    cancellation half done: not on a page whose respondent answers with
-    blobs, where a full box is an answer."""
-    return not hand.blobs and any(b.coverage >= HALF_FILL and not b.pale for b in marked)
-
-
-def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds, *, beside_fill: bool = False) -> bool:
+def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> bool:
     """Ink in a box, beside a clear answer, that makes no mark of its own:
     not much of it, going no way round the box, and either a short stroke
     passing nowhere near the box's middle (a touch: a pen resting, a
@@ -1293,17 +1286,11 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds, *, bes
     respondent's pen, whose clear marks' ``line_solid`` is ``pen_solid``
     (a hair on the glass or a scratch: a pen 0.3 mm wide or more leaves
     much of its line 3 px, 0.4 mm, across once scanned). A pencil's light
-    lines are thin too: thinness is told only beside a pen's solid lines.
-    Beside a box so full it may be a cancellation (``beside_fill``), a thin
-    line through the box, or a short stroke running out of it (a small
-    tick's arm), may be the answer that replaced it: only a touch that
-    stays in its box is no mark then (a new hard seed: a tick reaching 0.55
-    of its box and out of it, beside a box half filled, read as the filled
-    one)."""
+    lines are thin too: thinness is told only beside a pen's solid lines."""
     if box.circled or box.loose_sectors >= RING_DOUBT_SECTORS or box.coverage >= CLEAR_MARK_FACTOR * t.marked:
         return False
-    touch = not box.crosses and box.stroke < STROKE_MARK_SPAN and not (beside_fill and box.ring_sectors)
-    hair = not beside_fill and pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
+    touch = not box.crosses and box.stroke < STROKE_MARK_SPAN
+    hair = pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
     return touch or hair
 
 
@@ -1392,22 +1379,13 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     def pale(b: BoxReading) -> bool:
         return b.pale and b is not own_light
 
-    # Beside a box so full it may be a cancellation half done, a whole
-    # stroke across another box may be the answer that replaced it, drawn
-    # lighter: unless as pale as show-through, a person looks (a new hard
-    # seed: a light cross beside a half-filled box read as the filled one).
-    may_replace = may_be_cancelled(marked, hand)
-
-    def replacing(b: BoxReading) -> bool:
-        return may_replace and b.crosses and b.stroke >= STROKE_MARK_SPAN and b.tone >= GHOST_SHARE
-
     strays = [
         b
         for b in doubtful + marked
         if answered
         and pale(b)
         and (
-            (fld.kind == "single" and not replacing(b))
+            fld.kind == "single"
             or b.tone < GHOST_SHARE
             # a graze stays in its box; a stroke running out of it may be a
             # tick whose arm lies outside (hard stacks: one read as nothing)
@@ -1447,9 +1425,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # the page's clear marks or of this answer, wherever it runs: a
         # hair on the glass.
         pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
-        strays += [
-            b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds, beside_fill=may_replace)
-        ]
+        strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds)]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
         # Beside a clear answer, boxes on a noisy patch holding no more ink
         # than the noise round them: the noise, not a second answer (which
