@@ -20,7 +20,7 @@ from sipas_scan.printing.ledger import LedgerLocation, check_ledger
 from sipas_scan.progress import progress_bar
 from sipas_scan.reading.page import PageResult, ReadOptions, read_as
 from sipas_scan.reading.pipeline import read_pages
-from sipas_scan.reading.sources import Source, SourceError, find_sources, load_page, open_source, printable
+from sipas_scan.reading.sources import Source, SourceError, find_sources, open_source, printable, reopen_page
 from sipas_scan.store import results
 from sipas_scan.store.db import Store, new_claim_owner
 
@@ -117,9 +117,8 @@ class _Run:
                 summary.pages_retried += len(again)
                 self.retried.update((state[0], index) for index in again)
                 state = store.source_state(source.sha256)
-        if state:
-            self.sources.add(state[0])
         if state and state[1] == "done":
+            self.sources.add(state[0])
             summary.files_skipped += 1
             store.finish_source(state[0])  # drops the claim
             return 0
@@ -204,11 +203,8 @@ def _read_as_placed(store: Store, placement: Placement, options: ReadOptions) ->
     rules are not where that page has them)."""
     scanned = store.scanned_file(placement.page_id)
     try:
-        source, _ = open_source(scanned.path)
-        if source.sha256 != scanned.sha256:
-            return None
-        image = load_page(source, scanned.page_index)
-    except (SourceError, OSError):
+        image = reopen_page(scanned.path, scanned.page_index, scanned.sha256)
+    except SourceError:
         return None
     result = read_as(image.gray, image.dpi, PageCode(placement.survey, placement.serial, placement.page_no), options)
     return result if result.status == "ok" else None

@@ -88,16 +88,11 @@ def _candidates(page: StackPage, before: StackPage | None, after: StackPage | No
     if before is not None and after is not None and before.serial == after.serial:
         where = f"between pages {before.page_no} and {after.page_no} ({at(before)}; {at(after)})"
         found[before.serial] = (where, (before.page_id, after.page_id))
-    if before is not None and before.page_no == page.page_no - 1:
-        found.setdefault(before.serial, (f"after page {before.page_no} ({at(before)})", (before.page_id,)))
-    if after is not None and after.page_no == page.page_no + 1:
-        found.setdefault(after.serial, (f"before page {after.page_no} ({at(after)})", (after.page_id,)))
-    # Two pages swapped (pages 1 2 4 3): the page after it in its form just
-    # before it, or the page before it just after.
-    if before is not None and before.page_no == page.page_no + 1:
-        found.setdefault(before.serial, (f"after page {before.page_no} ({at(before)})", (before.page_id,)))
-    if after is not None and after.page_no == page.page_no - 1:
-        found.setdefault(after.serial, (f"before page {after.page_no} ({at(after)})", (after.page_id,)))
+    # A page next to it in its form's order, either way round (two pages
+    # come swapped: 1 2 4 3).
+    for side, other in (("after", before), ("before", after)):
+        if other is not None and abs(other.page_no - page.page_no) == 1:
+            found.setdefault(other.serial, (f"{side} page {other.page_no} ({at(other)})", (other.page_id,)))
     for other in (o for o in (before, after) if o is not None):
         near = [d for d in page.serial_digits if (_differences(d, other.serial) or 0) == 1]
         if near:

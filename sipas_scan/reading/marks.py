@@ -1290,20 +1290,21 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> boo
     if box.circled or box.loose_sectors >= RING_DOUBT_SECTORS or box.coverage >= CLEAR_MARK_FACTOR * t.marked:
         return False
     touch = not box.crosses and box.stroke < STROKE_MARK_SPAN
-    hair = pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
-    return touch or hair
+    return touch or _thinner_than_pen(box, pen_solid)
+
+
+def _thinner_than_pen(box: BoxReading, pen_solid: float) -> bool:
+    """A line far thinner than a solid pen's (``pen_solid``: the share of
+    its lines' ink 3 px across): a hair on the glass or a scratch. Beside a
+    pencil's thin lines nothing is told thinner."""
+    return pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
 
 
 def _hair_alone(box: BoxReading, hand: Hand, t: Thresholds) -> bool:
     """A mark that is only a thin line (little ink, not round its box) on a
     page whose clear marks were drawn with a solid pen, much thinner than
     that pen's lines."""
-    return (
-        not box.circled
-        and box.coverage < CLEAR_MARK_FACTOR * t.marked
-        and hand.pen_solid >= PEN_SOLID_SHARE
-        and box.solid < HAIR_SOLID_SHARE
-    )
+    return not box.circled and box.coverage < CLEAR_MARK_FACTOR * t.marked and _thinner_than_pen(box, hand.pen_solid)
 
 
 def _pale_trace(box: BoxReading) -> bool:

@@ -293,6 +293,20 @@ def load_page(source: Source, index: int) -> PageImage:
         raise SourceError("unreadable-page", f"{where}: cannot decode the image ({type(exc).__name__}: {exc})") from None
 
 
+def reopen_page(path: Path, index: int, sha256: str) -> PageImage:
+    """Page ``index`` of a file read before, opened again: it must still be
+    the very file read (its SHA-256 ``sha256``). Raises SourceError, reason
+    ``changed`` when it is not, else why it cannot be read."""
+    try:
+        source, _ = open_source(path)
+        image = load_page(source, index)
+    except OSError as exc:
+        raise SourceError("unreadable", f"{printable(path)}: {exc}") from None
+    if source.sha256 != sha256:
+        raise SourceError("changed", f"{printable(path)}: changed since it was read")
+    return image
+
+
 def _pdf_page_image(page: pdfium.PdfPage, where: str) -> PageImage:
     images = [o for o in page.get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]
     width_pt = page.get_width()

@@ -18,10 +18,9 @@ from sipas_scan.errors import SipasError
 from sipas_scan.layout import survey_and_layout
 from sipas_scan.printing.codes import PageCode, Secret, serial_is_valid
 from sipas_scan.printing.ledger import LedgerLocation
-from sipas_scan.reading.page import PageResult, ReadOptions, read_identified_page
+from sipas_scan.reading.page import PageResult, ReadOptions, read_as
 from sipas_scan.reading.printed import read_printed_identity
-from sipas_scan.reading.register import detect_markers
-from sipas_scan.reading.sources import SourceError, load_page, open_source
+from sipas_scan.reading.sources import SourceError, reopen_page
 from sipas_scan.review.labels import label
 from sipas_scan.review.queue import ReviewItem, release_lease, take_lease
 from sipas_scan.store.db import Store, StoreError
@@ -177,12 +176,10 @@ def _scan_of(store: Store, page_id: int) -> tuple[np.ndarray, float]:
     must be the very file that was read."""
     scanned = store.scanned_file(page_id)
     try:
-        source, _ = open_source(scanned.path)
-        image = load_page(source, scanned.page_index)
-    except (SourceError, OSError):
-        raise ReviewError("error_scan_unavailable", path=scanned.path.name) from None
-    if source.sha256 != scanned.sha256:
-        raise ReviewError("error_scan_changed", path=scanned.path.name)
+        image = reopen_page(scanned.path, scanned.page_index, scanned.sha256)
+    except SourceError as exc:
+        message = "error_scan_changed" if exc.reason == "changed" else "error_scan_unavailable"
+        raise ReviewError(message, path=scanned.path.name) from None
     return image.gray, image.dpi
 
 
@@ -226,7 +223,7 @@ def _assign(
     if signed and (stored.survey, stored.serial, stored.page_no) != (code.survey, code.serial, code.page):
         raise ReviewError("error_assign_against_code", 403, serial=stored.serial, page=str(stored.page_no))
     gray, dpi = _scan_of(store, page_id)
-    result = read_identified_page(gray, dpi, code, detect_markers(gray), ReadOptions(ASSIGNED_PAGE_SECRET))
+    result = read_as(gray, dpi, code, ReadOptions(ASSIGNED_PAGE_SECRET))
     if result.status != "ok":
         raise ReviewError("error_reread", reason=result.reason)
     if signed:
