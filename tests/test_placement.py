@@ -92,6 +92,14 @@ def test_a_form_that_has_the_page_already_does_not_take_it():
     assert _placed(stack, {(SURVEY, "0000018", 2), (SURVEY, "0000018", 3)}) == []
 
 
+def test_of_two_forms_beside_it_the_one_lacking_the_page_takes_it():
+    # Page 3 after form A's page 4 and before form B's page 2: A has its page 3.
+    stack = [_read(0, "0000018", 3), _read(1, "0000018", 4), _unplaced(2, 3), _read(3, "0000026", 2)]
+    assert _placed(stack) == [(102, "0000026", 3, "before page 2 (stack.pdf p. 4)")]
+    # Neither has it: either could be its form, a person places it.
+    assert _placed(stack, {(SURVEY, "0000018", 4), (SURVEY, "0000026", 2)}) == []
+
+
 def test_two_unplaced_pages_never_fill_one_page_of_a_form():
     stack = [_read(0, "0000018", 2), _unplaced(1, 3), _unplaced(2, 3)]
     assert [p[:3] for p in _placed(stack)] == [(101, "0000018", 3)]
@@ -103,6 +111,13 @@ def test_the_serial_digits_read_on_the_page_must_not_name_another_form():
     # One digit misread is no contradiction: the toner bled one digit.
     stack = [_read(0, "0000018", 2), _unplaced(1, 3, ("0000013", "")), _read(2, "0000026", 1)]
     assert [p[:3] for p in _placed(stack)] == [(101, "0000018", 3)]
+    # Digits that fail their check digit are a misreading, not another
+    # serial, however far off (0000999 read for 0000398 on a coarse scan):
+    # the person who confirms is told what they read.
+    stack = [_read(0, "0000398", 2), _unplaced(1, 3, ("0000999", "")), _read(2, "0000406", 1)]
+    assert _placed(stack) == [
+        (101, "0000398", 3, "after page 2 (stack.pdf p. 1); its printed serial read 0000999 (fails its check digit)")
+    ]
 
 
 def test_a_page_of_unknown_number_or_another_quarantine_is_not_placed():

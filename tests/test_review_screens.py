@@ -177,6 +177,16 @@ def test_every_reason_and_label_has_both_languages():
         ),
         ("answered although a5 says it does not apply", "Đã được trả lời dù câu A5 cho biết câu này không áp dụng."),
         ("markers disagree by 1.84 mm (page bent or torn?)", "Các dấu định vị lệch nhau 1.84 mm (trang bị cong hoặc rách?)."),
+        (
+            "page 3 (s.pdf p. 5) placed by its neighbours: after page 2 (s.pdf p. 4)",
+            "Trang 3 (s.pdf tr. 5) nằm ngay sau trang 2 của phiếu này (s.pdf tr. 4).",
+        ),
+        (
+            "page 3 (s.pdf p. 5) placed by its neighbours: after page 2 (s.pdf p. 4);"
+            " its printed serial read 0000999 (fails its check digit)",
+            "Trang 3 (s.pdf tr. 5) nằm ngay sau trang 2 của phiếu này (s.pdf tr. 4)."
+            " Số phiếu in trên trang đọc được là 0000999, sai chữ số kiểm tra: hãy so với phiếu.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

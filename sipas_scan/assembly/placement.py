@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sipas_scan.printing.codes import serial_is_valid
+
 Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a page, and their page ids
 
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
@@ -112,14 +114,29 @@ def _as_pages(page: StackPage, before: StackPage | None, after: StackPage | None
     return [replace(page, survey=survey, page_no=number) for survey, number in likeliest.items() if number]
 
 
+def _names_another_serial(digits: str, serial: str) -> bool:
+    """Whether digits a page's printed serial line read are another form's
+    serial than ``serial``: a reading that passes its check digit. One that
+    fails it is known to be misread, and on a coarse scan often in several
+    places (0000999 read for 0000398, 9093906 for 0003095 on hard stacks):
+    it names nothing."""
+    return serial_is_valid(digits) and digits != serial
+
+
+def _misread_note(page: StackPage, serial: str) -> str:
+    """What the page's printed serial lines read, when it is not the form's
+    serial, for the person who confirms the placement."""
+    misread = [d for d in page.serial_digits if d and d != serial and (_differences(d, serial) or 0) != 1]
+    return f"; its printed serial read {misread[0]} (fails its check digit)" if misread else ""
+
+
 def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
     """Placements for the pages of one file (``stack``, in file order) that
     nothing printed on them identified: its neighbours give a form (see
     ``_candidates``; a page whose page is not known is taken as the page its
-    print looks most like), when they give exactly one, that form has no
-    page of this number read (``read``: (survey, serial, page) of every page
-    read), and the digits its own printed serial lines read are not another
-    serial's (more than one digit from the form's)."""
+    print looks most like), when exactly one form they give has no page of
+    this number read (``read``: (survey, serial, page) of every page read),
+    and its own printed serial lines did not read another form's serial."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements = []
@@ -127,16 +144,21 @@ def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: st
         if page.status != "quarantined" or page.reason != UNPLACED:
             continue
         before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
+        # A form that has this page read already cannot be its form: a page
+        # 3 between page 4 of one form and page 2 of the next is the next's
+        # when the first has its page 3.
         found = {
             (candidate.survey, serial, candidate.page_no): neighbours
             for candidate in _as_pages(page, before, after)
             for serial, neighbours in _candidates(candidate, before, after, file_name).items()
+            if (candidate.survey, serial, candidate.page_no) not in taken
         }
         if len(found) != 1:
             continue
         [((survey, serial, page_no), (where, beside))] = found.items()
-        if (survey, serial, page_no) in taken or any((_differences(d, serial) or 0) > 1 for d in page.serial_digits):
+        if any(_names_another_serial(d, serial) for d in page.serial_digits):
             continue
         taken.add((survey, serial, page_no))
+        where += _misread_note(page, serial)
         placements.append(Placement(page.page_id, survey, serial, page_no, where, beside, unread=page.page_no < 1))
     return placements

@@ -456,24 +456,27 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (r"page (?P<n>\d+) was not scanned", {"vi": "Trang {n} không có trong các tệp quét.", "en": "Page {n} was not scanned."}),
     (
         r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: "
-        r"between pages (?P<a>\d+) and (?P<b>\d+) \((?P<oa>.*); (?P<ob>.*)\)",
+        r"between pages (?P<a>\d+) and (?P<b>\d+) \((?P<oa>.*?); (?P<ob>.*?)\)"
+        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
         {
-            "vi": "Trang {n} ({o}) nằm giữa trang {a} và trang {b} của phiếu này ({oa}; {ob}).",
-            "en": "Page {n} ({o}) lies between pages {a} and {b} of this form ({oa}; {ob}).",
+            "vi": "Trang {n} ({o}) nằm giữa trang {a} và trang {b} của phiếu này ({oa}; {ob}).{misread}",
+            "en": "Page {n} ({o}) lies between pages {a} and {b} of this form ({oa}; {ob}).{misread}",
         },
     ),
     (
-        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: after page (?P<a>\d+) \((?P<oa>.*)\)",
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: after page (?P<a>\d+) \((?P<oa>.*?)\)"
+        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
         {
-            "vi": "Trang {n} ({o}) nằm ngay sau trang {a} của phiếu này ({oa}).",
-            "en": "Page {n} ({o}) lies just after page {a} of this form ({oa}).",
+            "vi": "Trang {n} ({o}) nằm ngay sau trang {a} của phiếu này ({oa}).{misread}",
+            "en": "Page {n} ({o}) lies just after page {a} of this form ({oa}).{misread}",
         },
     ),
     (
-        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: before page (?P<a>\d+) \((?P<oa>.*)\)",
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: before page (?P<a>\d+) \((?P<oa>.*?)\)"
+        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
         {
-            "vi": "Trang {n} ({o}) nằm ngay trước trang {a} của phiếu này ({oa}).",
-            "en": "Page {n} ({o}) lies just before page {a} of this form ({oa}).",
+            "vi": "Trang {n} ({o}) nằm ngay trước trang {a} của phiếu này ({oa}).{misread}",
+            "en": "Page {n} ({o}) lies just before page {a} of this form ({oa}).{misread}",
         },
     ),
     (
@@ -611,6 +614,11 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         },
     ),
 ]
+# A placed page's own printed serial, read but failing its check digit.
+_MISREAD_SERIAL = {
+    "vi": " Số phiếu in trên trang đọc được là {d}, sai chữ số kiểm tra: hãy so với phiếu.",
+    "en": " Its printed serial read {d}, which fails its check digit: compare it with the form.",
+}
 _ORIGIN = re.compile(r"(?P<file>[^;,()]+?) p\. (?P<page>\d+)")
 
 
@@ -636,6 +644,8 @@ def detail_text(detail: str, language: str, name: Callable[[str], str] = str) ->
                     value = name(value)
                 elif key in ("va", "vb"):
                     value = value or label("machine_blank", language)
+                elif key == "misread" and value:
+                    value = _MISREAD_SERIAL.get(language, _MISREAD_SERIAL["en"]).format(d=value)
                 values[key] = _origins(value, language)
             return texts.get(language, texts["en"]).format(**values)
     return detail if language == "en" else ""
