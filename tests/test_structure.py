@@ -339,6 +339,27 @@ def test_two_markers_and_most_boxes_pin_a_page_whose_rules_vanished(form):
     assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
 
 
+def test_two_markers_pin_the_answer_columns_left_alone(form):
+    # The grid page's label column faded away with its left markers, and a
+    # quarter of the boxes with it: too few boxes to stand for the page on
+    # their own, but the two markers left, on the columns' side, agree with
+    # them. An affine through both is taken.
+    layout, _ = form
+    page = layout.pages[1]
+    image, truth, coarse, anchors = _black_and_white_on_two_markers(form, 1)
+    image = _fade_left_of(image, truth, min(o.box[0] for f in page.fields for o in f.options) - 3)
+    image = _erase_boxes(image, truth, page, every=4)
+    assert isinstance(align_from_structure(image, page, coarse), Failed)
+    result = align_from_structure(image, page, coarse, anchors=anchors)
+    assert isinstance(result, Registration), result
+    assert _box_error_mm(result.homography, truth, page) < ACCURACY_MM
+    px_per_mm = DPI / defs.MM_PER_INCH
+    far = np.array([[15.0, 40.0], [15.0, 250.0]])
+    assert np.linalg.norm(_project(far, result.homography) - _project(far, truth), axis=1).max() / px_per_mm < 0.5
+    # Page 3's columns lie where page 2's do, its rows elsewhere: they do not fit.
+    assert isinstance(align_from_structure(image, layout.pages[2], coarse, anchors=anchors), Failed)
+
+
 @pytest.mark.parametrize(("image_page", "layout_page"), [(2, 3), (3, 2)])
 def test_two_markers_do_not_make_another_pages_boxes_fit(form, image_page, layout_page):
     layout, _ = form

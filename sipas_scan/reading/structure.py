@@ -513,9 +513,12 @@ def align_from_structure(
         return Failed(REASON, f"{detail}; need {need} and {need_boxes} boxes")
     if not _spans_page(layout_points[inliers]):
         # Nearly every box agreeing along a strip of the page (the answer
-        # columns, top to bottom) with the rest of the print faded: an affine
-        # fit through them cannot tilt away past them as a homography can.
-        if boxes < ALL_BOXES_SHARE * model.boxes or not _spans_one_way(layout_points[inliers]):
+        # columns, top to bottom) with the rest of the print faded, or the
+        # boxes that must agree anyway pinned there by two markers' corners
+        # (hard stacks: 43-58 of 70 boxes, the markers and code on the same
+        # side as the columns, at 0.06-0.08 mm): an affine fit through them
+        # cannot tilt away past them as a homography can.
+        if (boxes < ALL_BOXES_SHARE * model.boxes and not pinned) or not _spans_one_way(layout_points[inliers]):
             return Failed(REASON, f"{detail}, but they do not span the page")
         homography = affine = _affine(layout_points[inliers], image_points[inliers])
         residual = float(np.sqrt(np.mean(_errors_mm(affine, layout_points[inliers], image_points[inliers]) ** 2)))
