@@ -1202,6 +1202,28 @@ def test_a_hair_across_a_box_beside_a_pen_answer_is_no_second_answer():
     assert blocking(readings[0]) and not _no_mark_of_its_own(hair, hand.pen_solid, Thresholds()), readings[0]
 
 
+def _curl(sheet: Sheet, code: str, *, width_mm: float = 0.1, grey: int = 40) -> Sheet:
+    # A curled hair lying inside a box along its left side: through nothing.
+    x, y, _, _ = next(o.box for o in sheet.options if o.code == code)
+    return sheet.line([(x + 1.2, y + 0.7), (x + 0.8, y + 2.0), (x + 1.2, y + 3.3)], width_mm, grey)
+
+
+def test_a_hair_beside_multiple_choice_answers_is_no_further_answer():
+    def read(sheet: Sheet) -> FieldReading:
+        return sheet.read_fields([sheet.field("multi", 3)])[0]
+
+    reading = read(_curl(Sheet().tick("1").tick("4"), "2"))
+    assert (reading.value, blocking(reading)) == ("1;4", False), reading
+    assert next(b for b in reading.boxes if b.code == "2").state != "empty"
+    # The same hair across the box may be a tick the scan thinned: a person looks.
+    assert blocking(read(_hair(Sheet().tick("1").tick("4"), "2")))
+    # A stroke as wide as the answers' pen is an answer; a hair beside
+    # answers in thin light pencil is not told from a mark.
+    assert read(_curl(Sheet().tick("1").tick("4"), "2", width_mm=0.5, grey=30)).value == "1;2;4"
+    pencil = Sheet().tick("1", width_mm=0.15, grey=150).tick("4", width_mm=0.15, grey=150)
+    assert blocking(read(_curl(pencil, "2")))
+
+
 def test_thin_lines_are_told_against_the_pages_pen():
     def box(code: str, coverage: float, solid: float) -> BoxReading:
         # A whole stroke across its box: no touch, only its width can make it no mark.

@@ -1427,6 +1427,18 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # hair on the glass.
         pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
         strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds)]
+    if fld.kind == "multi" and clearest:
+        # Beside clear answers to a multiple-choice question, a line far
+        # thinner than their pen that does not pass through its box is a
+        # hair on the glass, not another answer (hard and office stacks: 12
+        # such lines, none an answer; of 5 such lines across their box, 3
+        # were answers: a person still looks at those).
+        pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
+        strays += [
+            b
+            for b in doubtful + marked
+            if b not in strays and not b.crosses and _no_mark_of_its_own(b, pen_solid, thresholds) and _thinner_than_pen(b, pen_solid)
+        ]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
         # Beside a clear answer, boxes on a noisy patch holding no more ink
         # than the noise round them: the noise, not a second answer (which
