@@ -1224,6 +1224,41 @@ def test_a_hair_beside_multiple_choice_answers_is_no_further_answer():
     assert blocking(read(_curl(pencil, "2")))
 
 
+def _ticked_page_with_a_blank_question(*, grey: int = 60) -> tuple[Sheet, list[FieldLayout]]:
+    """Four two-option questions answered by a pen tick in their first box,
+    a fifth left blank (options 9 and 0)."""
+    sheet = Sheet("1234567890", pitch_mm=9.0, width_mm=75.0)
+    fields = []
+    for n in range(5):
+        if n < 4:
+            sheet.tick(str(2 * n + 1), width_mm=0.5, grey=grey)
+        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[2 * n], sheet.options[2 * n + 1])))
+    return sheet, fields
+
+
+def test_a_hair_alone_in_a_blank_question_on_a_page_of_clear_marks_is_nothing():
+    sheet, fields = _ticked_page_with_a_blank_question()
+    readings = _curl(sheet, "9", grey=150).read_fields(fields)
+    hair = next(b for b in readings[4].boxes if b.code == "9")
+    assert hair.state == "doubtful" and not hair.crosses and hair.tone < 0.8, hair
+    assert (readings[4].value, readings[4].flags) == ("", ()), readings[4]
+    # Another light mark on the page (a pen running dry): the hair may be
+    # what the scan left of a light tick, and a person looks.
+    sheet, fields = _ticked_page_with_a_blank_question()
+    sheet.tick("4", width_mm=0.25, grey=150, scale=0.6)
+    assert blocking(_curl(sheet, "9", grey=150).read_fields(fields)[4])
+    # Clear marks clipped to black (a black-and-white scan) tell nothing of
+    # how pale the hair is; nor does a hair as dark as the pen, or a line
+    # across its box.
+    sheet, fields = _ticked_page_with_a_blank_question(grey=0)
+    assert blocking(_curl(sheet, "9", grey=150).read_fields(fields)[4])
+    sheet, fields = _ticked_page_with_a_blank_question()
+    assert blocking(_curl(sheet, "9", grey=60).read_fields(fields)[4])
+    sheet, fields = _ticked_page_with_a_blank_question()
+    x, y, _, _ = sheet.options[8].box
+    assert blocking(sheet.line([(x + 0.4, y + 0.6), (x + 2.0, y + 2.2), (x + 3.6, y + 3.4)], 0.1, 150).read_fields(fields)[4])
+
+
 def test_thin_lines_are_told_against_the_pages_pen():
     def box(code: str, coverage: float, solid: float) -> BoxReading:
         # A whole stroke across its box: no touch, only its width can make it no mark.

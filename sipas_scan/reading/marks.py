@@ -131,6 +131,9 @@ PEN_SOLID_SHARE = 0.5  # a page's clear marks typically this solid (share of the
 # with a pen (office stacks: 0.75 typical; pages in pencil 0.2-0.3) ...
 HAIR_SOLID_SHARE = 0.15  # ... and a light line this much less solid there is a hair or a scratch, not that pen
 # (office stacks: hairs on the glass 0-0.13)
+INK_CLIPPED = 250  # clear marks' strokes this dark (0..255) were clipped to black (a black-and-white or saturated
+# scan): how pale a lighter stroke is tells nothing there (hard black-and-white stacks: light ticks left
+# as thin pale fragments)
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
@@ -1045,6 +1048,7 @@ def read_fields(
     boxes = pale_marks(boxes, page_t)
     hand = respondent_hand([b for items in boxes.values() for b in items], page_t)
     readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
+    readings = _hairs_left_alone(readings, hand, page_t)
     if any(
         "faint" in r.flags
         or any(
@@ -1065,6 +1069,45 @@ def read_fields(
         # The scan all but lost the page's print: marks may have gone with it.
         readings = _may_have_lost(choice, readings, "faded", traced=False)
     return readings
+
+
+def _hairs_left_alone(readings: list[FieldReading], hand: Hand, t: Thresholds) -> list[FieldReading]:
+    """Blank questions whose only ink is a hair (``_lone_hair``) on a page
+    whose every mark is clear are blank: a person looking at the paper sees
+    dust on the glass, not a tick (office and hard stacks: 13 such
+    questions, none answered). Where another mark on the page is light
+    (a pen running dry) or doubtful, the hair may be what the scan left of a
+    light tick, and stays looked at (hard stacks: 4 answered of 9)."""
+    light = [r for r in readings if any(_light(b, t) for b in r.boxes)]
+    hairs = [r for r in light if _lone_hair(r, hand)]
+    if len(hairs) != 1 or len(light) != 1:
+        return readings
+    return [replace(r, flags=(), confidence=STRAY_CONFIDENCE) if r is hairs[0] else r for r in readings]
+
+
+def _light(box: BoxReading, t: Thresholds) -> bool:
+    """Ink in a box that is neither nothing nor a clear mark of the page's pen."""
+    return box.state == "doubtful" or (box.state == "marked" and (box.pale or box.coverage < CLEAR_MARK_FACTOR * t.marked))
+
+
+def _lone_hair(reading: FieldReading, hand: Hand) -> bool:
+    """A blank question held only for one box holding a hair: a line far
+    thinner than the page's solid pen (``_thinner_than_pen``), paler than
+    its clear marks (told only where the scan kept their grey:
+    ``INK_CLIPPED``), through nothing and round nothing."""
+    inked = [b for b in reading.boxes if b.state != "empty"]
+    if reading.value or reading.flags != ("faint",) or len(inked) != 1:
+        return False
+    box = inked[0]
+    return (
+        box.state == "doubtful"
+        and not box.crosses
+        and not box.circled
+        and box.loose_sectors < RING_DOUBT_SECTORS
+        and box.tone < LONE_PALE_SHARE
+        and 0 < hand.pen_core < INK_CLIPPED
+        and _thinner_than_pen(box, hand.pen_solid)
+    )
 
 
 def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reason: str, *, traced: bool) -> list[FieldReading]:
@@ -1229,6 +1272,7 @@ class Hand:
     square_fills: bool = False  # ... and the fills reach the boxes' corners as a cancellation does
     circles: bool = False  # draws loops round boxes: part of a loop round a blank question's box is doubted
     pen_solid: float = 0.0  # the ``line_solid`` its clear marks typically have (0: too few marks to tell)
+    pen_core: float = 0.0  # the darkness (0..255) of its clear marks' strokes, typically (0: too few marks to tell)
 
 
 def respondent_hand(boxes: list[BoxReading], t: Thresholds = Thresholds()) -> Hand:
@@ -1239,7 +1283,9 @@ def respondent_hand(boxes: list[BoxReading], t: Thresholds = Thresholds()) -> Ha
     square = blobs and float(np.median(heavy)) >= BLOB_CORNERS
     pen = _pen_lines(boxes, t)
     pen_solid = float(np.median(pen)) if len(pen) >= PALE_MIN_MARKS else 0.0
-    return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS, pen_solid=pen_solid)
+    cores = [b.core for b in boxes if b.state in ("marked", "filled") and b.coverage >= CLEAR_MARK_FACTOR * t.marked and b.core]
+    pen_core = float(np.median(cores)) if len(cores) >= PALE_MIN_MARKS else 0.0
+    return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS, pen_solid=pen_solid, pen_core=pen_core)
 
 
 def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
