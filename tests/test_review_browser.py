@@ -406,7 +406,8 @@ def _placed_by_the_stack(db: Path, ledger: Path) -> tuple[str, int]:
         [first] = con.execute("SELECT id FROM pages WHERE serial = ? AND page_no = 1 AND status = 'ok'", (serial,)).fetchone()
         con.execute("UPDATE pages SET status = 'quarantined', reason = 'no-code', serial = '' WHERE id = ?", (page_id,))
     with Store(db) as store:
-        assert store.place_page(Placement(page_id, survey, serial, 2, "after page 1 (stack.pdf p. 1)", (first,)))
+        where = "after page 1 (stack.pdf p. 1); its printed serial read 0000999 (fails its check digit)"
+        assert store.place_page(Placement(page_id, survey, serial, 2, where, (first,)))
         derive_pending(store, ledger)
     return serial, page_id
 
@@ -422,7 +423,9 @@ def test_a_page_placed_by_the_stack_is_taken_back_out_from_the_keyboard(server, 
     open_item(browser, url, item)
     heading = browser.find_element(By.TAG_NAME, "h1").text
     assert "Trang 2 không đọc được mã QR lẫn số phiếu in" in heading
-    assert "nằm ngay sau trang 1 của phiếu này" in browser.find_element(By.CLASS_NAME, "detail").text
+    detail = browser.find_element(By.CLASS_NAME, "detail").text
+    assert "nằm ngay sau trang 1 của phiếu này" in detail
+    assert "Số phiếu in trên trang đọc được là 0000999, sai chữ số kiểm tra" in detail
     assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#decision button.option")] == [
         "1 Đúng là trang của phiếu này",
         "2 Không phải trang của phiếu này: đưa ra khỏi phiếu",
