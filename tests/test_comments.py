@@ -53,6 +53,32 @@ def test_hairs_dust_and_a_fold_shadow_are_shown_to_a_person_never_read_as_text(m
     assert not read_comment(FIELD, _canvas()).has_writing
 
 
+def _drum_lines(added: np.ndarray) -> np.ndarray:
+    # A scanner's drum lines across the page, slanted 2 degrees with it, the
+    # second one faint and broken.
+    cv2.line(added, (int(60 * S), 0), (int(62 * S), added.shape[0] - 1), 200, 2)
+    for y in range(0, added.shape[0], int(3 * S)):
+        cv2.line(added, (int(120 * S + y * 0.035), y), (int(120 * S + (y + 2 * S) * 0.035), int(y + 2 * S)), 120, 2)
+    return added
+
+
+def test_drum_lines_through_an_empty_box_are_no_writing(monkeypatch):
+    def no_ocr(image):
+        raise AssertionError("OCR must not be asked to read drum lines")
+
+    monkeypatch.setattr(ocr, "recognise", no_ocr)
+    assert comments._stroke_area_mm2(_drum_lines(_canvas())) >= comments.WRITING_MIN_STROKE_MM2  # ink enough to pass for writing
+    reading = read_comment(FIELD, _drum_lines(_canvas()))
+    assert not reading.has_writing, reading
+    # Writing across them is read, the lines left out.
+    seen = []
+    monkeypatch.setattr(ocr, "recognise", lambda image: seen.append(image) or ocr.OcrResult("Cán bộ nhiệt tình", (97, 97, 97)))
+    reading = read_comment(FIELD, _written(_drum_lines(_canvas())))
+    assert reading.text == "Cán bộ nhiệt tình" and len(seen) == 1
+    column = int(round((60 + 0.5 - BOX[0] - 1.0) * S * comments.OCR_SCALE))
+    assert seen[0][-int(8 * S) :, column - 4 : column + 4].min() > 200  # the line's lower end is paper in what Tesseract saw
+
+
 def test_writing_is_handed_to_ocr(monkeypatch):
     seen = []
     monkeypatch.setattr(ocr, "recognise", lambda image: seen.append(image) or ocr.OcrResult("Cán bộ nhiệt tình", (97, 97, 97)))

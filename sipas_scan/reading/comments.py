@@ -29,6 +29,18 @@ INK_LEVEL = darkness_level(0.12)
 WRITING_MIN_STROKE_MM2 = 20.0
 STROKE_TOPHAT_MM = 1.6  # wider dark areas than this are shadows, not strokes
 SPECK_PX = 20  # connected ink smaller than this (0.3 mm^2) is a speck
+# A straight run of ink this long across a comment box's lines is no
+# handwriting: a scanner's drum line or streak running the length of the
+# page (slanted with the page's skew, so the scan's vertical-line eraser
+# misses it). On hard simulated scans two drum lines through empty boxes
+# passed for writing and Tesseract read them, with the hairs beside them, as
+# "Kon si | CC : Ea] bóp tối". They are painted out before anything is
+# judged. (Along the lines, a row of writing is such a run: only runs
+# within STRAIGHT_LINE_TILT_DEG of square to them are taken.)
+STRAIGHT_LINE_MIN_MM = 30.0
+STRAIGHT_LINE_GAP_MM = 2.0  # ... its ink may break for this long (a faint line; the guide lines taken out with the print)
+STRAIGHT_LINE_TILT_DEG = 10.0
+STRAIGHT_LINE_ERASE_MM = 0.8  # ... and it is painted out this wide
 OCR_SCALE = 1.5  # 8 px/mm -> 12 px/mm (~300 dpi), where Tesseract reads best
 ACCEPT_MEAN_CONFIDENCE = 96  # Tesseract says ~94 for a word with one wrong diacritic
 ACCEPT_MIN_WORD_CONFIDENCE = 90
@@ -73,7 +85,9 @@ def read_comment(fld: FieldLayout, added: np.ndarray, *, run_ocr: bool = True) -
     s = defs.READ_PX_PER_MM
     x, y, w, h = fld.box
     inset = 1.0
-    crop = added[int((y + inset) * s) : int((y + h - inset) * s), int((x + inset) * s) : int((x + w - inset) * s)]
+    crop = _without_straight_lines(
+        added[int((y + inset) * s) : int((y + h - inset) * s), int((x + inset) * s) : int((x + w - inset) * s)]
+    )
     ink = crop > INK_LEVEL
     share = float(ink.mean()) if ink.size else 0.0
     if share < WRITING_MIN_INK:
@@ -112,13 +126,45 @@ def _worth_proposing(result: ocr.OcrResult) -> bool:
     )
 
 
+def _without_straight_lines(crop: np.ndarray) -> np.ndarray:
+    """A darkness crop ((H, W) uint8 on the reading grid, the box's lines
+    along W) with straight runs of ink ``STRAIGHT_LINE_MIN_MM`` long or more
+    across them painted out (the input itself when there are none)."""
+    length = int(STRAIGHT_LINE_MIN_MM * defs.READ_PX_PER_MM)
+    if max(crop.shape[:2]) < length:
+        return crop
+    ink = (_thin_strokes(crop) > INK_LEVEL).astype(np.uint8)  # a fold's wide shadow is no line
+    gap = int(STRAIGHT_LINE_GAP_MM * defs.READ_PX_PER_MM)
+    lines = cv2.HoughLinesP(ink, 1, np.pi / 360, threshold=length // 2, minLineLength=length, maxLineGap=gap)
+    if lines is None:
+        return crop
+    across = [
+        (int(x1), int(y1), int(x2), int(y2))
+        for x1, y1, x2, y2 in np.asarray(lines).reshape(-1, 4)
+        if abs(int(x2) - int(x1)) <= np.tan(np.radians(STRAIGHT_LINE_TILT_DEG)) * abs(int(y2) - int(y1))
+    ]
+    if not across:
+        return crop
+    out = crop.copy()
+    width = max(1, int(round(STRAIGHT_LINE_ERASE_MM * defs.READ_PX_PER_MM)))
+    for x1, y1, x2, y2 in across:
+        cv2.line(out, (x1, y1), (x2, y2), 0, thickness=width)
+    return out
+
+
+def _thin_strokes(crop: np.ndarray) -> np.ndarray:
+    """The dark lines of a darkness crop narrower than a letter (a top-hat
+    ``STROKE_TOPHAT_MM`` wide: fold shadows and drum drift, wider than any
+    pen stroke, drop out)."""
+    size = int(round(STROKE_TOPHAT_MM * defs.READ_PX_PER_MM)) | 1
+    return cv2.morphologyEx(crop, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+
+
 def _stroke_area_mm2(crop: np.ndarray) -> float:
     """Area (mm^2) of pen strokes in a darkness crop ((H, W) uint8 on the
     reading grid): dark lines narrower than a letter, in pieces bigger than
     a speck."""
-    size = int(round(STROKE_TOPHAT_MM * defs.READ_PX_PER_MM)) | 1
-    thin = cv2.morphologyEx(crop, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    ink = cv2.morphologyEx((thin > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    ink = cv2.morphologyEx((_thin_strokes(crop) > INK_LEVEL).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     return float(areas[areas >= SPECK_PX].sum()) / defs.READ_PX_PER_MM**2
