@@ -1296,13 +1296,16 @@ def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
 
 
 def _answered_beside_fade(
-    fld: FieldLayout, boxes: list[BoxReading], marked: list[BoxReading], doubtful: list[BoxReading], t: Thresholds
+    fld: FieldLayout, boxes: list[BoxReading], marked: list[BoxReading], doubtful: list[BoxReading], t: Thresholds, hand: Hand
 ) -> bool:
     """A single-choice question answered by one clear stroke outside a faded
     streak, the faded boxes holding no trace of ink in or round them: what
     the fade may have taken would be a second answer, which the form does
     not allow; the answer on the paper is the stroke that is there. (A
-    multiple-choice question, or a blank one, may have lost its answer.)"""
+    multiple-choice question, or a blank one, may have lost its answer; and
+    a box filled half way may be a cancellation whose new answer the fade
+    took, unless the respondent's marks are such blobs: hard stacks, 18
+    answers held so, all read right.)"""
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
     mark = marked[0]
@@ -1311,7 +1314,7 @@ def _answered_beside_fade(
         and not mark.circled
         and not mark.pale
         and mark.crosses
-        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < HALF_FILL
+        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < (t.fill_doubt if hand.blobs else HALF_FILL)
     )
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
@@ -1557,7 +1560,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # vanished with it: in a blank question, or beside the answers to a
     # multiple-choice one where a trace of ink is left.
     in_fade = any(b.outline < FADED_DARKNESS for b in boxes if b not in marked)
-    if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds)) or (
+    if (any(b.faded for b in boxes) and not _answered_beside_fade(fld, boxes, marked, doubtful, thresholds, hand)) or (
         in_fade and _may_hide_a_lost_mark(fld.kind, value, boxes, marked)
     ):
         flags.append("faded")
