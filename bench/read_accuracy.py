@@ -192,6 +192,16 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                         for reason in reasons:
                             out[f"clean_reason:{reason}"] += 1
                             clean_examples.append((serial, field_id, reason))
+    forged_pages = {(a["stack"], int(p)) for a in anomalies if a["kind"] == "forged" for p in a["position"].split(";") if p}
+    # Anomalies overlap: a form out of order may also have lost a page, a
+    # mark too many may lie on that page, a page upside down may belong to
+    # a forged copy. What the second one hides is caught by catching it.
+    never_scanned = {(a["serial"], int(a["page"])) for a in anomalies if a["kind"] == "missing-page" and a["page"]}
+    missing_flagged = {
+        (serial, int(match.group(1)))
+        for serial, detail in con.execute("SELECT serial, detail FROM flags WHERE field_id = '' AND reason = 'missing-page'")
+        if (match := re.match(r"page (\d+)", detail))
+    }
     for a in anomalies:
         kind = a["kind"]
         if kind == "not-returned":
@@ -199,7 +209,9 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
         out[f"anomaly:{kind}"] += 1
         caught = False
         positions = [int(p) for p in a["position"].split(";") if p]
-        if kind in FIELD_ANOMALIES:
+        if kind in FIELD_ANOMALIES and (a["serial"], page_of.get(a["field"], 0)) in never_scanned:
+            caught = (a["serial"], page_of[a["field"]]) in missing_flagged
+        elif kind in FIELD_ANOMALIES:
             caught = bool(flags.get((a["serial"], a["field"]), set()) & FIELD_ANOMALIES[kind])
             if kind in READ_RIGHT_CATCHES and a["serial"] in truth:
                 caught = caught or answers.get((a["serial"], a["field"]), "") == truth[a["serial"]][a["field"]]
@@ -224,9 +236,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             caught = st is not None and st[0] == "quarantined"
         elif kind == "upside-down":
             st = by_position.get((a["stack"], positions[0]))
-            caught = st is not None and st[0] == "ok" and st[3] == 180
+            forged_page = (a["stack"], positions[0]) in forged_pages
+            caught = st is not None and (st[0] == "ok" and st[3] == 180 or forged_page and st[1] == "forged-code")
         elif kind == "out-of-order":
-            caught = status.get(a["serial"]) is not None and "missing-page" not in flags.get((a["serial"], ""), set())
+            # Read in its order, it lacks no page but one that never reached the scanner.
+            lacking = {(serial, page) for serial, page in missing_flagged if serial == a["serial"]}
+            caught = status.get(a["serial"]) is not None and lacking <= never_scanned
         out[f"caught:{kind}"] += caught
     # Pages that are not pages of a form (blank backs, strays) or are forged
     # should be quarantined; any other page quarantined is a form page lost
