@@ -132,8 +132,8 @@ PEN_SOLID_SHARE = 0.5  # a page's clear marks typically this solid (share of the
 HAIR_SOLID_SHARE = 0.15  # ... and a light line this much less solid there is a hair or a scratch, not that pen
 # (office stacks: hairs on the glass 0-0.13)
 INK_CLIPPED = 250  # clear marks' strokes this dark (0..255) were clipped to black (a black-and-white or saturated
-# scan): how pale a lighter stroke is tells nothing there (hard black-and-white stacks: light ticks left
-# as thin pale fragments)
+# scan): how pale a lighter stroke is tells nothing there (hard black-and-white stacks: of 8 lone hair-like
+# lines on such pages, 2 were what the scan left of a light tick)
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
@@ -1074,10 +1074,10 @@ def read_fields(
 def _hairs_left_alone(readings: list[FieldReading], hand: Hand, t: Thresholds) -> list[FieldReading]:
     """Blank questions whose only ink is a hair (``_lone_hair``) on a page
     whose every mark is clear are blank: a person looking at the paper sees
-    dust on the glass, not a tick (office and hard stacks: 13 such
+    dust on the glass, not a tick (office and hard stacks: 8 such
     questions, none answered). Where another mark on the page is light
     (a pen running dry) or doubtful, the hair may be what the scan left of a
-    light tick, and stays looked at (hard stacks: 4 answered of 9)."""
+    light tick, and stays looked at (hard stacks: 4 answered of 21)."""
     light = [r for r in readings if any(_light(b, t) for b in r.boxes)]
     hairs = [r for r in light if _lone_hair(r, hand)]
     if len(hairs) != 1 or len(light) != 1:
