@@ -1304,7 +1304,7 @@ def _answered_beside_fade(
     not allow; the answer on the paper is the stroke that is there. (A
     multiple-choice question, or a blank one, may have lost its answer; and
     a box filled half way may be a cancellation whose new answer the fade
-    took, unless the respondent's marks are such blobs: hard stacks, 18
+    took, unless the respondent's marks are such blobs: hard stacks, 17
     answers held so, all read right.)"""
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
@@ -1480,7 +1480,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # Beside clear answers to a multiple-choice question, a line far
         # thinner than their pen that does not pass through its box is a
         # hair on the glass, not another answer (hard and office stacks: 12
-        # such lines, none an answer; of 5 such lines across their box, 3
+        # such lines, none an answer; of 18 such lines across their box, 3
         # were answers: a person still looks at those).
         pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
         strays += [
