@@ -1277,6 +1277,24 @@ def test_a_hair_alone_in_a_blank_question_on_a_page_of_clear_marks_is_nothing():
     assert blocking(sheet.line([(x + 0.4, y + 0.6), (x + 2.0, y + 2.2), (x + 3.6, y + 3.4)], 0.1, 150).read_fields(fields)[4])
 
 
+def test_a_trace_in_a_blank_question_is_looked_at_where_the_pages_marks_are_light():
+    def read(light_mark: bool) -> FieldReading:
+        sheet, fields = _ticked_page_with_a_blank_question()
+        if light_mark:
+            sheet.tick("4", width_mm=0.25, grey=150, scale=0.6)
+        x, y, _, _ = sheet.options[8].box
+        sheet.line([(x + 1.5, y + 1.5), (x + 2.5, y + 1.8)], 0.15, 100)  # a little ink, too little to read
+        return sheet.read_fields(fields)[4]
+
+    alone = read(light_mark=False)
+    trace = next(b for b in alone.boxes if b.code == "9")
+    assert trace.state == "empty" and trace.coverage >= 0.01, trace
+    # On a page of clear marks a trace is dust; where the pen left little
+    # elsewhere, it may be all the scan kept of a tick.
+    assert (alone.value, alone.flags) == ("", ())
+    assert (read(light_mark=True).value, read(light_mark=True).flags) == ("", ("faint",))
+
+
 def test_thin_lines_are_told_against_the_pages_pen():
     def box(code: str, coverage: float, solid: float) -> BoxReading:
         # A whole stroke across its box: no touch, only its width can make it no mark.
