@@ -1275,7 +1275,7 @@ def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, l
     grazing the paper. The respondent's own light ticks have the page's
     darkness, only less ink."""
     clear = CLEAR_MARK_FACTOR * t.marked
-    cores = [b.core for items in boxes.values() for b in items if b.state in ("marked", "filled") and b.coverage >= clear and b.core]
+    cores = _clear_mark_cores([b for items in boxes.values() for b in items], t)
     if len(cores) < PALE_MIN_MARKS:
         return boxes
     typical = float(np.median(cores))
@@ -1309,9 +1309,15 @@ def respondent_hand(boxes: list[BoxReading], t: Thresholds = Thresholds()) -> Ha
     square = blobs and float(np.median(heavy)) >= BLOB_CORNERS
     pen = _pen_lines(boxes, t)
     pen_solid = float(np.median(pen)) if len(pen) >= PALE_MIN_MARKS else 0.0
-    cores = [b.core for b in boxes if b.state in ("marked", "filled") and b.coverage >= CLEAR_MARK_FACTOR * t.marked and b.core]
+    cores = _clear_mark_cores(boxes, t)
     pen_core = float(np.median(cores)) if len(cores) >= PALE_MIN_MARKS else 0.0
     return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS, pen_solid=pen_solid, pen_core=pen_core)
+
+
+def _clear_mark_cores(boxes: Sequence[BoxReading], t: Thresholds) -> list[int]:
+    """How dark (``core``, 0..255) the strokes of the clear marks among
+    ``boxes`` are: the darkness of the respondent's pen on this scan."""
+    return [b.core for b in boxes if b.state in ("marked", "filled") and b.coverage >= CLEAR_MARK_FACTOR * t.marked and b.core]
 
 
 def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
@@ -1491,6 +1497,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
                 or (b.coverage < CLEAR_MARK_FACTOR * thresholds.marked and clear_ink >= STRAY_RATIO * b.coverage)
             )
         ]
+    pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
     if fld.kind == "single" and (clearest or circled):
         # A short stroke that neither passes through its box nor goes round
         # it is no tick: beside a clear answer it is a touch (a pen resting,
@@ -1500,7 +1507,6 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # held, all read right). So is a line far thinner than the pen of
         # the page's clear marks or of this answer, wherever it runs: a
         # hair on the glass.
-        pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
         strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds)]
     if fld.kind == "multi" and clearest:
         # Beside clear answers to a multiple-choice question, a line far
@@ -1508,7 +1514,6 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # hair on the glass, not another answer (hard and office stacks: 12
         # such lines, none an answer; of 18 such lines across their box, 3
         # were answers: a person still looks at those).
-        pen_solid = max([hand.pen_solid, *_pen_lines(marked, thresholds)])
         strays += [
             b
             for b in doubtful + marked
