@@ -1047,8 +1047,8 @@ def read_fields(
                 boxes[fld.id],
                 {o.code: found[(fld.id, o.code)] for o in fld.options},
             )
-    boxes = pale_marks(boxes, page_t)
     hand = respondent_hand([b for items in boxes.values() for b in items], page_t)
+    boxes = pale_marks(boxes, hand.pen_core, page_t)
     readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
     readings = _hairs_left_alone(readings, hand, page_t)
     readings = _traces_where_marks_are_light(readings, page_t)
@@ -1082,7 +1082,7 @@ def _hairs_left_alone(readings: list[FieldReading], hand: Hand, t: Thresholds) -
     (a pen running dry) or doubtful, the hair may be what the scan left of a
     light tick, and stays looked at (hard stacks: 4 answered of 21)."""
     light = [r for r in readings if any(_light(b, t) for b in r.boxes)]
-    hairs = [r for r in light if _lone_hair(r, hand)]
+    hairs = [r for r in light if _lone_hair(r, hand, t)]
     if len(hairs) != 1 or len(light) != 1:
         return readings
     return [replace(r, flags=(), confidence=STRAY_CONFIDENCE) if r is hairs[0] else r for r in readings]
@@ -1116,24 +1116,15 @@ def _light(box: BoxReading, t: Thresholds) -> bool:
     return box.state == "doubtful" or (box.state == "marked" and (box.pale or box.coverage < CLEAR_MARK_FACTOR * t.marked))
 
 
-def _lone_hair(reading: FieldReading, hand: Hand) -> bool:
-    """A blank question held only for one box holding a hair: a line far
-    thinner than the page's solid pen (``_thinner_than_pen``), paler than
-    its clear marks (told only where the scan kept their grey:
-    ``INK_CLIPPED``), through nothing and round nothing."""
+def _lone_hair(reading: FieldReading, hand: Hand, t: Thresholds) -> bool:
+    """A blank question held only for one box holding a hair (``_hair``)
+    paler than the page's clear marks (told only where the scan kept their
+    grey: ``INK_CLIPPED``)."""
     inked = [b for b in reading.boxes if b.state != "empty"]
     if reading.value or reading.flags != ("faint",) or len(inked) != 1:
         return False
     box = inked[0]
-    return (
-        box.state == "doubtful"
-        and not box.crosses
-        and not box.circled
-        and box.loose_sectors < RING_DOUBT_SECTORS
-        and box.tone < LONE_PALE_SHARE
-        and 0 < hand.pen_core < INK_CLIPPED
-        and _thinner_than_pen(box, hand.pen_solid)
-    )
+    return box.state == "doubtful" and box.tone < LONE_PALE_SHARE and 0 < hand.pen_core < INK_CLIPPED and _hair(box, hand.pen_solid, t)
 
 
 def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reason: str, *, traced: bool) -> list[FieldReading]:
@@ -1269,19 +1260,18 @@ def ring_gap(metrics: list[BoxMetrics]) -> float:
     return max(RING_GAP_MM, (int(bled[-1]) + 1) / defs.READ_PX_PER_MM)
 
 
-def pale_marks(boxes: dict[str, list[BoxReading]], t: Thresholds) -> dict[str, list[BoxReading]]:
+def pale_marks(boxes: dict[str, list[BoxReading]], pen_core: float, t: Thresholds) -> dict[str, list[BoxReading]]:
     """Mark as pale the light boxes whose strokes are much lighter than this
-    page's clear marks: the back page's marks showing through, a pen
-    grazing the paper. The respondent's own light ticks have the page's
-    darkness, only less ink."""
-    clear = CLEAR_MARK_FACTOR * t.marked
-    cores = _clear_mark_cores([b for items in boxes.values() for b in items], t)
-    if len(cores) < PALE_MIN_MARKS:
+    page's clear marks (``pen_core``: how dark their strokes typically are,
+    0 when too few to tell, see ``respondent_hand``): the back page's marks
+    showing through, a pen grazing the paper. The respondent's own light
+    ticks have the page's darkness, only less ink."""
+    if not pen_core:
         return boxes
-    typical = float(np.median(cores))
+    clear = CLEAR_MARK_FACTOR * t.marked
     return {
         fid: [
-            replace(b, tone=round(b.core / typical, 3))
+            replace(b, tone=round(b.core / pen_core, 3))
             if b.state in ("marked", "doubtful") and not b.circled and b.coverage < clear
             else b
             for b in items
@@ -1309,15 +1299,9 @@ def respondent_hand(boxes: list[BoxReading], t: Thresholds = Thresholds()) -> Ha
     square = blobs and float(np.median(heavy)) >= BLOB_CORNERS
     pen = _pen_lines(boxes, t)
     pen_solid = float(np.median(pen)) if len(pen) >= PALE_MIN_MARKS else 0.0
-    cores = _clear_mark_cores(boxes, t)
+    cores = [b.core for b in boxes if b.state in ("marked", "filled") and b.coverage >= CLEAR_MARK_FACTOR * t.marked and b.core]
     pen_core = float(np.median(cores)) if len(cores) >= PALE_MIN_MARKS else 0.0
     return Hand(blobs, square, circles=sum(b.circled for b in boxes) >= CIRCLER_MIN_LOOPS, pen_solid=pen_solid, pen_core=pen_core)
-
-
-def _clear_mark_cores(boxes: Sequence[BoxReading], t: Thresholds) -> list[int]:
-    """How dark (``core``, 0..255) the strokes of the clear marks among
-    ``boxes`` are: the darkness of the respondent's pen on this scan."""
-    return [b.core for b in boxes if b.state in ("marked", "filled") and b.coverage >= CLEAR_MARK_FACTOR * t.marked and b.core]
 
 
 def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
@@ -1379,6 +1363,19 @@ def _thinner_than_pen(box: BoxReading, pen_solid: float) -> bool:
     its lines' ink 3 px across): a hair on the glass or a scratch. Beside a
     pencil's thin lines nothing is told thinner."""
     return pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
+
+
+def _hair(box: BoxReading, pen_solid: float, t: Thresholds) -> bool:
+    """A hair on the glass or a scratch: a line far thinner than the pen
+    (``_thinner_than_pen``) with little ink, through nothing and round
+    nothing."""
+    return (
+        not box.crosses
+        and not box.circled
+        and box.loose_sectors < RING_DOUBT_SECTORS
+        and box.coverage < CLEAR_MARK_FACTOR * t.marked
+        and _thinner_than_pen(box, pen_solid)
+    )
 
 
 def _hair_alone(box: BoxReading, hand: Hand, t: Thresholds) -> bool:
@@ -1514,11 +1511,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # hair on the glass, not another answer (hard and office stacks: 12
         # such lines, none an answer; of 18 such lines across their box, 3
         # were answers: a person still looks at those).
-        strays += [
-            b
-            for b in doubtful + marked
-            if b not in strays and not b.crosses and _no_mark_of_its_own(b, pen_solid, thresholds) and _thinner_than_pen(b, pen_solid)
-        ]
+        strays += [b for b in doubtful + marked if b not in strays and _hair(b, pen_solid, thresholds)]
     if fld.kind == "single" and clearest and len([b for b in marked if b not in strays]) == 1:
         # Beside a clear answer, boxes on a noisy patch holding no more ink
         # than the noise round them: the noise, not a second answer (which

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -109,10 +110,11 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     gray = erase_feed_lines(gray)
     markers = detect_markers(gray)
     payloads = find_codes(gray)
+    by_markers = _ByMarkers(gray, markers, options)
     if not payloads and markers:
         # Look again where the code is printed: markers and code sit in the
         # same place on every survey's pages.
-        registration = _marker_registration(markers)
+        registration = by_markers.registration
         if registration:
             payloads = find_codes(gray, project(rect_corners(qr_rect()), registration))
     identified = identify(payloads, options.secret, options.survey)
@@ -121,7 +123,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
         if reason == "no-code" and not markers:
             reason, detail = "not-a-form", "no form code and no corner markers: not a page of a form"
         elif reason == "no-code":
-            printed = _printed_identity(gray, markers, options)
+            printed = _printed_identity(gray, markers, by_markers, options)
             if printed:
                 # The code is unreadable (torn, inked over, bled), but what is
                 # printed on the page names it: read it, marked as unverified.
@@ -132,7 +134,7 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                 return result
             detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
             if isinstance(printed, SerialUnread):
-                unplaced = _read_without_serial(gray, dpi, markers, options)
+                unplaced = _read_without_serial(gray, dpi, markers, by_markers, options)
                 if unplaced is not None:
                     unplaced.status, unplaced.reason, unplaced.detail = "quarantined", reason, detail
                     unplaced.serial_digits = tuple(d for d in printed.digits if d)
@@ -156,23 +158,51 @@ def _marker_registration(markers: dict[int, np.ndarray]) -> Registration | Faile
     return registration if registration else rough_registration(markers, marker_rects())
 
 
-def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> PrintedIdentity | Failed:
+class _ByMarkers:
+    """Where the corner markers alone put a page (``_marker_registration``),
+    the page warped there, and the pages its print looks like there,
+    likeliest first (``_likely_pages``): each worked out once, when first
+    needed (looking for the code again, reading the printed serial, reading
+    a page without one all start from them)."""
+
+    def __init__(self, gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> None:
+        self._gray, self._markers, self._options = gray, markers, options
+
+    @cached_property
+    def registration(self) -> Registration | Failed:
+        return _marker_registration(self._markers)
+
+    @cached_property
+    def aligned(self) -> np.ndarray:
+        """The page warped by ``registration`` (which must have succeeded)."""
+        registration = self.registration
+        assert isinstance(registration, Registration)
+        return warp_to_layout(self._gray, registration)
+
+    @cached_property
+    def likely(self) -> tuple[tuple[str, PageLayout], ...]:
+        return tuple(_likely_pages(darkness(self.aligned), self._options))
+
+
+def _printed_identity(
+    gray: np.ndarray, markers: dict[int, np.ndarray], by_markers: _ByMarkers, options: ReadOptions
+) -> PrintedIdentity | Failed:
     """Survey, serial and page from the text printed on a page whose code
     could not be read; the markers (the same place on every survey's pages)
     put the text where the layout printed it. With one or two markers the
     page lies only roughly there: it is aligned by the printed structure of
     each page the form could be, and the page whose structure fits must be
     the page the text names."""
-    registration = _marker_registration(markers)
+    registration = by_markers.registration
     if not registration:
         return registration
-    aligned = warp_to_layout(gray, registration)
+    aligned = by_markers.aligned
     found = _read_printed(aligned, options)
     exact = math.isfinite(registration.residual_mm)
     if exact and not found and found.reason in ("serials-disagree", "page-out-of-range"):
         return found
     anchors = _marker_anchors(markers, marker_rects())
-    candidates = _likely_pages(darkness(aligned), options)
+    candidates = list(by_markers.likely)
     named = (found.survey, found.page) if found and _names_a_likely_page(found, candidates) else None
     if named and exact:
         return found
@@ -212,7 +242,9 @@ def _printed_identity(gray: np.ndarray, markers: dict[int, np.ndarray], options:
     return found
 
 
-def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.ndarray], options: ReadOptions) -> PageResult | None:
+def _read_without_serial(
+    gray: np.ndarray, dpi: float, markers: dict[int, np.ndarray], by_markers: _ByMarkers, options: ReadOptions
+) -> PageResult | None:
     """A page whose code and printed serial are unreadable, read as the one
     page it can be (its print clearly that page's, or its legible "Trang
     k/N" naming one page of one survey), so that its place in the stack can
@@ -220,13 +252,12 @@ def _read_without_serial(gray: np.ndarray, dpi: float, markers: dict[int, np.nda
     not read but with the pages it looks like, likeliest first (the stack
     may tell which); None when the markers place it nowhere or it does not
     align as the page it is."""
-    registration = _marker_registration(markers)
+    registration = by_markers.registration
     if not registration:
         return None
-    aligned = warp_to_layout(gray, registration)
-    likely = _likely_pages(darkness(aligned), options)
+    likely = list(by_markers.likely)
     candidates = likely
-    number = read_page_number(aligned) if len(candidates) > 1 else None
+    number = read_page_number(by_markers.aligned) if len(candidates) > 1 else None
     if isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE:
         candidates = [
             (survey_id, page)

@@ -509,7 +509,8 @@ def align_from_structure(
     # column off would put them millimetres out (hard black-and-white
     # scans: 48-58 of 63-70 boxes agreeing with two markers to 0.04-0.09 mm).
     pinned = len(layout_points) - len(found) >= PINNING_ANCHORS and bool(inliers[~is_feature].all())
-    if (count < need and boxes < ALL_BOXES_SHARE * model.boxes and not pinned) or boxes < need_boxes:
+    boxes_suffice = boxes >= ALL_BOXES_SHARE * model.boxes or pinned
+    if (count < need and not boxes_suffice) or boxes < need_boxes:
         return Failed(REASON, f"{detail}; need {need} and {need_boxes} boxes")
     if not _spans_page(layout_points[inliers]):
         # Nearly every box agreeing along a strip of the page (the answer
@@ -518,7 +519,7 @@ def align_from_structure(
         # (hard stacks: 43-58 of 70 boxes, the markers and code on the same
         # side as the columns, at 0.06-0.08 mm): an affine fit through them
         # cannot tilt away past them as a homography can.
-        if (boxes < ALL_BOXES_SHARE * model.boxes and not pinned) or not _spans_one_way(layout_points[inliers]):
+        if not boxes_suffice or not _spans_one_way(layout_points[inliers]):
             return Failed(REASON, f"{detail}, but they do not span the page")
         homography = affine = _affine(layout_points[inliers], image_points[inliers])
         residual = float(np.sqrt(np.mean(_errors_mm(affine, layout_points[inliers], image_points[inliers]) ** 2)))

@@ -445,6 +445,10 @@ REASON_HELP: dict[str, dict[str, str]] = {
     },
 }
 
+# What the placement adds when the placed page's printed serial read digits
+# failing their check digit (``assembly.placement``), told by _MISREAD_SERIAL.
+_MISREAD_TAIL = r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?"
+
 _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (
         r"no page of this form has a readable signed code; identified from the printed serial \((?P<copies>.*)\)",
@@ -456,24 +460,21 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (r"page (?P<n>\d+) was not scanned", {"vi": "Trang {n} không có trong các tệp quét.", "en": "Page {n} was not scanned."}),
     (
         r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: "
-        r"between pages (?P<a>\d+) and (?P<b>\d+) \((?P<oa>.*?); (?P<ob>.*?)\)"
-        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
+        r"between pages (?P<a>\d+) and (?P<b>\d+) \((?P<oa>.*?); (?P<ob>.*?)\)" + _MISREAD_TAIL,
         {
             "vi": "Trang {n} ({o}) nằm giữa trang {a} và trang {b} của phiếu này ({oa}; {ob}).{misread}",
             "en": "Page {n} ({o}) lies between pages {a} and {b} of this form ({oa}; {ob}).{misread}",
         },
     ),
     (
-        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: after page (?P<a>\d+) \((?P<oa>.*?)\)"
-        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: after page (?P<a>\d+) \((?P<oa>.*?)\)" + _MISREAD_TAIL,
         {
             "vi": "Trang {n} ({o}) nằm ngay sau trang {a} của phiếu này ({oa}).{misread}",
             "en": "Page {n} ({o}) lies just after page {a} of this form ({oa}).{misread}",
         },
     ),
     (
-        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: before page (?P<a>\d+) \((?P<oa>.*?)\)"
-        r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?",
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: before page (?P<a>\d+) \((?P<oa>.*?)\)" + _MISREAD_TAIL,
         {
             "vi": "Trang {n} ({o}) nằm ngay trước trang {a} của phiếu này ({oa}).{misread}",
             "en": "Page {n} ({o}) lies just before page {a} of this form ({oa}).{misread}",
