@@ -141,24 +141,31 @@ def _with_answers(pages: list[PageRecord], answers: dict[str, tuple[str, list[st
     return pages
 
 
-@pytest.mark.parametrize("doubt", ["faint-page", "faded"])
+@pytest.mark.parametrize("doubt", ["faint-page", "faded", "faint", "outside-box"])
 def test_a_blank_that_a_clear_answer_says_does_not_apply_is_no_doubt(doubt):
     # c5_* apply only when a5 is 1: with a5 clearly 2 they are blank as
-    # they should be, however light the page's other marks or faded the
-    # streak they lie in.
+    # they should be, however light the page's other marks, faded the
+    # streak they lie in, or doubtful a trace or a loop in them.
     _, counts, _ = _surveys()
     doubted_blank = {f"c5_{n}": ("", [doubt]) for n in range(1, 5)}
     form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **doubted_blank}))
     assert doubt not in _reasons(form) and form.status == "accepted", form.flags
     # A form a person looks at anyway shows them too: lost marks there may
     # be a respondent's who answered where they should not have.
-    elsewhere = {"d1": ("", ["faint"])}
+    elsewhere = {"d1": ("1;2", ["multiple"])}
     form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": ("2", []), **doubted_blank, **elsewhere}))
     assert {f.field_id for f in form.flags if f.reason == doubt} == set(doubted_blank), form.flags
     # Where they apply, or the answer that decides is itself in doubt, a person looks.
     for a5 in [("1", []), ("2", ["faint"])]:
         form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a5": a5, **doubted_blank}))
         assert _reasons(form).get(doubt) and form.status == "needs_review", a5
+
+
+def test_copies_that_disagree_on_a_question_that_does_not_apply_are_still_looked_at():
+    _, counts, _ = _surveys()
+    conflict = {"a5": ("2", []), "c5_1": ("", ["duplicate-conflict"])}
+    form = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), conflict))
+    assert _reasons(form).get("duplicate-conflict") and form.status == "needs_review", form.flags
 
 
 def _no_marks(form) -> list[str]:

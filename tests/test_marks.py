@@ -769,6 +769,30 @@ def test_a_pixel_wide_seam_beside_the_outline_is_not_a_stroke_along_it():
     assert stroke.ring_sectors == 8
 
 
+def test_an_outline_as_bold_as_an_untouched_neighbours_is_print_not_a_loop():
+    # Measured on a hard scan: a column of boxes (1, 3, 5, 7, 9) printed
+    # bolder than the page's typical box, 1.75-1.78 times as dark; their
+    # thickness passed the limit in 5-8 sectors, with no stroke round them.
+    field = Sheet("123456789a").field("multi", 3)
+
+    def box(code: str, outline: float, sectors: int = 0, ring: float = 0.0) -> BoxReading:
+        return BoxReading(code, "empty", 1.0, 0.0, ring, ring_sectors=sectors, loose_sectors=sectors, outline=outline)
+
+    tick = BoxReading("1", "marked", 1.0, 0.45, 0.0, stroke=0.87, crosses=True, outline=1.76, ring_sectors=9, loose_sectors=9)
+    column = [tick, box("2", 1.0), box("3", 1.78), box("4", 1.0), box("5", 1.75, 8), box("6", 0.98)]
+    column += [box("7", 1.78, 5), box("8", 0.98), box("9", 1.77, 7), box("a", 0.97)]
+    reading = decide(field, column, Thresholds())
+    assert (reading.value, reading.flags) == ("1", ()), reading
+    # One box's outline that bold beside ordinary ones is a loop drawn tight
+    # on it (1.44 beside 1.1): held, the box proposed.
+    single = Sheet("123").field()
+    hugged = decide(single, [box("1", 1.12), box("2", 1.1), box("3", 1.44, 7)], Thresholds())
+    assert (hugged.value, hugged.flags) == ("3", ("outside-box",)), hugged
+    # A stroke in the band round it makes it a loop, however bold its neighbours.
+    stroked = decide(single, [box("1", 1.5), box("2", 1.1), box("3", 1.44, 7, ring=0.05)], Thresholds())
+    assert "outside-box" in stroked.flags, stroked
+
+
 def test_a_touch_with_ink_a_third_of_the_way_round_its_box_is_no_stray():
     # Beside a heavy tick, a box with a trace inside and strokes on seven of
     # sixteen sectors round it (a tight loop the scan broke up): held.

@@ -62,9 +62,13 @@ BLANK_RUN = 3  # this many questions in a row left blank, with answers after the
 # (the serial printed on it matched, or a supervisor gave a reason): a note.
 IDENTIFIED_BY_HAND = "identified-by-hand"
 PLACED_BY_STACK = "placed-by-stack"
-# Doubts the reader raises on a blank question because a mark may have
-# vanished there (a page of very light marks, a streak the scanner faded).
-BLANK_DOUBTS = ("faint-page", "faded")
+# Doubts the reader raises about the marks in one question: a mark that
+# may have vanished (a page of very light marks, a streak the scanner
+# faded), a trace too light to tell, ink part way round a box, a fill
+# neither done nor undone, boxes found out of place. In a blank question
+# that does not apply, none can change what is scored; two copies of a page
+# that disagree are another matter (not listed).
+MARK_DOUBTS = frozenset({"faint-page", "faded", "faint", "outside-box", "unclear-cancel", "unclear-fill", "misaligned"})
 
 
 @dataclass(frozen=True)
@@ -377,8 +381,9 @@ def _record_issue(form: FormRecord, issued: IssuedForms, verified: bool) -> None
 
 def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
     """A question left blank because a clear answer elsewhere says it does
-    not apply holds no form back, even on a page of faint marks or in a
-    streak the scanner faded: a mark lost there would be one the respondent
+    not apply holds no form back, whatever the reader doubted about its
+    marks (a page of faint marks, a streak the scanner faded, a trace or a
+    loop too light to tell): a mark there would be one the respondent
     should not have made, and scoring leaves it out. A form a person looks
     at anyway shows it too: the marks lost may be a respondent's who
     answered where they should not have."""
@@ -391,7 +396,7 @@ def _settle_blanks_that_do_not_apply(form: FormRecord, survey: Survey) -> None:
         answer = form.answers.get(condition.question, ("",))[0]
         if answer and not condition.holds(answer):
             expected_blank.add(question.id)
-    settled = [f for f in form.flags if f.reason in BLANK_DOUBTS and f.field_id in expected_blank]
+    settled = [f for f in form.flags if f.reason in MARK_DOUBTS and f.field_id in expected_blank]
     if not any(f.blocking for f in form.flags if f not in settled):
         form.flags = [f for f in form.flags if f not in settled]
 

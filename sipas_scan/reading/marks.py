@@ -105,6 +105,12 @@ EDGE_TRACE_RING = 1  # sectors round the box, is the printed outline's blur or s
 # lost silently on a new hard seed, 4 held already).
 TIGHT_LOOP_CORE = darkness_level(0.8)
 TIGHT_LOOP_OUTLINE = 1.3
+# An outline that bold, with no stroke in the band round it, is print scanned
+# bolder when an untouched box of the same question has an outline at least
+# this share as dark (hard stacks: a column of boxes 1.75-1.78 times the
+# page's typical, 5-8 sectors over the mark; loops drawn tight on an outline
+# stood at 1.37-1.46 beside unmarked boxes of 0.59-1.21).
+BOLD_PRINT_MATCH = 0.95
 STROKE_TRUST_EMPTY = 0.12  # where empty boxes hold more ink than this, noise forms strokes too: shape says nothing
 HEAVY_CROSS_FROM = 0.6  # from this coverage the white left inside is looked at (a cross drawn heavily)
 WHITE_PIECE_SHARE = 0.015  # ... in patches of at least this share of the inside
@@ -1397,6 +1403,20 @@ def _tight_loop_trace(box: BoxReading) -> bool:
     return box.state == "empty" and box.coverage > 0 and box.core >= TIGHT_LOOP_CORE and box.outline >= TIGHT_LOOP_OUTLINE
 
 
+def _print_scanned_bolder(box: BoxReading, boxes: Sequence[BoxReading]) -> bool:
+    """Nothing round ``box`` but its outline drawn thicker, as thick as an
+    untouched box's in the question: the print of a column of boxes scanned
+    bolder, not a loop drawn tight on this one."""
+    return (
+        box.ring == 0.0
+        and box.outline >= TIGHT_LOOP_OUTLINE
+        and any(
+            other is not box and other.state == "empty" and other.ring_sectors == 0 and other.outline >= BOLD_PRINT_MATCH * box.outline
+            for other in boxes
+        )
+    )
+
+
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     """The only ink in the question: whole strokes at least half way round
     one box, with real ink there (a loop left open, a big tick drawn over
@@ -1568,7 +1588,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         (
             b
             for b in boxes
-            if not b.circled and b.state in ("empty", "doubtful") and around(b) >= doubt_from and not (b.noisy and b in strays)
+            if not b.circled
+            and b.state in ("empty", "doubtful")
+            and around(b) >= doubt_from
+            and not (b.noisy and b in strays)
+            and not _print_scanned_bolder(b, boxes)
         ),
         key=around,
         reverse=True,
