@@ -120,6 +120,20 @@ def test_the_serial_digits_read_on_the_page_must_not_name_another_form():
     ]
 
 
+def test_serial_lines_that_disagree_place_a_page_only_where_one_reads_the_neighbours_serial():
+    # Measured on a hard stack: page 4 of form 0003558 fed between its pages
+    # 2 and 3, its header read 0003558 and its footer 0009969 (both pass
+    # their check digit): the footer is the misread one.
+    stack = [_read(0, "0003558", 2), StackPage(101, 1, "quarantined", "no-code", SURVEY, "", 4, ("0003558", "0009969"))]
+    stack.append(_read(2, "0003558", 3))
+    assert _placed(stack) == [
+        (101, "0003558", 4, "between pages 2 and 3 (stack.pdf p. 1; stack.pdf p. 3); its other printed serial line read 0009969")
+    ]
+    # Two lines naming two other forms: nothing is placed.
+    stack[1] = StackPage(101, 1, "quarantined", "no-code", SURVEY, "", 4, ("0000596", "0009696"))
+    assert _placed(stack) == []
+
+
 def test_a_page_of_unknown_number_or_another_quarantine_is_not_placed():
     stack = [_read(0, "0000018", 2), _unplaced(1, 0), _read(2, "0000018", 4)]
     assert _placed(stack) == []

@@ -187,6 +187,12 @@ def test_every_reason_and_label_has_both_languages():
             "Trang 3 (s.pdf tr. 5) nằm ngay sau trang 2 của phiếu này (s.pdf tr. 4)."
             " Số phiếu in trên trang đọc được là 0000999, sai chữ số kiểm tra: hãy so với phiếu.",
         ),
+        (
+            "page 4 (s.pdf p. 12) placed by its neighbours: between pages 2 and 3 (s.pdf p. 11; s.pdf p. 13);"
+            " its other printed serial line read 0009969",
+            "Trang 4 (s.pdf tr. 12) nằm giữa trang 2 và trang 3 của phiếu này (s.pdf tr. 11; s.pdf tr. 13)."
+            " Một dòng số phiếu in trên trang đọc đúng số phiếu này, dòng kia đọc được là 0009969: hãy so với phiếu.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

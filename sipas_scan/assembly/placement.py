@@ -114,6 +114,15 @@ def _as_pages(page: StackPage, before: StackPage | None, after: StackPage | None
     return [replace(page, survey=survey, page_no=number) for survey, number in likeliest.items() if number]
 
 
+def _contradicted(page: StackPage, serial: str) -> bool:
+    """Whether the page's own printed serial lines name another form than
+    ``serial``: one reads another valid serial and none reads ``serial``.
+    A header and a footer that disagree, one of them the serial the
+    neighbours give, are the neighbours' serial with the other line misread
+    into a valid one (0009969 for 0003558 on a hard stack)."""
+    return serial not in page.serial_digits and any(_names_another_serial(d, serial) for d in page.serial_digits)
+
+
 def _names_another_serial(digits: str, serial: str) -> bool:
     """Whether digits a page's printed serial line read are another form's
     serial than ``serial``: a reading that passes its check digit. One that
@@ -127,7 +136,11 @@ def _misread_note(page: StackPage, serial: str) -> str:
     """What the page's printed serial lines read, when it is not the form's
     serial, for the person who confirms the placement."""
     misread = [d for d in page.serial_digits if d and d != serial and (_differences(d, serial) or 0) != 1]
-    return f"; its printed serial read {misread[0]} (fails its check digit)" if misread else ""
+    if not misread:
+        return ""
+    if serial in page.serial_digits:
+        return f"; its other printed serial line read {misread[0]}"
+    return f"; its printed serial read {misread[0]} (fails its check digit)"
 
 
 def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
@@ -136,7 +149,8 @@ def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: st
     ``_candidates``; a page whose page is not known is taken as the page its
     print looks most like), when exactly one form they give has no page of
     this number read (``read``: (survey, serial, page) of every page read),
-    and its own printed serial lines did not read another form's serial."""
+    and its own printed serial lines did not read another form's serial
+    (``_contradicted``)."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements = []
@@ -156,7 +170,7 @@ def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: st
         if len(found) != 1:
             continue
         [((survey, serial, page_no), (where, beside))] = found.items()
-        if any(_names_another_serial(d, serial) for d in page.serial_digits):
+        if _contradicted(page, serial):
             continue
         taken.add((survey, serial, page_no))
         where += _misread_note(page, serial)

@@ -131,8 +131,10 @@ class PrintedIdentity:
 @final
 @dataclass(frozen=True)
 class SerialUnread(Failed):
-    """The serial printed on the page did not read: what each line (header,
-    footer) read most often, seven digits valid or not, or '' (falsy)."""
+    """The serial printed on the page did not read, or its two lines read
+    two different serials: what each line (header, footer) read most often,
+    seven digits valid or not, or '' (falsy). The page's place in the stack
+    may still give its form (``assembly.placement``)."""
 
     digits: tuple[str, ...] = ()
 
@@ -469,7 +471,7 @@ def read_printed_identity(
             serial_confidence *= SINGLE_SOURCE_FACTOR
             details.append(f"{serial} read at once, the other only after retries")
         else:
-            return Failed("serials-disagree", "; ".join(details))
+            return SerialUnread("serials-disagree", "; ".join(details), (header.digits, footer.digits))
     elif footer.serial and _contradicts(header, footer.serial):
         # The footer's small print alone gave a serial, and the header's
         # larger print read seven digits far from it: one of the two is
@@ -479,7 +481,9 @@ def read_printed_identity(
         # other way round the header is believed: of 9 pages on a hard
         # stack whose footer read other digits beside a header's serial,
         # every footer was the misread one: 9 pt bold scanned coarsely.)
-        return Failed("serials-disagree", "; ".join([*details, f"{header.digits} read against {footer.serial}"]))
+        return SerialUnread(
+            "serials-disagree", "; ".join([*details, f"{header.digits} read against {footer.serial}"]), (header.digits, footer.digits)
+        )
     elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:

@@ -446,8 +446,12 @@ REASON_HELP: dict[str, dict[str, str]] = {
 }
 
 # What the placement adds when the placed page's printed serial read digits
-# failing their check digit (``assembly.placement``), told by _MISREAD_SERIAL.
-_MISREAD_TAIL = r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\))?"
+# failing their check digit, or one of its two serial lines another serial
+# (``assembly.placement``), told by _MISREAD_SERIAL and _OTHER_SERIAL_LINE.
+_MISREAD_TAIL = (
+    r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\)"
+    r"|; its other printed serial line read (?P<otherline>\d+))?"
+)
 
 _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (
@@ -620,6 +624,11 @@ _MISREAD_SERIAL = {
     "vi": " Số phiếu in trên trang đọc được là {d}, sai chữ số kiểm tra: hãy so với phiếu.",
     "en": " Its printed serial read {d}, which fails its check digit: compare it with the form.",
 }
+# A placed page one of whose printed serial lines read the form's serial, the other another serial.
+_OTHER_SERIAL_LINE = {
+    "vi": " Một dòng số phiếu in trên trang đọc đúng số phiếu này, dòng kia đọc được là {d}: hãy so với phiếu.",
+    "en": " One printed serial line read this form's serial, the other {d}: compare it with the form.",
+}
 _ORIGIN = re.compile(r"(?P<file>[^;,()]+?) p\. (?P<page>\d+)")
 
 
@@ -647,6 +656,8 @@ def detail_text(detail: str, language: str, name: Callable[[str], str] = str) ->
                     value = value or label("machine_blank", language)
                 elif key == "misread" and value:
                     value = _MISREAD_SERIAL.get(language, _MISREAD_SERIAL["en"]).format(d=value)
+                elif key == "otherline" and value:
+                    key, value = "misread", _OTHER_SERIAL_LINE.get(language, _OTHER_SERIAL_LINE["en"]).format(d=value)
                 values[key] = _origins(value, language)
             return texts.get(language, texts["en"]).format(**values)
     return detail if language == "en" else ""
