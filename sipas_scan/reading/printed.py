@@ -131,8 +131,9 @@ class PrintedIdentity:
 @final
 @dataclass(frozen=True)
 class SerialUnread(Failed):
-    """The serial printed on the page did not read, or its two lines read
-    two different serials: what each line (header, footer) read most often,
+    """The text printed on the page did not identify it (its serial did not
+    read, its two lines read two different serials, or its page number did
+    not read): what each serial line (header, footer) read most often,
     seven digits valid or not, or '' (falsy). The page's place in the stack
     may still give its form (``assembly.placement``)."""
 
@@ -496,6 +497,11 @@ def read_printed_identity(
         reason = "serial-check-failed" if header.failed_check or footer.failed_check else "serial-unreadable"
         return SerialUnread(reason, "; ".join(details), (header.digits, footer.digits))
 
+    def unidentified(reason: str, detail: str) -> SerialUnread:
+        # The serial read, but not which page this is: what the lines read
+        # goes with the page, so its place in the stack may still tell.
+        return SerialUnread(reason, detail, (header.digits, footer.digits))
+
     page_read = read_page_number(aligned)
     if known_page is not None:
         # The page's printed structure already told which page it is: the
@@ -504,26 +510,26 @@ def read_printed_identity(
         if legible is not None and legible[0] != known_page:
             disagreement = f"page: {legible[0]}/{legible[1]}, structure of page {known_page}"
             if not structure_sure:
-                return Failed("page-disagrees", "; ".join([*details, disagreement]))
+                return unidentified("page-disagrees", "; ".join([*details, disagreement]))
             details.append(f"{disagreement}, believed")
         total = page_count or (legible[1] if legible is not None else known_page)
         page_read = (known_page, total, KNOWN_PAGE_CONFIDENCE)
     if isinstance(page_read, str):
-        return Failed("page-unreadable", "; ".join([*details, f"page: {page_read}"]))
+        return unidentified("page-unreadable", "; ".join([*details, f"page: {page_read}"]))
     page, total, page_confidence = page_read
     details.append(f"page: {page}/{total} ({page_confidence:.0f})")
     if page_confidence < MIN_WORD_CONFIDENCE:
-        return Failed("page-unreadable", "; ".join(details))
+        return unidentified("page-unreadable", "; ".join(details))
     if not 1 <= page <= total:
-        return Failed("page-out-of-range", "; ".join(details))
+        return unidentified("page-out-of-range", "; ".join(details))
     if page_count is not None and total != page_count:
-        return Failed("page-count-mismatch", "; ".join([*details, f"the form has {page_count} pages"]))
+        return unidentified("page-count-mismatch", "; ".join([*details, f"the form has {page_count} pages"]))
 
     if survey is None:
         survey, note = _read_survey(aligned, forms_surveys() if known_surveys is None else known_surveys)
         details.append(f"survey: {note}")
         if survey is None:
-            return Failed("survey-unknown", "; ".join(details))
+            return unidentified("survey-unknown", "; ".join(details))
 
     confidence = min(serial_confidence, page_confidence) / 100.0
     return PrintedIdentity(survey, serial, page, total, round(confidence, 3), "; ".join(details))
