@@ -435,7 +435,7 @@ def test_a_page_placed_by_the_stack_is_taken_back_out_from_the_keyboard(server, 
     log_in(browser, url)
     open_item(browser, url, item)
     heading = browser.find_element(By.TAG_NAME, "h1").text
-    assert "Trang 2 không đọc được mã QR lẫn số phiếu in" in heading
+    assert "Không đọc được mã QR của trang 2" in heading
     detail = browser.find_element(By.CLASS_NAME, "detail").text
     assert "nằm ngay sau trang 1 của phiếu này" in detail
     assert told in detail

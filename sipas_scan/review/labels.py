@@ -81,10 +81,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "not_returned": {"vi": "Ghi nhận: không được gửi lại", "en": "Record as not returned"},
     "placed_page": {
-        "vi": "Trang {page} không đọc được mã QR lẫn số phiếu in; máy xếp trang vào phiếu này theo vị trí của nó trong xấp. "
-        "So số phiếu và nội dung trên ảnh với phiếu giấy.",
-        "en": "Page {page} has neither a readable code nor a readable printed serial; it was put in this form by where it "
-        "lies in the stack. Check the serial and the answers on the image against the paper.",
+        "vi": "Không đọc được mã QR của trang {page}, và chữ in trên trang không cho biết chắc đây là trang nào của phiếu nào; "
+        "máy xếp trang vào phiếu này theo vị trí của nó trong xấp. So số phiếu và nội dung trên ảnh với phiếu giấy.",
+        "en": "Page {page} has no readable code, and what is printed on it does not say for certain which form's page it is; "
+        "it was put in this form by where it lies in the stack. Check the serial and the answers on the image against the paper.",
     },
     "placed_confirm": {"vi": "Đúng là trang của phiếu này", "en": "It is this form's page"},
     "placed_take_out": {"vi": "Không phải trang của phiếu này: đưa ra khỏi phiếu", "en": "Not this form's page: take it out"},
