@@ -1319,6 +1319,26 @@ def test_a_trace_in_a_blank_question_is_looked_at_where_the_pages_marks_are_ligh
     assert (read(light_mark=True).value, read(light_mark=True).flags) == ("", ("faint",))
 
 
+def test_a_hair_found_to_be_dust_makes_no_page_of_light_marks():
+    # A hair in one blank question and a trace in another, on a page whose
+    # marks are clear: both are dust. The hair, once left alone, does not
+    # count as a light mark that would make the trace worth a look.
+    sheet = Sheet("123456789012", pitch_mm=9.0, width_mm=85.0)
+    fields = []
+    for n in range(6):
+        if n < 4:
+            sheet.tick(sheet.options[2 * n].code, width_mm=0.5, grey=60)
+        fields.append(FieldLayout(f"q{n}", "single", 1, (sheet.options[2 * n], sheet.options[2 * n + 1])))
+    x, y, _, _ = sheet.options[8].box
+    sheet.line([(x + 1.2, y + 0.7), (x + 0.8, y + 2.0), (x + 1.2, y + 3.3)], 0.1, 150)  # the hair (as _curl)
+    x, y, _, _ = sheet.options[10].box
+    sheet.line([(x + 1.5, y + 1.5), (x + 2.5, y + 1.8)], 0.15, 100)  # the trace
+    readings = sheet.read_fields(fields)
+    assert next(b for b in readings[4].boxes if b.code == "9").state == "doubtful", readings[4]
+    assert next(b for b in readings[5].boxes if b.code == "1").coverage >= 0.01, readings[5]
+    assert [(r.value, r.flags) for r in readings[4:]] == [("", ()), ("", ())], readings[4:]
+
+
 def test_thin_lines_are_told_against_the_pages_pen():
     def box(code: str, coverage: float, solid: float) -> BoxReading:
         # A whole stroke across its box: no touch, only its width can make it no mark.

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from sipas_scan import defs, fonts
 from sipas_scan.printing.codes import make_serial, serial_is_valid
-from sipas_scan.reading.printed import PrintedIdentity, SerialUnread, read_printed_identity
+from sipas_scan.reading.printed import PrintedIdentity, Unidentified, read_printed_identity
 from sipas_scan.reading.register import Failed
 
 S = defs.READ_PX_PER_MM
@@ -179,7 +179,7 @@ def test_header_and_footer_with_different_valid_serials_fail(forms):
     assert read(footer_only).serial == forms[0][0] and read(header_only).serial == forms[0][1]
     result = read(image)
     assert isinstance(result, Failed) and result.reason == "serials-disagree", result
-    assert isinstance(result, SerialUnread) and set(result.digits) == {forms[0][0], forms[0][1]}, result
+    assert isinstance(result, Unidentified) and set(result.digits) == {forms[0][0], forms[0][1]}, result
 
 
 @pytest.mark.parametrize("voted", ["header", "footer", "both"])
@@ -259,7 +259,7 @@ def test_page_with_its_identity_removed_fails(forms):
     assert isinstance(result, Failed) and result.reason == "page-unreadable", result
     # What the serial lines read goes with it: the page's neighbours in the
     # stack may still give its page.
-    assert isinstance(result, SerialUnread) and forms[0][0] in result.digits, result
+    assert isinstance(result, Unidentified) and forms[0][0] in result.digits, result
 
 
 def draw_serials(image: np.ndarray, serial: str, footer_serial: str | None = None) -> np.ndarray:

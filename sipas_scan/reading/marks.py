@@ -1087,7 +1087,7 @@ def _hairs_left_alone(readings: list[FieldReading], hand: Hand, t: Thresholds) -
     questions, none answered). Where another mark on the page is light
     (a pen running dry) or doubtful, the hair may be what the scan left of a
     light tick, and stays looked at (hard stacks: 4 answered of 21)."""
-    light = [r for r in readings if any(_light(b, t) for b in r.boxes)]
+    light = _light_readings(readings, t)
     hairs = [r for r in light if _lone_hair(r, hand, t)]
     if len(hairs) != 1 or len(light) != 1:
         return readings
@@ -1101,7 +1101,7 @@ def _traces_where_marks_are_light(readings: list[FieldReading], t: Thresholds) -
     kept of a tick (hard stacks: 8 of 34 such traces were answers, most
     read blank unseen; office stacks had none on such pages). On a page of
     clear marks a trace is dust (office stacks: 32 such, 3 answers)."""
-    light = [r for r in readings if any(_light(b, t) for b in r.boxes)]
+    light = _light_readings(readings, t)
     if not light:
         return readings
     return [replace(r, flags=("faint",), confidence=0.0) if _lone_trace(r) and any(o is not r for o in light) else r for r in readings]
@@ -1115,6 +1115,13 @@ def _lone_trace(reading: FieldReading) -> bool:
         return False
     traced = [b for b in reading.boxes if b.coverage >= TRACE_COVERAGE and b.stroke >= TRACE_STROKE]
     return len(traced) == 1 and all(b.coverage == 0 and b.stroke == 0 for b in reading.boxes if b is not traced[0])
+
+
+def _light_readings(readings: list[FieldReading], t: Thresholds) -> list[FieldReading]:
+    """The questions holding a light mark (``_light``) that still counts:
+    one read, or doubted. A hair ``_hairs_left_alone`` found to be dust no
+    longer makes the page one of light marks."""
+    return [r for r in readings if (r.value or r.flags) and any(_light(b, t) for b in r.boxes)]
 
 
 def _light(box: BoxReading, t: Thresholds) -> bool:
@@ -1358,10 +1365,16 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> boo
     (a hair on the glass or a scratch: a pen 0.3 mm wide or more leaves
     much of its line 3 px, 0.4 mm, across once scanned). A pencil's light
     lines are thin too: thinness is told only beside a pen's solid lines."""
-    if box.circled or box.loose_sectors >= RING_DOUBT_SECTORS or box.coverage >= CLEAR_MARK_FACTOR * t.marked:
+    if not _slight(box, t):
         return False
     touch = not box.crosses and box.stroke < STROKE_MARK_SPAN
     return touch or _thinner_than_pen(box, pen_solid)
+
+
+def _slight(box: BoxReading, t: Thresholds) -> bool:
+    """Little ink, going no way round its box: too little to be a mark by
+    its amount alone."""
+    return not box.circled and box.loose_sectors < RING_DOUBT_SECTORS and box.coverage < CLEAR_MARK_FACTOR * t.marked
 
 
 def _thinner_than_pen(box: BoxReading, pen_solid: float) -> bool:
@@ -1375,13 +1388,7 @@ def _hair(box: BoxReading, pen_solid: float, t: Thresholds) -> bool:
     """A hair on the glass or a scratch: a line far thinner than the pen
     (``_thinner_than_pen``) with little ink, through nothing and round
     nothing."""
-    return (
-        not box.crosses
-        and not box.circled
-        and box.loose_sectors < RING_DOUBT_SECTORS
-        and box.coverage < CLEAR_MARK_FACTOR * t.marked
-        and _thinner_than_pen(box, pen_solid)
-    )
+    return _slight(box, t) and not box.crosses and _thinner_than_pen(box, pen_solid)
 
 
 def _hair_alone(box: BoxReading, hand: Hand, t: Thresholds) -> bool:

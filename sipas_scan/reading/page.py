@@ -26,7 +26,7 @@ from sipas_scan.reading.marks import FieldReading, Thresholds, read_fields
 from sipas_scan.reading.printed import (
     MIN_WORD_CONFIDENCE,
     PrintedIdentity,
-    SerialUnread,
+    Unidentified,
     forms_surveys,
     read_page_number,
     read_printed_identity,
@@ -133,8 +133,8 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
                     result.detail = f"identified by the serial printed on it: {printed.detail}"
                 return result
             detail = f"{identified.detail}; serial printed on the page: {printed.reason} ({printed.detail})"
-            if isinstance(printed, SerialUnread):
-                unplaced = _read_without_serial(gray, dpi, markers, by_markers, options)
+            if isinstance(printed, Unidentified):
+                unplaced = _read_unidentified(gray, dpi, markers, by_markers, options)
                 if unplaced is not None:
                     unplaced.status, unplaced.reason, unplaced.detail = "quarantined", reason, detail
                     unplaced.serial_digits = tuple(d for d in printed.digits if d)
@@ -242,11 +242,11 @@ def _printed_identity(
     return found
 
 
-def _read_without_serial(
+def _read_unidentified(
     gray: np.ndarray, dpi: float, markers: dict[int, np.ndarray], by_markers: _ByMarkers, options: ReadOptions
 ) -> PageResult | None:
-    """A page whose code and printed serial are unreadable, read as the one
-    page it can be (its print clearly that page's, or its legible "Trang
+    """A page neither its code nor its printed text identified (``Unidentified``),
+    read as the one page it can be (its print clearly that page's, or its legible "Trang
     k/N" naming one page of one survey), so that its place in the stack can
     give it its form (``assembly.placement``); when the page is not known,
     not read but with the pages it looks like, likeliest first (the stack

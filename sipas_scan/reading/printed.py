@@ -130,7 +130,7 @@ class PrintedIdentity:
 
 @final
 @dataclass(frozen=True)
-class SerialUnread(Failed):
+class Unidentified(Failed):
     """The text printed on the page did not identify it (its serial did not
     read, its two lines read two different serials, or its page number did
     not read): what each serial line (header, footer) read most often,
@@ -460,6 +460,12 @@ def read_printed_identity(
         retry=not header.serial or header.voted,
     )
     details = [f"header serial: {header.note}", f"footer serial: {footer.note}"]
+
+    def unidentified(reason: str, *more: str) -> Unidentified:
+        # What the serial lines read goes with the page: its place in the
+        # stack may still tell which form's page it is.
+        return Unidentified(reason, "; ".join([*details, *more]), (header.digits, footer.digits))
+
     single = header if header.serial else footer
     if header.serial and footer.serial:
         if header.serial == footer.serial:
@@ -472,7 +478,7 @@ def read_printed_identity(
             serial_confidence *= SINGLE_SOURCE_FACTOR
             details.append(f"{serial} read at once, the other only after retries")
         else:
-            return SerialUnread("serials-disagree", "; ".join(details), (header.digits, footer.digits))
+            return unidentified("serials-disagree")
     elif footer.serial and _contradicts(header, footer.serial):
         # The footer's small print alone gave a serial, and the header's
         # larger print read seven digits far from it: one of the two is
@@ -482,9 +488,7 @@ def read_printed_identity(
         # other way round the header is believed: of 9 pages on a hard
         # stack whose footer read other digits beside a header's serial,
         # every footer was the misread one: 9 pt bold scanned coarsely.)
-        return SerialUnread(
-            "serials-disagree", "; ".join([*details, f"{header.digits} read against {footer.serial}"]), (header.digits, footer.digits)
-        )
+        return unidentified("serials-disagree", f"{header.digits} read against {footer.serial}")
     elif single.serial:
         serial, serial_confidence = single.serial, single.confidence * SINGLE_SOURCE_FACTOR
     elif len(mended := _one_digit_mends(header.digits) & _one_digit_mends(footer.digits)) == 1:
@@ -494,13 +498,7 @@ def read_printed_identity(
         serial_confidence = min(header.confidence, footer.confidence) * SINGLE_SOURCE_FACTOR
         details.append(f"both one digit from {serial}")
     else:
-        reason = "serial-check-failed" if header.failed_check or footer.failed_check else "serial-unreadable"
-        return SerialUnread(reason, "; ".join(details), (header.digits, footer.digits))
-
-    def unidentified(reason: str, detail: str) -> SerialUnread:
-        # The serial read, but not which page this is: what the lines read
-        # goes with the page, so its place in the stack may still tell.
-        return SerialUnread(reason, detail, (header.digits, footer.digits))
+        return unidentified("serial-check-failed" if header.failed_check or footer.failed_check else "serial-unreadable")
 
     page_read = read_page_number(aligned)
     if known_page is not None:
@@ -510,26 +508,26 @@ def read_printed_identity(
         if legible is not None and legible[0] != known_page:
             disagreement = f"page: {legible[0]}/{legible[1]}, structure of page {known_page}"
             if not structure_sure:
-                return unidentified("page-disagrees", "; ".join([*details, disagreement]))
+                return unidentified("page-disagrees", disagreement)
             details.append(f"{disagreement}, believed")
         total = page_count or (legible[1] if legible is not None else known_page)
         page_read = (known_page, total, KNOWN_PAGE_CONFIDENCE)
     if isinstance(page_read, str):
-        return unidentified("page-unreadable", "; ".join([*details, f"page: {page_read}"]))
+        return unidentified("page-unreadable", f"page: {page_read}")
     page, total, page_confidence = page_read
     details.append(f"page: {page}/{total} ({page_confidence:.0f})")
     if page_confidence < MIN_WORD_CONFIDENCE:
-        return unidentified("page-unreadable", "; ".join(details))
+        return unidentified("page-unreadable")
     if not 1 <= page <= total:
-        return unidentified("page-out-of-range", "; ".join(details))
+        return unidentified("page-out-of-range")
     if page_count is not None and total != page_count:
-        return unidentified("page-count-mismatch", "; ".join([*details, f"the form has {page_count} pages"]))
+        return unidentified("page-count-mismatch", f"the form has {page_count} pages")
 
     if survey is None:
         survey, note = _read_survey(aligned, forms_surveys() if known_surveys is None else known_surveys)
         details.append(f"survey: {note}")
         if survey is None:
-            return unidentified("survey-unknown", "; ".join(details))
+            return unidentified("survey-unknown")
 
     confidence = min(serial_confidence, page_confidence) / 100.0
     return PrintedIdentity(survey, serial, page, total, round(confidence, 3), "; ".join(details))

@@ -445,13 +445,20 @@ REASON_HELP: dict[str, dict[str, str]] = {
     },
 }
 
-# What the placement adds when the placed page's printed serial read digits
-# failing their check digit, or one of its two serial lines another serial
-# (``assembly.placement``), told by _MISREAD_SERIAL and _OTHER_SERIAL_LINE.
-_MISREAD_TAIL = (
-    r"(?:; its printed serial read (?P<misread>\d+) \(fails its check digit\)"
-    r"|; its other printed serial line read (?P<otherline>\d+))?"
-)
+# What the placement adds when the placed page's own printed serial lines
+# read something else than the form's serial (``assembly.placement``), and
+# what the reviewer is told of it: {d} the digits read.
+_MISREAD_TAILS: dict[str, dict[str, str]] = {
+    r"; its printed serial read (\d+) \(fails its check digit\)": {
+        "vi": " Số phiếu in trên trang đọc được là {d}, sai chữ số kiểm tra: hãy so với phiếu.",
+        "en": " Its printed serial read {d}, which fails its check digit: compare it with the form.",
+    },
+    r"; its other printed serial line read (\d+)": {
+        "vi": " Một dòng số phiếu in trên trang đọc đúng số phiếu này, dòng kia đọc được là {d}: hãy so với phiếu.",
+        "en": " One printed serial line read this form's serial, the other {d}: compare it with the form.",
+    },
+}
+_MISREAD_TAIL = "(?P<misread>" + "|".join(_MISREAD_TAILS) + ")?"
 
 _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
     (
@@ -619,16 +626,6 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         },
     ),
 ]
-# A placed page's own printed serial, read but failing its check digit.
-_MISREAD_SERIAL = {
-    "vi": " Số phiếu in trên trang đọc được là {d}, sai chữ số kiểm tra: hãy so với phiếu.",
-    "en": " Its printed serial read {d}, which fails its check digit: compare it with the form.",
-}
-# A placed page one of whose printed serial lines read the form's serial, the other another serial.
-_OTHER_SERIAL_LINE = {
-    "vi": " Một dòng số phiếu in trên trang đọc đúng số phiếu này, dòng kia đọc được là {d}: hãy so với phiếu.",
-    "en": " One printed serial line read this form's serial, the other {d}: compare it with the form.",
-}
 _ORIGIN = re.compile(r"(?P<file>[^;,()]+?) p\. (?P<page>\d+)")
 
 
@@ -654,13 +651,20 @@ def detail_text(detail: str, language: str, name: Callable[[str], str] = str) ->
                     value = name(value)
                 elif key in ("va", "vb"):
                     value = value or label("machine_blank", language)
-                elif key == "misread" and value:
-                    value = _MISREAD_SERIAL.get(language, _MISREAD_SERIAL["en"]).format(d=value)
-                elif key == "otherline" and value:
-                    key, value = "misread", _OTHER_SERIAL_LINE.get(language, _OTHER_SERIAL_LINE["en"]).format(d=value)
+                elif key == "misread":
+                    value = _misread_text(value, language)
                 values[key] = _origins(value, language)
             return texts.get(language, texts["en"]).format(**values)
     return detail if language == "en" else ""
+
+
+def _misread_text(tail: str, language: str) -> str:
+    """What a placement's ``_MISREAD_TAILS`` tail tells the reviewer ('' for none)."""
+    for pattern, texts in _MISREAD_TAILS.items():
+        found = re.fullmatch(pattern, tail)
+        if found:
+            return texts.get(language, texts["en"]).format(d=found[1])
+    return ""
 
 
 def reason_help(reason: str, language: str) -> str:
