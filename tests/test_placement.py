@@ -89,7 +89,40 @@ def test_a_neighbour_whose_serial_the_page_read_a_digit_off_gives_its_form():
 
 def test_a_form_that_has_the_page_already_does_not_take_it():
     stack = [_read(0, "0000018", 2), _unplaced(1, 3), _read(2, "0000026", 1)]
-    assert _placed(stack, {(SURVEY, "0000018", 2), (SURVEY, "0000018", 3)}) == []
+    read = {(SURVEY, "0000018", 2), (SURVEY, "0000018", 3), (SURVEY, "0000026", 1)}
+    assert [p[:3] for p in _placed(stack, read)] == [(101, "0000026", 3)]
+    assert _placed(stack, read | {(SURVEY, "0000026", 3)}) == []
+
+
+def test_the_only_form_beside_it_without_the_page_takes_it():
+    # Measured on a hard stack: page 1 of form 0003244 between page 4 of
+    # 0003236 (its page 1 read) and pages 3 and 2 of 0003244.
+    stack = [_read(0, "0003236", 4), _unplaced(1, 1), _read(2, "0003244", 3), _read(3, "0003244", 2)]
+    read = {(SURVEY, "0003236", n) for n in (1, 2, 3, 4)} | {(SURVEY, "0003244", n) for n in (2, 3, 4)}
+    assert _placed(stack, read) == [(101, "0003244", 1, "next to page 3 (stack.pdf p. 3), the only form beside it without this page")]
+    # Both forms beside it lack the page: either could be its form.
+    assert _placed(stack, read - {(SURVEY, "0003236", 1)}) == []
+    # Neither lacks it: a second copy of one of them, for a person.
+    assert _placed(stack, read | {(SURVEY, "0003244", 1)}) == []
+    # A stray sheet or a back side between does not hide the form's page.
+    stray = StackPage(101, 1, "quarantined", "not-a-form", "", "", 0)
+    stack = [_read(0, "0000752", 3), stray, _unplaced(2, 4), _read(3, "0000760", 1)]
+    read = {(SURVEY, "0000752", n) for n in (1, 2, 3)} | {(SURVEY, "0000760", n) for n in (1, 2, 3, 4)}
+    assert [p[:3] for p in _placed(stack, read)] == [(102, "0000752", 4)]
+    # Its own printed serial naming another form still forbids it.
+    stack[2] = _unplaced(2, 4, ("0000091",))
+    assert _placed(stack, read) == []
+
+
+def test_a_page_of_unknown_number_takes_the_one_page_the_form_beside_it_lacks():
+    likely = [(SURVEY, 4), (SURVEY, 3), (SURVEY, 1), (SURVEY, 2)]
+    stack = [_read(0, "0001479", 3), _unknown(1, *likely), _read(2, "0001487", 2)]
+    read = {(SURVEY, "0001479", n) for n in (2, 3, 4)} | {(SURVEY, "0001487", n) for n in (1, 2, 3, 4)}
+    [placement] = place(stack, read, "stack.pdf")
+    # Read again as that page, and placed only if it aligns as it.
+    assert (placement.serial, placement.page_no, placement.unread) == ("0001479", 1, True)
+    # A form lacking two pages does not say which this one is.
+    assert _placed(stack, read - {(SURVEY, "0001479", 2)}) == []
 
 
 def test_of_two_forms_beside_it_the_one_lacking_the_page_takes_it():

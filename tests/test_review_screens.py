@@ -193,6 +193,11 @@ def test_every_reason_and_label_has_both_languages():
             "Trang 4 (s.pdf tr. 12) nằm giữa trang 2 và trang 3 của phiếu này (s.pdf tr. 11; s.pdf tr. 13)."
             " Một dòng số phiếu in trên trang đọc đúng số phiếu này, dòng kia đọc được là 0009969: hãy so với phiếu.",
         ),
+        (
+            "page 1 (s.pdf p. 93) placed by its neighbours: next to page 3 (s.pdf p. 94), the only form beside it without this page",
+            "Trang 1 (s.pdf tr. 93) nằm cạnh trang 3 của phiếu này (s.pdf tr. 94);"
+            " trong các phiếu nằm cạnh nó, chỉ phiếu này chưa có trang 1.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

@@ -22,6 +22,7 @@ from sipas_scan.printing.codes import serial_is_valid
 Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a page, and their page ids
 
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
+NOT_A_FORM = "not-a-form"  # a stray sheet fed in with the forms: no part of their order either
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
 
@@ -56,11 +57,11 @@ class Placement:
     unread: bool = False
 
 
-def _neighbour(stack: list[StackPage], at: int, step: int) -> StackPage | None:
+def _neighbour(stack: list[StackPage], at: int, step: int, skip: tuple[str, ...] = (BLANK_PAGE,)) -> StackPage | None:
     """The nearest page before (step -1) or after (+1) ``stack[at]`` that is
-    not a blank back side."""
+    not a blank back side (nor quarantined for another of ``skip``)."""
     at += step
-    while 0 <= at < len(stack) and stack[at].reason == BLANK_PAGE:
+    while 0 <= at < len(stack) and stack[at].status == "quarantined" and stack[at].reason in skip:
         at += step
     return stack[at] if 0 <= at < len(stack) else None
 
@@ -143,14 +144,38 @@ def _misread_note(page: StackPage, serial: str) -> str:
     return f"; its printed serial read {misread[0]} (fails its check digit)"
 
 
+def _lacking(
+    page: StackPage, stack: list[StackPage], at: int, taken: set[tuple[str, str, int]], file_name: str
+) -> dict[tuple[str, str, int], Neighbours]:
+    """The last resort, when nothing else ties the page to a form: the forms
+    of the nearest form page on either side (past back sides and stray
+    sheets), each with the page it does not have read that this page can be
+    (its own page; for a page whose page is not known, the one page of its
+    survey the form lacks). A stack keeps a form's pages together, in any
+    order: page 1 of form B between page 4 of form A and page 3 of B, where
+    A has its page 1 and B has not, is B's (measured on a hard stack)."""
+    found: dict[tuple[str, str, int], Neighbours] = {}
+    for step in (-1, +1):
+        other = _neighbour(stack, at, step, skip=(BLANK_PAGE, NOT_A_FORM))
+        if other is None or other.status != "ok" or not other.serial or (page.survey and other.survey != page.survey):
+            continue
+        numbers = [page.page_no] if page.page_no >= 1 else [n for s, n in page.likely_pages if s == other.survey]
+        lacking = [n for n in numbers if (other.survey, other.serial, n) not in taken]
+        if len(lacking) == 1:
+            where = f"next to page {other.page_no} ({file_name} p. {other.index + 1}), the only form beside it without this page"
+            found.setdefault((other.survey, other.serial, lacking[0]), (where, (other.page_id,)))
+    return found
+
+
 def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
     """Placements for the pages of one file (``stack``, in file order) that
     nothing printed on them identified: its neighbours give a form (see
     ``_candidates``; a page whose page is not known is taken as the page its
     print looks most like), when exactly one form they give has no page of
     this number read (``read``: (survey, serial, page) of every page read),
-    and its own printed serial lines did not read another form's serial
-    (``_contradicted``)."""
+    or, when they give none, exactly one form beside it lacks the page
+    (``_lacking``), and its own printed serial lines did not read another
+    form's serial (``_contradicted``)."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements = []
@@ -167,6 +192,8 @@ def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: st
             for serial, neighbours in _candidates(candidate, before, after, file_name).items()
             if (candidate.survey, serial, candidate.page_no) not in taken
         }
+        if not found:
+            found = _lacking(page, stack, at, taken, file_name)
         if len(found) != 1:
             continue
         [((survey, serial, page_no), (where, beside))] = found.items()

@@ -500,6 +500,15 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         },
     ),
     (
+        r"page (?P<n>\d+) \((?P<o>[^)]*)\) placed by its neighbours: "
+        r"next to page (?P<a>\d+) \((?P<oa>.*?)\), the only form beside it without this page" + _MISREAD_TAIL,
+        {
+            "vi": "Trang {n} ({o}) nằm cạnh trang {a} của phiếu này ({oa});"
+            " trong các phiếu nằm cạnh nó, chỉ phiếu này chưa có trang {n}.{misread}",
+            "en": "Page {n} ({o}) lies next to page {a} of this form ({oa}), the only form beside it without a page {n}.{misread}",
+        },
+    ),
+    (
         r"page (?P<n>\d+) could not be read \((?P<copies>.*): (?P<reason>[a-z-]+)\)",
         {"vi": "Trang {n} không đọc được ({copies}: {reason}).", "en": "Page {n} could not be read ({copies}: {reason})."},
     ),
