@@ -258,7 +258,8 @@ def _read_unidentified(
     likely = list(by_markers.likely)
     candidates = likely
     number = read_page_number(by_markers.aligned) if len(candidates) > 1 else None
-    if isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE:
+    legible = isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE
+    if isinstance(number, tuple) and legible:
         candidates = [
             (survey_id, page)
             for survey_id, page in candidates
@@ -284,7 +285,7 @@ def _read_unidentified(
             likely_pages=tuple((survey_id, page.number) for survey_id, page in likely),
         )
     survey_id, page = candidates[0]
-    result = read_identified_page(gray, dpi, PageCode(survey_id, "", page.number), markers, options)
+    result = read_identified_page(gray, dpi, PageCode(survey_id, "", page.number), markers, options, page_known=legible)
     return result if result.status == "ok" else None
 
 
@@ -339,11 +340,15 @@ def align(
     page_no: int,
     markers: dict[int, np.ndarray],
     code_corners: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    page_known: bool = True,
 ) -> Registration | Failed:
     """The page's registration: from its corner markers (with the code's
     corners when two are lost); where they are lost or disagree, from the
     printed structure (boxes, rules) starting from whatever markers and code
-    corners were found. Only a page that aligns badly every way fails."""
+    corners were found. Only a page that aligns badly every way fails.
+    ``page_known``: its code or print named the page (see
+    ``align_from_structure``)."""
     registration = register(markers, layout.markers, code_corners)
     trusted = len(markers) == len(layout.markers) and registration.residual_mm <= TRUSTED_RESIDUAL_MM if registration else False
     if trusted:
@@ -362,7 +367,7 @@ def align(
             if anchors is None
             else (np.concatenate([anchors[0], code_corners[0]]), np.concatenate([anchors[1], code_corners[1]]))
         )
-    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors)
+    refined = align_from_structure(gray, layout.pages[page_no - 1], coarse, anchors=anchors, page_known=page_known)
     if not refined:
         if registration and registration.residual_mm <= defs.MAX_ALIGNMENT_RESIDUAL_MM:
             return registration
@@ -375,7 +380,7 @@ def read_as(gray: np.ndarray, dpi: float, code: PageCode, options: ReadOptions) 
     on it (its feed lines erased and its markers found as ``read_page``
     does): for a page the stack placed whose page was not known."""
     gray = erase_feed_lines(gray)
-    return read_identified_page(gray, dpi, code, detect_markers(gray), options)
+    return read_identified_page(gray, dpi, code, detect_markers(gray), options, page_known=False)
 
 
 def read_identified_page(
@@ -385,9 +390,13 @@ def read_identified_page(
     markers: dict[int, np.ndarray],
     options: ReadOptions,
     code_corners: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    page_known: bool = True,
 ) -> PageResult:
     """Read a page whose identity is known: from its verified code, or from a
-    reviewer who read the serial off a page whose code was damaged."""
+    reviewer who read the serial off a page whose code was damaged.
+    ``page_known`` False: the page is only what its place or its look
+    suggests, and must align as that page to be read as it (``align``)."""
     try:
         _, layout = survey_and_layout(code.survey)
     except SurveyDefinitionError:
@@ -406,7 +415,7 @@ def read_identified_page(
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
         return base
-    registration = align(gray, layout, code.page, markers, code_corners)
+    registration = align(gray, layout, code.page, markers, code_corners, page_known=page_known)
     if isinstance(registration, Failed):
         base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
         base.image_jpeg = _jpeg(gray, 1600)
