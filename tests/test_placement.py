@@ -114,6 +114,18 @@ def test_the_only_form_beside_it_without_the_page_takes_it():
     assert _placed(stack, read) == []
 
 
+def test_a_page_not_identified_beside_it_is_no_border_between_forms():
+    # Measured on a hard stack: form A's pages 3 and 2, then page 1 of form
+    # B and page 4 of A, neither identified, then B's pages 2, 4 (not
+    # identified either) and 3. Page 4 of A, with B's unread page 1 before
+    # it, is A's as much as B's (both lack a page 4): it waits for a person.
+    # B's page 1 is B's: A has its page 1. B's page 4 lies between its pages.
+    stack = [_read(0, "0003970", 3), _read(1, "0003970", 2), _unplaced(2, 1), _unplaced(3, 4), _read(4, "0003988", 2)]
+    stack += [_unplaced(5, 4), _read(6, "0003988", 3)]
+    read = {(SURVEY, "0003970", n) for n in (1, 2, 3)} | {(SURVEY, "0003988", n) for n in (2, 3)}
+    assert [p[:3] for p in _placed(stack, read)] == [(102, "0003988", 1), (105, "0003988", 4)]
+
+
 def test_a_page_of_unknown_number_takes_the_one_page_the_form_beside_it_lacks():
     likely = [(SURVEY, 4), (SURVEY, 3), (SURVEY, 1), (SURVEY, 2)]
     stack = [_read(0, "0001479", 3), _unknown(1, *likely), _read(2, "0001487", 2)]

@@ -22,7 +22,6 @@ from sipas_scan.printing.codes import serial_is_valid
 Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a page, and their page ids
 
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
-NOT_A_FORM = "not-a-form"  # a stray sheet fed in with the forms: no part of their order either
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
 
@@ -57,11 +56,11 @@ class Placement:
     unread: bool = False
 
 
-def _neighbour(stack: list[StackPage], at: int, step: int, skip: tuple[str, ...] = (BLANK_PAGE,)) -> StackPage | None:
+def _neighbour(stack: list[StackPage], at: int, step: int) -> StackPage | None:
     """The nearest page before (step -1) or after (+1) ``stack[at]`` that is
-    not a blank back side (nor quarantined for another of ``skip``)."""
+    not a blank back side."""
     at += step
-    while 0 <= at < len(stack) and stack[at].status == "quarantined" and stack[at].reason in skip:
+    while 0 <= at < len(stack) and stack[at].reason == BLANK_PAGE:
         at += step
     return stack[at] if 0 <= at < len(stack) else None
 
@@ -144,20 +143,32 @@ def _misread_note(page: StackPage, serial: str) -> str:
     return f"; its printed serial read {misread[0]} (fails its check digit)"
 
 
+def _nearest_read(stack: list[StackPage], at: int, step: int) -> StackPage | None:
+    """The nearest page before (step -1) or after (+1) ``stack[at]`` read as
+    a page of a form."""
+    at += step
+    while 0 <= at < len(stack) and not (stack[at].status == "ok" and stack[at].serial):
+        at += step
+    return stack[at] if 0 <= at < len(stack) else None
+
+
 def _lacking(
     page: StackPage, stack: list[StackPage], at: int, taken: set[tuple[str, str, int]], file_name: str
 ) -> dict[tuple[str, str, int], Neighbours]:
     """The last resort, when nothing else ties the page to a form: the forms
-    of the nearest form page on either side (past back sides and stray
-    sheets), each with the page it does not have read that this page can be
-    (its own page; for a page whose page is not known, the one page of its
-    survey the form lacks). A stack keeps a form's pages together, in any
-    order: page 1 of form B between page 4 of form A and page 3 of B, where
-    A has its page 1 and B has not, is B's (measured on a hard stack)."""
+    of the nearest page read on either side, each with the page it does not
+    have read that this page can be (its own page; for a page whose page is
+    not known, the one page of its survey the form lacks). A stack keeps a
+    form's pages together, in any order: page 1 of form B between page 4 of
+    form A and page 3 of B, where A has its page 1 and B has not, is B's
+    (measured on a hard stack). Pages not read between (back sides, stray
+    sheets, other pages not identified) are passed over, not taken for a
+    border between forms: a page 4 beside an unread page 1 of form B, then
+    page 2 of A, may be A's as well as B's."""
     found: dict[tuple[str, str, int], Neighbours] = {}
     for step in (-1, +1):
-        other = _neighbour(stack, at, step, skip=(BLANK_PAGE, NOT_A_FORM))
-        if other is None or other.status != "ok" or not other.serial or (page.survey and other.survey != page.survey):
+        other = _nearest_read(stack, at, step)
+        if other is None or (page.survey and other.survey != page.survey):
             continue
         numbers = [page.page_no] if page.page_no >= 1 else [n for s, n in page.likely_pages if s == other.survey]
         lacking = [n for n in numbers if (other.survey, other.serial, n) not in taken]
