@@ -198,6 +198,10 @@ def test_every_reason_and_label_has_both_languages():
             "Trang 1 (s.pdf tr. 93) nằm cạnh trang 3 của phiếu này (s.pdf tr. 94);"
             " trong các phiếu nằm cạnh nó, chỉ phiếu này chưa có trang 1.",
         ),
+        (
+            "no form code, no corner markers and no form's print: not a page of a form",
+            "Không có mã phiếu, không có dấu định vị góc, và chữ in không khớp với trang phiếu nào: không phải trang phiếu.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

@@ -39,9 +39,10 @@ from sipas_scan.reading.register import (
     project,
     rect_corners,
     register,
+    scale_of,
     warp_to_layout,
 )
-from sipas_scan.reading.structure import align_from_structure, coarse_homography, rough_registration
+from sipas_scan.reading.structure import align_from_structure, coarse_homography, frame_homography, rough_registration
 from sipas_scan.survey.loader import SurveyDefinitionError
 
 STORED_JPEG_QUALITY = 80
@@ -52,6 +53,11 @@ BLANK_INK_SHARE = 0.002  # a page with less ink than this is a blank back side
 # the next best at least 0.2 lower.
 CLEAR_LIKENESS = 0.3
 LIKENESS_MARGIN = 0.12
+# A page with neither markers nor code is tried as this many of the pages its
+# print looks most like (each way up), likeliest first: on hard stacks the
+# right page of form pages whose four markers a far off-centre feed cut off
+# was among the first three 8 times in 10, and aligned (0.01-0.07 mm).
+FRAME_CANDIDATES = 3
 TRUSTED_RESIDUAL_MM = 0.25  # four markers agreeing this well pin the page; otherwise the printed structure checks it
 # Quarantine reasons of a page whose code verified: its form knows of it.
 UNREADABLE_IDENTIFIED = ("markers-not-found", "poor-alignment")
@@ -111,7 +117,11 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     markers = detect_markers(gray)
     payloads = find_codes(gray)
     by_markers = _ByMarkers(gray, markers, options)
-    if not payloads and markers:
+    if not payloads and not markers:
+        # Every marker cut off or lost and no code read: a stray sheet, or a
+        # form page fed far off-centre, which its print still places.
+        by_markers = _ByMarkers(gray, markers, options, _align_by_print(gray, options))
+    if not payloads and (markers or by_markers.start is not None):
         # Look again where the code is printed: markers and code sit in the
         # same place on every survey's pages.
         registration = by_markers.registration
@@ -120,14 +130,15 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     identified = identify(payloads, options.secret, options.survey)
     if not identified:
         reason = identified.reason
-        if reason == "no-code" and not markers:
-            reason, detail = "not-a-form", "no form code and no corner markers: not a page of a form"
+        if reason == "no-code" and not markers and by_markers.start is None:
+            reason, detail = "not-a-form", "no form code, no corner markers and no form's print: not a page of a form"
         elif reason == "no-code":
             printed = _printed_identity(gray, markers, by_markers, options)
             if printed:
                 # The code is unreadable (torn, inked over, bled), but what is
                 # printed on the page names it: read it, marked as unverified.
-                result = read_identified_page(gray, dpi, PageCode(printed.survey, printed.serial, printed.page), markers, options)
+                code = PageCode(printed.survey, printed.serial, printed.page)
+                result = read_identified_page(gray, dpi, code, markers, options, start=by_markers.start)
                 result.identified_by = "print"
                 if result.status == "ok":  # a page set aside keeps why it was
                     result.detail = f"identified by the serial printed on it: {printed.detail}"
@@ -147,7 +158,30 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
         # Only a page short of markers aligns by the code's corners; where the
         # symbol was printed costs an encoding of its payload to find.
         code_corners = (rect_corners(symbol_rect_mm(identified.payload, qr_rect())), identified.corners)
-    return read_identified_page(gray, dpi, identified.code, markers, options, code_corners)
+    return read_identified_page(gray, dpi, identified.code, markers, options, code_corners, start=by_markers.start)
+
+
+def _align_by_print(gray: np.ndarray, options: ReadOptions) -> Registration | None:
+    """Where a page lies that has neither markers nor code, from its print
+    alone: taken to fill the scan either way up, it is aligned as each of
+    the ``FRAME_CANDIDATES`` pages its print then looks most like in turn
+    (``align_from_structure``); the first whose boxes and rules are found
+    where it lies gives the registration. None when none is: a stray sheet
+    (its print is no form's), or a page too damaged to tell."""
+    height, width = gray.shape
+    scored = []
+    for turns in (0, 2) if height >= width else (1, 3):
+        start = frame_homography((height, width), turns)
+        dark = darkness(warp_to_layout(gray, Registration(start, (), math.inf, 90 * turns, scale_of(start))))
+        for survey_id in [options.survey] if options.survey else list(forms_surveys()):
+            _, layout = survey_and_layout(survey_id)
+            scored += [(score, turns, page) for score, page in zip(page_likeness(dark, layout), layout.pages, strict=True)]
+    scored.sort(key=lambda item: item[0], reverse=True)
+    for _, turns, page in scored[:FRAME_CANDIDATES]:
+        aligned = align_from_structure(gray, page, frame_homography((height, width), turns))
+        if aligned:
+            return aligned
+    return None
 
 
 def _marker_registration(markers: dict[int, np.ndarray]) -> Registration | Failed:
@@ -165,11 +199,21 @@ class _ByMarkers:
     needed (looking for the code again, reading the printed serial, reading
     a page without one all start from them)."""
 
-    def __init__(self, gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions) -> None:
+    def __init__(
+        self, gray: np.ndarray, markers: dict[int, np.ndarray], options: ReadOptions, by_print: Registration | None = None
+    ) -> None:
         self._gray, self._markers, self._options = gray, markers, options
+        self._by_print = by_print
+
+    @property
+    def start(self) -> np.ndarray | None:
+        """Where the page's print put a page without markers (``_align_by_print``), for its reading to start from."""
+        return self._by_print.homography if self._by_print is not None else None
 
     @cached_property
     def registration(self) -> Registration | Failed:
+        if not self._markers and self._by_print is not None:
+            return self._by_print
         return _marker_registration(self._markers)
 
     @cached_property
@@ -285,7 +329,8 @@ def _read_unidentified(
             likely_pages=tuple((survey_id, page.number) for survey_id, page in likely),
         )
     survey_id, page = candidates[0]
-    result = read_identified_page(gray, dpi, PageCode(survey_id, "", page.number), markers, options, page_known=legible)
+    code = PageCode(survey_id, "", page.number)
+    result = read_identified_page(gray, dpi, code, markers, options, page_known=legible, start=by_markers.start)
     return result if result.status == "ok" else None
 
 
@@ -342,13 +387,15 @@ def align(
     code_corners: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     page_known: bool = True,
+    start: np.ndarray | None = None,
 ) -> Registration | Failed:
     """The page's registration: from its corner markers (with the code's
     corners when two are lost); where they are lost or disagree, from the
     printed structure (boxes, rules) starting from whatever markers and code
     corners were found. Only a page that aligns badly every way fails.
     ``page_known``: its code or print named the page (see
-    ``align_from_structure``)."""
+    ``align_from_structure``). ``start``: a rough homography layout mm ->
+    image px to start from where neither markers nor code give one."""
     registration = register(markers, layout.markers, code_corners)
     trusted = len(markers) == len(layout.markers) and registration.residual_mm <= TRUSTED_RESIDUAL_MM if registration else False
     if trusted:
@@ -357,6 +404,8 @@ def align(
     # that disagree say the paper is not flat: check against the whole
     # printed page, and take whichever fits better.
     coarse = registration.homography if registration else coarse_homography(markers, layout.markers, code_corners)
+    if coarse is None:
+        coarse = start
     if coarse is None:
         return registration
     anchors = _marker_anchors(markers, layout.markers)
@@ -380,7 +429,10 @@ def read_as(gray: np.ndarray, dpi: float, code: PageCode, options: ReadOptions) 
     on it (its feed lines erased and its markers found as ``read_page``
     does): for a page the stack placed whose page was not known."""
     gray = erase_feed_lines(gray)
-    return read_identified_page(gray, dpi, code, detect_markers(gray), options, page_known=False)
+    markers = detect_markers(gray)
+    by_print = None if markers else _align_by_print(gray, options)
+    start = by_print.homography if by_print is not None else None
+    return read_identified_page(gray, dpi, code, markers, options, page_known=False, start=start)
 
 
 def read_identified_page(
@@ -392,11 +444,13 @@ def read_identified_page(
     code_corners: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     page_known: bool = True,
+    start: np.ndarray | None = None,
 ) -> PageResult:
     """Read a page whose identity is known: from its verified code, or from a
     reviewer who read the serial off a page whose code was damaged.
     ``page_known`` False: the page is only what its place or its look
-    suggests, and must align as that page to be read as it (``align``)."""
+    suggests, and must align as that page to be read as it (``align``).
+    ``start``: where its print put a page without markers or code."""
     try:
         _, layout = survey_and_layout(code.survey)
     except SurveyDefinitionError:
@@ -415,7 +469,7 @@ def read_identified_page(
         base.status, base.reason = "quarantined", "unknown-page"
         base.detail = f"page {code.page} of a {layout.page_count}-page form"
         return base
-    registration = align(gray, layout, code.page, markers, code_corners, page_known=page_known)
+    registration = align(gray, layout, code.page, markers, code_corners, page_known=page_known, start=start)
     if isinstance(registration, Failed):
         base.status, base.reason, base.detail = "quarantined", registration.reason, registration.detail
         base.image_jpeg = _jpeg(gray, 1600)

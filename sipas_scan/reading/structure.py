@@ -538,6 +538,24 @@ def align_from_structure(
     return Registration(homography, (), residual, orientation_of(homography), scale_of(homography))
 
 
+def frame_homography(shape: tuple[int, int], turns: int) -> np.ndarray:
+    """A rough (3, 3) homography layout mm -> image px for a page that fills
+    the scan, turned ``turns`` quarter turns (clockwise in the image), for
+    ``align_from_structure`` to start from where neither markers nor code
+    say where the page lies (all four markers cut off by a page fed far
+    off-centre).
+
+    ``shape``: the scan's (H, W) in px. The page's long side spans the
+    scan's long side; its centre is the scan's centre."""
+    height, width = shape
+    scale = max(height, width) / defs.PAGE_HEIGHT_MM
+    angle = np.pi / 2 * turns
+    cos, sin = round(np.cos(angle)), round(np.sin(angle))
+    centred = np.array([[1.0, 0.0, -defs.PAGE_WIDTH_MM / 2], [0.0, 1.0, -defs.PAGE_HEIGHT_MM / 2], [0.0, 0.0, 1.0]])
+    turned = np.array([[cos * scale, -sin * scale, width / 2], [sin * scale, cos * scale, height / 2], [0.0, 0.0, 1.0]])
+    return turned @ centred
+
+
 def coarse_homography(
     markers: Mapping[int, np.ndarray], printed_markers: Sequence[Marker], code: tuple[np.ndarray, np.ndarray] | None
 ) -> np.ndarray | None:

@@ -591,6 +591,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         {"vi": "Trang trắng (mặt sau của tờ phiếu?).", "en": "The page is blank (a back side?)."},
     ),
     (
+        r"no form code, no corner markers and no form's print: not a page of a form",
+        {
+            "vi": "Không có mã phiếu, không có dấu định vị góc, và chữ in không khớp với trang phiếu nào: không phải trang phiếu.",
+            "en": "No form code, no corner markers and no form's print: not a page of a form.",
+        },
+    ),
+    (
         r"no form code and no corner markers: not a page of a form",
         {
             "vi": "Không có mã phiếu và không có dấu định vị góc: không phải trang phiếu.",
