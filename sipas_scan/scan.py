@@ -188,7 +188,7 @@ def _place_by_stack(store: Store, source_ids: set[int], options: ReadOptions) ->
             continue
         forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
         name = Path(store.scanned_file(stack[0].page_id).path).name
-        for placement in place(stack, store.read_page_numbers(forms), name):
+        for placement in place(stack, store.read_page_numbers(forms), name, store.page_values(source_id)):
             reading = _read_as_placed(store, placement, options) if placement.unread else None
             if placement.unread and reading is None:
                 continue

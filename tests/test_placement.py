@@ -117,13 +117,16 @@ def test_the_only_form_beside_it_without_the_page_takes_it():
 def test_a_page_not_identified_beside_it_is_no_border_between_forms():
     # Measured on a hard stack: form A's pages 3 and 2, then page 1 of form
     # B and page 4 of A, neither identified, then B's pages 2, 4 (not
-    # identified either) and 3. Page 4 of A, with B's unread page 1 before
-    # it, is A's as much as B's (both lack a page 4): it waits for a person.
-    # B's page 1 is B's: A has its page 1. B's page 4 lies between its pages.
+    # identified either) and 3. B's page 4 lies between its pages; B's page
+    # 1 is B's (A has its page 1); A's page 4, with B's unread page 1 before
+    # it, is A's only because B's own page 4 was placed first.
     stack = [_read(0, "0003970", 3), _read(1, "0003970", 2), _unplaced(2, 1), _unplaced(3, 4), _read(4, "0003988", 2)]
     stack += [_unplaced(5, 4), _read(6, "0003988", 3)]
     read = {(SURVEY, "0003970", n) for n in (1, 2, 3)} | {(SURVEY, "0003988", n) for n in (2, 3)}
-    assert [p[:3] for p in _placed(stack, read)] == [(102, "0003988", 1), (105, "0003988", 4)]
+    placed = [p[:3] for p in _placed(stack, read)]
+    assert placed == [(105, "0003988", 4), (102, "0003988", 1), (103, "0003970", 4)]
+    # Without B's page 4 in the stack, A's page 4 could be either form's.
+    assert [p[:3] for p in _placed(stack[:5], read)] == [(102, "0003988", 1)]
 
 
 def test_a_page_of_unknown_number_takes_the_one_page_the_form_beside_it_lacks():
@@ -204,3 +207,21 @@ def test_a_page_of_unknown_number_is_the_page_of_its_neighbours_survey_it_looks_
     # Nor when the form has that page already.
     stack = [_read(0, "0000018", 1), _unknown(1, (SURVEY, 2)), _read(2, "0000018", 2)]
     assert _placed(stack) == []
+
+
+def test_a_second_copy_of_a_page_read_in_the_file_is_placed_nowhere():
+    # Measured on a hard stack: page 3 of form 0002055 fed twice, the second
+    # copy unread, just before form 0002063, whose page 3 never reached the
+    # scanner: the only form beside it lacking a page 3, but the page's
+    # answers are those of 0002055's page 3.
+    stack = [_read(0, "0002055", 3), _read(1, "0002055", 4), _unplaced(2, 3), _read(3, "0002063", 1), _read(4, "0002063", 2)]
+    read = {(SURVEY, "0002055", n) for n in (1, 2, 3, 4)} | {(SURVEY, "0002063", n) for n in (1, 2, 4)}
+    first = {"c4_1": "5", "c4_2": "4", "c4_3": "3;4", "c4_4": "5", "e1": "1;6", "d1": "2", "d2": "3", "d3": "4"}
+    copy = {**first, "c4_3": "4"}  # one faint mark read otherwise
+    other = {"c4_1": "4", "c4_2": "4", "c4_3": "2", "c4_4": "3", "e1": "8", "d1": "1", "d2": "3", "d3": "5"}
+    assert place(stack, read, "stack.pdf", {100: first, 102: copy}) == []
+    # Another respondent's page 3 agrees by chance on two of eight: it is placed.
+    [placement] = place(stack, read, "stack.pdf", {100: first, 102: other})
+    assert (placement.serial, placement.page_no) == ("0002063", 3)
+    # Too few answers on either to tell: placed as before.
+    assert len(place(stack, read, "stack.pdf", {100: {"d1": "2"}, 102: {"d1": "2"}})) == 1

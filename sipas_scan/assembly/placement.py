@@ -15,6 +15,7 @@ Pure: the pages of one file in order in, placements out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sipas_scan.printing.codes import serial_is_valid
@@ -24,6 +25,11 @@ Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a pa
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
+# A page whose answers agree this well with the page of its number of a form
+# beside it is a second copy of that page (fed twice, or photocopied), whatever
+# other form lacks the page: over this many answers given on either page.
+COPY_AGREEMENT = 0.8
+COPY_MIN_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,12 @@ def _nearest_read(stack: list[StackPage], at: int, step: int) -> StackPage | Non
 
 
 def _lacking(
-    page: StackPage, stack: list[StackPage], at: int, taken: set[tuple[str, str, int]], file_name: str
+    page: StackPage,
+    stack: list[StackPage],
+    at: int,
+    taken: set[tuple[str, str, int]],
+    file_name: str,
+    values: Mapping[int, Mapping[str, str]],
 ) -> dict[tuple[str, str, int], Neighbours]:
     """The last resort, when nothing else ties the page to a form: the forms
     of the nearest page read on either side, each with the page it does not
@@ -164,7 +175,8 @@ def _lacking(
     (measured on a hard stack). Pages not read between (back sides, stray
     sheets, other pages not identified) are passed over, not taken for a
     border between forms: a page 4 beside an unread page 1 of form B, then
-    page 2 of A, may be A's as well as B's."""
+    page 2 of A, may be A's as well as B's. Nothing, when the page is a
+    second copy of the page a form beside it has (``_copy_of``)."""
     found: dict[tuple[str, str, int], Neighbours] = {}
     for step in (-1, +1):
         other = _nearest_read(stack, at, step)
@@ -172,45 +184,72 @@ def _lacking(
             continue
         numbers = [page.page_no] if page.page_no >= 1 else [n for s, n in page.likely_pages if s == other.survey]
         lacking = [n for n in numbers if (other.survey, other.serial, n) not in taken]
+        if page.page_no >= 1 and not lacking and _copy_of(page, other.serial, stack, values):
+            return {}
         if len(lacking) == 1:
             where = f"next to page {other.page_no} ({file_name} p. {other.index + 1}), the only form beside it without this page"
             found.setdefault((other.survey, other.serial, lacking[0]), (where, (other.page_id,)))
     return found
 
 
-def place(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[Placement]:
+def _copy_of(page: StackPage, serial: str, stack: list[StackPage], values: Mapping[int, Mapping[str, str]]) -> bool:
+    """Whether the page's answers are those of the page of its number of
+    form ``serial`` read in the file (``COPY_AGREEMENT`` of the answers
+    given on either): a second copy of it (measured on a hard stack: page 3
+    of one form fed twice, the copy, unread, taken for the page 3 of the
+    next form, which never reached the scanner)."""
+    own = values.get(page.page_id, {})
+    for other in stack:
+        if other.status == "ok" and (other.survey, other.serial, other.page_no) == (page.survey, serial, page.page_no):
+            theirs = values.get(other.page_id, {})
+            given = [f for f in own.keys() & theirs.keys() if own[f] or theirs[f]]
+            if len(given) >= COPY_MIN_ANSWERS and sum(own[f] == theirs[f] for f in given) >= COPY_AGREEMENT * len(given):
+                return True
+    return False
+
+
+def place(
+    stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str, values: Mapping[int, Mapping[str, str]] | None = None
+) -> list[Placement]:
     """Placements for the pages of one file (``stack``, in file order) that
     nothing printed on them identified: its neighbours give a form (see
     ``_candidates``; a page whose page is not known is taken as the page its
     print looks most like), when exactly one form they give has no page of
     this number read (``read``: (survey, serial, page) of every page read),
-    or, when they give none, exactly one form beside it lacks the page
-    (``_lacking``), and its own printed serial lines did not read another
-    form's serial (``_contradicted``)."""
+    and its own printed serial lines did not read another form's serial
+    (``_contradicted``). Pages that gives no form are then given one by the
+    last resort, ``_lacking`` (``values``: page id -> field id -> value read,
+    of the file's pages whose page is known), once every other placement is
+    made: a form lacking a page may lack it only because its page lies
+    further on."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
-    placements = []
-    for at, page in enumerate(stack):
-        if page.status != "quarantined" or page.reason != UNPLACED:
-            continue
-        before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
-        # A form that has this page read already cannot be its form: a page
-        # 3 between page 4 of one form and page 2 of the next is the next's
-        # when the first has its page 3.
-        found = {
-            (candidate.survey, serial, candidate.page_no): neighbours
-            for candidate in _as_pages(page, before, after)
-            for serial, neighbours in _candidates(candidate, before, after, file_name).items()
-            if (candidate.survey, serial, candidate.page_no) not in taken
-        }
-        if not found:
-            found = _lacking(page, stack, at, taken, file_name)
-        if len(found) != 1:
-            continue
-        [((survey, serial, page_no), (where, beside))] = found.items()
-        if _contradicted(page, serial):
-            continue
-        taken.add((survey, serial, page_no))
-        where += _misread_note(page, serial)
-        placements.append(Placement(page.page_id, survey, serial, page_no, where, beside, unread=page.page_no < 1))
+    placements: list[Placement] = []
+    unplaced = [at for at, page in enumerate(stack) if page.status == "quarantined" and page.reason == UNPLACED]
+    for last_resort in (False, True):
+        for at in unplaced:
+            page = stack[at]
+            if any(p.page_id == page.page_id for p in placements):
+                continue
+            if last_resort:
+                found = _lacking(page, stack, at, taken, file_name, values or {})
+            else:
+                before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
+                # A form that has this page read already cannot be its form: a
+                # page 3 between page 4 of one form and page 2 of the next is the
+                # next's when the first has its page 3.
+                found = {
+                    (candidate.survey, serial, candidate.page_no): neighbours
+                    for candidate in _as_pages(page, before, after)
+                    for serial, neighbours in _candidates(candidate, before, after, file_name).items()
+                    if (candidate.survey, serial, candidate.page_no) not in taken
+                }
+            if len(found) != 1:
+                continue
+            [((survey, serial, page_no), (where, beside))] = found.items()
+            if _contradicted(page, serial):
+                continue
+            taken.add((survey, serial, page_no))
+            where += _misread_note(page, serial)
+            placements.append(Placement(page.page_id, survey, serial, page_no, where, beside, unread=page.page_no < 1))
     return placements

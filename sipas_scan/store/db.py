@@ -439,6 +439,15 @@ class Store:
             stack.append(StackPage(page_id, index, status, reason, survey, serial, page_no, digits, likely))
         return stack
 
+    def page_values(self, source_id: int) -> dict[int, dict[str, str]]:
+        """Page id -> field id -> the value read, for the pages of one file
+        whose page is known (read, or quarantined with its marks read)."""
+        rows = self.db.query("SELECT id, readings FROM pages WHERE source_id = :id AND page_no > 0", id=source_id)
+        return {
+            page_id: {str(f["field_id"]): str(f.get("value", "")) for f in json.loads(raw or "{}").get("fields", [])}
+            for page_id, raw in rows
+        }
+
     def read_page_numbers(self, forms: Sequence[FormKey]) -> set[tuple[str, str, int]]:
         """(survey, serial, page) of every page read of the forms ``forms``."""
         where, names, args = _forms_clause(forms, keyword="AND")
