@@ -225,3 +225,7 @@ def test_a_second_copy_of_a_page_read_in_the_file_is_placed_nowhere():
     assert (placement.serial, placement.page_no) == ("0002063", 3)
     # Too few answers on either to tell: placed as before.
     assert len(place(stack, read, "stack.pdf", {100: {"d1": "2"}, 102: {"d1": "2"}})) == 1
+    # Nor does a rule of order place a copy: page 3 just before page 2 of the next form.
+    stack = [_read(0, "0002055", 3), _unplaced(1, 3), _read(2, "0002063", 2), _read(3, "0002063", 1)]
+    assert [p.serial for p in place(stack, read, "stack.pdf", {100: first, 101: other})] == ["0002063"]
+    assert place(stack, read, "stack.pdf", {100: first, 101: copy}) == []

@@ -27,7 +27,7 @@ UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
 # A page whose answers agree this well with the page of its number of a form
 # beside it is a second copy of that page (fed twice, or photocopied), whatever
-# other form lacks the page: over this many answers given on either page.
+# other form its place calls for: over this many answers given on either page.
 COPY_AGREEMENT = 0.8
 COPY_MIN_ANSWERS = 3
 
@@ -159,12 +159,7 @@ def _nearest_read(stack: list[StackPage], at: int, step: int) -> StackPage | Non
 
 
 def _lacking(
-    page: StackPage,
-    stack: list[StackPage],
-    at: int,
-    taken: set[tuple[str, str, int]],
-    file_name: str,
-    values: Mapping[int, Mapping[str, str]],
+    page: StackPage, stack: list[StackPage], at: int, taken: set[tuple[str, str, int]], file_name: str
 ) -> dict[tuple[str, str, int], Neighbours]:
     """The last resort, when nothing else ties the page to a form: the forms
     of the nearest page read on either side, each with the page it does not
@@ -175,8 +170,7 @@ def _lacking(
     (measured on a hard stack). Pages not read between (back sides, stray
     sheets, other pages not identified) are passed over, not taken for a
     border between forms: a page 4 beside an unread page 1 of form B, then
-    page 2 of A, may be A's as well as B's. Nothing, when the page is a
-    second copy of the page a form beside it has (``_copy_of``)."""
+    page 2 of A, may be A's as well as B's."""
     found: dict[tuple[str, str, int], Neighbours] = {}
     for step in (-1, +1):
         other = _nearest_read(stack, at, step)
@@ -184,23 +178,23 @@ def _lacking(
             continue
         numbers = [page.page_no] if page.page_no >= 1 else [n for s, n in page.likely_pages if s == other.survey]
         lacking = [n for n in numbers if (other.survey, other.serial, n) not in taken]
-        if page.page_no >= 1 and not lacking and _copy_of(page, other.serial, stack, values):
-            return {}
         if len(lacking) == 1:
             where = f"next to page {other.page_no} ({file_name} p. {other.index + 1}), the only form beside it without this page"
             found.setdefault((other.survey, other.serial, lacking[0]), (where, (other.page_id,)))
     return found
 
 
-def _copy_of(page: StackPage, serial: str, stack: list[StackPage], values: Mapping[int, Mapping[str, str]]) -> bool:
+def _copy_beside(page: StackPage, at: int, serial: str, stack: list[StackPage], values: Mapping[int, Mapping[str, str]]) -> bool:
     """Whether the page's answers are those of the page of its number of
-    form ``serial`` read in the file (``COPY_AGREEMENT`` of the answers
-    given on either): a second copy of it (measured on a hard stack: page 3
-    of one form fed twice, the copy, unread, taken for the page 3 of the
-    next form, which never reached the scanner)."""
+    another form than ``serial`` beside it (the nearest page read on either
+    side), read in the file: ``COPY_AGREEMENT`` of the answers given on
+    either. It is then a second copy of that page (measured on a hard stack:
+    page 3 of one form fed twice, the copy, unread, taken for the page 3 of
+    the next form, which never reached the scanner)."""
     own = values.get(page.page_id, {})
+    beside = {other.serial for other in (_nearest_read(stack, at, -1), _nearest_read(stack, at, +1)) if other is not None}
     for other in stack:
-        if other.status == "ok" and (other.survey, other.serial, other.page_no) == (page.survey, serial, page.page_no):
+        if other.status == "ok" and other.serial in beside - {serial} and (other.survey, other.page_no) == (page.survey, page.page_no):
             theirs = values.get(other.page_id, {})
             given = [f for f in own.keys() & theirs.keys() if own[f] or theirs[f]]
             if len(given) >= COPY_MIN_ANSWERS and sum(own[f] == theirs[f] for f in given) >= COPY_AGREEMENT * len(given):
@@ -216,12 +210,13 @@ def place(
     ``_candidates``; a page whose page is not known is taken as the page its
     print looks most like), when exactly one form they give has no page of
     this number read (``read``: (survey, serial, page) of every page read),
-    and its own printed serial lines did not read another form's serial
-    (``_contradicted``). Pages that gives no form are then given one by the
-    last resort, ``_lacking`` (``values``: page id -> field id -> value read,
-    of the file's pages whose page is known), once every other placement is
-    made: a form lacking a page may lack it only because its page lies
-    further on."""
+    its own printed serial lines did not read another form's serial
+    (``_contradicted``), and it is no second copy of the page of another
+    form beside it (``_copy_beside``; ``values``: page id -> field id ->
+    value read, of the file's pages whose page is known). Pages that gives
+    no form are then given one by the last resort, ``_lacking``, once every
+    other placement is made: a form lacking a page may lack it only because
+    its page lies further on."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements: list[Placement] = []
@@ -232,7 +227,7 @@ def place(
             if any(p.page_id == page.page_id for p in placements):
                 continue
             if last_resort:
-                found = _lacking(page, stack, at, taken, file_name, values or {})
+                found = _lacking(page, stack, at, taken, file_name)
             else:
                 before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
                 # A form that has this page read already cannot be its form: a
@@ -247,7 +242,7 @@ def place(
             if len(found) != 1:
                 continue
             [((survey, serial, page_no), (where, beside))] = found.items()
-            if _contradicted(page, serial):
+            if _contradicted(page, serial) or _copy_beside(page, at, serial, stack, values or {}):
                 continue
             taken.add((survey, serial, page_no))
             where += _misread_note(page, serial)
