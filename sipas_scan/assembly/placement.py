@@ -213,10 +213,10 @@ def place(
     its own printed serial lines did not read another form's serial
     (``_contradicted``), and it is no second copy of the page of another
     form beside it (``_copy_beside``; ``values``: page id -> field id ->
-    value read, of the file's pages whose page is known). Pages that gives
-    no form are then given one by the last resort, ``_lacking``, once every
-    other placement is made: a form lacking a page may lack it only because
-    its page lies further on."""
+    value read, of the file's pages whose page is known). Pages given no
+    form that way are then given one by the last resort, ``_lacking``, once
+    every other placement is made: a form lacking a page may lack it only
+    because its page lies further on."""
     stack = sorted(stack, key=lambda p: p.index)
     taken = set(read)
     placements: list[Placement] = []
@@ -224,7 +224,7 @@ def place(
     for last_resort in (False, True):
         for at in unplaced:
             page = stack[at]
-            if any(p.page_id == page.page_id for p in placements):
+            if page.page_id in {placement.page_id for placement in placements}:
                 continue
             if last_resort:
                 found = _lacking(page, stack, at, taken, file_name)
