@@ -7,6 +7,8 @@ them (the printed boxes, widened, are the reference)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -1407,3 +1409,22 @@ def test_an_answer_that_is_only_a_hair_thin_line_on_a_pen_page_is_looked_at():
     # A line as solid as a pen's, a clear mark, or a page whose own lines are that thin: the answer.
     for reading in (read(pen, solid=0.4), read(pen, coverage=0.2), read(Hand(pen_solid=0.3))):
         assert (reading.value, blocking(reading)) == ("3", False), reading
+
+
+def test_a_pale_cross_beside_a_box_filled_half_way_goes_to_a_person():
+    # Measured on hard seed 22 (C1.2): a cancellation half done, box 4 filled
+    # half way, and its new answer a cross through box 1 that the scan left
+    # thin and paler than the page's marks. Dropped as show-through and as a
+    # hair, the half fill was read as the answer. A person looks.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "235"]
+    cross = BoxReading("1", "marked", 0.5, 0.0, 0.0, stroke=1.0, crosses=True, core=46, tone=0.58, depth=0.48)
+    fill = BoxReading("4", "marked", 1.0, 0.565, 0.0, ring_sectors=8, stroke=1.0, loose_sectors=8, crosses=True)
+    fill = replace(fill, corners=0.66, solid=0.9)
+    hand = Hand(pen_solid=0.6, pen_core=79.0)
+    reading = decide(field, [cross, empty[0], empty[1], fill, empty[2]], Thresholds(), hand=hand)
+    assert blocking(reading), reading
+    # Beside a whole tick the same pale cross is show-through: the tick is the answer.
+    tick = replace(fill, coverage=0.2, corners=0.0, solid=0.6, ring_sectors=0, loose_sectors=0)
+    reading = decide(field, [cross, empty[0], empty[1], tick, empty[2]], Thresholds(), hand=hand)
+    assert (reading.value, blocking(reading)) == ("4", False), reading

@@ -1485,10 +1485,17 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     def pale(b: BoxReading) -> bool:
         return b.pale and b is not own_light
 
+    # ... unless the clear answer is a box filled half way: a cancellation
+    # half done, whose new answer may be that paler stroke (hard seed 22: a
+    # pale cross beside a half-filled box dropped, the half fill read as the
+    # answer).
+    not_pale = [b for b in marked if not b.pale]
+    half_filled = fld.kind == "single" and not hand.blobs and bool(not_pale) and all(b.coverage >= HALF_FILL for b in not_pale)
     strays = [
         b
         for b in doubtful + marked
         if answered
+        and not half_filled
         and pale(b)
         and (
             fld.kind == "single"
@@ -1530,8 +1537,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # tick (office stacks with loops, slashes and blobs: 3 clean forms
         # held, all read right). So is a line far thinner than the pen of
         # the page's clear marks or of this answer, wherever it runs: a
-        # hair on the glass.
-        strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, pen_solid, thresholds)]
+        # hair on the glass; but not beside a box filled half way (a fill
+        # says nothing of the pen's width, and the line may be the new
+        # answer of a cancellation half done).
+        thin_beside = 0.0 if half_filled else pen_solid
+        strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, thin_beside, thresholds)]
     if fld.kind == "multi" and clearest:
         # Beside clear answers to a multiple-choice question, a line far
         # thinner than their pen that does not pass through its box is a
