@@ -143,6 +143,9 @@ INK_CLIPPED = 250  # clear marks' strokes this dark (0..255) were clipped to bla
 # scan): how pale a lighter stroke is tells nothing there (hard black-and-white stacks: of 8 lone hair-like
 # lines on such pages, 2 were what the scan left of a light tick)
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
+# ... when its ink is a fill: nearly all of it with ink all round (hard stacks:
+# half fills 0.90-0.92, thick crosses 0.74-0.85 however much of the box they cover)
+FILL_SOLID = 0.88
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
 # (hard stacks: 14 questions no longer held, all read right)
@@ -1371,6 +1374,12 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> boo
     return touch or _thinner_than_pen(box, pen_solid)
 
 
+def _filled_half_way(box: BoxReading) -> bool:
+    """A box filled in half way or more, as a cancellation begins: its ink
+    a fill, not the lines of a thick cross covering as much."""
+    return box.coverage >= HALF_FILL and box.solid >= FILL_SOLID
+
+
 def _slight(box: BoxReading, t: Thresholds) -> bool:
     """Little ink, going no way round its box: too little to be a mark by
     its amount alone."""
@@ -1490,7 +1499,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # pale cross beside a half-filled box dropped, the half fill read as the
     # answer).
     not_pale = [b for b in marked if not b.pale]
-    half_filled = fld.kind == "single" and not hand.blobs and bool(not_pale) and all(b.coverage >= HALF_FILL for b in not_pale)
+    half_filled = fld.kind == "single" and not hand.blobs and bool(not_pale) and all(_filled_half_way(b) for b in not_pale)
     strays = [
         b
         for b in doubtful + marked
