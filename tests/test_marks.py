@@ -1424,12 +1424,13 @@ def test_a_pale_cross_beside_a_box_filled_half_way_goes_to_a_person():
     hand = Hand(pen_solid=0.6, pen_core=79.0)
     reading = decide(field, [cross, empty[0], empty[1], fill, empty[2]], Thresholds(), hand=hand)
     assert blocking(reading), reading
-    # Beside a whole tick, or a thick cross covering as much of its box as
-    # the fill (its lines, not a fill: hard stacks, 0.74-0.85 of its ink
-    # with ink all round), the same pale cross is show-through: the mark is
-    # the answer.
+    # Beside a whole tick, a thick cross covering as much of its box as the
+    # fill (its lines, not a fill: hard stacks, 0.74-0.85 of its ink with
+    # ink all round) or a round blob, the same pale cross is show-through:
+    # the mark is the answer.
     tick = replace(fill, coverage=0.2, corners=0.0, solid=0.6, ring_sectors=0, loose_sectors=0)
     thick = replace(fill, coverage=0.61, corners=0.75, solid=0.76, ring_sectors=2, loose_sectors=2)
-    for mark in (tick, thick):
+    blob = replace(fill, coverage=0.69, corners=0.16, solid=0.9, ring_sectors=0, loose_sectors=0)  # round, not to the corners
+    for mark in (tick, thick, blob):
         reading = decide(field, [cross, empty[0], empty[1], mark, empty[2]], Thresholds(), hand=hand)
         assert (reading.value, blocking(reading)) == ("4", False), reading

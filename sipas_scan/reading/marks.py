@@ -144,7 +144,9 @@ INK_CLIPPED = 250  # clear marks' strokes this dark (0..255) were clipped to bla
 # lines on such pages, 2 were what the scan left of a light tick)
 HALF_FILL = 0.45  # a box this full may be a cancellation half done (unless the hand is heavy): no other ink is a stray
 # ... when its ink is a fill: nearly all of it with ink all round (hard stacks:
-# half fills 0.90-0.92, thick crosses 0.74-0.85 however much of the box they cover)
+# half fills 0.90-0.92, thick crosses 0.74-0.85 however much of the box they
+# cover), reaching into the box's corners (``BLOB_CORNERS``) as a cancellation
+# does, not a round blob (hard stacks: blobs 0.11-0.16, half fills 0.50-0.66)
 FILL_SOLID = 0.88
 KNEE_MARGIN_MM = 0.8  # a tick's knee is this much lower in the box it was meant for than its arm in the next
 STRAY_BOX_MM = 0.5  # a box found this far from where its question's other boxes sit (in step) was misplaced
@@ -1376,8 +1378,9 @@ def _no_mark_of_its_own(box: BoxReading, pen_solid: float, t: Thresholds) -> boo
 
 def _filled_half_way(box: BoxReading) -> bool:
     """A box filled in half way or more, as a cancellation begins: its ink
-    a fill, not the lines of a thick cross covering as much."""
-    return box.coverage >= HALF_FILL and box.solid >= FILL_SOLID
+    a fill into the box's corners, not the lines of a thick cross covering
+    as much, nor a blob."""
+    return box.coverage >= HALF_FILL and box.solid >= FILL_SOLID and box.corners >= BLOB_CORNERS
 
 
 def _slight(box: BoxReading, t: Thresholds) -> bool:
