@@ -224,9 +224,10 @@ def place(
     placements: list[Placement] = []
     unplaced = [at for at, page in enumerate(stack) if page.status == "quarantined" and page.reason == UNPLACED]
     for last_resort in (False, True):
+        placed = {placement.page_id for placement in placements}
         for at in unplaced:
             page = stack[at]
-            if page.page_id in {placement.page_id for placement in placements}:
+            if page.page_id in placed:
                 continue
             if last_resort:
                 found = _lacking(page, stack, at, taken, file_name)

@@ -116,11 +116,9 @@ def read_page(gray: np.ndarray, dpi: float, options: ReadOptions) -> PageResult:
     gray = erase_feed_lines(gray)
     markers = detect_markers(gray)
     payloads = find_codes(gray)
-    by_markers = _ByMarkers(gray, markers, options)
-    if not payloads and not markers:
-        # Every marker cut off or lost and no code read: a stray sheet, or a
-        # form page fed far off-centre, which its print still places.
-        by_markers = _ByMarkers(gray, markers, options, _align_by_print(gray, options))
+    # Every marker cut off or lost and no code read: a stray sheet, or a form
+    # page fed far off-centre, which its print still places.
+    by_markers = _ByMarkers(gray, markers, options, _align_by_print(gray, options) if not payloads and not markers else None)
     if not payloads and (markers or by_markers.start is not None):
         # Look again where the code is printed: markers and code sit in the
         # same place on every survey's pages.
@@ -173,12 +171,10 @@ def _align_by_print(gray: np.ndarray, options: ReadOptions) -> Registration | No
     for turns in (0, 2) if height >= width else (1, 3):
         start = frame_homography((height, width), turns)
         dark = darkness(warp_to_layout(gray, Registration(start, (), math.inf, 90 * turns, scale_of(start))))
-        for survey_id in [options.survey] if options.survey else list(forms_surveys()):
-            _, layout = survey_and_layout(survey_id)
-            scored += [(score, turns, page) for score, page in zip(page_likeness(dark, layout), layout.pages, strict=True)]
+        scored += [(score, start, page) for score, _, page in _page_scores(dark, options)]
     scored.sort(key=lambda item: item[0], reverse=True)
-    for _, turns, page in scored[:FRAME_CANDIDATES]:
-        aligned = align_from_structure(gray, page, frame_homography((height, width), turns))
+    for _, start, page in scored[:FRAME_CANDIDATES]:
+        aligned = align_from_structure(gray, page, start)
         if aligned:
             return aligned
     return None
@@ -302,12 +298,12 @@ def _read_unidentified(
     likely = list(by_markers.likely)
     candidates = likely
     number = read_page_number(by_markers.aligned) if len(candidates) > 1 else None
-    legible = isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE
-    if isinstance(number, tuple) and legible:
+    legible = number if isinstance(number, tuple) and number[2] >= MIN_WORD_CONFIDENCE else None
+    if legible is not None:
         candidates = [
             (survey_id, page)
             for survey_id, page in candidates
-            if page.number == number[0] and survey_and_layout(survey_id)[1].page_count == number[1]
+            if page.number == legible[0] and survey_and_layout(survey_id)[1].page_count == legible[1]
         ]
     elif len(candidates) > 1 and not math.isfinite(registration.residual_mm):
         # Placed only roughly (one or two markers), the print may look like
@@ -330,7 +326,7 @@ def _read_unidentified(
         )
     survey_id, page = candidates[0]
     code = PageCode(survey_id, "", page.number)
-    result = read_identified_page(gray, dpi, code, markers, options, page_known=legible, start=by_markers.start)
+    result = read_identified_page(gray, dpi, code, markers, options, page_known=legible is not None, start=by_markers.start)
     return result if result.status == "ok" else None
 
 
@@ -343,14 +339,21 @@ def _names_a_likely_page(found: PrintedIdentity, candidates: list[tuple[str, Pag
     return len(candidates) > 1 or (found.survey, found.page) == (candidates[0][0], candidates[0][1].number)
 
 
-def _likely_pages(dark: np.ndarray, options: ReadOptions) -> list[tuple[str, PageLayout]]:
-    """The pages a page of unknown number may be, likeliest first: only the
-    likeliest when its print matches clearly better than any other page's."""
+def _page_scores(dark: np.ndarray, options: ReadOptions) -> list[tuple[float, str, PageLayout]]:
+    """How much a page, as ``dark`` (its darkness map on the reading grid)
+    shows it, looks like each page of the surveys it may be of
+    (``page_likeness``): (score, survey, page)."""
     scored = []
     for survey_id in [options.survey] if options.survey else list(forms_surveys()):
         _, layout = survey_and_layout(survey_id)
         scored += [(score, survey_id, page) for score, page in zip(page_likeness(dark, layout), layout.pages, strict=True)]
-    scored.sort(key=lambda item: item[0], reverse=True)
+    return scored
+
+
+def _likely_pages(dark: np.ndarray, options: ReadOptions) -> list[tuple[str, PageLayout]]:
+    """The pages a page of unknown number may be, likeliest first: only the
+    likeliest when its print matches clearly better than any other page's."""
+    scored = sorted(_page_scores(dark, options), key=lambda item: item[0], reverse=True)
     if len(scored) > 1 and scored[0][0] >= CLEAR_LIKENESS and scored[0][0] - scored[1][0] >= LIKENESS_MARGIN:
         scored = scored[:1]
     return [(survey_id, page) for _, survey_id, page in scored]
