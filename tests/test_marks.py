@@ -1434,3 +1434,26 @@ def test_a_pale_cross_beside_a_box_filled_half_way_goes_to_a_person():
     for mark in (tick, thick, blob):
         reading = decide(field, [cross, empty[0], empty[1], mark, empty[2]], Thresholds(), hand=hand)
         assert (reading.value, blocking(reading)) == ("4", False), reading
+
+
+def test_a_short_stroke_with_a_marks_ink_beside_a_box_filled_half_way_goes_to_a_person():
+    # Measured on hard seed 23 (C3.1): a cancellation half done, box 4 filled
+    # half way and a slash through box 3 that the scan broke (no piece of it
+    # crosses the box). Dropped as a touch, the half fill was read as the
+    # answer. A person looks: the slash holds a mark's ink.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "125"]
+    slash = BoxReading("3", "marked", 1.0, 0.1009, 0.0198, ring_sectors=3, stroke=0.548, loose_sectors=3, solid=0.505)
+    fill = BoxReading("4", "marked", 1.0, 0.4662, 0.0, ring_sectors=8, stroke=1.0, loose_sectors=8, crosses=True)
+    fill = replace(fill, corners=0.547, solid=0.886)
+    hand = Hand(pen_solid=0.543, pen_core=255.0)
+    reading = decide(field, [empty[0], empty[1], slash, fill, empty[2]], Thresholds(), hand=hand)
+    assert blocking(reading) and "3" in reading.value.split(";"), reading
+    # Beside a tick, the same short stroke is a touch (a neighbour's stroke
+    # running on); so is a stroke with less than a mark's ink beside the fill.
+    tick = replace(fill, coverage=0.3, corners=0.1, solid=0.6, ring_sectors=0, loose_sectors=0)
+    reading = decide(field, [empty[0], empty[1], slash, tick, empty[2]], Thresholds(), hand=hand)
+    assert (reading.value, blocking(reading)) == ("4", False), reading
+    touch = replace(slash, coverage=0.05)
+    reading = decide(field, [empty[0], empty[1], touch, fill, empty[2]], Thresholds(), hand=hand)
+    assert (reading.value, blocking(reading)) == ("4", False), reading

@@ -1497,12 +1497,12 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     def pale(b: BoxReading) -> bool:
         return b.pale and b is not own_light
 
-    # ... unless the clear answer is a box filled half way: a cancellation
-    # half done, whose new answer may be that paler stroke (hard seed 22: a
-    # pale cross beside a half-filled box dropped, the half fill read as the
+    # ... unless a clear mark is a box filled half way: a cancellation half
+    # done, whose new answer may be that paler stroke (hard seed 22: a pale
+    # cross beside a half-filled box dropped, the half fill read as the
     # answer).
     not_pale = [b for b in marked if not b.pale]
-    half_filled = fld.kind == "single" and not hand.blobs and bool(not_pale) and all(_filled_half_way(b) for b in not_pale)
+    half_filled = fld.kind == "single" and not hand.blobs and any(_filled_half_way(b) for b in not_pale)
     strays = [
         b
         for b in doubtful + marked
@@ -1544,16 +1544,23 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     if fld.kind == "single" and (clearest or circled):
         # A short stroke that neither passes through its box nor goes round
         # it is no tick: beside a clear answer it is a touch (a pen resting,
-        # a neighbour's stroke running on), even beside a box so full it may
-        # be a cancellation half done, whose new answer would be a whole
-        # tick (office stacks with loops, slashes and blobs: 3 clean forms
-        # held, all read right). So is a line far thinner than the pen of
-        # the page's clear marks or of this answer, wherever it runs: a
-        # hair on the glass; but not beside a box filled half way (a fill
-        # says nothing of the pen's width, and the line may be the new
-        # answer of a cancellation half done).
+        # a neighbour's stroke running on), even beside a box so full it
+        # may be a cancellation half done (office stacks with loops, slashes
+        # and blobs: 3 clean forms held, all read right). So is a line far
+        # thinner than the pen of the page's clear marks or of this answer,
+        # wherever it runs: a hair on the glass. Not beside a box filled
+        # half way, though, if it holds a mark's ink: there it may be the
+        # new answer of a cancellation half done (hard seed 23: a slash
+        # broken by the scan dropped, the half fill read as the answer);
+        # nor is a line thin there, a fill saying nothing of the pen.
         thin_beside = 0.0 if half_filled else pen_solid
-        strays += [b for b in doubtful + marked if b not in strays and _no_mark_of_its_own(b, thin_beside, thresholds)]
+        strays += [
+            b
+            for b in doubtful + marked
+            if b not in strays
+            and _no_mark_of_its_own(b, thin_beside, thresholds)
+            and not (half_filled and b.coverage >= thresholds.marked)
+        ]
     if fld.kind == "multi" and clearest:
         # Beside clear answers to a multiple-choice question, a line far
         # thinner than their pen that does not pass through its box is a
