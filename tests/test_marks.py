@@ -1457,3 +1457,30 @@ def test_a_short_stroke_with_a_marks_ink_beside_a_box_filled_half_way_goes_to_a_
     touch = replace(slash, coverage=0.05)
     reading = decide(field, [empty[0], empty[1], touch, fill, empty[2]], Thresholds(), hand=hand)
     assert (reading.value, blocking(reading)) == ("4", False), reading
+
+
+def _light_cross_under_a_fade(fade: float, grey: int) -> FieldReading:
+    # A light pencil cross in box 1, the box and all in it drawn lighter by
+    # ``fade`` (a streak of low toner: 1 none, 0.7 three tenths lighter).
+    sheet = Sheet()
+    cx, cy = sheet.centre("1")
+    sheet.line([(cx - 1.7, cy - 1.7), (cx + 1.7, cy + 1.7)], 0.3, grey).line([(cx + 1.7, cy - 1.7), (cx - 1.7, cy + 1.7)], 0.3, grey)
+    x, y, w, h = sheet.options[0].box
+    window = np.s_[int((y - 1) * S) : int((y + h + 1) * S), int((x - 1) * S) : int((x + w + 1) * S)]
+    sheet.ink[window] = (255 - (255 - sheet.ink[window].astype(float)) * fade).astype(np.uint8)
+    return sheet.read()
+
+
+def test_a_light_cross_under_a_fade_streak_goes_to_a_person():
+    # Measured on an office stack: a light pencil's crosses under a streak
+    # that drew the print 0.7 as dark, their darkest tenth at 35 (of 255),
+    # read blank unseen. Under the fade a trace that light is worth a look.
+    faded = _light_cross_under_a_fade(0.7, grey=205)
+    box = faded.boxes[0]
+    assert box.state == "empty" and box.core <= 36 and 0.65 < box.outline < 0.75, box
+    assert (faded.value, faded.flags) == ("", ("faint",)), faded
+    # Where the print is drawn as dark as elsewhere, a cross that light is
+    # no more than the dust and bleed seen in blank boxes.
+    clear = _light_cross_under_a_fade(1.0, grey=220)
+    assert clear.boxes[0].core <= 36 and clear.boxes[0].outline > 0.95, clear.boxes[0]
+    assert (clear.value, clear.flags) == ("", ()), clear
