@@ -1484,3 +1484,43 @@ def test_a_light_cross_under_a_fade_streak_goes_to_a_person():
     clear = _light_cross_under_a_fade(1.0, grey=220)
     assert clear.boxes[0].core <= 36 and clear.boxes[0].outline > 0.95, clear.boxes[0]
     assert (clear.value, clear.flags) == ("", ()), clear
+
+
+def _tick_over_the_corner(dx: float, dy: float, *, width_mm: float = 0.4, grey: int = 30) -> FieldReading:
+    # A small tick (as ``Sheet.tick``) drawn over box 3's lower right corner,
+    # its centre ``dx``, ``dy`` mm from the corner: most of it outside the box.
+    sheet = Sheet("123", pitch_mm=24.0)
+    x, y, w, h = sheet.options[2].box
+    cx, cy = x + w + dx, y + h + dy
+    sheet.line([(cx - 1.6, cy), (cx - 0.4, cy + 1.5), (cx + 1.8, cy - 1.8)], width_mm, grey)
+    return sheet.read()
+
+
+def test_a_small_tick_over_a_boxs_corner_alone_in_the_question_is_its_answer():
+    # Marks drawn off centre (an office stack with other pens, seed 51: ticks
+    # over a box's corner held as faint). A pen's line running out across
+    # the border in three sectors or more, the only ink in the question.
+    for dx, dy in ((0.0, -1.0), (0.2, -0.8), (0.2, -0.6)):
+        reading = _tick_over_the_corner(dx, dy)
+        box = reading.boxes[2]
+        assert box.coverage < Thresholds().marked and box.loose_sectors >= 3, box
+        assert (reading.value, blocking(reading)) == ("3", False), reading
+    # Crossing the border only twice, a person looks.
+    reading = _tick_over_the_corner(-0.4, -1.0)
+    assert reading.boxes[2].loose_sectors <= 2 and (reading.value, reading.flags) == ("", ("faint",)), reading
+
+
+def test_a_small_tick_over_a_corner_is_an_answer_only_alone_and_in_the_pages_pen():
+    # Beside ink in another box the corner tick may be that mark's stroke
+    # running on: decided as before, by a person.
+    field = Sheet("123").field()
+    tick = BoxReading("3", "doubtful", 0.0, 0.0343, 0.0, ring_sectors=3, stroke=0.258, loose_sectors=3, solid=0.515, core=225)
+    dust = BoxReading("1", "empty", 1.0, 0.004, 0.0, stroke=0.1)
+    clean = BoxReading("2", "empty", 1.0, 0.0, 0.0)
+    assert decide(field, [BoxReading("1", "empty", 1.0, 0.0, 0.0), clean, tick], Thresholds()).value == "3"
+    reading = decide(field, [dust, clean, tick], Thresholds())
+    assert (reading.value, reading.flags) == ("", ("faint",)), reading
+    # Paler than the page's clear marks (show-through), or a line as thin
+    # as a hair's: not the respondent's pen, a person looks.
+    for other in (replace(tick, tone=0.6), replace(tick, solid=0.1)):
+        assert decide(field, [BoxReading("1", "empty", 1.0, 0.0, 0.0), clean, other], Thresholds()).flags == ("faint",)

@@ -85,6 +85,7 @@ RING_DOUBT_BESIDE_CLEAR = 8  # ... half way round, beside a clear answer to a si
 LONE_LOOP_SECTORS = 8  # the only ink in a question, whole strokes half way round a box with ...
 LONE_LOOP_INK = 0.02  # ... this share of the band round it inked: that box's answer, a loop left open
 LONE_LOOP_CONFIDENCE = 0.6  # less sure than a closed loop (1.0)
+EDGE_TICK_SECTORS = 3  # a pen's line crossing the border of a box in this many sectors runs out of it (dust: 1-2)
 CIRCLER_DOUBT_SECTORS = 4  # ... a quarter of the way round, in a blank question on a page answered by circling
 CIRCLER_MIN_LOOPS = 2  # loops round boxes on a page that show its respondent answers by circling
 STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
@@ -1444,6 +1445,24 @@ def _print_scanned_bolder(box: BoxReading, boxes: Sequence[BoxReading]) -> bool:
     )
 
 
+def _lone_edge_tick(boxes: list[BoxReading], t: Thresholds) -> BoxReading | None:
+    """The only ink in the question: a box too little inked to read, whose
+    ink is a line a pen's width (not a hair's) running out across the box's
+    border. A small tick drawn off centre, over a corner or an edge: its
+    answer (office and hard stacks: 120 such boxes on 21 stacks, every one
+    an answer; dust and hairs are thin or cross the border once or twice).
+    Ink paler than the page's clear marks is still doubted as show-through
+    (``decide``'s pale marks)."""
+    inked = [b for b in boxes if b.coverage > 0 or b.ring_sectors > 0 or b.stroke > 0]
+    if len(inked) != 1:
+        return None
+    box = inked[0]
+    slight = box.state == "doubtful" and box.coverage < t.marked
+    if slight and box.loose_sectors >= EDGE_TICK_SECTORS and box.solid >= HAIR_SOLID_SHARE:
+        return box
+    return None
+
+
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     """The only ink in the question: whole strokes at least half way round
     one box, with real ink there (a loop left open, a big tick drawn over
@@ -1477,6 +1496,9 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     lone = _lone_loop(boxes)
     if lone is not None:
         boxes = [replace(b, state="marked", confidence=LONE_LOOP_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
+    edge_tick = _lone_edge_tick(boxes, thresholds)
+    if edge_tick is not None:
+        boxes = [replace(b, state="marked", confidence=OVERFLOW_CONFIDENCE) if b is edge_tick else b for b in boxes]
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     doubtful = [b for b in boxes if b.state == "doubtful"]
