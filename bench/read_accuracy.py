@@ -91,6 +91,31 @@ VARIANTS = {
     "office-skew": replace(
         OFFICE, name="office-skew", scanner=replace(OFFICE.scanner, max_rotation_deg=5.0, max_shift_mm=5.0, max_perspective_mm=2.0)
     ),
+    # careless marks: anywhere within 1.3 mm of the box's centre, 0.4-1.5 times its size, lines 0.25-0.7 mm
+    "office-sloppy": replace(
+        OFFICE, name="office-sloppy", pen=replace(OFFICE.pen, offset_mm=1.3, size_range=(0.4, 1.5), stroke_mm=(0.25, 0.7))
+    ),
+    # a cheap scanner: 150 dpi grey or colour, JPEG of quality 30-45, blurred and noisy
+    "office-lowq": replace(
+        OFFICE,
+        name="office-lowq",
+        scanner=replace(
+            OFFICE.scanner,
+            dpi_choices=(150,),
+            mode_choices=("gray", "colour"),
+            jpeg_quality=(30, 45),
+            noise_sigma=(3.0, 8.0),
+            blur_sigma_px=(0.4, 1.2),
+        ),
+    ),
+    # tinted paper, uneven light, folds and shadowed edges on twice as many pages
+    "office-dim": replace(
+        OFFICE,
+        name="office-dim",
+        scanner=replace(
+            OFFICE.scanner, paper_tint=0.2, lighting_amplitude=0.3, fold_rate=0.6, max_fold_shadow=0.2, shadow_edge_rate=0.3
+        ),
+    ),
     # the hard profile with every page black and white at 150 dpi (one hard stack in three or four is)
     "hard-bw150": replace(HARD, name="hard-bw150", scanner=replace(HARD.scanner, dpi_choices=(150,), mode_choices=("bw",))),
 }

@@ -300,9 +300,10 @@ def test_every_listed_anomaly_is_in_the_scans(batch, tmp_path, secret, monkeypat
 
 
 def test_the_same_seed_gives_the_same_bytes(batch, tmp_path):
-    first = sim.simulate_returns(batch, tmp_path / "a", seed=3, profile="hard", workers=2)
-    second = sim.simulate_returns(batch, tmp_path / "b", seed=3, profile="hard", workers=1)
-    other = sim.simulate_returns(batch, tmp_path / "c", seed=4, profile="hard", workers=2)
+    # At 150 dpi: the bytes are as reproducible as at 300, in a quarter of the pixels.
+    first = sim.simulate_returns(batch, tmp_path / "a", seed=3, profile="hard", workers=2, dpi=150)
+    second = sim.simulate_returns(batch, tmp_path / "b", seed=3, profile="hard", workers=1, dpi=150)
+    other = sim.simulate_returns(batch, tmp_path / "c", seed=4, profile="hard", workers=2, dpi=150)
     for name in ("truth.csv", "anomalies.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert [p.read_bytes() for p in first.stacks] == [p.read_bytes() for p in second.stacks]
