@@ -1059,6 +1059,18 @@ def read_fields(
                 boxes[fld.id],
                 {o.code: found[(fld.id, o.code)] for o in fld.options},
             )
+    return decide_page(choice, boxes, page_t, print_faded=typical_darkness < FADED_PAGE_DARKNESS)
+
+
+def decide_page(
+    choice: list[FieldLayout], boxes: dict[str, list[BoxReading]], page_t: Thresholds, *, print_faded: bool = False
+) -> list[FieldReading]:
+    """Decide every choice question of a page (``choice``) from its boxes as
+    measured and classified (``boxes``, by question id, against the page's
+    thresholds ``page_t``): each question alone, then what the page as a
+    whole says of them (the respondent's hand, light marks that may have
+    lost others, ``print_faded``: a page whose print the scan all but lost).
+    Pure: the same boxes give the same readings."""
     hand = respondent_hand([b for items in boxes.values() for b in items], page_t)
     boxes = pale_marks(boxes, hand.pen_core, page_t)
     readings = [decide(f, boxes[f.id], page_t, hand=hand) for f in choice]
@@ -1080,7 +1092,7 @@ def read_fields(
         # a multiple-choice answer with a trace of ink in another box may
         # have lost that mark (a clean box says nothing was drawn there).
         readings = _may_have_lost(choice, readings, "faint-page", traced=True)
-    if typical_darkness < FADED_PAGE_DARKNESS:
+    if print_faded:
         # The scan all but lost the page's print: marks may have gone with it.
         readings = _may_have_lost(choice, readings, "faded", traced=False)
     return readings
