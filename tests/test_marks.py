@@ -577,21 +577,26 @@ def test_a_single_choice_answered_clearly_beside_a_faded_box_is_the_answer():
 
 
 def test_a_blob_beside_a_faded_box_is_the_answer_of_a_hand_that_draws_blobs():
-    # A box filled half way beside a faded one may be a cancellation whose
-    # new answer the fade took; from a respondent whose marks are all such
-    # blobs it is the answer. A box filled to a cancellation's darkness is not.
+    # A box filled half way, into its corners, beside a faded one may be a
+    # cancellation whose new answer the fade took; from a respondent whose
+    # marks are all such fills it is the answer. A round blob or a thick
+    # cross covering as much is an answer whatever the hand (hard stacks: 65
+    # such answers held, every one read right). A box filled to a
+    # cancellation's darkness is not.
     field = Sheet().field()
     faded = BoxReading("4", "empty", 1.0, 0.0, 0.0, faded=True)
     empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "135"]
 
-    def read(coverage: float, hand: Hand) -> FieldReading:
-        blob = BoxReading("2", "marked", 1.0, coverage, 0.0, stroke=1.0, crosses=True, solid=0.8)
-        return decide(field, [empty[0], blob, empty[1], faded, empty[2]], Thresholds(), hand=hand)
+    def read(coverage: float, hand: Hand, *, solid: float = 0.9, corners: float = 0.6) -> FieldReading:
+        mark = BoxReading("2", "marked", 1.0, coverage, 0.0, stroke=1.0, crosses=True, solid=solid, corners=corners)
+        return decide(field, [empty[0], mark, empty[1], faded, empty[2]], Thresholds(), hand=hand)
 
     blobs = Hand(blobs=True)
     assert (read(0.6, blobs).value, read(0.6, blobs).flags) == ("2", ())
     assert "faded" in read(0.6, Hand()).flags and "faded" in read(0.85, blobs).flags
     assert read(0.3, Hand()).flags == ()
+    round_blob, thick_cross = read(0.6, Hand(), corners=0.16), read(0.6, Hand(), solid=0.78)
+    assert (round_blob.value, round_blob.flags) == ("2", ()) and (thick_cross.value, thick_cross.flags) == ("2", ())
 
 
 def _dirty_patch(sheet: Sheet, index: int, density: float = 0.45, seed: int = 4) -> Sheet:

@@ -1350,9 +1350,10 @@ def _answered_beside_fade(
     the fade may have taken would be a second answer, which the form does
     not allow; the answer on the paper is the stroke that is there. (A
     multiple-choice question, or a blank one, may have lost its answer; and
-    a box filled half way may be a cancellation whose new answer the fade
-    took, unless the respondent's marks are such blobs: hard stacks, 17
-    answers held so, all read right.)"""
+    a box filled half way into its corners (``_filled_half_way``) may be a
+    cancellation whose new answer the fade took, unless the respondent's
+    marks are such fills. A round blob or a thick cross covering as much is
+    no cancellation: hard stacks held 65 such answers, all read right.)"""
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
     mark = marked[0]
@@ -1361,7 +1362,8 @@ def _answered_beside_fade(
         and not mark.circled
         and not mark.pale
         and mark.crosses
-        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < (t.fill_doubt if hand.blobs else HALF_FILL)
+        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt
+        and (hand.blobs or not _filled_half_way(mark))
     )
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
