@@ -1529,3 +1529,20 @@ def test_a_small_tick_over_a_corner_is_an_answer_only_alone_and_in_the_pages_pen
     # as a hair's: not the respondent's pen, a person looks.
     for other in (replace(tick, tone=0.6), replace(tick, solid=0.1)):
         assert decide(field, [BoxReading("1", "empty", 1.0, 0.0, 0.0), clean, other], Thresholds()).flags == ("faint",)
+
+
+def test_a_loop_beside_a_faded_box_is_the_answer_as_a_tick_is():
+    # Circling is answering (hard stacks: 48 loops beside a faded box held,
+    # every one read right): what the fade may have taken would be a second
+    # answer. Unless the faded box has ink round it, or the loop is pale.
+    field = Sheet().field()
+    faded = BoxReading("4", "empty", 1.0, 0.0, 0.0, faded=True)
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "135"]
+    loop = BoxReading("2", "marked", 1.0, 0.0, 0.05, ring_sectors=14, loose_sectors=14, circled=True, ring_solid=0.6)
+
+    def read(mark: BoxReading, beside: BoxReading) -> FieldReading:
+        return decide(field, [empty[0], mark, empty[1], beside, empty[2]], Thresholds())
+
+    assert (read(loop, faded).value, read(loop, faded).flags) == ("2", ("circled",))
+    assert "faded" in read(loop, replace(faded, ring_sectors=3)).flags
+    assert "faded" in read(replace(loop, tone=0.5), faded).flags

@@ -1345,26 +1345,23 @@ def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
 def _answered_beside_fade(
     fld: FieldLayout, boxes: list[BoxReading], marked: list[BoxReading], doubtful: list[BoxReading], t: Thresholds, hand: Hand
 ) -> bool:
-    """A single-choice question answered by one clear stroke outside a faded
-    streak, the faded boxes holding no trace of ink in or round them: what
+    """A single-choice question answered by one clear stroke or loop outside
+    a faded streak, the faded boxes holding no trace of ink in or round them: what
     the fade may have taken would be a second answer, which the form does
     not allow; the answer on the paper is the stroke that is there. (A
     multiple-choice question, or a blank one, may have lost its answer; and
     a box filled half way into its corners (``_filled_half_way``) may be a
     cancellation whose new answer the fade took, unless the respondent's
     marks are such fills. A round blob or a thick cross covering as much is
-    no cancellation: hard stacks held 65 such answers, all read right.)"""
+    no cancellation: hard stacks held 65 such answers, all read right; and
+    48 loops, all read right.)"""
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
     mark = marked[0]
-    clear = (
-        not mark.faded
-        and not mark.circled
-        and not mark.pale
-        and mark.crosses
-        and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt
-        and (hand.blobs or not _filled_half_way(mark))
+    stroke = (
+        mark.crosses and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt and (hand.blobs or not _filled_half_way(mark))
     )
+    clear = not mark.faded and not mark.pale and (mark.circled or stroke)
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
 
