@@ -1546,3 +1546,18 @@ def test_a_loop_beside_a_faded_box_is_the_answer_as_a_tick_is():
     assert (read(loop, faded).value, read(loop, faded).flags) == ("2", ("circled",))
     assert "faded" in read(loop, replace(faded, ring_sectors=3)).flags
     assert "faded" in read(replace(loop, tone=0.5), faded).flags
+
+
+def test_a_tick_in_a_corner_beside_a_faded_box_is_the_answer():
+    # Measured on hard stacks (A2): a tick drawn in a corner of box 1, a
+    # mark's ink but crossing nothing, beside faded boxes with no ink in or
+    # round them: the answer. With ink round a faded box (a lost tick's arm
+    # running on into box 1?), a person looks.
+    field = Sheet().field()
+    tick = BoxReading("1", "marked", 1.0, 0.1561, 0.0, ring_sectors=4, loose_sectors=4, stroke=0.5, solid=0.613)
+    faded = BoxReading("2", "empty", 1.0, 0.0, 0.0, faded=True, outline=0.32)
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "345"]
+    reading = decide(field, [tick, faded, *empty], Thresholds())
+    assert (reading.value, reading.flags) == ("1", ()), reading
+    reading = decide(field, [tick, replace(faded, ring_sectors=2), *empty], Thresholds())
+    assert (reading.value, reading.flags) == ("1", ("faded",)), reading

