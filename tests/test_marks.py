@@ -1561,3 +1561,19 @@ def test_a_tick_in_a_corner_beside_a_faded_box_is_the_answer():
     assert (reading.value, reading.flags) == ("1", ()), reading
     reading = decide(field, [tick, replace(faded, ring_sectors=2), *empty], Thresholds())
     assert (reading.value, reading.flags) == ("1", ("faded",)), reading
+
+
+def test_a_lone_tick_over_a_boxs_edge_a_little_paler_than_the_page_is_the_respondents():
+    # An office stack with careless marks: a tick drawn over box 5's corner,
+    # its darkest tenth 0.87 of the page's clear marks' (a small stroke
+    # blurs lighter), the only ink in the question: the answer, as a whole
+    # stroke across the box that pale is. Paler still it may be the back
+    # page showing through; crossing the border once or twice, a graze.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1234"]
+    tick = BoxReading("5", "marked", 0.5, 0.0375, 0.0, ring_sectors=8, stroke=0.194, loose_sectors=9, solid=0.5, core=165, tone=0.873)
+    reading = decide(field, [*empty, tick], Thresholds())
+    assert (reading.value, blocking(reading)) == ("5", False), reading
+    for other in (replace(tick, tone=0.7), replace(tick, loose_sectors=2, ring_sectors=2)):
+        reading = decide(field, [*empty, other], Thresholds())
+        assert (reading.value, reading.flags) == ("", ("faint",)), reading
