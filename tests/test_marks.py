@@ -29,6 +29,7 @@ from sipas_scan.reading.marks import (
     box_reading,
     classify,
     decide,
+    decide_page,
     measure_box,
     read_fields,
     respondent_hand,
@@ -1577,3 +1578,17 @@ def test_a_lone_tick_over_a_boxs_edge_a_little_paler_than_the_page_is_the_respon
     for other in (replace(tick, tone=0.7), replace(tick, loose_sectors=2, ring_sectors=2)):
         reading = decide(field, [*empty, other], Thresholds())
         assert (reading.value, reading.flags) == ("", ("faint",)), reading
+
+
+def test_a_pages_stored_boxes_decided_again_give_the_same_readings():
+    # What the store keeps of a page (its boxes as read) is enough to decide
+    # the page again without its image: how rules are tried on stored scans.
+    sheet = Sheet("123456789abcdefg", pitch_mm=9.0, width_mm=110.0)
+    sheet.cross("1").tick("6", width_mm=0.25, grey=150).slash("b").fill("d").tick("e")
+    _pale_slash(sheet, "g")
+    fields = _page_of_questions(sheet, QUESTIONS)
+    readings = sheet.read_fields(fields)
+    page_t = Thresholds().for_page([b.coverage for r in readings for b in r.boxes])
+    again = decide_page(fields, {r.field_id: list(r.boxes) for r in readings}, page_t)
+    assert [(r.value, r.flags) for r in again] == [(r.value, r.flags) for r in readings]
+    assert [r.value for r in readings] == ["1", "6", "b", "e"], readings

@@ -1469,9 +1469,15 @@ def _lone_edge_tick(boxes: list[BoxReading], t: Thresholds) -> BoxReading | None
         return None
     box = inked[0]
     slight = box.state == "doubtful" and box.coverage < t.marked
-    if slight and box.loose_sectors >= EDGE_TICK_SECTORS and box.solid >= HAIR_SOLID_SHARE:
+    if slight and _runs_over_its_border(box) and box.solid >= HAIR_SOLID_SHARE:
         return box
     return None
+
+
+def _runs_over_its_border(box: BoxReading) -> bool:
+    """Ink crossing the box's border in several places: a stroke drawn over
+    its edge or corner (dust and a pen's graze cross it once or twice)."""
+    return box.loose_sectors >= EDGE_TICK_SECTORS
 
 
 def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
@@ -1534,7 +1540,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         and len(inked) == 1
         and inked[0].state == "marked"
         and inked[0].tone >= LONE_PALE_SHARE
-        and ((inked[0].crosses and inked[0].stroke >= STROKE_MARK_SPAN) or inked[0].loose_sectors >= EDGE_TICK_SECTORS)
+        and ((inked[0].crosses and inked[0].stroke >= STROKE_MARK_SPAN) or _runs_over_its_border(inked[0]))
         else None
     )
 
