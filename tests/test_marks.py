@@ -1592,3 +1592,23 @@ def test_a_pages_stored_boxes_decided_again_give_the_same_readings():
     again = decide_page(fields, {r.field_id: list(r.boxes) for r in readings}, page_t)
     assert [(r.value, r.flags) for r in again] == [(r.value, r.flags) for r in readings]
     assert [r.value for r in readings] == ["1", "6", "b", "e"], readings
+
+
+def test_a_box_circled_tight_beside_a_multiple_choice_answer_is_looked_at():
+    # An office variant (C1, choose up to 3): boxes 6 and 9 circled tight on
+    # their outlines with an ordinary pen; box 9's loop cut enough of its
+    # corners to read, box 6's (darkest tenth 200 of 255) was left out of
+    # the answer unseen. A person looks.
+    field = FieldLayout("e1", "multi", 1, Sheet("123456789").options, max_choices=3)
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1234578"]
+    nine = BoxReading("9", "marked", 0.66, 0.0864, 0.0, stroke=0.419, corners=0.828, core=183, outline=1.773, solid=0.482)
+    six = BoxReading("6", "empty", 0.5, 0.0437, 0.0, stroke=0.226, corners=0.5, core=200, outline=1.629, solid=0.524)
+    reading = decide(field, [*empty[:5], six, *empty[5:], nine], Thresholds())
+    assert (reading.value, reading.flags) == ("9", ("outside-box",)), reading
+    # Its outline as dark as the page's others: no loop, the answer stands.
+    reading = decide(field, [*empty[:5], replace(six, outline=1.05), *empty[5:], nine], Thresholds())
+    assert (reading.value, reading.flags) == ("9", ()), reading
+    # In a single-choice question the same box is left to the rules of a
+    # clear answer (a bolder column of print is common there).
+    single = Sheet("123456789").field()
+    assert decide(single, [*empty[:5], six, *empty[5:], replace(nine, coverage=0.2, confidence=1.0)], Thresholds()).flags == ()

@@ -103,8 +103,11 @@ EDGE_TRACE_RING = 1  # sectors round the box, is the printed outline's blur or s
 # the outline, cutting the corners inside, on a page noisy enough that
 # little ink inside reads as nothing. Over the hard, office and variant
 # stacks, 6 questions read blank had such a box: all 6 were answered (2
-# lost silently on a new hard seed, 4 held already).
-TIGHT_LOOP_CORE = darkness_level(0.8)
+# lost silently on a new hard seed, 4 held already). Ink that dark and no
+# darker (0.6 of black, not 0.8): tight loops drawn with an ordinary pen on
+# an office variant were 0.78 (two left out of a multiple-choice answer);
+# over 12 stored stacks it held one more answer lost and no blank question.
+TIGHT_LOOP_CORE = darkness_level(0.6)
 TIGHT_LOOP_OUTLINE = 1.3
 # An outline that bold, with no stroke in the band round it, is print scanned
 # bolder when an untouched box of the same question has an outline at least
@@ -1708,6 +1711,11 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         flags.append("faint")
     if not value and not flags and any(_tight_loop_trace(b) for b in boxes):
         # Nothing read, but a box drawn round on its outline: a person looks.
+        flags.append("outside-box")
+    elif fld.kind == "multi" and value and not flags and any(_tight_loop_trace(b) for b in boxes if b not in marked):
+        # ... or beside the answers to a multiple-choice question: a further
+        # answer circled tight (in a single-choice one it would be void, and
+        # columns of boxes printed bolder are common there).
         flags.append("outside-box")
     if any(max(abs(d) for d in b.offset_mm) >= MISALIGNED_OFFSET_MM for b in boxes):
         # A printed box found only at the edge of its search window: this part
