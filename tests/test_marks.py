@@ -1612,3 +1612,30 @@ def test_a_box_circled_tight_beside_a_multiple_choice_answer_is_looked_at():
     # clear answer (a bolder column of print is common there).
     single = Sheet("123456789").field()
     assert decide(single, [*empty[:5], six, *empty[5:], replace(nine, coverage=0.2, confidence=1.0)], Thresholds()).flags == ()
+
+
+def test_beside_a_tick_over_a_boxs_edge_a_trace_in_a_multiple_choice_answer_is_looked_at():
+    # Hard seed 41 (page 4): D2 answered by a tick over box 3's edge, little
+    # of it inside; in E1, beside two clear answers, a dark trace over box
+    # 2's edge was another such tick, left out unseen. The scan kept next to
+    # nothing of this respondent's marks inside their boxes: a person looks.
+    sheet = Sheet("123456789")
+    d2 = FieldLayout("d2", "single", 4, tuple(sheet.options[:5]))
+    e1 = FieldLayout("e1", "multi", 4, tuple(sheet.options), max_choices=3)
+    empty = {o.code: BoxReading(o.code, "empty", 1.0, 0.0, 0.0) for o in sheet.options}
+    edge = BoxReading("3", "doubtful", 0.0, 0.0354, 0.0, ring_sectors=6, stroke=0.194, loose_sectors=6, solid=0.412, core=255)
+    clear = BoxReading("3", "marked", 1.0, 0.3, 0.0, stroke=1.0, crosses=True, solid=0.7, core=255)
+    trace = BoxReading("2", "empty", 0.1, 0.0229, 0.0021, ring_sectors=4, stroke=0.226, loose_sectors=4, solid=0.545, core=255)
+    answers = [replace(clear, code=c) for c in "89"]
+
+    def e1_read(d2_answer: BoxReading) -> FieldReading:
+        boxes = {
+            "d2": [d2_answer if o.code == "3" else empty[o.code] for o in d2.options],
+            "e1": [trace if o.code == "2" else next((a for a in answers if a.code == o.code), empty[o.code]) for o in e1.options],
+        }
+        readings = decide_page([d2, e1], boxes, Thresholds())
+        assert readings[0].value == "3" and not blocking(readings[0]), readings[0]
+        return readings[1]
+
+    assert (e1_read(edge).value, e1_read(edge).flags) == ("8;9", ("faint-page",))
+    assert (e1_read(clear).value, e1_read(clear).flags) == ("8;9", ())
