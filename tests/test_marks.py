@@ -1628,10 +1628,10 @@ def test_beside_a_tick_over_a_boxs_edge_a_trace_in_a_multiple_choice_answer_is_l
     trace = BoxReading("2", "empty", 0.1, 0.0229, 0.0021, ring_sectors=4, stroke=0.226, loose_sectors=4, solid=0.545, core=255)
     answers = [replace(clear, code=c) for c in "89"]
 
-    def e1_read(d2_answer: BoxReading) -> FieldReading:
+    def e1_read(d2_answer: BoxReading, beside: BoxReading = trace) -> FieldReading:
         boxes = {
             "d2": [d2_answer if o.code == "3" else empty[o.code] for o in d2.options],
-            "e1": [trace if o.code == "2" else next((a for a in answers if a.code == o.code), empty[o.code]) for o in e1.options],
+            "e1": [beside if o.code == "2" else next((a for a in answers if a.code == o.code), empty[o.code]) for o in e1.options],
         }
         readings = decide_page([d2, e1], boxes, Thresholds())
         assert readings[0].value == "3" and not blocking(readings[0]), readings[0]
@@ -1642,5 +1642,5 @@ def test_beside_a_tick_over_a_boxs_edge_a_trace_in_a_multiple_choice_answer_is_l
     # Without ink over another box's edge, nothing more is doubted on that
     # page: a blank question there is blank (office stacks: 58 right answers
     # held when every blank question on such pages was).
-    trace = replace(trace, coverage=0.0, stroke=0.0)
-    assert (e1_read(edge).value, e1_read(edge).flags) == ("8;9", ())
+    no_ink_inside = replace(trace, coverage=0.0, stroke=0.0)
+    assert (e1_read(edge, no_ink_inside).value, e1_read(edge, no_ink_inside).flags) == ("8;9", ())

@@ -1089,9 +1089,7 @@ def decide_page(
         # inside: ink over another box's edge may be another such tick the
         # scan kept less of (hard seeds 22 and 41: two lost, one in a blank
         # question, one beside a multiple-choice answer).
-        readings = [
-            replace(r, flags=(*r.flags, "faint-page"), confidence=0.0) if not r.doubts and _edge_trace(r) else r for r in readings
-        ]
+        readings = [_doubted(r, "faint-page") if not r.doubts and _edge_trace(r) else r for r in readings]
     if print_faded:
         # The scan all but lost the page's print: marks may have gone with it.
         readings = _may_have_lost(choice, readings, "faded", traced=False)
@@ -1147,7 +1145,7 @@ def _traces_where_marks_are_light(readings: list[FieldReading], t: Thresholds) -
     light = _light_readings(readings, t)
     if not light:
         return readings
-    return [replace(r, flags=("faint",), confidence=0.0) if _lone_trace(r) and any(o is not r for o in light) else r for r in readings]
+    return [_doubted(r, "faint") if _lone_trace(r) and any(o is not r for o in light) else r for r in readings]
 
 
 def _lone_trace(reading: FieldReading) -> bool:
@@ -1193,7 +1191,12 @@ def _may_have_lost(choice: list[FieldLayout], readings: list[FieldReading], reas
         answers = [b for b in r.boxes if b.state == "marked"]
         return not r.doubts and _may_hide_a_lost_mark(fld.kind, r.value, r.boxes, answers, traced=traced)
 
-    return [replace(r, flags=(*r.flags, reason), confidence=0.0) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
+    return [_doubted(r, reason) if lost(f, r) else r for f, r in zip(choice, readings, strict=True)]
+
+
+def _doubted(reading: FieldReading, reason: str) -> FieldReading:
+    """``reading`` sent to a person for ``reason`` besides its own flags."""
+    return replace(reading, flags=(*reading.flags, reason), confidence=0.0)
 
 
 def _may_hide_a_lost_mark(
@@ -1385,7 +1388,7 @@ def _answered_beside_fade(
     if fld.kind != "single" or len(marked) != 1 or doubtful:
         return False
     mark = marked[0]
-    inked = CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt and (hand.blobs or not _filled_half_way(mark))
+    inked = CLEAR_MARK_FACTOR * t.marked <= mark.coverage < t.fill_doubt and not _cancellation_begun(mark, hand)
     clear = not mark.faded and not mark.pale and (mark.circled or inked)
     untouched = all(b.coverage < t.empty / 2 and b.ring_sectors == 0 for b in boxes if b.faded)
     return clear and untouched
@@ -1418,6 +1421,13 @@ def _filled_half_way(box: BoxReading) -> bool:
     a fill into the box's corners, not the lines of a thick cross covering
     as much, nor a blob."""
     return box.coverage >= HALF_FILL and box.solid >= FILL_SOLID and box.corners >= BLOB_CORNERS
+
+
+def _cancellation_begun(box: BoxReading, hand: Hand) -> bool:
+    """A box filled half way (``_filled_half_way``) by a respondent whose
+    marks are not such fills: a cancellation begun, its new answer perhaps
+    elsewhere."""
+    return not hand.blobs and _filled_half_way(box)
 
 
 def _slight(box: BoxReading, t: Thresholds) -> bool:
@@ -1577,7 +1587,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # cross beside a half-filled box dropped, the half fill read as the
     # answer).
     not_pale = [b for b in marked if not b.pale]
-    half_filled = fld.kind == "single" and not hand.blobs and any(_filled_half_way(b) for b in not_pale)
+    half_filled = fld.kind == "single" and any(_cancellation_begun(b, hand) for b in not_pale)
     strays = [
         b
         for b in doubtful + marked
