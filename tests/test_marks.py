@@ -1399,6 +1399,35 @@ def test_a_blank_question_with_a_box_drawn_round_on_its_outline_is_looked_at():
     assert with_box(outline=1.1).flags == with_box(core=120).flags == with_box(coverage=0.0).flags == ()
 
 
+def test_a_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
+    # An office variant (C1.3): a loop drawn tight on box 5's outline, its
+    # ink cutting a fifth of the inside's corners, too little inside to read
+    # as a mark; the question's other boxes untouched and printed as the
+    # page's typical box. Circled: that answer, as a wider loop is.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1234"]
+    loop = BoxReading("5", "empty", 0.13, 0.0217, 0.0, stroke=0.154, corners=0.203, core=156, outline=1.83, depth=0.038)
+
+    def read(box: BoxReading = loop, others: list[BoxReading] = empty) -> FieldReading:
+        return decide(field, [*others, box], Thresholds())
+
+    assert (read().value, read().flags) == ("5", ("circled",))
+    # A loop that leaves the outline in four sectors reads so too.
+    assert read(replace(loop, corners=0.0, ring_sectors=4)).value == "5"
+    # Neither cutting the corners nor leaving the outline (hard seed 22: a
+    # speck inside a box printed darker than its faded neighbour): a
+    # person looks.
+    assert (read(replace(loop, corners=0.05, ring_sectors=3)).value, read(replace(loop, corners=0.05)).flags) == ("", ("outside-box",))
+    # Another box of the question printed bold (hard seed 2: a column scanned
+    # darker, the answer lost in a fade), or faded: a person looks.
+    for other in (replace(empty[0], outline=1.89), replace(empty[0], outline=0.4, faded=True)):
+        reading = read(others=[other, *empty[1:]])
+        assert reading.value == "" and blocking(reading), reading
+    # Pale ink inside, or other ink in the question: not a lone loop.
+    assert read(replace(loop, core=120)).value == ""
+    assert read(others=[replace(empty[0], coverage=0.01), *empty[1:]]).value == ""
+
+
 def test_an_answer_that_is_only_a_hair_thin_line_on_a_pen_page_is_looked_at():
     # The only mark in a single-choice question is a line far thinner than
     # the page's pen: a hair on the glass read as an answer, or the real

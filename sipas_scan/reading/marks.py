@@ -109,6 +109,12 @@ EDGE_TRACE_RING = 1  # sectors round the box, is the printed outline's blur or s
 # over 12 stored stacks it held one more answer lost and no blank question.
 TIGHT_LOOP_CORE = darkness_level(0.6)
 TIGHT_LOOP_OUTLINE = 1.3
+# Such a box, the only ink in its question, is its answer when the loop also
+# cuts this share of the inside's corners (a hand cannot follow a square's)
+# or leaves the outline in this many sectors, and no other box of the
+# question is printed bold or faded.
+TIGHT_LOOP_CORNERS = 0.1
+TIGHT_LOOP_RING = 4
 # An outline that bold, with no stroke in the band round it, is print scanned
 # bolder when an untouched box of the same question has an outline at least
 # this share as dark (hard stacks: a column of boxes 1.75-1.78 times the
@@ -1530,6 +1536,22 @@ def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     return None
 
 
+def _lone_tight_loop(boxes: list[BoxReading]) -> BoxReading | None:
+    """The only ink in the question: a loop drawn tight on one box's outline
+    (``_tight_loop_trace``) that cuts the box's corners or runs out of its
+    outline here and there, the other boxes printed as the page's typical
+    box. That box is the answer, as a loop drawn wider is."""
+    inked = [b for b in boxes if b.state != "empty" or b.coverage > 0 or b.loose_sectors >= CIRCLER_DOUBT_SECTORS]
+    if len(inked) != 1 or not _tight_loop_trace(inked[0]):
+        return None
+    box = inked[0]
+    cuts_the_square = box.corners >= TIGHT_LOOP_CORNERS or box.ring_sectors >= TIGHT_LOOP_RING
+    # Print scanned unevenly (a bolder column, a fade) makes outlines differ
+    # for want of any loop, and a fade may have taken the real answer.
+    uneven_print = any(other is not box and (other.outline >= TIGHT_LOOP_OUTLINE or other.faded) for other in boxes)
+    return box if cuts_the_square and not uneven_print else None
+
+
 def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, hand: Hand = Hand()) -> FieldReading:
     """What a choice question says, with the reasons for any doubt.
 
@@ -1545,7 +1567,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
             else b
             for b in boxes
         ]
-    lone = _lone_loop(boxes)
+    lone = _lone_loop(boxes) or _lone_tight_loop(boxes)
     if lone is not None:
         boxes = [replace(b, state="marked", confidence=LONE_LOOP_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
     edge_tick = _lone_edge_tick(boxes, thresholds)
