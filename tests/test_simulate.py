@@ -228,7 +228,9 @@ LISTED_KINDS = {
 }
 
 
-@pytest.mark.parametrize("jams", [False, True])
+# Without jams the stacks are simpler still: the run with them checks every
+# position, in moved files too, so the plain run is left to `-m slow`.
+@pytest.mark.parametrize("jams", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_every_listed_anomaly_is_in_the_scans(batch, tmp_path, secret, monkeypatch, jams):
     """Every anomaly is where anomalies.csv says (file stem, page in it);
     with jams, pages rescanned alone into loose images and stacks scanned in
