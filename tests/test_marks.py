@@ -1428,6 +1428,25 @@ def test_a_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
     assert read(others=[replace(empty[0], coverage=0.01), *empty[1:]]).value == ""
 
 
+def test_a_hair_thin_answer_beside_clear_multiple_choice_answers_is_looked_at():
+    # Office seed 42 (C1, choose up to 3): two pencil crosses, and across
+    # box 2 a short line thinner and darker than they are, read from its
+    # stroke as a third answer, unseen. A person looks.
+    field = FieldLayout("e1", "multi", 1, Sheet("123456789").options, max_choices=3)
+    empty = {c: BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "123456789"}
+    cross = BoxReading("6", "marked", 1.0, 0.2914, 0.0021, stroke=1.0, crosses=True, corners=0.219, core=69, solid=0.429)
+    line = BoxReading("2", "marked", 0.5, 0.0489, 0.0, stroke=0.677, crosses=True, core=151, tone=2.157, depth=0.419)
+
+    def read(*marks: BoxReading) -> FieldReading:
+        found = {m.code: m for m in marks}
+        return decide(field, [found.get(c, empty[c]) for c in "123456789"], Thresholds())
+
+    crosses = (cross, replace(cross, code="9", coverage=0.3091))
+    assert (read(line, *crosses).value, read(line, *crosses).flags) == ("2;6;9", ("faint",))
+    # The two crosses alone, or the line drawn with a pen's width: nothing to doubt.
+    assert read(*crosses).flags == read(replace(line, solid=0.3), *crosses).flags == ()
+
+
 def test_an_answer_that_is_only_a_hair_thin_line_on_a_pen_page_is_looked_at():
     # The only mark in a single-choice question is a line far thinner than
     # the page's pen: a hair on the glass read as an answer, or the real

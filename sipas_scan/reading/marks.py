@@ -1705,6 +1705,15 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # the scan lost beside it (hard stacks: 8 of 36 such answers were
         # a blank question's; office stacks had 1, a blank question's).
         flags.append("faint")
+    if fld.kind == "multi" and clearest and any(_slight(b, thresholds) and b.solid < HAIR_SOLID_SHARE for b in marked):
+        # Beside clear answers to a multiple-choice question, an answer that
+        # is only a hair-thin line with little ink: a hair or a stray line
+        # read as another answer, or a light mark the scan all but lost. A
+        # person looks, whatever the page's pen (an office seed no one tuned
+        # on: a thin dark line beside two pencil crosses read as a third
+        # answer unseen; 19 stacks' stored pages decided again: 2 wrong
+        # answers held, no form held that was not already).
+        flags.append("faint")
     if fld.kind == "multi" and fld.max_choices and len(marked) > fld.max_choices:
         flags.append("over-max")
     # Beside a clear answer to a single-choice question, ink a third of the
