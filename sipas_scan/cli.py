@@ -357,6 +357,8 @@ def scan_command(
         _say("  quarantined pages: " + ", ".join(f"{n} {reason}" for reason, n in summary.quarantined.most_common()))
     if summary.placed:
         _say(f"  given their form by their place in the stack (held for a person to confirm): {summary.placed} pages")
+    if summary.disputed:
+        _say(f"  printed serial contradicted by their place in the stack (quarantined for a person): {summary.disputed} pages")
     if summary.pages_retried:
         _say(f"  read again: {summary.pages_retried} quarantined pages whose cause can change")
     for path, first in summary.duplicates:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sipas_scan.assembly.derive import derive_pending
 from sipas_scan.assembly.placement import UNPLACED, Placement, place
+from sipas_scan.assembly.placement import disputed as disputed_pages
 from sipas_scan.printing.codes import PageCode
 from sipas_scan.printing.ledger import LedgerLocation, check_ledger
 from sipas_scan.progress import progress_bar
@@ -40,6 +41,7 @@ class ScanSummary:
     wrong_secret: bool = False  # see scan_inputs
     quarantined: Counter = field(default_factory=Counter)
     placed: int = 0  # pages without a readable code or serial given their form by their place in the file
+    disputed: int = 0  # pages identified by their printed serial alone that their place in the file contradicts
     forms: Counter = field(default_factory=Counter)  # forms this run derived (its pages changed), per status
     forms_stored: Counter = field(default_factory=Counter)  # every form in the database after the run, per status
     # Files another scan run on the same database was reading (its process id):
@@ -159,6 +161,7 @@ def scan_inputs(
         run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
         try:
             _read_files(run, files, missing, options, workers)
+            summary.disputed = _dispute_by_stack(store, run.sources)
             summary.placed = _place_by_stack(store, run.sources, options)
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
@@ -174,6 +177,23 @@ def scan_inputs(
             store.release_claims(run.owner)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _dispute_by_stack(store: Store, source_ids: set[int]) -> int:
+    """Quarantine, for a person to assign, the pages of these files
+    identified only by the serial printed on them that lie inside another
+    form lacking their page (``assembly.placement.disputed``); returns how
+    many. Before placing: the page is then one its place may have named."""
+    disputed = 0
+    for source_id in sorted(source_ids):
+        stack = store.stack(source_id)
+        if not any(p.by_print for p in stack):
+            continue
+        forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
+        name = Path(store.scanned_file(stack[0].page_id).path).name
+        for page_id, why in disputed_pages(stack, store.read_page_numbers(forms), name):
+            disputed += store.dispute_page(page_id, why)
+    return disputed
 
 
 def _place_by_stack(store: Store, source_ids: set[int], options: ReadOptions) -> int:

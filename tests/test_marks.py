@@ -1426,6 +1426,12 @@ def test_a_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
     # Pale ink inside, or other ink in the question: not a lone loop.
     assert read(replace(loop, core=120)).value == ""
     assert read(others=[replace(empty[0], coverage=0.01), *empty[1:]]).value == ""
+    # No ink inside at all, the loop on or just outside the outline: a
+    # person looks (an unseen hard seed: an outline scanned thick half way
+    # round a box, its answer lost next to it).
+    outside = BoxReading("1", "empty", 1.0, 0.0, 0.0, ring_sectors=8, loose_sectors=8, outline=1.79)
+    held = decide(field, [outside, *[replace(b, code=c) for b, c in zip(empty, "2345", strict=True)]], Thresholds())
+    assert (held.value, held.flags) == ("1", ("outside-box",)), held
 
 
 def test_a_hair_thin_answer_beside_clear_multiple_choice_answers_is_looked_at():

@@ -3,7 +3,9 @@ file (assembly.placement): hand-made stacks."""
 
 from __future__ import annotations
 
-from sipas_scan.assembly.placement import StackPage, place
+from dataclasses import replace
+
+from sipas_scan.assembly.placement import StackPage, disputed, place
 
 SURVEY = "sipas-household"
 
@@ -236,3 +238,42 @@ def test_a_second_copy_of_a_page_read_in_the_file_is_placed_nowhere():
     stack = [_read(0, "0002055", 3), _unplaced(1, 3), _read(2, "0002063", 2), _read(3, "0002063", 1)]
     assert [p.serial for p in place(stack, read, "stack.pdf", {100: first, 101: other})] == ["0002063"]
     assert place(stack, read, "stack.pdf", {100: first, 101: copy}) == []
+
+
+def _by_print(index: int, serial: str, page_no: int) -> StackPage:
+    """A page read, identified only by the serial printed on it."""
+    return replace(_read(index, serial, page_no), by_print=True)
+
+
+def _disputed(stack: list[StackPage], read: set[tuple[str, str, int]] | None = None) -> list[int]:
+    known = {(p.survey, p.serial, p.page_no) for p in stack if p.status == "ok"} if read is None else read
+    return [page_id for page_id, _ in disputed(stack, known, "stack.pdf")]
+
+
+def test_a_printed_serial_inside_another_form_lacking_the_page_is_disputed():
+    # Hard seed 71: page 2 of 0002808, between its pages 1 and 3, its printed
+    # serial misread as 0002006 (a valid serial, whose own page 2 was unread).
+    stack = [_read(0, "0002808", 1), _by_print(1, "0002006", 2), _read(2, "0002808", 3)]
+    [(page_id, why)] = disputed(stack, {(SURVEY, "0002808", 1), (SURVEY, "0002808", 3)}, "stack.pdf")
+    assert page_id == 101
+    assert why == (
+        "its printed serial reads 0002006, but it lies between pages 1 and 3 of form 0002808"
+        " (stack.pdf p. 1; stack.pdf p. 3), which has no page 2"
+    )
+    # Back sides between are passed over.
+    assert _disputed([_read(0, "0002808", 1), _blank(1), _by_print(2, "0002006", 2), _blank(3), _read(4, "0002808", 3)]) == [102]
+
+
+def test_a_printed_serial_the_stack_does_not_contradict_stands():
+    inside = [_read(0, "0002808", 1), _by_print(1, "0002006", 2), _read(2, "0002808", 3)]
+    # The form round it has its page 2 already: the page is another form's
+    # (pages of two forms interleaved), as its print says.
+    assert _disputed(inside, {(SURVEY, "0002808", n) for n in (1, 2, 3)}) == []
+    # Its code verified: a signed code is not contradicted by order.
+    assert _disputed([inside[0], replace(inside[1], by_print=False), inside[2]]) == []
+    # Neighbours of two forms, or of its own form, or only one neighbour.
+    assert _disputed([_read(0, "0002808", 1), _by_print(1, "0002006", 2), _read(2, "0002816", 1)]) == []
+    assert _disputed([_read(0, "0002006", 1), _by_print(1, "0002006", 2), _read(2, "0002006", 3)]) == []
+    assert _disputed([_by_print(0, "0002006", 2), _read(1, "0002808", 3)]) == []
+    # A neighbour not read says nothing of the form round it.
+    assert _disputed([_read(0, "0002808", 1), _by_print(1, "0002006", 2), _unplaced(2, 3)]) == []

@@ -721,3 +721,64 @@ def test_faded_markers_on_a_150_dpi_scan_with_a_stroke_at_a_corner_are_found(pri
         # Where they are, not only which: the centre to a pixel (fading
         # moves the outline's edges inwards, the same on every side).
         assert np.abs(found[marker_id].mean(axis=0) - clean[marker_id].mean(axis=0)).max() < 1.0
+
+
+def _paint_serial(page: np.ndarray, serial: str, dpi: int) -> np.ndarray:
+    """The page with its code torn off and its printed serials (header and
+    footer) reading ``serial``, as OCR misreading a worn print would."""
+    from PIL import ImageDraw, ImageFont
+
+    from sipas_scan.fonts import find_font_files
+
+    mm = dpi / defs.MM_PER_INCH
+    out = page.copy()
+    out[_qr_px(dpi)] = 255
+    image = Image.fromarray(out)
+    draw = ImageDraw.Draw(image)
+    bold = str(find_font_files().bold)
+    hx, fx, fy = defs.HEADER_TEXT_X_MM * mm, defs.FOOTER_RIGHT_MM * mm, defs.FOOTER_BASELINE_MM * mm
+    header, footer = ImageFont.truetype(bold, round(4.0 * mm)), ImageFont.truetype(bold, round(3.2 * mm))
+    draw.rectangle((hx, 13.5 * mm, hx + 60 * mm, 19.5 * mm), fill=255)
+    draw.text((hx, defs.HEADER_SERIAL_BASELINE_MM * mm), f"Số phiếu: {serial}", fill=0, font=header, anchor="ls")
+    draw.rectangle((fx - 35 * mm, fy - 3.5 * mm, fx, fy + 1 * mm), fill=255)
+    draw.text((fx, fy), f"Số phiếu {serial}", fill=0, font=footer, anchor="rs")
+    return np.asarray(image).copy()
+
+
+def test_a_printed_serial_naming_another_form_inside_a_form_lacking_the_page_goes_to_a_person(printed, secret, tmp_path):
+    # Hard seed 71: page 2 of form A, its code unreadable, between A's pages
+    # 1 and 3; its printed serial read as form B's (a valid serial), whose
+    # own page 2 was never read. Taken at its print, A's page 2 would be B's
+    # and its answers B's, unseen. The stack says otherwise: a person decides.
+    simulate_returns(printed / "print", tmp_path / "sim", seed=5, profile="clean", workers=1)
+    pages = _scanned_stack(tmp_path / "sim" / "scans")
+    options = ReadOptions(secret, run_ocr=False)
+    reads = [read_page(page, 200, options) for page in pages]
+    at = next(i for i in range(1, len(pages) - 1) if reads[i - 1].serial == reads[i].serial == reads[i + 1].serial)
+    a, k = reads[at].serial, reads[at].page_no
+    [other] = [i for i, r in enumerate(reads) if r.serial not in ("", a) and r.page_no == k][:1]
+    b = reads[other].serial
+    pages[at] = _paint_serial(pages[at], b, 200)
+    misread = read_page(pages[at], 200, options)
+    assert (misread.status, misread.identified_by, misread.serial, misread.page_no) == ("ok", "print", b, k)
+    del pages[other]  # B's own page k never reached the scanner
+    _write_pdf(pages, tmp_path / "in" / "stack.pdf")
+    db = tmp_path / "r.db"
+    summary = _scan(printed, secret, [tmp_path / "in"], db, run_ocr=False)
+    assert summary.disputed == 1 and summary.placed == 0
+    with sqlite3.connect(db) as con:
+        query = "SELECT status, reason, serial, detail FROM pages WHERE page_index = ?"
+        status, reason, serial, detail = con.execute(query, (at,)).fetchone()
+        missing = {s: d for s, d in con.execute("SELECT serial, detail FROM flags WHERE reason = 'missing-page'")}
+    assert (status, reason, serial) == ("quarantined", "serial-disputed", "")
+    assert detail.startswith(
+        f"its printed serial reads {b}, but it lies between pages {k - 1} and {k + 1} of form {a}"
+        f" (stack.pdf p. {at}; stack.pdf p. {at + 2}), which has no page {k}; identified by the serial printed on it"
+    )
+    assert set(missing) == {a, b}  # both forms held, neither given the page's answers
+    export_records(db, tmp_path / "records.csv")
+    read = _rows(tmp_path / "records.csv")
+    assert read[a]["status"] == read[b]["status"] == "needs_review"
+    assert all(read[b][f.field_id] == "" for f in misread.fields)
+    # Read again, nothing changes: the page stays with a person.
+    assert _scan(printed, secret, [tmp_path / "in"], db, run_ocr=False).disputed == 0

@@ -25,6 +25,7 @@ Neighbours = tuple[str, tuple[int, ...]]  # where a form's pages lie beside a pa
 BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
+SERIAL_DISPUTED = "serial-disputed"  # identified by its printed serial, which its place in the file contradicts
 # A page whose answers agree this well with the page of its number of a form
 # beside it is a second copy of that page (fed twice, or photocopied), whatever
 # other form its place calls for: over this many answers given on either page.
@@ -49,6 +50,7 @@ class StackPage:
     # For a page whose page is not known either: (survey, page) of the pages
     # its print looks like, likeliest first (none clearly).
     likely_pages: tuple[tuple[str, int], ...] = ()
+    by_print: bool = False  # read, identified only by the serial printed on it (no code verified)
 
 
 @dataclass(frozen=True)
@@ -251,3 +253,37 @@ def place(
             where += _misread_note(page, serial)
             placements.append(Placement(page.page_id, survey, serial, page_no, where, beside, unread=page.page_no < 1))
     return placements
+
+
+def disputed(stack: list[StackPage], read: set[tuple[str, str, int]], file_name: str) -> list[tuple[int, str]]:
+    """Pages of one file (``stack``, in file order) identified only by the
+    serial printed on them whose place says otherwise: the pages either side
+    of one (back sides passed over) are one other form's, which has no page
+    of its number read (``read``: (survey, serial, page) of every page read).
+    A serial misread into another that still passes its check digit names
+    the wrong form (hard seed 71: page 2 of 0002808, between its pages 1 and
+    3, read as 0002006's, whose own page 2 was unread: five answers wrong,
+    unseen). Which is right, the print or the stack, a person decides.
+    (page id, why) for each."""
+    stack = sorted(stack, key=lambda p: p.index)
+    found = []
+    for at, page in enumerate(stack):
+        if not (page.status == "ok" and page.by_print and page.serial):
+            continue
+        before, after = _neighbour(stack, at, -1), _neighbour(stack, at, +1)
+        if before is None or after is None or not all(o.status == "ok" and o.serial for o in (before, after)):
+            continue
+        other = before.serial
+        if other == page.serial or after.serial != other or before.survey != page.survey or after.survey != page.survey:
+            continue
+        if (page.survey, other, page.page_no) in read:
+            continue
+        where = f"{file_name} p. {before.index + 1}; {file_name} p. {after.index + 1}"
+        found.append(
+            (
+                page.page_id,
+                f"its printed serial reads {page.serial}, but it lies between pages {before.page_no} and {after.page_no}"
+                f" of form {other} ({where}), which has no page {page.page_no}",
+            )
+        )
+    return found

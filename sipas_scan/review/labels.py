@@ -275,6 +275,10 @@ REASONS: dict[str, dict[str, str]] = {
     "identified-by-hand": {"vi": "số phiếu do người duyệt xác định", "en": "identified by a reviewer"},
     "placed-by-stack": {"vi": "trang xếp theo vị trí trong xấp", "en": "page placed by the stack"},
     "placement-declined": {"vi": "người duyệt đưa ra khỏi phiếu", "en": "taken out of a form by a reviewer"},
+    "serial-disputed": {
+        "vi": "số phiếu in trên trang khác với phiếu của các trang quét liền trước và liền sau",
+        "en": "its printed serial disagrees with the form of the pages scanned either side of it",
+    },
 }
 
 
@@ -416,6 +420,14 @@ REASON_HELP: dict[str, dict[str, str]] = {
         "en": "This page was put in a form by where it lay in the stack, and a reviewer found it is not that form's. "
         "Read the serial off the page and assign it to its form, or reject it.",
     },
+    "serial-disputed": {
+        "vi": "Không đọc được mã QR. Số phiếu in trên trang đọc được là của một phiếu, nhưng trang nằm giữa các trang "
+        "của một phiếu khác, phiếu này lại thiếu đúng trang đó (số phiếu có thể bị đọc nhầm). Đọc số phiếu trên trang "
+        "rồi gán trang cho đúng phiếu, hoặc loại bỏ.",
+        "en": "No readable code. The serial printed on the page reads one form's, but the page lies between pages of "
+        "another form, which lacks this very page (the serial may be misread). Read the serial off the page and assign it "
+        "to its form, or reject it.",
+    },
     "markers-not-found": {
         "vi": "Không thấy đủ dấu định vị ở các góc (trang bị cắt, gấp hoặc che). Đọc số phiếu trên trang rồi gán trang, hoặc loại bỏ.",
         "en": "Too few corner markers (cut off, folded or covered). Read the serial off the page and assign it, or reject it.",
@@ -461,6 +473,16 @@ _MISREAD_TAILS: dict[str, dict[str, str]] = {
 _MISREAD_TAIL = "(?P<misread>" + "|".join(_MISREAD_TAILS) + ")?"
 
 _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
+    (
+        r"its printed serial reads (?P<serial>\d+), but it lies between pages (?P<a>\d+) and (?P<b>\d+) of form (?P<other>\d+)"
+        r" \((?P<oa>.*?); (?P<ob>.*?)\), which has no page (?P<n>\d+); .*",
+        {
+            "vi": "Số phiếu in trên trang đọc được là {serial}, nhưng trang nằm giữa trang {a} và trang {b} của phiếu {other} "
+            "({oa}; {ob}), phiếu này chưa có trang {n}.",
+            "en": "Its printed serial reads {serial}, but it lies between pages {a} and {b} of form {other} ({oa}; {ob}), "
+            "which has no page {n}.",
+        },
+    ),
     (
         r"no page of this form has a readable signed code; identified from the printed serial \((?P<copies>.*)\)",
         {

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from sipas_scan.assembly.decisions import QUARANTINE, in_force
 from sipas_scan.assembly.forms import FormKey, FormRecord, IssuedForms, PageRecord
-from sipas_scan.assembly.placement import PLACEMENT_DECLINED, UNPLACED, Placement, StackPage
+from sipas_scan.assembly.placement import PLACEMENT_DECLINED, SERIAL_DISPUTED, UNPLACED, Placement, StackPage
 from sipas_scan.dbfile import holding, is_url, writer_of
 from sipas_scan.errors import SipasError
 from sipas_scan.printing.households import Household
@@ -424,20 +424,65 @@ class Store:
     def stack(self, source_id: int) -> list[StackPage]:
         """The pages stored of one file, in file order, with what placing a
         page by its neighbours needs."""
-        rows = self.db.query(
-            # Only a page not identified needs its readings (the serial digits read).
-            "SELECT id, page_index, status, reason, survey, serial, page_no,"
-            " CASE WHEN status = 'quarantined' THEN readings ELSE '{}' END FROM pages"
-            " WHERE source_id = :id ORDER BY page_index",
-            id=source_id,
+        p = pages_table.c
+        rows = self.db.execute(
+            sa.select(
+                p.id,
+                p.page_index,
+                p.status,
+                p.reason,
+                p.survey,
+                p.serial,
+                p.page_no,
+                # Only a page not identified needs its readings (the serial digits read).
+                sa.case((p.status == "quarantined", p.readings), else_=sa.literal("{}")),
+                sa.case((p.status == "ok", self._identified_by()), else_=sa.null()),
+            )
+            .where(p.source_id == source_id)
+            .order_by(p.page_index)
         )
         stack = []
-        for page_id, index, status, reason, survey, serial, page_no, raw in rows:
+        for page_id, index, status, reason, survey, serial, page_no, raw, identified_by in rows:
             readings = json.loads(raw or "{}")
             digits = tuple(readings.get("serial_digits", ()))
             likely = tuple((str(s), int(n)) for s, n in readings.get("likely_pages", ()))
-            stack.append(StackPage(page_id, index, status, reason, survey, serial, page_no, digits, likely))
+            by_print = status == "ok" and identified_by == "print"
+            stack.append(StackPage(page_id, index, status, reason, survey, serial, page_no, digits, likely, by_print))
         return stack
+
+    def dispute_page(self, page_id: int, why: str) -> bool:
+        """A page identified by the serial printed on it that its place in
+        its file contradicts (``placement.disputed``): quarantined
+        (``SERIAL_DISPUTED``) for a person to assign, its form derived again
+        without it. False when it is no longer such a page."""
+        with self.transaction() as db:
+            row = db.query(
+                "SELECT survey, serial, readings, detail FROM pages WHERE id = :id AND status = 'ok' AND serial <> ''", id=page_id
+            ).first()
+            if row is None:
+                return False
+            survey, serial, stored, detail = row
+            readings = json.loads(stored or "{}")
+            if readings.get("identified_by") != "print":
+                return False
+            readings.pop("identified_by")
+            db.query(
+                "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
+                " WHERE id = :id",
+                reason=SERIAL_DISPUTED,
+                detail=f"{why}; {detail}",
+                readings=json.dumps(readings, ensure_ascii=False),
+                id=page_id,
+            )
+            self._mark_pending(db, [(survey, serial)])
+        return True
+
+    def _identified_by(self) -> sa.ColumnElement:
+        """How a page was identified (``readings.identified_by``), in SQL."""
+        # The readings are JSON held as text: SQLite reads it as it is (a CAST
+        # there would make it a number); PostgreSQL needs it cast to JSON.
+        as_json = sa.type_coerce if self.db.dialect.name == "sqlite" else sa.cast
+        return as_json(pages_table.c.readings, sa.JSON)["identified_by"].as_string()
 
     def page_values(self, source_id: int) -> dict[int, dict[str, str]]:
         """Page id -> field id -> the value read, for the pages of one file
@@ -715,10 +760,7 @@ class Store:
 
     def any_page_verified(self) -> bool:
         """Whether any page read here was identified by its verified code."""
-        # The readings are JSON held as text: SQLite reads it as it is (a CAST
-        # there would make it a number); PostgreSQL needs it cast to JSON.
-        as_json = sa.type_coerce if self.db.dialect.name == "sqlite" else sa.cast
-        identified_by = as_json(pages_table.c.readings, sa.JSON)["identified_by"].as_string()
+        identified_by = self._identified_by()
         query = sa.select(sa.exists().where(pages_table.c.status == "ok", pages_table.c.reason != "assigned", identified_by == "code"))
         return bool(self.db.execute(query).scalar())
 
