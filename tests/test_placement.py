@@ -277,3 +277,10 @@ def test_a_printed_serial_the_stack_does_not_contradict_stands():
     assert _disputed([_by_print(0, "0002006", 2), _read(1, "0002808", 3)]) == []
     # A neighbour not read says nothing of the form round it.
     assert _disputed([_read(0, "0002808", 1), _by_print(1, "0002006", 2), _unplaced(2, 3)]) == []
+    # A page of the form its print names close by: two forms interleaved
+    # (hard seed 23: 2 1 3 of one form, page 1 of the next, then the first's
+    # page 4, then the next's pages 2 and 3).
+    interleaved = [_read(0, "0001602", 2), _read(1, "0001602", 1), _read(2, "0001602", 3), _read(3, "0001610", 1)]
+    interleaved += [_by_print(4, "0001602", 4), _read(5, "0001610", 2), _read(6, "0001610", 3)]
+    assert _disputed(interleaved) == []
+    assert _disputed(interleaved[3:]) == [104]

@@ -26,6 +26,10 @@ BLANK_PAGE = "blank-page"  # a back side: no part of the stack's order
 UNPLACED = "no-code"  # the only quarantine a page is placed out of
 PLACEMENT_DECLINED = "placement-declined"  # a placed page a reviewer took back out: never placed again
 SERIAL_DISPUTED = "serial-disputed"  # identified by its printed serial, which its place in the file contradicts
+# A page the serial printed on it names is not disputed with a page of that
+# form this close in the file (pages): two forms' pages came interleaved (hard
+# seed 23: page 4 of a form one page after its page 3, inside the next form).
+OWN_FORM_NEAR = 3
 # A page whose answers agree this well with the page of its number of a form
 # beside it is a second copy of that page (fed twice, or photocopied), whatever
 # other form its place calls for: over this many answers given on either page.
@@ -263,7 +267,8 @@ def disputed(stack: list[StackPage], read: set[tuple[str, str, int]], file_name:
     A serial misread into another that still passes its check digit names
     the wrong form (hard seed 71: page 2 of 0002808, between its pages 1 and
     3, read as 0002006's, whose own page 2 was unread: five answers wrong,
-    unseen). Which is right, the print or the stack, a person decides.
+    unseen). Which is right, the print or the stack, a person decides. Not
+    when a page of the form its print names lies close by (``OWN_FORM_NEAR``).
     (page id, why) for each."""
     stack = sorted(stack, key=lambda p: p.index)
     found = []
@@ -278,6 +283,8 @@ def disputed(stack: list[StackPage], read: set[tuple[str, str, int]], file_name:
             continue
         if (page.survey, other, page.page_no) in read:
             continue
+        if any(o.serial == page.serial for o in stack[max(0, at - OWN_FORM_NEAR) : at + OWN_FORM_NEAR + 1] if o is not page):
+            continue  # its own form's pages close by: two forms' pages interleaved, as its print says
         where = f"{file_name} p. {before.index + 1}; {file_name} p. {after.index + 1}"
         found.append(
             (
