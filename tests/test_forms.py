@@ -88,6 +88,36 @@ def test_two_differently_filled_copies_hold_the_whole_form():
     assert form.status == "needs_review"
 
 
+def _faded(page: PageRecord, *field_ids: str) -> PageRecord:
+    """The page as a scan that lost these questions' marks under a fade."""
+    fields = [{**f, "value": "", "flags": ["faded"]} if f["field_id"] in field_ids else f for f in page.fields]
+    return replace(page, fields=fields)
+
+
+def test_a_second_scan_that_lost_marks_under_a_fade_is_no_second_copy():
+    # An office seed no one tuned on: page 3 fed twice, two answers under a
+    # fade streak on one scan, read clearly on the other. The clear scan
+    # counts; the form is no photocopy.
+    _, counts, layout = _surveys()
+    c4 = [f.id for f in layout.pages[2].fields if f.kind != "text"][:2]
+    clear = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY])
+    faded_second = [*clear, _faded(_page(99, 3, "a.pdf p. 34"), *c4)]
+    faded_first = [*clear[:2], _faded(clear[2], *c4), *clear[3:], _page(99, 3, "b.pdf")]
+    for pages in (faded_second, faded_first):
+        form = _form(pages)
+        assert form.status == "accepted", form.flags
+        (dup,) = [f for f in form.flags if f.reason == "duplicate-page"]
+        assert "same marks where both scans read clearly" in dup.detail and not dup.blocking
+        assert all(form.answers[f][0] == "1" for f in c4)
+    # A question answered differently where both scans read clearly: two copies.
+    other = _faded(_page(99, 3, "a.pdf p. 34", value="2"), *c4)
+    assert {"duplicate-conflict", "two-copies"} <= set(_reasons(_form([*clear, other])))
+    # Nor does a light mark one scan lost settle it: the form is looked at whole.
+    faint = _faded(_page(99, 3, "a.pdf p. 34"), *c4)
+    faint = replace(faint, fields=[{**f, "flags": ["faint"]} if f["field_id"] in c4 else f for f in faint.fields])
+    assert {"duplicate-conflict", "two-copies"} <= set(_reasons(_form([*clear, faint])))
+
+
 def test_an_unreadable_copy_beside_a_read_page_is_held():
     _, counts, _ = _surveys()
     pages = _pages(counts[SURVEY], ["a.pdf p. 1"] * counts[SURVEY]) + [_page(99, 3, "b.pdf p. 2", quarantined="poor-alignment")]

@@ -756,7 +756,9 @@ def test_a_printed_serial_naming_another_form_inside_a_form_lacking_the_page_goe
     reads = [read_page(page, 200, options) for page in pages]
     at = next(i for i in range(1, len(pages) - 1) if reads[i - 1].serial == reads[i].serial == reads[i + 1].serial)
     a, k = reads[at].serial, reads[at].page_no
-    [other] = [i for i, r in enumerate(reads) if r.serial not in ("", a) and r.page_no == k][:1]
+    # B's pages far from it in the file (its pages close by would make two forms interleaved).
+    other = [i for i, r in enumerate(reads) if r.serial not in ("", a) and r.page_no == k][-1]
+    assert not any(r.serial == reads[other].serial for r in reads[max(0, at - 3) : at + 4])
     b = reads[other].serial
     pages[at] = _paint_serial(pages[at], b, 200)
     misread = read_page(pages[at], 200, options)

@@ -122,6 +122,17 @@ def _copies(pages: list[PageRecord]) -> str:
     return ", ".join(p.origin for p in pages)
 
 
+def _doubted_on(page: PageRecord) -> set[str]:
+    """The questions whose reading on this scan is held for a person."""
+    return {f["field_id"] for f in page.fields if any(reason not in NOTE_FLAGS for reason in f["flags"])}
+
+
+def _faded_on(page: PageRecord) -> set[str]:
+    """The questions whose print this scan all but lost (``faded``): a mark
+    there may have gone with it."""
+    return {f["field_id"] for f in page.fields if "faded" in f["flags"]}
+
+
 def _values(page: PageRecord) -> dict[str, str]:
     """What two scans of a page must agree on: the answers, and whether each
     comment box holds writing (OCR of two scans of one hand rarely matches
@@ -246,23 +257,34 @@ def _page_that_counts(
             )
         )
         return None
-    # The signed copy first; then a reviewer's choice of the scan that counts.
-    copies.sort(key=lambda p: not p.verified)
+    # The signed copy first, the one read with fewer doubts first among
+    # those; then a reviewer's choice of the scan that counts.
+    copies.sort(key=lambda p: (not p.verified, len(_doubted_on(p))))
     chosen = decisions.get((form.survey, form.serial, page_item), "")
     if chosen.startswith(keys.USE):
         copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
     first = copies[0]
-    first_values = _values(first)
+    first_values, first_doubted = _values(first), _doubted_on(first)
     for other in copies[1:]:
         other_values = _values(other)
         differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
+        # A question whose print the other scan all but lost (a fade streak,
+        # the marks gone with it) while the one that counts read it clearly
+        # is no sign of a second filling: a poor scan, not a copy (an office
+        # seed no one tuned on: page 3 fed twice, two answers under a fade on
+        # the second, the form held as two copies). Light marks one scan
+        # lost are not enough: a copy held whole is looked at whole, and on
+        # a hard stack that caught two lost marks elsewhere on the form.
+        unclear_there = {k for k in differing if k in _faded_on(other) and k not in first_doubted}
+        differing = [k for k in differing if k not in unclear_there]
         if not differing:
+            alike = "same marks where both scans read clearly" if unclear_there else "same marks"
             form.flags.append(
                 Flag(
                     "",
                     "duplicate-page",
                     1.0,
-                    f"page {number} scanned twice, same marks ({first.origin}; {other.origin})",
+                    f"page {number} scanned twice, {alike} ({first.origin}; {other.origin})",
                     other.id,
                     blocking=False,
                     page_no=number,

@@ -535,6 +535,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         {"vi": "Trang {n} không đọc được ({copies}: {reason}).", "en": "Page {n} could not be read ({copies}: {reason})."},
     ),
     (
+        r"page (?P<n>\d+) scanned twice, same marks where both scans read clearly \((?P<a>.*); (?P<b>.*)\)",
+        {
+            "vi": "Trang {n} được quét hai lần, dấu giống nhau ở những câu cả hai bản đều đọc rõ; bản rõ hơn được tính ({a}; {b}).",
+            "en": "Page {n} scanned twice, same marks where both scans read clearly; the clearer counts ({a}; {b}).",
+        },
+    ),
+    (
         r"page (?P<n>\d+) scanned twice, same marks \((?P<a>.*); (?P<b>.*)\)",
         {"vi": "Trang {n} được quét hai lần, dấu giống nhau ({a}; {b}).", "en": "Page {n} scanned twice, same marks ({a}; {b})."},
     ),
