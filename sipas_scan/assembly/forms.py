@@ -133,6 +133,19 @@ def _faded_on(page: PageRecord) -> set[str]:
     return {f["field_id"] for f in page.fields if "faded" in f["flags"]}
 
 
+def _apart_only_under_a_fade(clear: PageRecord, faded: PageRecord) -> bool:
+    """Whether two scans of a page differ only in questions whose print
+    ``faded`` all but lost (a fade streak, the marks gone with it) and
+    ``clear`` read without doubt: a poor scan of the same sheet, no second
+    filling (an office seed no one tuned on: page 3 fed twice, two answers
+    under a fade on one scan, the form held as two copies). Light marks one
+    scan lost are not enough: a form with two copies is looked at whole,
+    and on a hard stack that caught two lost marks elsewhere on the form."""
+    clear_values, faded_values = _values(clear), _values(faded)
+    differing = {k for k in clear_values if faded_values.get(k) != clear_values[k]}
+    return bool(differing) and differing <= _faded_on(faded) - _doubted_on(clear)
+
+
 def _values(page: PageRecord) -> dict[str, str]:
     """What two scans of a page must agree on: the answers, and whether each
     comment box holds writing (OCR of two scans of one hand rarely matches
@@ -257,28 +270,22 @@ def _page_that_counts(
             )
         )
         return None
-    # The signed copy first, the one read with fewer doubts first among
-    # those; then a reviewer's choice of the scan that counts.
-    copies.sort(key=lambda p: (not p.verified, len(_doubted_on(p))))
+    # The signed copy first; then a reviewer's choice of the scan that counts.
+    copies.sort(key=lambda p: not p.verified)
     chosen = decisions.get((form.survey, form.serial, page_item), "")
     if chosen.startswith(keys.USE):
         copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
+    elif len(copies) > 1 and copies[1].verified == copies[0].verified and _apart_only_under_a_fade(copies[1], copies[0]):
+        copies[:2] = copies[1::-1]  # the scan that read the page clearly counts
     first = copies[0]
-    first_values, first_doubted = _values(first), _doubted_on(first)
+    first_values = _values(first)
     for other in copies[1:]:
         other_values = _values(other)
         differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
-        # A question whose print the other scan all but lost (a fade streak,
-        # the marks gone with it) while the one that counts read it clearly
-        # is no sign of a second filling: a poor scan, not a copy (an office
-        # seed no one tuned on: page 3 fed twice, two answers under a fade on
-        # the second, the form held as two copies). Light marks one scan
-        # lost are not enough: a copy held whole is looked at whole, and on
-        # a hard stack that caught two lost marks elsewhere on the form.
-        unclear_there = {k for k in differing if k in _faded_on(other) and k not in first_doubted}
-        differing = [k for k in differing if k not in unclear_there]
+        if _apart_only_under_a_fade(first, other):
+            differing = []
         if not differing:
-            alike = "same marks where both scans read clearly" if unclear_there else "same marks"
+            alike = "same marks where both scans read clearly" if first_values != other_values else "same marks"
             form.flags.append(
                 Flag(
                     "",
