@@ -466,16 +466,22 @@ class Store:
             if readings.get("identified_by") != "print":
                 return False
             readings.pop("identified_by")
-            db.query(
-                "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
-                " WHERE id = :id",
-                reason=SERIAL_DISPUTED,
-                detail=f"{why}; {detail}",
-                readings=json.dumps(readings, ensure_ascii=False),
-                id=page_id,
-            )
+            self._unidentify(db, page_id, SERIAL_DISPUTED, f"{why}; {detail}", readings)
             self._mark_pending(db, [(survey, serial)])
         return True
+
+    @staticmethod
+    def _unidentify(db: Database, page_id: int, reason: str, detail: str, readings: dict) -> None:
+        """A page read as a form's put back among the quarantined pages, its
+        serial gone (its page number and marks kept, for whoever assigns it)."""
+        db.query(
+            "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
+            " WHERE id = :id",
+            reason=reason,
+            detail=detail,
+            readings=json.dumps(readings, ensure_ascii=False),
+            id=page_id,
+        )
 
     def _identified_by(self) -> sa.ColumnElement:
         """How a page was identified (``readings.identified_by``), in SQL."""
@@ -581,14 +587,7 @@ class Store:
             readings = json.loads(row[0] or "{}")
             for placement_note in ("identified_by", "placed", "placed_beside"):
                 readings.pop(placement_note, None)
-            db.query(
-                "UPDATE pages SET status = 'quarantined', reason = :reason, detail = :detail, serial = '', readings = :readings"
-                " WHERE id = :id",
-                reason=PLACEMENT_DECLINED,
-                detail=f"{reviewer} took it out of form {serial}: {row[1]}",
-                readings=json.dumps(readings, ensure_ascii=False),
-                id=page_id,
-            )
+            self._unidentify(db, page_id, PLACEMENT_DECLINED, f"{reviewer} took it out of form {serial}: {row[1]}", readings)
             self._insert_decision(db, survey, serial, key, old_value, new_value, reviewer, note)
             self._mark_pending(db, [(survey, serial)])
 
