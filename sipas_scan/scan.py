@@ -183,7 +183,8 @@ def _dispute_by_stack(store: Store, source_ids: set[int]) -> int:
     """Quarantine, for a person to assign, the pages of these files
     identified only by the serial printed on them that lie inside another
     form lacking their page (``assembly.placement.disputed``); returns how
-    many. Before placing: the page is then one its place may have named."""
+    many. Done before placing pages by their neighbours: the form a disputed
+    page had joined may then take its own page, unread, from its file."""
     disputed = 0
     for source_id in sorted(source_ids):
         stack = store.stack(source_id)
