@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas_scan.assembly.derive import derive_pending
-from sipas_scan.assembly.placement import UNPLACED, Placement, place
+from sipas_scan.assembly.placement import UNPLACED, Placement, StackPage, place
 from sipas_scan.assembly.placement import disputed as disputed_pages
 from sipas_scan.printing.codes import PageCode
 from sipas_scan.printing.ledger import LedgerLocation, check_ledger
@@ -161,8 +161,8 @@ def scan_inputs(
         run = _Run(store, new_claim_owner(), retry_quarantined, summary, last_page_before=store.pages_mark()[0])
         try:
             _read_files(run, files, missing, options, workers)
-            summary.disputed = _dispute_by_stack(store, run.sources)
-            summary.placed = _place_by_stack(store, run.sources, options)
+            summary.disputed, stacks = _dispute_by_stack(store, run.sources)
+            summary.placed = _place_by_stack(store, stacks, options)
             # Every page of the run whose code was read failed verification: most
             # likely not the secret the forms were printed with. Not when the only
             # failures are forged pages read again beside pages that verified before.
@@ -179,37 +179,48 @@ def scan_inputs(
     return summary
 
 
-def _dispute_by_stack(store: Store, source_ids: set[int]) -> int:
+def _dispute_by_stack(store: Store, source_ids: set[int]) -> tuple[int, dict[int, list[StackPage]]]:
     """Quarantine, for a person to assign, the pages of these files
     identified only by the serial printed on them that lie inside another
-    form lacking their page (``assembly.placement.disputed``); returns how
-    many. Done before placing pages by their neighbours: the form a disputed
-    page had joined may then take its own page, unread, from its file."""
+    form lacking their page (``assembly.placement.disputed``). Returns how
+    many, and each file's pages as they stand then, for the placing that
+    follows (each file read once more only where a page was disputed). Done
+    for every file before any page is placed: the form a disputed page had
+    joined may then take its own page, unread, from any file of the run."""
     disputed = 0
+    stacks = {}
     for source_id in sorted(source_ids):
         stack = store.stack(source_id)
-        if not any(p.by_print for p in stack):
-            continue
-        forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
-        name = Path(store.scanned_file(stack[0].page_id).path).name
-        for page_id, why in disputed_pages(stack, store.read_page_numbers(forms), name):
-            disputed += store.dispute_page(page_id, why)
-    return disputed
+        if any(p.by_print for p in stack):
+            found = disputed_pages(stack, store.read_page_numbers(_forms_in(stack)), _file_name(store, stack))
+            changed = sum(store.dispute_page(page_id, why) for page_id, why in found)
+            if changed:
+                disputed += changed
+                stack = store.stack(source_id)
+        stacks[source_id] = stack
+    return disputed, stacks
 
 
-def _place_by_stack(store: Store, source_ids: set[int], options: ReadOptions) -> int:
-    """Give the pages of these files that nothing printed on them
-    identified their form from their neighbours (``assembly.placement``),
-    once every file of the run is read (a form's other pages may come in
-    any of them); returns how many were placed."""
+def _forms_in(stack: list[StackPage]) -> list[tuple[str, str]]:
+    return sorted({(p.survey, p.serial) for p in stack if p.serial})
+
+
+def _file_name(store: Store, stack: list[StackPage]) -> str:
+    return Path(store.scanned_file(stack[0].page_id).path).name
+
+
+def _place_by_stack(store: Store, stacks: dict[int, list[StackPage]], options: ReadOptions) -> int:
+    """Give the pages of these files (``stacks``: each file's pages, by its
+    id) that nothing printed on them identified their form from their
+    neighbours (``assembly.placement``), once every file of the run is read
+    (a form's other pages may come in any of them); returns how many were
+    placed."""
     placed = 0
-    for source_id in sorted(source_ids):
-        stack = store.stack(source_id)
+    for source_id, stack in sorted(stacks.items()):
         if not any(p.reason == UNPLACED and (p.page_no or p.likely_pages) for p in stack):
             continue
-        forms = sorted({(p.survey, p.serial) for p in stack if p.serial})
-        name = Path(store.scanned_file(stack[0].page_id).path).name
-        for placement in place(stack, store.read_page_numbers(forms), name, store.page_values(source_id)):
+        name = _file_name(store, stack)
+        for placement in place(stack, store.read_page_numbers(_forms_in(stack)), name, store.page_values(source_id)):
             reading = _read_as_placed(store, placement, options) if placement.unread else None
             if placement.unread and reading is None:
                 continue

@@ -141,9 +141,13 @@ def _apart_only_under_a_fade(clear: PageRecord, faded: PageRecord) -> bool:
     under a fade on one scan, the form held as two copies). Light marks one
     scan lost are not enough: a form with two copies is looked at whole,
     and on a hard stack that caught two lost marks elsewhere on the form."""
-    clear_values, faded_values = _values(clear), _values(faded)
-    differing = {k for k in clear_values if faded_values.get(k) != clear_values[k]}
+    differing = set(_differing(_values(clear), _values(faded)))
     return bool(differing) and differing <= _faded_on(faded) - _doubted_on(clear)
+
+
+def _differing(values: dict[str, str], other: dict[str, str]) -> list[str]:
+    """The questions two scans of a page read differently (``_values``)."""
+    return sorted(k for k in values if other.get(k) != values[k])
 
 
 def _values(page: PageRecord) -> dict[str, str]:
@@ -281,9 +285,7 @@ def _page_that_counts(
     first_values = _values(first)
     for other in copies[1:]:
         other_values = _values(other)
-        differing = sorted(k for k in first_values if other_values.get(k) != first_values[k])
-        if _apart_only_under_a_fade(first, other):
-            differing = []
+        differing = [] if _apart_only_under_a_fade(first, other) else _differing(first_values, other_values)
         if not differing:
             alike = "same marks where both scans read clearly" if first_values != other_values else "same marks"
             form.flags.append(

@@ -1110,6 +1110,8 @@ def _barely_kept(box: BoxReading, t: Thresholds) -> bool:
 
 
 def _read_from_light_stroke(box: BoxReading) -> bool:
+    """An answer read from the shape of a light stroke, not its ink
+    (``LIGHT_STROKE_CONFIDENCE`` records how it was read)."""
     return box.state == "marked" and not box.pale and not box.circled and box.confidence == LIGHT_STROKE_CONFIDENCE
 
 
@@ -1447,7 +1449,13 @@ def _thinner_than_pen(box: BoxReading, pen_solid: float) -> bool:
     """A line far thinner than a solid pen's (``pen_solid``: the share of
     its lines' ink 3 px across): a hair on the glass or a scratch. Beside a
     pencil's thin lines nothing is told thinner."""
-    return pen_solid >= PEN_SOLID_SHARE and box.solid < HAIR_SOLID_SHARE
+    return pen_solid >= PEN_SOLID_SHARE and _hair_thin(box)
+
+
+def _hair_thin(box: BoxReading) -> bool:
+    """A line whose ink is hardly ever 3 px across: a hair's or a
+    scratch's width, not a pen's."""
+    return box.solid < HAIR_SOLID_SHARE
 
 
 def _hair(box: BoxReading, pen_solid: float, t: Thresholds) -> bool:
@@ -1511,7 +1519,7 @@ def _lone_edge_tick(boxes: list[BoxReading], t: Thresholds) -> BoxReading | None
         return None
     box = inked[0]
     slight = box.state == "doubtful" and box.coverage < t.marked
-    if slight and _runs_over_its_border(box) and box.solid >= HAIR_SOLID_SHARE:
+    if slight and _runs_over_its_border(box) and not _hair_thin(box):
         return box
     return None
 
@@ -1706,7 +1714,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # the scan lost beside it (hard stacks: 8 of 36 such answers were
         # a blank question's; office stacks had 1, a blank question's).
         flags.append("faint")
-    if fld.kind == "multi" and clearest and any(_slight(b, thresholds) and b.solid < HAIR_SOLID_SHARE for b in marked):
+    if fld.kind == "multi" and clearest and any(_slight(b, thresholds) and _hair_thin(b) for b in marked):
         # Beside clear answers to a multiple-choice question, an answer that
         # is only a hair-thin line with little ink: a hair or a stray line
         # read as another answer, or a light mark the scan all but lost. A
