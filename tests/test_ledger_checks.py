@@ -12,6 +12,7 @@ import pytest
 from test_cli import run, run_print, run_scan
 
 from conftest import TEST_SECRET
+from sipas_scan.printing.ledger import LedgerError, check_ledger
 from sipas_scan.store.db import Store
 
 
@@ -40,13 +41,19 @@ def test_a_wrong_ledger_stops_scan_before_any_page_is_read(first_form, tmp_path)
     (tmp_path / "folder.sqlite").mkdir()
     with Store(tmp_path / "other-results.sqlite"):
         pass
-    for given, says in (
-        ("ledgr.sqlite", "no such ledger"),  # a typo
-        ("households.csv", "not an SQLite file"),
-        ("empty.sqlite", "an empty file"),
-        ("other-results.sqlite", "a results database"),
-        ("folder.sqlite", "not a file"),
-    ):
+    cases = {
+        "ledgr.sqlite": "no such ledger",  # a typo
+        "households.csv": "not an SQLite file",
+        "empty.sqlite": "an empty file",
+        "other-results.sqlite": "a results database",
+        "folder.sqlite": "not a file",
+    }
+    for given, says in cases.items():
+        with pytest.raises(LedgerError, match=says):
+            check_ledger(tmp_path / given)
+    # From the command line (a process each, so two of them): exit code 7, one line, nothing read.
+    for given in ("ledgr.sqlite", "other-results.sqlite"):
+        says = cases[given]
         result = run(
             "scan", "scans", "--db", "r.sqlite", "--ledger", given, "--no-ocr", "--workers", "1", cwd=tmp_path, env_secret=TEST_SECRET
         )

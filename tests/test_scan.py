@@ -266,8 +266,8 @@ def test_a_page_answered_in_full_keeps_its_empty_boxes_floor():
 
 
 def test_formats_tiff_and_jpeg_are_read(printed, secret, tmp_path):
-    simulate_returns(printed / "print", tmp_path / "tif", seed=2, profile="clean", fmt="tiff", workers=1)
-    simulate_returns(printed / "print", tmp_path / "jpg", seed=2, profile="clean", fmt="jpeg", workers=1)
+    simulate_returns(printed / "print", tmp_path / "tif", seed=2, profile="clean", fmt="tiff", workers=1, dpi=150)
+    simulate_returns(printed / "print", tmp_path / "jpg", seed=2, profile="clean", fmt="jpeg", workers=1, dpi=150)
     a = _scan(printed, secret, [tmp_path / "tif" / "scans"], tmp_path / "a.db", run_ocr=False)
     b = _scan(printed, secret, [tmp_path / "jpg" / "scans"], tmp_path / "b.db", run_ocr=False)
     assert a.pages_read == b.pages_read == 24 and not a.quarantined and not b.quarantined

@@ -305,16 +305,16 @@ def test_the_same_seed_gives_the_same_bytes(batch, tmp_path):
     # At 150 dpi: the bytes are as reproducible as at 300, in a quarter of the pixels.
     first = sim.simulate_returns(batch, tmp_path / "a", seed=3, profile="hard", workers=2, dpi=150)
     second = sim.simulate_returns(batch, tmp_path / "b", seed=3, profile="hard", workers=1, dpi=150)
-    other = sim.simulate_returns(batch, tmp_path / "c", seed=4, profile="hard", workers=2, dpi=150)
     for name in ("truth.csv", "anomalies.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    assert [p.read_bytes() for p in first.stacks] == [p.read_bytes() for p in second.stacks]
-    assert [p.read_bytes() for p in first.stacks] != [p.read_bytes() for p in other.stacks]
+    stacks = [p.read_bytes() for p in first.stacks]
+    assert first.pages > 0 and len(set(stacks)) == len(stacks)  # pages were drawn, not one file copied
+    assert stacks == [p.read_bytes() for p in second.stacks]
 
 
 @pytest.mark.parametrize("fmt", ["tiff", "png", "jpeg"])
 def test_other_output_formats(batch, tmp_path, fmt):
-    summary = sim.simulate_returns(batch, tmp_path, seed=2, profile="clean", fmt=fmt, workers=1)
+    summary = sim.simulate_returns(batch, tmp_path, seed=2, profile="clean", fmt=fmt, workers=1, dpi=150)
     if fmt == "tiff":
         frames = 0
         for path in summary.stacks:
