@@ -1,4 +1,5 @@
 import csv
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -11,6 +12,21 @@ import pytest
 from sipas_scan.printing.codes import Secret
 
 TEST_SECRET = "tests-own-secret-not-for-production"  # each test run makes its own; never a real key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def password_hashes_computed_once():
+    """scrypt takes a tenth of a second a call, by design; the review tests
+    add the same few accounts and log in hundreds of times. A password and
+    hash give the same answer every time, so the real functions run once
+    for each (cached for the session; new salts only for new passwords)."""
+    from sipas_scan.review import accounts
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(accounts, "generate_password_hash", functools.lru_cache(maxsize=None)(accounts.generate_password_hash))
+    patch.setattr(accounts, "check_password_hash", functools.lru_cache(maxsize=None)(accounts.check_password_hash))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
