@@ -19,6 +19,7 @@ import pytest
 from test_cli import cli_env
 
 from conftest import TEST_SECRET, same_as_one_sqlite_scan
+from sipas_scan.store import results
 from sipas_scan.store.db import Store
 from sipas_scan.store.engine import dispose_engines
 
@@ -30,8 +31,9 @@ def database(postgres_cluster):
     dispose_engines()
 
 
-def _station(office_scan: Path, url: str, inputs: list[Path], cwd: Path) -> subprocess.Popen:
-    args = ["scan", *map(str, inputs), "--db", url, "--ledger", str(office_scan / "ledger.sqlite"), "--no-ocr", "--workers", "1"]
+def _station(office_scan: Path, url: str, inputs: list[Path], cwd: Path, workers: int = 1) -> subprocess.Popen:
+    args = ["scan", *map(str, inputs), "--db", url, "--ledger", str(office_scan / "ledger.sqlite"), "--no-ocr"]
+    args += ["--workers", str(workers)]
     return subprocess.Popen(
         [sys.executable, "-m", "sipas_scan", *args],
         cwd=cwd,
@@ -57,14 +59,20 @@ def _finish(station: subprocess.Popen) -> str:
 
 def test_two_stations_at_once_on_the_same_stacks_store_what_one_scan_does(office_scan, database, tmp_path):
     """Each station is given both stacks, in opposite orders: they start on
-    different files and meet on the same ones; every file is read once."""
+    different files and meet on the same ones; every file is read once. One
+    station reads with two worker processes, forked beside the store's open
+    connection."""
     stacks = sorted((office_scan / "sim" / "scans").iterdir())
     assert len(stacks) >= 2
-    first = _station(office_scan, database, stacks, tmp_path)
+    first = _station(office_scan, database, stacks, tmp_path, workers=2)
     second = _station(office_scan, database, stacks[::-1], tmp_path)
     outputs = [_finish(first), _finish(second)]
     assert all("Read " in out for out in outputs)
     same_as_one_sqlite_scan(database, office_scan, tmp_path)
+    with Store(database) as pg, Store(office_scan / "results.sqlite") as lite:
+        assert results.form_statuses(pg) == results.form_statuses(lite)
+        assert pg.page_image(1).key.startswith("sha256:") and pg.page_image(1).read()[:2] == b"\xff\xd8"
+    assert not list(tmp_path.glob("*.pages"))  # nothing beside the stations: the images are in the database
 
 
 def test_a_station_killed_mid_run_and_run_again_stores_what_one_scan_does(office_scan, database, tmp_path):

@@ -327,6 +327,9 @@ def test_db_copy_moves_every_row_of_a_sqlite_file_into_postgresql(office_scan, p
         dispose_engines()
 
 
+# Two stations scanning into PostgreSQL at once (test_stations_postgres) check
+# the same and more; one scan alone is left to `-m slow`.
+@pytest.mark.slow
 def test_a_scan_into_postgresql_exports_what_a_scan_into_sqlite_does(office_scan, postgres_cluster, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     url = new_pg_database(postgres_cluster)
