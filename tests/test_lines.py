@@ -54,3 +54,27 @@ def test_print_the_line_crosses_stays_under_it():
     assert (cleaned[100:160, 990:999] == 20).all() and (cleaned[100:160, 1003:1050] == 20).all()
     assert (cleaned[100:160, 999:1003] < 100).all()  # under the line: still ink
     assert (cleaned[200:, 1000:1002] > 200).all() and (cleaned[:90, 1000:1002] > 200).all()  # elsewhere: painted over
+
+
+def test_a_line_the_scan_lightened_for_a_pixel_or_two_is_one_line():
+    """JPEG beside print a line crosses lightens it for a pixel or two: its
+    halves, each shorter than a line, are painted over as one line (office
+    seed 71 at 200 dpi kept 139 mm of such a line beside a question's boxes)."""
+    page = _page()
+    page[:, 1000] = 60
+    page[1240, 1000] = 190  # lighter than ink, for one pixel, past the middle
+    page[1900:1902, 1000] = 200  # and two more, lower down
+    cleaned = erase_feed_lines(page)
+    assert (cleaned[:, 1000] > 200).all()
+
+
+def test_the_dark_band_at_a_pages_edge_is_not_bridged_into_lines():
+    """The shadow beyond a page's edge is dark and noisy, many columns wide:
+    bridging its gaps made lines of half its columns and left specks beside
+    the boxes when they were painted over (hard seed 41)."""
+    page = _page()
+    rng = np.random.default_rng(5)
+    band = rng.integers(20, 120, size=(H, 60)).astype(np.uint8)
+    band[rng.random((H, 60)) < 0.02] = 230  # light specks break every column, every few millimetres
+    page[:, W - 60 :] = band
+    assert np.array_equal(erase_feed_lines(page)[:, W - 60 :], band)
