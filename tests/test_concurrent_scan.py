@@ -114,6 +114,9 @@ def test_two_scans_started_together_share_the_files_and_read_each_page_once(scan
     _check_every_page_stored_once(db, 12)
 
 
+# Two scans started together, and the claims a run leaves or takes over, are
+# checked below; a run started while another reads is left to `-m slow`.
+@pytest.mark.slow
 def test_a_scan_started_while_another_reads_takes_only_what_is_left(scans, printed, tmp_path):
     db = tmp_path / "results.sqlite"
     first = _start(_scan_args(scans, db, printed), 0.0, tmp_path)

@@ -46,8 +46,10 @@ def server(office_scan, tmp_path):
     httpd.shutdown()
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless chromium for the module (it takes a second or two to
+    start); each test gets it back with no cookies and a blank page."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -67,6 +69,17 @@ def browser():
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    # Cookies are the browser's, whatever the port: a login must not carry
+    # over to the next test's server.
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    chromium.get("about:blank")
+    yield chromium
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    chromium.get("about:blank")
 
 
 def read_truth(office_scan: Path) -> dict[str, dict]:

@@ -312,7 +312,8 @@ def test_the_same_seed_gives_the_same_bytes(batch, tmp_path):
     assert stacks == [p.read_bytes() for p in second.stacks]
 
 
-@pytest.mark.parametrize("fmt", ["tiff", "png", "jpeg"])
+# PNG is written as JPEG is, one file a page; it is left to `-m slow`.
+@pytest.mark.parametrize("fmt", ["tiff", pytest.param("png", marks=pytest.mark.slow), "jpeg"])
 def test_other_output_formats(batch, tmp_path, fmt):
     summary = sim.simulate_returns(batch, tmp_path, seed=2, profile="clean", fmt=fmt, workers=1, dpi=150)
     if fmt == "tiff":
