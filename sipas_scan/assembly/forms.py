@@ -503,15 +503,19 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     vanishing = any(number < last_answer_page for number in held) or any(f.reason == "faint-page" for f in form.flags)
     before_last_answer = applying if vanishing else applying[: answered[-1]]
 
-    def lost(field_id: str) -> bool:
-        return not form.answers[field_id][0] and field_id not in doubted
+    def blank(field_id: str) -> bool:
+        return not form.answers[field_id][0]
 
-    for run in (list(group) for is_lost, group in groupby(before_last_answer, key=lost) if is_lost):
+    # A blank question a person already looks at is still part of the run:
+    # else a faint trace in one question split a run of lost marks in two,
+    # each too short to be doubted (hard seed 71: an answer lost unseen).
+    for run in (list(group) for is_blank, group in groupby(before_last_answer, key=blank) if is_blank):
         if len(run) < BLANK_RUN:
             continue
         by_page: dict[int, list[str]] = defaultdict(list)
         for field_id in run:
-            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
+            if field_id not in doubted:
+                by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
         for page_no, field_ids in sorted(by_page.items()):
             if page_no in held:
                 continue
