@@ -1698,18 +1698,3 @@ def test_beside_a_tick_over_a_boxs_edge_a_trace_in_a_multiple_choice_answer_is_l
     # held when every blank question on such pages was).
     no_ink_inside = replace(trace, coverage=0.0, stroke=0.0)
     assert (e1_read(edge, no_ink_inside).value, e1_read(edge, no_ink_inside).flags) == ("8;9", ())
-
-
-def test_a_short_dark_trace_well_inside_a_box_of_a_blank_question_is_looked_at():
-    # Hard seed 81, 4.2: a light slash the scan all but lost, a tenth of
-    # the box's side of it left, well inside box 2; the question read blank.
-    # Measured boxes; the trace goes to a person, not the specks or blur.
-    def question(box2: BoxReading) -> FieldReading:
-        empty = [BoxReading(code, "empty", 1.0, 0.0, 0.0) for code in "1345"]
-        return decide(Sheet().field(), [empty[0], box2, *empty[1:]], Thresholds())
-
-    trace = BoxReading("2", "empty", 0.834, 0.0042, 0.0, stroke=0.129, core=57, depth=0.323, solid=0.25, corners=0.062)
-    assert question(trace).flags == ("faint",) and question(trace).value == ""
-    assert question(replace(trace, stroke=0.05)).flags == ()  # specks, not a stroke
-    assert question(replace(trace, depth=0.1)).flags == ()  # hugging the outline: its blur
-    assert question(replace(trace, core=20)).flags == ()  # too light to be worth a look

@@ -91,8 +91,6 @@ CIRCLER_MIN_LOOPS = 2  # loops round boxes on a page that show its respondent an
 STROKE_MARK_SPAN = 0.6  # a connected stroke reaching across this share of the box is a mark, however light
 STROKE_NOISE_SPAN = 0.3  # ink that reaches no further than this is specks, not a stroke
 STROKE_DOUBT_SPAN = 0.45  # a pale stroke this long through the middle of a box is worth a look
-SHORT_TRACE_SPAN = 0.1  # ... and a shorter one, in a blank question, if it lies well inside the box:
-SHORT_TRACE_DEPTH = 0.3  # reaching in this share of the side from the nearest edge (an outline's blur: 0.1 at most)
 STROKE_SPREAD_SHARE = 0.3  # a stroke across the box spreads at least this much both ways
 STROKE_CENTRE_SHARE = 0.25  # and passes this close to the centre (share of the side)
 EDGE_TRACE_DEPTH = 0.1  # light ink all within this share of the side from the box's edges hugs its outline ...
@@ -1488,15 +1486,6 @@ def _pale_trace(box: BoxReading) -> bool:
     return box.state == "empty" and reaches_in and box.core >= TRACE_CORE_LEVEL * fade
 
 
-def _short_trace(box: BoxReading) -> bool:
-    """A piece of a stroke, no longer than a tenth of the box's side and as
-    dark as a trace worth a look, lying well inside the box: what is left
-    of a light slash or tick the scan all but lost. Specks in a box are
-    smaller than a stroke; an outline's blur hugs the edge."""
-    reaches_in = box.stroke >= SHORT_TRACE_SPAN and box.depth >= SHORT_TRACE_DEPTH
-    return box.state == "empty" and reaches_in and box.core >= TRACE_CORE_LEVEL
-
-
 def _tight_loop_trace(box: BoxReading) -> bool:
     """Dark ink inside an empty box whose outline is drawn much darker than
     the page's other boxes': what a loop tight on the outline leaves."""
@@ -1784,7 +1773,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         in_fade and _may_hide_a_lost_mark(fld.kind, value, boxes, marked)
     ):
         flags.append("faded")
-    if not value and not flags and any(_pale_trace(b) or _short_trace(b) for b in boxes):
+    if not value and not flags and any(_pale_trace(b) for b in boxes):
         # Nothing read in the question but a light stroke reaching half
         # across a box and into it: what a light pencil tick leaves when the
         # scan loses most of it. A person looks (office and hard stacks: 2
