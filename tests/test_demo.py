@@ -35,9 +35,9 @@ def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """One small clean demo run: (its output, the results folder)."""
+    """One small clean demo run, a form in each of six villages: (its output, the results folder)."""
     cwd = tmp_path_factory.mktemp("demo")
-    result = run_demo(cwd, "--per-village", "2", "--villages", "6", "--profile", "clean", "--seed", "11")
+    result = run_demo(cwd, "--per-village", "1", "--villages", "6", "--profile", "clean", "--seed", "11")
     assert result.returncode == 0, result.stderr
     return result, cwd / "output" / "demo"
 
@@ -45,20 +45,20 @@ def demo(tmp_path_factory):
 def test_small_demo_runs_the_whole_chain_and_reads_the_truth(demo, tmp_path):
     result, out = demo
     for step in (
-        "1. sample:   12 households in 6 villages",
-        "2. print:    12 forms",
-        "3. simulate: 12 of 12 forms",
+        "1. sample:   6 households in 6 villages",
+        "2. print:    6 forms",
+        "3. simulate: 6 of 6 forms",
         "4. scan:",
         "5. export:",
-        "6. score:    12 of 12 forms scored",
-        "7. returns:  12 of 12 forms received",
+        "6. score:    6 of 6 forms scored",
+        "7. returns:  6 of 6 forms received",
         "Summary:",
     ):
         assert step in result.stdout, step
 
     truth = _rows(out / "returns" / "truth.csv")
     records = _rows(out / "records.csv")
-    assert len(truth) == 12 and list(records) == list(truth)
+    assert len(truth) == 6 and list(records) == list(truth)
     for form_id, expected in truth.items():
         row = records[form_id]
         assert row["status"] == "accepted", form_id  # clean scans: nothing to review
@@ -79,7 +79,7 @@ def test_small_demo_runs_the_whole_chain_and_reads_the_truth(demo, tmp_path):
         returns = list(csv.DictReader(f))
     (total,) = [r for r in returns if r["level"] == "all"]
     assert len([r for r in returns if r["level"] == "village"]) == 6
-    assert (total["printed"], total["received"], total["accepted"], total["missing"]) == ("12", "12", "12", "0")
+    assert (total["printed"], total["received"], total["accepted"], total["missing"]) == ("6", "6", "6", "0")
     for name in ("missing.csv", "not_issued.csv"):
         assert (out / "returns-report" / name).is_file()
 
