@@ -508,7 +508,8 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
 
     # A blank question a person already looks at is still part of the run:
     # else a faint trace in one question split a run of lost marks in two,
-    # each too short to be doubted (hard seed 71: an answer lost unseen).
+    # each too short to be doubted (hard seed 81: three answers of one
+    # form lost unseen).
     for run in (list(group) for is_blank, group in groupby(before_last_answer, key=blank) if is_blank):
         if len(run) < BLANK_RUN:
             continue

@@ -18,7 +18,7 @@ from sipas_scan import defs
 from sipas_scan.reading.spans import runs
 
 FEED_LINE_MIN_MM = 150.0  # a straight vertical run of ink at least this long is the scanner's
-FEED_LINE_GAP_MM = 1.0  # a line lighter for less than this (JPEG beside print it crosses) is still one line
+FEED_LINE_GAP_MM = 2.0  # a line lighter for no longer than this (JPEG beside print it crosses) is still one line
 FEED_LINE_MAX_WIDTH_MM = 1.5  # dirt draws lines 0.1-0.35 mm wide; a wider dark band is the paper's edge or its shadow
 INK_FRACTION = 0.75  # a pixel darker than this share of the paper's level is ink
 LINE_MARGIN_PX = 1  # the line's blurred edges, either side
@@ -49,7 +49,7 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
     # half its columns and left specks beside the boxes (hard seed 41).
     gap = max(1, int(round(FEED_LINE_GAP_MM * px_per_mm)))
     bridged = ink[:, columns]
-    closed = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((2 * gap + 1, 1), np.uint8))
+    closed = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((gap + 1, 1), np.uint8))  # fills gaps up to ``gap`` px
     for first, last in runs(columns):
         if last - first + 1 <= FEED_LINE_MAX_WIDTH_MM * px_per_mm:
             thin = slice(int(np.searchsorted(columns, first)), int(np.searchsorted(columns, last)) + 1)
