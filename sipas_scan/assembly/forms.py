@@ -133,16 +133,16 @@ def _faded_on(page: PageRecord) -> set[str]:
     return {f["field_id"] for f in page.fields if "faded" in f["flags"]}
 
 
-def _apart_only_under_a_fade(clear: PageRecord, faded: PageRecord) -> bool:
-    """Whether two scans of a page differ only in questions whose print
-    ``faded`` all but lost (a fade streak, the marks gone with it) and
-    ``clear`` read without doubt: a poor scan of the same sheet, no second
-    filling (an office seed no one tuned on: page 3 fed twice, two answers
-    under a fade on one scan, the form held as two copies). Light marks one
-    scan lost are not enough: a form with two copies is looked at whole,
-    and on a hard stack that caught two lost marks elsewhere on the form."""
-    differing = set(_differing(_values(clear), _values(faded)))
-    return bool(differing) and differing <= _faded_on(faded) - _doubted_on(clear)
+def _only_under_a_fade(differing: list[str], clear: PageRecord, faded: PageRecord) -> bool:
+    """Whether the questions two scans of a page read differently
+    (``differing``) are all ones whose print ``faded`` all but lost (a fade
+    streak, the marks gone with it) and ``clear`` read without doubt: a poor
+    scan of the same sheet, no second filling (an office seed no one tuned
+    on: page 3 fed twice, two answers under a fade on one scan, the form
+    held as two copies). Light marks one scan lost are not enough: a form
+    with two copies is looked at whole, and on a hard stack that caught two
+    lost marks elsewhere on the form."""
+    return bool(differing) and set(differing) <= _faded_on(faded) - _doubted_on(clear)
 
 
 def _differing(values: dict[str, str], other: dict[str, str]) -> list[str]:
@@ -279,13 +279,17 @@ def _page_that_counts(
     chosen = decisions.get((form.survey, form.serial, page_item), "")
     if chosen.startswith(keys.USE):
         copies.sort(key=lambda p: p.id != int(chosen.removeprefix(keys.USE)))
-    elif len(copies) > 1 and copies[1].verified == copies[0].verified and _apart_only_under_a_fade(copies[1], copies[0]):
-        copies[:2] = copies[1::-1]  # the scan that read the page clearly counts
+    elif len(copies) > 1 and copies[1].verified == copies[0].verified:
+        counting, next_scan = copies[:2]
+        if _only_under_a_fade(_differing(_values(next_scan), _values(counting)), next_scan, counting):
+            copies[:2] = [next_scan, counting]  # the scan that read the page clearly counts
     first = copies[0]
     first_values = _values(first)
     for other in copies[1:]:
         other_values = _values(other)
-        differing = [] if _apart_only_under_a_fade(first, other) else _differing(first_values, other_values)
+        differing = _differing(first_values, other_values)
+        if _only_under_a_fade(differing, first, other):
+            differing = []
         if not differing:
             alike = "same marks where both scans read clearly" if first_values != other_values else "same marks"
             form.flags.append(

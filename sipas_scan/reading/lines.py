@@ -49,11 +49,12 @@ def erase_feed_lines(gray: np.ndarray) -> np.ndarray:
     # half its columns and left specks beside the boxes (hard seed 41).
     gap = max(1, int(round(FEED_LINE_GAP_MM * px_per_mm)))
     bridged = ink[:, columns]
-    closed = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((gap + 1, 1), np.uint8))  # fills gaps up to ``gap`` px
+    thin = np.zeros(columns.size, bool)
     for first, last in runs(columns):
         if last - first + 1 <= FEED_LINE_MAX_WIDTH_MM * px_per_mm:
-            thin = slice(int(np.searchsorted(columns, first)), int(np.searchsorted(columns, last)) + 1)
-            bridged[:, thin] = closed[:, thin]
+            thin[(columns >= first) & (columns <= last)] = True
+    if thin.any():  # the kernel is one pixel wide: each column is closed alone, gaps up to ``gap`` px
+        bridged[:, thin] = cv2.morphologyEx(bridged[:, thin], cv2.MORPH_CLOSE, np.ones((gap + 1, 1), np.uint8))
     # Outside the page counts as paper: a run must be that long on the page itself.
     lines = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     if not lines.any():
