@@ -1383,6 +1383,25 @@ def test_a_light_stroke_left_alone_in_a_blank_question_is_looked_at():
     assert Sheet().read().flags == sheet.read().flags == ()
 
 
+def test_a_stroke_the_scan_broke_into_short_pieces_is_looked_at():
+    # What a scan left of a slash: two short dark pieces either side of the
+    # box's middle, neither long enough to read as a stroke, together more
+    # ink than the page's empty boxes hold. Never blank unseen.
+    sheet = Sheet()
+    cx, cy = sheet.centre("3")
+    for start in (-1.4, 1.0):
+        sheet.line([(cx + start, cy - start), (cx + start + 0.4, cy - start - 0.4)], 0.3, 40)
+    reading = sheet.read()
+    box = next(b for b in reading.boxes if b.code == "3")
+    assert box.state == "empty" and box.stroke < 0.3 and box.coverage > Thresholds().empty, box
+    assert (reading.value, reading.flags) == ("", ("faint",)), reading
+    # Less ink than that, or all of it along the outline: nothing to see.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1245"]
+    for piece in (replace(box, coverage=0.02), replace(box, depth=0.08)):
+        assert decide(field, [*empty[:2], piece, *empty[2:]], Thresholds()).flags == ()
+
+
 def test_a_blank_question_with_a_box_drawn_round_on_its_outline_is_looked_at():
     # A loop tight on the outline, on a noisy page: its outline much darker
     # than the page's other boxes', dark ink where it cuts the corners

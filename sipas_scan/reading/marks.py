@@ -1486,6 +1486,14 @@ def _pale_trace(box: BoxReading) -> bool:
     return box.state == "empty" and reaches_in and box.core >= TRACE_CORE_LEVEL * fade
 
 
+def _ink_reaching_in(box: BoxReading, t: Thresholds) -> bool:
+    """A box read empty that holds more ink than the page's empty limit
+    (``t.empty``), its traced ink reaching in from the edge further than
+    the outline's blur does: pieces of a stroke, each too short to be read
+    as one (``by_stroke``)."""
+    return box.state == "empty" and box.coverage > t.empty and box.depth > EDGE_TRACE_DEPTH
+
+
 def _tight_loop_trace(box: BoxReading) -> bool:
     """Dark ink inside an empty box whose outline is drawn much darker than
     the page's other boxes': what a loop tight on the outline leaves."""
@@ -1780,6 +1788,13 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         # of 5 such questions were answered, none held a clean form more;
         # traces lighter still under a fade streak: 9 on 24 stacks, all
         # answers, two a light pencil's crosses read blank unseen).
+        flags.append("faint")
+    if not value and not flags and any(_ink_reaching_in(b, thresholds) for b in boxes):
+        # Nothing read in the question, but a box holds more ink than the
+        # page's empty boxes do, reaching in from its edge: what is left of
+        # a mark the scan broke into pieces too short to read as a stroke.
+        # Dust that big is rare; a lost answer is silent (hard and office
+        # stacks' stored pages: 12 such questions, 6 of them answered).
         flags.append("faint")
     if not value and not flags and any(_tight_loop_trace(b) for b in boxes):
         # Nothing read, but a box drawn round on its outline: a person looks.
