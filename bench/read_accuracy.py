@@ -116,6 +116,8 @@ VARIANTS = {
             OFFICE.scanner, paper_tint=0.2, lighting_amplitude=0.3, fold_rate=0.6, max_fold_shadow=0.2, shadow_edge_rate=0.3
         ),
     ),
+    # every page curled: an edge 25-70 mm deep standing 3.6-12 mm off the glass
+    "office-curl": replace(OFFICE, name="office-curl", scanner=replace(OFFICE.scanner, curl_rate=1.0, max_curl_lift_mm=12.0)),
     # the hard profile with every page black and white at 150 dpi (one hard stack in three or four is)
     "hard-bw150": replace(HARD, name="hard-bw150", scanner=replace(HARD.scanner, dpi_choices=(150,), mode_choices=("bw",))),
 }

@@ -67,6 +67,8 @@ class ScannerProfile:
     fold_rate: float = 0.0  # per page: the sheet was folded (in three or in half) and shows the crease
     max_fold_shadow: float = 0.0  # brightness lost at the middle of the fold's shadow, at most
     drum_line_rate: float = 0.0  # per stack: dirt on the scanner glass draws 1-3 lines down every page
+    curl_rate: float = 0.0  # per page: an edge of the sheet stands off the glass (curled in the envelope)
+    max_curl_lift_mm: float = 0.0  # how high that edge stands, at most
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ OFFICE = Profile(
         fold_rate=0.3,
         max_fold_shadow=0.1,
         drum_line_rate=0.15,
+        curl_rate=0.05,
+        max_curl_lift_mm=6.0,
     ),
     stack=StackProfile(
         return_rate=0.95,
@@ -201,6 +205,8 @@ HARD = Profile(
         fold_rate=0.6,
         max_fold_shadow=0.18,
         drum_line_rate=0.5,
+        curl_rate=0.2,
+        max_curl_lift_mm=12.0,
     ),
     stack=StackProfile(
         return_rate=0.85,

@@ -30,6 +30,9 @@ DRUM_LINE_WIDTH_MM = (0.1, 0.35)
 DRUM_LINE_DARKNESS = (0.35, 0.85)  # share of the light a line blocks
 FOLD_SHADOW_MM = (2.5, 7.0)  # 1/e half-width of the soft band along a fold
 FOLDS = {"thirds": (1 / 3, 2 / 3), "half": (1 / 2,)}  # fold lines, as a share of the page height
+CURL_ZONE_MM = (25.0, 70.0)  # how far in from its edge a curled sheet leaves the glass
+CURL_SHADE = 0.25  # brightness lost where the curled edge stands highest, per 10 mm of lift
+CURL_DEFOCUS = 0.03  # blur (sigma, mm) per mm the paper stands off the glass: a flatbed's focus is shallow
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,19 @@ class FadeStreak:
     x_frac: float  # centre across the page, 0..1
     width_frac: float  # 1/e half-width / page width
     depth: float  # share of the darkness taken away at its centre
+
+
+@dataclass(frozen=True)
+class Curl:
+    """An edge of the sheet standing off the glass (a page that curled in
+    its envelope, or along the fold next to the edge). Towards that edge the
+    paper runs up away from the glass, so its print comes out drawn
+    together (the paper's length shows shorter), out of focus and in
+    shadow. The lift grows with the square of the distance into the zone."""
+
+    edge: int  # of the scanned image: 0 top, 1 right, 2 bottom, 3 left
+    zone_mm: float  # how far in from the edge the paper leaves the glass
+    lift_mm: float  # how high the edge stands
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class ScanSettings:
     fold_shadow: float = 0.0  # brightness lost at the middle of a fold's band
     fold_width_mm: float = 5.0
     drum_lines: tuple[DrumLine, ...] = ()
+    curl: Curl | None = None
 
 
 def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.Generator) -> ScanSettings:
@@ -118,8 +135,12 @@ def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.G
     folds: tuple[float, ...] = ()
     if rng.random() < profile.fold_rate:
         folds = FOLDS["thirds"] if rng.random() < 0.6 else FOLDS["half"]
+    curl = None
+    if rng.random() < profile.curl_rate:
+        curl = Curl(int(rng.integers(4)), float(rng.uniform(*CURL_ZONE_MM)), float(rng.uniform(0.3, 1.0) * profile.max_curl_lift_mm))
     return replace(
         settings,
+        curl=curl,
         ink_spread_px=spread,
         fade=fade,
         folds=folds,
@@ -150,6 +171,45 @@ def _geometry(image: np.ndarray, s: ScanSettings, fill: tuple[int, ...]) -> np.n
     dst = (src - centre) @ rotation.T + centre + shift + np.array(s.perspective_px, dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+def _curl(image: np.ndarray, curl: Curl, px_per_mm: float) -> np.ndarray:
+    """What the scanner sees of a sheet whose edge ``curl.edge`` stands off
+    the glass: the paper's height there is ``lift * (u / zone)**2`` at ``u``
+    into the zone, so a stretch ``du`` of paper shows as ``du * cos(slope)``
+    (the print drawn together towards the edge, the glass beyond the
+    paper's end left white), lit less and blurred the higher it stands."""
+    # Work along rows: turn the image so that the curled edge is the bottom.
+    turns = (2 - curl.edge) % 4
+    turned = np.rot90(image, turns)
+    length = turned.shape[0]
+    zone = min(curl.zone_mm * px_per_mm, length - 1.0)
+    paper = np.arange(length, dtype=np.float64)  # position on the sheet, px
+    into = np.clip(paper - (length - zone), 0.0, None) / zone
+    slope = 2.0 * curl.lift_mm * into / curl.zone_mm
+    shown = np.concatenate([[0.0], np.cumsum(1.0 / np.sqrt(1.0 + slope[:-1] ** 2))])  # where the scanner sees it
+    rows = np.arange(length, dtype=np.float64)
+    source = np.interp(rows, shown, paper, right=-1.0).astype(np.float32)  # -1: beyond the paper's end
+    height = curl.lift_mm * np.interp(source, paper, into) ** 2
+    height[source < 0] = curl.lift_mm
+    map_y = np.repeat(source[:, None], turned.shape[1], axis=1)
+    map_x = np.repeat(np.arange(turned.shape[1], dtype=np.float32)[None, :], length, axis=0)
+    fill = (255,) * (turned.shape[2] if turned.ndim == 3 else 1)
+    moved = cv2.remap(np.ascontiguousarray(turned), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    lifted = height > 0.05
+    if lifted.any():
+        first = int(np.argmax(lifted))
+        band = moved[first:]
+        sigma = CURL_DEFOCUS * curl.lift_mm * px_per_mm
+        weight = (height[first:] / curl.lift_mm).astype(np.float32)
+        if sigma > 0.3:
+            blurred = cv2.GaussianBlur(band, (0, 0), sigma)
+            w = weight[:, None, None] if band.ndim == 3 else weight[:, None]
+            band = (band * (1 - w) + blurred * w).astype(np.float32)
+        gain = 1.0 - CURL_SHADE * (height[first:] / 10.0)
+        gain = gain[:, None, None] if band.ndim == 3 else gain[:, None]
+        moved[first:] = np.clip(np.round(band * gain), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.rot90(moved, -turns))
 
 
 def _lighting_gain(shape: tuple[int, int], s: ScanSettings) -> np.ndarray:
@@ -285,6 +345,8 @@ def scan(page_rgb: np.ndarray, s: ScanSettings, rng: np.random.Generator) -> np.
     image = _geometry(image, s, fill=(255, 255, 255))
     if s.upside_down:
         image = cv2.rotate(image, cv2.ROTATE_180)
+    if s.curl is not None:
+        image = _curl(image, s.curl, s.dpi / 25.4)
     if s.lighting_amplitude > 0 or s.shadow_edge >= 0 or (s.folds and s.fold_shadow > 0):
         gain: np.ndarray = np.clip(np.round(_lighting_gain(image.shape[:2], s) * 255), 0, 255).astype(np.uint8)
         if image.ndim == 3:
