@@ -200,6 +200,8 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
         cv2.rotate(grey_page(printed / "print" / "forms.pdf", 1, 200), cv2.ROTATE_90_CLOCKWISE),
         inputs / "10-sideways.png",
     )
+    # A scanner set to 16-bit grey, its file stating no resolution (TIFF's 1 dpi).
+    cv2.imwrite(str(inputs / "11-sixteen-bit.tif"), grey_page(printed / "print" / "forms.pdf", 2, 200).astype(np.uint16) * 257)
     summary = _scan(printed, secret, [inputs, tmp_path / "does-not-exist"], tmp_path / "r.db", run_ocr=False)
     failures = dict(summary.failed_files)
     reasons = " ".join(failures.values())
@@ -217,7 +219,10 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
         ("01-good.png", "0000018", 1, 0),
         ("09-marker-covered.png", "0000018", 1, 0),
         ("10-sideways.png", "0000018", 2, 90),
+        ("11-sixteen-bit.tif", "0000018", 3, 0),
     ]
+    sixteen = "SELECT p.dpi FROM pages p JOIN sources s ON s.id = p.source_id WHERE s.path LIKE '%sixteen%'"
+    assert con.execute(sixteen).fetchone()[0] == pytest.approx(200, abs=1)
     good, covered = (json.loads(r[4]) for r in ok[:2])
     # The covered page is aligned by its three other markers, as exactly as
     # by four, and reads as the uncovered page does.

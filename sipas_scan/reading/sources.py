@@ -32,6 +32,8 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 SUFFIXES = PDF_SUFFIXES | TIFF_SUFFIXES | IMAGE_SUFFIXES
 RENDER_DPI = 200
+MIN_PLAUSIBLE_DPI = 100.0  # a stated resolution outside these is no scanner's: the page's size tells it
+MAX_PLAUSIBLE_DPI = 1200.0
 MAX_PIXELS = 120_000_000  # ~ A3 at 600 dpi in colour: anything bigger is not a scan of a form
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # What Pillow raises on a damaged or hostile file (a TIFF cut in half fails
@@ -258,6 +260,28 @@ def _to_gray(array: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
 
 
+def _gray_8bit(image: Image.Image) -> np.ndarray:
+    """The image as 8-bit grey (H, W). A scanner set to "16-bit" grey writes
+    0..65535, which Pillow's own conversion clips to white above 255 (every
+    page blank): such samples are scaled down instead."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        wide = np.asarray(image).astype(np.int64)
+        if image.mode == "I" and wide.max(initial=0) <= 255:  # 8-bit values in a wide mode
+            return np.clip(wide, 0, 255).astype(np.uint8)
+        return (np.clip(wide, 0, 65535) >> 8).astype(np.uint8)
+    return np.asarray(image.convert("L"))
+
+
+def _stated_dpi(stated: object) -> float:
+    """The resolution a file states, or 0 where it states none or one no
+    scanner uses (files written without a unit say 1 or 72)."""
+    try:
+        dpi = float(stated[0])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    return dpi if MIN_PLAUSIBLE_DPI <= dpi <= MAX_PLAUSIBLE_DPI else 0.0
+
+
 def _estimate_dpi(shape: tuple[int, int]) -> float:
     """From an A4-ish page's longer side (297 mm)."""
     return max(shape) / (defs.PAGE_HEIGHT_MM / defs.MM_PER_INCH)
@@ -282,8 +306,8 @@ def load_page(source: Source, index: int) -> PageImage:
             if source.kind == "tiff":
                 image.seek(index)  # straight to the frame: walking the sequence is O(pages) per page
             _check_size(*image.size, where)
-            dpi = float(image.info.get("dpi", (0, 0))[0] or 0)
-            gray = np.asarray(image.convert("L"))
+            gray = _gray_8bit(image)
+            dpi = _stated_dpi(image.info.get("dpi"))
         return PageImage(gray, dpi or _estimate_dpi(gray.shape))
     except SourceError:
         raise

@@ -1,0 +1,46 @@
+"""Page files as scanners write them: bit depths and stated resolutions."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from sipas_scan.reading.sources import load_page, open_source
+
+
+def _page() -> np.ndarray:
+    """An A4 page at 200 dpi: light grey paper, a mid-grey and a dark patch."""
+    page = np.full((2339, 1654), 235, np.uint8)
+    page[300:400, 300:500] = 120
+    page[600:700, 300:500] = 30
+    return page
+
+
+def _loaded(path: Path):
+    source, count = open_source(path)
+    assert count == 1
+    return load_page(source, 0)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_grey_reads_as_the_same_greys(suffix, tmp_path):
+    # A scanner set to 16-bit grey: 0..65535. Clipped to 8 bits, all but
+    # pure black would turn white and the page read as blank.
+    path = tmp_path / f"page{suffix}"
+    cv2.imwrite(str(path), _page().astype(np.uint16) * 257)
+    with Image.open(path) as image:
+        assert image.mode.startswith("I;16")
+    gray = _loaded(path).gray
+    assert gray.dtype == np.uint8
+    assert (gray[350, 400], gray[650, 400], gray[1500, 1000]) == (120, 30, 235)
+
+
+@pytest.mark.parametrize(("stated", "expected"), [((1, 1), 200.0), ((72, 72), 200.0), ((300, 300), 300.0)])
+def test_a_resolution_no_scanner_uses_is_taken_from_the_page_size(stated, expected, tmp_path):
+    # Files written without a unit say 1 (TIFF) or 72 (a default); a page
+    # 2339 px tall is A4 at 200 dpi. A plausible stated resolution stands.
+    path = tmp_path / "page.png"
+    Image.fromarray(_page()).save(path, dpi=stated)
+    assert _loaded(path).dpi == pytest.approx(expected, abs=0.5)
