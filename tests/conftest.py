@@ -3,10 +3,12 @@ import functools
 import shutil
 import subprocess
 import tempfile
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 import pytest
 
 from sipas_scan.printing.codes import Secret
@@ -183,3 +185,29 @@ def same_as_one_sqlite_scan(url: str, office_scan: Path, tmp_path: Path) -> None
         count = "SELECT count(*), count(DISTINCT source_id || ':' || page_index) FROM pages"
         assert pg.db.query(count).one() == lite.db.query(count).one()
         assert pg.pending_count() == 0 and pg.db.query("SELECT count(*) FROM claims").scalar() == 0
+
+
+def one_bit_pdf(path: Path, black: np.ndarray, dpi: float, *, stencil: bool) -> Path:
+    """A PDF of one black-and-white scan (``black``: True where ink) at ``dpi``: an ordinary grey image
+    whose Decode array says 1 is black, or a stencil mask (ImageMask: paint
+    the page's colour, black, where a sample is 0), as PDF tools store
+    black-and-white scans."""
+    pdf = pikepdf.new()
+    height, width = black.shape
+    image = pikepdf.Stream(pdf, zlib.compress(np.packbits(~black if stencil else black, axis=1).tobytes()))
+    image.Type, image.Subtype, image.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.FlateDecode
+    image.Width, image.Height, image.BitsPerComponent = width, height, 1
+    if stencil:
+        image.ImageMask = True
+    else:
+        image.ColorSpace, image.Decode = pikepdf.Name.DeviceGray, pikepdf.Array([1, 0])
+    w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, w_pt, h_pt],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+        Contents=pikepdf.Stream(pdf, f"q {w_pt} 0 0 {h_pt} 0 0 cm /Im0 Do Q".encode()),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+    return path

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import one_bit_pdf
 from sipas_scan.reading.sources import load_page, open_source
 
 
@@ -44,3 +45,11 @@ def test_a_resolution_no_scanner_uses_is_taken_from_the_page_size(stated, expect
     path = tmp_path / "page.png"
     Image.fromarray(_page()).save(path, dpi=stated)
     assert _loaded(path).dpi == pytest.approx(expected, abs=0.5)
+
+
+@pytest.mark.parametrize("stencil", [False, True])
+def test_a_black_and_white_pdf_page_reads_ink_dark_however_it_is_stored(stencil, tmp_path):
+    black = _page()[::2, ::2] < 128  # A4 at 100 dpi
+    page = _loaded(one_bit_pdf(tmp_path / "bw.pdf", black, 100, stencil=stencil))
+    assert np.abs(np.subtract(page.gray.shape, black.shape)).max() <= 1 and page.dpi == pytest.approx(100, abs=0.5)
+    assert (page.gray[325, 200], page.gray[750, 500]) == (0, 255)

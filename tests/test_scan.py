@@ -15,7 +15,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from conftest import grey_page, make_households, write_households
+from conftest import grey_page, make_households, one_bit_pdf, write_households
 from sipas_scan import defs
 from sipas_scan.export import export_flags, export_records
 from sipas_scan.printing.batch import print_batch
@@ -202,6 +202,8 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
     )
     # A scanner set to 16-bit grey, its file stating no resolution (TIFF's 1 dpi).
     cv2.imwrite(str(inputs / "11-sixteen-bit.tif"), grey_page(printed / "print" / "forms.pdf", 2, 200).astype(np.uint16) * 257)
+    # A black-and-white scan a PDF tool stored as a stencil mask.
+    one_bit_pdf(inputs / "12-stencil.pdf", grey_page(printed / "print" / "forms.pdf", 3, 200) < 160, 200, stencil=True)
     summary = _scan(printed, secret, [inputs, tmp_path / "does-not-exist"], tmp_path / "r.db", run_ocr=False)
     failures = dict(summary.failed_files)
     reasons = " ".join(failures.values())
@@ -220,6 +222,7 @@ def test_bad_input_is_quarantined_with_a_reason_and_the_rest_is_read(printed, se
         ("09-marker-covered.png", "0000018", 1, 0),
         ("10-sideways.png", "0000018", 2, 90),
         ("11-sixteen-bit.tif", "0000018", 3, 0),
+        ("12-stencil.pdf", "0000018", 4, 0),
     ]
     sixteen = "SELECT p.dpi FROM pages p JOIN sources s ON s.id = p.source_id WHERE s.path LIKE '%sixteen%'"
     assert con.execute(sixteen).fetchone()[0] == pytest.approx(200, abs=1)

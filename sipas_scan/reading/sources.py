@@ -337,11 +337,21 @@ def _pdf_page_image(page: pdfium.PdfPage, where: str) -> PageImage:
     if len(images) == 1:
         px_w, px_h = images[0].get_px_size()
         _check_size(px_w, px_h, where)
+        dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi((px_h, px_w))
+        if images[0].get_metadata().colorspace == pdfium.raw.FPDF_COLORSPACE_UNKNOWN:
+            # A stencil mask (a black-and-white scan stored as "paint the
+            # page's colour here") has no colours of its own: taken out
+            # alone it reads inverted. Drawn, as a viewer draws it, at the
+            # scan's own resolution.
+            return PageImage(_rendered(page, dpi), dpi)
         # pdfium hands colour as BGR; for paper and ink the grey conversion barely differs.
         gray = _to_gray(np.asarray(images[0].get_bitmap(render=False).to_numpy()))
-        dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi(gray.shape)
         return PageImage(np.ascontiguousarray(gray), dpi)
     _check_size(int(width_pt / 72 * RENDER_DPI), int(page.get_height() / 72 * RENDER_DPI), where)
-    rendered = page.render(scale=RENDER_DPI / 72, grayscale=True).to_numpy()
-    gray = rendered[..., 0] if rendered.ndim == 3 else rendered
-    return PageImage(np.ascontiguousarray(gray), RENDER_DPI)
+    return PageImage(_rendered(page, RENDER_DPI), RENDER_DPI)
+
+
+def _rendered(page: pdfium.PdfPage, dpi: float) -> np.ndarray:
+    """The page drawn in grey at ``dpi``."""
+    rendered = page.render(scale=dpi / 72, grayscale=True).to_numpy()
+    return np.ascontiguousarray(rendered[..., 0] if rendered.ndim == 3 else rendered)
