@@ -53,3 +53,12 @@ def test_a_black_and_white_pdf_page_reads_ink_dark_however_it_is_stored(stencil,
     page = _loaded(one_bit_pdf(tmp_path / "bw.pdf", black, 100, stencil=stencil))
     assert np.abs(np.subtract(page.gray.shape, black.shape)).max() <= 1 and page.dpi == pytest.approx(100, abs=0.5)
     assert (page.gray[325, 200], page.gray[750, 500]) == (0, 255)
+
+
+def test_transparent_paper_is_white(tmp_path):
+    # A page saved with an alpha channel, its paper transparent over black samples.
+    rgba = np.zeros((2339, 1654, 4), np.uint8)
+    rgba[600:700, 300:500] = (30, 30, 30, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "page.png")
+    gray = _loaded(tmp_path / "page.png").gray
+    assert (gray[650, 400], gray[1500, 1000]) == (30, 255)

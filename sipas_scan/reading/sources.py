@@ -263,12 +263,17 @@ def _to_gray(array: np.ndarray) -> np.ndarray:
 def _gray_8bit(image: Image.Image) -> np.ndarray:
     """The image as 8-bit grey (H, W). A scanner set to "16-bit" grey writes
     0..65535, which Pillow's own conversion clips to white above 255 (every
-    page blank): such samples are scaled down instead."""
+    page blank): such samples are scaled down instead. Transparency is laid
+    on white paper."""
     if image.mode.startswith("I;16") or image.mode == "I":
         wide = np.asarray(image).astype(np.int64)
         if image.mode == "I" and wide.max(initial=0) <= 255:  # 8-bit values in a wide mode
             return np.clip(wide, 0, 255).astype(np.uint8)
         return (np.clip(wide, 0, 65535) >> 8).astype(np.uint8)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent paper is paper, whatever colour its hidden samples hold
+        # (often black): laid on white first.
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return np.asarray(image.convert("L"))
 
 
