@@ -187,14 +187,16 @@ def same_as_one_sqlite_scan(url: str, office_scan: Path, tmp_path: Path) -> None
         assert pg.pending_count() == 0 and pg.db.query("SELECT count(*) FROM claims").scalar() == 0
 
 
-def one_bit_pdf(path: Path, black: np.ndarray, dpi: float, *, stencil: bool) -> Path:
+def one_bit_pdf(path: Path, black: np.ndarray, dpi: float, *, stencil: bool, bottom_up: bool = False) -> Path:
     """A PDF of one black-and-white scan (``black``: True where ink) at ``dpi``: an ordinary grey image
     whose Decode array says 1 is black, or a stencil mask (ImageMask: paint
     the page's colour, black, where a sample is 0), as PDF tools store
-    black-and-white scans."""
+    black-and-white scans; ``bottom_up``: its rows stored last first, the
+    image drawn mirrored."""
     pdf = pikepdf.new()
     height, width = black.shape
-    image = pikepdf.Stream(pdf, zlib.compress(np.packbits(~black if stencil else black, axis=1).tobytes()))
+    stored = black[::-1] if bottom_up else black
+    image = pikepdf.Stream(pdf, zlib.compress(np.packbits(~stored if stencil else stored, axis=1).tobytes()))
     image.Type, image.Subtype, image.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.FlateDecode
     image.Width, image.Height, image.BitsPerComponent = width, height, 1
     if stencil:
@@ -206,7 +208,10 @@ def one_bit_pdf(path: Path, black: np.ndarray, dpi: float, *, stencil: bool) -> 
         Type=pikepdf.Name.Page,
         MediaBox=[0, 0, w_pt, h_pt],
         Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
-        Contents=pikepdf.Stream(pdf, f"q {w_pt} 0 0 {h_pt} 0 0 cm /Im0 Do Q".encode()),
+        # Stored bottom-up, drawn mirrored top to bottom: the page looks right.
+        Contents=pikepdf.Stream(
+            pdf, (f"q {w_pt} 0 0 -{h_pt} 0 {h_pt} cm" if bottom_up else f"q {w_pt} 0 0 {h_pt} 0 0 cm").encode() + b" /Im0 Do Q"
+        ),
     )
     pdf.pages.append(pikepdf.Page(page))
     pdf.save(path)

@@ -47,12 +47,13 @@ def test_a_resolution_no_scanner_uses_is_taken_from_the_page_size(stated, expect
     assert _loaded(path).dpi == pytest.approx(expected, abs=0.5)
 
 
-@pytest.mark.parametrize("stencil", [False, True])
-def test_a_black_and_white_pdf_page_reads_ink_dark_however_it_is_stored(stencil, tmp_path):
+@pytest.mark.parametrize(("stencil", "bottom_up"), [(False, False), (True, False), (False, True)])
+def test_a_black_and_white_pdf_page_reads_as_a_viewer_shows_it_however_it_is_stored(stencil, bottom_up, tmp_path):
     black = _page()[::2, ::2] < 128  # A4 at 100 dpi
-    page = _loaded(one_bit_pdf(tmp_path / "bw.pdf", black, 100, stencil=stencil))
+    page = _loaded(one_bit_pdf(tmp_path / "bw.pdf", black, 100, stencil=stencil, bottom_up=bottom_up))
     assert np.abs(np.subtract(page.gray.shape, black.shape)).max() <= 1 and page.dpi == pytest.approx(100, abs=0.5)
     assert (page.gray[325, 200], page.gray[750, 500]) == (0, 255)
+    assert page.gray[175, 200] == 0 and page.gray[993, 200] == 255  # the right way up, not mirrored
 
 
 def test_transparent_paper_is_white(tmp_path):

@@ -343,11 +343,13 @@ def _pdf_page_image(page: pdfium.PdfPage, where: str) -> PageImage:
         px_w, px_h = images[0].get_px_size()
         _check_size(px_w, px_h, where)
         dpi = px_w / (width_pt / 72) if width_pt else _estimate_dpi((px_h, px_w))
-        if images[0].get_metadata().colorspace == pdfium.raw.FPDF_COLORSPACE_UNKNOWN:
+        a, b, c, d, _, _ = images[0].get_matrix().get()
+        if images[0].get_metadata().colorspace == pdfium.raw.FPDF_COLORSPACE_UNKNOWN or a * d - b * c < 0:
             # A stencil mask (a black-and-white scan stored as "paint the
             # page's colour here") has no colours of its own: taken out
-            # alone it reads inverted. Drawn, as a viewer draws it, at the
-            # scan's own resolution.
+            # alone it reads inverted. An image stored bottom-up and drawn
+            # mirrored reads as a mirror image. Both are drawn, as a viewer
+            # draws them, at the scan's own resolution.
             return PageImage(_rendered(page, dpi), dpi)
         # pdfium hands colour as BGR; for paper and ink the grey conversion barely differs.
         gray = _to_gray(np.asarray(images[0].get_bitmap(render=False).to_numpy()))
