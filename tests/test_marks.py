@@ -16,6 +16,8 @@ import pytest
 from sipas_scan import defs
 from sipas_scan.layout import FieldLayout, OptionBox
 from sipas_scan.reading.marks import (
+    HAIR_SOLID_SHARE,
+    INSET_MM,
     NOTE_FLAGS,
     RING_DOUBT_BESIDE_CLEAR,
     RING_SECTORS,
@@ -635,6 +637,35 @@ def test_a_dirty_patch_beside_a_clear_answer_is_not_a_second_answer(density):
     assert (reading.value, reading.flags) == ("1", ()), reading
     # In a multiple-choice question the patch could hide a second choice.
     assert blocking(_dirty_patch(Sheet().tick("1"), 3, density).read("multi"))
+
+
+def _speck_clumps(sheet: Sheet, index: int, density: float, inside_extra: float, seed: int = 5) -> Sheet:
+    # Clumps of specks 2 px across over a box and 4 mm round it, thicker
+    # inside the box: a grey band thresholded to black and white.
+    rng = np.random.default_rng(seed)
+    x, y, w, h = sheet.options[index].box
+    y0, y1, x0, x1 = int((y - 4) * S), int((y + h + 4) * S), int((x - 4) * S), int((x + w + 4) * S)
+    field = rng.random((y1 - y0, x1 - x0))
+    inset = INSET_MM
+    field[int((y + inset) * S) - y0 : int((y + h - inset) * S) - y0, int((x + inset) * S) - x0 : int((x + w - inset) * S) - x0] -= (
+        inside_extra
+    )
+    specks = cv2.dilate((field < density).astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    patch = sheet.ink[y0:y1, x0:x1]
+    patch[specks] = np.minimum(patch[specks], 20)
+    return sheet
+
+
+@pytest.mark.parametrize("scale", [0.3, 0.8])
+def test_specks_thick_in_a_box_are_no_answer_and_hide_no_small_tick(scale):
+    # A box on a noisy patch holding specks enough for a mark, none of them
+    # a pen's solid line: no answer, and no clear one beside which a small
+    # tick would be a stray touch. A person looks.
+    reading = _speck_clumps(Sheet().tick("3", scale=scale), 0, 0.03, 0.1).read()
+    noise, tick = reading.boxes[0], reading.boxes[2]
+    assert noise.coverage > 0.3 and noise.solid < HAIR_SOLID_SHARE and noise.state == "doubtful", noise
+    assert tick.state == "marked" and tick.solid > 0.4, tick
+    assert reading.value == "3" and blocking(reading), reading
 
 
 def test_a_coarse_scan_widens_the_print_round_a_box():

@@ -803,6 +803,15 @@ def box_reading(code: str, m: BoxMetrics, t: Thresholds) -> BoxReading:
         # tick still reads.
         state = "doubtful" if m.coverage >= t.empty or m.ring_sectors >= RING_DOUBT_SECTORS else "empty"
         return _reading(code, state, 0.0 if state == "doubtful" else 0.5, m)
+    if m.speckle >= NOISY_SPECK_SHARE and state in ("marked", "filled") and m.solid < HAIR_SOLID_SHARE:
+        # Ink enough for a mark on a noisy patch, but specks, never a pen's
+        # solid line: no answer by its amount, and not one that makes a
+        # small tick beside it a stray touch. A person looks. (Hard stacks:
+        # 37 such boxes read as marks, none was; the respondents' marks on
+        # such patches are 0.15 solid and up. Nothing here is settled as
+        # noise beside a clear answer: noise clumps as solid as a pen's
+        # line make clear answers there too.)
+        return _reading(code, "doubtful", 0.0, m)
     if state != "filled" and m.ring_sectors >= CIRCLE_SECTORS and m.speckle < NOISY_SPECK_SHARE:
         # A loop round the box (whatever is inside it apart from a fill):
         # the respondent's way of choosing this option.
