@@ -136,7 +136,9 @@ def draw_settings(profile: ScannerProfile, dpi: int, mode: str, rng: np.random.G
     if rng.random() < profile.fold_rate:
         folds = FOLDS["thirds"] if rng.random() < 0.6 else FOLDS["half"]
     curl = None
-    if rng.random() < profile.curl_rate:
+    # Drawn only where the profile curls pages: a profile that never does
+    # keeps the very stacks it gave before curling was simulated.
+    if profile.curl_rate > 0 and rng.random() < profile.curl_rate:
         curl = Curl(int(rng.integers(4)), float(rng.uniform(*CURL_ZONE_MM)), float(rng.uniform(0.3, 1.0) * profile.max_curl_lift_mm))
     return replace(
         settings,
