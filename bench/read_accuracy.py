@@ -184,6 +184,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     photocopied = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
     out = Counter()
     wrong_examples = []
+    unseen_examples: set[tuple[str, str]] = set()
     clean_examples: list[tuple[str, str, str]] = []
     for serial, row in truth.items():
         if serial not in status:
@@ -202,6 +203,12 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
             if got != expected and not flagged:
                 out["silent"] += 1
                 wrong_examples.append((serial, field_id, expected, got))
+                # An answer (or a choice of one) the scan does not show: no
+                # reading rule could have found it, only a person with the paper.
+                lost = ";".join(c for c in expected.split(";") if c and c not in got.split(";"))
+                if lost and _not_on_scan(boxes.get((serial, field_id)), lost):
+                    out["silent_unseen"] += 1
+                    unseen_examples.add((serial, field_id))
         if row["status"] == "accepted":
             out["clean_forms"] += 1
             out["clean_to_review"] += status[serial] != "accepted"
@@ -292,6 +299,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 out[f"form_page_quarantined:{reason}"] += 1
     out["pages"] = len(by_position)
     out["examples"] = wrong_examples
+    out["unseen_examples"] = unseen_examples
     out["clean_examples"] = clean_examples[:12]
     return out
 
@@ -335,7 +343,8 @@ def main() -> None:
             print(f"== {profile}: {summary.pages_read} pages in {seconds:.1f} s ({summary.pages_read / seconds:.1f} pages/s)")
             print(
                 f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
-                f" per 10,000; comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}"
+                f" per 10,000 (an answer the scan does not show: {r['silent_unseen']});"
+                f" comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}"
             )
             print(
                 f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
@@ -373,7 +382,8 @@ def main() -> None:
             for example in r["clean_examples"]:
                 print(f"   flagged clean form {example[0]} {example[1] or '(form)'}: {example[2]}")
             for example in r["examples"]:
-                print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'")
+                unseen = " (not on the scan)" if tuple(example[:2]) in r["unseen_examples"] else ""
+                print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'{unseen}")
 
 
 if __name__ == "__main__":
