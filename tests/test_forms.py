@@ -215,13 +215,22 @@ def test_most_of_a_grid_left_blank_is_looked_at_half_is_not():
     )
     assert [d for d in _no_marks(most) if "b_f4" in d] and most.status == "needs_review", most.flags
     assert "3 of 4 rows" in _no_marks(most)[0]
-    # A row a person already looks at is not counted as blank.
+    # A row a person already looks at still counts as blank: a trace in it
+    # says nothing of the others, which go to a person with the grid.
     doubted = _form(
         _with_answers(
             _pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"c4_1": ("", []), "c4_2": ("", []), "c4_4": ("", ["faint"])}
         )
     )
-    assert _no_marks(doubted) == [], doubted.flags
+    assert [d for d in _no_marks(doubted) if "b_f4" in d and "3 of 4 rows" in d], doubted.flags
+    # Every blank row already doubted: nothing more to look at.
+    all_doubted = _form(
+        _with_answers(
+            _pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
+            {"c4_1": ("", ["faint"]), "c4_2": ("", ["faint"]), "c4_4": ("", ["faint"])},
+        )
+    )
+    assert not [d for d in _no_marks(all_doubted) if "b_f4" in d], all_doubted.flags
 
 
 def test_a_grid_that_does_not_apply_may_be_blank():
