@@ -223,14 +223,15 @@ def test_most_of_a_grid_left_blank_is_looked_at_half_is_not():
         )
     )
     assert [d for d in _no_marks(doubted) if "b_f4" in d and "3 of 4 rows" in d], doubted.flags
-    # Every blank row already doubted: nothing more to look at.
+    # Every blank row already doubted: the grid is still held as a whole,
+    # its answered row with it.
     all_doubted = _form(
         _with_answers(
             _pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]),
             {"c4_1": ("", ["faint"]), "c4_2": ("", ["faint"]), "c4_4": ("", ["faint"])},
         )
     )
-    assert not [d for d in _no_marks(all_doubted) if "b_f4" in d], all_doubted.flags
+    assert [d for d in _no_marks(all_doubted) if "b_f4" in d and "3 of 4 rows" in d], all_doubted.flags
 
 
 def test_a_grid_that_does_not_apply_may_be_blank():

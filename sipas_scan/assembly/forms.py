@@ -445,31 +445,30 @@ def _applies(condition: Condition | None, form: FormRecord) -> bool:
     return condition is None or condition.holds(form.answers.get(condition.question, ("",))[0])
 
 
-def _mostly_blank(form: FormRecord, field_ids: list[str], doubted: set[str]) -> list[str]:
+def _mostly_blank(form: FormRecord, field_ids: list[str]) -> list[str]:
     """The blank fields among ``field_ids`` when they are more than
-    MOSTLY_BLANK_SHARE of them and a person does not already look at every
-    one; else none. A blank question a person looks at still counts as
-    blank: a faint trace in it says nothing of the others (hard seed 71: two
-    forms' pages 1 held no more once a trace in one question was doubted,
-    four answers lost there unseen; 39 stored stacks decided again: 5 such
-    answers, no form held more)."""
+    MOSTLY_BLANK_SHARE of them; else none. A blank question a person already
+    looks at counts as blank: a faint trace in it says nothing of the others
+    (hard seed 71: two forms' page 1 not held once a trace in one question
+    was doubted, four answers lost there unseen). Even with every blank
+    question doubted the page is held as a whole: its answers may be what
+    is left of marks the scan moved or lost (39 stored stacks decided again:
+    10 wrong answers no longer unseen, no form held more, as a form with a
+    doubted question is with a person already)."""
     blank = [i for i in field_ids if not form.answers.get(i, ("",))[0]]
-    if len(blank) <= MOSTLY_BLANK_SHARE * len(field_ids) or all(i in doubted for i in blank):
-        return []
-    return blank
+    return blank if len(blank) > MOSTLY_BLANK_SHARE * len(field_ids) else []
 
 
 def _flag_blank_grids(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """A grid left blank, wholly or mostly, where it applies. Respondents skip
     a row, even half a grid, rarely more; light pencil scanned in black and white looks
     just like it, and so does a page whose marks mostly vanished, where what
-    is left may be a stray stroke. Rows already doubted are with a person."""
-    doubted = _doubted(form)
+    is left may be a stray stroke."""
     for grid in survey.grids():
         rows = [q.id for q in grid.rows]
         if len(rows) < MIN_GRID_ROWS or any(r not in form.answers for r in rows) or not _applies(grid.applies_if, form):
             continue
-        blank = _mostly_blank(form, rows, doubted)
+        blank = _mostly_blank(form, rows)
         if not blank:
             continue
         page_id = form.answers[rows[0]][2]
@@ -482,13 +481,12 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
     """A page with more than half the questions that apply to this respondent blank:
     respondents skip a question, rarely most of a page, but a page whose marks
     mostly vanished in the scan looks like this, a stray stroke perhaps all
-    that is left. Questions already doubted are with a person."""
-    doubted = _doubted(form)
+    that is left. Pages already held for lost marks are with a person."""
     held = _held_for_lost_marks(form)
     questions = {q.id: q for q in survey.fields()}
     for number, (page_id, field_ids) in sorted(page_fields.items()):
         applying = [i for i in field_ids if i in questions and _applies(questions[i].applies_if, form)]
-        blank = _mostly_blank(form, applying, doubted)
+        blank = _mostly_blank(form, applying)
         if number in held or len(applying) < MIN_PAGE_QUESTIONS or not blank:
             continue
         _flag_no_marks(
