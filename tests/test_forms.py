@@ -291,7 +291,12 @@ def test_questions_left_blank_in_a_row_before_later_answers_are_looked_at():
     # the run split in two, three answers lost unseen).
     chosen = {f: ("", []) for f in ["e1", "d2"]} | {"d1": ("", ["faint"])}
     split = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), chosen))
-    assert _no_marks(split) == ["page 3: 2 of 3 questions in a row without marks"], split.flags
+    assert _no_marks(split) == ["page 3: 3 questions in a row without marks"], split.flags
+    # Every question of the run doubted already: its page is still looked
+    # at as a whole, its answers with it.
+    chosen = {f: ("", ["faint"]) for f in ["e1", "d1", "d2"]}
+    all_doubted = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), chosen))
+    assert _no_marks(all_doubted) == ["page 3: 3 questions in a row without marks"], all_doubted.flags
     # A run across two pages holds both.
     across_pages = form_with(["c3_6", "c4_1", "c4_2"])
     assert _no_marks(across_pages) == [

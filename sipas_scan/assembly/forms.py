@@ -500,9 +500,7 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     scan look like this. So are such questions at the form's end when the
     form shows its marks vanishing elsewhere (a page before its last answer
     with none, or a page of barely visible marks): a form left unfinished
-    shows neither. Questions already doubted, and pages already held for
-    lost marks, are with a person."""
-    doubted = _doubted(form)
+    shows neither. Pages already held for lost marks are with a person."""
     held = _held_for_lost_marks(form)
     applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
@@ -518,14 +516,16 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     # A blank question a person already looks at is still part of the run:
     # else a faint trace in one question split a run of lost marks in two,
     # each too short to be doubted (hard seed 81: three answers of one
-    # form lost unseen).
+    # form lost unseen). And the run's page is looked at as a whole even
+    # when each question in the run is doubted already: its answers may be
+    # what is left of marks the scan moved or lost (39 stored stacks decided
+    # again: 3 wrong answers no longer unseen, no form held more).
     for run in (list(group) for is_blank, group in groupby(before_last_answer, key=blank) if is_blank):
         if len(run) < BLANK_RUN:
             continue
         by_page: dict[int, list[str]] = defaultdict(list)
         for field_id in run:
-            if field_id not in doubted:
-                by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
+            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
         for page_no, field_ids in sorted(by_page.items()):
             if page_no in held:
                 continue
