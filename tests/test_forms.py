@@ -287,8 +287,8 @@ def test_questions_left_blank_in_a_row_before_later_answers_are_looked_at():
     across_c5 = form_with(["c4_4", "e1", "d1", *(f"c5_{n}" for n in range(1, 5))], a5="2")
     assert _no_marks(across_c5) == ["page 3: 3 questions in a row without marks"], across_c5.flags
     # A blank question a person looks at for a trace of ink stays in the
-    # run: two undoubted blanks beside it are held with it (hard seed 81:
-    # the run split in two, three answers lost unseen).
+    # run: with the two undoubted blanks beside it, a run of three holds
+    # the page (hard seed 81: the run split in two, three answers lost unseen).
     chosen = {f: ("", []) for f in ["e1", "d2"]} | {"d1": ("", ["faint"])}
     split = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), chosen))
     assert _no_marks(split) == ["page 3: 3 questions in a row without marks"], split.flags

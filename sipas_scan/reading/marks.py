@@ -1790,20 +1790,17 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
         in_fade and _may_hide_a_lost_mark(fld.kind, value, boxes, marked)
     ):
         flags.append("faded")
-    if not value and not flags and any(_pale_trace(b) for b in boxes):
-        # Nothing read in the question but a light stroke reaching half
-        # across a box and into it: what a light pencil tick leaves when the
-        # scan loses most of it. A person looks (office and hard stacks: 2
-        # of 5 such questions were answered, none held a clean form more;
-        # traces lighter still under a fade streak: 9 on 24 stacks, all
-        # answers, two a light pencil's crosses read blank unseen).
-        flags.append("faint")
-    if not value and not flags and any(_ink_reaching_in(b, thresholds) for b in boxes):
-        # Nothing read in the question, but a box holds more ink than the
-        # page's empty boxes do, reaching in from its edge: what is left of
-        # a mark the scan broke into pieces too short to read as a stroke.
-        # Dust that big is rare; a lost answer is silent (hard and office
-        # stacks' stored pages: 12 such questions, 6 of them answered).
+    if not value and not flags and any(_pale_trace(b) or _ink_reaching_in(b, thresholds) for b in boxes):
+        # Nothing read in the question but what the scan left of a mark it
+        # lost most of: a light stroke reaching half across a box and into
+        # it (a light pencil tick; office and hard stacks: 2 of 5 such
+        # questions were answered, none held a clean form more; traces
+        # lighter still under a fade streak: 9 on 24 stacks, all answers,
+        # two a light pencil's crosses read blank unseen), or more ink than
+        # the page's empty boxes hold, reaching in from the edge in pieces
+        # too short to read as a stroke (dust that big is rare; stored pages
+        # of hard and office stacks: 12 such questions, 6 answered). A
+        # person looks.
         flags.append("faint")
     if not value and not flags and any(_tight_loop_trace(b) for b in boxes):
         # Nothing read, but a box drawn round on its outline: a person looks.

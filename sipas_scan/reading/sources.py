@@ -266,7 +266,7 @@ def _gray_8bit(image: Image.Image) -> np.ndarray:
     page blank): such samples are scaled down instead. Transparency is laid
     on white paper."""
     if image.mode.startswith("I;16") or image.mode == "I":
-        wide = np.asarray(image).astype(np.int64)
+        wide = np.asarray(image)  # uint16 (I;16...) or int32 (I): no wider copy of a whole page
         if image.mode == "I" and wide.max(initial=0) <= 255:  # 8-bit values in a wide mode
             return np.clip(wide, 0, 255).astype(np.uint8)
         return (np.clip(wide, 0, 65535) >> 8).astype(np.uint8)

@@ -190,8 +190,9 @@ def _curl(image: np.ndarray, curl: Curl, px_per_mm: float) -> np.ndarray:
     into = np.clip(paper - (length - zone), 0.0, None) / zone
     slope = 2.0 * curl.lift_mm * into / curl.zone_mm
     shown = np.concatenate([[0.0], np.cumsum(1.0 / np.sqrt(1.0 + slope[:-1] ** 2))])  # where the scanner sees it
-    rows = np.arange(length, dtype=np.float64)
-    source = np.interp(rows, shown, paper, right=-1.0).astype(np.float32)  # -1: beyond the paper's end
+    # For each row of the scan (the same pixel grid as the paper's), the
+    # paper it shows; -1 beyond the paper's end.
+    source = np.interp(paper, shown, paper, right=-1.0).astype(np.float32)
     height = curl.lift_mm * np.interp(source, paper, into) ** 2
     height[source < 0] = curl.lift_mm
     map_y = np.repeat(source[:, None], turned.shape[1], axis=1)
