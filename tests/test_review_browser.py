@@ -312,7 +312,7 @@ def test_nothing_is_chosen_for_the_reviewer_and_enter_waits_for_a_choice(server,
         )
     log_in(browser, url)
     open_item(browser, url, answer)
-    assert browser.find_elements(By.CSS_SELECTOR, ".option.chosen") == []
+    assert browser.execute_script("return document.querySelectorAll('.option.chosen').length") == 0  # no implicit wait
     assert browser.find_element(By.ID, "value").get_attribute("value") == ""
     assert "Chưa chọn" in browser.find_element(By.ID, "selection").text
     assert browser.find_element(By.ID, "machine").text.split()[0] != ""  # the reading is there to see
