@@ -202,6 +202,10 @@ def test_every_reason_and_label_has_both_languages():
             "no form code, no corner markers and no form's print: not a page of a form",
             "Không có mã phiếu, không có dấu định vị góc, và chữ in không khớp với trang phiếu nào: không phải trang phiếu.",
         ),
+        (
+            "page 4: 1 of its questions without marks, where the form's marks vanish elsewhere",
+            "Trang 4: 1 câu không có dấu, trong khi ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

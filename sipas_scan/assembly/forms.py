@@ -55,6 +55,9 @@ MOSTLY_BLANK_SHARE = 0.5  # a grid with more than this share of its rows blank h
 # skipped most of it; exactly half blank happens (a respondent skipping 2 of 4 rows on office
 # stacks), more than half was 0 of 994 answered grids on hard stacks, 76 read so
 BLANK_RUN = 3  # this many questions in a row left blank, with answers after them, lost their marks or were skipped
+# Doubts on a question that say the form's marks may be vanishing (barely
+# visible, a trace left, the print faded round it).
+VANISHING_MARKS = frozenset({"faint-page", "faint", "faded"})
 # (a respondent who stops answering stops for good; one who skips, skips one or two: one
 # in ~250 hard-profile forms has such a run by chance, while a streak of vanished marks on a
 # black-and-white scan took C1 and D1-D3 from a form whose D4-D5 were read)
@@ -497,21 +500,42 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
 def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """Questions that apply left blank BLANK_RUN or more in a row, where the
     respondent answered a later question: marks lost in a streak of the
-    scan look like this. So are such questions at the form's end when the
-    form shows its marks vanishing elsewhere (a page before its last answer
-    with none, or a page of barely visible marks): a form left unfinished
-    shows neither. Pages already held for lost marks are with a person."""
+    scan look like this. On a form that shows its marks vanishing elsewhere
+    (a page before its last answer with none, or a question doubted for a
+    mark barely visible or under a fade) any blank question that applies
+    may be one more mark lost, one alone or at the form's end too: a form
+    left unfinished shows neither. Pages already held for lost marks are
+    with a person."""
     held = _held_for_lost_marks(form)
     applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
     if not answered:
         return  # a form with no answer at all is held page by page
-    last_answer_page = page_numbers.get(form.answers[applying[answered[-1]]][2] or 0, 0)
-    vanishing = any(number < last_answer_page for number in held) or any(f.reason == "faint-page" for f in form.flags)
-    before_last_answer = applying if vanishing else applying[: answered[-1]]
+
+    def page_of(field_id: str) -> int:
+        return page_numbers.get(form.answers[field_id][2] or 0, 0)
 
     def blank(field_id: str) -> bool:
         return not form.answers[field_id][0]
+
+    # Doubts count only on questions that apply: a question the skip rules
+    # leave blank says nothing of the scan.
+    vanishing = any(number < page_of(applying[answered[-1]]) for number in held) or any(
+        f.reason in VANISHING_MARKS and f.field_id in applying for f in form.flags
+    )
+    if vanishing:
+        # Each blank question's page, not only a run's: on 41 stored stacks
+        # decided again, 41 wrong answers no longer unseen (a single
+        # question on a page, often the form's last), no form held more (a
+        # form showing such doubts is with a person already).
+        by_page: dict[int, list[str]] = defaultdict(list)
+        for field_id in filter(blank, applying):
+            by_page[page_of(field_id)].append(field_id)
+        for page_no, field_ids in sorted(by_page.items()):
+            if page_no not in held:
+                detail = f"page {page_no}: {len(field_ids)} of its questions without marks, where the form's marks vanish elsewhere"
+                _flag_no_marks(form, detail, field_ids, form.answers[field_ids[0]][2], page_no, decisions)
+        return
 
     # A blank question a person already looks at is still part of the run:
     # else a faint trace in one question split a run of lost marks in two,
@@ -520,12 +544,12 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     # when each question in the run is doubted already: its answers may be
     # what is left of marks the scan moved or lost (39 stored stacks decided
     # again: 3 wrong answers no longer unseen, no form held more).
-    for run in (list(group) for is_blank, group in groupby(before_last_answer, key=blank) if is_blank):
+    for run in (list(group) for is_blank, group in groupby(applying[: answered[-1]], key=blank) if is_blank):
         if len(run) < BLANK_RUN:
             continue
-        by_page: dict[int, list[str]] = defaultdict(list)
+        by_page = defaultdict(list)
         for field_id in run:
-            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
+            by_page[page_of(field_id)].append(field_id)
         for page_no, field_ids in sorted(by_page.items()):
             if page_no in held:
                 continue

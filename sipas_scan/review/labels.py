@@ -587,6 +587,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         },
     ),
     (
+        r"page (?P<n>\d+): (?P<k>\d+) of its questions without marks, where the form's marks vanish elsewhere",
+        {
+            "vi": "Trang {n}: {k} câu không có dấu, trong khi ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
+            "en": "Page {n}: {k} of its questions without marks, where the form's marks vanish elsewhere.",
+        },
+    ),
+    (
         r"page (?P<n>\d+): answer from the paper",
         {"vi": "Trang {n}: nhập câu trả lời theo phiếu giấy.", "en": "Page {n}: answer from the paper."},
     ),
