@@ -257,7 +257,10 @@ def test_most_of_a_page_of_questions_left_blank_is_looked_at():
     two = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", [])}))
     assert _no_marks(two) == [] and two.status == "accepted", two.flags
     three = _form(_with_answers(_pages(counts[SURVEY], ["a.pdf"] * counts[SURVEY]), {"a1": ("", []), "a2": ("", []), "a3": ("", [])}))
-    assert _no_marks(three) == ["page 1: 3 of 5 questions without marks"], three.flags
+    assert _no_marks(three)[0] == "page 1: 3 of 5 questions without marks", three.flags
+    # ... and such a page before the form's last answer shows its marks
+    # vanishing: the other pages are looked at too.
+    assert len(_no_marks(three)) == counts[SURVEY], three.flags
 
 
 def test_questions_left_blank_in_a_row_before_later_answers_are_looked_at():
@@ -343,9 +346,14 @@ def test_one_blank_question_on_a_form_whose_marks_vanish_elsewhere_is_looked_at(
     assert _no_marks(alone) == [] and alone.status == "accepted", alone.flags
     page_lost = form_with({"d5": ("", [])} | {f"c3_{n}": ("", []) for n in range(1, 7)} | {f"c2_{n}": ("", []) for n in range(1, 6)})
     assert "page 4: 1 of its questions without marks, where the form's marks vanish elsewhere" in _no_marks(page_lost)
+    # A question doubted for a barely visible mark: each page of the form
+    # is looked at as a whole, answered ones too (a multiple-choice answer
+    # may be short of a mark).
     traced = form_with({"d5": ("", []), "a2": ("", [doubt])})
     assert _no_marks(traced) == [
-        "page 1: 1 of its questions without marks, where the form's marks vanish elsewhere",  # A2's page, as a whole
+        "page 1: 1 of its questions without marks, where the form's marks vanish elsewhere",  # A2's page
+        "page 2: its answers to check against the paper, where the form's marks vanish elsewhere",
+        "page 3: its answers to check against the paper, where the form's marks vanish elsewhere",
         "page 4: 1 of its questions without marks, where the form's marks vanish elsewhere",
     ], traced.flags
     # A doubt on a question the skip rules leave blank (C5 when A5 says no

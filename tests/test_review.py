@@ -347,6 +347,13 @@ def test_a_page_whose_marks_the_scan_lost_is_answered_question_by_question(app, 
     assert {i.key for i in questions} == {f["field_id"] for f in readings["fields"]}
     for question in questions:
         post(client, "/decide", {"id": question.ident, "value": "1"})
+    # A form whose first page lost its marks has its other pages looked at
+    # too: each is confirmed as read.
+    with Store(db) as store:
+        others = [i for i in open_items(store) if i.serial == serial and i.kind != "comment"]
+    assert {i.key for i in others} == {keys.marks_key(n) for n in range(2, 5)}
+    for page in others:
+        post(client, "/decide", {"id": page.ident, "value": keys.CONFIRMED})
     with Store(db) as store:
         assert store.db.execute("SELECT status FROM forms WHERE serial = ?", (serial,)).fetchone()[0] == "resolved"
     export_records(db, tmp_path / "records.csv")

@@ -206,6 +206,10 @@ def test_every_reason_and_label_has_both_languages():
             "page 4: 1 of its questions without marks, where the form's marks vanish elsewhere",
             "Trang 4: 1 câu không có dấu, trong khi ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
         ),
+        (
+            "page 2: its answers to check against the paper, where the form's marks vanish elsewhere",
+            "Trang 2: đối chiếu các câu trả lời với phiếu giấy, vì ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
+        ),
         ("something the reader says that nobody translated", ""),
     ],
 )

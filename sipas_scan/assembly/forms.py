@@ -205,7 +205,8 @@ def _assemble_form(
     _flag_two_copies(form, read)
     _flag_blank_grids(form, survey, page_numbers, decisions)
     _flag_blank_pages(form, survey, page_fields, decisions)
-    _flag_blank_runs(form, survey, page_numbers, decisions)
+    if not _flag_vanishing_marks(form, survey, page_numbers, decisions):
+        _flag_blank_runs(form, survey, page_numbers, decisions)
     _flag_skip_rules(form, survey)
     _settle_blanks_that_do_not_apply(form, survey)
     _record_issue(form, issued, verified=any(p.verified for p in read))
@@ -497,45 +498,57 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
         )
 
 
+def _flag_vanishing_marks(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> bool:
+    """A form that shows its marks vanishing (a page before its last answer
+    without any, or a question doubted for a mark barely visible or under
+    a fade) has each of its pages looked at as a whole: any blank question
+    may be one more mark lost, one alone or at the form's end too, and any
+    answer what is left of marks the scan moved or lost (a multiple-choice
+    answer short of a mark). Such a form is with a person already: this
+    holds no form more, it puts the rest of the form in front of them (41
+    stored stacks decided again: 69 -> 21 silent errors, no form held more).
+    Whether it did."""
+    held = _held_for_lost_marks(form)
+    applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
+    answered = [field_id for field_id in applying if form.answers[field_id][0]]
+    if not answered:
+        return False  # a form with no answer at all is held page by page
+
+    def page_of(field_id: str) -> int:
+        return page_numbers.get(form.answers[field_id][2] or 0, 0)
+
+    # Doubts count only on questions that apply: a question the skip rules
+    # leave blank says nothing of the scan.
+    if not any(number < page_of(answered[-1]) for number in held) and not any(
+        f.reason in VANISHING_MARKS and f.field_id in applying for f in form.flags
+    ):
+        return False
+    by_page: dict[int, list[str]] = defaultdict(list)
+    for field_id in applying:
+        by_page[page_of(field_id)].append(field_id)
+    for page_no, field_ids in sorted(by_page.items()):
+        if page_no in held:
+            continue
+        blank = sum(not form.answers[field_id][0] for field_id in field_ids)
+        what = f"{blank} of its questions without marks" if blank else "its answers to check against the paper"
+        detail = f"page {page_no}: {what}, where the form's marks vanish elsewhere"
+        _flag_no_marks(form, detail, field_ids, form.answers[field_ids[0]][2], page_no, decisions)
+    return True
+
+
 def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> None:
     """Questions that apply left blank BLANK_RUN or more in a row, where the
     respondent answered a later question: marks lost in a streak of the
-    scan look like this. On a form that shows its marks vanishing elsewhere
-    (a page before its last answer with none, or a question doubted for a
-    mark barely visible or under a fade) any blank question that applies
-    may be one more mark lost, one alone or at the form's end too: a form
-    left unfinished shows neither. Pages already held for lost marks are
-    with a person."""
+    scan look like this; a form left unfinished does not. Pages already
+    held for lost marks are with a person."""
     held = _held_for_lost_marks(form)
     applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
     if not answered:
         return  # a form with no answer at all is held page by page
 
-    def page_of(field_id: str) -> int:
-        return page_numbers.get(form.answers[field_id][2] or 0, 0)
-
     def blank(field_id: str) -> bool:
         return not form.answers[field_id][0]
-
-    # Doubts count only on questions that apply: a question the skip rules
-    # leave blank says nothing of the scan.
-    vanishing = any(number < page_of(applying[answered[-1]]) for number in held) or any(
-        f.reason in VANISHING_MARKS and f.field_id in applying for f in form.flags
-    )
-    if vanishing:
-        # Each blank question's page, not only a run's: on 41 stored stacks
-        # decided again, 41 wrong answers no longer unseen (a single
-        # question on a page, often the form's last), no form held more (a
-        # form showing such doubts is with a person already).
-        by_page: dict[int, list[str]] = defaultdict(list)
-        for field_id in filter(blank, applying):
-            by_page[page_of(field_id)].append(field_id)
-        for page_no, field_ids in sorted(by_page.items()):
-            if page_no not in held:
-                detail = f"page {page_no}: {len(field_ids)} of its questions without marks, where the form's marks vanish elsewhere"
-                _flag_no_marks(form, detail, field_ids, form.answers[field_ids[0]][2], page_no, decisions)
-        return
 
     # A blank question a person already looks at is still part of the run:
     # else a faint trace in one question split a run of lost marks in two,
@@ -547,9 +560,9 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     for run in (list(group) for is_blank, group in groupby(applying[: answered[-1]], key=blank) if is_blank):
         if len(run) < BLANK_RUN:
             continue
-        by_page = defaultdict(list)
+        by_page: dict[int, list[str]] = defaultdict(list)
         for field_id in run:
-            by_page[page_of(field_id)].append(field_id)
+            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
         for page_no, field_ids in sorted(by_page.items()):
             if page_no in held:
                 continue

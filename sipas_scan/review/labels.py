@@ -96,11 +96,14 @@ LABELS: dict[str, dict[str, str]] = {
     "use_left": {"vi": "Dùng bản trái", "en": "Use the left scan"},
     "use_right": {"vi": "Dùng bản phải", "en": "Use the right scan"},
     "no_marks": {
-        "vi": "Trang {page} có câu hỏi không thấy dấu trên bản quét. Kiểm tra trên phiếu giấy (bút chì quá nhạt?).",
-        "en": "Page {page} has questions with no marks on the scan. Check them on the paper (pencil too light?).",
+        "vi": "Dấu trên trang {page} có thể đã mất khi quét. Đối chiếu với phiếu giấy (bút chì quá nhạt?).",
+        "en": "Marks on page {page} may have been lost in the scan. Check it against the paper (pencil too light?).",
     },
     "answer_each": {"vi": "Trên giấy có đánh dấu: nhập từng câu", "en": "The paper has marks: answer each question"},
-    "confirm_blank": {"vi": "Xác nhận trang để trống", "en": "Confirm the page is unanswered"},
+    "confirm_as_read": {
+        "vi": "Phiếu giấy đúng như đã đọc (câu trống là để trống)",
+        "en": "The paper is as read (blank questions are unanswered)",
+    },
     "not_issued": {
         "vi": "Mã phiếu hợp lệ nhưng số phiếu không có trong sổ phát phiếu.",
         "en": "A valid code, but the serial is not in the ledger of issued forms.",
@@ -354,7 +357,7 @@ LABELS.update(
         "value_rejected": {"vi": "Loại bỏ", "en": "Rejected"},
         "value_kept": {"vi": "Giữ phiếu", "en": "Form kept"},
         "value_not_returned": {"vi": "Không được gửi lại", "en": "Not returned"},
-        "value_confirmed": {"vi": "Xác nhận trang để trống", "en": "Page confirmed unanswered"},
+        "value_confirmed": {"vi": "Xác nhận trang đúng như đã đọc", "en": "Page confirmed as read"},
         "value_answer_each": {"vi": "Nhập từng câu theo phiếu giấy", "en": "Answer each question from the paper"},
         "value_use": {"vi": "Dùng bản quét {where}", "en": "Use the scan {where}"},
         "value_assign": {"vi": "Gán cho phiếu {serial}, trang {page}", "en": "Assigned to form {serial}, page {page}"},
@@ -591,6 +594,13 @@ _DETAIL_PATTERNS: list[tuple[str, dict[str, str]]] = [
         {
             "vi": "Trang {n}: {k} câu không có dấu, trong khi ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
             "en": "Page {n}: {k} of its questions without marks, where the form's marks vanish elsewhere.",
+        },
+    ),
+    (
+        r"page (?P<n>\d+): its answers to check against the paper, where the form's marks vanish elsewhere",
+        {
+            "vi": "Trang {n}: đối chiếu các câu trả lời với phiếu giấy, vì ở chỗ khác trên phiếu có dấu bị mất hoặc rất mờ.",
+            "en": "Page {n}: its answers to check against the paper, where the form's marks vanish elsewhere.",
         },
     ),
     (

@@ -58,7 +58,7 @@ def _choices(item: ReviewItem) -> list[tuple[str, str, str]]:
         values = [(keys.NOT_RETURNED, label("not_returned", lang)), (keys.REJECTED, label("reject_form", lang))]
     else:
         values = [
-            (keys.CONFIRMED, label("confirm_blank", lang)),
+            (keys.CONFIRMED, label("confirm_as_read", lang)),
             (keys.ANSWER_EACH, label("answer_each", lang)),
             (keys.REJECTED, label("reject_form", lang)),
         ]
