@@ -1484,6 +1484,47 @@ def test_a_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
     assert (held.value, held.flags) == ("1", ("outside-box",)), held
 
 
+def test_a_light_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
+    # Independently generated stacks: a blue or grey loop drawn tight round
+    # box 4 (just outside the outline along the sides, cutting the corners
+    # inside): half the sectors round it crossed, its outline darker, too
+    # little ink inside for a mark and paler than the page's clear marks.
+    # It was read blank (faint) or proposed with a doubt (outside-box); it
+    # is the answer, as a loop drawn wider is.
+    field = Sheet().field()
+    empty = [BoxReading(c, "empty", 1.0, 0.0, 0.0) for c in "1235"]
+    pale = BoxReading(
+        "4",
+        "marked",
+        0.5,
+        0.0312,
+        0.007,
+        ring_sectors=8,
+        loose_sectors=8,
+        stroke=0.258,
+        corners=0.312,
+        core=126,
+        tone=0.797,
+        outline=1.401,
+    )
+    no_ink_inside = BoxReading(
+        "4", "empty", 0.5, 0.0125, 0.0, ring_sectors=8, loose_sectors=8, stroke=0.258, corners=0.156, outline=1.583
+    )
+
+    def read(box: BoxReading, others: list[BoxReading] = empty) -> FieldReading:
+        return decide(field, [*others[:3], box, *others[3:]], Thresholds())
+
+    for loop in (pale, no_ink_inside):
+        assert (read(loop).value, read(loop).flags) == ("4", ("circled",)), read(loop)
+    # Not cutting the corners (an outline scanned thick half way round a box,
+    # its answer lost next to it), or round less of the box: a person looks.
+    for short in (replace(no_ink_inside, corners=0.03), replace(pale, ring_sectors=4, loose_sectors=4)):
+        assert read(short).value in ("", "4") and blocking(read(short)), read(short)
+    # Other ink in the question, or another box printed bold: no lone loop.
+    assert blocking(read(pale, [replace(empty[0], coverage=0.01), *empty[1:]]))
+    assert blocking(read(pale, [replace(empty[0], outline=1.89), *empty[1:]]))
+
+
 def test_a_hair_thin_answer_beside_clear_multiple_choice_answers_is_looked_at():
     # Office seed 42 (C1, choose up to 3): two pencil crosses, and across
     # box 2 a short line thinner and darker than they are, read from its
@@ -1743,6 +1784,11 @@ def test_beside_a_tick_over_a_boxs_edge_a_trace_in_a_multiple_choice_answer_is_l
 
     assert (e1_read(edge).value, e1_read(edge).flags) == ("8;9", ("faint-page",))
     assert (e1_read(clear).value, e1_read(clear).flags) == ("8;9", ())
+    # The same ink in D2 cutting box 3's corners, its outline drawn darker:
+    # a loop drawn tight round it (``_light_tight_loop``), read as circled,
+    # with as little ink as the tick: E1 is still looked at.
+    loop = replace(edge, corners=0.469, outline=1.341)
+    assert (e1_read(loop).value, e1_read(loop).flags) == ("8;9", ("faint-page",))
     # Without ink over another box's edge, nothing more is doubted on that
     # page: a blank question there is blank (office stacks: 58 right answers
     # held when every blank question on such pages was).

@@ -116,6 +116,16 @@ TIGHT_LOOP_OUTLINE = 1.3
 # fewer right answers held, no wrong answer more.)
 TIGHT_LOOP_CORNERS = 0.1
 TIGHT_LOOP_RING = 4
+# A loop as tight drawn with a light pen: no dark ink inside, but strokes
+# along or across the border in this many of its sectors, both counts (a
+# hand's circle round the square), cutting this share of the inside's
+# corners, the outline drawn this much darker than the page's typical box.
+# The only ink in its question, it is that answer (independently generated
+# stacks: blue and grey loops tight round a box read blank and held;
+# stored pages of 41 stacks and 3 such stacks: 6 such boxes, all answers).
+LIGHT_LOOP_SECTORS = 6
+LIGHT_LOOP_CORNERS = 0.15
+LIGHT_LOOP_OUTLINE = 1.15
 # An outline that bold, with no stroke in the band round it, is print scanned
 # bolder when an untouched box of the same question has an outline at least
 # this share as dark (hard stacks: a column of boxes 1.75-1.78 times the
@@ -1118,6 +1128,12 @@ def _barely_kept(box: BoxReading, t: Thresholds) -> bool:
     return _read_from_light_stroke(box) and box.coverage < t.empty
 
 
+def _read_from_thin_loop(box: BoxReading) -> bool:
+    """An answer read from a loop round its box with less ink there than a
+    lone loop's (``LONE_LOOP_INK``): drawn tight on the outline, or light."""
+    return box.circled and box.confidence == LONE_LOOP_CONFIDENCE and box.ring < LONE_LOOP_INK
+
+
 def _read_from_light_stroke(box: BoxReading) -> bool:
     """An answer read from the shape of a light stroke, not its ink
     (``LIGHT_STROKE_CONFIDENCE`` records how it was read)."""
@@ -1125,9 +1141,10 @@ def _read_from_light_stroke(box: BoxReading) -> bool:
 
 
 def _edge_tick_read(box: BoxReading, t: Thresholds) -> bool:
-    """An answer read from a tick over its box's edge, less than a mark's
-    ink inside (``_lone_edge_tick``)."""
-    return _read_from_light_stroke(box) and box.coverage < t.marked and _runs_over_its_border(box)
+    """An answer read from a tick over its box's edge (``_lone_edge_tick``)
+    or from a loop tight round it (``_read_from_thin_loop``), less than a
+    mark's ink inside."""
+    return (_read_from_light_stroke(box) or _read_from_thin_loop(box)) and box.coverage < t.marked and _runs_over_its_border(box)
 
 
 def _edge_trace(reading: FieldReading) -> bool:
@@ -1541,6 +1558,12 @@ def _lone_edge_tick(boxes: list[BoxReading], t: Thresholds) -> BoxReading | None
     return None
 
 
+def _own_light_stroke(box: BoxReading) -> bool:
+    """A whole stroke across the box, or one running out over its border,
+    only a little lighter than the page's clear marks (``LONE_PALE_SHARE``)."""
+    return box.tone >= LONE_PALE_SHARE and ((box.crosses and box.stroke >= STROKE_MARK_SPAN) or _runs_over_its_border(box))
+
+
 def _runs_over_its_border(box: BoxReading) -> bool:
     """Ink crossing the box's border in several places: a stroke drawn over
     its edge or corner (dust and a pen's graze cross it once or twice)."""
@@ -1562,20 +1585,37 @@ def _lone_loop(boxes: list[BoxReading]) -> BoxReading | None:
     return None
 
 
-def _lone_tight_loop(boxes: list[BoxReading]) -> BoxReading | None:
+def _lone_tight_loop(boxes: list[BoxReading], t: Thresholds) -> BoxReading | None:
     """The only ink in the question: a loop drawn tight on one box's outline
     (``_tight_loop_trace``) that cuts the box's corners or runs out of its
-    outline here and there, the other boxes printed as the page's typical
+    outline here and there, or one drawn so with a light pen
+    (``_light_tight_loop``), the other boxes printed as the page's typical
     box. That box is the answer, as a loop drawn wider is."""
     inked = [b for b in boxes if b.state != "empty" or b.coverage > 0 or b.loose_sectors >= CIRCLER_DOUBT_SECTORS]
-    if len(inked) != 1 or not _tight_loop_trace(inked[0]):
+    if len(inked) != 1:
         return None
     box = inked[0]
-    cuts_the_square = box.corners >= TIGHT_LOOP_CORNERS or box.ring_sectors >= TIGHT_LOOP_RING
     # Print scanned unevenly (a bolder column, a fade) makes outlines differ
     # for want of any loop, and a fade may have taken the real answer.
-    uneven_print = any(other is not box and (other.outline >= TIGHT_LOOP_OUTLINE or other.faded) for other in boxes)
-    return box if cuts_the_square and not uneven_print else None
+    if any(other is not box and (other.outline >= TIGHT_LOOP_OUTLINE or other.faded) for other in boxes):
+        return None
+    if _tight_loop_trace(box):
+        return box if box.corners >= TIGHT_LOOP_CORNERS or box.ring_sectors >= TIGHT_LOOP_RING else None
+    return box if _light_tight_loop(box, t) else None
+
+
+def _light_tight_loop(box: BoxReading, t: Thresholds) -> bool:
+    """A loop drawn tight round the box with a light pen: less than a mark's
+    ink inside, strokes along or across its border all round
+    (``LIGHT_LOOP_SECTORS``), cutting its corners, its outline drawn darker."""
+    return (
+        box.state != "filled"
+        and not box.circled
+        and box.coverage < t.marked
+        and min(box.ring_sectors, box.loose_sectors) >= LIGHT_LOOP_SECTORS
+        and box.corners >= LIGHT_LOOP_CORNERS
+        and box.outline >= LIGHT_LOOP_OUTLINE
+    )
 
 
 def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *, hand: Hand = Hand()) -> FieldReading:
@@ -1593,7 +1633,7 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
             else b
             for b in boxes
         ]
-    lone = _lone_loop(boxes) or _lone_tight_loop(boxes)
+    lone = _lone_loop(boxes) or _lone_tight_loop(boxes, thresholds)
     if lone is not None:
         boxes = [replace(b, state="marked", confidence=LONE_LOOP_CONFIDENCE, circled=True) if b is lone else b for b in boxes]
     edge_tick = _lone_edge_tick(boxes, thresholds)
@@ -1617,13 +1657,16 @@ def decide(fld: FieldLayout, boxes: list[BoxReading], thresholds: Thresholds, *,
     # once or twice). (An office stack with careless marks: two such ticks
     # at 0.87 of the page's darkness held; hard and office stacks' stored
     # pages decided again: 7 fewer right answers held, no wrong one more.)
+    # So is a loop round one box, the only ink in the question, paler than
+    # the page's clear marks but no ghost of the back page's (independently
+    # generated stacks: a blue loop tight round a box at 0.80 of the page's
+    # darkness held).
     own_light = (
         inked[0]
         if fld.kind == "single"
         and len(inked) == 1
         and inked[0].state == "marked"
-        and inked[0].tone >= LONE_PALE_SHARE
-        and ((inked[0].crosses and inked[0].stroke >= STROKE_MARK_SPAN) or _runs_over_its_border(inked[0]))
+        and (_own_light_stroke(inked[0]) or (inked[0].circled and inked[0].tone >= GHOST_SHARE))
         else None
     )
 
