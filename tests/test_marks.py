@@ -1484,6 +1484,18 @@ def test_a_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
     assert (held.value, held.flags) == ("1", ("outside-box",)), held
 
 
+@pytest.mark.parametrize("grey", [40, 90])
+@pytest.mark.parametrize("sweep_deg, start_deg", [(360, 30), (270, 200)])
+def test_a_loop_drawn_so_tight_that_the_print_hides_it_is_never_read_blank(grey, sweep_deg, start_deg):
+    # A loop drawn round box 4 within a tenth of a mm of its sides: along
+    # them the black printed outline hides it, only its arcs cutting the
+    # inside corners show. It read blank without a doubt; a person looks.
+    reading = Sheet().loop("4", gap_mm=-0.9, grey=grey, width_mm=0.3, sweep_deg=sweep_deg, start_deg=start_deg).read()
+    assert reading.value == "4" or blocking(reading), reading
+    # Ink in the corners of no box: blank, no doubt.
+    assert Sheet().read().flags == ()
+
+
 def test_a_light_loop_drawn_tight_round_the_only_box_inked_is_its_answer():
     # Independently generated stacks: a blue or grey loop drawn tight round
     # box 4 (just outside the outline along the sides, cutting the corners
