@@ -894,43 +894,17 @@ def generate(root: Path, preset: Preset, seed: int, workers: int, out: Path) -> 
     }
 
 
-def load_evaluate() -> Any:
+def read_accuracy() -> Any:
+    """bench/read_accuracy.py, whose evaluation and figures this bench shares."""
     spec = importlib.util.spec_from_file_location("read_accuracy", BENCH / "read_accuracy.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.evaluate
+    return module
 
 
 def report(r: dict, db: Path, pages_read: int, seconds: float, name: str) -> None:
-    print(f"== probe-{name}: {pages_read} pages in {seconds:.1f} s ({pages_read / max(seconds, 1e-9):.1f} pages/s)")
-    print(
-        f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
-        f" per 10,000 (an answer the scan does not show: {r['silent_unseen']})"
-    )
-    print(
-        f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
-        f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
-        f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
-        f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
-        f" forms lost: {r['forms_lost']}"
-    )
-    no_comment = max(1, r["clean_forms_no_comment"])
-    print(
-        f"   of those without a comment, held although every answer was read right: {r['clean_no_comment_held_read_right']}"
-        f" = {100 * r['clean_no_comment_held_read_right'] / no_comment:.1f} %"
-        " (the rest would have been accepted with a wrong answer);"
-        f" with an answer the scan does not show (no ink in or round its box, or its page unread):"
-        f" {r['clean_no_comment_held_unseen']} = {100 * r['clean_no_comment_held_unseen'] / no_comment:.1f} %"
-    )
-    quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
-    lost_reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("form_page_quarantined:"))
-    print(
-        f"   form pages quarantined (not blank, stray or forged): {r['form_pages_quarantined']} of {r['pages']}"
-        f" = {100 * r['form_pages_quarantined'] / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})"
-    )
-    shown = ", ".join(f"{k} {n}" for k, n in quarantined) or "none"
-    print(f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']} ({shown})")
+    read_accuracy().print_figures(f"probe-{name}", r, pages_read, seconds)
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
         held = con.execute("SELECT count(*) FROM forms WHERE status != 'accepted'").fetchone()[0]
         rows = con.execute(
@@ -942,12 +916,6 @@ def report(r: dict, db: Path, pages_read: int, seconds: float, name: str) -> Non
         f"   blocking flags on the {held} held forms (every form is clean): "
         + (", ".join(f"{reason} {n} (on {forms} forms)" for reason, n, forms in rows) or "none")
     )
-    examples = r["examples"]
-    more = "" if len(examples) >= r["silent"] else f" (evaluate lists {len(examples)} of {r['silent']})"
-    print(f"   silent errors{more}:")
-    for example in examples:
-        unseen = " (not on the scan)" if tuple(example[:2]) in r["unseen_examples"] else ""
-        print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'{unseen}")
 
 
 def main() -> None:
@@ -993,7 +961,7 @@ def main() -> None:
     started = time.perf_counter()
     summary = scan_inputs([sim / "scans"], db, ReadOptions(secret, run_ocr=False), ledger_path=root / "ledger.sqlite")
     seconds = time.perf_counter() - started
-    r = load_evaluate()(sim, db)
+    r = read_accuracy().evaluate(sim, db)
     report(r, db, summary.pages_read, seconds, preset.name)
 
 

@@ -26,7 +26,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 
@@ -182,7 +182,7 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     # A photocopy is a second, differently filled copy of a form: the truth
     # holds one copy's comment, and text read from the other is not invented.
     photocopied = {a["serial"] for a in anomalies if a["kind"] == "photocopy"}
-    out = Counter()
+    out: Counter[str] = Counter()
     wrong_examples = []
     unseen_examples: set[tuple[str, str]] = set()
     clean_examples: list[tuple[str, str, str]] = []
@@ -298,10 +298,57 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
                 out["form_pages_quarantined"] += 1
                 out[f"form_page_quarantined:{reason}"] += 1
     out["pages"] = len(by_position)
-    out["examples"] = wrong_examples
-    out["unseen_examples"] = unseen_examples
-    out["clean_examples"] = clean_examples[:12]
-    return out
+    # The counts (0 where nothing was counted), and the examples behind them.
+    examples = {"examples": wrong_examples, "unseen_examples": unseen_examples, "clean_examples": clean_examples[:12]}
+    return defaultdict(int, {**out, **examples})
+
+
+def print_figures(name: str, r: dict, pages_read: int, seconds: float) -> None:
+    """The figures ``evaluate`` gives of a stack read in ``seconds``, as lines to read."""
+    print(f"== {name}: {pages_read} pages in {seconds:.1f} s ({pages_read / max(seconds, 1e-9):.1f} pages/s)")
+    print(
+        f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
+        f" per 10,000 (an answer the scan does not show: {r['silent_unseen']});"
+        f" comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}"
+    )
+    print(
+        f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
+        f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
+        f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
+        f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
+        f" forms lost: {r['forms_lost']}"
+    )
+    no_comment = max(1, r["clean_forms_no_comment"])
+    print(
+        f"   of those without a comment, held although every answer was read right: {r['clean_no_comment_held_read_right']}"
+        f" = {100 * r['clean_no_comment_held_read_right'] / no_comment:.1f} %"
+        " (the rest would have been accepted with a wrong answer);"
+        f" with an answer the scan does not show (no ink in or round its box, or its page unread):"
+        f" {r['clean_no_comment_held_unseen']} = {100 * r['clean_no_comment_held_unseen'] / no_comment:.1f} %"
+    )
+    print(f"   comment text invented where nothing was written: {r['comments_invented']}")
+    quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
+    lost_form_pages = r["form_pages_quarantined"]
+    lost_reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("form_page_quarantined:"))
+    print(
+        f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
+        f" = {100 * lost_form_pages / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})"
+    )
+    print(
+        f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
+        f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})"
+    )
+    kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
+    caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
+    print(f"   anomalies caught: {caught or 'none deliberate'}")
+    reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("clean_reason:"))
+    if reasons:
+        print(f"   flags on those forms: {', '.join(f'{k} {n}' for k, n in reasons)}")
+    for example in r["clean_examples"]:
+        print(f"   flagged clean form {example[0]} {example[1] or '(form)'}: {example[2]}")
+    for example in r["examples"]:
+        unseen = " (not on the scan)" if tuple(example[:2]) in r["unseen_examples"] else ""
+        print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'{unseen}")
 
 
 def main() -> None:
@@ -340,50 +387,7 @@ def main() -> None:
             )
             seconds = time.perf_counter() - started
             r = evaluate(sim, root / f"{profile}.db")
-            print(f"== {profile}: {summary.pages_read} pages in {seconds:.1f} s ({summary.pages_read / seconds:.1f} pages/s)")
-            print(
-                f"   silent errors: {r['silent']} in {r['answers']} answers = {1e4 * r['silent'] / max(1, r['answers']):.1f}"
-                f" per 10,000 (an answer the scan does not show: {r['silent_unseen']});"
-                f" comments accepted but wrong: {r['comments_accepted_wrong']} of {r['comments']}"
-            )
-            print(
-                f"   forms without deliberate anomalies sent to review: {r['clean_to_review']} of {r['clean_forms']}"
-                f" = {100 * r['clean_to_review'] / max(1, r['clean_forms']):.1f} %; without a handwritten comment:"
-                f" {r['clean_no_comment_to_review']} of {r['clean_forms_no_comment']}"
-                f" = {100 * r['clean_no_comment_to_review'] / max(1, r['clean_forms_no_comment']):.1f} %;"
-                f" forms lost: {r['forms_lost']}"
-            )
-            no_comment = max(1, r["clean_forms_no_comment"])
-            print(
-                f"   of those without a comment, held although every answer was read right: {r['clean_no_comment_held_read_right']}"
-                f" = {100 * r['clean_no_comment_held_read_right'] / no_comment:.1f} %"
-                " (the rest would have been accepted with a wrong answer);"
-                f" with an answer the scan does not show (no ink in or round its box, or its page unread):"
-                f" {r['clean_no_comment_held_unseen']} = {100 * r['clean_no_comment_held_unseen'] / no_comment:.1f} %"
-            )
-            print(f"   comment text invented where nothing was written: {r['comments_invented']}")
-            quarantined = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("quarantined:"))
-            lost_form_pages = r["form_pages_quarantined"]
-            lost_reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("form_page_quarantined:"))
-            print(
-                f"   form pages quarantined (not blank, stray or forged): {lost_form_pages} of {r['pages']}"
-                f" = {100 * lost_form_pages / max(1, r['pages']):.2f} % ({', '.join(f'{k} {n}' for k, n in lost_reasons)})"
-            )
-            print(
-                f"   pages quarantined: {sum(n for _, n in quarantined)} of {r['pages']}"
-                f" ({', '.join(f'{k} {n}' for k, n in quarantined) or 'none'})"
-            )
-            kinds = sorted(k.split(":", 1)[1] for k in r if k.startswith("anomaly:"))
-            caught = ", ".join(f"{k} {r['caught:' + k]}/{r['anomaly:' + k]}" for k in kinds)
-            print(f"   anomalies caught: {caught or 'none deliberate'}")
-            reasons = sorted((k.split(":", 1)[1], n) for k, n in r.items() if k.startswith("clean_reason:"))
-            if reasons:
-                print(f"   flags on those forms: {', '.join(f'{k} {n}' for k, n in reasons)}")
-            for example in r["clean_examples"]:
-                print(f"   flagged clean form {example[0]} {example[1] or '(form)'}: {example[2]}")
-            for example in r["examples"]:
-                unseen = " (not on the scan)" if tuple(example[:2]) in r["unseen_examples"] else ""
-                print(f"   silent: form {example[0]} {example[1]}: truth '{example[2]}' read '{example[3]}'{unseen}")
+            print_figures(profile, r, summary.pages_read, seconds)
 
 
 if __name__ == "__main__":
