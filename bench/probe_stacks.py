@@ -88,7 +88,6 @@ import json
 import math
 import multiprocessing as mp
 import os
-import secrets
 import shutil
 import sqlite3
 import sys
@@ -107,15 +106,12 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from sipas_scan.layout import FieldLayout, FormLayout, survey_and_layout
-from sipas_scan.printing.batch import print_batch
-from sipas_scan.printing.codes import Secret
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.scan import scan_inputs
 from sipas_scan.survey.model import Question, Survey, join_codes
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from print_bench import write_households  # noqa: E402
 
 PAPER_DPI = 600
 PX_PER_MM = PAPER_DPI / 25.4
@@ -927,17 +923,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     root: Path = args.out
-    root.mkdir(parents=True, exist_ok=True)
-    secret_file = root / ".secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        secret_file.chmod(0o600)
-    secret = Secret(secret_file.read_text(encoding="utf-8").encode())
-    if not (root / "print" / "forms.pdf").exists():
-        started = time.perf_counter()
-        write_households(root / "h.csv", args.forms)
-        print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
-        print(f"printed {args.forms} forms in {time.perf_counter() - started:.1f} s")
+    secret = read_accuracy().printed_forms(root, args.forms)
     printed = len(read_manifest(root / "print" / "manifest.csv"))
     if printed != args.forms:
         raise SystemExit(f"{root} holds a print run of {printed} forms, not {args.forms}: use another --out")

@@ -303,6 +303,24 @@ def evaluate(sim_dir: Path, db: Path) -> dict:
     return defaultdict(int, {**out, **examples})
 
 
+def printed_forms(root: Path, forms: int) -> Secret:
+    """``forms`` households' forms printed into ``root``/print (unless they
+    are there already) with a signing secret of the bench's own, made once
+    in ``root``/.secret and never printed; the secret."""
+    root.mkdir(parents=True, exist_ok=True)
+    secret_file = root / ".secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        secret_file.chmod(0o600)
+    secret = Secret(secret_file.read_text(encoding="utf-8").encode())
+    if not (root / "print" / "forms.pdf").exists():
+        started = time.perf_counter()
+        write_households(root / "h.csv", forms)
+        print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
+        print(f"printed {forms} forms in {time.perf_counter() - started:.1f} s")
+    return secret
+
+
 def print_figures(name: str, r: dict, pages_read: int, seconds: float) -> None:
     """The figures ``evaluate`` gives of a stack read in ``seconds``, as lines to read."""
     print(f"== {name}: {pages_read} pages in {seconds:.1f} s ({pages_read / max(seconds, 1e-9):.1f} pages/s)")
@@ -361,15 +379,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
-        root.mkdir(parents=True, exist_ok=True)
-        secret_file = root / ".secret"
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-            secret_file.chmod(0o600)
-        secret = Secret(secret_file.read_text(encoding="utf-8").encode())
-        if not (root / "print" / "forms.pdf").exists():
-            write_households(root / "h.csv", args.forms)
-            print_batch(None, root / "h.csv", root / "print", secret, root / "ledger.sqlite")
+        secret = printed_forms(root, args.forms)
         for profile in args.profiles.split(","):
             if profile in VARIANTS:
                 PROFILES.setdefault(profile, VARIANTS[profile])
