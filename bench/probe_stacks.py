@@ -106,6 +106,8 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from sipas_scan.layout import FieldLayout, FormLayout, survey_and_layout
+from sipas_scan.printing.delivery import read_manifest
+from sipas_scan.printing.ledger import IssuedForm
 from sipas_scan.reading.page import ReadOptions
 from sipas_scan.scan import scan_inputs
 from sipas_scan.survey.model import Question, Survey, join_codes
@@ -567,40 +569,40 @@ class Preset:
 
 PRESETS = {
     "office": Preset(
-        "office",
-        ((150, 0.1), (200, 0.45), (240, 0.1), (300, 0.35)),
-        (("colour", 0.45), ("grey", 0.40), ("bw", 0.15)),
-        (120, 160),
-        (60, 90),
-        2.0,
-        1.5,
-        0.003,
-        0.03,
-        (0.04, 0.08),
-        (1.5, 4.0),
-        0.03,
-        (0.02, 0.06),
-        (12, 25),
-        (238, 252),
-        False,
+        name="office",
+        dpis=((150, 0.1), (200, 0.45), (240, 0.1), (300, 0.35)),
+        modes=(("colour", 0.45), ("grey", 0.4), ("bw", 0.15)),
+        threshold=(120, 160),
+        jpeg_quality=(60, 90),
+        skew=2.0,
+        shift=1.5,
+        stretch=0.003,
+        upside_down=0.03,
+        blur=(0.04, 0.08),
+        noise=(1.5, 4.0),
+        tint=0.03,
+        lighting=(0.02, 0.06),
+        black=(12, 25),
+        white=(238, 252),
+        damage=False,
     ),
     "hard": Preset(
-        "hard",
-        ((150, 0.35), (200, 0.35), (240, 0.1), (300, 0.2)),
-        (("colour", 0.35), ("grey", 0.35), ("bw", 0.30)),
-        (95, 175),
-        (30, 75),
-        5.0,
-        4.0,
-        0.01,
-        0.08,
-        (0.06, 0.14),
-        (3.0, 9.0),
-        0.09,
-        (0.05, 0.15),
-        (15, 45),
-        (225, 250),
-        True,
+        name="hard",
+        dpis=((150, 0.35), (200, 0.35), (240, 0.1), (300, 0.2)),
+        modes=(("colour", 0.35), ("grey", 0.35), ("bw", 0.3)),
+        threshold=(95, 175),
+        jpeg_quality=(30, 75),
+        skew=5.0,
+        shift=4.0,
+        stretch=0.01,
+        upside_down=0.08,
+        blur=(0.06, 0.14),
+        noise=(3.0, 9.0),
+        tint=0.09,
+        lighting=(0.05, 0.15),
+        black=(15, 45),
+        white=(225, 250),
+        damage=True,
     ),
 }
 
@@ -791,19 +793,14 @@ def make_page(job: PageJob) -> tuple[int, bytes]:
 # The run
 
 
-def read_manifest(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def write_truth(path: Path, survey: Survey, forms: list[dict[str, str]], answers: list[dict[str, tuple[str, ...]]]) -> None:
+def write_truth(path: Path, survey: Survey, forms: list[IssuedForm], answers: list[dict[str, tuple[str, ...]]]) -> None:
     ids = survey.field_ids()
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["form_id", "household_code", "province", "district", "commune", "village", "status", *ids])
         for form, ans in zip(forms, answers, strict=True):
-            place = [form[k] for k in ("household_code", "province", "district", "commune", "village")]
-            writer.writerow([form["serial"], *place, "accepted", *(join_codes(list(ans.get(i, ()))) for i in ids)])
+            place = [form.household.household_code, *form.household.village_key]
+            writer.writerow([form.serial, *place, "accepted", *(join_codes(list(ans.get(i, ()))) for i in ids)])
 
 
 def plan(

@@ -498,6 +498,16 @@ def _flag_blank_pages(form: FormRecord, survey: Survey, page_fields: dict[int, t
         )
 
 
+def _choices_that_apply(form: FormRecord, survey: Survey) -> list[str]:
+    """The form's choice questions that apply to this respondent, in the survey's order."""
+    return [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
+
+
+def _page_of(form: FormRecord, field_id: str, page_numbers: dict[int, int]) -> int:
+    """The number of the page a question's answer was read from (0: not known)."""
+    return page_numbers.get(form.answers[field_id][2] or 0, 0)
+
+
 def _flag_vanishing_marks(form: FormRecord, survey: Survey, page_numbers: dict[int, int], decisions: Decisions) -> bool:
     """A form that shows its marks vanishing (a page before its last answer
     without any, or a question doubted for a mark barely visible or under
@@ -509,23 +519,18 @@ def _flag_vanishing_marks(form: FormRecord, survey: Survey, page_numbers: dict[i
     stored stacks decided again: 69 -> 21 silent errors, no form held more).
     Whether it did."""
     held = _held_for_lost_marks(form)
-    applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
+    applying = _choices_that_apply(form, survey)
     answered = [field_id for field_id in applying if form.answers[field_id][0]]
     if not answered:
         return False  # a form with no answer at all is held page by page
-
-    def page_of(field_id: str) -> int:
-        return page_numbers.get(form.answers[field_id][2] or 0, 0)
-
     # Doubts count only on questions that apply: a question the skip rules
     # leave blank says nothing of the scan.
-    if not any(number < page_of(answered[-1]) for number in held) and not any(
-        f.reason in VANISHING_MARKS and f.field_id in applying for f in form.flags
-    ):
+    vanishing_doubts = {f.field_id for f in form.flags if f.reason in VANISHING_MARKS}
+    if not any(number < _page_of(form, answered[-1], page_numbers) for number in held) and not vanishing_doubts & set(applying):
         return False
     by_page: dict[int, list[str]] = defaultdict(list)
     for field_id in applying:
-        by_page[page_of(field_id)].append(field_id)
+        by_page[_page_of(form, field_id, page_numbers)].append(field_id)
     for page_no, field_ids in sorted(by_page.items()):
         if page_no in held:
             continue
@@ -542,7 +547,7 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
     scan look like this; a form left unfinished does not. Pages already
     held for lost marks are with a person."""
     held = _held_for_lost_marks(form)
-    applying = [q.id for q in survey.fields() if q.kind != "text" and q.id in form.answers and _applies(q.applies_if, form)]
+    applying = _choices_that_apply(form, survey)
     answered = [i for i, field_id in enumerate(applying) if form.answers[field_id][0]]
     if not answered:
         return  # a form with no answer at all is held page by page
@@ -562,7 +567,7 @@ def _flag_blank_runs(form: FormRecord, survey: Survey, page_numbers: dict[int, i
             continue
         by_page: dict[int, list[str]] = defaultdict(list)
         for field_id in run:
-            by_page[page_numbers.get(form.answers[field_id][2] or 0, 0)].append(field_id)
+            by_page[_page_of(form, field_id, page_numbers)].append(field_id)
         for page_no, field_ids in sorted(by_page.items()):
             if page_no in held:
                 continue

@@ -124,14 +124,14 @@ TIGHT_LOOP_RING = 4
 # stacks: blue and grey loops tight round a box read blank and held;
 # stored pages of 41 stacks and 3 such stacks: 6 such boxes, all answers).
 LIGHT_LOOP_SECTORS = 6
+LIGHT_LOOP_CORNERS = 0.15
+LIGHT_LOOP_OUTLINE = 1.15
 # Ink in this share of a blank box's inside corners, nothing read in its
 # question: what a loop drawn round it within a few tenths of a mm leaves
 # where the black printed outline hides the rest (of 320 loops drawn on a
 # test sheet, 44 read blank without a doubt, 18 of them now held so; stored
 # pages of 41 stacks: 3 blank questions so inked, 1 answered).
 LOOP_CORNERS_TRACE = 0.25
-LIGHT_LOOP_CORNERS = 0.15
-LIGHT_LOOP_OUTLINE = 1.15
 # An outline that bold, with no stroke in the band round it, is print scanned
 # bolder when an untouched box of the same question has an outline at least
 # this share as dark (hard stacks: a column of boxes 1.75-1.78 times the
@@ -1615,9 +1615,8 @@ def _light_tight_loop(box: BoxReading, t: Thresholds) -> bool:
     ink inside, strokes along or across its border all round
     (``LIGHT_LOOP_SECTORS``), cutting its corners, its outline drawn darker."""
     return (
-        box.state != "filled"
-        and not box.circled
-        and box.coverage < t.marked
+        not box.circled
+        and box.coverage < t.marked  # not filled either
         and min(box.ring_sectors, box.loose_sectors) >= LIGHT_LOOP_SECTORS
         and box.corners >= LIGHT_LOOP_CORNERS
         and box.outline >= LIGHT_LOOP_OUTLINE
